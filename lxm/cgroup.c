@@ -1,0 +1,2 @@
+/* STUB: replaced by the cgroup module. */
+#include "cgroup.h"

@@ -1,0 +1,75 @@
+/* The command layer: one handler per CLI verb. A handler parses its own
+ * arguments, calls the core, prints. It returns the process exit status
+ * (0, or attach's pass-through status) or a negative errno with err set;
+ * main() prints err once and exits 1, or 2 for usage errors. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "container.h"
+#include "util/err.h"
+
+/* err->code of a usage error (unknown flag, missing argument): exit 2. */
+#define LXM_EUSAGE 4096
+
+enum lxm_format { LXM_FORMAT_TABLE, LXM_FORMAT_JSON, LXM_FORMAT_YAML, LXM_FORMAT_CSV };
+
+struct lxm_ctx {
+    struct lxm_paths paths;
+    enum lxm_format format;
+    bool quiet;
+    bool debug;
+    const char *argv0;          /* absolute path of this binary (for re-exec) */
+};
+
+typedef int (*lxm_cmd_fn)(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
+
+struct lxm_command {
+    const char *name;
+    lxm_cmd_fn fn;
+    const char *usage;          /* "NAME -t TEMPLATE [-r RELEASE] ..." */
+    const char *summary;        /* one line */
+    const char *help;           /* options, one per line; may be NULL */
+};
+
+/* Set a usage error: "<cmd>: <msg> (see 'lxm <cmd> --help')". */
+int lxm_usage_error(struct lxm_error *err, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* getopt_long wrapper shared by every handler: handles --help/-h (prints
+ * the command's help, returns 'h'), and turns unknown options and missing
+ * arguments into usage errors (returns '?', err set). */
+struct option;
+int lxm_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+               const struct option *longopts, struct lxm_error *err);
+void lxm_print_command_help(const char *cmd);
+
+/* Convenience: `cmd` expects exactly one positional NAME at optind. */
+int lxm_arg_name(const char *cmd, int argc, char **argv, const char **name, struct lxm_error *err);
+
+/* Handlers (one file per group). */
+int cmd_create(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_launch(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_delete(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_copy(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_template(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_start(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_stop(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_restart(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_attach(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_console(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_freeze(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_unfreeze(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_list(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_info(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_config(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_profile(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_snapshot(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_restore(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_export(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_import(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_net(struct lxm_ctx *, int, char **, struct lxm_error *);
+/* Internal: the per-container monitor re-exec entry ("lxm __monitor"). */
+int cmd_monitor(struct lxm_ctx *, int, char **, struct lxm_error *);
+
+int lxm_not_implemented(const char *cmd, struct lxm_error *err);

@@ -1,0 +1,197 @@
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strv.h"
+
+#ifndef LXM_DATADIR
+#define LXM_DATADIR "/usr/local/share/lxm"
+#endif
+
+static char *under(const char *root, const char *path)
+{
+    return root ? xasprintf("%s%s", root, path) : strdup(path);
+}
+
+static char *env_or(const char *var, char *fallback)
+{
+    const char *v = getenv(var);
+    if (v && *v) {
+        free(fallback);
+        return strdup(v);
+    }
+    return fallback;
+}
+
+int lxm_paths_init(struct lxm_paths *p, const char *root, struct lxm_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    if (!root || !*root)
+        root = getenv("LXM_ROOT");
+    if (root && *root) {
+        if (root[0] != '/')
+            return lxm_error_set(err, EINVAL, "--root %s: must be an absolute path", root);
+        p->root = strdup(root);
+        size_t n = strlen(p->root);
+        while (n > 1 && p->root[n - 1] == '/')
+            p->root[--n] = '\0';
+    }
+    p->etc = under(p->root, "/etc/lxm");
+    p->global_config = under(p->root, "/etc/lxm/lxm.yaml");
+    p->local_profiles = under(p->root, "/etc/lxm/profiles");
+    p->containers = under(p->root, "/var/lib/lxm/containers");
+    p->cache = env_or("LXM_CACHE_DIR", under(p->root, "/var/cache/lxm"));
+    p->images = p->cache ? xasprintf("%s/images", p->cache) : NULL;
+    p->run = under(p->root, "/run/lxm");
+    p->log = under(p->root, "/var/log/lxm");
+    p->templates = env_or("LXM_TEMPLATES_DIR", strdup(LXM_DATADIR "/templates"));
+    p->profiles = env_or("LXM_PROFILES_DIR", strdup(LXM_DATADIR "/profiles"));
+    if (!p->etc || !p->global_config || !p->local_profiles || !p->containers || !p->cache ||
+        !p->images || !p->run || !p->log || !p->templates || !p->profiles) {
+        lxm_paths_free(p);
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+void lxm_paths_free(struct lxm_paths *p)
+{
+    char **fields[] = { &p->root, &p->etc, &p->global_config, &p->local_profiles,
+                        &p->containers, &p->cache, &p->images, &p->run, &p->log,
+                        &p->templates, &p->profiles };
+    for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+        free(*fields[i]);
+        *fields[i] = NULL;
+    }
+}
+
+int lxm_container_new(const struct lxm_paths *paths, const char *name,
+                      struct lxm_container **out, struct lxm_error *err)
+{
+    int r = lxm_validate_name(name, err);
+    if (r < 0)
+        return r;
+    struct lxm_container *c = calloc(1, sizeof(*c));
+    if (!c)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    c->lock_fd = -1;
+    c->paths = paths;
+    c->name = strdup(name);
+    c->dir = xasprintf("%s/%s", paths->containers, name);
+    c->config_file = xasprintf("%s/%s/config.yaml", paths->containers, name);
+    c->rootfs = xasprintf("%s/%s/rootfs", paths->containers, name);
+    c->run_dir = xasprintf("%s/%s", paths->run, name);
+    c->log_dir = xasprintf("%s/%s", paths->log, name);
+    if (!c->name || !c->dir || !c->config_file || !c->rootfs || !c->run_dir || !c->log_dir) {
+        lxm_container_free(c);
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    }
+    *out = c;
+    return 0;
+}
+
+bool lxm_container_exists(const struct lxm_container *c)
+{
+    return path_exists(c->config_file);
+}
+
+int lxm_container_load_config(struct lxm_container *c, struct lxm_error *err)
+{
+    if (!lxm_container_exists(c))
+        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
+    struct lxm_config *cfg = NULL;
+    int r = lxm_config_load(c->config_file, &cfg, err);
+    if (r < 0)
+        return r;
+    lxm_config_free(c->config);
+    c->config = cfg;
+    return 0;
+}
+
+int lxm_container_lock(struct lxm_container *c, bool wait, struct lxm_error *err)
+{
+    if (c->lock_fd >= 0)
+        return 0;
+    int r = mkdir_p(c->run_dir, 0700);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "create %s", c->run_dir);
+    _cleanup_free_ char *lock = xasprintf("%s/lock", c->run_dir);
+    if (!lock)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_close_ int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return lxm_error_errno(err, errno, "open %s", lock);
+    while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EWOULDBLOCK)
+            return lxm_error_set(err, EBUSY,
+                                 "container '%s' is busy (another lxm command holds its lock)",
+                                 c->name);
+        return lxm_error_errno(err, errno, "lock %s", lock);
+    }
+    c->lock_fd = TAKE_FD(fd);
+    return 0;
+}
+
+void lxm_container_unlock(struct lxm_container *c)
+{
+    if (c->lock_fd >= 0) {
+        close(c->lock_fd);
+        c->lock_fd = -1;
+    }
+}
+
+void lxm_container_free(struct lxm_container *c)
+{
+    if (!c)
+        return;
+    lxm_container_unlock(c);
+    lxm_config_free(c->config);
+    free(c->name);
+    free(c->dir);
+    free(c->config_file);
+    free(c->rootfs);
+    free(c->run_dir);
+    free(c->log_dir);
+    free(c);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int lxm_container_list_names(const struct lxm_paths *paths, char ***out, struct lxm_error *err)
+{
+    _cleanup_strv_free_ char **names = calloc(1, sizeof(char *));
+    if (!names)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_closedir_ DIR *d = opendir(paths->containers);
+    if (!d) {
+        if (errno != ENOENT)
+            return lxm_error_errno(err, errno, "open %s", paths->containers);
+        *out = TAKE_PTR(names);
+        return 0;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || lxm_validate_name(de->d_name, NULL) < 0)
+            continue;
+        _cleanup_free_ char *cfg = xasprintf("%s/%s/config.yaml", paths->containers, de->d_name);
+        if (cfg && path_exists(cfg) && strv_push(&names, de->d_name) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    }
+    qsort(names, strv_length(names), sizeof(char *), cmp_str);
+    *out = TAKE_PTR(names);
+    return 0;
+}

@@ -1,0 +1,305 @@
+/* lxm: global flags, the command table, dispatch. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+
+static int cmd_version(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
+static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
+
+static const struct lxm_command commands[] = {
+    { "create", cmd_create, "NAME -t TEMPLATE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from FILE]",
+      "provision a container's root filesystem from a template",
+      "  -t, --template NAME   template to provision from (see 'lxm template list')\n"
+      "  -r, --release REL     distribution release (default: the template's)\n"
+      "  -p, --profile NAME    apply a profile (repeatable; default: the template's)\n"
+      "  -c, --config K=V      set a config key (repeatable), e.g. limits.memory=256MiB\n"
+      "      --include PKGS    extra packages, comma separated (debootstrap templates)\n"
+      "      --from FILE       build the rootfs from a tarball (.tar, .tar.gz, .tar.xz, .tar.zst)\n" },
+    { "launch", cmd_launch, "NAME -t TEMPLATE [create options]", "create and start a container", NULL },
+    { "start", cmd_start, "NAME [-F]", "boot a container's init",
+      "  -F, --foreground      stay in the foreground attached to the console\n" },
+    { "stop", cmd_stop, "NAME [-t SECONDS] [-k]", "shut a container down cleanly",
+      "  -t, --timeout SECS    wait this long for a clean shutdown before SIGKILL (default 30)\n"
+      "  -k, --kill            kill at once\n" },
+    { "restart", cmd_restart, "NAME [-t SECONDS]", "stop and start a container", NULL },
+    { "attach", cmd_attach, "NAME [-u UID] [--env K=V]... [--cwd DIR] [-- CMD ARGS...]",
+      "run a command (or a login shell) inside a running container",
+      "  -u, --uid UID         run as this user id (default 0)\n"
+      "      --env K=V         set an environment variable (repeatable)\n"
+      "      --cwd DIR         working directory inside the container (default /)\n" },
+    { "console", cmd_console, "NAME", "connect to the container's console (Ctrl-a q detaches)", NULL },
+    { "list", cmd_list, "[--format table|json|yaml|csv]", "list containers", NULL },
+    { "info", cmd_info, "NAME [--format table|json|yaml|csv]", "show a container's state and resource use", NULL },
+    { "delete", cmd_delete, "NAME [-f]", "remove a stopped container",
+      "  -f, --force           stop the container first if it is running\n" },
+    { "freeze", cmd_freeze, "NAME", "freeze every process of a container", NULL },
+    { "unfreeze", cmd_unfreeze, "NAME", "thaw a frozen container", NULL },
+    { "config", cmd_config, "show NAME | set NAME KEY=VALUE... | unset NAME KEY | edit NAME",
+      "read or change a container's config.yaml", NULL },
+    { "snapshot", cmd_snapshot, "NAME [SNAP]", "snapshot a container", NULL },
+    { "restore", cmd_restore, "NAME SNAP", "restore a container from a snapshot", NULL },
+    { "copy", cmd_copy, "SRC DST", "clone a container", NULL },
+    { "export", cmd_export, "NAME FILE", "write a container (config + rootfs) to a tarball", NULL },
+    { "import", cmd_import, "FILE [NAME]", "create a container from an exported tarball", NULL },
+    { "template", cmd_template, "list", "list the available templates", NULL },
+    { "profile", cmd_profile, "list | show NAME", "list or show profiles", NULL },
+    { "net", cmd_net, "up | down [-f] | status", "manage the bridge, its DHCP/DNS server and NAT", NULL },
+    { "version", cmd_version, "", "print the version", NULL },
+    { "help", cmd_help, "[COMMAND]", "show help", NULL },
+    { "__monitor", cmd_monitor, NULL, NULL, NULL },
+};
+
+static const struct lxm_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void print_usage(FILE *f)
+{
+    fprintf(f, "Usage: lxm [--root DIR] [--debug|-v] [--quiet|-q] [--format table|json|yaml|csv] COMMAND ...\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        if (commands[i].summary)
+            fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nRun 'lxm COMMAND --help' for a command's options.\n");
+}
+
+void lxm_print_command_help(const char *cmd)
+{
+    const struct lxm_command *c = find_command(cmd);
+    if (!c || !c->usage)
+        return;
+    printf("Usage: lxm %s %s\n\n%s.\n", c->name, c->usage, c->summary);
+    if (c->help)
+        printf("\nOptions:\n%s", c->help);
+}
+
+int lxm_usage_error(struct lxm_error *err, const char *cmd, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (cmd)
+        lxm_error_set(err, LXM_EUSAGE, "%s: %s (see 'lxm %s --help')", cmd, buf, cmd);
+    else
+        lxm_error_set(err, LXM_EUSAGE, "%s (see 'lxm help')", buf);
+    return -LXM_EUSAGE;
+}
+
+int lxm_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+               const struct option *longopts, struct lxm_error *err)
+{
+    /* '+': stop at the first positional so "attach c1 -- cmd -x" keeps -x;
+     * ':': report a missing argument as ':' rather than '?'. */
+    char spec[128];
+    snprintf(spec, sizeof(spec), "+:h%s", shortopts);
+    static const struct option help_only[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+    struct option merged[64];
+    size_t n = 0;
+    for (const struct option *o = longopts; o && o->name && n < ARRAY_SIZE(merged) - 2; o++)
+        merged[n++] = *o;
+    merged[n++] = help_only[0];
+    memset(&merged[n], 0, sizeof(merged[n]));
+
+    opterr = 0;
+    int opt = getopt_long(argc, argv, spec, merged, NULL);
+    if (opt == 'h') {
+        lxm_print_command_help(cmd);
+        return 'h';
+    }
+    if (opt == '?') {
+        const char *bad = argv[optind - 1];
+        if (optopt)
+            return lxm_usage_error(err, cmd, "unknown option '-%c'", optopt), '?';
+        return lxm_usage_error(err, cmd, "unknown option '%s'", bad), '?';
+    }
+    if (opt == ':')
+        return lxm_usage_error(err, cmd, "option '%s' needs an argument", argv[optind - 1]), '?';
+    return opt;
+}
+
+int lxm_arg_name(const char *cmd, int argc, char **argv, const char **name, struct lxm_error *err)
+{
+    if (optind >= argc)
+        return lxm_usage_error(err, cmd, "missing container name");
+    if (optind + 1 < argc)
+        return lxm_usage_error(err, cmd, "unexpected argument '%s'", argv[optind + 1]);
+    *name = argv[optind];
+    return 0;
+}
+
+int lxm_not_implemented(const char *cmd, struct lxm_error *err)
+{
+    return lxm_error_set(err, ENOSYS, "'%s' is not implemented yet", cmd);
+}
+
+static int cmd_version(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    printf("lxm %s\n", PACKAGE_VERSION);
+    return 0;
+}
+
+static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    if (argc < 2) {
+        print_usage(stdout);
+        return 0;
+    }
+    const struct lxm_command *c = find_command(argv[1]);
+    if (!c || !c->summary)
+        return lxm_usage_error(err, NULL, "unknown command '%s'", argv[1]);
+    lxm_print_command_help(c->name);
+    return 0;
+}
+
+static int parse_format(const char *s, enum lxm_format *out)
+{
+    static const char *names[] = { "table", "json", "yaml", "csv" };
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum lxm_format)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+/* Global flags come before the command; --format is also accepted after it
+ * (lxm list --format json), which we fold in here so every command gets it. */
+static int parse_global(struct lxm_ctx *ctx, int *argc, char ***argv, const char **root,
+                        struct lxm_error *err)
+{
+    int i = 1;
+    for (; i < *argc; i++) {
+        const char *a = (*argv)[i];
+        const char *val = NULL;
+        if (a[0] != '-')
+            break;
+        if (strcmp(a, "--debug") == 0 || strcmp(a, "-v") == 0)
+            ctx->debug = true;
+        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+            ctx->quiet = true;
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 'h';
+        else if (strcmp(a, "--version") == 0)
+            return 'V';
+        else if (strncmp(a, "--root=", 7) == 0)
+            *root = a + 7;
+        else if (strncmp(a, "--format=", 9) == 0)
+            val = a + 9;
+        else if (strcmp(a, "--root") == 0 || strcmp(a, "--format") == 0) {
+            if (i + 1 >= *argc)
+                return lxm_usage_error(err, NULL, "option '%s' needs an argument", a);
+            if (a[2] == 'r')
+                *root = (*argv)[++i];
+            else
+                val = (*argv)[++i];
+        } else
+            return lxm_usage_error(err, NULL, "unknown option '%s'", a);
+        if (val && parse_format(val, &ctx->format) < 0)
+            return lxm_usage_error(err, NULL, "--format %s: unknown format (table, json, yaml or csv)", val);
+    }
+    *argc -= i;
+    *argv += i;
+    return 0;
+}
+
+/* Pull "--format F" / "--format=F" out of a command's arguments (before any
+ * "--"), so that every command accepts it in either position. */
+static int extract_format(struct lxm_ctx *ctx, int *argc, char **argv, struct lxm_error *err)
+{
+    int out = 0;
+    bool passthrough = false;
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        if (!passthrough && strcmp(a, "--") == 0)
+            passthrough = true;
+        if (!passthrough && strncmp(a, "--format=", 9) == 0)
+            val = a + 9;
+        else if (!passthrough && strcmp(a, "--format") == 0) {
+            if (i + 1 >= *argc)
+                return lxm_usage_error(err, argv[0], "option '--format' needs an argument");
+            val = argv[++i];
+        }
+        if (val) {
+            if (parse_format(val, &ctx->format) < 0)
+                return lxm_usage_error(err, argv[0], "--format %s: unknown format (table, json, yaml or csv)", val);
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct lxm_ctx ctx = { .format = LXM_FORMAT_TABLE };
+    struct lxm_error err = { 0 };
+    const char *root = NULL;
+    int r;
+
+    ctx.argv0 = "/proc/self/exe";
+    r = parse_global(&ctx, &argc, &argv, &root, &err);
+    if (r == 'h' || (r == 0 && argc == 0)) {
+        print_usage(r == 'h' ? stdout : stderr);
+        return r == 'h' ? 0 : 2;
+    }
+    if (r == 'V')
+        return cmd_version(&ctx, 0, NULL, &err);
+    if (r < 0)
+        goto fail;
+
+    lxm_log_set_level(ctx.debug ? LXM_LOG_DEBUG : ctx.quiet ? LXM_LOG_QUIET : LXM_LOG_NORMAL);
+
+    const struct lxm_command *cmd = find_command(argv[0]);
+    if (!cmd) {
+        r = lxm_usage_error(&err, NULL, "unknown command '%s'", argv[0]);
+        goto fail;
+    }
+    r = extract_format(&ctx, &argc, argv, &err);
+    if (r < 0)
+        goto fail;
+
+    bool needs_root = cmd->fn != cmd_help && cmd->fn != cmd_version;
+    for (int i = 1; i < argc && needs_root; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            needs_root = false;
+    }
+    if (needs_root && geteuid() != 0) {
+        fprintf(stderr, "lxm: error: must be run as root\n");
+        return 1;
+    }
+    r = lxm_paths_init(&ctx.paths, root, &err);
+    if (r < 0)
+        goto fail;
+
+    optind = 0; /* full getopt reset for the handler */
+    r = cmd->fn(&ctx, argc, argv, &err);
+    lxm_paths_free(&ctx.paths);
+    if (r >= 0) {
+        fflush(stdout);
+        return r;
+    }
+fail:
+    fflush(stdout);
+    fprintf(stderr, "lxm: error: %s\n", err.msg[0] ? err.msg : strerror(-r));
+    return err.code == LXM_EUSAGE ? 2 : 1;
+}

@@ -1,0 +1,59 @@
+/* runtime: starting, stopping and querying a container. The start sequence
+ * lives in start.c (parent side), monitor.c (the per-container monitor) and
+ * child.c (inside the new namespaces); this header is their whole
+ * interface to the command layer. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "container.h"
+#include "util/err.h"
+
+enum lxm_state {
+    LXM_STATE_STOPPED,
+    LXM_STATE_STARTING,
+    LXM_STATE_RUNNING,
+    LXM_STATE_FROZEN,
+    LXM_STATE_STOPPING,
+    LXM_STATE_ABORTING,
+};
+
+const char *lxm_state_name(enum lxm_state s);
+
+struct lxm_runtime_info {
+    enum lxm_state state;
+    pid_t init_pid;             /* in the host's pid namespace, 0 if none */
+    int64_t started_at;         /* unix seconds, 0 if not running */
+    bool monitor_alive;         /* false + RUNNING = monitor died, init alive */
+};
+
+/* The truth about a container, from the monitor (or, if it died, from a
+ * pidfd on the recorded init): never from a stale pid file alone. */
+int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, struct lxm_error *err);
+
+struct lxm_start_opts {
+    bool foreground;            /* -F: stay attached to the console */
+};
+
+/* Boot the container's init; returns once init has been exec'd, or fails
+ * with the child's reason and leaves the host as it was. Takes the lock. */
+int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts, struct lxm_error *err);
+
+/* Clean shutdown: halt signal, wait timeout_ms, then SIGKILL. kill=true
+ * skips the wait. Returns when init is gone and the host side cleaned. */
+int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, struct lxm_error *err);
+
+struct lxm_attach_opts {
+    uid_t uid;
+    gid_t gid;
+    char **env;                 /* extra K=V */
+    const char *cwd;            /* NULL = / */
+    char **argv;                /* NULL = login shell */
+};
+
+/* Run a command inside; returns its exit status (128+N on signal N). */
+int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts, struct lxm_error *err);
+int lxm_runtime_console(struct lxm_container *c, struct lxm_error *err);
+int lxm_runtime_freeze(struct lxm_container *c, bool freeze, struct lxm_error *err);

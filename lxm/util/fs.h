@@ -1,0 +1,32 @@
+/* Filesystem helpers: paths, whole-file reads, atomic writes, and a
+ * recursive delete that never follows a symlink or leaves its filesystem. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* asprintf that returns the string or NULL. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* mkdir -p with the given mode for created components; 0 or -errno. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* Read a whole file (NUL-terminated); 0 or -errno. *len may be NULL. */
+int read_file(const char *path, char **out, size_t *len);
+
+/* Write data to path atomically: temp file in the same directory, fsync,
+ * rename, fsync of the directory. A crash leaves the old or the new file,
+ * never a torn one. 0 or -errno. */
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
+
+/* Write a short string to an existing file (sysfs, cgroupfs, procfs). */
+int write_string(const char *path, const char *s);
+
+/* Remove path and everything below it. Symlinks are removed, never
+ * followed; directories on another filesystem (mount points) are refused
+ * with -EXDEV so a stray bind mount cannot take host files with it.
+ * A missing path is success. */
+int rm_rf(const char *path);
+
+bool path_exists(const char *path);

@@ -1,0 +1,106 @@
+# Shared helpers for integration tests (TAP producers, run as root).
+#
+#   . "$(dirname "$0")/../lib.sh"
+#   t_setup NAME                 # own --root under /tmp, cleanup on exit
+#   lxm create c1 -t busybox     # the built binary, always with --root
+#   t_ok "desc" CMD ARGS...      # passes when CMD exits 0
+#   t_fail "desc" CMD ARGS...    # passes when CMD exits non-zero
+#   t_is "desc" "$got" "$want"
+#   t_like "desc" "$got" REGEX
+#   t_skip "desc" "reason"
+#   t_done
+#
+# Cleanup stops and deletes, by name, only the containers under this
+# test's own root, then removes the root. Nothing is killed by pattern.
+
+T_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LXM_BIN=${LXM_BIN:-$T_SRC/lxm/lxm}
+export LXM_TEMPLATES_DIR=${LXM_TEMPLATES_DIR:-$T_SRC/templates}
+export LXM_PROFILES_DIR=${LXM_PROFILES_DIR:-$T_SRC/profiles}
+T_N=0
+T_FAILED=0
+T_ROOT=
+T_CLEANUPS=()
+
+lxm() { "$LXM_BIN" --root "$T_ROOT" "$@"; }
+
+t_report() { # status desc [diag]
+    T_N=$((T_N + 1))
+    if [ "$1" = ok ]; then
+        echo "ok $T_N - $2"
+    else
+        T_FAILED=$((T_FAILED + 1))
+        echo "not ok $T_N - $2"
+        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
+    fi
+    return 0
+}
+
+t_ok() {
+    local desc=$1 out
+    shift
+    if out=$("$@" 2>&1); then t_report ok "$desc"; else t_report fail "$desc" "exit $?: $out"; fi
+}
+
+t_fail() {
+    local desc=$1 out
+    shift
+    if out=$("$@" 2>&1); then t_report fail "$desc" "expected failure, got exit 0: $out"; else t_report ok "$desc"; fi
+}
+
+t_is() {
+    if [ "$2" = "$3" ]; then t_report ok "$1"; else t_report fail "$1" "got:  '$2'
+want: '$3'"; fi
+}
+
+t_like() {
+    if printf '%s' "$2" | grep -Eq -- "$3"; then t_report ok "$1"; else t_report fail "$1" "got:  '$2'
+want: /$3/"; fi
+}
+
+t_skip() {
+    T_N=$((T_N + 1))
+    echo "ok $T_N - $1 # SKIP $2"
+}
+
+# Register a command to run at cleanup (before containers are removed).
+t_on_exit() { T_CLEANUPS+=("$*"); }
+
+t_cleanup() {
+    local c i
+    for ((i = ${#T_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${T_CLEANUPS[$i]}" >/dev/null 2>&1 || true; done
+    [ -n "$T_ROOT" ] && [ -d "$T_ROOT" ] || return 0
+    if [ -d "$T_ROOT/var/lib/lxm/containers" ]; then
+        for c in "$T_ROOT"/var/lib/lxm/containers/*; do
+            [ -e "$c/config.yaml" ] || continue
+            c=${c##*/}
+            lxm stop -k "$c" >/dev/null 2>&1 || true
+            lxm delete -f "$c" >/dev/null 2>&1 || true
+        done
+    fi
+    # Anything still mounted below our root (a crashed test) is unmounted
+    # before the tree goes, so rm never walks into a host filesystem.
+    findmnt -rn -o TARGET | grep "^$T_ROOT/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+    rm -rf --one-file-system "$T_ROOT"
+}
+
+t_setup() {
+    [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP integration tests need root"; exit 0; }
+    [ -x "$LXM_BIN" ] || { echo "Bail out! $LXM_BIN not built"; exit 1; }
+    T_ROOT=$(mktemp -d "/tmp/lxm-it-$1.XXXXXX")
+    trap t_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+t_done() {
+    echo "1..$T_N"
+    [ "$T_FAILED" = 0 ]
+}
+
+# Wait up to $1 seconds for CMD to succeed.
+t_wait() {
+    local secs=$1 i
+    shift
+    for ((i = 0; i < secs * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    return 1
+}

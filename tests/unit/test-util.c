@@ -1,0 +1,78 @@
+/* util/: error objects, string vectors, atomic writes, safe rm_rf. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "util/cleanup.h"
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/strv.h"
+
+static void test_errors(void)
+{
+    struct lxm_error err = { 0 };
+    is_int(lxm_error_set(&err, EINVAL, "bad %s", "thing"), -EINVAL, "error_set returns -code");
+    is_str(err.msg, "bad thing", "error_set formats the message");
+    lxm_error_prefix(&err, "start %s", "web1");
+    is_str(err.msg, "start web1: bad thing", "prefix adds context in front");
+    lxm_error_errno(&err, ENOENT, "open %s", "/x");
+    is_str(err.msg, "open /x: No such file or directory", "errno variant appends strerror");
+    is_int(lxm_error_set(NULL, EPERM, "x"), -EPERM, "NULL error object is allowed");
+}
+
+static void test_strv(void)
+{
+    _cleanup_strv_free_ char **v = NULL;
+    strv_push(&v, "a");
+    strv_push(&v, "b");
+    is_int(strv_length(v), 2, "strv_push appends");
+    ok(strv_contains(v, "b") && !strv_contains(v, "c"), "strv_contains");
+    _cleanup_strv_free_ char **c = strv_copy(v);
+    is_str(c[1], "b", "strv_copy copies");
+    ok(c[2] == NULL, "strv_copy terminates");
+}
+
+static void test_fs(void)
+{
+    char tmpl[] = "/tmp/lxm-test-util.XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    ok(dir != NULL, "mkdtemp");
+    _cleanup_free_ char *deep = xasprintf("%s/a/b/c", dir);
+    is_int(mkdir_p(deep, 0755), 0, "mkdir_p creates nested dirs");
+    is_int(mkdir_p(deep, 0755), 0, "mkdir_p is idempotent");
+
+    _cleanup_free_ char *f = xasprintf("%s/a/file", dir);
+    is_int(write_file_atomic(f, "one\n", 4, 0600), 0, "atomic write");
+    is_int(write_file_atomic(f, "two\n", 4, 0644), 0, "atomic overwrite");
+    _cleanup_free_ char *data = NULL;
+    size_t len = 0;
+    is_int(read_file(f, &data, &len), 0, "read back");
+    is_str(data, "two\n", "atomic overwrite replaced the content");
+    struct stat st;
+    stat(f, &st);
+    is_int(st.st_mode & 0777, 0644, "atomic write sets the mode");
+
+    /* A symlink to a directory outside must be removed, not followed. */
+    char otmpl[] = "/tmp/lxm-test-outside.XXXXXX";
+    char *outside = mkdtemp(otmpl);
+    _cleanup_free_ char *victim = xasprintf("%s/keep", outside);
+    write_file_atomic(victim, "x", 1, 0644);
+    _cleanup_free_ char *link = xasprintf("%s/a/b/escape", dir);
+    ok(symlink(outside, link) == 0, "plant a symlink to outside");
+    is_int(rm_rf(dir), 0, "rm_rf removes the tree");
+    ok(!path_exists(dir), "tree is gone");
+    ok(path_exists(victim), "rm_rf did not follow the symlink");
+    is_int(rm_rf(outside), 0, "cleanup");
+    is_int(rm_rf("/tmp/lxm-test-does-not-exist"), 0, "rm_rf of a missing path is success");
+}
+
+int main(void)
+{
+    test_errors();
+    test_strv();
+    test_fs();
+    return done();
+}
