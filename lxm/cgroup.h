@@ -1,6 +1,8 @@
 /* cgroup: one interface over cgroup v2 (cgroup-v2.c) and v1 (cgroup-v1.c),
  * chosen per controller from what the host mounts. A container's cgroup is
- * "lxm/NAME" (below a delegated subtree on systemd v2 hosts). */
+ * "lxm/NAME" at the top of every hierarchy (docs/cgroups.md says why);
+ * $LXM_CGROUP_PARENT replaces "lxm" so a test suite never shares a cgroup
+ * with a host container of the same name. */
 #pragma once
 
 #include <stdbool.h>
@@ -31,8 +33,9 @@ int lxm_cgroup_create(const char *name, const struct lxm_limits *limits,
                       struct lxm_cgroup **out, struct lxm_error *err);
 /* Open an existing container cgroup (-ENOENT if there is none). */
 int lxm_cgroup_open(const char *name, struct lxm_cgroup **out, struct lxm_error *err);
-/* O_PATH|O_DIRECTORY fd of the container's cgroup2 directory for
- * clone3(CLONE_INTO_CGROUP), or -1 when there is no usable cgroup2. */
+/* Directory fd (O_RDONLY|O_DIRECTORY, owned by cg) of the container's
+ * cgroup2 directory for clone3(CLONE_INTO_CGROUP) and BPF device programs,
+ * or -1 when there is no usable cgroup2. */
 int lxm_cgroup_v2_fd(struct lxm_cgroup *cg);
 /* Host path of the container's cgroup2 directory, or NULL. */
 const char *lxm_cgroup_v2_path(struct lxm_cgroup *cg);
@@ -40,6 +43,11 @@ const char *lxm_cgroup_v2_path(struct lxm_cgroup *cg);
 int lxm_cgroup_attach(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err);
 /* Apply (live) limits; keys left unset are not touched. */
 int lxm_cgroup_set_limits(struct lxm_cgroup *cg, const struct lxm_limits *limits, struct lxm_error *err);
+/* Apply a whole limits block live: like set_limits, but unset keys go back
+ * to the kernel default (what `config unset limits.X` on a running
+ * container means). Everything is checked before anything is written. */
+int lxm_cgroup_apply_limits(struct lxm_cgroup *cg, const struct lxm_limits *limits,
+                            struct lxm_error *err);
 int lxm_cgroup_stats(struct lxm_cgroup *cg, struct lxm_cgroup_stats *st, struct lxm_error *err);
 int lxm_cgroup_freeze(struct lxm_cgroup *cg, bool frozen, struct lxm_error *err);
 int lxm_cgroup_is_frozen(struct lxm_cgroup *cg);   /* 1, 0, or -errno */
@@ -48,3 +56,20 @@ int lxm_cgroup_chown(struct lxm_cgroup *cg, uid_t uid, gid_t gid, struct lxm_err
 /* Kill what is left and remove every directory. */
 int lxm_cgroup_destroy(struct lxm_cgroup *cg, struct lxm_error *err);
 void lxm_cgroup_free(struct lxm_cgroup *cg);
+
+/* The container's directory in the v1 hierarchy that carries `controller`
+ * ("devices", "memory", ...), or NULL when that controller is not on v1. */
+const char *lxm_cgroup_v1_path(struct lxm_cgroup *cg, const char *controller);
+
+/* OOM kills inside the container so far (v2 memory.events oom_kill, v1
+ * memory.oom_control oom_kill), or -errno when the host cannot tell. */
+int64_t lxm_cgroup_oom_kills(struct lxm_cgroup *cg);
+
+/* An fd (owned by the caller, O_CLOEXEC) that becomes ready on memory
+ * events such as an OOM kill: poll it for *events (POLLPRI on cgroup2's
+ * memory.events, POLLIN on a v1 eventfd registered for memory.oom_control).
+ * After each wakeup call lxm_cgroup_memory_events_ack() (re-arms / drains
+ * it) and compare lxm_cgroup_oom_kills() with the last value seen.
+ * -EOPNOTSUPP without a memory controller. */
+int lxm_cgroup_memory_events_fd(struct lxm_cgroup *cg, short *events, struct lxm_error *err);
+void lxm_cgroup_memory_events_ack(struct lxm_cgroup *cg, int fd);

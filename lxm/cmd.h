@@ -7,16 +7,16 @@
 #include <stdbool.h>
 
 #include "container.h"
+#include "output.h"
 #include "util/err.h"
 
 /* err->code of a usage error (unknown flag, missing argument): exit 2. */
 #define LXM_EUSAGE 4096
 
-enum lxm_format { LXM_FORMAT_TABLE, LXM_FORMAT_JSON, LXM_FORMAT_YAML, LXM_FORMAT_CSV };
 
 struct lxm_ctx {
     struct lxm_paths paths;
-    enum lxm_format format;
+    enum lxm_output_format format;
     bool quiet;
     bool debug;
     const char *argv0;          /* absolute path of this binary (for re-exec) */

@@ -1,5 +1,377 @@
-/* config show/set/unset/edit, profile list/show. */
-#include "cmd.h"
+/* config show/set/unset/edit and profile list/show: argument parsing and
+ * printing around the config core. Every read-modify-write of a
+ * config.yaml runs under the container's lock, validates the whole result
+ * and replaces the file atomically, so a bad value changes nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-int cmd_config(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("config", err); }
-int cmd_profile(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("profile", err); }
+#include "cmd.h"
+#include "config.h"
+#include "output.h"
+#include "runtime.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+static void config_freep(struct lxm_config **c)
+{
+    lxm_config_free(*c);
+}
+#define _cleanup_config_ __attribute__((cleanup(config_freep)))
+static void profile_freep(struct lxm_profile **p)
+{
+    lxm_profile_free(*p);
+}
+#define _cleanup_profile_ __attribute__((cleanup(profile_freep)))
+
+static int open_container(struct lxm_ctx *ctx, const char *name, bool lock,
+                          struct lxm_container **out, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    int r = lxm_container_new(&ctx->paths, name, &c, err);
+    if (r < 0)
+        return r;
+    if (!lxm_container_exists(c))
+        return lxm_error_set(err, ENOENT, "container '%s' not found", name);
+    if (lock && (r = lxm_container_lock(c, true, err)) < 0)
+        return r;
+    *out = TAKE_PTR(c);
+    return 0;
+}
+
+/* The profiles a config names must exist: a typo fails now, not at the
+ * next start. The check merges into a throwaway copy. */
+static int check_profiles(struct lxm_ctx *ctx, const struct lxm_config *cfg, struct lxm_error *err)
+{
+    _cleanup_free_ char *text = NULL;
+    _cleanup_config_ struct lxm_config *copy = NULL;
+    int r = lxm_config_to_yaml(cfg, &text, err);
+    if (r == 0)
+        r = lxm_config_parse(cfg->name, text, &copy, err);
+    if (r == 0)
+        r = lxm_config_effective(&ctx->paths, copy, err);
+    return r;
+}
+
+static int print_config(struct lxm_ctx *ctx, const struct lxm_config *cfg, bool json,
+                        struct lxm_error *err)
+{
+    _cleanup_free_ char *text = NULL;
+    int r = json ? lxm_config_to_json(cfg, &text, err) : lxm_config_to_yaml(cfg, &text, err);
+    if (r < 0)
+        return r;
+    fputs(text, stdout);
+    return 0;
+}
+
+static int config_show(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    static const struct option opts[] = {{"effective", no_argument, NULL, 'e'}, {0}};
+    bool effective = false;
+    const char *name = NULL;
+    /* options may follow the name: `config show web1 -e` */
+    while (optind < argc) {
+        int o = lxm_getopt("config", argc, argv, "e", opts, err);
+        if (o == 'h')
+            return 0;
+        if (o == -1) {
+            if (name)
+                return lxm_usage_error(err, "config", "unexpected argument '%s'", argv[optind]);
+            name = argv[optind++];
+            continue;
+        }
+        if (o != 'e')
+            return -LXM_EUSAGE;
+        effective = true;
+    }
+    if (!name)
+        return lxm_usage_error(err, "config", "show: missing container name");
+    _cleanup_container_ struct lxm_container *c = NULL;
+    int r = open_container(ctx, name, false, &c, err);
+    if (r == 0)
+        r = lxm_container_load_config(c, err); /* a broken file is an error */
+    if (r == 0 && effective)
+        r = lxm_config_effective(&ctx->paths, c->config, err);
+    if (r < 0)
+        return r;
+    if (ctx->format == LXM_OUT_JSON || ctx->format == LXM_OUT_YAML || effective)
+        return print_config(ctx, c->config, ctx->format == LXM_OUT_JSON, err);
+    _cleanup_free_ char *text = NULL;
+    if ((r = read_file(c->config_file, &text, NULL)) < 0)
+        return lxm_error_errno(err, -r, "read %s", c->config_file);
+    fputs(text, stdout);
+    return 0;
+}
+
+static bool touches_limits(char *const *keys)
+{
+    for (size_t i = 0; keys && keys[i]; i++)
+        if (!strncmp(keys[i], "limits", 6) && (keys[i][6] == '\0' || keys[i][6] == '.'))
+            return true;
+    return false;
+}
+
+/* Save, then give a running container its new limits (the cgroup side
+ * belongs to the runtime). */
+static int save_config(struct lxm_ctx *ctx, struct lxm_container *c, char *const *keys,
+                       struct lxm_error *err)
+{
+    int r = check_profiles(ctx, c->config, err);
+    if (r == 0)
+        r = lxm_config_save(c->config, c->config_file, err);
+    if (r < 0 || !touches_limits(keys))
+        return r;
+    r = lxm_runtime_apply_limits(c, err);
+    if (r < 0)
+        return lxm_error_prefix(err,
+                                "config saved, but applying the limits to running '%s' "
+                                "failed",
+                                c->name);
+    return 0;
+}
+
+static int parse_no_options(int argc, char **argv, struct lxm_error *err)
+{
+    static const struct option opts[] = {{0}};
+    int o;
+    while ((o = lxm_getopt("config", argc, argv, "", opts, err)) != -1)
+        return o == 'h' ? 1 : -LXM_EUSAGE;
+    return 0;
+}
+
+/* config set NAME KEY=VALUE... / config unset NAME KEY...: all or nothing. */
+static int config_change(struct lxm_ctx *ctx, int argc, char **argv, bool set,
+                         struct lxm_error *err)
+{
+    const char *verb = set ? "set" : "unset";
+    int r = parse_no_options(argc, argv, err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
+    if (optind >= argc)
+        return lxm_usage_error(err, "config", "%s: missing container name", verb);
+    if (optind + 1 >= argc)
+        return lxm_usage_error(err, "config", "%s: missing %s", verb, set ? "KEY=VALUE" : "KEY");
+    const char *name = argv[optind];
+    _cleanup_strv_free_ char **keys = NULL;
+    for (int i = optind + 1; i < argc; i++) {
+        size_t klen = set ? strcspn(argv[i], "=") : strlen(argv[i]);
+        if (klen == 0 || (set && argv[i][klen] != '='))
+            return lxm_usage_error(err, "config", "%s: '%s' is not %s", verb, argv[i],
+                                   set ? "KEY=VALUE (e.g. limits.memory=512MiB)" : "a KEY");
+        if (strv_consume(&keys, strndup(argv[i], klen)) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    }
+    _cleanup_container_ struct lxm_container *c = NULL;
+    if ((r = open_container(ctx, name, true, &c, err)) < 0 ||
+        (r = lxm_container_load_config(c, err)) < 0)
+        return r;
+    for (int i = 0; keys[i]; i++) {
+        const char *value = argv[optind + 1 + i] + strlen(keys[i]) + 1;
+        r = set ? lxm_config_set(c->config, keys[i], value, err)
+                : lxm_config_unset(c->config, keys[i], err);
+        if (r < 0)
+            return r;
+    }
+    return save_config(ctx, c, keys, err);
+}
+
+/* Run $VISUAL / $EDITOR (may carry arguments, like git's) on file. */
+static int run_editor(const char *file, struct lxm_error *err)
+{
+    const char *editor = getenv("VISUAL");
+    if (!editor || !*editor)
+        editor = getenv("EDITOR");
+    if (!editor || !*editor)
+        editor = "vi";
+    /* Like git: the editor string is shell text, the file an argument. */
+    _cleanup_free_ char *script = xasprintf("%s \"$@\"", editor);
+    if (!script)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    pid_t pid = fork();
+    if (pid < 0)
+        return lxm_error_errno(err, errno, "fork");
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", script, "sh", file, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return lxm_error_errno(err, errno, "wait for the editor");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return lxm_error_set(err, ECANCELED, "editor '%s' failed; config unchanged", editor);
+    return 0;
+}
+
+static int edit_temp_copy(const char *name, const char *text, char **out, struct lxm_error *err)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    _cleanup_free_ char *path =
+        xasprintf("%s/lxm-%s-XXXXXX.yaml", tmpdir && *tmpdir ? tmpdir : "/tmp", name);
+    if (!path)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_close_ int fd = mkostemps(path, 5, O_CLOEXEC);
+    if (fd < 0)
+        return lxm_error_errno(err, errno, "create %s", path);
+    size_t len = strlen(text);
+    if (write(fd, text, len) != (ssize_t)len)
+        return lxm_error_errno(err, errno ? errno : EIO, "write %s", path);
+    *out = TAKE_PTR(path);
+    return 0;
+}
+
+static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    int r = parse_no_options(argc, argv, err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
+    const char *name;
+    _cleanup_container_ struct lxm_container *c = NULL;
+    _cleanup_free_ char *old = NULL, *tmp = NULL, *edited = NULL;
+    if ((r = lxm_arg_name("config", argc, argv, &name, err)) < 0 ||
+        (r = open_container(ctx, name, true, &c, err)) < 0)
+        return r;
+    if ((r = read_file(c->config_file, &old, NULL)) < 0)
+        return lxm_error_errno(err, -r, "read %s", c->config_file);
+    if ((r = edit_temp_copy(name, old, &tmp, err)) < 0)
+        return r;
+    r = run_editor(tmp, err);
+    if (r == 0 && (r = read_file(tmp, &edited, NULL)) < 0)
+        lxm_error_errno(err, -r, "read %s", tmp);
+    if (r < 0) {
+        unlink(tmp);
+        return r;
+    }
+    if (!strcmp(old, edited)) {
+        unlink(tmp);
+        lxm_info("%s: no changes", c->config_file);
+        return 0;
+    }
+    /* The edit must be valid as a whole; it is kept for another try. */
+    _cleanup_config_ struct lxm_config *cfg = NULL;
+    r = lxm_config_parse(tmp, edited, &cfg, err);
+    if (r == 0 && strcmp(cfg->name, name) != 0)
+        r = lxm_error_set(err, EINVAL, "%s: name: cannot be changed (it must stay '%s')", tmp,
+                          name);
+    if (r == 0)
+        r = check_profiles(ctx, cfg, err);
+    if (r < 0) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n, " (config unchanged; your edit is kept in %s)",
+                 tmp);
+        return r;
+    }
+    /* Save the text as written: the user's comments and layout stay. */
+    if ((r = write_file_atomic(c->config_file, edited, strlen(edited), 0644)) < 0)
+        return lxm_error_errno(err, -r, "write %s", c->config_file);
+    unlink(tmp);
+    lxm_config_free(c->config);
+    c->config = TAKE_PTR(cfg);
+    r = lxm_runtime_apply_limits(c, err);
+    return r < 0 ? lxm_error_prefix(err, "config saved, but applying the limits failed") : 0;
+}
+
+int cmd_config(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    if (argc < 2)
+        return lxm_usage_error(err, "config", "missing subcommand (show, set, unset or edit)");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        lxm_print_command_help("config");
+        return 0;
+    }
+    const char *sub = argv[1];
+    argc--;
+    argv++;
+    if (!strcmp(sub, "show"))
+        return config_show(ctx, argc, argv, err);
+    if (!strcmp(sub, "set"))
+        return config_change(ctx, argc, argv, true, err);
+    if (!strcmp(sub, "unset"))
+        return config_change(ctx, argc, argv, false, err);
+    if (!strcmp(sub, "edit"))
+        return config_edit(ctx, argc, argv, err);
+    return lxm_usage_error(err, "config", "unknown subcommand '%s' (show, set, unset or edit)",
+                           sub);
+}
+
+static int profile_list(struct lxm_ctx *ctx, struct lxm_error *err)
+{
+    _cleanup_strv_free_ char **names = NULL;
+    int r = lxm_profile_list(&ctx->paths, &names, err);
+    if (r < 0)
+        return r;
+    struct lxm_value *rows = lxm_value_array();
+    for (size_t i = 0; names[i]; i++) {
+        struct lxm_error perr = {0};
+        _cleanup_free_ char *file = NULL;
+        _cleanup_profile_ struct lxm_profile *p = NULL;
+        struct lxm_value *row = lxm_value_object();
+        lxm_obj_str(row, "name", names[i]);
+        if (lxm_profile_path(&ctx->paths, names[i], &file, &perr) == 0 &&
+            lxm_profile_load(file, &p, &perr) == 0) {
+            lxm_obj_str(row, "description", p->description ? p->description : "");
+        } else {
+            lxm_warn("%s", perr.msg);
+            lxm_obj_str(row, "description", "(invalid, see the warning)");
+        }
+        bool local =
+            file && !strncmp(file, ctx->paths.local_profiles, strlen(ctx->paths.local_profiles));
+        lxm_obj_str(row, "source", local ? "local" : "shipped");
+        lxm_array_push(rows, row);
+    }
+    static const char *const columns[] = {"name", "description", "source", NULL};
+    lxm_output_print(stdout, ctx->format, rows, columns, NULL);
+    lxm_value_free(rows);
+    return 0;
+}
+
+static int profile_show(struct lxm_ctx *ctx, const char *name, struct lxm_error *err)
+{
+    _cleanup_free_ char *file = NULL, *text = NULL;
+    _cleanup_profile_ struct lxm_profile *p = NULL;
+    int r = lxm_profile_path(&ctx->paths, name, &file, err);
+    if (r == 0)
+        r = lxm_profile_load(file, &p, err); /* a broken profile is an error */
+    if (r < 0)
+        return r;
+    if (ctx->format == LXM_OUT_JSON) {
+        if ((r = lxm_profile_to_json(p, &text, err)) < 0)
+            return r;
+    } else if ((r = read_file(file, &text, NULL)) < 0) {
+        return lxm_error_errno(err, -r, "read %s", file);
+    }
+    fputs(text, stdout);
+    return 0;
+}
+
+int cmd_profile(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    if (argc < 2)
+        return lxm_usage_error(err, "profile", "missing subcommand (list or show)");
+    const char *sub = argv[1];
+    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        lxm_print_command_help("profile");
+        return 0;
+    }
+    if (!strcmp(sub, "list")) {
+        if (argc > 2)
+            return lxm_usage_error(err, "profile", "list: unexpected argument '%s'", argv[2]);
+        return profile_list(ctx, err);
+    }
+    if (!strcmp(sub, "show")) {
+        if (argc < 3)
+            return lxm_usage_error(err, "profile", "show: missing profile name");
+        if (argc > 3)
+            return lxm_usage_error(err, "profile", "show: unexpected argument '%s'", argv[3]);
+        return profile_show(ctx, argv[2], err);
+    }
+    return lxm_usage_error(err, "profile", "unknown subcommand '%s' (list or show)", sub);
+}

@@ -1,11 +1,248 @@
 /* start, stop, restart, attach, console, freeze, unfreeze. */
-#include "cmd.h"
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
 
-int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("start", err); }
-int cmd_stop(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("stop", err); }
-int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("restart", err); }
-int cmd_attach(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("attach", err); }
-int cmd_console(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("console", err); }
-int cmd_freeze(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("freeze", err); }
-int cmd_unfreeze(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("unfreeze", err); }
-int cmd_monitor(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("__monitor", err); }
+#include "cmd.h"
+#include "runtime.h"
+#include "util/cleanup.h"
+#include "util/strv.h"
+
+#define DEFAULT_STOP_TIMEOUT_MS 30000
+
+/* Options may come before or after NAME ("stop -k c1", "stop c1 -k");
+ * "--" ends them and the rest is *rest (attach's command). */
+static int parse_args(const char *cmd, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts, int (*on_opt)(int, const char *, void *, struct lxm_error *),
+                      void *data, const char **name, char ***rest, struct lxm_error *err)
+{
+    *name = NULL;
+    for (;;) {
+        int opt = lxm_getopt(cmd, argc, argv, shortopts, longopts, err);
+        if (opt == 'h')
+            return 'h';
+        if (opt == '?')
+            return -LXM_EUSAGE;
+        if (opt != -1) {
+            int r = on_opt(opt, optarg, data, err);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        bool dashdash = optind > 0 && optind <= argc && strcmp(argv[optind - 1], "--") == 0;
+        if (!dashdash && optind < argc && !*name) {
+            *name = argv[optind++];
+            continue;
+        }
+        break;
+    }
+    if (!*name)
+        return lxm_usage_error(err, cmd, "missing container name");
+    if (optind < argc && !rest)
+        return lxm_usage_error(err, cmd, "unexpected argument '%s'", argv[optind]);
+    if (rest)
+        *rest = optind < argc ? &argv[optind] : NULL;
+    return 0;
+}
+
+static int no_opts(int opt, const char *arg, void *data, struct lxm_error *err)
+{
+    (void)opt, (void)arg, (void)data, (void)err;
+    return 0;
+}
+
+static int open_container(struct lxm_ctx *ctx, const char *name, struct lxm_container **c,
+                          struct lxm_error *err)
+{
+    int r = lxm_container_new(&ctx->paths, name, c, err);
+    if (r < 0)
+        return r;
+    if (!lxm_container_exists(*c))
+        return lxm_error_set(err, ENOENT, "container '%s' not found", name);
+    return 0;
+}
+
+static int start_opt(int opt, const char *arg, void *data, struct lxm_error *err)
+{
+    (void)arg, (void)err;
+    if (opt == 'F')
+        ((struct lxm_start_opts *)data)->foreground = true;
+    return 0;
+}
+
+int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    static const struct option longopts[] = { { "foreground", no_argument, NULL, 'F' }, { 0 } };
+    struct lxm_start_opts opts = { 0 };
+    const char *name;
+    int r = parse_args("start", argc, argv, "F", longopts, start_opt, &opts, &name, NULL, err);
+    if (r != 0)
+        return r == 'h' ? 0 : r;
+    _cleanup_container_ struct lxm_container *c = NULL;
+    r = open_container(ctx, name, &c, err);
+    return r < 0 ? r : lxm_runtime_start(c, &opts, err);
+}
+
+struct stop_args {
+    int64_t timeout_ms;
+    bool kill;
+};
+
+static int stop_opt(int opt, const char *arg, void *data, struct lxm_error *err)
+{
+    struct stop_args *s = data;
+    if (opt == 'k') {
+        s->kill = true;
+    } else if (opt == 't') {
+        char *end;
+        double secs = strtod(arg, &end);
+        if (end == arg || *end || secs < 0 || secs > 86400)
+            return lxm_usage_error(err, "stop", "-t %s: not a number of seconds", arg);
+        s->timeout_ms = (int64_t)(secs * 1000);
+    }
+    return 0;
+}
+
+static int parse_stop(const char *cmd, int argc, char **argv, struct stop_args *s, const char **name,
+                      struct lxm_error *err)
+{
+    static const struct option longopts[] = {
+        { "timeout", required_argument, NULL, 't' }, { "kill", no_argument, NULL, 'k' }, { 0 } };
+    s->timeout_ms = DEFAULT_STOP_TIMEOUT_MS;
+    s->kill = false;
+    return parse_args(cmd, argc, argv, strcmp(cmd, "stop") == 0 ? "t:k" : "t:", longopts, stop_opt, s,
+                      name, NULL, err);
+}
+
+int cmd_stop(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    struct stop_args s;
+    const char *name;
+    int r = parse_stop("stop", argc, argv, &s, &name, err);
+    if (r != 0)
+        return r == 'h' ? 0 : r;
+    _cleanup_container_ struct lxm_container *c = NULL;
+    r = open_container(ctx, name, &c, err);
+    return r < 0 ? r : lxm_runtime_stop(c, s.timeout_ms, s.kill, err);
+}
+
+int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    struct stop_args s;
+    const char *name;
+    int r = parse_stop("restart", argc, argv, &s, &name, err);
+    if (r != 0)
+        return r == 'h' ? 0 : r;
+    _cleanup_container_ struct lxm_container *c = NULL;
+    r = open_container(ctx, name, &c, err);
+    if (r < 0)
+        return r;
+    struct lxm_runtime_info info;
+    r = lxm_runtime_query(c, &info, err);
+    if (r < 0)
+        return r;
+    if (info.state != LXM_STATE_STOPPED) {
+        r = lxm_runtime_stop(c, s.timeout_ms, false, err);
+        if (r < 0)
+            return r;
+    }
+    struct lxm_start_opts opts = { 0 };
+    return lxm_runtime_start(c, &opts, err);
+}
+
+struct attach_args {
+    struct lxm_attach_opts opts;
+    char **env;
+};
+
+static int attach_opt(int opt, const char *arg, void *data, struct lxm_error *err)
+{
+    struct attach_args *a = data;
+    char *end;
+    switch (opt) {
+    case 'u': {
+        long v = strtol(arg, &end, 10);
+        if (end == arg || *end || v < 0 || v > 0x7fffffff)
+            return lxm_usage_error(err, "attach", "-u %s: not a numeric user id", arg);
+        a->opts.uid = (uid_t)v;
+        a->opts.gid = (gid_t)v;
+        return 0;
+    }
+    case 'e':
+        if (!strchr(arg, '=') || arg[0] == '=')
+            return lxm_usage_error(err, "attach", "--env %s: expected KEY=VALUE", arg);
+        return strv_push(&a->env, arg) < 0 ? lxm_error_set(err, ENOMEM, "out of memory") : 0;
+    case 'C':
+        if (arg[0] != '/')
+            return lxm_usage_error(err, "attach", "--cwd %s: must be an absolute path", arg);
+        a->opts.cwd = arg;
+        return 0;
+    }
+    return 0;
+}
+
+int cmd_attach(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    static const struct option longopts[] = {
+        { "uid", required_argument, NULL, 'u' }, { "env", required_argument, NULL, 'e' },
+        { "cwd", required_argument, NULL, 'C' }, { 0 } };
+    struct attach_args a = { 0 };
+    const char *name;
+    char **rest = NULL;
+    int r = parse_args("attach", argc, argv, "u:", longopts, attach_opt, &a, &name, &rest, err);
+    _cleanup_strv_free_ char **env = a.env;
+    if (r != 0)
+        return r == 'h' ? 0 : r;
+    _cleanup_container_ struct lxm_container *c = NULL;
+    r = open_container(ctx, name, &c, err);
+    if (r < 0)
+        return r;
+    a.opts.env = env;
+    a.opts.argv = rest;
+    return lxm_runtime_attach(c, &a.opts, err);
+}
+
+static int simple(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
+                  struct lxm_container **c, struct lxm_error *err)
+{
+    const char *name;
+    int r = parse_args(cmd, argc, argv, "", NULL, no_opts, NULL, &name, NULL, err);
+    if (r != 0)
+        return r == 'h' ? 1 : r;
+    return open_container(ctx, name, c, err);
+}
+
+int cmd_console(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    int r = simple(ctx, "console", argc, argv, &c, err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
+    return lxm_runtime_console(c, err);
+}
+
+int cmd_freeze(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    int r = simple(ctx, "freeze", argc, argv, &c, err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
+    return lxm_runtime_freeze(c, true, err);
+}
+
+int cmd_unfreeze(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    int r = simple(ctx, "unfreeze", argc, argv, &c, err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
+    return lxm_runtime_freeze(c, false, err);
+}
+
+/* The monitor is forked by `lxm start`, not re-executed: nothing to do. */
+int cmd_monitor(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    (void)ctx, (void)argc, (void)argv;
+    return lxm_error_set(err, EINVAL, "__monitor: internal command, not for direct use");
+}

@@ -1,5 +1,144 @@
-/* list, info. */
-#include "cmd.h"
+/* list, info: what containers exist and what they are doing. State comes
+ * from the runtime (monitor or pidfd), usage from the cgroup, addresses
+ * from the container's network namespace. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 
-int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("list", err); }
-int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("info", err); }
+#include "cgroup.h"
+#include "cmd.h"
+#include "network.h"
+#include "output.h"
+#include "runtime.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+static bool is_active(enum lxm_state s)
+{
+    return s == LXM_STATE_RUNNING || s == LXM_STATE_FROZEN || s == LXM_STATE_STOPPING ||
+           s == LXM_STATE_STARTING;
+}
+
+/* Fields shared by list rows and info: name, state, pid, ipv4, template... */
+static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_runtime_info *ri,
+                    struct lxm_error *err)
+{
+    struct lxm_error qerr = { 0 };
+    int r = lxm_runtime_query(c, ri, &qerr);
+    if (r < 0) {
+        lxm_warn("%s: %s", c->name, qerr.msg);
+        ri->state = LXM_STATE_ABORTING;
+    } else if (is_active(ri->state) && !ri->monitor_alive) {
+        lxm_warn("the monitor of '%s' is gone; its init (pid %d) is still running", c->name,
+                 (int)ri->init_pid);
+    }
+    _cleanup_strv_free_ char **ips = NULL;
+    if (is_active(ri->state) && ri->init_pid > 0)
+        (void)lxm_network_ipv4(ri->init_pid, &ips, NULL);
+
+    const struct lxm_config *cfg = c->config;
+    lxm_obj_str(obj, "name", c->name);
+    lxm_obj_str(obj, "state", lxm_state_name(ri->state));
+    lxm_obj_int_or_null(obj, "pid", ri->init_pid > 0 ? ri->init_pid : -1);
+    lxm_obj_strv(obj, "ipv4", ips);
+    lxm_obj_str(obj, "template", cfg ? cfg->template : NULL);
+    lxm_obj_str(obj, "release", cfg ? cfg->release : NULL);
+    lxm_obj_bool(obj, "autostart", cfg ? cfg->autostart : false);
+    return 0;
+}
+
+int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    static const struct option opts[] = { { 0 } };
+    int o;
+    while ((o = lxm_getopt("list", argc, argv, "", opts, err)) != -1) {
+        if (o == 'h')
+            return 0;
+        return -LXM_EUSAGE;
+    }
+    if (optind < argc)
+        return lxm_usage_error(err, "list", "unexpected argument '%s'", argv[optind]);
+
+    _cleanup_strv_free_ char **names = NULL;
+    int r = lxm_container_list_names(&ctx->paths, &names, err);
+    if (r < 0)
+        return r;
+    struct lxm_value *rows = lxm_value_array();
+    for (size_t i = 0; names[i]; i++) {
+        _cleanup_container_ struct lxm_container *c = NULL;
+        if (lxm_container_new(&ctx->paths, names[i], &c, NULL) < 0)
+            continue;
+        struct lxm_error lerr = { 0 };
+        if (lxm_container_load_config(c, &lerr) < 0)
+            lxm_warn("%s", lerr.msg);
+        struct lxm_value *row = lxm_value_object();
+        struct lxm_runtime_info ri = { 0 };
+        describe(c, row, &ri, err);
+        lxm_array_push(rows, row);
+    }
+    static const char *const cols[] = { "name", "state", "ipv4", "pid", "template", "autostart", NULL };
+    lxm_output_print(stdout, ctx->format, rows, ctx->format == LXM_OUT_TABLE ? cols : NULL, NULL);
+    lxm_value_free(rows);
+    return 0;
+}
+
+static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active)
+{
+    struct lxm_cgroup_stats st = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+    struct lxm_cgroup *cg = NULL;
+    if (active && lxm_cgroup_open(c->name, &cg, NULL) == 0) {
+        (void)lxm_cgroup_stats(cg, &st, NULL);
+        lxm_cgroup_free(cg);
+    }
+    struct lxm_value *mem = lxm_obj_object(obj, "memory");
+    lxm_obj_int_or_null(mem, "usage_bytes", st.memory_usage);
+    lxm_obj_int_or_null(mem, "limit_bytes", st.memory_limit);
+    lxm_obj_int_or_null(mem, "peak_bytes", st.memory_peak);
+    lxm_obj_int_or_null(mem, "swap_bytes", st.swap_usage);
+    lxm_obj_int_or_null(mem, "oom_kills", st.oom_kills);
+    struct lxm_value *cpu = lxm_obj_object(obj, "cpu");
+    lxm_obj_int_or_null(cpu, "usage_ns", st.cpu_usage_ns);
+    struct lxm_value *pids = lxm_obj_object(obj, "pids");
+    lxm_obj_int_or_null(pids, "current", st.pids_current);
+    lxm_obj_int_or_null(pids, "limit", st.pids_limit);
+    struct lxm_value *io = lxm_obj_object(obj, "io");
+    lxm_obj_int_or_null(io, "read_bytes", st.io_read_bytes);
+    lxm_obj_int_or_null(io, "write_bytes", st.io_write_bytes);
+}
+
+int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    static const struct option opts[] = { { 0 } };
+    int o;
+    while ((o = lxm_getopt("info", argc, argv, "", opts, err)) != -1) {
+        if (o == 'h')
+            return 0;
+        return -LXM_EUSAGE;
+    }
+    const char *name;
+    int r = lxm_arg_name("info", argc, argv, &name, err);
+    if (r < 0)
+        return r;
+    _cleanup_container_ struct lxm_container *c = NULL;
+    r = lxm_container_new(&ctx->paths, name, &c, err);
+    if (r < 0)
+        return r;
+    r = lxm_container_load_config(c, err);
+    if (r < 0)
+        return r;
+
+    struct lxm_value *obj = lxm_value_object();
+    struct lxm_runtime_info ri = { 0 };
+    describe(c, obj, &ri, err);
+    bool active = is_active(ri.state);
+    lxm_obj_strv(obj, "profiles", c->config->profiles);
+    lxm_obj_int_or_null(obj, "uptime_s",
+                        active && ri.started_at > 0 ? (int64_t)time(NULL) - ri.started_at : -1);
+    add_usage(obj, c, active);
+    lxm_output_print(stdout, ctx->format, obj, NULL, NULL);
+    lxm_value_free(obj);
+    return 0;
+}

@@ -1,4 +1,165 @@
-/* net up/down/status. */
-#include "cmd.h"
+/* net up/down/status: the managed bridge of the global config, with its
+ * address, NAT and dnsmasq (net/bridge.c does the work). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 
-int cmd_net(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err) { return lxm_not_implemented("net", err); }
+#include "cmd.h"
+#include "net/bridge.h"
+#include "net/dnsmasq.h"
+#include "network.h"
+#include "output.h"
+#include "util/cleanup.h"
+#include "util/strv.h"
+
+static void globalp(struct lxm_global **g)
+{
+    lxm_global_free(*g);
+}
+
+static int no_more_args(const char *cmd, int argc, char **argv, struct lxm_error *err)
+{
+    if (optind < argc)
+        return lxm_usage_error(err, cmd, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static int net_up(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struct lxm_error *err)
+{
+    struct lxm_cidr a;
+    int r = lxm_bridge_up(b, &a, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "net up");
+    if (!ctx->quiet) {
+        char s[24];
+        lxm_cidr_format(&a, s);
+        printf("bridge %s up at %s (NAT %s, DHCP/DNS %s)\n", b->name, s, b->nat ? "on" : "off",
+               b->dhcp ? "on" : "off");
+    }
+    return 0;
+}
+
+static int net_down(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, bool force,
+                    struct lxm_error *err)
+{
+    int r = lxm_bridge_down(b, force, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "net down");
+    if (!ctx->quiet)
+        printf("bridge %s removed\n", b->name);
+    return 0;
+}
+
+static struct lxm_value *status_value(const struct lxm_bridge_cfg *b,
+                                      const struct lxm_bridge_status *st,
+                                      const struct lxm_lease *leases, int n)
+{
+    struct lxm_value *o = lxm_value_object();
+    char a[24] = "", net[24] = "";
+    if (st->has_addr) {
+        struct lxm_cidr c = {lxm_cidr_network(&st->addr), st->addr.prefix};
+        lxm_cidr_format(&st->addr, a);
+        lxm_cidr_format(&c, net);
+    }
+    lxm_obj_str(o, "bridge", b->name);
+    lxm_obj_str(o, "state", !st->exists ? "absent" : st->up ? "up" : "down");
+    lxm_obj_str(o, "ipv4", a[0] ? a : NULL);
+    lxm_obj_str(o, "subnet", net[0] ? net : NULL);
+    lxm_obj_bool(o, "nat", st->nat);
+    lxm_obj_int_or_null(o, "dnsmasq_pid", st->dnsmasq > 0 ? st->dnsmasq : -1);
+    lxm_obj_bool(o, "dhcp", st->dnsmasq > 0);
+    lxm_obj_strv(o, "ports", st->ports);
+    struct lxm_value *arr = lxm_obj_array(o, "leases");
+    for (int i = 0; i < n; i++) {
+        struct lxm_value *l = lxm_value_object();
+        lxm_obj_str(l, "ipv4", leases[i].ip);
+        lxm_obj_str(l, "mac", leases[i].mac);
+        lxm_obj_str(l, "hostname", strcmp(leases[i].hostname, "*") ? leases[i].hostname : NULL);
+        lxm_obj_int(l, "expires", leases[i].expires);
+        lxm_array_push(arr, l);
+    }
+    return o;
+}
+
+static void print_status_table(const struct lxm_bridge_cfg *b, const struct lxm_bridge_status *st,
+                               const struct lxm_lease *leases, int n)
+{
+    char a[24] = "-";
+    if (st->has_addr)
+        lxm_cidr_format(&st->addr, a);
+    printf("bridge:  %s (%s)\n", b->name, !st->exists ? "absent" : st->up ? "up" : "down");
+    printf("ipv4:    %s\n", a);
+    printf("nat:     %s\n", st->nat ? "on" : "off");
+    if (st->dnsmasq > 0)
+        printf("dnsmasq: running (pid %d)\n", (int)st->dnsmasq);
+    else
+        printf("dnsmasq: not running\n");
+    printf("ports:   %zu\n", strv_length(st->ports));
+    printf("leases:  %d\n", n);
+    for (int i = 0; i < n; i++)
+        printf("  %-15s %s %s\n", leases[i].ip, leases[i].mac, leases[i].hostname);
+}
+
+static int net_status(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struct lxm_error *err)
+{
+    struct lxm_bridge_status st;
+    int r = lxm_bridge_status(b, &st, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "net status");
+    _cleanup_free_ struct lxm_lease *leases = NULL;
+    int n = 0;
+    struct lxm_error lerr = {0};
+    (void)lxm_dnsmasq_leases(b->dir, b->name, &leases, &n, &lerr);
+    if (ctx->format == LXM_OUT_TABLE) {
+        print_status_table(b, &st, leases, n);
+    } else {
+        struct lxm_value *v = status_value(b, &st, leases, n);
+        lxm_output_print(stdout, ctx->format, v, NULL, NULL);
+        lxm_value_free(v);
+    }
+    lxm_bridge_status_free(&st);
+    return 0;
+}
+
+int cmd_net(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    int o;
+    while ((o = lxm_getopt("net", argc, argv, "", NULL, err)) != -1)
+        return o == 'h' ? 0 : -LXM_EUSAGE;
+    if (optind >= argc)
+        return lxm_usage_error(err, "net", "missing subcommand (up, down or status)");
+    const char *sub = argv[optind];
+    argc -= optind;
+    argv += optind;
+    optind = 0;
+    bool force = false;
+    static const struct option down_opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
+    bool is_down = strcmp(sub, "down") == 0;
+    while ((o = lxm_getopt("net", argc, argv, is_down ? "f" : "", is_down ? down_opts : NULL,
+                           err)) != -1) {
+        if (o == 'h')
+            return 0;
+        if (o != 'f')
+            return -LXM_EUSAGE;
+        force = true;
+    }
+    int r = no_more_args("net", argc, argv, err);
+    if (r < 0)
+        return r;
+    _cleanup_(globalp) struct lxm_global *g = NULL;
+    if ((r = lxm_global_load(ctx->paths.global_config, &g, err)) < 0)
+        return r;
+    struct lxm_bridge_cfg b;
+    _cleanup_free_ char *dir = NULL;
+    if (lxm_network_bridge_cfg(&ctx->paths, g, &b, &dir) < 0)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (strcmp(sub, "up") == 0)
+        return net_up(ctx, &b, err);
+    if (is_down)
+        return net_down(ctx, &b, force, err);
+    if (strcmp(sub, "status") == 0)
+        return net_status(ctx, &b, err);
+    return lxm_usage_error(err, "net", "unknown subcommand '%s' (up, down or status)", sub);
+}

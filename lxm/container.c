@@ -1,6 +1,7 @@
 #include "container.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,14 @@ int lxm_paths_init(struct lxm_paths *p, const char *root, struct lxm_error *err)
         while (n > 1 && p->root[n - 1] == '/')
             p->root[--n] = '\0';
     }
+    if (p->root) {
+        /* FNV-1a of the root path: stable, short, and distinct per --root. */
+        uint32_t h = 2166136261u;
+        for (const char *s = p->root; *s; s++)
+            h = (h ^ (uint8_t)*s) * 16777619u;
+        p->instance = xasprintf("-%08x", h);
+    } else
+        p->instance = strdup("");
     p->etc = under(p->root, "/etc/lxm");
     p->global_config = under(p->root, "/etc/lxm/lxm.yaml");
     p->local_profiles = under(p->root, "/etc/lxm/profiles");
@@ -56,7 +65,7 @@ int lxm_paths_init(struct lxm_paths *p, const char *root, struct lxm_error *err)
     p->templates = env_or("LXM_TEMPLATES_DIR", strdup(LXM_DATADIR "/templates"));
     p->profiles = env_or("LXM_PROFILES_DIR", strdup(LXM_DATADIR "/profiles"));
     if (!p->etc || !p->global_config || !p->local_profiles || !p->containers || !p->cache ||
-        !p->images || !p->run || !p->log || !p->templates || !p->profiles) {
+        !p->images || !p->run || !p->log || !p->templates || !p->profiles || !p->instance) {
         lxm_paths_free(p);
         return lxm_error_set(err, ENOMEM, "out of memory");
     }
@@ -67,7 +76,7 @@ void lxm_paths_free(struct lxm_paths *p)
 {
     char **fields[] = { &p->root, &p->etc, &p->global_config, &p->local_profiles,
                         &p->containers, &p->cache, &p->images, &p->run, &p->log,
-                        &p->templates, &p->profiles };
+                        &p->templates, &p->profiles, &p->instance };
     for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
         free(*fields[i]);
         *fields[i] = NULL;
@@ -86,12 +95,13 @@ int lxm_container_new(const struct lxm_paths *paths, const char *name,
     c->lock_fd = -1;
     c->paths = paths;
     c->name = strdup(name);
+    c->id = xasprintf("%s%s", name, paths->instance);
     c->dir = xasprintf("%s/%s", paths->containers, name);
     c->config_file = xasprintf("%s/%s/config.yaml", paths->containers, name);
     c->rootfs = xasprintf("%s/%s/rootfs", paths->containers, name);
     c->run_dir = xasprintf("%s/%s", paths->run, name);
     c->log_dir = xasprintf("%s/%s", paths->log, name);
-    if (!c->name || !c->dir || !c->config_file || !c->rootfs || !c->run_dir || !c->log_dir) {
+    if (!c->name || !c->id || !c->dir || !c->config_file || !c->rootfs || !c->run_dir || !c->log_dir) {
         lxm_container_free(c);
         return lxm_error_set(err, ENOMEM, "out of memory");
     }
@@ -158,6 +168,7 @@ void lxm_container_free(struct lxm_container *c)
     lxm_container_unlock(c);
     lxm_config_free(c->config);
     free(c->name);
+    free(c->id);
     free(c->dir);
     free(c->config_file);
     free(c->rootfs);

@@ -17,6 +17,7 @@ struct lxm_paths {
     char *images;               /* <cache>/images */
     char *run;                  /* /run/lxm */
     char *log;                  /* /var/log/lxm */
+    char *instance;             /* "" for the FHS root, else "-<8 hex of --root>" */
     char *templates;            /* LXM_TEMPLATES_DIR or $(datadir)/lxm/templates */
     char *profiles;             /* LXM_PROFILES_DIR or $(datadir)/lxm/profiles */
 };
@@ -28,6 +29,10 @@ void lxm_paths_free(struct lxm_paths *p);
 /* Per-container locations. Strings are owned by the struct. */
 struct lxm_container {
     char *name;
+    /* Host-global identity: cgroup dir, AppArmor profile, veth names. The
+     * name alone for the FHS root; NAME + paths->instance under --root, so
+     * a test's "c1" never meets the system's "c1" in /sys/fs/cgroup. */
+    char *id;
     const struct lxm_paths *paths;
     char *dir;                  /* containers/NAME */
     char *config_file;          /* containers/NAME/config.yaml */

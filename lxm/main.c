@@ -44,15 +44,27 @@ static const struct lxm_command commands[] = {
     { "freeze", cmd_freeze, "NAME", "freeze every process of a container", NULL },
     { "unfreeze", cmd_unfreeze, "NAME", "thaw a frozen container", NULL },
     { "config", cmd_config, "show NAME | set NAME KEY=VALUE... | unset NAME KEY | edit NAME",
-      "read or change a container's config.yaml", NULL },
+      "read or change a container's config.yaml",
+      "  show NAME [-e]        print config.yaml (with --format json|yaml: the parsed config)\n"
+      "  -e, --effective       show: the config as it applies, profiles merged in\n"
+      "  set NAME K=V...       change keys (all or nothing), e.g. limits.memory=512MiB;\n"
+      "                        limits apply at once to a running container\n"
+      "  unset NAME KEY...     remove keys, back to the profiles' or built-in defaults\n"
+      "  edit NAME             open config.yaml in $VISUAL/$EDITOR; saved only if valid\n" },
     { "snapshot", cmd_snapshot, "NAME [SNAP]", "snapshot a container", NULL },
     { "restore", cmd_restore, "NAME SNAP", "restore a container from a snapshot", NULL },
     { "copy", cmd_copy, "SRC DST", "clone a container", NULL },
     { "export", cmd_export, "NAME FILE", "write a container (config + rootfs) to a tarball", NULL },
     { "import", cmd_import, "FILE [NAME]", "create a container from an exported tarball", NULL },
     { "template", cmd_template, "list", "list the available templates", NULL },
-    { "profile", cmd_profile, "list | show NAME", "list or show profiles", NULL },
-    { "net", cmd_net, "up | down [-f] | status", "manage the bridge, its DHCP/DNS server and NAT", NULL },
+    { "profile", cmd_profile, "list | show NAME", "list or show profiles",
+      "  list                  shipped and local profiles (local ones override)\n"
+      "  show NAME             print a profile's YAML (--format json: parsed)\n" },
+    { "net", cmd_net, "up | down [-f] | status", "manage the bridge, its DHCP/DNS server and NAT",
+      "  up                    create the bridge, start DHCP/DNS and NAT (idempotent)\n"
+      "  down                  remove them; refused while containers are attached\n"
+      "  -f, --force           down: remove even while containers are attached\n"
+      "  status                bridge state, addresses and DHCP leases\n" },
     { "version", cmd_version, "", "print the version", NULL },
     { "help", cmd_help, "[COMMAND]", "show help", NULL },
     { "__monitor", cmd_monitor, NULL, NULL, NULL },
@@ -166,12 +178,12 @@ static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error
     return 0;
 }
 
-static int parse_format(const char *s, enum lxm_format *out)
+static int parse_format(const char *s, enum lxm_output_format *out)
 {
     static const char *names[] = { "table", "json", "yaml", "csv" };
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         if (strcmp(s, names[i]) == 0) {
-            *out = (enum lxm_format)i;
+            *out = (enum lxm_output_format)i;
             return 0;
         }
     return -EINVAL;
@@ -249,7 +261,7 @@ static int extract_format(struct lxm_ctx *ctx, int *argc, char **argv, struct lx
 
 int main(int argc, char **argv)
 {
-    struct lxm_ctx ctx = { .format = LXM_FORMAT_TABLE };
+    struct lxm_ctx ctx = { .format = LXM_OUT_TABLE };
     struct lxm_error err = { 0 };
     const char *root = NULL;
     int r;

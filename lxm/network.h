@@ -4,6 +4,7 @@
  * cleanup on stop and on every failed start. */
 #pragma once
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -12,10 +13,15 @@
 struct lxm_paths;
 struct lxm_network;
 
+/* Validate the config's interfaces against the host (bridge, parent,
+ * addresses), bring the managed bridge up if an interface needs it, and
+ * plan host-side names. On success *out is always an object (also with no
+ * interfaces). Nothing is created for a config that fails validation. */
 int lxm_network_prepare(const struct lxm_paths *paths, const struct lxm_config *cfg,
                         struct lxm_network **out, struct lxm_error *err);
-/* Move interfaces into the netns of pid (still waiting to exec init),
- * rename, address and bring them up; loopback up. */
+/* Create the interfaces with their final names directly in the netns of
+ * pid (still waiting to exec init), address them and bring them up;
+ * loopback up (also when n is NULL or has no interfaces). */
 int lxm_network_attach(struct lxm_network *n, pid_t pid, struct lxm_error *err);
 /* Remove host-side interfaces; safe to call twice and on a crashed start. */
 void lxm_network_cleanup(struct lxm_network *n);
@@ -24,3 +30,19 @@ void lxm_network_free(struct lxm_network *n);
 void lxm_network_cleanup_by_name(const struct lxm_config *cfg);
 /* IPv4 addresses (CIDR strings) inside the netns of pid, except loopback. */
 int lxm_network_ipv4(pid_t pid, char ***out, struct lxm_error *err);
+
+/* Byte counters of each interface inside the netns of pid, except
+ * loopback (for `lxm info`). *out is a malloc'd array of *n entries. */
+struct lxm_netif_stats {
+    char name[16];
+    uint64_t rx_bytes;
+    uint64_t tx_bytes;
+};
+int lxm_network_stats(pid_t pid, struct lxm_netif_stats **out, int *n, struct lxm_error *err);
+
+/* The managed bridge of the global config, for `lxm net` and the
+ * implicit `net up` of prepare. *dir (the state directory run/net) must
+ * be freed; out points into g and *dir. -ENOMEM only. */
+struct lxm_bridge_cfg;
+int lxm_network_bridge_cfg(const struct lxm_paths *paths, const struct lxm_global *g,
+                           struct lxm_bridge_cfg *out, char **dir);

@@ -57,3 +57,7 @@ struct lxm_attach_opts {
 int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts, struct lxm_error *err);
 int lxm_runtime_console(struct lxm_container *c, struct lxm_error *err);
 int lxm_runtime_freeze(struct lxm_container *c, bool freeze, struct lxm_error *err);
+
+/* Apply the effective limits of config.yaml to a running container's
+ * cgroup (config set); a stopped container is left alone (returns 0). */
+int lxm_runtime_apply_limits(struct lxm_container *c, struct lxm_error *err);

@@ -1,0 +1,294 @@
+/* attach.c: run a command inside a running container. The CLI forks a
+ * helper that joins the container's cgroup and namespaces (one setns on
+ * init's pidfd) and forks the command, which takes a pty from the
+ * container's own devpts (or the caller's stdio), the container's
+ * security context, and nothing else of the host. */
+#include "runtime-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+#define ATTACH_NS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
+
+extern char **environ;
+
+struct attach_ctx {
+    struct lxm_container *c;
+    const struct lxm_attach_opts *opts;
+    struct lxm_cgroup *cg;
+    struct lxm_seccomp *seccomp;
+    char *apparmor_profile;
+    int pidfd;
+    bool tty;
+    int sock;                   /* helper -> CLI: the pty master */
+    int error_fd;               /* helper/command -> CLI: why it failed */
+};
+
+static int exit_code(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 1;
+}
+
+static void fail_child(int error_fd, struct lxm_error *err) __attribute__((noreturn));
+static void fail_child(int error_fd, struct lxm_error *err)
+{
+    (void)!lxm_write_all(error_fd, err->msg, strlen(err->msg));
+    _exit(126);
+}
+
+/* The command itself, in the container's pid namespace. */
+static void run_command(struct attach_ctx *a, int slave) __attribute__((noreturn));
+static void run_command(struct attach_ctx *a, int slave)
+{
+    struct lxm_error err = { 0 };
+    const struct lxm_attach_opts *o = a->opts;
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (slave >= 0) {
+        if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 ||
+            dup2(slave, 1) < 0 || dup2(slave, 2) < 0) {
+            lxm_error_errno(&err, errno, "attach: terminal");
+            fail_child(a->error_fd, &err);
+        }
+    }
+    const char *cwd = o->cwd ? o->cwd : "/";
+    if (chdir(cwd) < 0) {
+        lxm_error_errno(&err, errno, "attach: chdir %s", cwd);
+        fail_child(a->error_fd, &err);
+    }
+    const char *term = getenv("TERM");
+    char **env = lxm_container_env(a->c->config, a->tty && term ? term : "dumb",
+                                   o->uid == 0 ? "/root" : "/", o->env);
+    /* While still root: dropping from the bounding set needs CAP_SETPCAP,
+     * and a filter without no_new_privs needs CAP_SYS_ADMIN. */
+    if (!env || lxm_apply_security(a->c->config, a->seccomp, a->apparmor_profile, &err) < 0) {
+        if (!env)
+            lxm_error_set(&err, ENOMEM, "out of memory");
+        fail_child(a->error_fd, &err);
+    }
+    if (o->uid != 0 || o->gid != 0) {
+        if (setgroups(0, NULL) < 0 || setresgid(o->gid, o->gid, o->gid) < 0 ||
+            setresuid(o->uid, o->uid, o->uid) < 0) {
+            lxm_error_errno(&err, errno, "attach: switch to uid %d", (int)o->uid);
+            fail_child(a->error_fd, &err);
+        }
+    }
+    static char *login[] = { "/bin/sh", "-l", NULL };
+    char **argv = o->argv && o->argv[0] ? o->argv : login;
+    /* Only stdio and the error pipe (close-on-exec) cross into the command. */
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    environ = env;
+    execvp(argv[0], argv);
+    lxm_error_errno(&err, errno, "attach: exec %s", argv[0]);
+    fail_child(a->error_fd, &err);
+}
+
+/* Allocate the pty from the container's devpts; the slave through
+ * TIOCGPTPEER so no path inside the container is trusted for it. */
+static int open_container_pty(int *slave, struct lxm_error *err)
+{
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0)
+        return lxm_error_errno(err, errno, "attach: open /dev/ptmx in the container");
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+        (*slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+        close(master);
+        return lxm_error_errno(err, errno, "attach: open pty");
+    }
+    return master;
+}
+
+/* Forward signals to the command and pass its status on as ours. */
+static void wait_command(pid_t pid, const sigset_t *mask) __attribute__((noreturn));
+static void wait_command(pid_t pid, const sigset_t *mask)
+{
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(mask, &si);
+        if (sig == SIGCHLD) {
+            int status;
+            pid_t r = waitpid(pid, &status, WNOHANG);
+            if (r == pid)
+                _exit(exit_code(status));
+        } else if (sig > 0 && sig != SIGWINCH) {
+            kill(pid, sig);
+        }
+    }
+}
+
+static void attach_helper(struct attach_ctx *a, const sigset_t *mask) __attribute__((noreturn));
+static void attach_helper(struct attach_ctx *a, const sigset_t *mask)
+{
+    struct lxm_error err = { 0 };
+    /* Only the CLI takes terminal signals; it forwards them once. */
+    setpgid(0, 0);
+    if (a->cg && lxm_cgroup_attach(a->cg, getpid(), &err) < 0) {
+        lxm_error_prefix(&err, "attach: cgroup");
+        fail_child(a->error_fd, &err);
+    }
+    if (setns(a->pidfd, ATTACH_NS) < 0) {
+        lxm_error_errno(&err, errno, "attach: enter namespaces");
+        fail_child(a->error_fd, &err);
+    }
+    int slave = -1, master = -1;
+    if (a->tty) {
+        master = open_container_pty(&slave, &err);
+        if (master < 0 || lxm_send_fd(a->sock, master) < 0)
+            fail_child(a->error_fd, &err);
+        close(master);
+    }
+    close(a->sock);
+    pid_t pid = fork();
+    if (pid < 0) {
+        lxm_error_errno(&err, errno, "attach: fork");
+        fail_child(a->error_fd, &err);
+    }
+    if (pid == 0)
+        run_command(a, slave);
+    if (slave >= 0)
+        close(slave);
+    close(a->error_fd);
+    wait_command(pid, mask);
+}
+
+static int prepare(struct attach_ctx *a, struct lxm_error *err)
+{
+    struct lxm_container *c = a->c;
+    struct lxm_runtime_info info;
+    int r = lxm_runtime_query(c, &info, err);
+    if (r < 0)
+        return r;
+    if (info.state == LXM_STATE_STOPPED)
+        return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
+    if (info.state == LXM_STATE_FROZEN)
+        return lxm_error_set(err, EBUSY, "container '%s' is frozen (run 'lxm unfreeze %s' first)",
+                             c->name, c->name);
+    struct lxm_state_file st;
+    if (lxm_state_read(c, &st) < 0 || (a->pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime)) < 0)
+        return lxm_error_set(err, ESRCH, "container '%s' is not running", c->name);
+    r = lxm_runtime_load_config(c, err);
+    if (r < 0)
+        return r;
+    r = lxm_cgroup_open(c->name, &a->cg, err);
+    if (r < 0 && r != -ENOENT)
+        return lxm_error_prefix(err, "attach: cgroup");
+    lxm_error_clear(err);
+    r = lxm_seccomp_compile(&c->config->policy, &a->seccomp, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "attach: seccomp");
+    if (lxm_apparmor_enabled()) {
+        r = lxm_apparmor_prepare(c->name, &c->config->policy, c->run_dir, &a->apparmor_profile, err);
+        if (r < 0)
+            return lxm_error_prefix(err, "attach: apparmor");
+    }
+    return 0;
+}
+
+/* Relay the pty until the helper exits; then drain what is left. */
+static void relay_pty(int master, int sfd, pid_t helper)
+{
+    struct termios saved;
+    bool raw = lxm_tty_raw(STDIN_FILENO, &saved) == 0;
+    lxm_tty_copy_winsize(STDIN_FILENO, master);
+    lxm_relay(STDIN_FILENO, STDOUT_FILENO, master, false, sfd, helper);
+    if (raw)
+        lxm_tty_restore(STDIN_FILENO, &saved);
+}
+
+static int wait_helper(pid_t helper, int sfd)
+{
+    for (;;) {
+        int status;
+        pid_t r = waitpid(helper, &status, WNOHANG);
+        if (r == helper)
+            return exit_code(status);
+        if (r < 0 && errno != EINTR)
+            return 1;
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
+            si.ssi_signo != SIGWINCH)
+            kill(helper, (int)si.ssi_signo);
+    }
+}
+
+static int run_attach(struct attach_ctx *a, struct lxm_error *err)
+{
+    int sp[2] = { -1, -1 }, ep[2];
+    if (a->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return lxm_error_errno(err, errno, "socketpair");
+    if (pipe2(ep, O_CLOEXEC) < 0)
+        return lxm_error_errno(err, errno, "pipe");
+    sigset_t mask, old;
+    sigemptyset(&mask);
+    int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGCHLD, SIGUSR1, SIGUSR2 };
+    for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+        sigaddset(&mask, sigs[i]);
+    sigprocmask(SIG_BLOCK, &mask, &old);
+    _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    a->sock = sp[1];
+    a->error_fd = ep[1];
+    pid_t helper = fork();
+    if (helper == 0)
+        attach_helper(a, &mask);
+    _cleanup_close_ int err_r = ep[0], sock = sp[0];
+    close(ep[1]);
+    if (sp[1] >= 0)
+        close(sp[1]);
+    if (helper < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return lxm_error_errno(err, errno, "fork");
+    }
+    if (a->tty) {
+        _cleanup_close_ int master = lxm_recv_fd(sock);
+        if (master >= 0)
+            relay_pty(master, sfd, helper);
+    }
+    int code = wait_helper(helper, sfd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    char msg[LXM_ERROR_MAX];
+    ssize_t n = read(err_r, msg, sizeof(msg) - 1);
+    if (n > 0) {
+        msg[n] = '\0';
+        return lxm_error_set(err, EIO, "%s", msg);
+    }
+    return code;
+}
+
+int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts, struct lxm_error *err)
+{
+    if (!lxm_container_exists(c))
+        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
+    struct attach_ctx a = { .c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1 };
+    int r = prepare(&a, err);
+    if (r == 0) {
+        a.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        r = run_attach(&a, err);
+    }
+    if (a.pidfd >= 0)
+        close(a.pidfd);
+    lxm_cgroup_free(a.cg);
+    lxm_seccomp_free(a.seccomp);
+    free(a.apparmor_profile);
+    return r;
+}

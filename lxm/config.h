@@ -1,0 +1,219 @@
+/* config: every YAML document lxm reads or writes (container config,
+ * profile, template, global config) parsed with libyaml into the typed
+ * structs below, validated whole before use, with errors that carry
+ * FILE:LINE:COL. One table of keys drives parse, set/unset, and save. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct lxm_paths;
+
+#define LXM_UNSET (-1)          /* integer limit not set */
+
+/* Sizes in bytes, durations in milliseconds. */
+int lxm_parse_size(const char *s, int64_t *out);         /* "512MiB", "1GB", "4096" */
+int lxm_parse_duration_ms(const char *s, int64_t *out);  /* "500ms", "30s", "2m" */
+int lxm_parse_signal(const char *s, int *out);           /* "SIGRTMIN+3", "SIGPWR", "15" */
+/* Container names: [a-z0-9][a-z0-9-]{0,62}. 0 or -EINVAL with a message. */
+int lxm_validate_name(const char *name, struct lxm_error *err);
+
+struct lxm_kv {                 /* one environment variable */
+    char *key;
+    char *value;
+};
+
+struct lxm_limits {
+    int64_t memory;             /* bytes, LXM_UNSET = no limit */
+    int64_t memory_swap;        /* bytes of swap allowed; 0 = none */
+    double cpu;                 /* CPUs of quota; < 0 = unset */
+    int64_t cpu_weight;         /* 1..10000 */
+    char *cpuset;               /* "0-1", NULL = unset */
+    int64_t pids;
+    int64_t io_weight;          /* 1..10000 */
+};
+
+enum lxm_net_type { LXM_NET_VETH, LXM_NET_MACVLAN, LXM_NET_NONE };
+
+struct lxm_netif {
+    char *name;                 /* in the container: eth0 */
+    enum lxm_net_type type;
+    char *bridge;               /* veth */
+    char *parent;               /* macvlan */
+    char *hwaddr;               /* "auto" or aa:bb:.. */
+    int64_t mtu;                /* 0 = default */
+    char *ipv4;                 /* "dhcp" or "A.B.C.D/N" */
+    char *gateway;              /* "auto", NULL or address */
+    bool type_set;              /* type was written (merge: overrides profiles) */
+};
+
+struct lxm_mount {
+    char *source;               /* host path */
+    char *path;                 /* container path */
+    bool readonly;
+};
+
+struct lxm_seccomp_rule {
+    char *action;               /* "allow", "kill", "log", "trap", "errno EPERM" */
+    char **syscalls;
+};
+
+/* Security policy: what profiles carry. Merged in profile order. */
+struct lxm_policy {
+    char **caps_drop;           /* capability names without CAP_, lowercase */
+    char **caps_keep;           /* if set: drop everything else */
+    char *seccomp_default;      /* NULL = no filter */
+    struct lxm_seccomp_rule *seccomp_rules;
+    int n_seccomp_rules;
+    char *apparmor_profile;     /* "generated", "unconfined" or a loaded name */
+    bool apparmor_required;
+    char **apparmor_deny;
+    char **masked_paths;
+    char **readonly_paths;
+    char **devices;             /* extra allowed devices: "fuse", "net/tun" */
+    bool no_new_privs;
+    bool no_new_privs_set;
+    bool apparmor_required_set;
+    bool seccomp_rules_set;     /* rules: present, even if empty (an empty list clears) */
+};
+
+struct lxm_security {
+    bool privileged;
+    char *idmap;                /* "auto" or "0 1000000 65536" */
+    bool nesting;
+    bool privileged_set;        /* explicitly written (merge: overrides profiles) */
+    bool nesting_set;
+};
+
+struct lxm_profile {
+    char *name;
+    char *description;
+    struct lxm_policy policy;
+    struct lxm_netif *netifs;
+    int n_netifs;
+    struct lxm_limits limits;
+    struct lxm_security security;
+    bool has_security;
+};
+
+enum lxm_source_type { LXM_SOURCE_BUSYBOX, LXM_SOURCE_DEBOOTSTRAP, LXM_SOURCE_TARBALL };
+
+struct lxm_setup_file {
+    char *path;
+    char *content;
+    int mode;                   /* -1 = 0644 */
+};
+
+struct lxm_template {
+    char *name;
+    char *description;
+    char **releases;
+    char *default_release;
+    enum lxm_source_type source_type;
+    char *variant;
+    char **include;
+    char *mirror;               /* "host" or URL */
+    char *path;                 /* tarball */
+    char *sha256;
+    char *init;
+    int halt_signal;
+    int reboot_signal;
+    struct lxm_setup_file *files;
+    int n_files;
+    char **run;
+    char **profiles;
+};
+
+/* A container's config.yaml. After lxm_config_effective() the policy,
+ * limits and netifs also hold what the profiles contributed. */
+struct lxm_config {
+    char *name;
+    char *template;
+    char *release;
+    char *arch;
+    char *created;
+    char **profiles;
+    char *init;
+    int halt_signal;
+    int reboot_signal;
+    char *hostname;
+    struct lxm_kv *environment;
+    int n_environment;
+    bool autostart;
+    int64_t stop_timeout_ms;    /* stop_timeout: halt -> SIGKILL wait; LXM_UNSET = 30 s */
+    struct lxm_limits limits;
+    struct lxm_netif *netifs;
+    int n_netifs;
+    struct lxm_mount *mounts;
+    int n_mounts;
+    struct lxm_security security;
+    char *security_profile;
+    struct lxm_policy policy;   /* filled by lxm_config_effective() */
+};
+
+struct lxm_global {
+    char *bridge;
+    char *ipv4;                 /* NULL = pick at first net up */
+    bool nat;
+    bool dhcp;
+    char *storage_backend;      /* auto | dir | overlay | btrfs */
+    char *idmap_range;          /* "auto" or "1000000:65536" */
+};
+
+void lxm_limits_init(struct lxm_limits *l);
+/* An empty config (every key unset) with this name; NULL on ENOMEM. */
+struct lxm_config *lxm_config_new(const char *name);
+/* The interface NAME of c->netifs; with create, appended (all keys unset)
+ * when missing. NULL = not there / ENOMEM. */
+struct lxm_netif *lxm_config_netif(struct lxm_config *c, const char *name, bool create);
+
+/* Parse a document. file is used in error messages. On error *out is
+ * untouched and err holds "FILE:LINE:COL: key: what (allowed)". */
+int lxm_config_load(const char *file, struct lxm_config **out, struct lxm_error *err);
+int lxm_config_parse(const char *file, const char *text, struct lxm_config **out, struct lxm_error *err);
+int lxm_profile_load(const char *file, struct lxm_profile **out, struct lxm_error *err);
+int lxm_profile_parse(const char *file, const char *text, struct lxm_profile **out, struct lxm_error *err);
+int lxm_template_load(const char *file, struct lxm_template **out, struct lxm_error *err);
+int lxm_template_parse(const char *file, const char *text, struct lxm_template **out, struct lxm_error *err);
+int lxm_global_load(const char *file, struct lxm_global **out, struct lxm_error *err); /* missing file = defaults */
+int lxm_global_parse(const char *file, const char *text, struct lxm_global **out, struct lxm_error *err); /* text NULL = defaults */
+
+/* Find by name in the search path (local profiles dir first, then shipped). */
+int lxm_profile_find(const struct lxm_paths *paths, const char *name, struct lxm_profile **out, struct lxm_error *err);
+int lxm_template_find(const struct lxm_paths *paths, const char *name, struct lxm_template **out, struct lxm_error *err);
+/* The file lxm_profile_find would load (for `profile show`). */
+int lxm_profile_path(const struct lxm_paths *paths, const char *name, char **out, struct lxm_error *err);
+/* Names of all profiles, local and shipped, sorted and unique. */
+int lxm_profile_list(const struct lxm_paths *paths, char ***out, struct lxm_error *err);
+/* A profile as one JSON object. */
+int lxm_profile_to_json(const struct lxm_profile *p, char **out, struct lxm_error *err);
+
+/* Serialise a container config to YAML (stable key order) and write it
+ * atomically. */
+int lxm_config_to_yaml(const struct lxm_config *c, char **out, struct lxm_error *err);
+int lxm_config_save(const struct lxm_config *c, const char *file, struct lxm_error *err);
+/* The same keys as one JSON object (sizes in bytes). */
+int lxm_config_to_json(const struct lxm_config *c, char **out, struct lxm_error *err);
+
+/* Set/unset/get a dotted key ("limits.memory", "network.eth0.ipv4") with the
+ * same validation as the parser. The config is unchanged on error. */
+int lxm_config_set(struct lxm_config *c, const char *key, const char *value, struct lxm_error *err);
+int lxm_config_unset(struct lxm_config *c, const char *key, struct lxm_error *err);
+
+/* Merge profiles (in order) under the container's own keys: fills
+ * c->policy and the limits/netifs/security the container left unset.
+ * Rule (config_merge.c): container keys win, then the LAST profile that
+ * sets a key; policy lists concatenate in profile order without
+ * duplicates, and an empty list in a later profile clears them. No
+ * `profiles:` means [default]. Never save an effective config: it would
+ * bake the profiles' values into config.yaml. */
+int lxm_config_effective(const struct lxm_paths *paths, struct lxm_config *c, struct lxm_error *err);
+/* The same merge with profiles already loaded (unit tests, fuzzers). */
+int lxm_config_merge(struct lxm_config *c, struct lxm_profile *const *profiles, int n, struct lxm_error *err);
+
+void lxm_config_free(struct lxm_config *c);
+void lxm_profile_free(struct lxm_profile *p);
+void lxm_template_free(struct lxm_template *t);
+void lxm_global_free(struct lxm_global *g);

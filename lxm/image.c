@@ -1,0 +1,636 @@
+#include "image.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/sha256.h"
+#include "util/strv.h"
+
+/* Large reads and writes: a rootfs tarball is tens of MiB and small
+ * blocks cost a syscall each. */
+#define IO_BLOCK (1 << 20)
+
+/* Everything lxm extracts or copies keeps the full metadata of a system
+ * tree, and never writes outside the destination. */
+#define EXTRACT_FLAGS                                                                          \
+    (ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |                     \
+     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS |                     \
+     ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |                       \
+     ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
+
+static inline void archive_readp(struct archive **a)
+{
+    if (*a)
+        archive_read_free(*a);
+}
+static inline void archive_writep(struct archive **a)
+{
+    if (*a)
+        archive_write_free(*a);
+}
+static inline void archive_entryp(struct archive_entry **e)
+{
+    if (*e)
+        archive_entry_free(*e);
+}
+static inline void linkresolverp(struct archive_entry_linkresolver **r)
+{
+    if (*r)
+        archive_entry_linkresolver_free(*r);
+}
+#define _cleanup_archive_read_ _cleanup_(archive_readp)
+#define _cleanup_archive_write_ _cleanup_(archive_writep)
+#define _cleanup_archive_entry_ _cleanup_(archive_entryp)
+#define _cleanup_linkresolver_ _cleanup_(linkresolverp)
+
+enum lxm_progress lxm_progress_mode(bool quiet)
+{
+    if (quiet)
+        return LXM_PROGRESS_QUIET;
+    return isatty(STDERR_FILENO) ? LXM_PROGRESS_TTY : LXM_PROGRESS_PLAIN;
+}
+
+/* ---- progress meter ------------------------------------------------------ */
+
+struct meter {
+    enum lxm_progress mode;
+    const char *label;
+    int64_t total;              /* 0 = unknown: show a byte count only */
+    int64_t last_ms;
+    bool drawn;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void meter_start(struct meter *m, enum lxm_progress mode, const char *label, int64_t total)
+{
+    *m = (struct meter){ .mode = mode, .label = label, .total = total, .last_ms = now_ms() };
+    if (mode == LXM_PROGRESS_PLAIN)
+        fprintf(stderr, "%s...\n", label);
+}
+
+static void meter_update(struct meter *m, int64_t done)
+{
+    if (m->mode != LXM_PROGRESS_TTY)
+        return;
+    int64_t t = now_ms();
+    if (t - m->last_ms < 100)
+        return;
+    m->last_ms = t;
+    m->drawn = true;
+    double mib = (double)done / (1 << 20);
+    if (m->total <= 0) {
+        fprintf(stderr, "\r\033[K%s %.1f MiB", m->label, mib);
+        return;
+    }
+    int pct = (int)(done * 100 / m->total);
+    if (pct > 100)
+        pct = 100;
+    static const char bar[] = "##############################";
+    int filled = pct * 30 / 100;
+    fprintf(stderr, "\r\033[K%s [%.*s%*s] %3d%% %.1f/%.1f MiB", m->label, filled, bar, 30 - filled, "",
+            pct, mib, (double)m->total / (1 << 20));
+}
+
+static void meter_done(struct meter *m)
+{
+    if (m->drawn)
+        fputs("\r\033[K", stderr);
+    m->drawn = false;
+}
+
+/* ---- entry checks ---------------------------------------------------------- */
+
+/* Drop "./" prefixes; refuse absolute paths and ".." components. */
+static const char *relative_path(const char *path, const char **why)
+{
+    while (path[0] == '.' && path[1] == '/') {
+        path += 2;
+        while (*path == '/')
+            path++;
+    }
+    if (path[0] == '/') {
+        *why = "absolute path";
+        return NULL;
+    }
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            *why = "'..' in its path";
+            return NULL;
+        }
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return path;
+}
+
+/* 0 when path (relative to rootfd) resolves beneath rootfd without any
+ * symlink, or does not exist yet; -ELOOP / -EXDEV otherwise. With
+ * only_parent, the last component may be anything. */
+static int resolves_plainly(int rootfd, const char *path, bool only_parent)
+{
+    _cleanup_free_ char *p = strdup(path);
+    if (!p)
+        return -ENOMEM;
+    size_t n = strlen(p);
+    while (n > 0 && p[n - 1] == '/')
+        p[--n] = '\0';
+    if (only_parent) {
+        char *slash = strrchr(p, '/');
+        if (!slash)
+            return 0;
+        *slash = '\0';
+    }
+    if (!*p || strcmp(p, ".") == 0)
+        return 0;
+    struct open_how how = {
+        .flags = O_PATH | O_CLOEXEC,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+    };
+    int fd = (int)syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    if (errno == ELOOP || errno == EXDEV)
+        return -errno;
+    return 0; /* missing parents are created by libarchive; ENOTDIR fails there */
+}
+
+/* Refuse an entry that could write outside rootfd, before libarchive sees
+ * it (libarchive's own secure flags are the second line of defence). */
+static int check_entry(int rootfd, struct archive_entry *e, const char *tarball, struct lxm_error *err)
+{
+    const char *name = archive_entry_pathname(e);
+    const char *why = NULL;
+    if (!name || !*name)
+        return lxm_error_set(err, EINVAL, "%s: refusing an entry with an empty name", tarball);
+    const char *rel = relative_path(name, &why);
+    if (rel && resolves_plainly(rootfd, rel, true) < 0)
+        why = "its path goes through a symlink";
+    const char *link = archive_entry_hardlink(e);
+    if (!why && link) {
+        const char *lrel = relative_path(link, &why);
+        if (lrel && resolves_plainly(rootfd, lrel, archive_entry_size(e) == 0) < 0)
+            why = "hard link through a symlink";
+        else if (why)
+            why = strcmp(why, "absolute path") == 0 ? "hard link to an absolute path"
+                                                    : "hard link with '..' in its target";
+    }
+    if (why)
+        return lxm_error_set(err, EPERM, "%s: refusing entry '%s' (%s)", tarball, name, why);
+    return 0;
+}
+
+/* ---- extraction ------------------------------------------------------------ */
+
+enum { COPY_OK = 0, COPY_READ_FAILED = -1, COPY_WRITE_FAILED = -2 };
+
+static int copy_blocks(struct archive *in, struct archive *out)
+{
+    for (;;) {
+        const void *buf;
+        size_t size;
+        la_int64_t off;
+        int r = archive_read_data_block(in, &buf, &size, &off);
+        if (r == ARCHIVE_EOF)
+            return COPY_OK;
+        if (r < ARCHIVE_WARN)
+            return COPY_READ_FAILED;
+        if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
+            return COPY_WRITE_FAILED;
+    }
+}
+
+static int extract_entries(struct archive *in, struct archive *out, int rootfd, const char *tarball,
+                           struct meter *m, struct lxm_error *err)
+{
+    for (;;) {
+        struct archive_entry *e;
+        int r = archive_read_next_header(in, &e);
+        if (r == ARCHIVE_EOF)
+            return 0;
+        if (r < ARCHIVE_WARN)
+            return lxm_error_set(err, EIO, "read %s: %s", tarball, archive_error_string(in));
+        r = check_entry(rootfd, e, tarball, err);
+        if (r < 0)
+            return r;
+        const char *name = archive_entry_pathname(e);
+        r = archive_write_header(out, e);
+        if (r < ARCHIVE_WARN)
+            return lxm_error_set(err, EPERM, "%s: refusing entry '%s' (%s)", tarball, name,
+                                 archive_error_string(out));
+        if (r == ARCHIVE_WARN)
+            lxm_debug("%s: %s: %s", tarball, name, archive_error_string(out));
+        if (archive_entry_size(e) > 0) {
+            r = copy_blocks(in, out);
+            if (r == COPY_READ_FAILED)
+                return lxm_error_set(err, EIO, "read %s: %s: %s", tarball, name, archive_error_string(in));
+            if (r == COPY_WRITE_FAILED)
+                return lxm_error_set(err, EIO, "%s: write '%s': %s", tarball, name, archive_error_string(out));
+        }
+        if (archive_write_finish_entry(out) < ARCHIVE_WARN)
+            return lxm_error_set(err, EIO, "%s: write '%s': %s", tarball, name, archive_error_string(out));
+        meter_update(m, archive_filter_bytes(in, -1));
+    }
+}
+
+/* libarchive's disk writer works relative to the current directory: run
+ * fn with the cwd in dirfd and put the old cwd back whatever happens. */
+static int in_directory(int dirfd, const char *dir, int (*fn)(void *), void *arg, struct lxm_error *err)
+{
+    _cleanup_close_ int saved = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fchdir(dirfd) < 0)
+        return lxm_error_errno(err, errno, "chdir %s", dir);
+    int r = fn(arg);
+    if (saved < 0 || fchdir(saved) < 0)
+        (void)!chdir("/");
+    return r;
+}
+
+struct extract_job {
+    struct archive *in, *out;
+    int rootfd;
+    const char *tarball;
+    struct meter *meter;
+    struct lxm_error *err;
+};
+
+static int extract_job_run(void *arg)
+{
+    struct extract_job *j = arg;
+    int r = extract_entries(j->in, j->out, j->rootfd, j->tarball, j->meter, j->err);
+    /* close applies the deferred directory modes and times: still in dest. */
+    if (archive_write_close(j->out) < ARCHIVE_WARN && r == 0)
+        r = lxm_error_set(j->err, EIO, "%s: finish extraction: %s", j->tarball,
+                          archive_error_string(j->out));
+    return r;
+}
+
+int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress progress,
+                      struct lxm_error *err)
+{
+    _cleanup_close_ int fd = open(tarball, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lxm_error_errno(err, errno, "open %s", tarball);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return lxm_error_errno(err, errno, "stat %s", tarball);
+    if (S_ISDIR(st.st_mode))
+        return lxm_error_set(err, EISDIR, "%s is a directory, not a tarball", tarball);
+    _cleanup_close_ int rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (rootfd < 0)
+        return lxm_error_errno(err, errno, "open %s", dest);
+
+    _cleanup_archive_read_ struct archive *in = archive_read_new();
+    _cleanup_archive_write_ struct archive *out = archive_write_disk_new();
+    if (!in || !out)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    /* Only in-process decompressors: "all" would also run external
+     * programs (lzop, lrzip...) on untrusted input. */
+    archive_read_support_filter_gzip(in);
+    archive_read_support_filter_xz(in);
+    archive_read_support_filter_zstd(in);
+    archive_read_support_filter_bzip2(in);
+    archive_read_support_filter_lzma(in);
+    archive_read_support_format_tar(in);
+    if (archive_read_open_fd(in, fd, IO_BLOCK) != ARCHIVE_OK)
+        return lxm_error_set(err, EINVAL, "%s: not a tarball lxm can read (%s)", tarball,
+                             archive_error_string(in));
+    archive_write_disk_set_options(out, EXTRACT_FLAGS);
+
+    _cleanup_free_ char *label = xasprintf("extracting %s", tarball);
+    struct meter m;
+    meter_start(&m, progress, label ? label : "extracting", S_ISREG(st.st_mode) ? st.st_size : 0);
+    struct extract_job job = { in, out, rootfd, tarball, &m, err };
+    int r = in_directory(rootfd, dest, extract_job_run, &job, err);
+    meter_done(&m);
+    return r;
+}
+
+/* ---- walking a tree (pack, copy) ------------------------------------------- */
+
+static int write_entry_data(struct archive *disk, struct archive *out, const char *dir,
+                            const char *rel, void *buf, struct lxm_error *err)
+{
+    for (;;) {
+        la_ssize_t n = archive_read_data(disk, buf, IO_BLOCK);
+        if (n == 0)
+            return 0;
+        if (n < 0)
+            return lxm_error_set(err, EIO, "read %s/%s: %s", dir, rel, archive_error_string(disk));
+        if (archive_write_data(out, buf, (size_t)n) < 0)
+            return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(out));
+    }
+}
+
+static int write_entry(struct archive *disk, struct archive *out, struct archive_entry *e,
+                       const char *dir, void *buf, struct lxm_error *err)
+{
+    const char *rel = archive_entry_pathname(e);
+    int r = archive_write_header(out, e);
+    if (r < ARCHIVE_WARN)
+        return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(out));
+    if (r == ARCHIVE_WARN)
+        lxm_debug("%s: %s", rel, archive_error_string(out));
+    if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e)) {
+        r = write_entry_data(disk, out, dir, rel, buf, err);
+        if (r < 0)
+            return r;
+    }
+    if (archive_write_finish_entry(out) < ARCHIVE_WARN)
+        return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(out));
+    return 0;
+}
+
+/* Give the entry its path relative to dir ("." for dir itself). */
+static int relativise(struct archive_entry *e, const char *dir, size_t dirlen)
+{
+    const char *full = archive_entry_pathname(e);
+    if (!full || strncmp(full, dir, dirlen) != 0)
+        return -EINVAL;
+    const char *rel = full + dirlen;
+    while (*rel == '/')
+        rel++;
+    _cleanup_free_ char *copy = strdup(*rel ? rel : ".");
+    if (!copy)
+        return -ENOMEM;
+    archive_entry_copy_pathname(e, copy);
+    return 0;
+}
+
+/* Every file below dir, in walk order, into out: a tar writer (pack) or a
+ * disk writer (copy). Mount points are not descended. */
+static int walk_tree(const char *dir, struct archive *out, int format, struct meter *m,
+                     struct lxm_error *err)
+{
+    _cleanup_archive_read_ struct archive *disk = archive_read_disk_new();
+    _cleanup_linkresolver_ struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
+    _cleanup_free_ void *buf = malloc(IO_BLOCK);
+    if (!disk || !links || !buf)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    archive_entry_linkresolver_set_strategy(links, format);
+    archive_read_disk_set_symlink_physical(disk);
+    archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_SPARSE);
+    if (archive_read_disk_open(disk, dir) != ARCHIVE_OK)
+        return lxm_error_set(err, EIO, "read %s: %s", dir, archive_error_string(disk));
+    size_t dirlen = strlen(dir);
+    for (;;) {
+        _cleanup_archive_entry_ struct archive_entry *e = archive_entry_new();
+        struct archive_entry *spare = NULL;
+        if (!e)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+        int r = archive_read_next_header2(disk, e);
+        if (r == ARCHIVE_EOF)
+            return 0;
+        if (r < ARCHIVE_WARN)
+            return lxm_error_set(err, EIO, "read %s: %s", dir, archive_error_string(disk));
+        if (archive_read_disk_can_descend(disk))
+            archive_read_disk_descend(disk);
+        if (relativise(e, dir, dirlen) < 0)
+            return lxm_error_set(err, EINVAL, "read %s: unexpected path '%s'", dir,
+                                 archive_entry_pathname(e));
+        archive_entry_linkify(links, &e, &spare);
+        if (e) {
+            r = write_entry(disk, out, e, dir, buf, err);
+            if (r < 0)
+                return r;
+        }
+        archive_entry_free(spare); /* pax never defers; keep it leak-free anyway */
+        if (m->mode == LXM_PROGRESS_TTY) /* a disk writer has no filter to ask */
+            meter_update(m, archive_filter_bytes(out, 0));
+    }
+}
+
+struct sink {
+    int fd;
+    struct sha256_ctx sha;
+};
+
+static la_ssize_t sink_write(struct archive *a, void *arg, const void *buf, size_t n)
+{
+    struct sink *s = arg;
+    const char *p = buf;
+    size_t left = n;
+    while (left > 0) {
+        ssize_t w = write(s->fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            archive_set_error(a, errno, "%s", strerror(errno));
+            return -1;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    sha256_update(&s->sha, buf, n);
+    return (la_ssize_t)n;
+}
+
+static int open_pack_writer(struct archive *w, struct sink *sink, struct lxm_error *err)
+{
+    char threads[16];
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(threads, sizeof(threads), "%ld", ncpu > 0 ? ncpu : 1);
+    if (archive_write_add_filter_zstd(w) != ARCHIVE_OK ||
+        archive_write_set_format_pax_restricted(w) != ARCHIVE_OK)
+        return lxm_error_set(err, ENOTSUP, "libarchive: %s", archive_error_string(w));
+    /* Best effort: older libarchive lacks the threads option. */
+    archive_write_set_filter_option(w, "zstd", "compression-level", "6");
+    archive_write_set_filter_option(w, "zstd", "threads", threads);
+    archive_write_set_bytes_per_block(w, IO_BLOCK);
+    archive_write_set_bytes_in_last_block(w, 1);
+    if (archive_write_open(w, sink, NULL, sink_write, NULL) != ARCHIVE_OK)
+        return lxm_error_set(err, EIO, "libarchive: %s", archive_error_string(w));
+    return 0;
+}
+
+static int pack_to_fd(const char *dir, int fd, char sha256[65], enum lxm_progress progress,
+                      struct lxm_error *err)
+{
+    _cleanup_archive_write_ struct archive *w = archive_write_new();
+    if (!w)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    struct sink sink = { .fd = fd };
+    sha256_init(&sink.sha);
+    int r = open_pack_writer(w, &sink, err);
+    if (r < 0)
+        return r;
+    struct meter m;
+    _cleanup_free_ char *label = xasprintf("packing %s", dir);
+    meter_start(&m, progress, label ? label : "packing", 0);
+    r = walk_tree(dir, w, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, &m, err);
+    meter_done(&m);
+    if (r < 0)
+        return r;
+    if (archive_write_close(w) != ARCHIVE_OK)
+        return lxm_error_set(err, EIO, "write: %s", archive_error_string(w));
+    if (fsync(fd) < 0)
+        return lxm_error_errno(err, errno, "fsync");
+    char hex[65];
+    sha256_final_hex(&sink.sha, hex);
+    if (sha256)
+        memcpy(sha256, hex, sizeof(hex));
+    return 0;
+}
+
+int lxm_image_pack(const char *dir, const char *out, char sha256[65], enum lxm_progress progress,
+                   struct lxm_error *err)
+{
+    _cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", out);
+    if (!tmp)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return lxm_error_errno(err, errno, "create %s", tmp);
+    int r = pack_to_fd(dir, fd, sha256, progress, err);
+    if (r == 0 && fchmod(fd, 0600) < 0)
+        r = lxm_error_errno(err, errno, "chmod %s", tmp);
+    if (r == 0 && rename(tmp, out) < 0)
+        r = lxm_error_errno(err, errno, "rename %s", tmp);
+    if (r < 0) {
+        unlink(tmp);
+        return lxm_error_prefix(err, "pack %s into %s", dir, out);
+    }
+    return 0;
+}
+
+struct copy_job {
+    const char *src;
+    struct archive *out;
+    struct lxm_error *err;
+};
+
+static int copy_job_run(void *arg)
+{
+    struct copy_job *j = arg;
+    struct meter m = { .mode = LXM_PROGRESS_QUIET };
+    int r = walk_tree(j->src, j->out, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, &m, j->err);
+    if (archive_write_close(j->out) < ARCHIVE_WARN && r == 0)
+        r = lxm_error_set(j->err, EIO, "copy: %s", archive_error_string(j->out));
+    return r;
+}
+
+int lxm_image_copy_tree(const char *src, const char *dst, struct lxm_error *err)
+{
+    _cleanup_close_ int dstfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dstfd < 0)
+        return lxm_error_errno(err, errno, "open %s", dst);
+    _cleanup_archive_write_ struct archive *out = archive_write_disk_new();
+    if (!out)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    archive_write_disk_set_options(out, EXTRACT_FLAGS);
+    struct copy_job job = { src, out, err };
+    int r = in_directory(dstfd, dst, copy_job_run, &job, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "copy %s to %s", src, dst);
+    return 0;
+}
+
+/* ---- cache ------------------------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *lxm_image_cache_name(const char *template_name, const char *release, const char *arch,
+                           const char *variant, char *const *packages)
+{
+    _cleanup_strv_free_ char **sorted = strv_copy(packages);
+    if (packages && !sorted)
+        return NULL;
+    size_t n = strv_length(sorted);
+    if (n > 1)
+        qsort(sorted, n, sizeof(char *), cmp_str);
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, "variant=", 8);
+    if (variant)
+        sha256_update(&c, variant, strlen(variant));
+    sha256_update(&c, "\npackages=", 10);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(sorted[i], sorted[i - 1]) == 0)
+            continue;
+        sha256_update(&c, sorted[i], strlen(sorted[i]));
+        sha256_update(&c, ",", 1);
+    }
+    char hex[65];
+    sha256_final_hex(&c, hex);
+    return xasprintf("%s-%s-%s-%.12s.tar.zst", template_name, release ? release : "default",
+                     arch, hex);
+}
+
+int lxm_image_cache_lookup(const char *images_dir, const char *name, char **path,
+                           struct lxm_error *err)
+{
+    _cleanup_free_ char *tarball = xasprintf("%s/%s", images_dir, name);
+    _cleanup_free_ char *sumfile = xasprintf("%s/%s.sha256", images_dir, name);
+    if (!tarball || !sumfile)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (!path_exists(tarball))
+        return 0;
+    /* A tarball without its sum may be a concurrent store in progress:
+     * a miss, not corruption. */
+    _cleanup_free_ char *want = NULL;
+    if (read_file(sumfile, &want, NULL) < 0)
+        return 0;
+    char got[65];
+    int r = sha256_file(tarball, got);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "read %s", tarball);
+    if (strlen(want) < 64 || strncmp(want, got, 64) != 0) {
+        lxm_warn("image cache: %s is corrupt (sha256 mismatch); removing it and rebuilding", tarball);
+        unlink(tarball);
+        unlink(sumfile);
+        return 0;
+    }
+    *path = TAKE_PTR(tarball);
+    return 1;
+}
+
+int lxm_image_cache_store(const char *images_dir, const char *name, const char *dir,
+                          enum lxm_progress progress, struct lxm_error *err)
+{
+    int r = mkdir_p(images_dir, 0700);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "create %s", images_dir);
+    _cleanup_free_ char *tarball = xasprintf("%s/%s", images_dir, name);
+    _cleanup_free_ char *sumfile = xasprintf("%s/%s.sha256", images_dir, name);
+    if (!tarball || !sumfile)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    char hex[65];
+    r = lxm_image_pack(dir, tarball, hex, progress, err);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *line = xasprintf("%s  %s\n", hex, name);
+    if (!line)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    r = write_file_atomic(sumfile, line, strlen(line), 0600);
+    if (r < 0) {
+        unlink(tarball);
+        return lxm_error_errno(err, -r, "write %s", sumfile);
+    }
+    return 0;
+}

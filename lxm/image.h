@@ -1,0 +1,51 @@
+/* image: root filesystem tarballs through libarchive. Extraction of any
+ * rootfs tarball that refuses hostile entries, packing a tree into a zstd
+ * pax tarball, a metadata-preserving tree copy, and the image cache
+ * (PATHS->images/NAME.tar.zst + NAME.tar.zst.sha256). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "util/err.h"
+
+/* How long operations report progress (stderr): not at all (--quiet),
+ * plain lines (not a terminal), or a bar rewritten in place (terminal). */
+enum lxm_progress { LXM_PROGRESS_QUIET, LXM_PROGRESS_PLAIN, LXM_PROGRESS_TTY };
+
+/* The mode for this process: quiet wins, else a terminal on stderr. */
+enum lxm_progress lxm_progress_mode(bool quiet);
+
+/* Extract tarball (tar, pax, gnu; none/gz/xz/zst/bz2/lzma) into the
+ * existing directory dest, keeping owners, modes, times, xattrs, ACLs, file
+ * flags, hard links and device nodes. An entry with an absolute path, a
+ * ".." component, or a path (or hard link target) through a symlink is
+ * refused, naming the entry; nothing is ever written outside dest, but
+ * dest may hold a partial tree on error (the caller removes it). */
+int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress progress,
+                      struct lxm_error *err);
+
+/* Pack the tree below dir into a zstd pax tarball at out (written to a
+ * temp file and renamed), never leaving dir's filesystem. sha256 (may be
+ * NULL) receives the tarball's checksum as hex. */
+int lxm_image_pack(const char *dir, const char *out, char sha256[65], enum lxm_progress progress,
+                   struct lxm_error *err);
+
+/* Copy the tree below src into the existing empty directory dst with the
+ * same fidelity as pack + extract, without an intermediate file. */
+int lxm_image_copy_tree(const char *src, const char *dst, struct lxm_error *err);
+
+/* Image cache. The file name says what the image is, and a hash of
+ * variant + sorted package list keeps different package sets apart:
+ * "debian-bookworm-amd64-0123456789ab.tar.zst". Returns NULL on ENOMEM. */
+char *lxm_image_cache_name(const char *template_name, const char *release, const char *arch,
+                           const char *variant, char *const *packages);
+
+/* 1 = hit (*path = the cached tarball, checksum verified), 0 = miss. A
+ * tarball whose checksum does not match is removed with a warning, so the
+ * caller rebuilds it. */
+int lxm_image_cache_lookup(const char *images_dir, const char *name, char **path,
+                           struct lxm_error *err);
+
+/* Pack dir into the cache under name, with its .sha256 beside it. */
+int lxm_image_cache_store(const char *images_dir, const char *name, const char *dir,
+                          enum lxm_progress progress, struct lxm_error *err);

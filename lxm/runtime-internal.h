@@ -1,0 +1,91 @@
+/* runtime internals: what start.c, monitor.c, child.c, rootfs.c, attach.c
+ * and console.c share (the state file, the monitor socket protocol, the
+ * child's boot arguments, small syscall wrappers). Not for other modules. */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <termios.h>
+
+#include "cgroup.h"
+#include "config.h"
+#include "container.h"
+#include "network.h"
+#include "runtime.h"
+#include "security.h"
+#include "util/err.h"
+
+/* What the monitor records in run/NAME/state for the day it dies: enough to
+ * find init again and to tell it from a recycled pid. */
+struct lxm_state_file {
+    pid_t monitor_pid;
+    pid_t init_pid;
+    uint64_t init_starttime;    /* /proc/PID/stat field 22 */
+    int64_t started_at;         /* unix seconds */
+};
+
+int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *st);
+/* 0, -ENOENT when there is none, -EINVAL when unreadable. */
+int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st);
+void lxm_state_remove(const struct lxm_container *c);
+/* Field 22 of /proc/PID/stat; 0 on error. */
+uint64_t lxm_proc_starttime(pid_t pid);
+/* pidfd of pid if it is still the process that started at starttime. */
+int lxm_pidfd_verified(pid_t pid, uint64_t starttime);
+
+/* run/NAME/monitor.sock: one request line per connection.
+ *   "state\n"        -> "STATE <NAME> <init_pid> <started_at>\n"
+ *   "stop MS KILL\n" -> "kill\n" if it escalates, "stopped\n" when done
+ *   "console\n"      -> "ok\n", then raw bytes both ways */
+char *lxm_monitor_socket_path(const struct lxm_container *c);
+/* Connect to the monitor; -ECONNREFUSED/-ENOENT when it is not there. */
+int lxm_monitor_connect(const struct lxm_container *c);
+int lxm_write_all(int fd, const void *buf, size_t len);
+/* Pass an fd over a unix socket (SCM_RIGHTS); recv gives the fd or -errno. */
+int lxm_send_fd(int sock, int fd);
+int lxm_recv_fd(int sock);
+/* Read one line (without '\n') into buf; 0 on success, -EPIPE at EOF. */
+int lxm_read_line(int fd, char *buf, size_t size);
+
+/* Effective config of a container (profiles merged); c->config set. */
+int lxm_runtime_load_config(struct lxm_container *c, struct lxm_error *err);
+int lxm_halt_signal(const struct lxm_config *cfg);
+
+/* Everything the monitor hands the child across clone3. */
+struct lxm_boot {
+    struct lxm_container *c;
+    struct lxm_config *cfg;
+    struct lxm_seccomp *seccomp;
+    char *apparmor_profile;
+    int sync_fd;                /* socket: child reads one byte = go, then
+                                 * sends the console pty master back */
+    int error_fd;               /* child writes its failure, CLOEXEC */
+};
+
+/* The monitor's whole life after the start command forked it; never
+ * returns. result_fd gets "ok\n" or the error message. */
+void lxm_monitor_main(struct lxm_container *c, int result_fd) __attribute__((noreturn));
+/* In the new namespaces: set up the rootfs, exec init; never returns. */
+void lxm_child_main(struct lxm_boot *b) __attribute__((noreturn));
+/* Mount everything below the rootfs and pivot into it. The console pty
+ * comes from the container's own devpts (a remount by the guest then
+ * touches only its own instance); its master is sent over sync_fd. */
+int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err);
+
+/* Environment for init and attached processes (container=lxm, PATH...). */
+char **lxm_container_env(const struct lxm_config *cfg, const char *term, const char *home,
+                         char *const *extra);
+/* Apply caps, AppArmor and seccomp of the policy to the calling process. */
+int lxm_apply_security(const struct lxm_config *cfg, struct lxm_seccomp *seccomp,
+                       const char *apparmor_profile, struct lxm_error *err);
+
+/* Terminal helpers (console.c). */
+int lxm_tty_raw(int fd, struct termios *saved);
+void lxm_tty_restore(int fd, const struct termios *saved);
+void lxm_tty_copy_winsize(int from, int to);
+/* Relay between the local terminal (in/out) and a remote fd until the
+ * remote closes, the escape (Ctrl-a q) is typed when escape is set, or a
+ * signal in sigs arrives on sfd. Returns 0, or 1 on detach. */
+int lxm_relay(int in, int out, int remote, bool escape, int sfd, pid_t child);

@@ -1,0 +1,59 @@
+#include "storage.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "image.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+static int dir_create(const char *path, struct lxm_error *err)
+{
+    if (mkdir(path, 0755) < 0)
+        return lxm_error_errno(err, errno, "create %s", path);
+    /* mkdir applies the umask; a rootfs must be exactly 0755. */
+    if (chmod(path, 0755) < 0)
+        return lxm_error_errno(err, errno, "chmod %s", path);
+    return 0;
+}
+
+static int dir_clone(const char *src, const char *dst, struct lxm_error *err)
+{
+    int r = dir_create(dst, err);
+    if (r < 0)
+        return r;
+    return lxm_image_copy_tree(src, dst, err);
+}
+
+static int dir_destroy(const char *path, struct lxm_error *err)
+{
+    int r = rm_rf(path);
+    if (r == -EXDEV)
+        return lxm_error_set(err, EXDEV, "remove %s: something is still mounted below it "
+                                         "(unmount it first)", path);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "remove %s", path);
+    return 0;
+}
+
+static const struct lxm_storage_ops backends[] = {
+    { "dir", dir_create, dir_clone, dir_destroy },
+};
+
+int lxm_storage_get(const char *backend, const struct lxm_storage_ops **out, struct lxm_error *err)
+{
+    if (!backend || strcmp(backend, "auto") == 0) {
+        *out = &backends[0];
+        return 0;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+        if (strcmp(backends[i].name, backend) == 0) {
+            *out = &backends[i];
+            return 0;
+        }
+    if (strcmp(backend, "overlay") == 0 || strcmp(backend, "btrfs") == 0)
+        return lxm_error_set(err, ENOTSUP, "storage backend '%s' is not supported yet (use dir or auto)",
+                             backend);
+    return lxm_error_set(err, EINVAL, "unknown storage backend '%s' (auto, dir, overlay or btrfs)", backend);
+}

@@ -1,0 +1,22 @@
+/* storage: where a container's root filesystem lives and how it comes and
+ * goes: create an empty rootfs, clone one, destroy one. Backends sit behind
+ * a small ops table; "dir" (a plain directory) is the one implemented, and
+ * overlay / btrfs slot in as further rows. */
+#pragma once
+
+#include "util/err.h"
+
+struct lxm_storage_ops {
+    const char *name;
+    /* Make an empty rootfs at path (its parent exists); fails if it exists. */
+    int (*create)(const char *path, struct lxm_error *err);
+    /* Copy src to dst (not existing), keeping owners, modes, xattrs, ACLs,
+     * hard links and device nodes; never leaves src's filesystem. */
+    int (*clone)(const char *src, const char *dst, struct lxm_error *err);
+    /* Remove the rootfs; never follows symlinks or crosses mounts. */
+    int (*destroy)(const char *path, struct lxm_error *err);
+};
+
+/* The backend for a name from lxm.yaml's storage.backend: "auto" and NULL
+ * pick the best available; an unknown or unavailable name is an error. */
+int lxm_storage_get(const char *backend, const struct lxm_storage_ops **out, struct lxm_error *err);

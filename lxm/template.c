@@ -1,0 +1,945 @@
+#include "template.h"
+
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/sha256.h"
+#include "util/strv.h"
+
+extern char **environ;
+
+const char *lxm_host_arch(void)
+{
+    static const struct { const char *uname, *debian; } map[] = {
+        { "x86_64", "amd64" },  { "aarch64", "arm64" }, { "i686", "i386" },  { "i586", "i386" },
+        { "i386", "i386" },     { "armv7l", "armhf" },  { "armv6l", "armel" }, { "ppc64le", "ppc64el" },
+        { "s390x", "s390x" },   { "riscv64", "riscv64" }, { "mips64", "mips64el" },
+    };
+    struct utsname u;
+    if (uname(&u) < 0)
+        return "unknown";
+    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+        if (strcmp(u.machine, map[i].uname) == 0)
+            return map[i].debian;
+    return "unknown";
+}
+
+int lxm_template_release(const struct lxm_template *t, const char *release, const char **out,
+                         struct lxm_error *err)
+{
+    size_t n = strv_length(t->releases);
+    if (!release) {
+        *out = t->default_release ? t->default_release : n > 0 ? t->releases[0] : NULL;
+        return 0;
+    }
+    if (n == 0)
+        return lxm_error_set(err, EINVAL, "template '%s' has no releases (drop -r %s)", t->name, release);
+    if (!strv_contains(t->releases, release)) {
+        char list[512] = "";
+        for (size_t i = 0; i < n; i++)
+            snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", t->releases[i]);
+        return lxm_error_set(err, EINVAL, "template '%s' has no release '%s' (releases: %s)", t->name,
+                             release, list);
+    }
+    *out = release;
+    return 0;
+}
+
+/* ---- writing inside a rootfs ---------------------------------------------------- */
+
+/* openat2 beneath a rootfs, symlinks resolved as if chrooted into it: a
+ * tree's "/etc -> /" style link can never reach the host. */
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+    return fd < 0 ? -errno : fd;
+}
+
+/* The directory at path (relative, inside the rootfs), created with
+ * mode 0755 component by component when missing. Returns an O_PATH fd. */
+static int mkdir_in_root(int rootfd, const char *path)
+{
+    _cleanup_free_ char *p = strdup(path);
+    if (!p)
+        return -ENOMEM;
+    _cleanup_close_ int cur = open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
+    if (cur < 0)
+        return cur;
+    for (char *s = p; *s;) {
+        char *slash = strchr(s, '/');
+        if (slash)
+            *slash = '\0';
+        if (*s) {
+            int fd = open_in_root(rootfd, p, O_PATH | O_DIRECTORY);
+            if (fd == -ENOENT) {
+                if (mkdirat(cur, s, 0755) < 0 && errno != EEXIST)
+                    return -errno;
+                fd = open_in_root(rootfd, p, O_PATH | O_DIRECTORY);
+            }
+            if (fd < 0)
+                return fd;
+            close(cur);
+            cur = fd;
+        }
+        if (!slash)
+            break;
+        *slash = '/';
+        s = slash + 1;
+    }
+    return TAKE_FD(cur);
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Replace (never write through) the file at path inside the rootfs:
+ * temp file beside it, then rename over whatever was there. */
+static int write_in_root(int rootfd, const char *path, const char *data, mode_t mode,
+                         struct lxm_error *err)
+{
+    while (*path == '/')
+        path++;
+    _cleanup_free_ char *dir = strdup(path);
+    if (!dir)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? path + (slash - dir) + 1 : path;
+    if (slash)
+        *slash = '\0';
+    else
+        dir[0] = '\0';
+    if (!*base)
+        return lxm_error_set(err, EINVAL, "setup file '/%s': not a file name", path);
+    _cleanup_close_ int dfd = mkdir_in_root(rootfd, *dir ? dir : ".");
+    if (dfd < 0)
+        return lxm_error_errno(err, -dfd, "create directory /%s in the rootfs", dir);
+    char tmp[32];
+    uint32_t rnd = 0;
+    _cleanup_close_ int fd = -1;
+    for (int i = 0; i < 16 && fd < 0; i++) {
+        if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+            rnd = (uint32_t)getpid() + (uint32_t)i;
+        snprintf(tmp, sizeof(tmp), ".lxm-%08x", rnd);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return lxm_error_errno(err, errno, "write /%s in the rootfs", path);
+    }
+    if (fd < 0)
+        return lxm_error_errno(err, EEXIST, "write /%s in the rootfs", path);
+    int r = write_all(fd, data, strlen(data));
+    if (r == 0 && fchmod(fd, mode) < 0)
+        r = -errno;
+    if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
+        r = -errno;
+    if (r < 0) {
+        unlinkat(dfd, tmp, 0);
+        return lxm_error_errno(err, -r, "write /%s in the rootfs", path);
+    }
+    return 0;
+}
+
+static bool is_file_in_root(int rootfd, const char *path)
+{
+    _cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int lxm_rootfs_set_identity(const char *rootfs, const char *name, struct lxm_error *err)
+{
+    _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (rootfd < 0)
+        return lxm_error_errno(err, errno, "open %s", rootfs);
+    _cleanup_free_ char *hostname = xasprintf("%s\n", name);
+    _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n"
+                                           "127.0.1.1\t%s\n"
+                                           "::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                           "ff02::1\tip6-allnodes\n"
+                                           "ff02::2\tip6-allrouters\n", name);
+    if (!hostname || !hosts)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    int r = write_in_root(rootfd, "etc/hostname", hostname, 0644, err);
+    if (r == 0)
+        r = write_in_root(rootfd, "etc/hosts", hosts, 0644, err);
+    if (r < 0 || !is_file_in_root(rootfd, "etc/machine-id"))
+        return r;
+    /* Each container is its own machine (journald, dbus, DHCP DUIDs). */
+    uint8_t id[16];
+    if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
+        return lxm_error_errno(err, errno, "getrandom");
+    id[6] = (id[6] & 0x0f) | 0x40; /* a v4 UUID, as systemd makes them */
+    id[8] = (id[8] & 0x3f) | 0x80;
+    char hex[34];
+    for (size_t i = 0; i < sizeof(id); i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    hex[32] = '\n';
+    hex[33] = '\0';
+    return write_in_root(rootfd, "etc/machine-id", hex, 0444, err);
+}
+
+/* ---- running commands ------------------------------------------------------------ */
+
+struct run_opts {
+    const char *label;          /* shown before each condensed line */
+    const char *chroot;         /* run chrooted into this dir; NULL = on the host */
+    enum lxm_progress progress;
+    bool echo;                  /* plain mode: pass the output lines through */
+};
+
+struct run_output {
+    const struct run_opts *o;
+    int cols;
+    char line[1024];
+    size_t len;
+    char last[512];             /* the first "E:" line, else the last line */
+    bool last_is_error;
+    bool drawn;
+};
+
+static void output_line(struct run_output *out)
+{
+    out->line[out->len] = '\0';
+    const char *l = out->line;
+    out->len = 0;
+    while (*l == ' ' || *l == '\t')
+        l++;
+    if (!*l)
+        return;
+    /* The first "E:" line usually names the cause; later ones the fallout. */
+    bool is_error = strncmp(l, "E:", 2) == 0;
+    if (!out->last_is_error) {
+        snprintf(out->last, sizeof(out->last), "%s", l);
+        out->last_is_error = is_error;
+    }
+    if (out->o->progress == LXM_PROGRESS_TTY) {
+        int room = out->cols - (int)strlen(out->o->label) - 3;
+        fprintf(stderr, "\r\033[K%s: %.*s", out->o->label, room > 10 ? room : 10, l);
+        out->drawn = true;
+    } else if (out->o->progress == LXM_PROGRESS_PLAIN && out->o->echo) {
+        fprintf(stderr, "%s\n", l);
+    }
+}
+
+static void read_output(int fd, struct run_output *out)
+{
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++) {
+            /* apt redraws its progress with \r: each redraw is a line. */
+            if (buf[i] == '\n' || buf[i] == '\r')
+                output_line(out);
+            else if (out->len < sizeof(out->line) - 1)
+                out->line[out->len++] = buf[i];
+        }
+    }
+    output_line(out);
+    if (out->drawn)
+        fputs("\r\033[K", stderr);
+}
+
+static _Noreturn void run_child(char *const argv[], const struct run_opts *o, int outfd)
+{
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
+        _exit(127);
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+    signal(SIGPIPE, SIG_DFL);
+    setenv("DEBIAN_FRONTEND", "noninteractive", 1);
+    setenv("LC_ALL", "C", 1);
+    if (o->chroot) {
+        /* A private mount namespace: whatever the command mounts goes
+         * away with it instead of staying on the host. */
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            chroot(o->chroot) < 0 || chdir("/") < 0) {
+            fprintf(stderr, "E: chroot %s: %s\n", o->chroot, strerror(errno));
+            _exit(127);
+        }
+        setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+        setenv("HOME", "/root", 1);
+    }
+    execvp(argv[0], argv);
+    fprintf(stderr, "E: run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+static int run_command(char *const argv[], const struct run_opts *o, struct lxm_error *err)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return lxm_error_errno(err, errno, "pipe");
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        return lxm_error_errno(err, e, "fork");
+    }
+    if (pid == 0)
+        run_child(argv, o, pfd[1]);
+    close(pfd[1]);
+    struct run_output out = { .o = o, .cols = 80 };
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+        out.cols = ws.ws_col;
+    read_output(pfd[0], &out);
+    close(pfd[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return lxm_error_errno(err, errno, "wait for %s", argv[0]);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFSIGNALED(status))
+        return lxm_error_set(err, EIO, "%s: killed by signal %d%s%s", o->label, WTERMSIG(status),
+                             out.last[0] ? ": " : "", out.last);
+    return lxm_error_set(err, EIO, "%s failed (exit %d)%s%s", o->label, WEXITSTATUS(status),
+                         out.last[0] ? ": " : "", out.last);
+}
+
+/* Run argv and collect its stdout (for `busybox --list-full`). */
+static int capture_command(char *const argv[], char **out, struct lxm_error *err)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return lxm_error_errno(err, errno, "pipe");
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        return lxm_error_errno(err, e, "fork");
+    }
+    if (pid == 0) {
+        if (dup2(pfd[1], 1) < 0)
+            _exit(127);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    size_t len = 0, cap = 16384;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (len + 4096 > cap) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        ssize_t n = read(pfd[0], buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(pfd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!buf)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    buf[len] = '\0';
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        free(buf);
+        return lxm_error_set(err, EIO, "%s failed", argv[0]);
+    }
+    *out = buf;
+    return 0;
+}
+
+/* ---- source: busybox ------------------------------------------------------------- */
+
+/* A dynamically linked busybox would not run in a tree without libc. */
+static bool elf_is_static(const char *path)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    Elf64_Ehdr eh;
+    if (fd < 0 || pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+        memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+        return false;
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64)
+        return true; /* not worth parsing: trust the busybox-static path */
+    for (int i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        off_t off = (off_t)eh.e_phoff + (off_t)i * eh.e_phentsize;
+        if (pread(fd, &ph, sizeof(ph), off) != (ssize_t)sizeof(ph))
+            return false;
+        if (ph.p_type == PT_INTERP)
+            return false;
+    }
+    return true;
+}
+
+static int find_busybox(const char **out, struct lxm_error *err)
+{
+    static const char *candidates[] = { "/bin/busybox", "/usr/bin/busybox", "/sbin/busybox",
+                                        "/usr/sbin/busybox", "/usr/lib/busybox/busybox-static" };
+    const char *dynamic = NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(candidates); i++) {
+        if (access(candidates[i], X_OK) < 0)
+            continue;
+        if (elf_is_static(candidates[i])) {
+            *out = candidates[i];
+            return 0;
+        }
+        dynamic = dynamic ? dynamic : candidates[i];
+    }
+    if (dynamic)
+        return lxm_error_set(err, ENOENT, "%s is dynamically linked (install busybox-static)", dynamic);
+    return lxm_error_set(err, ENOENT, "no busybox found on the host (install busybox-static)");
+}
+
+static int copy_file_at(const char *src, int dirfd, const char *dst, mode_t mode)
+{
+    _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    _cleanup_close_ int out = openat(dirfd, dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (out < 0)
+        return -errno;
+    for (;;) {
+        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+        if (n == 0)
+            break;
+        if (n > 0)
+            continue;
+        if (errno == EINTR)
+            continue;
+        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+            return -errno;
+        char buf[65536];
+        while ((n = read(in, buf, sizeof(buf))) > 0)
+            if (write_all(out, buf, (size_t)n) < 0)
+                return -errno;
+        if (n < 0)
+            return -errno;
+        break;
+    }
+    return fchmod(out, mode) < 0 ? -errno : 0;
+}
+
+static int busybox_tree(int rootfd, struct lxm_error *err)
+{
+    static const struct { const char *path; mode_t mode; } dirs[] = {
+        { "bin", 0755 },  { "sbin", 0755 }, { "usr", 0755 },      { "usr/bin", 0755 },
+        { "usr/sbin", 0755 }, { "usr/share", 0755 }, { "usr/share/udhcpc", 0755 },
+        { "etc", 0755 },  { "etc/init.d", 0755 }, { "dev", 0755 }, { "proc", 0555 },
+        { "sys", 0555 },  { "run", 0755 },  { "tmp", 01777 },     { "root", 0700 },
+        { "home", 0755 }, { "mnt", 0755 },  { "var", 0755 },      { "var/log", 0755 },
+        { "var/lib", 0755 }, { "var/tmp", 01777 },
+    };
+    static const struct { const char *path, *target; } links[] = {
+        { "var/run", "/run" }, { "etc/mtab", "/proc/mounts" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+        if (mkdirat(rootfd, dirs[i].path, dirs[i].mode) < 0 && errno != EEXIST)
+            return lxm_error_errno(err, errno, "create /%s", dirs[i].path);
+        /* mkdir applies the umask: /tmp must really be 1777. */
+        if (fchmodat(rootfd, dirs[i].path, dirs[i].mode, 0) < 0)
+            return lxm_error_errno(err, errno, "chmod /%s", dirs[i].path);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+        if (symlinkat(links[i].target, rootfd, links[i].path) < 0 && errno != EEXIST)
+            return lxm_error_errno(err, errno, "create /%s", links[i].path);
+    return 0;
+}
+
+/* One symlink to /bin/busybox per applet, where busybox says it lives. */
+static int busybox_applets(int rootfd, const char *busybox, struct lxm_error *err)
+{
+    char *argv[] = { (char *)busybox, (char *)"--list-full", NULL };
+    _cleanup_free_ char *list = NULL;
+    int r = capture_command(argv, &list, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "list busybox applets");
+    size_t count = 0;
+    for (char *save = NULL, *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        while (*line == '/')
+            line++;
+        if (!*line || strstr(line, "..") || strcmp(line, "bin/busybox") == 0)
+            continue;
+        char *slash = strrchr(line, '/');
+        if (slash) {
+            *slash = '\0';
+            _cleanup_close_ int dfd = mkdir_in_root(rootfd, line);
+            *slash = '/';
+            if (dfd < 0)
+                return lxm_error_errno(err, -dfd, "create the directory of /%s", line);
+        }
+        if (symlinkat("/bin/busybox", rootfd, line) < 0 && errno != EEXIST)
+            return lxm_error_errno(err, errno, "link /%s", line);
+        count++;
+    }
+    if (count == 0)
+        return lxm_error_set(err, EINVAL, "%s --list-full listed no applets", busybox);
+    return 0;
+}
+
+static int source_busybox(const char *rootfs, struct lxm_error *err)
+{
+    const char *busybox = NULL;
+    int r = find_busybox(&busybox, err);
+    if (r < 0)
+        return r;
+    _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (rootfd < 0)
+        return lxm_error_errno(err, errno, "open %s", rootfs);
+    r = busybox_tree(rootfd, err);
+    if (r < 0)
+        return r;
+    /* A copy, not a hard link: the container must not be able to change
+     * the host's busybox. */
+    r = copy_file_at(busybox, rootfd, "bin/busybox", 0755);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "copy %s into the rootfs", busybox);
+    return busybox_applets(rootfd, busybox, err);
+}
+
+/* ---- source: debootstrap --------------------------------------------------------- */
+
+/* Suites that name Debian's main archive (not -security, -updates,
+ * backports, or someone else's repository). */
+static bool is_debian_suite(const char *suite)
+{
+    static const char *names[] = { "stable", "testing", "unstable", "sid", "oldstable", "experimental",
+                                    "buster", "bullseye", "bookworm", "trixie", "forky", "duke" };
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (strcmp(suite, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool is_mirror_uri(const char *uri)
+{
+    return strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0 ||
+           strncmp(uri, "file:/", 6) == 0;
+}
+
+/* One deb822 stanza: the first URI if it is a "deb" stanza for a Debian
+ * suite. */
+static char *deb822_stanza_uri(char *stanza)
+{
+    char *types = NULL, *uris = NULL, *suites = NULL;
+    for (char *save = NULL, *l = strtok_r(stanza, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (strncasecmp(l, "Types:", 6) == 0)
+            types = l + 6;
+        else if (strncasecmp(l, "URIs:", 5) == 0)
+            uris = l + 5;
+        else if (strncasecmp(l, "Suites:", 7) == 0)
+            suites = l + 7;
+    }
+    if (!types || !uris || !suites)
+        return NULL;
+    bool deb = false, debian = false;
+    for (char *s = NULL, *w = strtok_r(types, " \t", &s); w; w = strtok_r(NULL, " \t", &s))
+        deb = deb || strcmp(w, "deb") == 0;
+    for (char *s = NULL, *w = strtok_r(suites, " \t", &s); w; w = strtok_r(NULL, " \t", &s))
+        debian = debian || is_debian_suite(w);
+    char *s = NULL, *uri = strtok_r(uris, " \t", &s);
+    return deb && debian && uri && is_mirror_uri(uri) ? strdup(uri) : NULL;
+}
+
+static char *mirror_from_sources(const char *file)
+{
+    _cleanup_free_ char *text = NULL;
+    if (read_file(file, &text, NULL) < 0)
+        return NULL;
+    /* Stanzas are separated by blank lines. */
+    char *p = text;
+    while (p && *p) {
+        char *end = strstr(p, "\n\n");
+        if (end)
+            *end = '\0';
+        char *uri = deb822_stanza_uri(p);
+        if (uri)
+            return uri;
+        p = end ? end + 2 : NULL;
+    }
+    return NULL;
+}
+
+/* One-line format: "deb [options] URI SUITE COMPONENT...". */
+static char *mirror_from_list(const char *file)
+{
+    _cleanup_fclose_ FILE *f = fopen(file, "re");
+    char line[1024];
+    while (f && fgets(line, sizeof(line), f)) {
+        char *save = NULL, *w = strtok_r(line, " \t\n", &save);
+        if (!w || strcmp(w, "deb") != 0)
+            continue;
+        w = strtok_r(NULL, " \t\n", &save);
+        if (w && w[0] == '[') { /* [arch=amd64 signed-by=...] */
+            while (w && !strchr(w, ']'))
+                w = strtok_r(NULL, " \t\n", &save);
+            w = w ? strtok_r(NULL, " \t\n", &save) : NULL;
+        }
+        char *suite = strtok_r(NULL, " \t\n", &save);
+        if (w && suite && is_mirror_uri(w) && is_debian_suite(suite))
+            return strdup(w);
+    }
+    return NULL;
+}
+
+static int filter_suffix(const struct dirent *d, const char *suffix)
+{
+    size_t n = strlen(d->d_name), m = strlen(suffix);
+    return n > m && strcmp(d->d_name + n - m, suffix) == 0;
+}
+static int filter_sources(const struct dirent *d) { return filter_suffix(d, ".sources"); }
+static int filter_list(const struct dirent *d) { return filter_suffix(d, ".list"); }
+
+static char *mirror_from_dir(const char *dir, int (*filter)(const struct dirent *),
+                             char *(*parse)(const char *))
+{
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, filter, alphasort);
+    char *uri = NULL;
+    for (int i = 0; i < n; i++) {
+        _cleanup_free_ char *file = xasprintf("%s/%s", dir, names[i]->d_name);
+        if (!uri && file)
+            uri = parse(file);
+        free(names[i]);
+    }
+    free(names);
+    return uri;
+}
+
+/* "host": the Debian mirror the host's apt already uses. */
+static int resolve_mirror(const char *mirror, char **out, struct lxm_error *err)
+{
+    if (mirror && strcmp(mirror, "host") != 0) {
+        *out = strdup(mirror);
+        return *out ? 0 : lxm_error_set(err, ENOMEM, "out of memory");
+    }
+    char *uri = mirror_from_dir("/etc/apt/sources.list.d", filter_sources, mirror_from_sources);
+    if (!uri)
+        uri = mirror_from_list("/etc/apt/sources.list");
+    if (!uri)
+        uri = mirror_from_dir("/etc/apt/sources.list.d", filter_list, mirror_from_list);
+    if (!uri)
+        return lxm_error_set(err, ENOENT, "mirror: host: no Debian mirror in /etc/apt/sources.list "
+                                          "or /etc/apt/sources.list.d (set source.mirror to a URL)");
+    *out = uri;
+    return 0;
+}
+
+static const char *find_program(const char *const *candidates)
+{
+    for (; *candidates; candidates++)
+        if (access(*candidates, X_OK) == 0)
+            return *candidates;
+    return NULL;
+}
+
+/* The bootstrap command line. Downloaded packages are kept in debs (when
+ * given) so that a rebuild, or another --include set of the same release,
+ * downloads only what changed. */
+static int bootstrap_argv(const char *tool, bool mm, const char *variant, char **packages,
+                          const char *release, const char *rootfs, const char *mirror,
+                          const char *debs, char ***out)
+{
+    _cleanup_strv_free_ char **argv = NULL;
+    int r = strv_push(&argv, tool);
+    r |= strv_consume(&argv, xasprintf("--variant=%s", variant ? variant : "minbase"));
+    if (packages && packages[0]) {
+        _cleanup_free_ char *list = NULL;
+        for (size_t i = 0; packages[i]; i++) {
+            char *next = xasprintf("%s%s%s", list ? list : "", list ? "," : "", packages[i]);
+            free(list);
+            if (!(list = next))
+                return -ENOMEM;
+        }
+        r |= strv_consume(&argv, xasprintf("--include=%s", list));
+    }
+    if (debs && mm) {
+        r |= strv_push(&argv, "--skip=essential/unlink");
+        r |= strv_push(&argv, "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/");
+        r |= strv_consume(&argv, xasprintf("--setup-hook=sync-in %s /var/cache/apt/archives/", debs));
+        r |= strv_consume(&argv, xasprintf("--customize-hook=sync-out /var/cache/apt/archives %s", debs));
+    } else if (debs) {
+        r |= strv_consume(&argv, xasprintf("--cache-dir=%s", debs));
+    }
+    r |= strv_push(&argv, release);
+    r |= strv_push(&argv, rootfs);
+    r |= strv_push(&argv, mirror);
+    if (r < 0)
+        return -ENOMEM;
+    *out = TAKE_PTR(argv);
+    return 0;
+}
+
+/* <cache>/debs/RELEASE-ARCH, or NULL when it cannot be made or its path
+ * would need quoting inside mmdebstrap's hooks. */
+static char *package_cache(const struct lxm_paths *paths, const char *release)
+{
+    char *dir = xasprintf("%s/debs/%s-%s", paths->cache, release, lxm_host_arch());
+    if (!dir || dir[0] != '/' || strpbrk(dir, " \t\n'\"\\$`") || mkdir_p(dir, 0700) < 0) {
+        free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_template *t,
+                         const char *release, char **packages, const char *rootfs,
+                         enum lxm_progress progress, struct lxm_error *err)
+{
+    static const char *const mmdebstrap[] = { "/usr/bin/mmdebstrap", "/usr/sbin/mmdebstrap", NULL };
+    static const char *const debootstrap[] = { "/usr/sbin/debootstrap", "/sbin/debootstrap",
+                                               "/usr/bin/debootstrap", NULL };
+    const char *tool = find_program(mmdebstrap);
+    bool mm = tool != NULL;
+    if (!tool)
+        tool = find_program(debootstrap);
+    if (!tool)
+        return lxm_error_set(err, ENOENT, "template '%s' needs mmdebstrap or debootstrap "
+                                          "(apt-get install mmdebstrap)", t->name);
+    _cleanup_free_ char *mirror = NULL;
+    int r = resolve_mirror(t->mirror, &mirror, err);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *debs = package_cache(paths, release);
+    _cleanup_strv_free_ char **argv = NULL;
+    _cleanup_free_ char *label = xasprintf("%s %s", mm ? "mmdebstrap" : "debootstrap", release);
+    if (!label || bootstrap_argv(tool, mm, t->variant, packages, release, rootfs, mirror, debs, &argv) < 0)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (progress != LXM_PROGRESS_QUIET)
+        fprintf(stderr, "bootstrapping %s %s with %s (first time only: the result is cached)\n",
+                t->name, release, mm ? "mmdebstrap" : "debootstrap");
+    struct run_opts o = { .label = label, .progress = progress, .echo = true };
+    return run_command(argv, &o, err);
+}
+
+static int source_debootstrap(const struct lxm_paths *paths, const struct lxm_template *t,
+                              const struct lxm_provision_opts *opts, const char *rootfs,
+                              struct lxm_error *err)
+{
+    if (!opts->release)
+        return lxm_error_set(err, EINVAL, "template '%s' names no release", t->name);
+    _cleanup_strv_free_ char **packages = strv_copy(t->include);
+    if (t->include && !packages)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    for (size_t i = 0; opts->include && opts->include[i]; i++)
+        if (!strv_contains(packages, opts->include[i]) && strv_push(&packages, opts->include[i]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_free_ char *name = lxm_image_cache_name(t->name, opts->release, lxm_host_arch(),
+                                                     t->variant, packages);
+    if (!name)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_free_ char *cached = NULL;
+    int r = lxm_image_cache_lookup(paths->images, name, &cached, err);
+    if (r < 0)
+        return r;
+    if (r == 1) {
+        lxm_debug("image cache hit: %s", cached);
+        return lxm_image_extract(cached, rootfs, opts->progress, err);
+    }
+    r = run_bootstrap(paths, t, opts->release, packages, rootfs, opts->progress, err);
+    if (r < 0)
+        return r;
+    struct lxm_error cache_err = { 0 };
+    if (lxm_image_cache_store(paths->images, name, rootfs, opts->progress, &cache_err) < 0)
+        lxm_warn("image cache: %s (the container is fine; the next create bootstraps again)",
+                 cache_err.msg);
+    return 0;
+}
+
+/* ---- source: tarball -------------------------------------------------------------- */
+
+static int source_tarball(const struct lxm_paths *paths, const struct lxm_template *t,
+                          const char *rootfs, enum lxm_progress progress, struct lxm_error *err)
+{
+    if (!t->path)
+        return lxm_error_set(err, EINVAL, "template '%s' has no source.path (use --from FILE)", t->name);
+    /* A relative path is relative to the templates directory. */
+    _cleanup_free_ char *path = t->path[0] == '/' ? strdup(t->path)
+                                                  : xasprintf("%s/%s", paths->templates, t->path);
+    if (!path)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (t->sha256) {
+        char got[65];
+        int r = sha256_file(path, got);
+        if (r < 0)
+            return lxm_error_errno(err, -r, "read %s", path);
+        if (strcasecmp(got, t->sha256) != 0)
+            return lxm_error_set(err, EINVAL, "%s: sha256 is %s, template '%s' expects %s", path, got,
+                                 t->name, t->sha256);
+    }
+    return lxm_image_extract(path, rootfs, progress, err);
+}
+
+/* ---- setup ------------------------------------------------------------------------- */
+
+static int setup_files(const struct lxm_template *t, const char *rootfs, struct lxm_error *err)
+{
+    if (t->n_files == 0)
+        return 0;
+    _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (rootfd < 0)
+        return lxm_error_errno(err, errno, "open %s", rootfs);
+    for (int i = 0; i < t->n_files; i++) {
+        const struct lxm_setup_file *f = &t->files[i];
+        int r = write_in_root(rootfd, f->path, f->content ? f->content : "",
+                              f->mode >= 0 ? (mode_t)f->mode : 0644, err);
+        if (r < 0)
+            return lxm_error_prefix(err, "template '%s': setup", t->name);
+    }
+    return 0;
+}
+
+static int setup_run(const struct lxm_template *t, const char *rootfs, enum lxm_progress progress,
+                     struct lxm_error *err)
+{
+    for (size_t i = 0; t->run && t->run[i]; i++) {
+        char *argv[] = { (char *)"/bin/sh", (char *)"-c", t->run[i], NULL };
+        _cleanup_free_ char *label = xasprintf("setup: %s", t->run[i]);
+        if (!label)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+        if (progress == LXM_PROGRESS_PLAIN)
+            fprintf(stderr, "%s\n", label);
+        struct run_opts o = { .label = label, .chroot = rootfs, .progress = progress };
+        int r = run_command(argv, &o, err);
+        if (r < 0)
+            return lxm_error_prefix(err, "template '%s'", t->name);
+    }
+    return 0;
+}
+
+static int provision_tree(const struct lxm_paths *paths, const struct lxm_template *t,
+                          const struct lxm_provision_opts *opts, const char *rootfs,
+                          struct lxm_error *err)
+{
+    int r;
+    if (opts->from)
+        r = lxm_image_extract(opts->from, rootfs, opts->progress, err);
+    else if (t->source_type == LXM_SOURCE_BUSYBOX)
+        r = source_busybox(rootfs, err);
+    else if (t->source_type == LXM_SOURCE_DEBOOTSTRAP)
+        r = source_debootstrap(paths, t, opts, rootfs, err);
+    else
+        r = source_tarball(paths, t, rootfs, opts->progress, err);
+    if (r < 0)
+        return r;
+    r = setup_files(t, rootfs, err);
+    if (r < 0)
+        return r;
+    r = lxm_rootfs_set_identity(rootfs, opts->name, err);
+    if (r < 0)
+        return r;
+    /* Running a foreign tarball's binaries as host root in a chroot is
+     * not a sandbox: commands run only in trees the template built. */
+    if (opts->from) {
+        if (t->run && t->run[0])
+            lxm_warn("--from: not running template '%s''s setup commands in a foreign tree", t->name);
+        return 0;
+    }
+    return setup_run(t, rootfs, opts->progress, err);
+}
+
+int lxm_template_provision(const struct lxm_paths *paths, const struct lxm_template *t,
+                           const struct lxm_provision_opts *opts, const char *rootfs,
+                           struct lxm_error *err)
+{
+    /* Directories made for the tree (and by the bootstrap tools) must be
+     * 0755 whatever the caller's umask: services in the container run as
+     * other users and need to read them. */
+    mode_t old = umask(022);
+    int r = provision_tree(paths, t, opts, rootfs, err);
+    umask(old);
+    return r;
+}
+
+/* ---- listing ------------------------------------------------------------------------ */
+
+static int filter_yaml(const struct dirent *d) { return filter_suffix(d, ".yaml"); }
+
+static int cmp_template(const void *a, const void *b)
+{
+    const struct lxm_template *x = *(struct lxm_template *const *)a;
+    const struct lxm_template *y = *(struct lxm_template *const *)b;
+    return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+int lxm_template_list(const struct lxm_paths *paths, struct lxm_template ***out, size_t *n,
+                      struct lxm_error *err)
+{
+    struct dirent **names = NULL;
+    int count = scandir(paths->templates, &names, filter_yaml, alphasort);
+    if (count < 0) {
+        *out = NULL;
+        *n = 0;
+        if (errno == ENOENT)
+            return 0;
+        return lxm_error_errno(err, errno, "read %s", paths->templates);
+    }
+    struct lxm_template **list = calloc((size_t)count + 1, sizeof(*list));
+    size_t used = 0;
+    for (int i = 0; i < count; i++) {
+        _cleanup_free_ char *file = xasprintf("%s/%s", paths->templates, names[i]->d_name);
+        struct lxm_error e = { 0 };
+        struct lxm_template *t = NULL;
+        if (list && file && lxm_template_load(file, &t, &e) == 0)
+            list[used++] = t;
+        else if (list && file)
+            lxm_warn("skipping template %s", e.msg);
+        free(names[i]);
+    }
+    free(names);
+    if (!list)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    qsort(list, used, sizeof(*list), cmp_template);
+    *out = list;
+    *n = used;
+    return 0;
+}
+
+void lxm_template_list_free(struct lxm_template **list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++)
+        lxm_template_free(list[i]);
+    free(list);
+}

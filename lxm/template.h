@@ -1,0 +1,48 @@
+/* template: turn a template (templates/NAME.yaml) into a root filesystem.
+ * The source fills an empty rootfs (busybox: built from the host's static
+ * busybox; debootstrap: through the image cache; tarball: extracted), then
+ * the setup adapts it: hostname, hosts, machine-id, the template's files
+ * and its chrooted commands. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "container.h"
+#include "image.h"
+#include "util/err.h"
+
+struct lxm_provision_opts {
+    const char *name;           /* container name, also its hostname */
+    const char *release;        /* already resolved (lxm_template_release) */
+    char **include;             /* extra packages (debootstrap), may be NULL */
+    const char *from;           /* a tarball that replaces the template's source */
+    enum lxm_progress progress;
+};
+
+/* The release to use: release if given, else the template's default
+ * (NULL for templates without releases). Errors when release is not one
+ * of the template's. */
+int lxm_template_release(const struct lxm_template *t, const char *release, const char **out,
+                         struct lxm_error *err);
+
+/* Fill the existing empty directory rootfs. On error rootfs may hold a
+ * partial tree: the caller removes it. */
+int lxm_template_provision(const struct lxm_paths *paths, const struct lxm_template *t,
+                           const struct lxm_provision_opts *opts, const char *rootfs,
+                           struct lxm_error *err);
+
+/* Give a rootfs its identity: /etc/hostname and /etc/hosts for name, and
+ * a fresh /etc/machine-id when the tree has that file. Writes go through
+ * the rootfs's own symlinks as if chrooted, never outside it. */
+int lxm_rootfs_set_identity(const char *rootfs, const char *name, struct lxm_error *err);
+
+/* Every template in paths->templates, sorted by name; files that do not
+ * parse are skipped with a warning. */
+int lxm_template_list(const struct lxm_paths *paths, struct lxm_template ***out, size_t *n,
+                      struct lxm_error *err);
+void lxm_template_list_free(struct lxm_template **list, size_t n);
+
+/* This machine's architecture in Debian's spelling (amd64, arm64, ...). */
+const char *lxm_host_arch(void);

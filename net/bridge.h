@@ -1,0 +1,46 @@
+/* bridge: a managed bridge as a whole: the bridge with its IPv4 address
+ * (configured, kept, or a free /24 picked and recorded in DIR/NAME/ipv4),
+ * forwarding and NAT, and dnsmasq for DHCP/DNS. Knows nothing of
+ * containers: "in use" means the bridge has ports. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "net/addr.h"
+#include "util/err.h"
+
+struct lxm_bridge_cfg {
+    const char *name;
+    const char *ipv4; /* "A.B.C.D/N" of the bridge, NULL = keep or pick */
+    bool nat;
+    bool dhcp;
+    const char *dir;    /* state directory (run/net) */
+    const char *domain; /* DNS domain served by dnsmasq */
+};
+
+struct lxm_bridge_status {
+    bool exists;
+    bool up;
+    bool has_addr;
+    struct lxm_cidr addr;
+    bool nat;
+    pid_t dnsmasq; /* 0 = not running */
+    char **ports;  /* interfaces enslaved to it */
+};
+
+/* Validate the cfg (name, address) without touching anything. */
+int lxm_bridge_check(const struct lxm_bridge_cfg *c, struct lxm_error *err);
+/* The address the bridge has or will get at up (picking and recording a
+ * free subnet if need be), without touching the host. */
+int lxm_bridge_address(const struct lxm_bridge_cfg *c, struct lxm_cidr *out, struct lxm_error *err);
+/* Bring everything up; idempotent and quick when all is in place. */
+int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct lxm_error *err);
+/* Remove bridge, NAT table and dnsmasq. -EBUSY while it has ports,
+ * unless force. */
+int lxm_bridge_down(const struct lxm_bridge_cfg *c, bool force, struct lxm_error *err);
+int lxm_bridge_status(const struct lxm_bridge_cfg *c, struct lxm_bridge_status *out,
+                      struct lxm_error *err);
+void lxm_bridge_status_free(struct lxm_bridge_status *s);
+/* Pick a /24 in 10.77-254.0.0 free of every host route and address. */
+int lxm_bridge_pick_subnet(struct nl_sock *sk, struct lxm_cidr *out, struct lxm_error *err);

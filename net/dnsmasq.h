@@ -1,0 +1,44 @@
+/* dnsmasq: one supervised dnsmasq per bridge giving DHCP leases and DNS
+ * (NAME and NAME.DOMAIN) on that bridge only. Its files live in
+ * DIR/BRIDGE/ (pid, leases, log, dhcp-hosts/, hosts/); the pid file plus a
+ * check of /proc/PID identifies our instance. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+struct lxm_dnsmasq_cfg {
+    const char *dir; /* state directory (run/net) */
+    const char *bridge;
+    uint32_t address; /* the bridge's address (host order) */
+    int prefix;
+    const char *domain; /* "lxm" */
+};
+
+/* Start dnsmasq unless our instance is alive; *pid (may be NULL) gets it. */
+int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_error *err);
+/* PID of our live instance for bridge, or 0. */
+pid_t lxm_dnsmasq_pid(const char *dir, const char *bridge);
+/* Stop it (SIGTERM, then SIGKILL after 2 s); not running is success. */
+int lxm_dnsmasq_stop(const char *dir, const char *bridge, struct lxm_error *err);
+
+/* Record a host: mac (DHCP reservation and name) with ip (0 = dynamic).
+ * key names the entry (one per key, replaced). A static ip is also put
+ * in DNS. dnsmasq is told (SIGHUP) when an entry changes. */
+int lxm_dnsmasq_set_host(const char *dir, const char *bridge, const char *key, const char *mac,
+                         const char *name, uint32_t ip, struct lxm_error *err);
+int lxm_dnsmasq_remove_host(const char *dir, const char *bridge, const char *key,
+                            struct lxm_error *err);
+
+struct lxm_lease {
+    int64_t expires; /* unix seconds, 0 = infinite */
+    char mac[18];
+    char ip[16];
+    char hostname[64]; /* "*" if none */
+};
+/* Current leases; *out malloc'd (NULL when none). */
+int lxm_dnsmasq_leases(const char *dir, const char *bridge, struct lxm_lease **out, int *n,
+                       struct lxm_error *err);

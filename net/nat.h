@@ -1,0 +1,19 @@
+/* nat: IPv4 forwarding and NAT for a bridge's subnet through nftables
+ * (libnftables): one table of lxm's own per bridge (ip lxm_BRIDGE) holding
+ * a postrouting masquerade and forward accepts; removing it removes all. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "util/err.h"
+
+/* The table name for bridge ("lxm_" + name, non [A-Za-z0-9_] as '_'). */
+void lxm_nat_table_name(const char *bridge, char out[32]);
+/* Create or replace (atomically) the table for bridge and subnet
+ * ("10.77.0.0/24"). */
+int lxm_nat_enable(const char *bridge, const char *subnet, struct lxm_error *err);
+/* Delete the table; a missing table is success. */
+int lxm_nat_disable(const char *bridge, struct lxm_error *err);
+int lxm_nat_present(const char *bridge, bool *out, struct lxm_error *err);
+/* net.ipv4.ip_forward = 1 in the caller's netns. */
+int lxm_ip_forward_enable(struct lxm_error *err);

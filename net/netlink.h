@@ -1,0 +1,33 @@
+/* netlink: rtnetlink sockets bound to a network namespace, and libnl error
+ * codes turned into errno + message. Everything in net/ is container
+ * agnostic: it takes interface names, netns fds and addresses. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "util/err.h"
+
+struct nl_sock;
+
+/* A connected NETLINK_ROUTE socket living in the netns of netns_fd (-1 =
+ * the caller's). The calling thread enters the netns only while the
+ * socket is created: a socket stays bound to the netns it was made in. */
+int lxm_nl_open(int netns_fd, struct nl_sock **out, struct lxm_error *err);
+/* The same for the netns of pid (/proc/PID/ns/net). */
+int lxm_nl_open_pid(pid_t pid, struct nl_sock **out, struct lxm_error *err);
+void lxm_nl_close(struct nl_sock *sk);
+static inline void lxm_nl_closep(struct nl_sock **sk)
+{
+    if (*sk)
+        lxm_nl_close(*sk);
+}
+#define _cleanup_nl_ __attribute__((cleanup(lxm_nl_closep)))
+
+/* libnl error (negative NLE_*) to a positive errno. */
+int lxm_nl_errno(int nlerr);
+/* Set err to "<what>: <strerror>" from a libnl error; returns -errno. */
+int lxm_nl_error(struct lxm_error *err, int nlerr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Open /proc/PID/ns/net (O_CLOEXEC); the fd or -errno. */
+int lxm_netns_open_pid(pid_t pid, struct lxm_error *err);

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# config show/set/unset/edit and profile list/show on a container directory
+# written by hand (no rootfs, never started): validation before any write,
+# one-line errors with file:line:col, byte-identical files on failure.
+. "$(dirname "$0")/../lib.sh"
+t_setup config
+
+dir=$T_ROOT/var/lib/lxm/containers/cfg1
+cfg=$dir/config.yaml
+mkdir -p "$dir"
+cat >"$cfg" <<'YAML'
+name: cfg1
+template: busybox
+profiles: [default]
+hostname: cfg1   # a comment
+limits:
+  memory: 256MiB
+  pids: 100
+network:
+  eth0: {type: veth, bridge: lxmbr0, ipv4: dhcp}
+YAML
+orig=$(sha256sum <"$cfg")
+
+out=$(lxm config show cfg1); rc=$?
+t_is "show exits 0" "$rc" 0
+t_is "show prints config.yaml as stored" "$out" "$(cat "$cfg")"
+out=$(lxm config show cfg1 --format json)
+t_like "show --format json" "$out" '"limits": \{"memory": 268435456, "pids": 100\}'
+out=$(lxm config show cfg1 --effective)
+t_like "show --effective: the container's pids win over the profile's" "$out" "^  pids: 100$"
+
+out=$(lxm config set cfg1 limits.memory=lots 2>&1); rc=$?
+t_is "set bad value exits 1" "$rc" 1
+t_is "set bad value: one-line error" "$out" \
+    'lxm: error: limits.memory: "lots" is not a size (use e.g. 512MiB)'
+t_is "set bad value: file byte-identical" "$(sha256sum <"$cfg")" "$orig"
+
+out=$(lxm config set cfg1 limits.pids=200 limits.cpuset=0-99999 2>&1); rc=$?
+t_is "set: one bad of two exits 1" "$rc" 1
+t_is "set: nothing written when any key is bad" "$(sha256sum <"$cfg")" "$orig"
+out=$(lxm config set cfg1 limts.pids=1 2>&1); rc=$?
+t_like "set unknown key" "$out" '^lxm: error: limts: unknown key \(use name, template'
+t_is "set unknown key exits 1" "$rc" 1
+out=$(lxm config set cfg1 profiles=[default,nosuch] 2>&1); rc=$?
+t_is "set a missing profile" "$out" "lxm: error: profile 'nosuch' not found (see 'lxm profile list')"
+t_is "file still identical" "$(sha256sum <"$cfg")" "$orig"
+out=$(lxm config set cfg1 name=other 2>&1); rc=$?
+t_is "set name refused (exit 1)" "$rc" 1
+out=$(lxm config set cfg1 limits.memory 2>&1); rc=$?
+t_is "set without = is a usage error" "$rc" 2
+out=$(lxm config set nosuch limits.pids=1 2>&1); rc=$?
+t_is "set on a missing container" "$out" "lxm: error: container 'nosuch' not found"
+out=$(lxm config set ../x limits.pids=1 2>&1); rc=$?
+t_like "set on an invalid name" "$out" "^lxm: error: invalid container name '../x'"
+
+t_ok "set two keys" lxm config set cfg1 limits.memory=1GiB network.eth0.mtu=1400
+out=$(lxm config show cfg1 --format yaml)
+t_like "memory saved" "$out" "memory: 1GiB"
+t_like "mtu saved" "$out" "mtu: 1400"
+t_ok "unset a key" lxm config unset cfg1 limits.pids
+t_fail "unset an unknown key" lxm config unset cfg1 limits.bogus
+out=$(lxm config show cfg1)
+t_is "pids gone" "$(printf '%s\n' "$out" | grep -c pids)" 0
+t_is "no temp files left" "$(ls -A "$dir")" "config.yaml"
+
+# hand-edited typo: every reader reports it with file:line:col
+printf 'name: cfg1\nlimits:\n  memroy: 1GiB\n' >"$cfg"
+out=$(lxm config show cfg1 2>&1); rc=$?
+t_is "typo'd key: exit 1" "$rc" 1
+t_is "typo'd key: file:line:col" "$out" \
+    "lxm: error: $cfg:3:3: limits.memroy: unknown key (use memory, memory_swap, cpu, cpu_weight, cpuset, pids, io_weight)"
+before=$(sha256sum <"$cfg")
+t_fail "set on a broken file fails" lxm config set cfg1 limits.pids=5
+t_is "broken file left alone" "$(sha256sum <"$cfg")" "$before"
+
+# edit: a fix is saved as written; a bad edit leaves the file alone
+export EDITOR="sed -i 's/memroy/memory/'"
+t_ok "edit fixes the typo" lxm config edit cfg1
+t_like "edit saved the text" "$(cat "$cfg")" "^  memory: 1GiB$"
+before=$(sha256sum <"$cfg")
+export EDITOR="sed -i 's/memory: 1GiB/memory: lots/'"
+out=$(lxm config edit cfg1 2>&1); rc=$?
+t_is "bad edit exits 1" "$rc" 1
+t_like "bad edit names the problem" "$out" ':3:11: limits.memory: "lots" is not a size'
+t_is "bad edit: config unchanged" "$(sha256sum <"$cfg")" "$before"
+kept=$(printf '%s' "$out" | sed -n 's/.*your edit is kept in \(.*\))$/\1/p')
+[ -n "$kept" ] && rm -f "$kept"
+export EDITOR=false
+t_fail "failing editor" lxm config edit cfg1
+t_is "failing editor: config unchanged" "$(sha256sum <"$cfg")" "$before"
+unset EDITOR
+
+out=$(lxm profile list)
+t_like "profile list shows default" "$out" "default +Secure defaults"
+t_like "profile list shows unconfined" "$out" "unconfined"
+mkdir -p "$T_ROOT/etc/lxm/profiles"
+printf 'name: default\ndescription: my local default\n' >"$T_ROOT/etc/lxm/profiles/default.yaml"
+out=$(lxm profile list)
+t_like "a local profile overrides the shipped one" "$out" "default +my local default +local"
+out=$(lxm profile show nesting)
+t_like "profile show prints the YAML" "$out" "nesting: true"
+out=$(lxm profile show nosuch 2>&1); rc=$?
+t_is "profile show missing" "$out" "lxm: error: profile 'nosuch' not found (see 'lxm profile list')"
+t_is "profile show missing exits 1" "$rc" 1
+t_done

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Runtime core: start / attach / console / freeze / stop of real busybox
+# containers, what is left on the host afterwards, and bad input.
+. "$(dirname "$0")/../lib.sh"
+t_setup runtime
+
+# Names are global on the host (cgroup lxm/NAME): make ours unique.
+C=rt$$a
+S=rt$$b
+M=rt$$c
+
+# Processes on the host in this container's cgroup (after pivot_root a
+# container's /proc/PID/root no longer names its rootfs).
+in_container() { grep -q "/lxm/$2\$" "$1/cgroup" 2>/dev/null; }
+procs_in() {
+    local p n=0
+    for p in /proc/[0-9]*; do in_container "$p" "$1" && n=$((n + 1)); done
+    echo $n
+}
+# Inits (pid 1 of a namespace) of this container.
+inits_in() {
+    local p n=0
+    for p in /proc/[0-9]*; do
+        in_container "$p" "$1" && grep -Eq '^NSpid:.*[[:space:]]1$' "$p/status" 2>/dev/null && n=$((n + 1))
+    done
+    echo $n
+}
+cgroups_of() { ls -d /sys/fs/cgroup/*/lxm/"$1" /sys/fs/cgroup/lxm/"$1" 2>/dev/null | wc -l; }
+mounts_under_root() { findmnt -rn -o TARGET | grep -c "^$T_ROOT/" || true; }
+state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $2 }'; }
+init_pid() { cut -d' ' -f2 "$T_ROOT/run/lxm/$1/state"; }
+monitor_pid() { cut -d' ' -f1 "$T_ROOT/run/lxm/$1/state"; }
+no_procs() { [ "$(procs_in "$1")" = 0 ]; }
+
+mk() { lxm create "$1" -t busybox -c network.eth0.type=none; }
+
+# --- create, start, look inside ----------------------------------------------
+t_ok "create $C from the busybox template" mk "$C"
+touch "$T_ROOT/var/lib/lxm/containers/$C/rootfs/lxm-rootfs-marker"
+t_ok "start $C" lxm start "$C"
+t_is "list says RUNNING" "$(state_of "$C")" RUNNING
+
+ps_out=$(lxm attach "$C" -- ps -o pid,comm 2>&1)
+t_like "attach ps: init is PID 1" "$ps_out" '^ *1 +init'
+t_is "attach ps: only the container's processes" \
+    "$(printf '%s\n' "$ps_out" | grep -Ec 'lxm|bash|process_api')" 0
+t_like "attach ps: a handful of processes, not the host's" \
+    "$(printf '%s\n' "$ps_out" | wc -l)" '^[2-9]$'
+t_is "the host sees one init in the container's cgroup" "$(inits_in "$C")" 1
+
+ipid=$(init_pid "$C")
+same=
+for ns in mnt pid uts ipc net cgroup; do
+    [ "$(readlink /proc/$ipid/ns/$ns)" = "$(readlink /proc/self/ns/$ns)" ] && same="$same $ns"
+done
+t_is "every namespace of init differs from the host's" "$same" ""
+t_is "hostname is the container's" "$(lxm attach "$C" -- hostname 2>&1)" "$C"
+ls_out=$(lxm attach "$C" -- ls / 2>&1)
+t_like "ls / shows the container's rootfs" "$ls_out" lxm-rootfs-marker
+t_is "ls / does not show the host's" "$(printf '%s\n' "$ls_out" | grep -c '^work$')" 0
+t_like "loopback is up inside" "$(lxm attach "$C" -- ip link show lo 2>&1)" 'UP'
+t_is "init's environment has container=lxm" \
+    "$(tr '\0' '\n' </proc/$ipid/environ | grep '^container=')" container=lxm
+t_like "/dev/console is the monitor's pty" "$(lxm attach "$C" -- ls -l /dev/console 2>&1)" '^c'
+t_is "inherited fds: only stdio in attach" "$(lxm attach "$C" -- ls /proc/self/fd 2>&1 | tr '\n' ' ')" "0 1 2 3 "
+
+# --- attach: exit codes, stdin, environment, pty ------------------------------
+lxm attach "$C" -- true
+t_is "attach exit code 0" "$?" 0
+lxm attach "$C" -- sh -c 'exit 3'
+t_is "attach exit code 3" "$?" 3
+lxm attach "$C" -- sh -c 'kill -INT $$'
+t_is "attach exit code 130 (SIGINT)" "$?" 130
+t_is "stdin is piped through" "$(echo hi | lxm attach "$C" -- cat)" hi
+t_is "--env, --cwd and -u apply" \
+    "$(lxm attach "$C" -u 1000 --env FOO=bar --cwd /tmp -- sh -c 'echo $FOO $(pwd) $(id -u) $container')" \
+    "bar /tmp 1000 lxm"
+out=$(printf 'tty\nexit 4\n' | script -qec "'$LXM_BIN' --root '$T_ROOT' attach $C" /dev/null 2>&1)
+rc=$?
+t_like "pty session: a terminal from the container's devpts" "$out" '/dev/pts/[0-9]'
+t_is "pty session: exit status passes through" "$rc" 4
+t_fail "attach: an unknown command fails" lxm attach "$C" -- /no/such/cmd
+
+# --- console ------------------------------------------------------------------
+out=$( (sleep 0.3; printf '\n'; sleep 0.5; printf '\001q') |
+    timeout 20 script -qec "'$LXM_BIN' --root '$T_ROOT' console $C" /dev/null 2>&1)
+t_is "console: Ctrl-a q detaches" "$?" 0
+t_like "console: shows the getty" "$out" 'login:'
+t_like "console.log keeps init's output" "$(cat "$T_ROOT/var/log/lxm/$C/console.log")" 'login:'
+
+# --- freeze -------------------------------------------------------------------
+if lxm freeze "$C" 2>/dev/null; then
+    t_is "freeze: state FROZEN" "$(state_of "$C")" FROZEN
+    out=$(timeout 20 "$LXM_BIN" --root "$T_ROOT" attach "$C" -- true 2>&1)
+    rc=$?
+    t_like "attach to a frozen container says so" "$rc $out" '^1 .*frozen'
+    t_ok "unfreeze" lxm unfreeze "$C"
+    t_is "unfreeze: state RUNNING" "$(state_of "$C")" RUNNING
+else
+    t_skip "freeze" "the cgroup freezer is not available here"
+fi
+
+# --- start twice, reboot from inside ------------------------------------------
+out=$(lxm start "$C" 2>&1)
+t_like "start of a running container: exit 1, already running" "$? $out" "^1 .*'$C' is already running"
+old=$(init_pid "$C")
+lxm attach "$C" -- reboot
+t_ok "reboot inside: init comes back" t_wait 20 eval '[ -f "$T_ROOT/run/lxm/$C/state" ] && [ "$(init_pid "$C")" != "$old" ]'
+t_is "reboot inside: still RUNNING" "$(state_of "$C")" RUNNING
+t_is "reboot inside: one init" "$(inits_in "$C")" 1
+
+# --- stop ---------------------------------------------------------------------
+t_ok "stop $C" lxm stop "$C"
+t_is "stop: STOPPED" "$(state_of "$C")" STOPPED
+t_ok "stop: no process left" t_wait 10 no_procs "$C"
+t_is "stop: no cgroup left" "$(cgroups_of "$C")" 0
+t_is "stop: no mount left" "$(mounts_under_root)" 0
+t_is "stop: no runtime state left" "$(ls -A "$T_ROOT/run/lxm" 2>/dev/null)" ""
+out=$(lxm attach "$C" -- true 2>&1)
+t_is "attach to a stopped container: exit 1" "$? $out" "1 lxm: error: container '$C' is not running"
+out=$(lxm stop "$C" 2>&1)
+t_like "stop of a stopped container: exit 1" "$? $out" "^1 .*not running"
+
+# --- two concurrent starts ----------------------------------------------------
+lxm start "$C" >"$T_ROOT/s1" 2>&1 &
+p1=$!
+lxm start "$C" >"$T_ROOT/s2" 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+t_is "concurrent starts: one succeeds, one fails" "$((r1 + r2))" 1
+t_like "concurrent starts: the other says already running" "$(cat "$T_ROOT/s1" "$T_ROOT/s2")" 'already running'
+t_is "concurrent starts: exactly one init" "$(inits_in "$C")" 1
+
+# --- monitor killed -------------------------------------------------------------
+mon=$(monitor_pid "$C")
+ipid=$(init_pid "$C")
+kill -9 "$mon"
+t_ok "monitor killed: it is gone" t_wait 5 eval "! kill -0 $mon"
+out=$(lxm list 2>&1)
+t_like "monitor killed: list still says RUNNING" "$out" "$C +RUNNING"
+t_like "monitor killed: list warns" "$out" "warning.*monitor"
+t_like "monitor killed: info says RUNNING" "$(lxm info "$C" 2>&1)" 'RUNNING'
+t_is "monitor killed: attach still works" "$(lxm attach "$C" -- hostname 2>&1 | grep -v warning)" "$C"
+t_ok "monitor killed: stop works" lxm stop "$C" -t 10
+t_is "monitor killed: STOPPED after stop" "$(state_of "$C")" STOPPED
+t_ok "monitor killed: init is gone" t_wait 10 no_procs "$C"
+t_is "monitor killed: no cgroup left" "$(cgroups_of "$C")" 0
+
+# --- init that ignores the halt signal -----------------------------------------
+t_ok "create $S" mk "$S"
+R=$T_ROOT/var/lib/lxm/containers/$S
+printf '#!/bin/sh\nwhile :; do sleep 1; done\n' >"$R/rootfs/sbin/stubborn"
+chmod +x "$R/rootfs/sbin/stubborn"
+sed -i 's#^init: .*#init: /sbin/stubborn#' "$R/config.yaml"
+t_ok "start $S (halt-ignoring init)" lxm start "$S"
+out=$(lxm stop "$S" -t 2 2>&1)
+t_like "stop: escalates to SIGKILL and says so" "$? $out" '^0 .*SIGKILL'
+t_is "stop: STOPPED after SIGKILL" "$(state_of "$S")" STOPPED
+t_ok "stop: nothing left of $S" t_wait 10 no_procs "$S"
+t_ok "start again, stop -k kills at once" lxm start "$S"
+t_ok "stop -k" lxm stop -k "$S"
+t_is "stop -k: STOPPED" "$(state_of "$S")" STOPPED
+
+# --- bad input -----------------------------------------------------------------
+out=$(lxm start nosuch 2>&1)
+t_is "start of an unknown container: exit 1" "$? $out" "1 lxm: error: container 'nosuch' not found"
+t_fail "attach to an unknown container" lxm attach nosuch -- true
+t_ok "create $M" mk "$M"
+sed -i 's#^init: .*#init: /sbin/no-such-init#' "$T_ROOT/var/lib/lxm/containers/$M/config.yaml"
+out=$(lxm start "$M" 2>&1)
+t_like "missing init: exit 1 with the child's reason" "$? $out" '^1 .*init /sbin/no-such-init not found in rootfs'
+t_is "missing init: STOPPED" "$(state_of "$M")" STOPPED
+t_is "missing init: no cgroup left" "$(cgroups_of "$M")" 0
+t_is "missing init: no mount left" "$(mounts_under_root)" 0
+t_is "missing init: no process left" "$(procs_in "$M")" 0
+t_is "missing init: no runtime state or lock left" "$(ls -A "$T_ROOT/run/lxm" 2>/dev/null)" ""
+t_fail "stop: usage error for a bad timeout" lxm stop "$C" -t soon
+
+# --- delete ---------------------------------------------------------------------
+for n in "$C" "$S" "$M"; do
+    t_ok "delete $n" lxm delete "$n"
+done
+t_is "delete: no container left" "$(ls -A "$T_ROOT/var/lib/lxm/containers" 2>/dev/null)" ""
+t_is "nothing left: cgroups" "$(($(cgroups_of "$C") + $(cgroups_of "$S") + $(cgroups_of "$M")))" 0
+t_is "nothing left: mounts" "$(mounts_under_root)" 0
+
+t_done
