@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +24,8 @@
 #include "util/log.h"
 #include "util/strv.h"
 
-#define ATTACH_NS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
+#define ATTACH_NS                                                                                  \
+    (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
 
 extern char **environ;
 
@@ -34,9 +36,14 @@ struct attach_ctx {
     struct lxm_seccomp *seccomp;
     char *apparmor_profile;
     int pidfd;
+    bool userns; /* init is in a user namespace other than ours */
     bool tty;
-    int sock;                   /* helper -> CLI: the pty master */
-    int error_fd;               /* helper/command -> CLI: why it failed */
+    /* Pipes, but stdin is the user's terminal: the command stays in the
+     * terminal's foreground group (it may read it) and gets Ctrl-C from
+     * the terminal itself, so terminal-sent signals are not forwarded. */
+    bool same_pgrp;
+    int sock;     /* helper -> CLI: the pty master */
+    int error_fd; /* helper/command -> CLI: why it failed */
 };
 
 static int exit_code(int status)
@@ -59,7 +66,7 @@ static void fail_child(int error_fd, struct lxm_error *err)
 static void run_command(struct attach_ctx *a, int slave) __attribute__((noreturn));
 static void run_command(struct attach_ctx *a, int slave)
 {
-    struct lxm_error err = { 0 };
+    struct lxm_error err = {0};
     const struct lxm_attach_opts *o = a->opts;
     sigset_t none;
     sigemptyset(&none);
@@ -93,7 +100,7 @@ static void run_command(struct attach_ctx *a, int slave)
             fail_child(a->error_fd, &err);
         }
     }
-    static char *login[] = { "/bin/sh", "-l", NULL };
+    static char *login[] = {"/bin/sh", "-l", NULL};
     char **argv = o->argv && o->argv[0] ? o->argv : login;
     /* Only stdio and the error pipe (close-on-exec) cross into the command. */
     close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -120,8 +127,8 @@ static int open_container_pty(int *slave, struct lxm_error *err)
 }
 
 /* Forward signals to the command and pass its status on as ours. */
-static void wait_command(pid_t pid, const sigset_t *mask) __attribute__((noreturn));
-static void wait_command(pid_t pid, const sigset_t *mask)
+static void wait_command(pid_t pid, const sigset_t *mask, bool same_pgrp) __attribute__((noreturn));
+static void wait_command(pid_t pid, const sigset_t *mask, bool same_pgrp)
 {
     for (;;) {
         siginfo_t si;
@@ -131,7 +138,7 @@ static void wait_command(pid_t pid, const sigset_t *mask)
             pid_t r = waitpid(pid, &status, WNOHANG);
             if (r == pid)
                 _exit(exit_code(status));
-        } else if (sig > 0 && sig != SIGWINCH) {
+        } else if (sig > 0 && sig != SIGWINCH && !(same_pgrp && si.si_code == SI_KERNEL)) {
             kill(pid, sig);
         }
     }
@@ -140,15 +147,22 @@ static void wait_command(pid_t pid, const sigset_t *mask)
 static void attach_helper(struct attach_ctx *a, const sigset_t *mask) __attribute__((noreturn));
 static void attach_helper(struct attach_ctx *a, const sigset_t *mask)
 {
-    struct lxm_error err = { 0 };
-    /* Only the CLI takes terminal signals; it forwards them once. */
-    setpgid(0, 0);
+    struct lxm_error err = {0};
+    /* Otherwise only the CLI takes terminal signals; it forwards them once. */
+    if (!a->same_pgrp)
+        setpgid(0, 0);
     if (a->cg && lxm_cgroup_attach(a->cg, getpid(), &err) < 0) {
         lxm_error_prefix(&err, "attach: cgroup");
         fail_child(a->error_fd, &err);
     }
-    if (setns(a->pidfd, ATTACH_NS) < 0) {
+    /* With CLONE_NEWUSER the kernel joins the user namespace first, so
+     * the others are entered as its root. */
+    if (setns(a->pidfd, ATTACH_NS | (a->userns ? CLONE_NEWUSER : 0)) < 0) {
         lxm_error_errno(&err, errno, "attach: enter namespaces");
+        fail_child(a->error_fd, &err);
+    }
+    if (a->userns && lxm_idmap_become_root(&err) < 0) {
+        lxm_error_prefix(&err, "attach: user namespace");
         fail_child(a->error_fd, &err);
     }
     int slave = -1, master = -1;
@@ -169,7 +183,18 @@ static void attach_helper(struct attach_ctx *a, const sigset_t *mask)
     if (slave >= 0)
         close(slave);
     close(a->error_fd);
-    wait_command(pid, mask);
+    wait_command(pid, mask, a->same_pgrp);
+}
+
+/* Decided from init itself, not the config: it may have been changed
+ * since the boot. */
+static bool in_other_userns(pid_t pid)
+{
+    char path[64];
+    struct stat a, b;
+    snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+    return stat(path, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 &&
+           (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
 }
 
 static int prepare(struct attach_ctx *a, struct lxm_error *err)
@@ -185,12 +210,14 @@ static int prepare(struct attach_ctx *a, struct lxm_error *err)
         return lxm_error_set(err, EBUSY, "container '%s' is frozen (run 'lxm unfreeze %s' first)",
                              c->name, c->name);
     struct lxm_state_file st;
-    if (lxm_state_read(c, &st) < 0 || (a->pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime)) < 0)
+    if (lxm_state_read(c, &st) < 0 ||
+        (a->pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime)) < 0)
         return lxm_error_set(err, ESRCH, "container '%s' is not running", c->name);
+    a->userns = in_other_userns(st.init_pid);
     r = lxm_runtime_load_config(c, err);
     if (r < 0)
         return r;
-    r = lxm_cgroup_open(c->name, &a->cg, err);
+    r = lxm_cgroup_open(c->id, &a->cg, err);
     if (r < 0 && r != -ENOENT)
         return lxm_error_prefix(err, "attach: cgroup");
     lxm_error_clear(err);
@@ -198,7 +225,8 @@ static int prepare(struct attach_ctx *a, struct lxm_error *err)
     if (r < 0)
         return lxm_error_prefix(err, "attach: seccomp");
     if (lxm_apparmor_enabled()) {
-        r = lxm_apparmor_prepare(c->name, &c->config->policy, c->run_dir, &a->apparmor_profile, err);
+        r = lxm_apparmor_prepare(c->id, &c->config->policy, c->run_dir, &a->apparmor_profile,
+                                 err);
         if (r < 0)
             return lxm_error_prefix(err, "attach: apparmor");
     }
@@ -216,7 +244,7 @@ static void relay_pty(int master, int sfd, pid_t helper)
         lxm_tty_restore(STDIN_FILENO, &saved);
 }
 
-static int wait_helper(pid_t helper, int sfd)
+static int wait_helper(pid_t helper, int sfd, bool same_pgrp)
 {
     for (;;) {
         int status;
@@ -227,21 +255,21 @@ static int wait_helper(pid_t helper, int sfd)
             return 1;
         struct signalfd_siginfo si;
         if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
-            si.ssi_signo != SIGWINCH)
+            si.ssi_signo != SIGWINCH && !(same_pgrp && si.ssi_code == SI_KERNEL))
             kill(helper, (int)si.ssi_signo);
     }
 }
 
 static int run_attach(struct attach_ctx *a, struct lxm_error *err)
 {
-    int sp[2] = { -1, -1 }, ep[2];
+    int sp[2] = {-1, -1}, ep[2];
     if (a->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return lxm_error_errno(err, errno, "socketpair");
     if (pipe2(ep, O_CLOEXEC) < 0)
         return lxm_error_errno(err, errno, "pipe");
     sigset_t mask, old;
     sigemptyset(&mask);
-    int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGCHLD, SIGUSR1, SIGUSR2 };
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGCHLD, SIGUSR1, SIGUSR2};
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
         sigaddset(&mask, sigs[i]);
     sigprocmask(SIG_BLOCK, &mask, &old);
@@ -264,7 +292,7 @@ static int run_attach(struct attach_ctx *a, struct lxm_error *err)
         if (master >= 0)
             relay_pty(master, sfd, helper);
     }
-    int code = wait_helper(helper, sfd);
+    int code = wait_helper(helper, sfd, a->same_pgrp);
     sigprocmask(SIG_SETMASK, &old, NULL);
     char msg[LXM_ERROR_MAX];
     ssize_t n = read(err_r, msg, sizeof(msg) - 1);
@@ -275,14 +303,16 @@ static int run_attach(struct attach_ctx *a, struct lxm_error *err)
     return code;
 }
 
-int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts, struct lxm_error *err)
+int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts,
+                       struct lxm_error *err)
 {
     if (!lxm_container_exists(c))
         return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
-    struct attach_ctx a = { .c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1 };
+    struct attach_ctx a = {.c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1};
     int r = prepare(&a, err);
     if (r == 0) {
         a.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        a.same_pgrp = !a.tty && isatty(STDIN_FILENO);
         r = run_attach(&a, err);
     }
     if (a.pidfd >= 0)

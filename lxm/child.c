@@ -6,10 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,7 +31,8 @@ char **lxm_container_env(const struct lxm_config *cfg, const char *term, const c
     if (home)
         r |= strv_consume(&env, xasprintf("HOME=%s", home));
     for (int i = 0; cfg && i < cfg->n_environment; i++)
-        r |= strv_consume(&env, xasprintf("%s=%s", cfg->environment[i].key, cfg->environment[i].value));
+        r |= strv_consume(&env,
+                          xasprintf("%s=%s", cfg->environment[i].key, cfg->environment[i].value));
     for (size_t i = 0; extra && extra[i]; i++)
         r |= strv_push(&env, extra[i]);
     if (r < 0) {
@@ -69,9 +70,13 @@ static int take_console(struct lxm_error *err)
     int fd = open("/dev/console", O_RDWR | O_NOCTTY);
     if (fd < 0)
         return lxm_error_errno(err, errno, "open /dev/console");
-    if (setsid() < 0 || ioctl(fd, TIOCSCTTY, 0) < 0) {
+    /* Like the kernel's init, ours gets the console as stdio but not as
+     * its controlling terminal: a getty takes it later, which in a user
+     * namespace it could not steal from init (that needs CAP_SYS_ADMIN
+     * on the host). */
+    if (setsid() < 0) {
         close(fd);
-        return lxm_error_errno(err, errno, "console: controlling terminal");
+        return lxm_error_errno(err, errno, "console: setsid");
     }
     for (int i = 0; i < 3; i++)
         if (dup2(fd, i) < 0) {
@@ -95,6 +100,18 @@ static int check_init(const char *init, struct lxm_error *err)
     return 0;
 }
 
+/* Init starts with default dispositions, not the monitor's SIG_IGNs (an
+ * ignored SIGPIPE or SIGHUP would be inherited by every process inside). */
+static void reset_signals(void)
+{
+    sigset_t none;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static int child_run(struct lxm_boot *b, struct lxm_error *err)
 {
     char go;
@@ -103,6 +120,10 @@ static int child_run(struct lxm_boot *b, struct lxm_error *err)
         ;
     if (n != 1)
         return lxm_error_set(err, ECANCELED, "the monitor gave up before release");
+    /* The maps are written now; until we take uid 0 of the namespace we
+     * are its overflow id and could not even create a file. */
+    if (!b->cfg->security.privileged && lxm_idmap_become_root(err) < 0)
+        return lxm_error_prefix(err, "user namespace");
     if (unshare(CLONE_NEWCGROUP) < 0)
         return lxm_error_errno(err, errno, "unshare cgroup namespace");
     int r = lxm_rootfs_setup(b, err);
@@ -127,14 +148,15 @@ static int child_run(struct lxm_boot *b, struct lxm_error *err)
     /* Nothing of the host survives exec; error_fd stays usable until then. */
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         return lxm_error_errno(err, errno, "close_range");
-    char *argv[] = { (char *)init, NULL };
+    char *argv[] = {(char *)init, NULL};
+    reset_signals();
     execve(init, argv, env);
     return lxm_error_errno(err, errno, "exec %s", init);
 }
 
 void lxm_child_main(struct lxm_boot *b)
 {
-    struct lxm_error err = { 0 };
+    struct lxm_error err = {0};
     child_run(b, &err);
     if (lxm_write_all(b->error_fd, err.msg, strlen(err.msg)) < 0)
         _exit(127);

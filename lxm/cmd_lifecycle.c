@@ -14,8 +14,9 @@
 /* Options may come before or after NAME ("stop -k c1", "stop c1 -k");
  * "--" ends them and the rest is *rest (attach's command). */
 static int parse_args(const char *cmd, int argc, char **argv, const char *shortopts,
-                      const struct option *longopts, int (*on_opt)(int, const char *, void *, struct lxm_error *),
-                      void *data, const char **name, char ***rest, struct lxm_error *err)
+                      const struct option *longopts,
+                      int (*on_opt)(int, const char *, void *, struct lxm_error *), void *data,
+                      const char **name, char ***rest, struct lxm_error *err)
 {
     *name = NULL;
     for (;;) {
@@ -73,8 +74,8 @@ static int start_opt(int opt, const char *arg, void *data, struct lxm_error *err
 
 int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
-    static const struct option longopts[] = { { "foreground", no_argument, NULL, 'F' }, { 0 } };
-    struct lxm_start_opts opts = { 0 };
+    static const struct option longopts[] = {{"foreground", no_argument, NULL, 'F'}, {0}};
+    struct lxm_start_opts opts = {0};
     const char *name;
     int r = parse_args("start", argc, argv, "F", longopts, start_opt, &opts, &name, NULL, err);
     if (r != 0)
@@ -104,15 +105,15 @@ static int stop_opt(int opt, const char *arg, void *data, struct lxm_error *err)
     return 0;
 }
 
-static int parse_stop(const char *cmd, int argc, char **argv, struct stop_args *s, const char **name,
-                      struct lxm_error *err)
+static int parse_stop(const char *cmd, int argc, char **argv, struct stop_args *s,
+                      const char **name, struct lxm_error *err)
 {
     static const struct option longopts[] = {
-        { "timeout", required_argument, NULL, 't' }, { "kill", no_argument, NULL, 'k' }, { 0 } };
+        {"timeout", required_argument, NULL, 't'}, {"kill", no_argument, NULL, 'k'}, {0}};
     s->timeout_ms = DEFAULT_STOP_TIMEOUT_MS;
     s->kill = false;
-    return parse_args(cmd, argc, argv, strcmp(cmd, "stop") == 0 ? "t:k" : "t:", longopts, stop_opt, s,
-                      name, NULL, err);
+    return parse_args(cmd, argc, argv, strcmp(cmd, "stop") == 0 ? "t:k" : "t:", longopts, stop_opt,
+                      s, name, NULL, err);
 }
 
 int cmd_stop(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
@@ -147,7 +148,7 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
         if (r < 0)
             return r;
     }
-    struct lxm_start_opts opts = { 0 };
+    struct lxm_start_opts opts = {0};
     return lxm_runtime_start(c, &opts, err);
 }
 
@@ -184,10 +185,11 @@ static int attach_opt(int opt, const char *arg, void *data, struct lxm_error *er
 
 int cmd_attach(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
-    static const struct option longopts[] = {
-        { "uid", required_argument, NULL, 'u' }, { "env", required_argument, NULL, 'e' },
-        { "cwd", required_argument, NULL, 'C' }, { 0 } };
-    struct attach_args a = { 0 };
+    static const struct option longopts[] = {{"uid", required_argument, NULL, 'u'},
+                                             {"env", required_argument, NULL, 'e'},
+                                             {"cwd", required_argument, NULL, 'C'},
+                                             {0}};
+    struct attach_args a = {0};
     const char *name;
     char **rest = NULL;
     int r = parse_args("attach", argc, argv, "u:", longopts, attach_opt, &a, &name, &rest, err);

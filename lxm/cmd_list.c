@@ -2,6 +2,7 @@
  * from the runtime (monitor or pidfd), usage from the cgroup, addresses
  * from the container's network namespace. */
 #include <errno.h>
+#include <stdlib.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,7 +90,7 @@ static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool activ
 {
     struct lxm_cgroup_stats st = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
     struct lxm_cgroup *cg = NULL;
-    if (active && lxm_cgroup_open(c->name, &cg, NULL) == 0) {
+    if (active && lxm_cgroup_open(c->id, &cg, NULL) == 0) {
         (void)lxm_cgroup_stats(cg, &st, NULL);
         lxm_cgroup_free(cg);
     }
@@ -138,6 +139,17 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     lxm_obj_int_or_null(obj, "uptime_s",
                         active && ri.started_at > 0 ? (int64_t)time(NULL) - ri.started_at : -1);
     add_usage(obj, c, active);
+    struct lxm_netif_stats *st = NULL;
+    int n = 0;
+    if (active && ri.init_pid > 0 && lxm_network_stats(ri.init_pid, &st, &n, NULL) == 0) {
+        struct lxm_value *net = lxm_obj_object(obj, "network");
+        for (int i = 0; i < n; i++) {
+            struct lxm_value *iface = lxm_obj_object(net, st[i].name);
+            lxm_obj_int(iface, "rx_bytes", (int64_t)st[i].rx_bytes);
+            lxm_obj_int(iface, "tx_bytes", (int64_t)st[i].tx_bytes);
+        }
+        free(st);
+    }
     lxm_output_print(stdout, ctx->format, obj, NULL, NULL);
     lxm_value_free(obj);
     return 0;

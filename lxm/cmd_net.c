@@ -48,7 +48,7 @@ static int net_down(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, bool fo
     if (r < 0)
         return lxm_error_prefix(err, "net down");
     if (!ctx->quiet)
-        printf("bridge %s removed\n", b->name);
+        printf(r > 0 ? "bridge %s removed\n" : "bridge %s was not up\n", b->name);
     return 0;
 }
 

@@ -75,8 +75,9 @@ static bool handle_signal(int sfd, int in, int remote, pid_t child)
     if (si.ssi_signo == SIGWINCH) {
         lxm_tty_copy_winsize(in, remote);
     } else if (si.ssi_signo == SIGCHLD) {
-        siginfo_t w = { 0 };
-        return child > 0 && waitid(P_PID, (id_t)child, &w, WEXITED | WNOHANG | WNOWAIT) == 0 && w.si_pid;
+        siginfo_t w = {0};
+        return child > 0 && waitid(P_PID, (id_t)child, &w, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+               w.si_pid;
     } else if (child > 0) {
         kill(child, (int)si.ssi_signo);
     }
@@ -100,9 +101,9 @@ int lxm_relay(int in, int out, int remote, bool escape, int sfd, pid_t child)
     char buf[8192];
     for (;;) {
         struct pollfd p[3] = {
-            { .fd = remote, .events = POLLIN },
-            { .fd = in_open ? in : -1, .events = POLLIN },
-            { .fd = sfd, .events = POLLIN },
+            {.fd = remote, .events = POLLIN},
+            {.fd = in_open ? in : -1, .events = POLLIN},
+            {.fd = sfd, .events = POLLIN},
         };
         if (poll(p, 3, -1) < 0) {
             if (errno == EINTR)
@@ -146,12 +147,14 @@ int lxm_runtime_console(struct lxm_container *c, struct lxm_error *err)
     if (info.state == LXM_STATE_STOPPED)
         return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
     if (!info.monitor_alive)
-        return lxm_error_set(err, EPIPE, "container '%s': its monitor is gone, the console with it "
-                             "(use 'lxm attach %s')", c->name, c->name);
+        return lxm_error_set(err, EPIPE,
+                             "container '%s': its monitor is gone, the console with it "
+                             "(use 'lxm attach %s')",
+                             c->name, c->name);
     _cleanup_close_ int fd = lxm_monitor_connect(c);
     char line[16];
-    if (fd < 0 || lxm_write_all(fd, "console\n", 8) < 0 || lxm_read_line(fd, line, sizeof(line)) < 0 ||
-        strcmp(line, "ok") != 0)
+    if (fd < 0 || lxm_write_all(fd, "console\n", 8) < 0 ||
+        lxm_read_line(fd, line, sizeof(line)) < 0 || strcmp(line, "ok") != 0)
         return lxm_error_set(err, EIO, "container '%s': console not available", c->name);
     bool tty = isatty(STDIN_FILENO);
     struct termios saved;

@@ -1,7 +1,6 @@
 #include "image.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "lazy-archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>

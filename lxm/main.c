@@ -51,7 +51,9 @@ static const struct lxm_command commands[] = {
       "                        limits apply at once to a running container\n"
       "  unset NAME KEY...     remove keys, back to the profiles' or built-in defaults\n"
       "  edit NAME             open config.yaml in $VISUAL/$EDITOR; saved only if valid\n" },
-    { "snapshot", cmd_snapshot, "NAME [SNAP]", "snapshot a container", NULL },
+    { "snapshot", cmd_snapshot, "NAME [SNAP] | --list NAME | --delete NAME SNAP", "snapshot a container",
+      "  -l, --list            list NAME's snapshots\n"
+      "  -d, --delete          delete snapshot SNAP of NAME\n" },
     { "restore", cmd_restore, "NAME SNAP", "restore a container from a snapshot", NULL },
     { "copy", cmd_copy, "SRC DST", "clone a container", NULL },
     { "export", cmd_export, "NAME FILE", "write a container (config + rootfs) to a tarball", NULL },

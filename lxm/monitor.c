@@ -9,12 +9,14 @@
 #include <linux/sched.h>
 #include <malloc.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -26,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -49,12 +52,18 @@ struct monitor {
     struct lxm_network *net;
     struct lxm_seccomp *seccomp;
     char *apparmor_profile;
+    struct lxm_userns userns;
+    bool own_mntns;
+    char *stage_dir;
     int listen_fd;
     int master_fd;
     int slave_fd;
     int log_fd;
     off_t log_size;
     int timer_fd;
+    int oom_fd;          /* memory events of the cgroup, -1 if none */
+    short oom_events;
+    int64_t oom_kills;   /* last count written to lxm.log */
     int pidfd;
     pid_t init_pid;
     int64_t started_at;
@@ -67,7 +76,7 @@ struct monitor {
 static int open_listen_socket(struct monitor *m, struct lxm_error *err)
 {
     _cleanup_free_ char *path = lxm_monitor_socket_path(m->c);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (!path)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (strlen(path) >= sizeof(sa.sun_path))
@@ -105,24 +114,59 @@ static void take_console(struct monitor *m, int master)
     m->slave_fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 }
 
+/* OOM kills are reported in lxm.log; a host without a memory controller
+ * has nothing to report. */
+static void watch_oom(struct monitor *m)
+{
+    struct lxm_error e = {0};
+    if (!m->cg)
+        return;
+    m->oom_fd = lxm_cgroup_memory_events_fd(m->cg, &m->oom_events, &e);
+    if (m->oom_fd < 0 && m->oom_fd != -EOPNOTSUPP)
+        lxm_warn("%s: OOM kills will not be logged: %s", m->c->name, e.msg);
+    int64_t n = lxm_cgroup_oom_kills(m->cg);
+    m->oom_kills = n > 0 ? n : 0;
+}
+
+static void check_oom(struct monitor *m)
+{
+    lxm_cgroup_memory_events_ack(m->cg, m->oom_fd);
+    int64_t n = lxm_cgroup_oom_kills(m->cg);
+    if (n > m->oom_kills)
+        lxm_info("%s: oom-kill: %" PRId64 " process(es) killed by the memory limit", m->c->name,
+                 n - m->oom_kills);
+    if (n >= 0)
+        m->oom_kills = n;
+}
+
+static void unstage_mounts(struct monitor *m);
+
 static int monitor_setup(struct monitor *m, struct lxm_error *err)
 {
     int r = open_listen_socket(m, err);
     if (r < 0)
         return r;
     open_console_log(m);
-    r = lxm_cgroup_create(m->c->name, &m->cfg->limits, &m->cg, err);
+    r = lxm_userns_prepare(m->c, m->cfg, &m->userns, err);
+    if (r < 0)
+        return r;
+    r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
     if (r < 0)
         return lxm_error_prefix(err, "cgroup");
+    /* Before init exists: it must never see a device outside the list. */
+    r = lxm_devices_apply_cgroup(&m->cfg->policy, m->cg, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "devices");
     r = lxm_seccomp_compile(&m->cfg->policy, &m->seccomp, err);
     if (r < 0)
         return lxm_error_prefix(err, "seccomp");
-    r = lxm_apparmor_prepare(m->c->name, &m->cfg->policy, m->c->run_dir, &m->apparmor_profile, err);
+    r = lxm_apparmor_prepare(m->c->id, &m->cfg->policy, m->c->run_dir, &m->apparmor_profile, err);
     if (r < 0)
         return lxm_error_prefix(err, "apparmor");
     m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (m->timer_fd < 0)
         return lxm_error_errno(err, errno, "timerfd");
+    watch_oom(m);
     return 0;
 }
 
@@ -158,7 +202,8 @@ static pid_t clone_child(struct monitor *m, int *pidfd, int sync_fd, int error_f
      * on v1 controllers too, not the monitor's. */
     struct clone_args args = {
         .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-                 CLONE_PIDFD | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
+                 CLONE_PIDFD | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0) |
+                 (m->userns.enabled ? CLONE_NEWUSER : 0),
         .pidfd = (uint64_t)(uintptr_t)pidfd,
         .exit_signal = SIGCHLD,
         .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0,
@@ -166,17 +211,40 @@ static pid_t clone_child(struct monitor *m, int *pidfd, int sync_fd, int error_f
     pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
     if (pid == 0) {
         struct lxm_boot b = {
-            .c = m->c, .cfg = m->cfg, .seccomp = m->seccomp,
+            .c = m->c,
+            .cfg = m->cfg,
+            .seccomp = m->seccomp,
             .apparmor_profile = m->apparmor_profile,
-            .sync_fd = sync_fd, .error_fd = error_fd,
+            .sync_fd = sync_fd,
+            .error_fd = error_fd,
         };
         lxm_child_main(&b);
     }
     return pid;
 }
 
+/* The user ns of init: its maps, then the rootfs idmapped with it, and
+ * the cgroup2 subtree handed to its root. */
+static int prepare_userns(struct monitor *m, pid_t pid, int *rootfd, struct lxm_error *err)
+{
+    int r;
+    if (m->userns.enabled && (r = lxm_idmap_write(pid, &m->userns.map, err)) < 0)
+        return lxm_error_prefix(err, "user namespace");
+    *rootfd = lxm_userns_rootfs_fd(m->c, &m->userns, pid, err);
+    if (*rootfd < 0)
+        return *rootfd;
+    if (!m->userns.enabled || !m->cg)
+        return 0;
+    uid_t uid;
+    gid_t gid;
+    if (lxm_idmap_host_root(&m->userns.map, &uid, &gid) &&
+        (r = lxm_cgroup_chown(m->cg, uid, gid, err)) < 0)
+        return lxm_error_prefix(err, "cgroup");
+    return 0;
+}
+
 /* Host-side steps between clone and release; the child is waiting. */
-static int prepare_child(struct monitor *m, pid_t pid, struct lxm_error *err)
+static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_error *err)
 {
     int r;
     if (m->cg) {
@@ -189,8 +257,44 @@ static int prepare_child(struct monitor *m, pid_t pid, struct lxm_error *err)
         if (r < 0)
             return lxm_error_prefix(err, "network");
     }
-    /* The user namespace's id maps are written here, before release. */
-    return 0;
+    return prepare_userns(m, pid, rootfd, err);
+}
+
+/* `mounts:` are staged in the monitor's own mount namespace (made once,
+ * a slave of the host's) so that init's copy of it locks their flags;
+ * the clone starts in the staging dir, where init finds them. */
+static int stage_mounts(struct monitor *m, struct lxm_error *err)
+{
+    if (m->cfg->n_mounts == 0)
+        return 0;
+    if (!m->own_mntns) {
+        if (unshare(CLONE_NEWNS) < 0)
+            return lxm_error_errno(err, errno, "mounts: unshare mount namespace");
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+            return lxm_error_errno(err, errno, "mounts: make / rslave");
+        m->own_mntns = true;
+    }
+    free(m->stage_dir);
+    m->stage_dir = xasprintf("%s/mounts", m->c->run_dir);
+    if (!m->stage_dir)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    int r = lxm_userns_stage_mounts(m->cfg, &m->userns, m->stage_dir, err);
+    if (r == 0 && chdir(m->stage_dir) < 0)
+        r = lxm_error_errno(err, errno, "chdir %s", m->stage_dir);
+    if (r < 0)
+        unstage_mounts(m);
+    return r;
+}
+
+static void unstage_mounts(struct monitor *m)
+{
+    if (!m->stage_dir)
+        return;
+    (void)!chdir("/");
+    umount2(m->stage_dir, MNT_DETACH);
+    rmdir(m->stage_dir);
+    free(m->stage_dir);
+    m->stage_dir = NULL;
 }
 
 static int monitor_boot(struct monitor *m, struct lxm_error *err)
@@ -210,6 +314,12 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
         close(errp[1]);
         return lxm_error_prefix(err, "network");
     }
+    r = stage_mounts(m, err);
+    if (r < 0) {
+        close(sync[0]);
+        close(errp[1]);
+        return r;
+    }
     int pidfd = -1;
     pid_t pid = clone_child(m, &pidfd, sync[0], errp[1]);
     int saved = errno;
@@ -217,9 +327,12 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     close(errp[1]);
     if (pid < 0)
         return lxm_error_errno(err, saved, "clone3");
-    r = prepare_child(m, pid, err);
+    _cleanup_close_ int rootfd = -1;
+    r = prepare_child(m, pid, &rootfd, err);
     if (r == 0 && write(sync_w, "1", 1) != 1)
         r = lxm_error_errno(err, errno, "release child");
+    if (r == 0 && (r = lxm_send_fd(sync_w, rootfd)) < 0)
+        r = lxm_error_errno(err, -r, "hand the rootfs to init");
     if (r < 0) {
         kill_child(pidfd);
         close(pidfd);
@@ -232,7 +345,8 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
         take_console(m, master);
     char msg[LXM_ERROR_MAX];
     read_child_error(err_r, msg, sizeof(msg));
-    siginfo_t si = { 0 };
+    unstage_mounts(m);
+    siginfo_t si = {0};
     if (!msg[0] && waitid(P_PIDFD, pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
         snprintf(msg, sizeof(msg), "init exited at once (%s %d)",
                  si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
@@ -244,7 +358,7 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     m->pidfd = pidfd;
     m->init_pid = pid;
     m->started_at = time(NULL);
-    struct lxm_state_file st = { getpid(), pid, lxm_proc_starttime(pid), m->started_at };
+    struct lxm_state_file st = {getpid(), pid, lxm_proc_starttime(pid), m->started_at};
     r = lxm_state_write(m->c, &st);
     if (r < 0)
         lxm_warn("%s: write state: %s", m->c->name, strerror(-r));
@@ -268,8 +382,13 @@ static void teardown_boot(struct monitor *m)
 
 static void teardown(struct monitor *m)
 {
-    struct lxm_error e = { 0 };
+    struct lxm_error e = {0};
     teardown_boot(m);
+    unstage_mounts(m);
+    if (m->oom_fd >= 0) {
+        close(m->oom_fd);
+        m->oom_fd = -1;
+    }
     if (m->cg) {
         if (lxm_cgroup_destroy(m->cg, &e) < 0)
             lxm_warn("%s: %s", m->c->name, e.msg);
@@ -346,7 +465,7 @@ static void begin_stop(struct monitor *m, int64_t timeout_ms, bool kill)
         pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
     } else if (!m->stopping) {
         pidfd_send_signal(m->pidfd, lxm_halt_signal(m->cfg), NULL, 0);
-        struct itimerspec its = { .it_value = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000 } };
+        struct itimerspec its = {.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000}};
         timerfd_settime(m->timer_fd, 0, &its, NULL);
     }
     m->stopping = true;
@@ -377,7 +496,8 @@ static void handle_request(struct monitor *m, struct client *cl)
 static void read_client(struct monitor *m, struct client *cl)
 {
     char buf[4096];
-    ssize_t n = read(cl->fd, buf, cl->kind == CLIENT_REQUEST ? sizeof(cl->buf) - 1 - cl->len : sizeof(buf));
+    ssize_t n =
+        read(cl->fd, buf, cl->kind == CLIENT_REQUEST ? sizeof(cl->buf) - 1 - cl->len : sizeof(buf));
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
@@ -409,7 +529,7 @@ static void accept_client(struct monitor *m)
         return;
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (m->clients[i].fd < 0) {
-            m->clients[i] = (struct client){ .fd = fd, .kind = CLIENT_REQUEST };
+            m->clients[i] = (struct client){.fd = fd, .kind = CLIENT_REQUEST};
             return;
         }
     close(fd);
@@ -428,7 +548,7 @@ static void notify_stop_clients(struct monitor *m, const char *line)
  * kills init with SIGHUP) and we are not stopping. */
 static bool init_exited(struct monitor *m)
 {
-    siginfo_t si = { 0 };
+    siginfo_t si = {0};
     while (waitid(P_PIDFD, m->pidfd, &si, WEXITED) < 0 && errno == EINTR)
         ;
     /* One line in lxm.log per boot's end: how a container went down (a
@@ -438,8 +558,9 @@ static bool init_exited(struct monitor *m)
     } else {
         const char *abbrev = sigabbrev_np(si.si_status);
         lxm_info("%s: init killed by SIG%s%s", m->c->name, abbrev ? abbrev : "?",
-                 si.si_status == SIGHUP ? " (reboot)"
-                 : si.si_status == SIGINT ? " (halt or poweroff)" : "");
+                 si.si_status == SIGHUP   ? " (reboot)"
+                 : si.si_status == SIGINT ? " (halt or poweroff)"
+                                          : "");
     }
     return !m->stopping && si.si_code == CLD_KILLED && si.si_status == SIGHUP;
 }
@@ -447,18 +568,19 @@ static bool init_exited(struct monitor *m)
 static void run_loop(struct monitor *m)
 {
     for (;;) {
-        struct pollfd pfd[4 + MAX_CLIENTS];
+        struct pollfd pfd[5 + MAX_CLIENTS];
         int idx[MAX_CLIENTS];
         int n = 0;
-        pfd[n++] = (struct pollfd){ .fd = m->pidfd, .events = POLLIN };
-        pfd[n++] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
-        pfd[n++] = (struct pollfd){ .fd = m->master_fd, .events = POLLIN };
-        pfd[n++] = (struct pollfd){ .fd = m->timer_fd, .events = POLLIN };
+        pfd[n++] = (struct pollfd){.fd = m->pidfd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = m->master_fd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = m->timer_fd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = m->oom_fd, .events = m->oom_events};
         int nc = 0;
         for (int i = 0; i < MAX_CLIENTS; i++)
             if (m->clients[i].fd >= 0) {
                 idx[nc++] = i;
-                pfd[n++] = (struct pollfd){ .fd = m->clients[i].fd, .events = POLLIN };
+                pfd[n++] = (struct pollfd){.fd = m->clients[i].fd, .events = POLLIN};
             }
         if (poll(pfd, (nfds_t)n, -1) < 0)
             continue;
@@ -473,15 +595,17 @@ static void run_loop(struct monitor *m)
                 pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
             }
         }
+        if (pfd[4].revents & (m->oom_events | POLLERR))
+            check_oom(m);
         for (int k = 0; k < nc; k++)
-            if (pfd[4 + k].revents & (POLLIN | POLLHUP | POLLERR))
+            if (pfd[5 + k].revents & (POLLIN | POLLHUP | POLLERR))
                 read_client(m, &m->clients[idx[k]]);
         if (pfd[0].revents & POLLIN) {
             /* Drain what init wrote last before it went away. */
             read_console(m);
             if (!init_exited(m))
                 return;
-            struct lxm_error e = { 0 };
+            struct lxm_error e = {0};
             teardown_boot(m);
             if (monitor_boot(m, &e) < 0) {
                 lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
@@ -497,7 +621,9 @@ static void run_loop(struct monitor *m)
  * if ever touched again. What stays resident is what the loop uses. */
 static void trim_memory(void)
 {
-    struct { unsigned long start, end; } drop[256];
+    struct {
+        unsigned long start, end;
+    } drop[256];
     size_t n = 0;
     malloc_trim(0);
     {
@@ -542,13 +668,24 @@ static void redirect_stdio(struct monitor *m)
 
 void lxm_monitor_main(struct lxm_container *c, int result_fd)
 {
-    struct monitor m = { .c = c, .cfg = c->config, .listen_fd = -1, .master_fd = -1,
-                         .slave_fd = -1, .log_fd = -1, .timer_fd = -1, .pidfd = -1 };
-    struct lxm_error err = { 0 };
+    struct monitor m = {.c = c,
+                        .cfg = c->config,
+                        .listen_fd = -1,
+                        .master_fd = -1,
+                        .slave_fd = -1,
+                        .log_fd = -1,
+                        .timer_fd = -1,
+                        .oom_fd = -1,
+                        .pidfd = -1};
+    struct lxm_error err = {0};
     for (int i = 0; i < MAX_CLIENTS; i++)
         m.clients[i].fd = -1;
-    /* The lock belongs to the start command; our copy would keep it held. */
+    /* The lock belongs to the start command; our copy would keep it held.
+     * Nothing else the caller left open (not close-on-exec) stays with us. */
     lxm_container_unlock(c);
+    if (result_fd > 3)
+        close_range(3, (unsigned)result_fd - 1, 0);
+    close_range((unsigned)result_fd + 1, ~0U, 0);
     redirect_stdio(&m);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);

@@ -68,12 +68,13 @@ static uint32_t fnv1a(const char *a, const char *b)
     return h;
 }
 
-/* "v" + up to 8 chars of the name + 4 hex of its hash + index: readable,
- * at most 15 chars, derived from the container name alone so that
- * cleanup_by_name finds it again. */
-static void host_name(const char *container, int idx, char out[IF_NAMESIZE])
+/* "v" + up to 8 chars of the name + 4 hex of a hash + index: readable, at
+ * most 15 chars, derived from the container's name and its --root
+ * (paths->instance) alone, so a crashed container's leftovers can be found
+ * again and the same name under two roots never meets on the host. */
+static void host_name(const char *container, const char *instance, int idx, char out[IF_NAMESIZE])
 {
-    uint32_t h = fnv1a(container, NULL);
+    uint32_t h = fnv1a(container, instance);
     snprintf(out, IF_NAMESIZE, "v%.8s%04x%d", container, (h >> 16 ^ h) & 0xffff, idx);
 }
 
@@ -122,7 +123,7 @@ static int parse_addr(const struct lxm_netif *nif, struct iface *f, struct lxm_e
 }
 
 /* Everything that needs no look at the host. */
-static int parse_iface(const struct lxm_config *cfg, const struct lxm_netif *nif, int idx,
+static int parse_iface(const struct lxm_config *cfg, const char *instance, const struct lxm_netif *nif, int idx,
                        const char *default_bridge, struct iface *f, struct lxm_error *err)
 {
     memset(f, 0, sizeof(*f));
@@ -142,7 +143,7 @@ static int parse_iface(const struct lxm_config *cfg, const struct lxm_netif *nif
         return lxm_error_prefix(err, "%s", f->type == LXM_NET_VETH ? "bridge" : "parent");
     snprintf(f->link, sizeof(f->link), "%s", link);
     if (f->type == LXM_NET_VETH)
-        host_name(cfg->name, idx, f->host);
+        host_name(cfg->name, instance, idx, f->host);
     if (!nif->hwaddr || strcmp(nif->hwaddr, "auto") == 0)
         stable_mac(cfg->name, nif->name, f->mac);
     else if (lxm_mac_parse(nif->hwaddr, f->mac) < 0)
@@ -255,7 +256,7 @@ static int check_leases(const struct lxm_bridge_cfg *b, const struct iface *f,
     return 0;
 }
 
-static int parse_all(const struct lxm_config *cfg, const char *bridge, struct lxm_network *n,
+static int parse_all(const struct lxm_config *cfg, const char *instance, const char *bridge, struct lxm_network *n,
                      struct lxm_error *err)
 {
     if (cfg->n_netifs > MAX_NETIFS)
@@ -265,7 +266,7 @@ static int parse_all(const struct lxm_config *cfg, const char *bridge, struct lx
         return lxm_error_set(err, ENOMEM, "out of memory");
     for (int i = 0; i < cfg->n_netifs; i++) {
         struct iface *f = &n->ifs[n->n];
-        int r = parse_iface(cfg, &cfg->netifs[i], i, bridge, f, err);
+        int r = parse_iface(cfg, instance, &cfg->netifs[i], i, bridge, f, err);
         if (r < 0)
             return lxm_error_prefix(err, "network.%s", cfg->netifs[i].name);
         for (int j = 0; j < n->n; j++)
@@ -328,7 +329,7 @@ int lxm_network_prepare(const struct lxm_paths *paths, const struct lxm_config *
     _cleanup_free_ char *dir = NULL;
     if (lxm_network_bridge_cfg(paths, g, &b, &dir) < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    if ((r = parse_all(cfg, b.name, n, err)) < 0)
+    if ((r = parse_all(cfg, paths->instance, b.name, n, err)) < 0)
         return r;
     bool managed = false;
     for (int i = 0; i < n->n; i++)
@@ -443,7 +444,7 @@ void lxm_network_free(struct lxm_network *n)
     free(n);
 }
 
-void lxm_network_cleanup_by_name(const struct lxm_config *cfg)
+void lxm_network_cleanup_by_name(const struct lxm_paths *paths, const struct lxm_config *cfg)
 {
     if (!cfg || !cfg->name || cfg->n_netifs <= 0 || cfg->n_netifs > MAX_NETIFS)
         return;
@@ -451,7 +452,7 @@ void lxm_network_cleanup_by_name(const struct lxm_config *cfg)
     for (int i = 0; i < cfg->n_netifs; i++) {
         memset(&ifs[i], 0, sizeof(ifs[i]));
         ifs[i].type = cfg->netifs[i].type;
-        host_name(cfg->name, i, ifs[i].host);
+        host_name(cfg->name, paths->instance, i, ifs[i].host);
     }
     /* A veth whose peer is in a netns belongs to a live container (maybe
      * one of the same name under another --root): leave it. */

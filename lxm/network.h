@@ -27,7 +27,7 @@ int lxm_network_attach(struct lxm_network *n, pid_t pid, struct lxm_error *err);
 void lxm_network_cleanup(struct lxm_network *n);
 void lxm_network_free(struct lxm_network *n);
 /* Host-side leftovers of a container (after a monitor crash). */
-void lxm_network_cleanup_by_name(const struct lxm_config *cfg);
+void lxm_network_cleanup_by_name(const struct lxm_paths *paths, const struct lxm_config *cfg);
 /* IPv4 addresses (CIDR strings) inside the netns of pid, except loopback. */
 int lxm_network_ipv4(pid_t pid, char ***out, struct lxm_error *err);
 

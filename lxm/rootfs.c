@@ -1,5 +1,6 @@
 /* rootfs.c: the container's filesystem view, built in the child's mount
- * namespace: rootfs bind, /proc, /sys, /dev, console, bind mounts, masked
+ * namespace: the rootfs (a clone the monitor made, idmapped in a user
+ * namespace), /proc, /sys, /dev, console, bind mounts, masked
  * and read-only paths, pivot_root. Paths inside the rootfs are resolved
  * fd-relative and inside the root: a rootfs is untrusted. */
 #include "runtime-internal.h"
@@ -98,7 +99,8 @@ static int touch_in_root(int rootfd, const char *path)
     return fd;
 }
 
-static int attach_mount(int mfd, int target, const char *what, const char *where, struct lxm_error *err)
+static int attach_mount(int mfd, int target, const char *what, const char *where,
+                        struct lxm_error *err)
 {
     if (move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         return lxm_error_errno(err, errno, "mount %s on %s", what, where);
@@ -137,12 +139,13 @@ static int mount_fs(int target, const char *type, const char *const *opts, unsig
 static int bind_mount(int srcdir, const char *src, int target, unsigned attrs, const char *what,
                       const char *where, struct lxm_error *err)
 {
-    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | (*src ? 0 : AT_EMPTY_PATH);
+    unsigned flags =
+        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | (*src ? 0 : AT_EMPTY_PATH);
     _cleanup_close_ int mfd = open_tree(srcdir, src, flags);
     if (mfd < 0)
         return lxm_error_errno(err, errno, "bind %s on %s", what, where);
     if (attrs) {
-        struct mount_attr a = { .attr_set = attrs };
+        struct mount_attr a = {.attr_set = attrs};
         if (mount_setattr(mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
             return lxm_error_errno(err, errno, "bind %s on %s: set attributes", what, where);
     }
@@ -166,12 +169,14 @@ struct devnode {
 };
 
 static const struct devnode base_devices[] = {
-    { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
-    { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+    {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 static const struct devnode extra_devices[] = {
-    { "fuse", 10, 229 }, { "net/tun", 10, 200 }, { "kvm", 10, 232 },
+    {"fuse", 10, 229},
+    {"net/tun", 10, 200},
+    {"kvm", 10, 232},
 };
 
 /* mknod where we may; a bind of the host's node where we may not (a user
@@ -191,7 +196,8 @@ static int make_device(int devfd, const struct devnode *d, struct lxm_error *err
     }
     if (errno != EPERM)
         return lxm_error_errno(err, errno, "mknod /dev/%s", d->name);
-    _cleanup_close_ int t = openat(devfd, d->name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0666);
+    _cleanup_close_ int t =
+        openat(devfd, d->name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (t < 0)
         return lxm_error_errno(err, errno, "create /dev/%s", d->name);
     char host[80];
@@ -202,19 +208,25 @@ static int make_device(int devfd, const struct devnode *d, struct lxm_error *err
 
 static int setup_dev_mounts(int devfd, struct lxm_error *err)
 {
-    static const char *const pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL };
-    static const char *const shm_opts[] = { "mode=1777", "size=65536k", NULL };
-    static const struct { const char *dir, *type; const char *const *opts; unsigned attrs; } m[] = {
-        { "pts", "devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC },
-        { "shm", "tmpfs", shm_opts, ATTR_NOSUID_NODEV },
-        { "mqueue", "mqueue", NULL, ATTR_SAFE },
+    static const char *const pts_opts[] = {"newinstance", "ptmxmode=0666", "mode=0620", "gid=5",
+                                           NULL};
+    static const char *const shm_opts[] = {"mode=1777", "size=65536k", NULL};
+    static const struct {
+        const char *dir, *type;
+        const char *const *opts;
+        unsigned attrs;
+    } m[] = {
+        {"pts", "devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC},
+        {"shm", "tmpfs", shm_opts, ATTR_NOSUID_NODEV},
+        {"mqueue", "mqueue", NULL, ATTR_SAFE},
     };
     for (size_t i = 0; i < ARRAY_SIZE(m); i++) {
         char where[32];
         snprintf(where, sizeof(where), "/dev/%s", m[i].dir);
         if (mkdirat(devfd, m[i].dir, 0755) < 0 && errno != EEXIST)
             return lxm_error_errno(err, errno, "mkdir %s", where);
-        _cleanup_close_ int t = openat(devfd, m[i].dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int t =
+            openat(devfd, m[i].dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (t < 0)
             return lxm_error_errno(err, errno, "open %s", where);
         int r = mount_fs(t, m[i].type, m[i].opts, m[i].attrs, where, err);
@@ -228,7 +240,8 @@ static int setup_dev_mounts(int devfd, struct lxm_error *err)
  * to the monitor. */
 static int setup_console(int devfd, int sock, struct lxm_error *err)
 {
-    _cleanup_close_ int master = openat(devfd, "pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
+    _cleanup_close_ int master =
+        openat(devfd, "pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
     if (master < 0)
         return lxm_error_errno(err, errno, "open /dev/pts/ptmx");
     int unlock = 0;
@@ -237,7 +250,8 @@ static int setup_console(int devfd, int sock, struct lxm_error *err)
     _cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0)
         return lxm_error_errno(err, errno, "console: open pty peer");
-    _cleanup_close_ int cfd = openat(devfd, "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    _cleanup_close_ int cfd =
+        openat(devfd, "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (cfd < 0)
         return lxm_error_errno(err, errno, "create /dev/console");
     _cleanup_close_ int cpath = openat(devfd, "console", O_PATH | O_CLOEXEC | O_NOFOLLOW);
@@ -250,7 +264,7 @@ static int setup_console(int devfd, int sock, struct lxm_error *err)
 
 static int setup_dev(int rootfd, const struct lxm_boot *b, struct lxm_error *err)
 {
-    static const char *const dev_opts[] = { "mode=755", "size=65536k", NULL };
+    static const char *const dev_opts[] = {"mode=755", "size=65536k", NULL};
     int r = mount_at(rootfd, "/dev", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
     if (r < 0)
         return r;
@@ -274,8 +288,8 @@ static int setup_dev(int rootfd, const struct lxm_boot *b, struct lxm_error *err
     if ((r = setup_dev_mounts(devfd, err)) < 0)
         return r;
     static const char *const links[][2] = {
-        { "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
-        { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+        {"pts/ptmx", "ptmx"},          {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+        {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(links); i++)
         if (symlinkat(links[i][0], devfd, links[i][1]) < 0)
@@ -285,19 +299,27 @@ static int setup_dev(int rootfd, const struct lxm_boot *b, struct lxm_error *err
 
 /* --- user bind mounts, masked and read-only paths ---------------------------------- */
 
+/* The monitor staged each mount (idmapped, read-only as configured) as
+ * ./0, ./1... of our initial cwd; our copy of its mount namespace locks
+ * their flags, and a clone keeps the locks. */
 static int setup_user_mounts(int rootfd, const struct lxm_config *cfg, struct lxm_error *err)
 {
     for (int i = 0; i < cfg->n_mounts; i++) {
         const struct lxm_mount *mt = &cfg->mounts[i];
+        char staged[16];
+        snprintf(staged, sizeof(staged), "%d", i);
+        _cleanup_close_ int mfd =
+            open_tree(AT_FDCWD, staged, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (mfd < 0)
+            return lxm_error_errno(err, errno, "mount %s: staged mount", mt->source);
         struct stat st;
-        if (stat(mt->source, &st) < 0)
+        if (fstat(mfd, &st) < 0)
             return lxm_error_errno(err, errno, "mount %s", mt->source);
-        _cleanup_close_ int t = S_ISDIR(st.st_mode) ? mkdir_in_root(rootfd, mt->path)
-                                                     : touch_in_root(rootfd, mt->path);
+        _cleanup_close_ int t =
+            S_ISDIR(st.st_mode) ? mkdir_in_root(rootfd, mt->path) : touch_in_root(rootfd, mt->path);
         if (t < 0)
             return lxm_error_errno(err, -t, "mount %s on %s", mt->source, mt->path);
-        int r = bind_mount(AT_FDCWD, mt->source, t, mt->readonly ? MOUNT_ATTR_RDONLY : 0,
-                           mt->source, mt->path, err);
+        int r = attach_mount(mfd, t, mt->source, mt->path, err);
         if (r < 0)
             return r;
     }
@@ -306,7 +328,7 @@ static int setup_user_mounts(int rootfd, const struct lxm_config *cfg, struct lx
 
 static int mask_paths(int rootfd, char **paths, struct lxm_error *err)
 {
-    static const char *const ro_tmpfs[] = { "size=0", NULL };
+    static const char *const ro_tmpfs[] = {"size=0", NULL};
     for (size_t i = 0; paths && paths[i]; i++) {
         _cleanup_close_ int t = open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW, 0);
         if (t == -ENOENT)
@@ -333,7 +355,8 @@ static int readonly_paths(int rootfd, char **paths, struct lxm_error *err)
             continue;
         if (t < 0)
             return lxm_error_errno(err, -t, "read-only %s", paths[i]);
-        int r = bind_mount(t, "", t, MOUNT_ATTR_RDONLY | ATTR_NOSUID_NODEV, paths[i], paths[i], err);
+        int r =
+            bind_mount(t, "", t, MOUNT_ATTR_RDONLY | ATTR_NOSUID_NODEV, paths[i], paths[i], err);
         if (r < 0)
             return r;
     }
@@ -351,7 +374,7 @@ static int setup_kernel_fs(int rootfd, struct lxm_error *err)
     if (r < 0)
         return r;
     /* The cgroup namespace makes this the container's own subtree. */
-    struct lxm_error e = { 0 };
+    struct lxm_error e = {0};
     _cleanup_close_ int cg = open_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
     if (cg < 0 || mount_fs(cg, "cgroup2", NULL, ATTR_SAFE, "/sys/fs/cgroup", &e) < 0)
         lxm_debug("no cgroup2 in the container: %s", cg < 0 ? strerror(-cg) : e.msg);
@@ -372,15 +395,18 @@ static void setup_boot_id(int rootfd)
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
     char id[40];
-    int n = snprintf(id, sizeof(id), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-                     "%02x%02x%02x%02x%02x%02x\n", b[0], b[1], b[2], b[3], b[4], b[5], b[6],
-                     b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    int n = snprintf(id, sizeof(id),
+                     "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+                     "%02x%02x%02x%02x%02x%02x\n",
+                     b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+                     b[12], b[13], b[14], b[15]);
     _cleanup_close_ int devfd = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
     _cleanup_close_ int target = open_in_root(rootfd, "/proc/sys/kernel/random/boot_id", O_PATH, 0);
     if (devfd < 0 || target < 0)
         return;
-    _cleanup_close_ int fd = openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
-    struct lxm_error e = { 0 };
+    _cleanup_close_ int fd =
+        openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
+    struct lxm_error e = {0};
     if (fd < 0 || write(fd, id, (size_t)n) != n ||
         bind_mount(devfd, name, target, 0, "boot id", "/proc/sys/kernel/random/boot_id", &e) < 0)
         lxm_debug("no boot id of its own: %s", e.msg[0] ? e.msg : strerror(errno));
@@ -409,11 +435,14 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
     /* Nothing we mount may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
         return lxm_error_errno(err, errno, "make / rslave");
-    if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-        return lxm_error_errno(err, errno, "bind rootfs %s", rootfs);
-    _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* The monitor's clone of the rootfs (idmapped in a user namespace):
+     * attached on any directory, since pivot_root wants it mounted. */
+    _cleanup_close_ int rootfd = lxm_recv_fd(b->sync_fd);
     if (rootfd < 0)
-        return lxm_error_errno(err, errno, "open rootfs %s", rootfs);
+        return lxm_error_errno(err, -rootfd, "rootfs %s: receive it from the monitor", rootfs);
+    const char *at = access("/mnt", F_OK) == 0 ? "/mnt" : "/tmp";
+    if (move_mount(rootfd, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return lxm_error_errno(err, errno, "mount rootfs %s on %s", rootfs, at);
     int r = setup_kernel_fs(rootfd, err);
     if (r == 0)
         r = setup_dev(rootfd, b, err);

@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "container.h"
+#include "idmap.h"
 #include "network.h"
 #include "runtime.h"
 #include "security.h"
@@ -22,8 +23,8 @@
 struct lxm_state_file {
     pid_t monitor_pid;
     pid_t init_pid;
-    uint64_t init_starttime;    /* /proc/PID/stat field 22 */
-    int64_t started_at;         /* unix seconds */
+    uint64_t init_starttime; /* /proc/PID/stat field 22 */
+    int64_t started_at;      /* unix seconds */
 };
 
 int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *st);
@@ -53,15 +54,39 @@ int lxm_read_line(int fd, char *buf, size_t size);
 int lxm_runtime_load_config(struct lxm_container *c, struct lxm_error *err);
 int lxm_halt_signal(const struct lxm_config *cfg);
 
+/* User namespace of a start (userns.c). */
+struct lxm_userns {
+    bool enabled;                  /* false: privileged, no user ns */
+    struct lxm_idmap map;
+    enum lxm_idmap_method method;  /* rootfs layout, as recorded */
+};
+
+/* Resolve the map (unprivileged) and bring the rootfs to the layout the
+ * config asks for, recorded in containers/NAME/idmap.state. */
+int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *cfg,
+                       struct lxm_userns *u, struct lxm_error *err);
+/* The detached rootfs mount init attaches (idmapped with init's user
+ * ns when the layout is idmapped); it goes to init over sync_fd. */
+int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns *u, pid_t pid,
+                         struct lxm_error *err);
+/* `mounts:` entries, idmapped with a namespace of the same map, attached
+ * as DIR/0, DIR/1... on a tmpfs in the monitor's own mount namespace
+ * before the clone: init's copy of that namespace then holds them with
+ * their flags locked (container root cannot remount a read-only one rw),
+ * and init clones them from its cwd (DIR). */
+int lxm_userns_stage_mounts(const struct lxm_config *cfg, const struct lxm_userns *u,
+                            const char *dir, struct lxm_error *err);
+
 /* Everything the monitor hands the child across clone3. */
 struct lxm_boot {
     struct lxm_container *c;
     struct lxm_config *cfg;
     struct lxm_seccomp *seccomp;
     char *apparmor_profile;
-    int sync_fd;                /* socket: child reads one byte = go, then
-                                 * sends the console pty master back */
-    int error_fd;               /* child writes its failure, CLOEXEC */
+    int sync_fd;  /* socket: child reads one byte = go, then the
+                   * rootfs mount fd; sends the console pty
+                   * master back */
+    int error_fd; /* child writes its failure, CLOEXEC */
 };
 
 /* The monitor's whole life after the start command forked it; never

@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -89,7 +90,8 @@ int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st)
         return r;
     int mon, init;
     if (sscanf(text, "%d %d %" SCNu64 " %" SCNd64, &mon, &init, &st->init_starttime,
-               &st->started_at) != 4 || init <= 0)
+               &st->started_at) != 4 ||
+        init <= 0)
         return -EINVAL;
     st->monitor_pid = mon;
     st->init_pid = init;
@@ -148,7 +150,7 @@ int lxm_monitor_connect(const struct lxm_container *c)
     _cleanup_free_ char *path = lxm_monitor_socket_path(c);
     if (!path)
         return -ENOMEM;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
     strcpy(sa.sun_path, path);
@@ -169,7 +171,7 @@ int lxm_write_all(int fd, const void *buf, size_t len)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
-                struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+                struct pollfd pfd = {.fd = fd, .events = POLLOUT};
                 poll(&pfd, 1, -1);
                 continue;
             }
@@ -203,10 +205,13 @@ int lxm_read_line(int fd, char *buf, size_t size)
 int lxm_send_fd(int sock, int fd)
 {
     char data = 'm';
-    struct iovec iov = { .iov_base = &data, .iov_len = 1 };
-    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u = { 0 };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                          .msg_controllen = sizeof(u.buf) };
+    struct iovec iov = {.iov_base = &data, .iov_len = 1};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u = {0};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
     cm->cmsg_level = SOL_SOCKET;
     cm->cmsg_type = SCM_RIGHTS;
@@ -218,10 +223,13 @@ int lxm_send_fd(int sock, int fd)
 int lxm_recv_fd(int sock)
 {
     char data;
-    struct iovec iov = { .iov_base = &data, .iov_len = 1 };
-    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u = { 0 };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                          .msg_controllen = sizeof(u.buf) };
+    struct iovec iov = {.iov_base = &data, .iov_len = 1};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u = {0};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
         return -EIO;
     struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
@@ -239,6 +247,10 @@ static int query_monitor(struct lxm_container *c, struct lxm_runtime_info *out)
     _cleanup_close_ int fd = lxm_monitor_connect(c);
     if (fd < 0)
         return fd;
+    /* A monitor that stopped answering must not hang list/info: fall back
+     * to the pidfd check below. */
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     char line[256], state[32];
     int pid;
     int64_t started;
@@ -257,8 +269,8 @@ static int query_monitor(struct lxm_container *c, struct lxm_runtime_info *out)
 static void cleanup_stale(struct lxm_container *c)
 {
     struct lxm_cgroup *cg = NULL;
-    struct lxm_error e = { 0 };
-    if (lxm_cgroup_open(c->name, &cg, &e) == 0) {
+    struct lxm_error e = {0};
+    if (lxm_cgroup_open(c->id, &cg, &e) == 0) {
         if (lxm_cgroup_destroy(cg, &e) < 0)
             lxm_warn("%s: %s", c->name, e.msg);
         lxm_cgroup_free(cg);
@@ -266,7 +278,7 @@ static void cleanup_stale(struct lxm_container *c)
     if (!c->config)
         lxm_runtime_load_config(c, &e);
     if (c->config)
-        lxm_network_cleanup_by_name(c->config);
+        lxm_network_cleanup_by_name(c->paths, c->config);
     lxm_state_remove(c);
 }
 
@@ -289,8 +301,8 @@ int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, str
         out->init_pid = st.init_pid;
         out->started_at = st.started_at;
         struct lxm_cgroup *cg = NULL;
-        struct lxm_error e = { 0 };
-        if (lxm_cgroup_open(c->name, &cg, &e) == 0) {
+        struct lxm_error e = {0};
+        if (lxm_cgroup_open(c->id, &cg, &e) == 0) {
             if (lxm_cgroup_is_frozen(cg) == 1)
                 out->state = LXM_STATE_FROZEN;
             lxm_cgroup_free(cg);
@@ -362,20 +374,22 @@ static int spawn_monitor(struct lxm_container *c, struct lxm_error *err)
     if (strcmp(buf, "ok\n") == 0)
         return 0;
     if (n == 0)
-        return lxm_error_set(err, EIO, "start %s: the monitor died before init started (see %s/lxm.log)",
+        return lxm_error_set(err, EIO,
+                             "start %s: the monitor died before init started (see %s/lxm.log)",
                              c->name, c->log_dir);
     buf[strcspn(buf, "\n")] = '\0';
     return lxm_error_set(err, EIO, "start %s: %s", c->name, buf);
 }
 
-int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts, struct lxm_error *err)
+int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts,
+                      struct lxm_error *err)
 {
     if (!lxm_container_exists(c))
         return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
     int r = lxm_container_lock(c, true, err);
     if (r < 0)
         return r;
-    struct lxm_runtime_info info = { .state = LXM_STATE_STOPPED };
+    struct lxm_runtime_info info = {.state = LXM_STATE_STOPPED};
     r = lxm_runtime_query(c, &info, err);
     if (r < 0)
         goto out;
@@ -386,6 +400,8 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
     r = lxm_runtime_load_config(c, err);
     if (r < 0)
         goto out;
+    if (lxm_security_is_unconfined(&c->config->policy))
+        lxm_security_warn_unconfined(c->name);
     r = mkdir_p(c->log_dir, 0700);
     if (r < 0) {
         r = lxm_error_errno(err, -r, "create %s", c->log_dir);
@@ -407,7 +423,7 @@ out:
 /* Wait up to ms (-1 = forever) for the process behind pidfd to exit. */
 static bool pidfd_wait(int pidfd, int64_t ms)
 {
-    struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+    struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
     for (;;) {
         int r = poll(&pfd, 1, ms > INT32_MAX ? INT32_MAX : (int)ms);
         if (r < 0 && errno == EINTR)
@@ -442,7 +458,8 @@ static int stop_via_monitor(struct lxm_container *c, int64_t timeout_ms, bool ki
     return -ECONNRESET;
 }
 
-static int stop_orphan(struct lxm_container *c, int64_t timeout_ms, bool kill, struct lxm_error *err)
+static int stop_orphan(struct lxm_container *c, int64_t timeout_ms, bool kill,
+                       struct lxm_error *err)
 {
     struct lxm_state_file st;
     if (lxm_state_read(c, &st) == 0) {
@@ -482,7 +499,7 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
         if (info.state == LXM_STATE_FROZEN) {
             /* A frozen init cannot act on its halt signal. */
             struct lxm_cgroup *cg = NULL;
-            if (lxm_cgroup_open(c->name, &cg, NULL) == 0) {
+            if (lxm_cgroup_open(c->id, &cg, NULL) == 0) {
                 lxm_cgroup_freeze(cg, false, NULL);
                 lxm_cgroup_free(cg);
             }
@@ -497,7 +514,8 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
 
 /* --- freeze, limits ------------------------------------------------------------- */
 
-static int open_running_cgroup(struct lxm_container *c, struct lxm_cgroup **cg, struct lxm_error *err)
+static int open_running_cgroup(struct lxm_container *c, struct lxm_cgroup **cg,
+                               struct lxm_error *err)
 {
     struct lxm_runtime_info info;
     int r = lxm_runtime_query(c, &info, err);
@@ -505,7 +523,7 @@ static int open_running_cgroup(struct lxm_container *c, struct lxm_cgroup **cg, 
         return r;
     if (!is_running(info.state))
         return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
-    return lxm_cgroup_open(c->name, cg, err);
+    return lxm_cgroup_open(c->id, cg, err);
 }
 
 int lxm_runtime_freeze(struct lxm_container *c, bool freeze, struct lxm_error *err)
@@ -533,7 +551,7 @@ int lxm_runtime_apply_limits(struct lxm_container *c, struct lxm_error *err)
     if (r < 0)
         return r;
     struct lxm_cgroup *cg = NULL;
-    r = lxm_cgroup_open(c->name, &cg, err);
+    r = lxm_cgroup_open(c->id, &cg, err);
     if (r < 0)
         return r;
     r = lxm_cgroup_set_limits(cg, &c->config->limits, err);

@@ -1,7 +1,11 @@
 #include "storage.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/fs.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "image.h"
@@ -26,9 +30,33 @@ static int dir_clone(const char *src, const char *dst, struct lxm_error *err)
     return lxm_image_copy_tree(src, dst, err);
 }
 
+/* nftw has no user pointer: the callback only touches the file it is
+ * handed. Immutable and append-only flags (set by a container's root, or
+ * restored from a tarball) would make removal fail with EPERM. */
+static int clear_flags_cb(const char *file, const struct stat *st, int type, struct FTW *ftw)
+{
+    if (type != FTW_F && type != FTW_D && type != FTW_DP)
+        return 0;
+    if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+        return 0;
+    _cleanup_close_ int fd = open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int flags;
+    if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 &&
+        (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL))) {
+        flags &= ~(FS_IMMUTABLE_FL | FS_APPEND_FL);
+        (void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
+    }
+    return 0;
+}
+
 static int dir_destroy(const char *path, struct lxm_error *err)
 {
     int r = rm_rf(path);
+    if (r == -EPERM) {
+        /* Never follows symlinks (FTW_PHYS) or leaves the filesystem (FTW_MOUNT). */
+        nftw(path, clear_flags_cb, 64, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
+        r = rm_rf(path);
+    }
     if (r == -EXDEV)
         return lxm_error_set(err, EXDEV, "remove %s: something is still mounted below it "
                                          "(unmount it first)", path);

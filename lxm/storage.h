@@ -13,7 +13,8 @@ struct lxm_storage_ops {
     /* Copy src to dst (not existing), keeping owners, modes, xattrs, ACLs,
      * hard links and device nodes; never leaves src's filesystem. */
     int (*clone)(const char *src, const char *dst, struct lxm_error *err);
-    /* Remove the rootfs; never follows symlinks or crosses mounts. */
+    /* Remove the rootfs (clearing immutable / append-only flags if they
+     * are in the way); never follows symlinks or crosses mounts. */
     int (*destroy)(const char *path, struct lxm_error *err);
 };
 

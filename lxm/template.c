@@ -565,6 +565,8 @@ static char *deb822_stanza_uri(char *stanza)
 {
     char *types = NULL, *uris = NULL, *suites = NULL;
     for (char *save = NULL, *l = strtok_r(stanza, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (strncasecmp(l, "Enabled:", 8) == 0 && strstr(l + 8, "no"))
+            return NULL;
         if (strncasecmp(l, "Types:", 6) == 0)
             types = l + 6;
         else if (strncasecmp(l, "URIs:", 5) == 0)

@@ -230,13 +230,11 @@ int lxm_route_prefixes(struct nl_sock *sk, struct lxm_cidr **out, int *n, struct
         return lxm_nl_error(err, r, "list addresses");
     _cleanup_free_ struct lxm_cidr *v = NULL;
     int count = 0;
-    for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
-        struct rtnl_route *rt = (struct rtnl_route *)o;
-        if (rtnl_route_get_type(rt) == RTN_LOCAL || rtnl_route_get_type(rt) == RTN_BROADCAST ||
-            rtnl_route_get_type(rt) == RTN_UNICAST)
-            if (push_prefix(&v, &count, rtnl_route_get_dst(rt)) < 0)
-                return lxm_error_set(err, ENOMEM, "list routes: out of memory");
-    }
+    /* Every type counts: a blackhole or unreachable route also says the
+     * range is spoken for. */
+    for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o))
+        if (push_prefix(&v, &count, rtnl_route_get_dst((struct rtnl_route *)o)) < 0)
+            return lxm_error_set(err, ENOMEM, "list routes: out of memory");
     for (struct nl_object *o = nl_cache_get_first(addrs); o; o = nl_cache_get_next(o)) {
         struct rtnl_addr *a = (struct rtnl_addr *)o;
         struct nl_addr *local = rtnl_addr_get_local(a);

@@ -198,6 +198,10 @@ int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct 
     }
     if (c->dhcp) {
         struct lxm_dnsmasq_cfg d = {c->dir, c->name, a.addr, a.prefix, c->domain};
+        /* A dnsmasq that outlived its bridge holds sockets on the old
+         * interface and would not serve the new one. */
+        if (!exists && (r = lxm_dnsmasq_stop(c->dir, c->name, err)) < 0)
+            return r;
         r = lxm_dnsmasq_ensure(&d, NULL, err);
         /* Another lxm root (a test) already serves this bridge: its
          * dnsmasq answers our containers as well. */
@@ -266,9 +270,10 @@ int lxm_bridge_down(const struct lxm_bridge_cfg *c, bool force, struct lxm_error
     int r = lxm_ifname_validate(c->name, err);
     if (r < 0)
         return lxm_error_prefix(err, "bridge");
-    _cleanup_close_ int lock = lock_bridge(c, err);
-    if (lock < 0)
-        return lock;
+    _cleanup_free_ char *state = xasprintf("%s/%s", c->dir, c->name);
+    if (!state)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    bool ours = path_exists(state);
     _cleanup_nl_ struct nl_sock *sk = NULL;
     if ((r = lxm_nl_open(-1, &sk, err)) < 0)
         return r;
@@ -276,6 +281,19 @@ int lxm_bridge_down(const struct lxm_bridge_cfg *c, bool force, struct lxm_error
     bool exists = lxm_link_get(sk, c->name, &li, NULL) == 0;
     if (exists && strcmp(li.kind, "bridge") != 0)
         return lxm_error_set(err, EEXIST, "%s is not a bridge; not touching it", c->name);
+    /* Bridge names are host-wide: a bridge, NAT table or dnsmasq set up by
+     * another lxm (another --root) or by hand is left alone. */
+    if (!ours && !force) {
+        if (exists)
+            return lxm_error_set(err, EPERM,
+                                 "bridge %s was not set up by this lxm (no %s); use -f to remove "
+                                 "it anyway",
+                                 c->name, state);
+        return 0;
+    }
+    _cleanup_close_ int lock = lock_bridge(c, err);
+    if (lock < 0)
+        return lock;
     if (exists && !force) {
         _cleanup_strv_free_ char **ports = NULL;
         if ((r = list_ports(sk, li.ifindex, &ports, err)) < 0)
@@ -290,5 +308,5 @@ int lxm_bridge_down(const struct lxm_bridge_cfg *c, bool force, struct lxm_error
         return r;
     if (exists && (r = lxm_link_delete(sk, c->name, err)) < 0 && r != -ENODEV)
         return r;
-    return 0;
+    return exists ? 1 : 0;
 }

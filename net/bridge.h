@@ -36,8 +36,8 @@ int lxm_bridge_check(const struct lxm_bridge_cfg *c, struct lxm_error *err);
 int lxm_bridge_address(const struct lxm_bridge_cfg *c, struct lxm_cidr *out, struct lxm_error *err);
 /* Bring everything up; idempotent and quick when all is in place. */
 int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct lxm_error *err);
-/* Remove bridge, NAT table and dnsmasq. -EBUSY while it has ports,
- * unless force. */
+/* Remove bridge, NAT table and dnsmasq: 1 if the bridge was there, 0 if
+ * not. -EBUSY while it has ports, unless force. */
 int lxm_bridge_down(const struct lxm_bridge_cfg *c, bool force, struct lxm_error *err);
 int lxm_bridge_status(const struct lxm_bridge_cfg *c, struct lxm_bridge_status *out,
                       struct lxm_error *err);

@@ -11,7 +11,7 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
-#include <nftables/libnftables.h>
+#include "lazy-nft.h"
 
 #include "net/link.h"
 #include "net/netlink.h"

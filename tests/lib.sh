@@ -78,6 +78,7 @@ t_cleanup() {
             lxm delete -f "$c" >/dev/null 2>&1 || true
         done
     fi
+    lxm net down -f >/dev/null 2>&1 || true
     # Anything still mounted below our root (a crashed test) is unmounted
     # before the tree goes, so rm never walks into a host filesystem.
     findmnt -rn -o TARGET | grep "^$T_ROOT/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
@@ -88,6 +89,11 @@ t_setup() {
     [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP integration tests need root"; exit 0; }
     [ -x "$LXM_BIN" ] || { echo "Bail out! $LXM_BIN not built"; exit 1; }
     T_ROOT=$(mktemp -d "/tmp/lxm-it-$1.XXXXXX")
+    # A managed bridge of the test's own (made only if a container needs
+    # it), so no test touches the host's lxmbr0.
+    T_BRIDGE=lxt$(t_id x | tail -c 8)
+    mkdir -p "$T_ROOT/etc/lxm"
+    printf 'network:\n  bridge: %s\n' "$T_BRIDGE" >"$T_ROOT/etc/lxm/lxm.yaml"
     trap t_cleanup EXIT
     trap 'exit 130' INT TERM
 }
@@ -95,6 +101,17 @@ t_setup() {
 t_done() {
     echo "1..$T_N"
     [ "$T_FAILED" = 0 ]
+}
+
+# The host-global id of container NAME under this test's root (its cgroup
+# and AppArmor name): NAME + "-" + 8 hex of FNV-1a of --root (container.c).
+t_id() {
+    local s=$T_ROOT h=2166136261 i c
+    for ((i = 0; i < ${#s}; i++)); do
+        printf -v c '%d' "'${s:i:1}"
+        h=$((((h ^ c) * 16777619) & 0xffffffff))
+    done
+    printf '%s-%08x' "$1" "$h"
 }
 
 # Wait up to $1 seconds for CMD to succeed.

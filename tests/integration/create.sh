@@ -41,7 +41,7 @@ t_ok "config: arch" grep -qx "arch: $(dpkg --print-architecture)" "$CT/c1/config
 t_ok "config: created is UTC ISO 8601" grep -Eqx 'created: "?20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z"?' "$CT/c1/config.yaml"
 t_ok "config: init" grep -Eqx 'init: /sbin/init' "$CT/c1/config.yaml"
 t_ok "config: hostname" grep -Eqx 'hostname: c1' "$CT/c1/config.yaml"
-t_like "config: halt signal" "$cfg" 'halt: SIGUSR2'
+t_like "config: halt signal" "$cfg" 'halt: SIGINT'
 t_like "config: reboot signal" "$cfg" 'reboot: SIGTERM'
 t_like "config: profiles from the template" "$(tr '\n' ' ' <"$CT/c1/config.yaml")" 'profiles: *(\[ *default *\]|- default)'
 R=$CT/c1/rootfs
@@ -116,7 +116,11 @@ t_like "template list --format json" "$(lxm template list --format json)" '"name
 touch "$OUT/keep"
 ln -s "$OUT" "$R/etc/evil"
 ln -s / "$R/etc/root-link"
+# What a container's root may do to its own files (or a tarball restore):
+# immutable / append-only flags must not make the container undeletable.
+chattr +i "$R/etc/passwd" 2>/dev/null && chattr +a "$R/etc" 2>/dev/null && have_chattr=1 || have_chattr=
 t_ok "delete c1" lxm delete c1
+[ -n "$have_chattr" ] || t_skip "delete with immutable files" "chattr not supported on this filesystem"
 t_ok "delete removed the container" test ! -e "$CT/c1"
 t_ok "delete did not follow rootfs/etc/evil" test -e "$OUT/keep"
 t_ok "delete removed run and log dirs" test ! -e "$T_ROOT/run/lxm/c1" -a ! -e "$T_ROOT/var/log/lxm/c1"
@@ -252,6 +256,17 @@ init: /sbin/init
 profiles: [default]
 EOF
 export LXM_TEMPLATES_DIR=$TD
+# A tarball template: path relative to the templates directory, sha256 checked.
+cp "$OUT/good.tar.gz" "$TD/local.tar.gz"
+sum=$(sha256sum "$TD/local.tar.gz" | cut -d' ' -f1)
+printf 'name: localtar\nsource: {type: tarball, path: local.tar.gz, sha256: %s}\nprofiles: [default]\n' "$sum" >"$TD/localtar.yaml"
+printf 'name: badsum\nsource: {type: tarball, path: local.tar.gz, sha256: %s}\nprofiles: [default]\n' \
+    "$(printf '0%.0s' {1..64})" >"$TD/badsum.yaml"
+t_ok "tarball template with a matching sha256" lxm -q create lt -t localtar
+t_ok "tarball template extracted" test -L "$CT/lt/rootfs/sbin/init"
+expect_error "tarball template with a wrong sha256" 1 "local\.tar\.gz: sha256 is $sum, template 'badsum' expects 0{64}$" \
+    lxm -q create bs -t badsum
+t_ok "wrong sha256 left no container" test ! -e "$CT/bs"
 key=$(printf 'variant=minbase\npackages=aa,zz,' | sha256sum | cut -c1-12)
 img=$LXM_CACHE_DIR/images/fakedeb-bookworm-$(dpkg --print-architecture)-$key.tar.zst
 cp "$OUT/good.tar.zst" "$img"

@@ -74,8 +74,12 @@ t_like "/etc/hosts names the container" "$(in_c "$D" cat /etc/hosts)" "127\.0\.1
 t_like "the name resolves inside" "$(in_c "$D" getent hosts "$D")" "$D"
 t_is "/sys/fs/cgroup inside is cgroup2" "$(in_c "$D" findmnt -n -o FSTYPE /sys/fs/cgroup)" cgroup2
 t_is "init sits in its own init.scope" "$(in_c "$D" cat /proc/1/cgroup | grep '^0::')" "0::/init.scope"
-t_ok "the host sees systemd's subtree below the container's cgroup" \
-    sh -c "ls -d /sys/fs/cgroup/unified/$LXM_CGROUP_PARENT/$D/init.scope /sys/fs/cgroup/$LXM_CGROUP_PARENT/$D/init.scope 2>/dev/null | grep -q ."
+# The host's view of init's cgroup2 path: systemd's init.scope, created by
+# systemd below the container's own cgroup (under our parent).
+host_cg() { sed -n 's/^0:://p' "/proc/$(init_pid "$1")/cgroup" 2>/dev/null; }
+v2_mnt() { awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo; }
+t_like "init's cgroup on the host is below our parent" "$(host_cg "$D")" "^/$LXM_CGROUP_PARENT/${D}[^/]*/init\.scope$"
+t_ok "the host sees systemd's subtree below the container's cgroup" test -d "$(v2_mnt)$(host_cg "$D")"
 t_is "the container has a boot id of its own" \
     "$(in_c "$D" cat /proc/sys/kernel/random/boot_id | grep -cx "$(cat /proc/sys/kernel/random/boot_id)")" 0
 marker=lxm-journal-$$-$RANDOM
@@ -83,6 +87,9 @@ in_c "$D" sh -c "echo $marker | systemd-cat -t lxmtest"
 jw() { in_c "$D" journalctl -b -q --no-pager -t lxmtest | grep -q "$marker"; }
 t_ok "journald stores what is logged" t_wait 10 jw
 t_like "journald: the boot's messages are there" "$(in_c "$D" journalctl -b -q --no-pager -u systemd-journald)" 'Journal started'
+# getty may print its prompt a moment after systemd reports "running".
+prompt() { grep -q "$D login:" "$LOGS/$D/console.log" 2>/dev/null; }
+t_wait 10 prompt
 t_like "console.log shows a login prompt on /dev/console" "$(cat "$LOGS/$D/console.log" 2>/dev/null)" "$D login:"
 con=$( (sleep 1; printf '\r'; sleep 2) | timeout 5 "$LXM_BIN" --root "$T_ROOT" console "$D" 2>&1)
 t_like "lxm console: a getty answers with a login prompt" "$con" "$D login:"
@@ -128,7 +135,10 @@ in_c "$D" systemctl poweroff >/dev/null 2>&1
 t_ok "poweroff: the container stops" t_wait 60 stopped "$D"
 t_is "poweroff: seen as a halt, not a reboot" "$(exits "$D" 'INT (halt or poweroff)')" 3
 t_ok "poweroff: the monitor cleaned up its run dir" t_wait 5 test ! -e "$T_ROOT/run/lxm/$D/monitor.sock"
-cg_left() { ls -d /sys/fs/cgroup/*/"$LXM_CGROUP_PARENT/$1" /sys/fs/cgroup/"$LXM_CGROUP_PARENT/$1" 2>/dev/null | wc -l; }
+cg_left() {
+    ls -d /sys/fs/cgroup/*/"$LXM_CGROUP_PARENT/$1" /sys/fs/cgroup/*/"$LXM_CGROUP_PARENT/$1"-* \
+        /sys/fs/cgroup/"$LXM_CGROUP_PARENT/$1" /sys/fs/cgroup/"$LXM_CGROUP_PARENT/$1"-* 2>/dev/null | wc -l
+}
 t_is "poweroff: no cgroup left" "$(cg_left "$D")" 0
 t_ok "start after poweroff" lxm start "$D"
 t_is "boots to running after poweroff" "$(boot_state "$D")" running
@@ -179,14 +189,17 @@ v2_boot() {
     echo "state: $(boot_state "$V")"
     echo "failed: $(failed_units "$V" | wc -l)"
     echo "cgroup: $(in_c "$V" cat /proc/1/cgroup | grep '^0::')"
-    [ -d "/sys/fs/cgroup/$LXM_CGROUP_PARENT/$V/init.scope" ] && echo "host sees init.scope"
+    local cg
+    cg=$(sed -n 's/^0:://p' "/proc/$(init_pid "$V")/cgroup")
+    case $cg in "/$LXM_CGROUP_PARENT/$V"*/init.scope) [ -d "/sys/fs/cgroup$cg" ] && echo "host sees init.scope" ;; esac
     out=$(lxm stop "$V" 2>&1) && echo "stopped"
     echo "stop SIGKILL: $(printf '%s' "$out" | grep -c SIGKILL)$(exits "$V" KILL)"
     echo "halted: $(exits "$V" 'INT (halt or poweroff)')"
-    [ -e "/sys/fs/cgroup/$LXM_CGROUP_PARENT/$V" ] && echo "left: cgroup" || echo "left: none"
+    ls -d "/sys/fs/cgroup/$LXM_CGROUP_PARENT/$V" "/sys/fs/cgroup/$LXM_CGROUP_PARENT/$V"-* >/dev/null 2>&1 &&
+        echo "left: cgroup" || echo "left: none"
 }
 out=$(unshare -m --propagation private bash -c \
-    "$(declare -f v2_boot lxm in_c boot_state bus_up failed_units t_wait exits monitor_log); \
+    "$(declare -f v2_boot lxm in_c init_pid boot_state bus_up failed_units t_wait exits monitor_log); \
      T_ROOT='$T_ROOT' LXM_BIN='$LXM_BIN' V='$V' LOGS='$LOGS' v2_boot" 2>&1)
 printf '%s\n' "$out" | sed 's/^/# v2 view: /'
 if [ "$out" = "mount: failed" ]; then

@@ -54,6 +54,23 @@ veths() { ip -o link show type veth | awk -F': ' '{print $2}' | sed 's/@.*//' | 
 gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 dnsmasq_pid() { lxm net status --format json | jq -r '.dnsmasq_pid // empty'; }
 TABLES0=$(nft_tables)
+ip netns add "$NS"
+
+# --- net/ link layer through the driver, in a netns of our own -----------------
+DRV=${NET_DRIVER:-$(dirname "$LXM_BIN")/../tests/integration/progs/net-driver}
+if [ -x "$DRV" ]; then
+    ip netns exec "$NS" sleep 30 &
+    nspid=$!
+    in_ns() { [ "$(readlink /proc/$nspid/ns/net)" = "$(readlink /proc/self/ns/net)" ] && return 1; [ "$(stat -L -c %i /proc/$nspid/ns/net)" = "$(stat -L -c %i "/run/netns/$NS")" ]; }
+    t_wait 5 in_ns
+    out=$("$DRV" links "$$" "$nspid" 2>&1)
+    t_is "net/ links: bridge, veth, master, MTU, MAC, moves, rename, delete" "$?" 0
+    grep -q FAIL <<<"$out" && printf '%s\n' "$out" | grep FAIL | sed 's/^/#   /'
+    kill "$nspid" 2>/dev/null
+    wait "$nspid" 2>/dev/null
+else
+    t_skip "net/ links through net-driver" "$DRV not built (make check TESTS=)"
+fi
 
 # --- the bridge alone ---------------------------------------------------------
 t_ok "net up" lxm net up
@@ -84,6 +101,18 @@ t_fail "bridge gone" ip link show "$BR"
 t_fail "nft table gone" nft list table ip "lxm_$BR"
 t_ok "dnsmasq gone" gone "${pid2:-0}"
 t_is "no other nft tables touched" "$(nft_tables)" "$TABLES0"
+
+# A bridge of the same name made by someone else (another --root, by hand).
+OTHER=lxmu$$
+mkdir -p "$T_ROOT/other/etc/lxm"
+echo "network: {bridge: $OTHER}" >"$T_ROOT/other/etc/lxm/lxm.yaml"
+t_on_exit "ip link del $OTHER"
+ip link add "$OTHER" type bridge
+out=$("$LXM_BIN" --root "$T_ROOT/other" net down 2>&1)
+t_is "net down of a bridge lxm did not set up: refused" "$?" 1
+t_like "... and says why" "$out" "not set up by this lxm"
+t_ok "... the bridge is left alone" ip link show "$OTHER"
+ip link del "$OTHER"
 
 # --- bad global configs: clear error, nothing created --------------------------
 bad_global() { # desc yaml regex
@@ -190,7 +219,6 @@ if [ $? = 0 ]; then bad_start "bridge name of 16 chars" bl$$ "lxmt0123456789ab"
 else t_like "bridge name of 16 chars refused" "$out" "lxmt0123456789ab"; fi
 
 # --- macvlan on a parent of our own ----------------------------------------------
-ip netns add "$NS"
 if ip link add "$PARENT" type dummy 2>/dev/null; then
     ip link set "$PARENT" up
     far=""

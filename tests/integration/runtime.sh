@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib.sh"
 t_setup runtime
 
-# Names are global on the host (cgroup lxm/NAME): make ours unique.
+# Host-global names (cgroup lxm/ID, see t_id) carry our root; unique anyway.
 C=rt$$a
 S=rt$$b
 M=rt$$c
@@ -13,19 +13,21 @@ M=rt$$c
 # container's /proc/PID/root no longer names its rootfs).
 in_container() { grep -q "/lxm/$2\$" "$1/cgroup" 2>/dev/null; }
 procs_in() {
-    local p n=0
-    for p in /proc/[0-9]*; do in_container "$p" "$1" && n=$((n + 1)); done
+    local p n=0 id
+    id=$(t_id "$1")
+    for p in /proc/[0-9]*; do in_container "$p" "$id" && n=$((n + 1)); done
     echo $n
 }
 # Inits (pid 1 of a namespace) of this container.
 inits_in() {
-    local p n=0
+    local p n=0 id
+    id=$(t_id "$1")
     for p in /proc/[0-9]*; do
-        in_container "$p" "$1" && grep -Eq '^NSpid:.*[[:space:]]1$' "$p/status" 2>/dev/null && n=$((n + 1))
+        in_container "$p" "$id" && grep -Eq '^NSpid:.*[[:space:]]1$' "$p/status" 2>/dev/null && n=$((n + 1))
     done
     echo $n
 }
-cgroups_of() { ls -d /sys/fs/cgroup/*/lxm/"$1" /sys/fs/cgroup/lxm/"$1" 2>/dev/null | wc -l; }
+cgroups_of() { ls -d /sys/fs/cgroup/*/lxm/"$(t_id "$1")" /sys/fs/cgroup/lxm/"$(t_id "$1")" 2>/dev/null | wc -l; }
 mounts_under_root() { findmnt -rn -o TARGET | grep -c "^$T_ROOT/" || true; }
 state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $2 }'; }
 init_pid() { cut -d' ' -f2 "$T_ROOT/run/lxm/$1/state"; }
@@ -109,6 +111,10 @@ t_ok "reboot inside: init comes back" t_wait 20 eval '[ -f "$T_ROOT/run/lxm/$C/s
 t_is "reboot inside: still RUNNING" "$(state_of "$C")" RUNNING
 t_is "reboot inside: one init" "$(inits_in "$C")" 1
 
+old=$(init_pid "$C")
+t_ok "restart" lxm restart "$C" -t 10
+t_is "restart: RUNNING with a new init" "$(state_of "$C") $([ "$(init_pid "$C")" != "$old" ] && echo new)" "RUNNING new"
+
 # --- stop ---------------------------------------------------------------------
 t_ok "stop $C" lxm stop "$C"
 t_is "stop: STOPPED" "$(state_of "$C")" STOPPED
@@ -120,6 +126,7 @@ out=$(lxm attach "$C" -- true 2>&1)
 t_is "attach to a stopped container: exit 1" "$? $out" "1 lxm: error: container '$C' is not running"
 out=$(lxm stop "$C" 2>&1)
 t_like "stop of a stopped container: exit 1" "$? $out" "^1 .*not running"
+t_fail "console of a stopped container" lxm console "$C"
 
 # --- two concurrent starts ----------------------------------------------------
 lxm start "$C" >"$T_ROOT/s1" 2>&1 &
@@ -150,7 +157,8 @@ t_is "monitor killed: no cgroup left" "$(cgroups_of "$C")" 0
 # --- init that ignores the halt signal -----------------------------------------
 t_ok "create $S" mk "$S"
 R=$T_ROOT/var/lib/lxm/containers/$S
-printf '#!/bin/sh\nwhile :; do sleep 1; done\n' >"$R/rootfs/sbin/stubborn"
+# ash catches SIGINT when running a script: ignore the halt signal explicitly.
+printf '#!/bin/sh\ntrap "" INT\nwhile :; do sleep 1; done\n' >"$R/rootfs/sbin/stubborn"
 chmod +x "$R/rootfs/sbin/stubborn"
 sed -i 's#^init: .*#init: /sbin/stubborn#' "$R/config.yaml"
 t_ok "start $S (halt-ignoring init)" lxm start "$S"

@@ -2,8 +2,8 @@
 # Escape-probe suite (issue 7): a busybox container under the `default`
 # profile runs tests/integration/security/lxm-probe via `lxm attach`; every
 # probe must be stopped by the specific mechanism we expect (its errno).
-# Gaps that only the user namespace (issue 8) closes are reported as TAP
-# TODO while they go through, and pass once they are denied.
+# Probes of class "userns" are closed by the container's user namespace
+# (issue 8); the privileged profile lets them through (docs/security.md).
 # Where no container can start, the capability/seccomp/device probes still
 # run in a process confined with lxm-confine (same calls as the runtime).
 . "$(dirname "$0")/../lib.sh"
@@ -13,24 +13,12 @@ PROBE_SRC=$T_SRC/tests/integration/security/lxm-probe.c
 PROBE=$T_ROOT/lxm-probe
 CONFINE=${LXM_CONFINE:-$(dirname "$LXM_BIN")/../tests/integration/security/lxm-confine}
 PROFILES=${LXM_PROFILES_DIR:-$T_SRC/profiles}
-USERNS_TODO="closed only by the user namespace (issue 8) or AppArmor; default lets it through today"
 
 if ! gcc -static -O1 -o "$PROBE" "$PROBE_SRC" 2>"$T_ROOT/gcc.log"; then
     t_skip "escape probes" "cannot build a static probe: $(head -1 "$T_ROOT/gcc.log")"
     t_done
     exit
 fi
-
-# A TAP TODO line: counted as skipped while not ok, and as passed once ok.
-t_todo() { # desc got regex reason
-    T_N=$((T_N + 1))
-    if printf '%s' "$2" | grep -Eq -- "$3"; then
-        echo "ok $T_N - $1 # TODO $4"
-    else
-        echo "not ok $T_N - $1 # TODO $4"
-        echo "#   got: '$2'"
-    fi
-}
 
 # Kernel features this host lacks turn a probe into a skip, with the reason.
 host_lacks() { # probe -> prints a reason, or nothing
@@ -46,7 +34,7 @@ HOSTIF=$(ip -o link show 2>/dev/null | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $
 # name, what the default profile must answer (regex), class
 #   class: policy = caps/seccomp (also checked under lxm-confine)
 #          devices = the device allowlist (also under lxm-confine)
-#          rootfs = needs the container's mounts; userns = TODO while ALLOWED
+#          rootfs = needs the container's mounts; userns = closed by the id map
 PROBES="
 mknod_disk ^EPERM$ devices
 mknod_mem ^EPERM$ devices
@@ -83,15 +71,6 @@ iopl ^EPERM$ policy
 syslog ^EPERM$ policy
 "
 
-# True when the container's v1 devices cgroup still allows everything.
-devices_unrestricted() {
-    local pid path
-    pid=$(lxm list --format json | tr -d ' \n' | grep -o '"name":"sec1"[^}]*' |
-        sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
-    path=$(sed -n 's/^[0-9]*:devices:\(.*\)/\1/p' "/proc/$pid/cgroup" 2>/dev/null)
-    [ -n "$path" ] && grep -qx 'a \*:\* rwm' "/sys/fs/cgroup/devices$path/devices.list" 2>/dev/null
-}
-
 probe_arg() {
     case $1 in
         raw_socket) echo "$HOSTIF" ;;
@@ -118,14 +97,7 @@ run_probes() {
         case $got in
             "SKIP: "*) t_skip "$name denied" "${got#SKIP: }"; continue ;;
         esac
-        if [ "$class" = userns ] && [ "$got" = ALLOWED ]; then
-            t_todo "$name denied ($mode)" "$got" "$want" "$USERNS_TODO"
-        elif [ "$class" = devices ] && [ "$mode" = container ] && devices_unrestricted; then
-            t_todo "$name denied ($mode)" "$got" "$want" \
-                "the runtime does not apply lxm_devices_apply() to the container's cgroup yet"
-        else
-            t_like "$name denied ($mode): $got" "$got" "$want"
-        fi
+        t_like "$name denied ($mode): $got" "$got" "$want"
     done <<<"$PROBES"
 }
 
@@ -201,12 +173,7 @@ t_ok "reboot() inside ends the container (its pid namespace, not the host)" t_wa
 # unconfined: a loud warning at every start.
 if lxm create sec2 -t busybox -p default -p unconfined -c network.eth0.type=none >/dev/null 2>&1; then
     out=$(lxm start sec2 2>&1)
-    if printf '%s' "$out" | grep -q UNCONFINED; then
-        t_ok "starting an unconfined container warns loudly" true
-    else
-        t_todo "starting an unconfined container warns loudly" "$out" UNCONFINED \
-            "the runtime does not call lxm_security_warn_unconfined() yet"
-    fi
+    t_like "starting an unconfined container warns loudly" "$out" "sec2 runs UNCONFINED"
     lxm stop -k sec2 >/dev/null 2>&1
 else
     t_report fail "create a container with profiles default + unconfined"

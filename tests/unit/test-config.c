@@ -329,7 +329,9 @@ static void test_profiles(void)
             ok(p->policy.n_seccomp_rules >= 2, "default has seccomp rules");
             is_str(p->policy.seccomp_rules[0].action, "errno EPERM", "first rule action");
             is_int(p->limits.pids, 4096, "default pids 4096");
-            ok(p->n_netifs == 1 && !strcmp(p->netifs[0].bridge, "lxmbr0"), "default eth0");
+            /* no bridge key: the global config's managed bridge */
+            ok(p->n_netifs == 1 && p->netifs[0].type == LXM_NET_VETH && !p->netifs[0].bridge,
+               "default eth0: veth on the managed bridge");
         }
         if (p && i == 1)
             ok(p->has_security && p->security.privileged, "privileged sets privileged");

@@ -1,0 +1,28 @@
+/* export: a whole container as one tarball (config.yaml, then rootfs/ with
+ * owners, modes, xattrs, ACLs, file capabilities, hard links and device
+ * nodes) and back. The archive format follows the file name. */
+#pragma once
+
+#include "container.h"
+#include "image.h"
+#include "util/err.h"
+
+enum lxm_export_compression { LXM_EXPORT_TAR, LXM_EXPORT_GZIP, LXM_EXPORT_XZ, LXM_EXPORT_ZSTD };
+
+/* From the file name: .tar, .tar.gz/.tgz, .tar.xz/.txz, .tar.zst/.tzst.
+ * -EINVAL with a message for anything else. */
+int lxm_export_compression_for(const char *file, enum lxm_export_compression *out,
+                               struct lxm_error *err);
+
+/* Write c (stopped; its lock is taken) to file: built as a temp file in the
+ * same directory and renamed into place, so file is whole or untouched. */
+int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress progress,
+               struct lxm_error *err);
+
+/* Create a container from an exported tarball. name NULL = the name in the
+ * archive's config.yaml. The archive goes through lxm_image_extract's
+ * checks into a hidden directory beside the containers; its config.yaml is
+ * validated (and the name) before that directory becomes the container, and
+ * it is removed on any failure. *out (may be NULL) gets the name used. */
+int lxm_import(const struct lxm_paths *paths, const char *file, const char *name,
+               enum lxm_progress progress, char **out, struct lxm_error *err);

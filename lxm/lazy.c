@@ -1,0 +1,60 @@
+/* lazy: dlopen() of the heavy libraries (libarchive, libnftables) on first
+ * use. See lazy-archive.h for why. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "lazy-archive.h"
+#include "lazy-nft.h"
+
+/* Resolve every name of a table; on any failure report and exit like the
+ * dynamic linker would have. Called once per library per process. */
+static void load_table(const char *soname, const char *pkg, const char *const *names,
+                       void **slots, size_t n)
+{
+    void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        fprintf(stderr, "lxm: error: cannot load %s: %s (install the Debian package %s)\n", soname,
+                dlerror(), pkg);
+        _exit(1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        slots[i] = dlsym(h, names[i]);
+        if (!slots[i]) {
+            fprintf(stderr, "lxm: error: %s has no %s (install a current %s)\n", soname, names[i], pkg);
+            _exit(1);
+        }
+    }
+}
+
+#define NAME(f) #f,
+
+/* The tables hold only pointers, so they can be filled as arrays of void *.
+ * Names are spelled without macro expansion by undefining nothing: #f in
+ * NAME stringifies the argument before it is expanded. */
+const struct lxm_archive_api *lxm_archive(void)
+{
+    static struct lxm_archive_api api;
+    static int loaded;
+    if (!loaded) {
+        static const char *const names[] = { LXM_ARCHIVE_FUNCS(NAME) };
+        load_table(LXM_LIBARCHIVE_SONAME, "libarchive13", names, (void **)&api,
+                   sizeof(api) / sizeof(void *));
+        loaded = 1;
+    }
+    return &api;
+}
+
+const struct lxm_nft_api *lxm_nft(void)
+{
+    static struct lxm_nft_api api;
+    static int loaded;
+    if (!loaded) {
+        static const char *const names[] = { LXM_NFT_FUNCS(NAME) };
+        load_table(LXM_LIBNFTABLES_SONAME, "libnftables1", names, (void **)&api,
+                   sizeof(api) / sizeof(void *));
+        loaded = 1;
+    }
+    return &api;
+}

@@ -1,0 +1,127 @@
+/* libFuzzer target for tar extraction (image.c): the path every --from
+ * tarball, tarball template and cached image takes. Invariants: no input
+ * crashes it, and whatever the input, nothing appears outside the
+ * destination directory. Run as root, the target first moves into a
+ * private mount namespace where every mount is read-only except the
+ * fuzzer's own directory, so a bug cannot damage the host. Built and run
+ * by tests/fuzz/run (scratch files go to BUILD/fuzz/tar-scratch). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "util/fs.h"
+
+/* libFuzzer gives the target no context pointer: the scratch paths are
+ * set once in LLVMFuzzerInitialize and only read afterwards. */
+static char scratch[4096], outside[4200], input[4200];
+
+static void die(const char *what)
+{
+    fprintf(stderr, "fuzz-tar: %s: %s\n", what, strerror(errno));
+    abort();
+}
+
+static void set_mount_rdonly(const char *path, int on)
+{
+    struct mount_attr attr = { 0 };
+    if (on)
+        attr.attr_set = MOUNT_ATTR_RDONLY;
+    else
+        attr.attr_clr = MOUNT_ATTR_RDONLY;
+    if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+        die(path);
+}
+
+/* Everything read-only but dir (where libFuzzer keeps corpus, artifacts
+ * and our scratch files), in a mount namespace of our own. */
+static void confine(const char *dir)
+{
+    if (unshare(CLONE_NEWNS) < 0)
+        die("unshare(CLONE_NEWNS)");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        die("make / private");
+    if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+        die(dir);
+    set_mount_rdonly("/", 1);
+    set_mount_rdonly(dir, 0);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n < 0)
+        die("readlink /proc/self/exe");
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    snprintf(scratch, sizeof(scratch), "%s/tar-scratch", exe);
+    snprintf(outside, sizeof(outside), "%s/outside", scratch);
+    snprintf(input, sizeof(input), "%s/input.tar", scratch);
+    rm_rf(scratch);
+    if (mkdir_p(outside, 0755) < 0)
+        die(outside);
+    if (geteuid() == 0)
+        confine(exe);
+    return 0;
+}
+
+/* scratch must hold input.tar, outside/ (empty) and dest-N/ only. */
+static void check_nothing_escaped(void)
+{
+    DIR *d = opendir(scratch);
+    if (!d)
+        die(scratch);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "input.tar") &&
+            strcmp(e->d_name, "outside") && strncmp(e->d_name, "dest-", 5) != 0) {
+            fprintf(stderr, "fuzz-tar: extraction wrote %s/%s\n", scratch, e->d_name);
+            abort();
+        }
+    }
+    closedir(d);
+    d = opendir(outside);
+    if (!d)
+        die(outside);
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            fprintf(stderr, "fuzz-tar: extraction wrote %s/%s\n", outside, e->d_name);
+            abort();
+        }
+    closedir(d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* A tree that cannot be removed (e.g. immutable flags restored as
+     * root) just moves the next input to a fresh directory. */
+    static unsigned generation;
+    char name[32], dest[4300];
+    snprintf(name, sizeof(name), "dest-%u", generation);
+    snprintf(dest, sizeof(dest), "%s/%s", scratch, name);
+
+    int fd = open(input, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t)size))
+        die(input);
+    close(fd);
+    if (mkdir(dest, 0755) < 0 && errno != EEXIST)
+        die(dest);
+
+    struct lxm_error err = { 0 };
+    (void)lxm_image_extract(input, dest, LXM_PROGRESS_QUIET, &err);
+    check_nothing_escaped();
+    if (rm_rf(dest) < 0)
+        generation++;
+    return 0;
+}
