@@ -24,34 +24,10 @@
 /* A config.yaml is a few KiB; anything huge in an archive is not one. */
 #define CONFIG_MAX (1 << 20)
 
-static inline void archive_readp(struct archive **a)
-{
-    if (*a)
-        archive_read_free(*a);
-}
-static inline void archive_writep(struct archive **a)
-{
-    if (*a)
-        archive_write_free(*a);
-}
-static inline void archive_entryp(struct archive_entry **e)
-{
-    if (*e)
-        archive_entry_free(*e);
-}
-static inline void linkresolverp(struct archive_entry_linkresolver **r)
-{
-    if (*r)
-        archive_entry_linkresolver_free(*r);
-}
 static inline void configp(struct lxm_config **c)
 {
     lxm_config_free(*c);
 }
-#define _cleanup_archive_read_ _cleanup_(archive_readp)
-#define _cleanup_archive_write_ _cleanup_(archive_writep)
-#define _cleanup_archive_entry_ _cleanup_(archive_entryp)
-#define _cleanup_linkresolver_ _cleanup_(linkresolverp)
 #define _cleanup_config_ _cleanup_(configp)
 
 static bool ends_with(const char *s, const char *suffix)

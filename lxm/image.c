@@ -31,30 +31,6 @@
      ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |                       \
      ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
 
-static inline void archive_readp(struct archive **a)
-{
-    if (*a)
-        archive_read_free(*a);
-}
-static inline void archive_writep(struct archive **a)
-{
-    if (*a)
-        archive_write_free(*a);
-}
-static inline void archive_entryp(struct archive_entry **e)
-{
-    if (*e)
-        archive_entry_free(*e);
-}
-static inline void linkresolverp(struct archive_entry_linkresolver **r)
-{
-    if (*r)
-        archive_entry_linkresolver_free(*r);
-}
-#define _cleanup_archive_read_ _cleanup_(archive_readp)
-#define _cleanup_archive_write_ _cleanup_(archive_writep)
-#define _cleanup_archive_entry_ _cleanup_(archive_entryp)
-#define _cleanup_linkresolver_ _cleanup_(linkresolverp)
 
 enum lxm_progress lxm_progress_mode(bool quiet)
 {

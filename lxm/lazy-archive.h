@@ -9,6 +9,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "util/cleanup.h"
+
 #define LXM_ARCHIVE_FUNCS(X) \
     X(archive_entry_copy_pathname) \
     X(archive_entry_filetype) \
@@ -144,3 +146,29 @@ const struct lxm_archive_api *lxm_archive(void);
 #define archive_write_set_format_option (lxm_archive()->archive_write_set_format_option)
 #define archive_write_set_format_pax (lxm_archive()->archive_write_set_format_pax)
 #define archive_write_set_format_pax_restricted (lxm_archive()->archive_write_set_format_pax_restricted)
+
+/* Cleanup helpers for the handles, for _cleanup_(...). */
+static inline void archive_readp(struct archive **a)
+{
+    if (*a)
+        archive_read_free(*a);
+}
+static inline void archive_writep(struct archive **a)
+{
+    if (*a)
+        archive_write_free(*a);
+}
+static inline void archive_entryp(struct archive_entry **e)
+{
+    if (*e)
+        archive_entry_free(*e);
+}
+static inline void linkresolverp(struct archive_entry_linkresolver **r)
+{
+    if (*r)
+        archive_entry_linkresolver_free(*r);
+}
+#define _cleanup_archive_read_ _cleanup_(archive_readp)
+#define _cleanup_archive_write_ _cleanup_(archive_writep)
+#define _cleanup_archive_entry_ _cleanup_(archive_entryp)
+#define _cleanup_linkresolver_ _cleanup_(linkresolverp)

@@ -381,6 +381,17 @@ static int spawn_monitor(struct lxm_container *c, struct lxm_error *err)
     return lxm_error_set(err, EIO, "start %s: %s", c->name, buf);
 }
 
+/* The monitor logs a missing AppArmor at every start, but its stderr is the
+ * container's log: a person at a terminal is told here too. */
+static void warn_no_apparmor(const struct lxm_container *c)
+{
+    const struct lxm_policy *pol = &c->config->policy;
+    if (!pol->apparmor_profile || strcmp(pol->apparmor_profile, "unconfined") == 0 ||
+        pol->apparmor_required || !isatty(STDERR_FILENO) || lxm_apparmor_enabled())
+        return;
+    lxm_warn("AppArmor is not enabled in this kernel; %s runs without it", c->name);
+}
+
 int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts,
                       struct lxm_error *err)
 {
@@ -402,6 +413,7 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
         goto out;
     if (lxm_security_is_unconfined(&c->config->policy))
         lxm_security_warn_unconfined(c->name);
+    warn_no_apparmor(c);
     r = mkdir_p(c->log_dir, 0700);
     if (r < 0) {
         r = lxm_error_errno(err, -r, "create %s", c->log_dir);

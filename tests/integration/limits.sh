@@ -286,7 +286,8 @@ else
     if [ $rc != 0 ] && printf '%s' "$out" | grep -q "not implemented"; then
         runtime=skip
     else
-        t_is "start m1 (memory 100MB, no swap)" "$rc: $out" "0: "
+        # The one expected line on a kernel without AppArmor is lxm's warning.
+        t_is "start m1 (memory 100MB, no swap)" "$rc: $(grep -v 'AppArmor is not enabled' <<<"$out")" "0: "
         [ $rc = 0 ] || runtime=no
     fi
 fi
