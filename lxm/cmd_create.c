@@ -223,18 +223,6 @@ static int validate_create(const struct lxm_paths *paths, const struct create_ar
     return 0;
 }
 
-static int storage_backend(const struct lxm_paths *paths, const struct lxm_storage_ops **ops,
-                           struct lxm_error *err)
-{
-    struct lxm_global *g = NULL;
-    int r = lxm_global_load(paths->global_config, &g, err);
-    if (r < 0)
-        return r;
-    r = lxm_storage_get(g->storage_backend, ops, err);
-    lxm_global_free(g);
-    return r;
-}
-
 /* Ctrl-C during a long create must still remove the half-made container:
  * the handler only records the signal (the one piece of process-wide
  * state here, as a handler needs); provision() checks it after each step
@@ -253,7 +241,7 @@ static int provision(struct lxm_ctx *ctx, struct lxm_container *c, const struct 
                      struct lxm_error *err)
 {
     const struct lxm_storage_ops *storage;
-    int r = storage_backend(&ctx->paths, &storage, err);
+    int r = lxm_storage_for(&ctx->paths, &storage, err);
     if (r < 0)
         return r;
     r = mkdir_p(ctx->paths.containers, 0711);
@@ -376,7 +364,7 @@ static int ensure_stopped(struct lxm_container *c, bool force, const char *what,
 static int remove_container(struct lxm_container *c, struct lxm_error *err)
 {
     const struct lxm_storage_ops *storage;
-    int r = storage_backend(c->paths, &storage, err);
+    int r = lxm_storage_for(c->paths, &storage, err);
     if (r < 0)
         return r;
     /* config.yaml first: a half-removed container is not a container. */
@@ -456,7 +444,7 @@ static int copy_container(struct lxm_ctx *ctx, struct lxm_container *src, struct
                           struct lxm_error *err)
 {
     const struct lxm_storage_ops *storage;
-    int r = storage_backend(&ctx->paths, &storage, err);
+    int r = lxm_storage_for(&ctx->paths, &storage, err);
     if (r < 0)
         return r;
     r = lxm_container_lock(dst, false, err);

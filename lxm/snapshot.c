@@ -124,18 +124,6 @@ static int remove_rootfs(const char *path)
     return rm_rf(path);
 }
 
-static int storage_ops(const struct lxm_paths *paths, const struct lxm_storage_ops **ops,
-                       struct lxm_error *err)
-{
-    struct lxm_global *g = NULL;
-    int r = lxm_global_load(paths->global_config, &g, err);
-    if (r < 0)
-        return r;
-    r = lxm_storage_get(g->storage_backend, ops, err);
-    lxm_global_free(g);
-    return r;
-}
-
 int lxm_rootfs_clone(const struct lxm_paths *paths, const char *src, const char *dst,
                      struct lxm_error *err)
 {
@@ -149,7 +137,7 @@ int lxm_rootfs_clone(const struct lxm_paths *paths, const char *src, const char 
         lxm_debug("btrfs snapshot %s -> %s: %s; copying instead", src, dst, strerror(-r));
     }
     const struct lxm_storage_ops *storage;
-    int r = storage_ops(paths, &storage, err);
+    int r = lxm_storage_for(paths, &storage, err);
     if (r < 0)
         return r;
     r = storage->clone(src, dst, err);

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "container.h"
 #include "image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -84,4 +85,16 @@ int lxm_storage_get(const char *backend, const struct lxm_storage_ops **out, str
         return lxm_error_set(err, ENOTSUP, "storage backend '%s' is not supported yet (use dir or auto)",
                              backend);
     return lxm_error_set(err, EINVAL, "unknown storage backend '%s' (auto, dir, overlay or btrfs)", backend);
+}
+
+int lxm_storage_for(const struct lxm_paths *paths, const struct lxm_storage_ops **out,
+                    struct lxm_error *err)
+{
+    struct lxm_global *g = NULL;
+    int r = lxm_global_load(paths->global_config, &g, err);
+    if (r < 0)
+        return r;
+    r = lxm_storage_get(g->storage_backend, out, err);
+    lxm_global_free(g);
+    return r;
 }

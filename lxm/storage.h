@@ -21,3 +21,8 @@ struct lxm_storage_ops {
 /* The backend for a name from lxm.yaml's storage.backend: "auto" and NULL
  * pick the best available; an unknown or unavailable name is an error. */
 int lxm_storage_get(const char *backend, const struct lxm_storage_ops **out, struct lxm_error *err);
+
+struct lxm_paths;
+/* The backend the global config (paths->global_config) names. */
+int lxm_storage_for(const struct lxm_paths *paths, const struct lxm_storage_ops **out,
+                    struct lxm_error *err);
