@@ -36,11 +36,9 @@ static int open_container(struct lxm_ctx *ctx, const char *name, bool lock,
                           struct lxm_container **out, struct lxm_error *err)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = lxm_container_new(&ctx->paths, name, &c, err);
+    int r = lxm_container_open(&ctx->paths, name, &c, err);
     if (r < 0)
         return r;
-    if (!lxm_container_exists(c))
-        return lxm_error_set(err, ENOENT, "container '%s' not found", name);
     if (lock && (r = lxm_container_lock(c, true, err)) < 0)
         return r;
     *out = TAKE_PTR(c);

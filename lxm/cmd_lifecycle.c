@@ -53,17 +53,6 @@ static int no_opts(int opt, const char *arg, void *data, struct lxm_error *err)
     return 0;
 }
 
-static int open_container(struct lxm_ctx *ctx, const char *name, struct lxm_container **c,
-                          struct lxm_error *err)
-{
-    int r = lxm_container_new(&ctx->paths, name, c, err);
-    if (r < 0)
-        return r;
-    if (!lxm_container_exists(*c))
-        return lxm_error_set(err, ENOENT, "container '%s' not found", name);
-    return 0;
-}
-
 static int start_opt(int opt, const char *arg, void *data, struct lxm_error *err)
 {
     (void)arg, (void)err;
@@ -81,7 +70,7 @@ int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     if (r != 0)
         return r == 'h' ? 0 : r;
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = open_container(ctx, name, &c, err);
+    r = lxm_container_open(&ctx->paths, name, &c, err);
     return r < 0 ? r : lxm_runtime_start(c, &opts, err);
 }
 
@@ -124,7 +113,7 @@ int cmd_stop(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     if (r != 0)
         return r == 'h' ? 0 : r;
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = open_container(ctx, name, &c, err);
+    r = lxm_container_open(&ctx->paths, name, &c, err);
     return r < 0 ? r : lxm_runtime_stop(c, s.timeout_ms, s.kill, err);
 }
 
@@ -136,7 +125,7 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
     if (r != 0)
         return r == 'h' ? 0 : r;
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = open_container(ctx, name, &c, err);
+    r = lxm_container_open(&ctx->paths, name, &c, err);
     if (r < 0)
         return r;
     struct lxm_runtime_info info;
@@ -197,7 +186,7 @@ int cmd_attach(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     if (r != 0)
         return r == 'h' ? 0 : r;
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = open_container(ctx, name, &c, err);
+    r = lxm_container_open(&ctx->paths, name, &c, err);
     if (r < 0)
         return r;
     a.opts.env = env;
@@ -212,7 +201,7 @@ static int simple(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
     int r = parse_args(cmd, argc, argv, "", NULL, no_opts, NULL, &name, NULL, err);
     if (r != 0)
         return r == 'h' ? 1 : r;
-    return open_container(ctx, name, c, err);
+    return lxm_container_open(&ctx->paths, name, c, err);
 }
 
 int cmd_console(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)

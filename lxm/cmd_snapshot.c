@@ -48,17 +48,6 @@ static int parse_args(const char *cmd, int argc, char **argv, const char *shorto
     return 0;
 }
 
-static int open_container(struct lxm_ctx *ctx, const char *name, struct lxm_container **c,
-                          struct lxm_error *err)
-{
-    int r = lxm_container_new(&ctx->paths, name, c, err);
-    if (r < 0)
-        return r;
-    if (!lxm_container_exists(*c))
-        return lxm_error_set(err, ENOENT, "container '%s' not found", name);
-    return 0;
-}
-
 static int print_snapshots(struct lxm_ctx *ctx, struct lxm_container *c, struct lxm_error *err)
 {
     struct lxm_snapshot *list = NULL;
@@ -104,7 +93,7 @@ int cmd_snapshot(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *e
     if ((flags & SNAP_LIST) && n > 1)
         return lxm_usage_error(err, "snapshot", "unexpected argument '%s'", pos[1]);
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = open_container(ctx, pos[0], &c, err);
+    r = lxm_container_open(&ctx->paths, pos[0], &c, err);
     if (r < 0)
         return r;
     if (flags & SNAP_LIST)
@@ -133,7 +122,7 @@ int cmd_restore(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
         return lxm_usage_error(err, "restore", "%s",
                                n == 0 ? "missing container name" : "missing snapshot name");
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = open_container(ctx, pos[0], &c, err);
+    r = lxm_container_open(&ctx->paths, pos[0], &c, err);
     if (r < 0)
         return r;
     return lxm_snapshot_restore(c, pos[1], err);
@@ -154,7 +143,7 @@ int cmd_export(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     if (lxm_export_compression_for(pos[1], &comp, err) < 0)
         return lxm_usage_error(err, "export", "%s", err->msg);
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = open_container(ctx, pos[0], &c, err);
+    r = lxm_container_open(&ctx->paths, pos[0], &c, err);
     if (r < 0)
         return r;
     return lxm_export(c, pos[1], lxm_progress_mode(ctx->quiet), err);

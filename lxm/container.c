@@ -114,6 +114,21 @@ bool lxm_container_exists(const struct lxm_container *c)
     return path_exists(c->config_file);
 }
 
+int lxm_container_open(const struct lxm_paths *paths, const char *name,
+                       struct lxm_container **out, struct lxm_error *err)
+{
+    struct lxm_container *c = NULL;
+    int r = lxm_container_new(paths, name, &c, err);
+    if (r < 0)
+        return r;
+    if (!lxm_container_exists(c)) {
+        lxm_container_free(c);
+        return lxm_error_set(err, ENOENT, "container '%s' not found", name);
+    }
+    *out = c;
+    return 0;
+}
+
 int lxm_container_load_config(struct lxm_container *c, struct lxm_error *err)
 {
     if (!lxm_container_exists(c))

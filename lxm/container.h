@@ -47,6 +47,10 @@ struct lxm_container {
 int lxm_container_new(const struct lxm_paths *paths, const char *name,
                       struct lxm_container **out, struct lxm_error *err);
 bool lxm_container_exists(const struct lxm_container *c);
+/* lxm_container_new() of a container that must exist (has config.yaml):
+ * -ENOENT "container 'x' not found" otherwise. */
+int lxm_container_open(const struct lxm_paths *paths, const char *name,
+                       struct lxm_container **out, struct lxm_error *err);
 /* Load config.yaml (no profile merge). -ENOENT "container 'x' not found". */
 int lxm_container_load_config(struct lxm_container *c, struct lxm_error *err);
 /* Take the per-container lock (run/NAME/lock, flock). wait=false gives
