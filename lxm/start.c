@@ -506,10 +506,25 @@ static int spawn_monitor(struct lxm_container *c, struct lxm_error *err)
         return 0;
     if (n == 0)
         return lxm_error_set(err, EIO,
-                             "start %s: the monitor died before init started (see %s/lxm.log)",
+                             "start %s: the monitor died during the boot (see %s/lxm.log)",
                              c->name, c->log_dir);
     buf[strcspn(buf, "\n")] = '\0';
     return lxm_error_set(err, EIO, "start %s: %s", c->name, buf);
+}
+
+/* A monitor that closed its end of the result pipe is on its way out;
+ * its record is read once it is gone (bounded: it may be stuck in exit). */
+static void wait_monitor_exit(struct lxm_container *c)
+{
+    struct lxm_state_file st;
+    if (lxm_state_read(c, &st) < 0)
+        return;
+    _cleanup_close_ int monfd = monitor_pidfd(&st);
+    if (monfd >= 0) {
+        struct pollfd p = {.fd = monfd, .events = POLLIN};
+        while (poll(&p, 1, 10000) < 0 && errno == EINTR)
+            ;
+    }
 }
 
 /* The monitor logs a missing AppArmor at every start, but its stderr is the
@@ -552,10 +567,15 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
     }
     r = spawn_monitor(c, err);
     if (r < 0) {
-        /* A monitor killed during the boot left its record: what it had
-         * released is killed now, under our lock, and said so. */
-        struct lxm_runtime_info left;
-        (void)lxm_runtime_query(c, &left, NULL);
+        wait_monitor_exit(c);
+        /* A monitor killed during the boot left its record: a child it
+         * had released is killed now, under our lock, and said so; an init
+         * it had recorded as running is adopted like any orphan. */
+        (void)lxm_runtime_query(c, &info, NULL);
+        if (is_running(info.state))
+            lxm_warn("%s: its monitor died once init was running: it runs without one "
+                     "(no console, no reboot; 'lxm stop %s' stops it)",
+                     c->name, c->name);
     }
 out:
     /* A failed start leaves nothing behind; a running container keeps its dir. */
