@@ -209,7 +209,8 @@ static void handle_request(struct monitor *m, struct client *cl)
     int kill;
     if (strcmp(cl->line, "state") == 0) {
         int n = snprintf(reply, sizeof(reply), "STATE %s %d %" PRId64 "\n",
-                         lxm_state_name(monitor_state(m)), (int)m->init_pid, m->started_at);
+                         lxm_state_name(monitor_state(m)), m->pidfd >= 0 ? (int)m->init_pid : 0,
+                         m->started_at);
         (void)!send(cl->fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
         drop_client(cl);
     } else if (sscanf(cl->line, "stop %" SCNd64 " %d", &ms, &kill) == 2) {

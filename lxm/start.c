@@ -426,7 +426,8 @@ int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, str
     if (r == -ENOENT)
         return 0;
     if (r < 0) {
-        cleanup_stale_locked(c, NULL);
+        /* Unreadable (never torn: it is replaced atomically): drop it. */
+        lxm_state_remove(c);
         return 0;
     }
     _cleanup_close_ int monfd = monitor_pidfd(&st);

@@ -45,9 +45,13 @@ stuck=$!
 t_on_exit "kill -9 $stuck $sleeper"
 has_socket() { ls -l "/proc/$stuck/fd" 2>/dev/null | grep -q 'socket:'; }
 t_ok "console client connected" t_wait 10 has_socket
-out=$(timeout 30 "$LXM_BIN" --root "$T_ROOT" attach "$C" -- \
-    sh -c 'head -c 2000000 /dev/zero | tr "\0" x >/dev/console; echo flood-done' 2>&1)
-t_is "a 2 MB console flood completes despite the stuck client" "$? $out" "0 flood-done"
+# Output to a file: a writer stuck in the container must not hold a pipe
+# of this script open (before the fix it stayed blocked).
+timeout 30 "$LXM_BIN" --root "$T_ROOT" attach "$C" -- \
+    sh -c 'head -c 2000000 /dev/zero | tr "\0" x >/dev/console; echo flood-done' \
+    >"$T_ROOT/flood.out" 2>&1
+t_is "a 2 MB console flood completes despite the stuck client" "$? $(cat "$T_ROOT/flood.out")" \
+    "0 flood-done"
 out=$(lxm list 2>&1)
 t_like "list: $C RUNNING" "$out" "$C +RUNNING"
 t_is "list: the live monitor is not called gone or slow" "$(grep -c 'warning' <<<"$out")" 0
@@ -114,14 +118,16 @@ t_ok "stop $C" lxm stop -k "$C"
 # strace -f follows lxm start into the monitor (-b execve lets init go) and
 # kills the monitor at a chosen syscall. $1: name, $2: the inject spec.
 traced_start() {
-    local log=$T_ROOT/strace.$1 out rc cli
-    out=$(timeout 30 strace -f -b execve -qq -o "$log" -e trace=sendmsg,clone3,waitid \
-        -e inject="$2" "$LXM_BIN" --root "$T_ROOT" start "$1" 2>&1)
+    local log=$T_ROOT/strace.$1 rc cli
+    # To a file, not a pipe: before the fix the start never returned.
+    timeout 30 strace -f -b execve -qq -o "$log" -e trace=execve,sendmsg,clone3,waitid \
+        -e inject="$2" "$LXM_BIN" --root "$T_ROOT" start "$1" >"$log.out" 2>&1
     rc=$?
-    # Before the fix the start never returned; end it by its pid.
+    # Before the fix the start never returned: end it by its pid (the
+    # first line of the log is its own execve).
     cli=$(awk 'NR == 1 { print $1 }' "$log")
     [ -n "$cli" ] && kill -9 "$cli" 2>/dev/null
-    echo "$rc $out"
+    echo "$rc $(cat "$log.out")"
 }
 t_ok "create $K" mk "$K"
 # Which sendmsg of the monitor hands init its rootfs (right after release):
