@@ -48,7 +48,8 @@ int lxm_pidfd_verified(pid_t pid, uint64_t starttime);
 /* run/NAME/monitor.sock: one request line per connection.
  *   "state\n"        -> "STATE <NAME> <init_pid> <started_at>\n"
  *   "stop MS KILL\n" -> "kill\n" if it escalates, "stopped\n" when done
- *   "console\n"      -> "ok\n", then raw bytes both ways */
+ *   "console\n"      -> "ok\n", the last 16 KiB of console output, then raw
+ *                       bytes both ways (a client that lags 64 KiB is dropped) */
 char *lxm_monitor_socket_path(const struct lxm_container *c);
 /* Connect to the monitor; -ECONNREFUSED/-ENOENT when it is not there,
  * -EAGAIN when its backlog is full (it never blocks the caller). */
