@@ -61,6 +61,8 @@ struct monitor {
     int oom_fd;              /* memory events of the cgroup, -1 if none */
     short oom_events;
     int64_t oom_kills;       /* last count written to lxm.log */
+    int64_t oom_recheck_at;  /* monotonic ms of the next look, 0 = none */
+    int oom_rechecks;        /* looks left after an event */
     int pidfd;               /* init of this boot; -1 between boots */
     pid_t init_pid;
     uint64_t init_starttime;

@@ -101,15 +101,38 @@ static void watch_oom(struct monitor *m)
     m->oom_kills = n > 0 ? n : 0;
 }
 
-static void check_oom(struct monitor *m)
+/* The event comes when the memory cgroup hits OOM, which can be before
+ * the kill is counted (v1 notifies first): look again a few times. */
+#define OOM_RECHECK_MS 50
+#define OOM_RECHECKS 20
+
+static void check_oom(struct monitor *m, bool event)
 {
-    lxm_cgroup_memory_events_ack(m->cg, m->oom_fd);
+    if (event) {
+        lxm_cgroup_memory_events_ack(m->cg, m->oom_fd);
+        m->oom_rechecks = OOM_RECHECKS;
+    }
     int64_t n = lxm_cgroup_oom_kills(m->cg);
-    if (n > m->oom_kills)
+    if (n > m->oom_kills) {
         lxm_info("%s: oom-kill: %" PRId64 " process(es) killed by the memory limit", m->c->name,
                  n - m->oom_kills);
+        m->oom_rechecks = 0;
+    }
     if (n >= 0)
         m->oom_kills = n;
+    m->oom_recheck_at = m->oom_rechecks-- > 0 ? monitor_now_ms() + OOM_RECHECK_MS : 0;
+}
+
+/* Poll timeout: the sooner of an idle client's expiry and an OOM recheck. */
+static int loop_timeout(struct monitor *m)
+{
+    int t = monitor_io_expire(m);
+    if (m->oom_recheck_at > 0) {
+        int64_t left = m->oom_recheck_at - monitor_now_ms();
+        int o = left > 0 ? (int)left : 0;
+        t = t < 0 || o < t ? o : t;
+    }
+    return t;
 }
 
 static void unstage_mounts(struct monitor *m);
@@ -562,7 +585,7 @@ static void run_loop(struct monitor *m)
         pfd[PFD_BOOT_TIMER] = (struct pollfd){.fd = m->boot_timer_fd, .events = POLLIN};
         pfd[PFD_OOM] = (struct pollfd){.fd = m->oom_fd, .events = m->oom_events};
         int n = PFD_IO + monitor_io_pollfds(m, pfd + PFD_IO);
-        int timeout = monitor_io_expire(m);
+        int timeout = loop_timeout(m);
         if (poll(pfd, (nfds_t)n, timeout) < 0)
             continue;
         rotate_own_log(m);
@@ -572,7 +595,9 @@ static void run_loop(struct monitor *m)
         if (pfd[PFD_TIMER].revents & POLLIN)
             on_stop_timer(m);
         if (pfd[PFD_OOM].revents & (m->oom_events | POLLERR))
-            check_oom(m);
+            check_oom(m, true);
+        else if (m->oom_recheck_at > 0 && monitor_now_ms() >= m->oom_recheck_at)
+            check_oom(m, false);
         if (m->reboot_pending && m->stopping)
             return; /* stopped while waiting to boot again */
         if (pfd[PFD_BOOT_TIMER].revents & POLLIN) {
