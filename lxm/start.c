@@ -290,7 +290,9 @@ static int read_line_while_alive(int fd, int pidfd, int64_t ms, char *buf, size_
         if (r < 0)
             return -errno;
         if (p[0].revents) {
-            ssize_t k = recv(fd, buf + n, size - 1 - n, MSG_DONTWAIT);
+            /* A byte at a time: a second line ("kill", then "stopped")
+             * stays in the socket for the next call. */
+            ssize_t k = recv(fd, buf + n, 1, MSG_DONTWAIT);
             if (k < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
             if (k <= 0)
