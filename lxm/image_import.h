@@ -32,3 +32,7 @@ void lxm_image_meta_clear(struct lxm_image_meta *m);
 int lxm_image_unpack_any(const char *source, const char *extra, const char *rootfs,
                          struct lxm_image_meta *meta, enum lxm_progress progress,
                          struct lxm_error *err);
+
+/* 0 when source names something readable: a file, or the directory of an
+ * OCI "DIR[:TAG]". -errno otherwise. */
+int lxm_image_source_access(const char *source);

@@ -814,6 +814,24 @@ static int source_tarball(const struct lxm_paths *paths, const struct lxm_templa
     return lxm_image_extract(path, rootfs, progress, err);
 }
 
+/* ---- source: an image of any format (--from) ---------------------------------------- */
+
+static int unpack_image(const struct lxm_provision_opts *opts, const char *rootfs,
+                        struct lxm_error *err)
+{
+    struct lxm_image_meta meta;
+    int r = lxm_image_unpack_any(opts->from, opts->from_rootfs, rootfs, &meta, opts->progress, err);
+    if (r < 0)
+        return r;
+    if (opts->meta) {
+        lxm_image_meta_clear(opts->meta);
+        *opts->meta = meta;
+    } else {
+        lxm_image_meta_clear(&meta);
+    }
+    return 0;
+}
+
 /* ---- setup ------------------------------------------------------------------------- */
 
 static int setup_files(const struct lxm_template *t, const char *rootfs, struct lxm_error *err)
@@ -857,7 +875,7 @@ static int provision_tree(const struct lxm_paths *paths, const struct lxm_templa
 {
     int r;
     if (opts->from)
-        r = lxm_image_extract(opts->from, rootfs, opts->progress, err);
+        r = unpack_image(opts, rootfs, err);
     else if (t->source_type == LXM_SOURCE_BUSYBOX)
         r = source_busybox(rootfs, err);
     else if (t->source_type == LXM_SOURCE_DEBOOTSTRAP)

@@ -1,0 +1,187 @@
+/* image_import: the metadata parsers of every format (LXC metadata.yaml,
+ * lxm export config.yaml, OCI index/manifest/config JSON), the time and
+ * architecture helpers, and the errors bad metadata gets. The formats
+ * themselves are exercised end to end by tests/integration/image-formats.sh
+ * with archives it builds. */
+#include <errno.h>
+#include <string.h>
+
+#include "image_import-internal.h"
+#include "tap.h"
+
+#define S(x) x, strlen(x)
+#define D64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void test_lxc_metadata(void)
+{
+    struct lxm_image_meta m = { 0 };
+    struct lxm_error err = { 0 };
+    int r = lxm_lxc_metadata_parse("metadata.yaml", S("architecture: x86_64\n"
+                                                      "creation_date: 1714564800\n"
+                                                      "properties:\n"
+                                                      "  os: Debian\n"
+                                                      "  release: bookworm\n"
+                                                      "  description: Debian bookworm amd64\n"
+                                                      "templates:\n"
+                                                      "  /etc/hostname:\n"
+                                                      "    when: [create]\n"),
+                                   &m, &err);
+    is_int(r, 0, "metadata.yaml parses (%s)", err.msg);
+    is_str(m.arch, "amd64", "architecture x86_64 is amd64");
+    is_str(m.template_name, "debian", "properties.os, lowercased");
+    is_str(m.release, "bookworm", "properties.release");
+    is_str(m.description, "Debian bookworm amd64", "properties.description");
+    is_int(m.created, 1714564800, "creation_date");
+    lxm_image_meta_clear(&m);
+
+    r = lxm_lxc_metadata_parse("metadata.yaml", S("properties: [a]\n"), &m, &err);
+    ok(r == -EINVAL && strstr(err.msg, "metadata.yaml:1:13: properties: expected a map"),
+       "properties must be a map, with line:col (%s)", err.msg);
+    lxm_image_meta_clear(&m);
+    r = lxm_lxc_metadata_parse("metadata.yaml", S("creation_date: yesterday\n"), &m, &err);
+    ok(r == -EINVAL && strstr(err.msg, "creation_date: expected unix seconds"),
+       "a creation_date that is no number is refused (%s)", err.msg);
+    lxm_image_meta_clear(&m);
+    r = lxm_lxc_metadata_parse("metadata.yaml", S("- a\n- b\n"), &m, &err);
+    ok(r == -EINVAL && strstr(err.msg, "expected a map at the top"), "a list is refused (%s)", err.msg);
+    lxm_image_meta_clear(&m);
+    r = lxm_lxc_metadata_parse("metadata.yaml", S("a: [\n"), &m, &err);
+    ok(r < 0 && strstr(err.msg, "yaml syntax error"), "bad YAML is refused (%s)", err.msg);
+    lxm_image_meta_clear(&m);
+    r = lxm_lxc_metadata_parse("metadata.yaml", S(""), &m, &err);
+    ok(r == 0 && !m.arch && !m.release && m.created == 0, "an empty metadata.yaml says nothing");
+    lxm_image_meta_clear(&m);
+}
+
+static void test_export_config(void)
+{
+    struct lxm_image_meta m = { 0 };
+    struct lxm_error err = { 0 };
+    int r = lxm_export_config_meta("config.yaml", S("name: c1\ntemplate: debian\nrelease: bookworm\n"
+                                                    "arch: arm64\ncreated: 2024-05-01T12:00:00Z\n"
+                                                    "unknown_key: {a: 1}\n"),
+                                   &m, &err);
+    is_int(r, 0, "export config.yaml parses (%s)", err.msg);
+    is_str(m.template_name, "debian", "template");
+    is_str(m.release, "bookworm", "release");
+    is_str(m.arch, "arm64", "arch");
+    is_int(m.created, 1714564800, "created");
+    lxm_image_meta_clear(&m);
+    r = lxm_export_config_meta("config.yaml", S("template: [x]\n"), &m, &err);
+    ok(r == -EINVAL && strstr(err.msg, "template: expected a string"), "template must be a string (%s)",
+       err.msg);
+    lxm_image_meta_clear(&m);
+}
+
+static void test_oci_index(void)
+{
+    struct lxm_oci_index x;
+    struct lxm_error err = { 0 };
+    const char *idx = "{\"schemaVersion\":2,\"manifests\":["
+                      "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                      "\"digest\":\"sha256:" D64 "\",\"size\":123,"
+                      "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}},"
+                      "{\"digest\":\"sha256:" D64 "\",\"size\":7,"
+                      "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}}]}";
+    int r = lxm_oci_index_parse("index.json", S(idx), &x, &err);
+    is_int(r, 0, "index parses (%s)", err.msg);
+    is_int(x.n, 2, "two manifests");
+    if (x.n == 2) {
+        is_str(x.manifests[0].ref_name, "v1", "ref.name annotation");
+        is_str(x.manifests[0].hex, D64, "digest hex");
+        is_int(x.manifests[0].size, 123, "size");
+        is_str(x.manifests[1].arch, "arm", "platform architecture");
+        is_str(x.manifests[1].variant, "v7", "platform variant");
+    }
+    lxm_oci_index_clear(&x);
+    ok(lxm_oci_is_index(S(idx)), "an index is recognised as one");
+
+    static const struct { const char *json, *msg, *what; } bad[] = {
+        { "{\"manifests\":[{\"digest\":\"sha512:ab\",\"size\":1}]}", "is not sha256:<64 hex digits>",
+          "another digest algorithm" },
+        { "{\"manifests\":[{\"digest\":\"sha256:" D64 "/../x\",\"size\":1}]}",
+          "is not sha256:<64 hex digits>", "a digest with a path in it" },
+        { "{\"manifests\":[{\"digest\":\"sha256:" D64 "\",\"size\":-1}]}", "negative size",
+          "a negative size" },
+        { "{\"manifests\":[{\"digest\":\"sha256:" D64 "\"}]}", "needs \"digest\" and \"size\"",
+          "no size" },
+        { "{\"manifests\":{}}", "not an image index", "manifests not an array" },
+        { "{\"manifests\":[", "not valid JSON", "truncated JSON" },
+        { "[1,2]", "expected a JSON object", "not an object" },
+        { "{\"manifests\":[{\"digest\":\"sha256:" D64 "\",\"size\":1,\"mediaType\":5}]}",
+          "\"mediaType\" must be a string", "mediaType of the wrong type" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&err, 0, sizeof(err));
+        r = lxm_oci_index_parse("index.json", S(bad[i].json), &x, &err);
+        ok(r < 0 && strstr(err.msg, bad[i].msg) && strstr(err.msg, "index.json"),
+           "index: %s is refused (%s)", bad[i].what, err.msg);
+        lxm_oci_index_clear(&x);
+    }
+}
+
+static void test_oci_manifest_config(void)
+{
+    struct lxm_oci_manifest m;
+    struct lxm_error err = { 0 };
+    const char *man = "{\"schemaVersion\":2,"
+                      "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+                      "\"digest\":\"sha256:" D64 "\",\"size\":10},"
+                      "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
+                      "\"digest\":\"sha256:" D64 "\",\"size\":20},"
+                      "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+                      "\"digest\":\"sha256:" D64 "\",\"size\":30}],"
+                      "\"annotations\":{\"org.opencontainers.image.description\":\"test image\"}}";
+    int r = lxm_oci_manifest_parse("manifest", S(man), &m, &err);
+    is_int(r, 0, "manifest parses (%s)", err.msg);
+    is_int(m.n_layers, 2, "two layers, in order");
+    if (m.n_layers == 2)
+        is_int(m.layers[1].size, 30, "second layer's size");
+    is_int(m.config.size, 10, "config descriptor");
+    is_str(m.description, "test image", "description annotation");
+    ok(!lxm_oci_is_index(S(man)), "a manifest is not an index");
+    lxm_oci_manifest_clear(&m);
+    r = lxm_oci_manifest_parse("manifest", S("{\"manifests\":[]}"), &m, &err);
+    ok(r == -EINVAL && strstr(err.msg, "not an image manifest"), "an index is not a manifest (%s)",
+       err.msg);
+    lxm_oci_manifest_clear(&m);
+
+    struct lxm_oci_config c;
+    r = lxm_oci_config_parse("config", S("{\"architecture\":\"arm64\",\"os\":\"linux\","
+                                         "\"created\":\"2024-05-01T14:00:00.5+02:00\","
+                                         "\"config\":{\"Cmd\":[\"/bin/sh\"]}}"),
+                             &c, &err);
+    is_int(r, 0, "config parses (%s)", err.msg);
+    is_str(c.arch, "arm64", "config architecture");
+    is_str(c.os, "linux", "config os");
+    is_int(c.created, 1714564800, "created with an offset and a fraction");
+    lxm_oci_config_clear(&c);
+    r = lxm_oci_config_parse("config", S("{\"created\":\"last tuesday\"}"), &c, &err);
+    ok(r == -EINVAL && strstr(err.msg, "not an RFC 3339 time"), "a bad created is refused (%s)", err.msg);
+    lxm_oci_config_clear(&c);
+}
+
+static void test_helpers(void)
+{
+    is_int(lxm_rfc3339_parse("1970-01-01T00:00:00Z"), 0, "epoch");
+    is_int(lxm_rfc3339_parse("2024-05-01T12:00:00.123456789Z"), 1714564800, "fraction ignored");
+    is_int(lxm_rfc3339_parse("2024-05-01T10:00:00-02:00"), 1714564800, "negative offset");
+    is_int(lxm_rfc3339_parse("2024-05-01"), -1, "a date alone is not a time");
+    is_int(lxm_rfc3339_parse("2024-05-01T12:00:00Zjunk"), -1, "trailing junk");
+    is_str(lxm_arch_to_debian("386", NULL), "i386", "386 is i386");
+    is_str(lxm_arch_to_debian("ppc64le", NULL), "ppc64el", "ppc64le is ppc64el");
+    is_str(lxm_arch_to_debian("arm", "v7"), "armhf", "arm v7 is armhf");
+    is_str(lxm_arch_to_debian("arm", "v6"), "armel", "arm v6 is armel");
+    is_str(lxm_arch_to_debian("aarch64", NULL), "arm64", "aarch64 is arm64");
+    is_str(lxm_arch_to_debian("riscv64", NULL), "riscv64", "others unchanged");
+}
+
+int main(void)
+{
+    test_lxc_metadata();
+    test_export_config();
+    test_oci_index();
+    test_oci_manifest_config();
+    test_helpers();
+    return done();
+}
