@@ -336,6 +336,19 @@ static int capture_data(struct strip_state *s, struct archive *in, struct archiv
     return LXM_ENTRY_SKIP;
 }
 
+static bool has_dotdot(const char *p)
+{
+    while (*p) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return true;
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return false;
+}
+
 /* Replace the entry's path (and hard link target) by what follows
  * strip/; everything outside strip/ is skipped, capture kept. */
 static int strip_filter(void *arg, struct archive *in, struct archive_entry *e, int rootfd,
@@ -347,6 +360,10 @@ static int strip_filter(void *arg, struct archive *in, struct archive_entry *e, 
     if (!name)
         return LXM_ENTRY_EXTRACT; /* check_entry refuses it */
     const char *p = normalize(name, buf, sizeof(buf));
+    /* Absolute and ".." paths stay as they are: check_entry refuses them
+     * by their name, wherever they point. */
+    if (p[0] == '/' || has_dotdot(p))
+        return LXM_ENTRY_EXTRACT;
     if (!top_is(p, s->strip)) {
         if (s->capture && strcmp(p, s->capture) == 0)
             return capture_data(s, in, e, err);
@@ -357,18 +374,19 @@ static int strip_filter(void *arg, struct archive *in, struct archive_entry *e, 
     _cleanup_free_ char *path = strdup(*rest ? rest + 1 : ".");
     if (!path)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    archive_entry_set_pathname(e, path);
     const char *link = archive_entry_hardlink(e);
     if (link) {
-        p = normalize(link, buf, sizeof(buf));
-        if (!top_is(p, s->strip) || !p[strlen(s->strip)])
+        char lbuf[8192];
+        const char *l = normalize(link, lbuf, sizeof(lbuf));
+        if (!top_is(l, s->strip) || !l[strlen(s->strip)])
             return lxm_error_set(err, EPERM, "%s: refusing entry '%s' (hard link outside %s/)",
                                  s->label, name, s->strip);
-        _cleanup_free_ char *target = strdup(p + strlen(s->strip) + 1);
+        _cleanup_free_ char *target = strdup(l + strlen(s->strip) + 1);
         if (!target)
             return lxm_error_set(err, ENOMEM, "out of memory");
         archive_entry_set_hardlink(e, target);
     }
+    archive_entry_set_pathname(e, path);
     return LXM_ENTRY_EXTRACT;
 }
 
