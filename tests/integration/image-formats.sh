@@ -111,6 +111,23 @@ t_ok "nested index: not the arm64 one" test ! -e "$CT/multi/rootfs/arm"
 t_ok "OCI layout with one untagged image: DIR alone" lxm -q create one --from "$IMG/oci-one"
 t_is "one: its tree" "$(cat "$CT/one/rootfs/single" 2>/dev/null)" 1
 
+# A layout as skopeo itself writes it (it re-packs what it copies), two tags in one.
+if command -v skopeo >/dev/null; then
+    if timeout 120 skopeo copy --quiet "oci:$IMG/oci:v1" "oci:$IMG/skopeo:bookworm" &&
+        timeout 120 skopeo copy --quiet "oci:$IMG/oci:v2" "oci:$IMG/skopeo:other"; then
+        t_ok "skopeo-written layout, DIR:TAG" lxm -q create sk --from "oci:$IMG/skopeo:bookworm"
+        t_ok "skopeo layout: whiteouts and opaque dir applied" \
+            test ! -e "$CT/sk/rootfs/data/gone" -a ! -e "$CT/sk/rootfs/opq/x" -a -e "$CT/sk/rootfs/opq/new"
+        t_is "skopeo layout: hard link kept" "$(stat -c %i "$CT/sk/rootfs/data/hard")" "$(stat -c %i "$CT/sk/rootfs/data/keep")"
+        out=$(lxm -q create sk2 --from "$IMG/skopeo" 2>&1)
+        t_like "skopeo layout with two tags, none given: the tags are listed" "$out" "tags: bookworm, other"
+    else
+        t_report fail "skopeo copy oci: -> oci: (local)" "skopeo failed"
+    fi
+else
+    t_skip "skopeo-written layout" "skopeo is not installed"
+fi
+
 # --- refused, with the entry or blob named, leaving nothing ---------------------------------------
 before=$(state)
 # expect_refused DESC REGEX ARGS...: exit 1, one line matching REGEX.
