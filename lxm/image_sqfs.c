@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -109,6 +110,36 @@ static const char *sqfs_why(int code)
     }
 }
 
+/* libsquashfs allocates the fragment and xattr id tables from the counts
+ * an image claims before it reads them: refuse counts the file cannot
+ * hold (each entry stands for at least one byte of it), so a 4 KiB image
+ * cannot ask for gigabytes. */
+static int check_counts(struct sqfs_gen *g, struct lxm_error *err)
+{
+    struct stat st;
+    if (stat(g->path, &st) < 0)
+        return lxm_error_errno(err, errno, "stat %s", g->path);
+    const sqfs_super_t *s = &g->super;
+    if (s->bytes_used > (sqfs_u64)st.st_size)
+        return lxm_error_set(err, EINVAL, "%s: truncated (its superblock says %llu bytes, the file has %lld)",
+                             g->path, (unsigned long long)s->bytes_used, (long long)st.st_size);
+    if (s->fragment_entry_count > s->bytes_used)
+        return lxm_error_set(err, EINVAL, "%s: corrupt image (%u fragments in %llu bytes)", g->path,
+                             s->fragment_entry_count, (unsigned long long)s->bytes_used);
+    if (s->xattr_id_table_start == 0xFFFFFFFFFFFFFFFFULL || (s->flags & SQFS_FLAG_NO_XATTRS))
+        return 0;
+    _cleanup_close_ int fd = open(g->path, O_RDONLY | O_CLOEXEC);
+    unsigned char hdr[16];
+    if (fd < 0 || pread(fd, hdr, sizeof(hdr), (off_t)s->xattr_id_table_start) != (ssize_t)sizeof(hdr))
+        return lxm_error_set(err, EINVAL, "%s: corrupt image (no xattr table)", g->path);
+    sqfs_u32 count = (sqfs_u32)hdr[8] | (sqfs_u32)hdr[9] << 8 | (sqfs_u32)hdr[10] << 16 |
+                     (sqfs_u32)hdr[11] << 24;
+    if (count > s->bytes_used)
+        return lxm_error_set(err, EINVAL, "%s: corrupt image (%u xattr sets in %llu bytes)", g->path,
+                             count, (unsigned long long)s->bytes_used);
+    return 0;
+}
+
 static int open_parts(struct sqfs_gen *g, struct lxm_error *err)
 {
     g->file = sqfs_open_file(g->path, SQFS_FILE_OPEN_READ_ONLY);
@@ -117,6 +148,9 @@ static int open_parts(struct sqfs_gen *g, struct lxm_error *err)
     int r = sqfs_super_read(&g->super, g->file);
     if (r)
         return lxm_error_set(err, EINVAL, "%s: %s", g->path, sqfs_why(r));
+    r = check_counts(g, err);
+    if (r < 0)
+        return r;
     sqfs_compressor_config_t cfg;
     r = sqfs_compressor_config_init(&cfg, (SQFS_COMPRESSOR)g->super.compression_id,
                                     g->super.block_size, SQFS_COMP_FLAG_UNCOMPRESS);
