@@ -76,6 +76,10 @@ const char *lxm_arch_to_debian(const char *arch, const char *variant);
 
 /* ---- readers ------------------------------------------------------------------- */
 
+/* Split "[oci:]DIR[:TAG]" where DIR is a directory holding oci-layout
+ * (*tag NULL without one). 1 = source names no OCI layout, -ENOMEM. */
+int lxm_oci_split_source(const char *source, char **dir, char **tag);
+
 /* The OCI image layout at source ("DIR" or "DIR:TAG", "oci:" prefix
  * allowed) into rootfs. 1 = source names no OCI layout (nothing done). */
 int lxm_oci_unpack(const char *source, const char *rootfs, struct lxm_image_meta *meta,

@@ -542,21 +542,9 @@ int lxm_image_unpack_any(const char *source, const char *extra, const char *root
 
 int lxm_image_source_access(const char *source)
 {
-    if (access(source, R_OK) == 0)
-        return 0;
-    int saved = errno;
-    const char *s = strncmp(source, "oci:", 4) == 0 ? source + 4 : source;
-    _cleanup_free_ char *dir = strdup(s);
-    if (!dir)
-        return -ENOMEM;
-    char *colon = strrchr(dir, ':');
-    if (colon) {
-        *colon = '\0';
-        struct stat st;
-        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-            return access(dir, R_OK) < 0 ? -errno : 0;
-    }
-    if (s != source)
-        return access(s, R_OK) < 0 ? -errno : 0;
-    return -saved;
+    _cleanup_free_ char *dir = NULL, *tag = NULL;
+    int r = lxm_oci_split_source(source, &dir, &tag);
+    if (r < 0)
+        return r;
+    return access(r == 0 ? dir : source, R_OK) < 0 ? -errno : 0;
 }

@@ -271,6 +271,8 @@ static int layout_open(const struct layout *l, const char *rel, struct lxm_error
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
     int fd = (int)syscall(SYS_openat2, l->fd, rel, &how, sizeof(how));
+    if (fd < 0 && (errno == EXDEV || errno == ELOOP))
+        return lxm_error_set(err, EPERM, "%s/%s: a symlink leads out of the layout", l->dir, rel);
     if (fd < 0)
         return lxm_error_errno(err, errno, "%s/%s", l->dir, rel);
     return fd;
@@ -548,31 +550,35 @@ static int unpack_manifest(const struct layout *l, const struct lxm_oci_manifest
     return r;
 }
 
-/* Split "[oci:]DIR[:TAG]" where DIR is a directory holding oci-layout.
- * 1 = not an OCI layout. */
-static int split_source(const char *source, char **dir, char **tag)
+static bool is_layout_dir(const char *dir)
 {
+    struct stat st;
+    _cleanup_free_ char *marker = xasprintf("%s/oci-layout", dir);
+    return marker && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && path_exists(marker);
+}
+
+int lxm_oci_split_source(const char *source, char **dir, char **tag)
+{
+    *dir = *tag = NULL;
     if (strncmp(source, "oci:", 4) == 0)
         source += 4;
     _cleanup_free_ char *d = strdup(source);
     if (!d)
         return -ENOMEM;
-    struct stat st;
-    char *colon = NULL;
-    if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        colon = strrchr(d, ':');
-        if (!colon)
-            return 1;
-        *colon = '\0';
-        if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
+    /* DIR itself, else the shortest DIR before a ':' (a tag may hold ':'). */
+    const char *t = NULL;
+    if (!is_layout_dir(d)) {
+        for (char *colon = strchr(d, ':'); colon && !t; colon = strchr(colon + 1, ':')) {
+            *colon = '\0';
+            if (is_layout_dir(d))
+                t = source + (colon - d) + 1;
+            else
+                *colon = ':';
+        }
+        if (!t)
             return 1;
     }
-    _cleanup_free_ char *marker = xasprintf("%s/oci-layout", d);
-    if (!marker)
-        return -ENOMEM;
-    if (!path_exists(marker))
-        return 1;
-    if (colon && !(*tag = strdup(colon + 1)))
+    if (t && !(*tag = strdup(t)))
         return -ENOMEM;
     *dir = TAKE_PTR(d);
     return 0;
@@ -632,9 +638,13 @@ int lxm_oci_unpack(const char *source, const char *rootfs, struct lxm_image_meta
                    enum lxm_progress progress, struct lxm_error *err)
 {
     _cleanup_free_ char *dir = NULL, *tag = NULL;
-    int r = split_source(source, &dir, &tag);
+    int r = lxm_oci_split_source(source, &dir, &tag);
     if (r < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
+    struct stat st;
+    if (r == 1 && stat(source, &st) == 0 && S_ISDIR(st.st_mode))
+        return lxm_error_set(err, EINVAL, "%s is a directory but not an OCI image layout (no oci-layout file)",
+                             source);
     if (r == 1)
         return 1;
     _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

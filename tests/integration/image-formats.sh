@@ -108,6 +108,8 @@ t_is "oci v2: its own tree" "$(cat "$CT/oci2/rootfs/only-v2" 2>/dev/null)" 2
 t_ok "OCI nested index: the host's platform" lxm -q create multi --from "$IMG/oci:multi"
 t_is "nested index: the amd64 image" "$(cat "$CT/multi/rootfs/data/keep" 2>/dev/null)" keep
 t_ok "nested index: not the arm64 one" test ! -e "$CT/multi/rootfs/arm"
+t_ok "OCI tag with a ':' in it" lxm -q create colon --from "$IMG/oci-colon:debian:bookworm"
+t_is "colon tag: its tree" "$(cat "$CT/colon/rootfs/colon" 2>/dev/null)" c
 t_ok "OCI layout with one untagged image: DIR alone" lxm -q create one --from "$IMG/oci-one"
 t_is "one: its tree" "$(cat "$CT/one/rootfs/single" 2>/dev/null)" 1
 
@@ -144,6 +146,9 @@ expect_refused "OCI: unknown tag" "no image tagged 'nope' \(tags: v1, v2, multi\
 expect_refused "OCI: digest mismatch" "blob sha256:[0-9a-f]{12} does not match its digest" --from "$H/oci-digest:t"
 expect_refused "OCI: size mismatch" "blob sha256:[0-9a-f]{12} is [0-9]+ bytes, its descriptor says [0-9]+" --from "$H/oci-size:t"
 expect_refused "OCI: missing blob" "blob sha256:[0-9a-f]{12} is missing" --from "$H/oci-missing:t"
+expect_refused "OCI: a blob symlinked out of the layout" "blobs/sha256/[0-9a-f]{64}: a symlink leads out of the layout" \
+    --from "$H/oci-blob-symlink:t"
+expect_refused "a directory that is no OCI layout" "is a directory but not an OCI image layout" --from "$H"
 expect_refused "OCI: file through a lower layer's symlink" "refusing entry 'evil/pwned' \(its path goes through a symlink\)" \
     --from "$H/oci-symlink:t"
 expect_refused "OCI: whiteout through a symlink" "refusing entry 'lnk/.wh.victim' \(whiteout through a symlink\)" \

@@ -211,6 +211,10 @@ def oci_good():
                             "manifests": [arm, amd]}, "application/vnd.oci.image.index.v1+json")
     lay.tag(nested, "multi")
     lay.close()
+    # A tag with a ':' in it, as full references have.
+    col = Layout(f"{OUT}/oci-colon")
+    col.tag(col.image([([d("."), entry("colon", data=b"c\n")], "gz")]), "debian:bookworm")
+    col.close()
     # One image, untagged: DIR alone picks it.
     one = Layout(f"{OUT}/oci-one")
     one.tag(one.image([([d("."), entry("single", data=b"1\n")], "")]), None)
@@ -231,6 +235,15 @@ def oci_hostile():
     lay.close()
     lay = Layout(f"{h}/oci-dotdot")
     lay.tag(lay.image([([d("."), entry("../escape", data=b"x")], "")]), "t")
+    lay.close()
+    # A blob that is a symlink to a host file.
+    lay = Layout(f"{h}/oci-blob-symlink")
+    man = lay.image([([d("."), entry("f", data=b"x")], "")])
+    manifest = json.load(open(f"{lay.path}/blobs/sha256/{man['digest'][7:]}"))
+    path = f"{lay.path}/blobs/sha256/{manifest['layers'][0]['digest'][7:]}"
+    os.unlink(path)
+    os.symlink(f"{HOST}/victim", path)
+    lay.tag(man, "t")
     lay.close()
     # Blobs that are not what their descriptors say.
     for name in ("digest", "size", "missing"):
