@@ -726,32 +726,36 @@ static int pathset_add(struct lxm_pathset *s, const char *p)
     return 0;
 }
 
-/* path without "./" prefixes and trailing slashes; NULL if it is
- * absolute, empty or has a ".." component. */
+/* name as plain components ("./a//b/." is "a/b", the root is "."); NULL
+ * if it is absolute, has a ".." component, or on ENOMEM. */
 static char *clean_path(const char *name)
 {
-    while (name[0] == '.' && name[1] == '/')
-        for (name += 2; *name == '/'; name++)
-            ;
-    if (name[0] == '/' || !*name)
+    if (name[0] == '/')
         return NULL;
-    char *p = strdup(name);
-    if (!p)
+    char *out = malloc(strlen(name) + 2);
+    if (!out)
         return NULL;
-    size_t n = strlen(p);
-    while (n > 1 && p[n - 1] == '/')
-        p[--n] = '\0';
-    for (const char *c = p; *c;) {
+    size_t n = 0;
+    for (const char *c = name; *c;) {
         size_t len = strcspn(c, "/");
         if (len == 2 && c[0] == '.' && c[1] == '.') {
-            free(p);
+            free(out);
             return NULL;
+        }
+        if (len > 0 && !(len == 1 && c[0] == '.')) {
+            if (n > 0)
+                out[n++] = '/';
+            memcpy(out + n, c, len);
+            n += len;
         }
         c += len;
         while (*c == '/')
             c++;
     }
-    return p;
+    if (n == 0)
+        out[n++] = '.';
+    out[n] = '\0';
+    return out;
 }
 
 /* The directory rel beneath rootfd with no symlink on the way; -ENOENT
