@@ -319,13 +319,14 @@ static int verify_blob(const struct layout *l, int fd, const struct lxm_oci_desc
     if (st.st_size != d->size)
         return lxm_error_set(err, EINVAL, "%s: blob sha256:%.12s is %lld bytes, its descriptor says %lld",
                              l->dir, d->hex, (long long)st.st_size, (long long)d->size);
-    _cleanup_free_ char *buf = malloc(IO_BLOCK);
+    size_t block = d->size < IO_BLOCK ? (size_t)d->size + 1 : IO_BLOCK;
+    _cleanup_free_ char *buf = malloc(block);
     if (!buf)
         return lxm_error_set(err, ENOMEM, "out of memory");
     struct sha256_ctx c;
     sha256_init(&c);
     for (off_t off = 0;;) {
-        ssize_t n = pread(fd, buf, IO_BLOCK, off);
+        ssize_t n = pread(fd, buf, block, off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

@@ -60,6 +60,15 @@ static void confine(const char *dir)
     set_mount_rdonly(dir, 0);
 }
 
+/* No fsync: these files live for one input. */
+static void put_file(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || (len > 0 && write(fd, data, len) != (ssize_t)len))
+        die(path);
+    close(fd);
+}
+
 /* Write data as blobs/sha256/HEX of the layout; hex receives the digest. */
 static void put_blob(const void *data, size_t len, char hex[65])
 {
@@ -69,10 +78,7 @@ static void put_blob(const void *data, size_t len, char hex[65])
     sha256_final_hex(&c, hex);
     char path[4400];
     snprintf(path, sizeof(path), "%s/blobs/sha256/%s", layout, hex);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || (len > 0 && write(fd, data, len) != (ssize_t)len))
-        die(path);
-    close(fd);
+    put_file(path, data, len);
 }
 
 static void add(struct archive *w, const char *name, int type, const char *data, const char *link)
@@ -166,8 +172,7 @@ static void write_layout(const char *layer_hex, size_t layer_size)
                  manifest_hex, n);
     char f[4400];
     snprintf(f, sizeof(f), "%s/index.json", layout);
-    if (write_file_atomic(f, text, (size_t)n, 0644) < 0)
-        die(f);
+    put_file(f, text, (size_t)n);
 }
 
 static void check_outside(void)
