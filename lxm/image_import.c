@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -240,7 +241,9 @@ int lxm_export_config_meta(const char *label, const char *text, size_t len,
 
 enum tar_kind { TAR_PLAIN, TAR_LXM_EXPORT, TAR_LXC_UNIFIED, TAR_LXC_METADATA };
 
-/* The entry's path without "./" prefixes and trailing slashes, in buf. */
+/* The entry's path without "./" prefixes and trailing slashes, in buf
+ * ("." for the top itself); NULL when it does not fit (PATH_MAX: no
+ * filesystem takes it). */
 static const char *normalize(const char *name, char *buf, size_t size)
 {
     while (name[0] == '.' && name[1] == '/')
@@ -250,7 +253,9 @@ static const char *normalize(const char *name, char *buf, size_t size)
     while (n > 1 && name[n - 1] == '/')
         n--;
     if (n >= size)
-        n = size - 1;
+        return NULL;
+    if (n == 0)
+        return ".";
     memcpy(buf, name, n);
     buf[n] = '\0';
     return buf;
@@ -280,16 +285,18 @@ static int classify_tar(const char *file, enum tar_kind *kind, struct lxm_error 
         if (r < ARCHIVE_WARN)
             return lxm_error_set(err, EINVAL, "%s: not a tarball lxm can read (%s)", file,
                                  archive_error_string(in));
-        char buf[4096];
+        char buf[PATH_MAX];
         const char *p = normalize(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", buf,
                                   sizeof(buf));
+        if (!p)
+            break; /* a name that long is no format's: extraction refuses it */
         if (strcmp(p, "config.yaml") == 0)
             config = true;
         else if (strcmp(p, "metadata.yaml") == 0)
             metadata = true;
         else if (top_is(p, "rootfs"))
             rootfs = true;
-        else if (!top_is(p, "templates") && strcmp(p, ".") != 0 && strcmp(p, "./") != 0) {
+        else if (!top_is(p, "templates") && strcmp(p, ".") != 0) {
             *kind = TAR_PLAIN;
             return 0;
         }
@@ -355,11 +362,13 @@ static int strip_filter(void *arg, struct archive *in, struct archive_entry *e, 
                         struct lxm_error *err)
 {
     struct strip_state *s = arg;
-    char buf[8192];
+    char buf[PATH_MAX];
     const char *name = archive_entry_pathname(e);
     if (!name)
         return LXM_ENTRY_EXTRACT; /* check_entry refuses it */
     const char *p = normalize(name, buf, sizeof(buf));
+    if (!p)
+        return lxm_error_set(err, EPERM, "%s: refusing entry '%.200s...' (path too long)", s->label, name);
     /* Absolute and ".." paths stay as they are: check_entry refuses them
      * by their name, wherever they point. */
     if (p[0] == '/' || has_dotdot(p))
@@ -376,9 +385,9 @@ static int strip_filter(void *arg, struct archive *in, struct archive_entry *e, 
         return lxm_error_set(err, ENOMEM, "out of memory");
     const char *link = archive_entry_hardlink(e);
     if (link) {
-        char lbuf[8192];
+        char lbuf[PATH_MAX];
         const char *l = normalize(link, lbuf, sizeof(lbuf));
-        if (!top_is(l, s->strip) || !l[strlen(s->strip)])
+        if (!l || !top_is(l, s->strip) || !l[strlen(s->strip)])
             return lxm_error_set(err, EPERM, "%s: refusing entry '%s' (hard link outside %s/)",
                                  s->label, name, s->strip);
         _cleanup_free_ char *target = strdup(l + strlen(s->strip) + 1);
@@ -433,10 +442,10 @@ static int read_metadata_tarball(const char *file, struct lxm_image_meta *meta,
             break;
         if (r < ARCHIVE_WARN)
             return lxm_error_set(err, EIO, "read %s: %s", file, archive_error_string(in));
-        char buf[4096];
+        char buf[PATH_MAX];
         const char *p = normalize(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", buf,
                                   sizeof(buf));
-        if (strcmp(p, "metadata.yaml") == 0) {
+        if (p && strcmp(p, "metadata.yaml") == 0) {
             r = capture_data(&s, in, e, err);
             if (r < 0)
                 return r;

@@ -73,6 +73,10 @@ t_ok "unified: metadata and templates stay out of the tree" \
 t_is "unified: release from metadata.yaml" "$(cfg uni release)" bookworm
 t_is "unified: arch from metadata.yaml (x86_64 -> amd64)" "$(cfg uni arch)" amd64
 
+t_ok "LXC unified tarball with ./ names" lxm -q create unidot --from "$IMG/unified-dot.tar.gz"
+check_rootfs unidot
+t_is "unified ./: release from metadata.yaml" "$(cfg unidot release)" bookworm
+
 t_ok "LXC split: metadata + rootfs.squashfs" \
     lxm -q create sq --from "$IMG/meta.tar.xz" --from-rootfs "$IMG/rootfs.squashfs"
 check_rootfs sq

@@ -5,6 +5,7 @@ unified and split, OCI layout with three layers, whiteouts, an opaque
 directory, tags and a nested index) and hostile variants of each.
 Usage: mkimages.py OUT HOSTDIR   (HOSTDIR: a host directory that hostile
 images aim at; nothing may ever appear in it)."""
+import copy
 import gzip
 import hashlib
 import io
@@ -107,6 +108,13 @@ def good_tarballs():
     unified = [entry("metadata.yaml", data=METADATA), d("templates"),
                entry("templates/hostname.tpl", data=b"{{ container.name }}\n")] + rootfs("rootfs/")
     write(f"{OUT}/unified.tar.xz", compress(tar_bytes(unified), "xz"))
+    # As `tar -C DIR -c .` writes it: "./" first, every name under "./".
+    dotted = [d(".")] + [(copy.copy(ti), data) for ti, data in unified]
+    for ti, _ in dotted[1:]:
+        ti.name = "./" + ti.name
+        if ti.type == tarfile.LNKTYPE:
+            ti.linkname = "./" + ti.linkname
+    write(f"{OUT}/unified-dot.tar.gz", compress(tar_bytes(dotted), "gz"))
     write(f"{OUT}/meta.tar.xz", compress(tar_bytes(unified[:3]), "xz"))
     write(f"{OUT}/split-rootfs.tar.gz", compress(tar_bytes(rootfs("./")), "gz"))
     # tar2sqfs keeps owners, modes, links and device nodes from the stream.
