@@ -85,6 +85,10 @@ int lxm_oci_split_source(const char *source, char **dir, char **tag);
 int lxm_oci_unpack(const char *source, const char *rootfs, struct lxm_image_meta *meta,
                    enum lxm_progress progress, struct lxm_error *err);
 
+/* The identity of the image an OCI source names (see
+ * lxm_image_source_id); 1 = source names no OCI layout. */
+int lxm_oci_source_id(const char *source, char hex[65], struct lxm_error *err);
+
 /* Open the squashfs image at path as a libarchive reader of a tar stream
  * of its tree, so its entries take the same checks as any tarball.
  * Returns the reader or NULL with err set. */

@@ -18,6 +18,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/sha256.h"
 #include "ydoc.h"
 
 #define IO_BLOCK (1 << 20)
@@ -556,4 +557,28 @@ int lxm_image_source_access(const char *source)
     if (r < 0)
         return r;
     return access(r == 0 ? dir : source, R_OK) < 0 ? -errno : 0;
+}
+
+int lxm_image_source_id(const char *source, const char *extra, char hex[65],
+                        struct lxm_error *err)
+{
+    int r = extra ? 1 : lxm_oci_source_id(source, hex, err);
+    if (r <= 0)
+        return r;
+    char a[65], b[65];
+    if ((r = sha256_file(source, a)) < 0)
+        return lxm_error_errno(err, -r, "read %s", source);
+    if (!extra) {
+        memcpy(hex, a, sizeof(a));
+        return 0;
+    }
+    if ((r = sha256_file(extra, b)) < 0)
+        return lxm_error_errno(err, -r, "read %s", extra);
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, "split:", 6);
+    sha256_update(&c, a, 64);
+    sha256_update(&c, b, 64);
+    sha256_final_hex(&c, hex);
+    return 0;
 }

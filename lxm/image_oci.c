@@ -603,8 +603,9 @@ static int check_oci_layout(const struct layout *l, struct lxm_error *err)
     return r;
 }
 
-static int unpack_layout(const struct layout *l, const char *tag, const char *source,
-                         const char *rootfs, struct lxm_image_meta *meta, struct lxm_error *err)
+/* index.json, and in it the image source names (*d points into *x). */
+static int load_index(const struct layout *l, const char *tag, struct lxm_oci_index *x,
+                      const struct lxm_oci_desc **d, struct lxm_error *err)
 {
     int r = check_oci_layout(l, err);
     if (r < 0)
@@ -619,15 +620,22 @@ static int unpack_layout(const struct layout *l, const char *tag, const char *so
         return r;
     char label[4200];
     snprintf(label, sizeof(label), "%s/index.json", l->dir);
+    r = lxm_oci_index_parse(label, text, len, x, err);
+    if (r == 0 && (r = pick_by_tag(l, x, tag, d, err)) < 0)
+        lxm_oci_index_clear(x);
+    return r;
+}
+
+static int unpack_layout(const struct layout *l, const char *tag, const char *source,
+                         const char *rootfs, struct lxm_image_meta *meta, struct lxm_error *err)
+{
     struct lxm_oci_index x;
-    r = lxm_oci_index_parse(label, text, len, &x, err);
+    const struct lxm_oci_desc *d = NULL;
+    int r = load_index(l, tag, &x, &d, err);
     if (r < 0)
         return r;
-    const struct lxm_oci_desc *d = NULL;
     struct lxm_oci_manifest m = { 0 };
-    r = pick_by_tag(l, &x, tag, &d, err);
-    if (r == 0)
-        r = resolve_manifest(l, d, &m, err);
+    r = resolve_manifest(l, d, &m, err);
     if (r == 0)
         r = unpack_manifest(l, &m, source, rootfs, meta, err);
     lxm_oci_manifest_clear(&m);
@@ -635,11 +643,11 @@ static int unpack_layout(const struct layout *l, const char *tag, const char *so
     return r;
 }
 
-int lxm_oci_unpack(const char *source, const char *rootfs, struct lxm_image_meta *meta,
-                   enum lxm_progress progress, struct lxm_error *err)
+/* Open the layout of source; 1 = source names none. */
+static int open_layout(const char *source, struct layout *l, char **dir, char **tag,
+                       struct lxm_error *err)
 {
-    _cleanup_free_ char *dir = NULL, *tag = NULL;
-    int r = lxm_oci_split_source(source, &dir, &tag);
+    int r = lxm_oci_split_source(source, dir, tag);
     if (r < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
     struct stat st;
@@ -648,10 +656,46 @@ int lxm_oci_unpack(const char *source, const char *rootfs, struct lxm_image_meta
                              source);
     if (r == 1)
         return 1;
-    _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return lxm_error_errno(err, errno, "open %s", dir);
-    struct layout l = { .dir = dir, .fd = fd, .progress = progress };
+    l->dir = *dir;
+    l->fd = open(*dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (l->fd < 0)
+        return lxm_error_errno(err, errno, "open %s", *dir);
+    return 0;
+}
+
+int lxm_oci_source_id(const char *source, char hex[65], struct lxm_error *err)
+{
+    _cleanup_free_ char *dir = NULL, *tag = NULL;
+    struct layout l = { .fd = -1 };
+    int r = open_layout(source, &l, &dir, &tag, err);
+    if (r != 0)
+        return r;
+    _cleanup_close_ int fd = l.fd;
+    struct lxm_oci_index x;
+    const struct lxm_oci_desc *d = NULL;
+    r = load_index(&l, tag, &x, &d, err);
+    if (r < 0)
+        return r;
+    /* The digest of what the tag names identifies the image's content,
+     * wherever the layout lives. */
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, "oci:", 4);
+    sha256_update(&c, d->hex, 64);
+    sha256_final_hex(&c, hex);
+    lxm_oci_index_clear(&x);
+    return 0;
+}
+
+int lxm_oci_unpack(const char *source, const char *rootfs, struct lxm_image_meta *meta,
+                   enum lxm_progress progress, struct lxm_error *err)
+{
+    _cleanup_free_ char *dir = NULL, *tag = NULL;
+    struct layout l = { .fd = -1, .progress = progress };
+    int r = open_layout(source, &l, &dir, &tag, err);
+    if (r != 0)
+        return r;
+    _cleanup_close_ int fd = l.fd;
     return unpack_layout(&l, tag, source, rootfs, meta, err);
 }
 

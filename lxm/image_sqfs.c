@@ -392,7 +392,8 @@ struct archive *lxm_sqfs_open_as_tar(const char *path, struct lxm_error *err)
         return NULL;
     }
     archive_read_support_format_tar(in);
-    /* archive_read_open calls gen_close on failure too. */
+    /* The reader owns g from here: closing it (archive_read_free, also
+     * after a failed open) calls gen_close. */
     if (archive_read_open(in, g, NULL, gen_read, gen_close) != ARCHIVE_OK) {
         lxm_error_set(err, EINVAL, "%s: %s", path, archive_error_string(in));
         archive_read_free(in);

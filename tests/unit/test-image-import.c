@@ -4,10 +4,16 @@
  * themselves are exercised end to end by tests/integration/image-formats.sh
  * with archives it builds. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "image_import-internal.h"
 #include "tap.h"
+#include "util/fs.h"
+#include "util/sha256.h"
 
 #define S(x) x, strlen(x)
 #define D64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -176,8 +182,60 @@ static void test_helpers(void)
     is_str(lxm_arch_to_debian("riscv64", NULL), "riscv64", "others unchanged");
 }
 
+static void put(const char *dir, const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    if (!path || write_file_atomic(path, text, strlen(text), 0644) < 0)
+        abort();
+    free(path);
+}
+
+static void make_layout(const char *dir)
+{
+    if (mkdir_p(dir, 0755) < 0)
+        abort();
+    put(dir, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
+    put(dir, "index.json",
+        "{\"manifests\":[{\"digest\":\"sha256:" D64 "\",\"size\":1,"
+        "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}},"
+        "{\"digest\":\"sha256:" "1111111111111111111111111111111111111111111111111111111111111111"
+        "\",\"size\":1,\"annotations\":{\"org.opencontainers.image.ref.name\":\"a:b\"}}]}");
+}
+
+/* lxm_image_source_id: a key for the store that follows the content. */
+static void test_source_id(void)
+{
+    char tmp[] = "/tmp/test-image-import.XXXXXX";
+    if (!mkdtemp(tmp))
+        abort();
+    char *one = xasprintf("%s/one", tmp), *two = xasprintf("%s/two", tmp);
+    make_layout(one);
+    make_layout(two);
+    char *one_v1 = xasprintf("%s:v1", one), *two_v1 = xasprintf("oci:%s:v1", two);
+    char *one_ab = xasprintf("%s:a:b", one), *file = xasprintf("%s/index.json", one);
+    char a[65] = "", b[65] = "", c[65] = "", f[65] = "", sum[65] = "", split[65] = "";
+    struct lxm_error err = { 0 };
+    is_int(lxm_image_source_id(one_v1, NULL, a, &err), 0, "id of DIR:TAG (%s)", err.msg);
+    is_int(lxm_image_source_id(two_v1, NULL, b, &err), 0, "id of oci:DIR:TAG (%s)", err.msg);
+    is_str(a, b, "the same image in two layouts has one id");
+    is_int(lxm_image_source_id(one_ab, NULL, c, &err), 0, "a tag with ':' in it (%s)", err.msg);
+    ok(strcmp(a, c) != 0, "another tag, another id");
+    ok(lxm_image_source_id(one, NULL, c, &err) < 0 && strstr(err.msg, "holds 2 images"),
+       "several images and no tag: an error (%s)", err.msg);
+    is_int(lxm_image_source_id(file, NULL, f, &err), 0, "id of a file (%s)", err.msg);
+    sha256_file(file, sum);
+    is_str(f, sum, "a file's id is its sha256");
+    is_int(lxm_image_source_id(file, file, split, &err), 0, "id of a split pair (%s)", err.msg);
+    ok(strlen(split) == 64 && strcmp(split, sum) != 0, "a split pair's id is neither file's");
+    ok(lxm_image_source_id("/nonexistent/x.tar", NULL, f, &err) == -ENOENT, "a missing file (%s)",
+       err.msg);
+    rm_rf(tmp);
+    free(one), free(two), free(one_v1), free(two_v1), free(one_ab), free(file);
+}
+
 int main(void)
 {
+    test_source_id();
     test_lxc_metadata();
     test_export_config();
     test_oci_index();
