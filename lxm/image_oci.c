@@ -558,11 +558,8 @@ static bool is_layout_dir(const char *dir)
     return marker && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && path_exists(marker);
 }
 
-int lxm_oci_split_source(const char *source, char **dir, char **tag)
+static int split_plain(const char *source, char **dir, char **tag)
 {
-    *dir = *tag = NULL;
-    if (strncmp(source, "oci:", 4) == 0)
-        source += 4;
     _cleanup_free_ char *d = strdup(source);
     if (!d)
         return -ENOMEM;
@@ -583,6 +580,16 @@ int lxm_oci_split_source(const char *source, char **dir, char **tag)
         return -ENOMEM;
     *dir = TAKE_PTR(d);
     return 0;
+}
+
+int lxm_oci_split_source(const char *source, char **dir, char **tag)
+{
+    *dir = *tag = NULL;
+    int r = split_plain(source, dir, tag);
+    /* skopeo's "oci:DIR:TAG", unless a directory "oci" was meant. */
+    if (r == 1 && strncmp(source, "oci:", 4) == 0)
+        r = split_plain(source + 4, dir, tag);
+    return r;
 }
 
 static int check_oci_layout(const struct layout *l, struct lxm_error *err)

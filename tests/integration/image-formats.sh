@@ -109,6 +109,8 @@ t_is "oci: arch from the image config" "$(cfg oci arch)" amd64
 
 t_ok "OCI tag v2" lxm -q create oci2 --from "oci:$IMG/oci:v2"
 t_is "oci v2: its own tree" "$(cat "$CT/oci2/rootfs/only-v2" 2>/dev/null)" 2
+t_ok "a layout in a directory named oci: oci:TAG" bash -c "cd '$IMG' && '$LXM_BIN' --root '$T_ROOT' -q create ocirel --from oci:v2"
+t_is "oci:TAG: its tree" "$(cat "$CT/ocirel/rootfs/only-v2" 2>/dev/null)" 2
 t_ok "OCI nested index: the host's platform" lxm -q create multi --from "$IMG/oci:multi"
 t_is "nested index: the amd64 image" "$(cat "$CT/multi/rootfs/data/keep" 2>/dev/null)" keep
 t_ok "nested index: not the arm64 one" test ! -e "$CT/multi/rootfs/arm"
