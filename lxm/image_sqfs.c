@@ -210,7 +210,12 @@ static int add_xattrs(struct sqfs_gen *g, const sqfs_inode_generic_t *in, struct
             r = sqfs_xattr_reader_read_value(g->xattrs, key, &val);
         const char *prefix = r == 0 ? sqfs_get_xattr_prefix(key->type & SQFS_XATTR_PREFIX_MASK) : NULL;
         if (r == 0 && prefix) {
-            _cleanup_free_ char *name = xasprintf("%s%.*s", prefix, (int)key->size, (const char *)key->key);
+            /* libsquashfs hands out the key with its prefix ("user.x")
+             * and NUL-terminated; be ready for one without. */
+            const char *k = (const char *)key->key;
+            _cleanup_free_ char *name = strncmp(k, prefix, strlen(prefix)) == 0
+                                            ? strndup(k, strlen(prefix) + key->size)
+                                            : xasprintf("%s%.*s", prefix, (int)key->size, k);
             if (name)
                 archive_entry_xattr_add_entry(e, name, val->value, val->size);
         }

@@ -42,6 +42,8 @@ device_not_created() {
     fi
 }
 
+xattr_of() { python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())' "$1" "$2" 2>&1; }
+
 # check_rootfs NAME: the tree of mkimages.py's rootfs().
 check_rootfs() {
     local n=$1 R=$CT/$1/rootfs
@@ -52,6 +54,7 @@ check_rootfs() {
     t_is "$n: private file owner and mode" "$(stat -c '%a %u:%g' "$R/home/user/secret" 2>/dev/null)" "600 1000:1000"
     t_is "$n: symlink" "$(readlink "$R/sbin")" bin
     t_is "$n: hard link" "$(stat -c %i "$R/bin/tool-link" 2>/dev/null)" "$(stat -c %i "$R/bin/tool" 2>/dev/null)"
+    t_is "$n: extended attribute" "$(xattr_of "$R/etc/tagged" user.lxm)" kept
     t_is "$n: hostname is the container's" "$(cat "$R/etc/hostname" 2>/dev/null)" "$n"
     device_not_created "$n: device node not created" "$R/dev/null"
 }

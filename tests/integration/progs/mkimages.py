@@ -20,8 +20,10 @@ OUT, HOST = sys.argv[1], sys.argv[2]
 MTIME = 1700000000
 
 
-def entry(name, kind=tarfile.REGTYPE, data=b"", mode=0o644, uid=0, gid=0, link="", dev=None):
+def entry(name, kind=tarfile.REGTYPE, data=b"", mode=0o644, uid=0, gid=0, link="", dev=None, xattrs=None):
     ti = tarfile.TarInfo(name)
+    if xattrs:
+        ti.pax_headers = {"SCHILY.xattr." + k: v for k, v in xattrs.items()}
     ti.type, ti.mode, ti.uid, ti.gid, ti.mtime = kind, mode, uid, gid, MTIME
     ti.linkname = link
     if dev:
@@ -73,6 +75,7 @@ def rootfs(prefix=""):
         d(p + "home/user", mode=0o700, uid=1000, gid=1000),
         entry(p + "home/user/secret", data=b"s3cret\n", mode=0o600, uid=1000, gid=1000),
         entry(p + "bin/suid", data=b"x", mode=0o4755, uid=0, gid=50),
+        entry(p + "etc/tagged", data=b"t\n", xattrs={"user.lxm": "kept"}),
         entry(p + "bin/tool-link", tarfile.LNKTYPE, link=p + "bin/tool"),
         d(p + "dev"),
         entry(p + "dev/null", tarfile.CHRTYPE, mode=0o666, dev=(1, 3)),
