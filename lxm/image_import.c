@@ -381,6 +381,9 @@ static int strip_filter(void *arg, struct archive *in, struct archive_entry *e, 
         return LXM_ENTRY_SKIP;
     }
     const char *rest = p + strlen(s->strip);
+    if (!*rest && archive_entry_filetype(e) != AE_IFDIR)
+        return lxm_error_set(err, EPERM, "%s: refusing entry '%s' (%s/ must be a directory)",
+                             s->label, name, s->strip);
     _cleanup_free_ char *path = strdup(*rest ? rest + 1 : ".");
     if (!path)
         return lxm_error_set(err, ENOMEM, "out of memory");

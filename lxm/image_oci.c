@@ -926,7 +926,10 @@ int lxm_whiteout_filter(void *arg, struct archive *in, struct archive_entry *e, 
     const char *base = slash ? slash + 1 : path;
     if (strncmp(base, ".wh.", 4) == 0)
         return apply_whiteout(s, rootfd, name, path, err);
-    if (archive_entry_filetype(e) != AE_IFDIR && strcmp(path, ".") != 0) {
+    if (archive_entry_filetype(e) != AE_IFDIR && strcmp(path, ".") == 0)
+        return lxm_error_set(err, EPERM, "%s: refusing entry '%s' (the top of a layer must be a directory)",
+                             s->label, name);
+    if (archive_entry_filetype(e) != AE_IFDIR) {
         int r = replace_lower_dir(s, rootfd, name, path, err);
         if (r < 0)
             return r;

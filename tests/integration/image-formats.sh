@@ -168,6 +168,10 @@ expect_refused "unified: absolute path" "refusing entry '$HOST/abs' \(absolute p
 expect_refused "unified: hard link out of rootfs/" "refusing entry 'rootfs/h' \(hard link outside rootfs/\)" \
     --from "$H/unified-hardlink-out.tar"
 expect_refused "unified: file through a symlink" "refusing entry 'a/pwned'" --from "$H/unified-symlink.tar"
+expect_refused "unified: rootfs itself a symlink" "refusing entry 'rootfs' \(rootfs/ must be a directory\)" \
+    --from "$H/unified-rootfs-symlink.tar"
+expect_refused "OCI: the top of a layer a symlink" "refusing entry '\.' \(the top of a layer must be a directory\)" \
+    --from "$H/oci-top-symlink:t"
 expect_refused "export: bad config.yaml" "export-bad-yaml.tar:config.yaml:[0-9]+:[0-9]+: yaml syntax error" --from "$H/export-bad-yaml.tar"
 expect_refused "split: truncated squashfs" "truncated.squashfs: truncated \(its superblock says [0-9]+ bytes, the file has 200\)" \
     --from "$IMG/meta.tar.xz" --from-rootfs "$H/truncated.squashfs"

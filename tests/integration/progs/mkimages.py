@@ -136,6 +136,9 @@ def hostile_tarballs():
     write(f"{h}/unified-symlink.tar", tar_bytes(
         [entry("metadata.yaml", data=METADATA), d("rootfs"), entry("rootfs/a", tarfile.SYMTYPE, link=HOST),
          entry("rootfs/a/pwned", data=b"x")]))
+    write(f"{h}/unified-rootfs-symlink.tar", tar_bytes(
+        [entry("metadata.yaml", data=METADATA), entry("rootfs", tarfile.SYMTYPE, link=HOST),
+         entry("rootfs/pwned", data=b"x")]))
     write(f"{h}/export-bad-yaml.tar", tar_bytes(
         [entry("config.yaml", data=b"template: [\n"), d("rootfs"), entry("rootfs/f", data=b"x")]))
     with open(f"{OUT}/rootfs.squashfs", "rb") as f:
@@ -243,6 +246,9 @@ def oci_hostile():
     lay = Layout(f"{h}/oci-whiteout-symlink")
     lay.tag(lay.image([([d("."), entry("lnk", tarfile.SYMTYPE, link=HOST)], "gz"),
                        ([entry("lnk/.wh.victim")], "gz")]), "t")
+    lay.close()
+    lay = Layout(f"{h}/oci-top-symlink")
+    lay.tag(lay.image([([entry(".", tarfile.SYMTYPE, link=HOST), entry("pwned", data=b"x")], "")]), "t")
     lay.close()
     lay = Layout(f"{h}/oci-dotdot")
     lay.tag(lay.image([([d("."), entry("../escape", data=b"x")], "")]), "t")
