@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,7 +447,7 @@ static int resolve_manifest(const struct layout *l, const struct lxm_oci_desc *d
         int r = blob_read(l, &cur, &text, &len, err);
         if (r < 0)
             return r;
-        char label[128];
+        char label[PATH_MAX + 64];
         snprintf(label, sizeof(label), "%s: blob sha256:%.12s", l->dir, cur.hex);
         if (!lxm_oci_is_index(text, len))
             return lxm_oci_manifest_parse(label, text, len, m, err);
@@ -501,7 +502,7 @@ static int apply_layer(const struct layout *l, const struct lxm_oci_desc *d, siz
     _cleanup_archive_read_ struct archive *in = lxm_tar_reader_new();
     if (!in)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    char label[160];
+    char label[PATH_MAX + 96];
     snprintf(label, sizeof(label), "%s layer %zu/%zu (sha256:%.12s)", l->dir, i + 1, n, d->hex);
     if (archive_read_open_fd(in, fd, IO_BLOCK) != ARCHIVE_OK)
         return lxm_error_set(err, EINVAL, "%s: not a tar layer lxm can read (%s)", label,
@@ -535,7 +536,7 @@ static int unpack_manifest(const struct layout *l, const struct lxm_oci_manifest
     int r = blob_read(l, &m->config, &text, &len, err);
     if (r < 0)
         return lxm_error_prefix(err, "image config");
-    char label[128];
+    char label[PATH_MAX + 64];
     snprintf(label, sizeof(label), "%s: config sha256:%.12s", l->dir, m->config.hex);
     struct lxm_oci_config cfg;
     r = lxm_oci_config_parse(label, text, len, &cfg, err);
@@ -601,7 +602,7 @@ static int check_oci_layout(const struct layout *l, struct lxm_error *err)
     size_t len;
     int r = read_fd(fd, "oci-layout", &text, &len, err);
     _cleanup_json_ json_object *o = NULL;
-    char label[4200];
+    char label[PATH_MAX + 32];
     snprintf(label, sizeof(label), "%s/oci-layout", l->dir);
     if (r == 0)
         r = json_parse(label, text, len, &o, err);
@@ -625,7 +626,7 @@ static int load_index(const struct layout *l, const char *tag, struct lxm_oci_in
     r = read_fd(fd, "index.json", &text, &len, err);
     if (r < 0)
         return r;
-    char label[4200];
+    char label[PATH_MAX + 32];
     snprintf(label, sizeof(label), "%s/index.json", l->dir);
     r = lxm_oci_index_parse(label, text, len, x, err);
     if (r == 0 && (r = pick_by_tag(l, x, tag, d, err)) < 0)
