@@ -22,6 +22,10 @@ struct archive;
 int lxm_lxc_metadata_parse(const char *label, const char *text, size_t len,
                            struct lxm_image_meta *meta, struct lxm_error *err);
 
+/* The "config" file of an LXC download image's meta.tar.xz: its
+ * "lxc.arch = ..." line. 0 or -ENOMEM. */
+int lxm_lxc_config_meta(const char *text, struct lxm_image_meta *meta);
+
 /* The config.yaml of an lxm export: template, release, arch, created. */
 int lxm_export_config_meta(const char *label, const char *text, size_t len,
                            struct lxm_image_meta *meta, struct lxm_error *err);

@@ -428,7 +428,31 @@ static int unpack_stripped(const char *file, const char *capture, const char *ro
     return 0;
 }
 
-/* metadata.yaml of a split image's metadata tarball (nothing extracted). */
+int lxm_lxc_config_meta(const char *text, struct lxm_image_meta *meta)
+{
+    for (const char *line = text; *line;) {
+        size_t len = strcspn(line, "\n");
+        const char *p = line + strspn(line, " \t");
+        line += len + (line[len] == '\n');
+        if (strncmp(p, "lxc.arch", 8) != 0)
+            continue;
+        p += 8 + strspn(p + 8, " \t");
+        if (*p != '=')
+            continue;
+        p += 1 + strspn(p + 1, " \t");
+        size_t n = strcspn(p, " \t\r\n#");
+        if (n == 0 || n > 32)
+            continue;
+        char *raw = strndup(p, n);
+        if (!raw || set_arch(meta, raw, NULL) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* The metadata of a split image's metadata tarball (nothing extracted):
+ * Incus/LXD's metadata.yaml, or the "config" of LXC's download images
+ * (meta.tar.xz: config, templates, expiry...), which says only the arch. */
 static int read_metadata_tarball(const char *file, struct lxm_image_meta *meta,
                                  struct lxm_error *err)
 {
@@ -438,30 +462,35 @@ static int read_metadata_tarball(const char *file, struct lxm_image_meta *meta,
     int r = open_tar(file, &fd, &in, &size, err);
     if (r < 0)
         return r;
-    struct strip_state s = { .label = file, .strip = "", .capture = "metadata.yaml" };
-    for (;;) {
+    struct strip_state yaml = { .label = file, .capture = "metadata.yaml" };
+    struct strip_state config = { .label = file, .capture = "config" };
+    while (!yaml.captured) {
         struct archive_entry *e;
         r = archive_read_next_header(in, &e);
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN)
-            return lxm_error_set(err, EIO, "read %s: %s", file, archive_error_string(in));
+            r = lxm_error_set(err, EIO, "read %s: %s", file, archive_error_string(in));
         char buf[PATH_MAX];
-        const char *p = normalize(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", buf,
-                                  sizeof(buf));
-        if (p && strcmp(p, "metadata.yaml") == 0) {
-            r = capture_data(&s, in, e, err);
-            if (r < 0)
-                return r;
+        const char *name = r < 0 ? NULL : archive_entry_pathname(e);
+        const char *p = name ? normalize(name, buf, sizeof(buf)) : NULL;
+        if (p && strcmp(p, "metadata.yaml") == 0)
+            r = capture_data(&yaml, in, e, err);
+        else if (p && strcmp(p, "config") == 0)
+            r = capture_data(&config, in, e, err);
+        if (r < 0)
             break;
-        }
     }
-    _cleanup_free_ char *text = s.captured;
+    _cleanup_free_ char *text = yaml.captured, *lxc = config.captured;
+    if (r < 0)
+        return r;
+    if (!text && lxc)
+        return lxm_lxc_config_meta(lxc, meta) < 0 ? lxm_error_set(err, ENOMEM, "out of memory") : 0;
     if (!text)
-        return lxm_error_set(err, EINVAL, "%s: no metadata.yaml (not an LXC image metadata tarball)",
-                             file);
+        return lxm_error_set(err, EINVAL,
+                             "%s: no metadata.yaml or config (not an LXC image metadata tarball)", file);
     _cleanup_free_ char *label = xasprintf("%s:metadata.yaml", file);
-    return lxm_lxc_metadata_parse(label ? label : file, text, s.captured_len, meta, err);
+    return lxm_lxc_metadata_parse(label ? label : file, text, yaml.captured_len, meta, err);
 }
 
 static int unpack_plain(const char *file, const char *rootfs, enum lxm_progress progress,

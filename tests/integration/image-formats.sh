@@ -74,7 +74,7 @@ check_rootfs uni
 t_ok "unified: metadata and templates stay out of the tree" \
     test ! -e "$CT/uni/rootfs/metadata.yaml" -a ! -e "$CT/uni/rootfs/templates" -a ! -e "$CT/uni/rootfs/rootfs"
 t_is "unified: release from metadata.yaml" "$(cfg uni release)" bookworm
-t_is "unified: arch from metadata.yaml (x86_64 -> amd64)" "$(cfg uni arch)" amd64
+t_is "unified: arch from metadata.yaml (aarch64 -> arm64)" "$(cfg uni arch)" arm64
 
 t_ok "LXC unified tarball with ./ names" lxm -q create unidot --from "$IMG/unified-dot.tar.gz"
 check_rootfs unidot
@@ -87,6 +87,10 @@ t_is "split: release from metadata.yaml" "$(cfg sq release)" bookworm
 t_ok "LXC split: metadata + rootfs tarball" \
     lxm -q create sqt --from "$IMG/meta.tar.xz" --from-rootfs "$IMG/split-rootfs.tar.gz"
 check_rootfs sqt
+t_ok "LXC download image: meta.tar.xz (config) + rootfs tarball" \
+    lxm -q create lxcdl --from "$IMG/lxc-meta.tar.xz" --from-rootfs "$IMG/split-rootfs.tar.gz"
+check_rootfs lxcdl
+t_is "LXC download image: arch from lxc.arch (aarch64 -> arm64)" "$(cfg lxcdl arch)" arm64
 out=$(lxm -q create meta-only --from "$IMG/meta.tar.xz" 2>&1)
 t_like "metadata tarball alone: says the rootfs is missing" "$out" "metadata half of a split LXC image"
 out=$(lxm -q create x --from-rootfs "$IMG/rootfs.squashfs" -t tarball 2>&1)
@@ -121,6 +125,7 @@ t_ok "OCI tag with a ':' in it" lxm -q create colon --from "$IMG/oci-colon:debia
 t_is "colon tag: its tree" "$(cat "$CT/colon/rootfs/colon" 2>/dev/null)" c
 t_ok "OCI layout with one untagged image: DIR alone" lxm -q create one --from "$IMG/oci-one"
 t_is "one: its tree" "$(cat "$CT/one/rootfs/single" 2>/dev/null)" 1
+t_is "one: arch from its config (386 -> i386)" "$(cfg one arch)" i386
 
 # A layout as skopeo itself writes it (it re-packs what it copies), two tags in one.
 if command -v skopeo >/dev/null; then

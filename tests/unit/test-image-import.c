@@ -59,6 +59,20 @@ static void test_lxc_metadata(void)
     lxm_image_meta_clear(&m);
 }
 
+static void test_lxc_config(void)
+{
+    struct lxm_image_meta m = { 0 };
+    is_int(lxm_lxc_config_meta("lxc.include = LXC_TEMPLATE_CONFIG/debian.common.conf\n"
+                               "  lxc.arch = x86_64 # the build host\n"
+                               "lxc.architecture_x = nope\n", &m),
+           0, "LXC download config parses");
+    is_str(m.arch, "amd64", "lxc.arch x86_64 is amd64");
+    lxm_image_meta_clear(&m);
+    is_int(lxm_lxc_config_meta("lxc.arch=\nlxc.arch\n", &m), 0, "an empty lxc.arch is ignored");
+    ok(!m.arch, "no arch from an empty value");
+    lxm_image_meta_clear(&m);
+}
+
 static void test_export_config(void)
 {
     struct lxm_image_meta m = { 0 };
@@ -238,6 +252,7 @@ int main(void)
     test_source_id();
     test_lxc_metadata();
     test_export_config();
+    test_lxc_config();
     test_oci_index();
     test_oci_manifest_config();
     test_helpers();

@@ -83,7 +83,7 @@ def rootfs(prefix=""):
     return out
 
 
-METADATA = b"""architecture: x86_64
+METADATA = b"""architecture: aarch64
 creation_date: 1714564800
 properties:
   os: Debian
@@ -120,6 +120,10 @@ def good_tarballs():
     write(f"{OUT}/unified-dot.tar.gz", compress(tar_bytes(dotted), "gz"))
     write(f"{OUT}/meta.tar.xz", compress(tar_bytes(unified[:3]), "xz"))
     write(f"{OUT}/split-rootfs.tar.gz", compress(tar_bytes(rootfs("./")), "gz"))
+    # An LXC download image's meta.tar.xz: no metadata.yaml, a "config".
+    write(f"{OUT}/lxc-meta.tar.xz", compress(tar_bytes(
+        [entry("config", data=b"lxc.include = LXC_TEMPLATE_CONFIG/debian.common.conf\nlxc.arch = aarch64\n"),
+         entry("expiry", data=b"1900000000\n"), d("templates")]), "xz"))
     # tar2sqfs keeps owners, modes, links and device nodes from the stream.
     subprocess.run(["tar2sqfs", "-q", "-f", f"{OUT}/rootfs.squashfs"],
                    input=tar_bytes(rootfs("./")), check=True)
@@ -231,7 +235,7 @@ def oci_good():
     col.close()
     # One image, untagged: DIR alone picks it.
     one = Layout(f"{OUT}/oci-one")
-    one.tag(one.image([([d("."), entry("single", data=b"1\n")], "")]), None)
+    one.tag(one.image([([d("."), entry("single", data=b"1\n")], "")], arch="386"), None)
     one.close()
 
 
