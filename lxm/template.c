@@ -823,6 +823,9 @@ static int unpack_image(const struct lxm_provision_opts *opts, const char *rootf
     int r = lxm_image_unpack_any(opts->from, opts->from_rootfs, rootfs, &meta, opts->progress, err);
     if (r < 0)
         return r;
+    if (meta.arch && strcmp(meta.arch, lxm_host_arch()) != 0)
+        lxm_warn("%s: the image is for %s, this machine is %s: its programs will not run here "
+                 "without emulation", opts->from, meta.arch, lxm_host_arch());
     if (opts->meta) {
         lxm_image_meta_clear(opts->meta);
         *opts->meta = meta;
