@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/strv.h"
 
 #define IO_BLOCK (1 << 20)
 /* A config.yaml is a few KiB; anything huge in an archive is not one. */
@@ -351,10 +353,134 @@ static int check_layout(const char *staging, const char *file, struct lxm_error 
     return 0;
 }
 
-/* Parse config.yaml twice: one copy to keep, one merged with its profiles
- * to prove the container could start (profiles exist, merge validates). */
+/* ---- import: what an archive may not choose -------------------------------------------- */
+
+/* An archive is someone else's word. Its profiles and the keys that reach
+ * the host (privileges, nesting, the id map, extra profiles, bind mounts
+ * of host paths) are the importing user's choice: dropped and named in one
+ * line unless --trust-profiles. */
+static const char *const host_reaching_keys[] = {
+    "security.privileged", "security.nesting", "security.idmap", "security.profile", "mounts",
+};
+
+static bool host_key_set(const struct lxm_config *cfg, size_t i)
+{
+    switch (i) {
+    case 0: return cfg->security.privileged_set && cfg->security.privileged;
+    case 1: return cfg->security.nesting_set && cfg->security.nesting;
+    case 2: return cfg->security.idmap && strcmp(cfg->security.idmap, "auto") != 0;
+    case 3: return cfg->security_profile != NULL;
+    default: return cfg->n_mounts > 0;
+    }
+}
+
+static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t n = strlen(buf);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, size - n, fmt, ap);
+    va_end(ap);
+}
+
+static void append_list(char *buf, size_t size, char *const *v)
+{
+    append(buf, size, "[");
+    for (size_t i = 0; v && v[i]; i++)
+        append(buf, size, "%s%s", i ? ", " : "", v[i]);
+    append(buf, size, "]");
+}
+
+static bool strv_equal(char *const *a, char *const *b)
+{
+    size_t n = strv_length(a);
+    if (n != strv_length(b))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+/* The one line about the archive's own choices: what it asked for (its
+ * profiles, the host-reaching keys in dropped) and what came of it. */
+static void announce_trust(const char *file, char *const *asked, char *const *got,
+                           const char *dropped, bool trusted)
+{
+    bool same = !asked || strv_equal(asked, got);
+    if (trusted ? !asked && !*dropped : same && !*dropped)
+        return;
+    char line[1024] = "the archive asks for ";
+    if (asked && (trusted || !same)) {
+        append(line, sizeof(line), "profiles ");
+        append_list(line, sizeof(line), asked);
+        append(line, sizeof(line), "%s", *dropped ? " and " : "");
+    }
+    append(line, sizeof(line), "%s", dropped);
+    if (trusted) {
+        append(line, sizeof(line), ": kept (--trust-profiles)");
+        if (!same) {
+            append(line, sizeof(line), ", but -p gives the container profiles ");
+            append_list(line, sizeof(line), got);
+        }
+        lxm_info("%s: %s", file, line);
+        return;
+    }
+    bool refused = strv_contains(asked, "privileged") || strv_contains(asked, "unconfined") ||
+                   *dropped;
+    append(line, sizeof(line), ": %s without --trust-profiles; the container gets profiles ",
+           refused ? "refused" : "ignored");
+    append_list(line, sizeof(line), got);
+    lxm_warn("%s: %s", file, line);
+}
+
+/* Give cfg the profiles the user chose (-p, else [default]; with --trust-
+ * profiles and no -p, the archive's) and, unless trusted, drop the keys
+ * that reach the host. */
+static int limit_archive_config(struct lxm_config *cfg, const char *file,
+                                const struct lxm_import_opts *o, struct lxm_error *err)
+{
+    _cleanup_strv_free_ char **asked = TAKE_PTR(cfg->profiles);
+    static char *const default_profiles[] = { (char *)"default", NULL };
+    char *const *chosen = o && o->profiles && o->profiles[0] ? o->profiles : NULL;
+    bool trusted = o && o->trust_profiles;
+    if (!chosen)
+        chosen = trusted && asked ? asked : default_profiles;
+    if (!(cfg->profiles = strv_copy(chosen)))
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    char dropped[512] = "";
+    for (size_t i = 0; i < ARRAY_SIZE(host_reaching_keys); i++) {
+        if (!host_key_set(cfg, i))
+            continue;
+        append(dropped, sizeof(dropped), "%s%s", *dropped ? ", " : "", host_reaching_keys[i]);
+        if (!trusted && lxm_config_unset(cfg, host_reaching_keys[i], err) < 0)
+            return lxm_error_prefix(err, "%s: config.yaml", file);
+    }
+    announce_trust(file, asked, cfg->profiles, dropped, trusted);
+    return 0;
+}
+
+/* The profiles named on the command line exist: said before any work. */
+static int check_chosen_profiles(const struct lxm_paths *paths, const struct lxm_import_opts *o,
+                                 struct lxm_error *err)
+{
+    for (size_t i = 0; o && o->profiles && o->profiles[i]; i++) {
+        struct lxm_profile *p = NULL;
+        int r = lxm_profile_find(paths, o->profiles[i], &p, err);
+        if (r < 0)
+            return r;
+        lxm_profile_free(p);
+    }
+    return 0;
+}
+
+/* config.yaml, limited to what the importing user allows, and proved
+ * startable: what will be saved is parsed again and merged with its
+ * profiles (they exist, the merge validates). */
 static int load_archive_config(const struct lxm_paths *paths, const char *staging, const char *file,
-                               struct lxm_config **out, struct lxm_error *err)
+                               const struct lxm_import_opts *o, struct lxm_config **out,
+                               struct lxm_error *err)
 {
     _cleanup_free_ char *path = xasprintf("%s/config.yaml", staging);
     _cleanup_free_ char *label = xasprintf("%s:config.yaml", file);
@@ -366,9 +492,14 @@ static int load_archive_config(const struct lxm_paths *paths, const char *stagin
         return lxm_error_errno(err, -r, "read %s", path);
     _cleanup_config_ struct lxm_config *cfg = NULL;
     _cleanup_config_ struct lxm_config *probe = NULL;
+    _cleanup_free_ char *limited = NULL;
     r = lxm_config_parse(label, text, &cfg, err);
     if (r == 0)
-        r = lxm_config_parse(label, text, &probe, err);
+        r = limit_archive_config(cfg, file, o, err);
+    if (r == 0)
+        r = lxm_config_to_yaml(cfg, &limited, err);
+    if (r == 0)
+        r = lxm_config_parse(label, limited, &probe, err);
     if (r == 0 && (r = lxm_config_effective(paths, probe, err)) < 0)
         lxm_error_prefix(err, "%s", label);
     if (r < 0)
@@ -456,10 +587,10 @@ static int import_checked(const struct lxm_paths *paths, const char *file, const
 }
 
 static int import_into(const struct lxm_paths *paths, const char *file, const char *staging,
-                       const char *name, enum lxm_progress progress, char **out,
+                       const char *name, const struct lxm_import_opts *o, char **out,
                        struct lxm_error *err)
 {
-    int r = lxm_image_extract(file, staging, progress, err);
+    int r = lxm_image_extract(file, staging, o->progress, err);
     if (r < 0)
         return r;
     if (lxm_signals_pending())
@@ -471,14 +602,14 @@ static int import_into(const struct lxm_paths *paths, const char *file, const ch
     if (r < 0)
         return r;
     _cleanup_config_ struct lxm_config *cfg = NULL;
-    r = load_archive_config(paths, staging, file, &cfg, err);
+    r = load_archive_config(paths, staging, file, o, &cfg, err);
     if (r < 0)
         return r;
     return import_checked(paths, file, staging, cfg, name, out, err);
 }
 
 int lxm_import(const struct lxm_paths *paths, const char *file, const char *name,
-               enum lxm_progress progress, char **out, struct lxm_error *err)
+               const struct lxm_import_opts *opts, char **out, struct lxm_error *err)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
     int r = name ? lxm_container_new(paths, name, &c, err) : 0;
@@ -488,6 +619,9 @@ int lxm_import(const struct lxm_paths *paths, const char *file, const char *name
         return lxm_error_set(err, EEXIST, "container '%s' already exists", c->name);
     if (access(file, R_OK) < 0)
         return lxm_error_errno(err, errno, "import %s", file);
+    r = check_chosen_profiles(paths, opts, err);
+    if (r < 0)
+        return r;
     r = mkdir_p(paths->containers, 0711);
     if (r < 0)
         return lxm_error_errno(err, -r, "create %s", paths->containers);
@@ -498,7 +632,7 @@ int lxm_import(const struct lxm_paths *paths, const char *file, const char *name
         return lxm_error_errno(err, errno, "create %s", staging);
     sigset_t old;
     lxm_signals_block(&old);
-    r = import_into(paths, file, staging, name, progress, out, err);
+    r = import_into(paths, file, staging, name, opts, out, err);
     if (r < 0 && rm_rf(staging) < 0)
         lxm_warn("could not remove %s after the failed import", staging);
     lxm_signals_restore(&old);
