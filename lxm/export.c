@@ -21,10 +21,11 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/strv.h"
+#include "ydoc.h"
 
 #define IO_BLOCK (1 << 20)
 /* A config.yaml is a few KiB; anything huge in an archive is not one. */
-#define CONFIG_MAX (1 << 20)
+#define CONFIG_MAX LXM_YAML_MAX
 
 static inline void configp(struct lxm_config **c)
 {
@@ -333,7 +334,10 @@ static int check_layout(const char *staging, const char *file, struct lxm_error 
             continue;
         if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0)
             return lxm_error_errno(err, errno, "stat %s/%s", staging, n);
-        if (strcmp(n, "config.yaml") == 0 && S_ISREG(st.st_mode) && st.st_size <= CONFIG_MAX)
+        if (strcmp(n, "config.yaml") == 0 && S_ISREG(st.st_mode) && st.st_size > CONFIG_MAX)
+            return lxm_error_set(err, EFBIG, "%s: config.yaml is %lld bytes, over the %d MiB limit",
+                                 file, (long long)st.st_size, CONFIG_MAX >> 20);
+        if (strcmp(n, "config.yaml") == 0 && S_ISREG(st.st_mode))
             config = true;
         else if (strcmp(n, "rootfs") == 0 && S_ISDIR(st.st_mode))
             rootfs = true;
@@ -487,9 +491,12 @@ static int load_archive_config(const struct lxm_paths *paths, const char *stagin
     _cleanup_free_ char *text = NULL;
     if (!path || !label)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    int r = read_file(path, &text, NULL);
+    size_t len = 0;
+    int r = read_file(path, &text, &len); /* check_layout bounded its size */
     if (r < 0)
         return lxm_error_errno(err, -r, "read %s", path);
+    if ((r = lxm_yaml_check_text(label, text, len, err)) < 0)
+        return r;
     _cleanup_config_ struct lxm_config *cfg = NULL;
     _cleanup_config_ struct lxm_config *probe = NULL;
     _cleanup_free_ char *limited = NULL;
