@@ -139,7 +139,7 @@ static int write_config_entry(struct archive *w, const char *file, struct lxm_er
     if (archive_write_header(w, e) < ARCHIVE_WARN ||
         archive_write_data(w, text, len) != (la_ssize_t)len ||
         archive_write_finish_entry(w) < ARCHIVE_WARN)
-        return lxm_error_set(err, EIO, "write config.yaml: %s", archive_error_string(w));
+        return lxm_archive_error(err, w, EIO, "write config.yaml");
     return 0;
 }
 
@@ -153,7 +153,7 @@ static int write_file_data(struct archive *disk, struct archive *w, const char *
         if (n < 0)
             return lxm_error_set(err, EIO, "read %s: %s", rel, archive_error_string(disk));
         if (archive_write_data(w, buf, (size_t)n) < 0)
-            return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(w));
+            return lxm_archive_error(err, w, EIO, "write %s", rel);
     }
 }
 
@@ -163,7 +163,7 @@ static int write_tree_entry(struct archive *disk, struct archive *w, struct arch
     const char *rel = archive_entry_pathname(e);
     int r = archive_write_header(w, e);
     if (r < ARCHIVE_WARN)
-        return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(w));
+        return lxm_archive_error(err, w, EIO, "write %s", rel);
     if (r == ARCHIVE_WARN)
         lxm_debug("export %s: %s", rel, archive_error_string(w));
     if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e)) {
@@ -172,7 +172,7 @@ static int write_tree_entry(struct archive *disk, struct archive *w, struct arch
             return r;
     }
     if (archive_write_finish_entry(w) < ARCHIVE_WARN)
-        return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(w));
+        return lxm_archive_error(err, w, EIO, "write %s", rel);
     return 0;
 }
 
@@ -257,7 +257,7 @@ static int write_export(const struct lxm_container *c, int fd, enum lxm_export_c
     if (r == 0)
         r = write_rootfs(w, c, p, err);
     if (r == 0 && archive_write_close(w) != ARCHIVE_OK)
-        r = lxm_error_set(err, EIO, "write: %s", archive_error_string(w));
+        r = lxm_archive_error(err, w, EIO, "write");
     if (r == 0 && fsync(fd) < 0)
         r = lxm_error_errno(err, errno, "fsync");
     return r;

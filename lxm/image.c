@@ -406,6 +406,8 @@ int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress p
     struct extract_job job = { in, out, rootfd, tarball, &m, err };
     int r = in_directory(rootfd, dest, extract_job_run, &job, err);
     meter_done(&m);
+    if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */
+        return lxm_error_prefix(err, "extract into %s", dest);
     return r;
 }
 
@@ -421,7 +423,7 @@ static int write_entry_data(struct archive *disk, struct archive *out, const cha
         if (n < 0)
             return lxm_error_set(err, EIO, "read %s/%s: %s", dir, rel, archive_error_string(disk));
         if (archive_write_data(out, buf, (size_t)n) < 0)
-            return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(out));
+            return lxm_archive_error(err, out, EIO, "write %s", rel);
     }
 }
 
@@ -430,8 +432,8 @@ static int write_entry(struct archive *disk, struct archive *out, struct archive
 {
     const char *rel = archive_entry_pathname(e);
     int r = archive_write_header(out, e);
-    if (r < ARCHIVE_WARN)
-        return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(out));
+    if (r < ARCHIVE_WARN || (r < ARCHIVE_OK && lxm_archive_out_of_space(out)))
+        return lxm_archive_error(err, out, EIO, "write %s", rel);
     if (r == ARCHIVE_WARN)
         lxm_debug("%s: %s", rel, archive_error_string(out));
     if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e)) {
@@ -439,8 +441,9 @@ static int write_entry(struct archive *disk, struct archive *out, struct archive
         if (r < 0)
             return r;
     }
-    if (archive_write_finish_entry(out) < ARCHIVE_WARN)
-        return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(out));
+    r = archive_write_finish_entry(out);
+    if (r < ARCHIVE_WARN || (r < ARCHIVE_OK && lxm_archive_out_of_space(out)))
+        return lxm_archive_error(err, out, EIO, "write %s", rel);
     return 0;
 }
 
@@ -565,7 +568,7 @@ static int pack_to_fd(const char *dir, int fd, char sha256[65], enum lxm_progres
     if (r < 0)
         return r;
     if (archive_write_close(w) != ARCHIVE_OK)
-        return lxm_error_set(err, EIO, "write: %s", archive_error_string(w));
+        return lxm_archive_error(err, w, EIO, "write");
     if (fsync(fd) < 0)
         return lxm_error_errno(err, errno, "fsync");
     char hex[65];
@@ -608,7 +611,7 @@ static int copy_job_run(void *arg)
     struct meter m = { .mode = LXM_PROGRESS_QUIET };
     int r = walk_tree(j->src, j->out, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, &m, j->err);
     if (archive_write_close(j->out) < ARCHIVE_WARN && r == 0)
-        r = lxm_error_set(j->err, EIO, "copy: %s", archive_error_string(j->out));
+        r = lxm_archive_error(j->err, j->out, EIO, "copy");
     return r;
 }
 
