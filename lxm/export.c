@@ -307,6 +307,9 @@ int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress prog
     if (info.state != LXM_STATE_STOPPED)
         return lxm_error_set(err, EBUSY, "container '%s' is %s (stop it first with 'lxm stop %s')",
                              c->name, lxm_state_name(info.state), c->name);
+    r = lxm_container_check_rootfs(c, err);
+    if (r < 0)
+        return r;
     sigset_t old;
     lxm_signals_block(&old);
     r = export_to(c, file, comp, progress, err);

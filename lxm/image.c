@@ -474,6 +474,12 @@ static int walk_tree(const char *dir, struct archive *out, int format, struct me
     if (!disk || !links || !buf)
         return lxm_error_set(err, ENOMEM, "out of memory");
     archive_entry_linkresolver_set_strategy(links, format);
+    struct stat st;
+    if (lstat(dir, &st) < 0)
+        return lxm_error_errno(err, errno, "read %s", dir);
+    if (!S_ISDIR(st.st_mode)) /* a symlink above all: never walked */
+        return lxm_error_set(err, ENOTDIR, "read %s: not a directory%s", dir,
+                             S_ISLNK(st.st_mode) ? " but a symlink (lxm never follows one)" : "");
     archive_read_disk_set_symlink_physical(disk);
     archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_SPARSE);
     if (archive_read_disk_open(disk, dir) != ARCHIVE_OK)

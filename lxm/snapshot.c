@@ -345,6 +345,8 @@ int lxm_snapshot_create(struct lxm_container *c, const char *snap, char **out,
     int r = snap ? lxm_snapshot_validate_name(snap, err) : 0;
     if (r == 0)
         r = open_locked(c, err);
+    if (r == 0)
+        r = lxm_container_check_rootfs(c, err);
     if (r < 0)
         return r;
     bool live = false;
