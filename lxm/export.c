@@ -411,12 +411,15 @@ static bool strv_equal(char *const *a, char *const *b)
 }
 
 /* The one line about the archive's own choices: what it asked for (its
- * profiles, the host-reaching keys in dropped) and what came of it. */
+ * profiles, the host-reaching keys in dropped) and what came of it. Not
+ * under --quiet: what is dropped is dropped on the safe side. */
 static void announce_trust(const char *file, char *const *asked, char *const *got,
                            const char *dropped, bool trusted)
 {
     bool same = !asked || strv_equal(asked, got);
     if (trusted ? !asked && !*dropped : same && !*dropped)
+        return;
+    if (lxm_log_get_level() == LXM_LOG_QUIET)
         return;
     char line[1024] = "the archive asks for ";
     if (asked && (trusted || !same)) {

@@ -196,10 +196,11 @@ static void skipped_nodes_clear(struct skipped_nodes *s)
     *s = (struct skipped_nodes){ 0 };
 }
 
-/* The one line that says what was left out. */
+/* The one line that says what was left out (not under --quiet: leaving
+ * nodes out is the safe side, and -q asks for errors only). */
 static void skipped_nodes_warn(const struct skipped_nodes *s, const char *tarball)
 {
-    if (s->count == 0)
+    if (s->count == 0 || lxm_log_get_level() == LXM_LOG_QUIET)
         return;
     char names[512] = "";
     size_t shown = s->count < SKIPPED_NAMED ? s->count : SKIPPED_NAMED;

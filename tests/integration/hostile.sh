@@ -102,6 +102,9 @@ t_is "import --trust-profiles: exit 0" "$rc" 0
 t_is "import --trust-profiles: the archive's profiles kept" "$(profiles_of i4)" "privileged "
 t_like "import --trust-profiles: says so" "$out" "export-nodes\.tar: the archive asks for profiles \[privileged\]: kept \(--trust-profiles\)"
 t_is "import --trust-profiles: still no device node" "$(devices "$CT/i4/rootfs")" ""
+t_is "import -q: no warnings (errors only)" "$(lxm -q import "$WORK/export-nodes.tar" i8 2>&1)" ""
+t_is "import -q: still no device node" "$(devices "$CT/i8/rootfs")" ""
+t_is "import -q: still [default]" "$(profiles_of i8)" "default "
 
 out=$(lxm import "$WORK/export-security.tar" i5 2>&1); rc=$?
 t_is "import of an archive asking for host access: exit 0" "$rc" 0
