@@ -366,20 +366,35 @@ static int check_layout(const char *staging, const char *file, struct lxm_error 
  * the host (privileges, nesting, the id map, extra profiles, bind mounts
  * of host paths) are the importing user's choice: dropped and named in one
  * line unless --trust-profiles. */
-static const char *const host_reaching_keys[] = {
-    "security.privileged", "security.nesting", "security.idmap", "security.profile", "mounts",
-};
-
-static bool host_key_set(const struct lxm_config *cfg, size_t i)
+static bool asks_privileged(const struct lxm_config *c)
 {
-    switch (i) {
-    case 0: return cfg->security.privileged_set && cfg->security.privileged;
-    case 1: return cfg->security.nesting_set && cfg->security.nesting;
-    case 2: return cfg->security.idmap && strcmp(cfg->security.idmap, "auto") != 0;
-    case 3: return cfg->security_profile != NULL;
-    default: return cfg->n_mounts > 0;
-    }
+    return c->security.privileged_set && c->security.privileged;
 }
+static bool asks_nesting(const struct lxm_config *c)
+{
+    return c->security.nesting_set && c->security.nesting;
+}
+static bool asks_idmap(const struct lxm_config *c)
+{
+    return c->security.idmap && strcmp(c->security.idmap, "auto") != 0;
+}
+static bool asks_profile(const struct lxm_config *c)
+{
+    return c->security_profile != NULL;
+}
+static bool asks_mounts(const struct lxm_config *c)
+{
+    return c->n_mounts > 0;
+}
+
+static const struct {
+    const char *key;
+    bool (*asks)(const struct lxm_config *c);
+} host_reaching_keys[] = {
+    {"security.privileged", asks_privileged}, {"security.nesting", asks_nesting},
+    {"security.idmap", asks_idmap},           {"security.profile", asks_profile},
+    {"mounts", asks_mounts},
+};
 
 static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void append(char *buf, size_t size, const char *fmt, ...)
@@ -461,10 +476,11 @@ static int limit_archive_config(struct lxm_config *cfg, const char *file,
         return lxm_error_set(err, ENOMEM, "out of memory");
     char dropped[512] = "";
     for (size_t i = 0; i < ARRAY_SIZE(host_reaching_keys); i++) {
-        if (!host_key_set(cfg, i))
+        const char *key = host_reaching_keys[i].key;
+        if (!host_reaching_keys[i].asks(cfg))
             continue;
-        append(dropped, sizeof(dropped), "%s%s", *dropped ? ", " : "", host_reaching_keys[i]);
-        if (!trusted && lxm_config_unset(cfg, host_reaching_keys[i], err) < 0)
+        append(dropped, sizeof(dropped), "%s%s", *dropped ? ", " : "", key);
+        if (!trusted && lxm_config_unset(cfg, key, err) < 0)
             return lxm_error_prefix(err, "%s: config.yaml", file);
     }
     announce_trust(file, asked, cfg->profiles, dropped, trusted);
@@ -624,6 +640,9 @@ static int import_into(const struct lxm_paths *paths, const char *file, const ch
 int lxm_import(const struct lxm_paths *paths, const char *file, const char *name,
                const struct lxm_import_opts *opts, char **out, struct lxm_error *err)
 {
+    static const struct lxm_import_opts defaults = {.progress = LXM_PROGRESS_QUIET};
+    if (!opts)
+        opts = &defaults;
     _cleanup_container_ struct lxm_container *c = NULL;
     int r = name ? lxm_container_new(paths, name, &c, err) : 0;
     if (r < 0)

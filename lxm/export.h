@@ -19,7 +19,8 @@ int lxm_export_compression_for(const char *file, enum lxm_export_compression *ou
 int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress progress,
                struct lxm_error *err);
 
-/* What the importing user decides, not the archive. */
+/* What the importing user decides, not the archive (NULL: [default],
+ * nothing trusted, no progress). */
 struct lxm_import_opts {
     char *const *profiles;      /* -p: the container's profiles; NULL = [default] */
     bool trust_profiles;        /* keep the archive's profiles (when no -p) and its
