@@ -465,9 +465,11 @@ static int relativise(struct archive_entry *e, const char *dir, size_t dirlen)
 }
 
 /* Every file below dir, in walk order, into out: a tar writer (pack) or a
- * disk writer (copy). Mount points are not descended. */
-static int walk_tree(const char *dir, struct archive *out, int format, struct meter *m,
-                     struct lxm_error *err)
+ * disk writer (copy). Mount points are not descended. Without devices,
+ * block and character nodes are left out (an image never carries them:
+ * extraction would skip them anyway, with a warning at every use). */
+static int walk_tree(const char *dir, struct archive *out, int format, bool devices,
+                     struct meter *m, struct lxm_error *err)
 {
     _cleanup_archive_read_ struct archive *disk = archive_read_disk_new();
     _cleanup_linkresolver_ struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
@@ -501,6 +503,11 @@ static int walk_tree(const char *dir, struct archive *out, int format, struct me
         if (relativise(e, dir, dirlen) < 0)
             return lxm_error_set(err, EINVAL, "read %s: unexpected path '%s'", dir,
                                  archive_entry_pathname(e));
+        mode_t type = archive_entry_filetype(e);
+        if (!devices && (type == AE_IFBLK || type == AE_IFCHR)) {
+            lxm_debug("%s: leaving out the device node %s", dir, archive_entry_pathname(e));
+            continue;
+        }
         archive_entry_linkify(links, &e, &spare);
         if (e) {
             r = write_entry(disk, out, e, dir, buf, err);
@@ -570,7 +577,7 @@ static int pack_to_fd(const char *dir, int fd, char sha256[65], enum lxm_progres
     struct meter m;
     _cleanup_free_ char *label = xasprintf("packing %s", dir);
     meter_start(&m, progress, label ? label : "packing", 0);
-    r = walk_tree(dir, w, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, &m, err);
+    r = walk_tree(dir, w, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, false, &m, err);
     meter_done(&m);
     if (r < 0)
         return r;
@@ -616,7 +623,7 @@ static int copy_job_run(void *arg)
 {
     struct copy_job *j = arg;
     struct meter m = { .mode = LXM_PROGRESS_QUIET };
-    int r = walk_tree(j->src, j->out, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, &m, j->err);
+    int r = walk_tree(j->src, j->out, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, true, &m, j->err);
     if (archive_write_close(j->out) < ARCHIVE_WARN && r == 0)
         r = lxm_archive_error(j->err, j->out, EIO, "copy");
     return r;
