@@ -421,6 +421,8 @@ int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress p
     struct extract_job job = { in, out, rootfd, tarball, &m, err, NULL };
     int r = in_directory(rootfd, dest, extract_job_run, &job, err);
     meter_done(&m);
+    if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */
+        return lxm_error_prefix(err, "extract into %s", dest);
     return r;
 }
 
