@@ -14,6 +14,7 @@
 #include "config.h"
 #include "output.h"
 #include "runtime.h"
+#include "snapshot.h"
 #include "storage.h"
 #include "template.h"
 #include "util/cleanup.h"
@@ -370,7 +371,11 @@ static int remove_container(struct lxm_container *c, struct lxm_error *err)
     /* config.yaml first: a half-removed container is not a container. */
     if (unlink(c->config_file) < 0 && errno != ENOENT)
         return lxm_error_errno(err, errno, "remove %s", c->config_file);
-    r = storage->destroy(c->rootfs, err);
+    /* Snapshots first: on btrfs each is a subvolume, which removing
+     * c->dir file by file would refuse. */
+    r = lxm_snapshot_remove_all(c, err);
+    if (r == 0)
+        r = storage->destroy(c->rootfs, err);
     if (r < 0)
         return lxm_error_prefix(err, "delete %s", c->name);
     const char *dirs[] = { c->dir, c->log_dir, c->run_dir };

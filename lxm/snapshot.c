@@ -3,27 +3,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/btrfs.h>
-#include <linux/magic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "runtime.h"
 #include "storage.h"
+#include "storage-btrfs.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
-
-/* btrfs gives every subvolume's root directory this inode number. */
-#define BTRFS_SUBVOL_ROOT_INO 256
 
 /* ---- signals ------------------------------------------------------------------- */
 
@@ -60,75 +54,21 @@ void lxm_signals_restore(const sigset_t *old)
 
 bool lxm_rootfs_is_btrfs_subvolume(const char *path)
 {
-    struct statfs sfs;
-    struct stat st;
-    if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || statfs(path, &sfs) < 0)
-        return false;
-    return (uint32_t)sfs.f_type == (uint32_t)BTRFS_SUPER_MAGIC &&
-           st.st_ino == BTRFS_SUBVOL_ROOT_INO;
+    return lxm_btrfs_is_subvolume(path);
 }
 
-/* Split path into an O_DIRECTORY fd on its parent and its last component. */
-static int open_parent(const char *path, const char **base)
-{
-    _cleanup_free_ char *parent = strdup(path);
-    if (!parent)
-        return -ENOMEM;
-    char *slash = strrchr(parent, '/');
-    if (!slash || !slash[1])
-        return -EINVAL;
-    *base = path + (slash - parent) + 1;
-    if (slash == parent)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
-}
-
-static int btrfs_snapshot(const char *src, const char *dst)
-{
-    const char *base;
-    _cleanup_close_ int pfd = open_parent(dst, &base);
-    if (pfd < 0)
-        return pfd;
-    _cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sfd < 0)
-        return -errno;
-    struct btrfs_ioctl_vol_args_v2 args = {.fd = sfd};
-    if (strlen(base) > BTRFS_SUBVOL_NAME_MAX)
-        return -ENAMETOOLONG;
-    strcpy(args.name, base);
-    return ioctl(pfd, BTRFS_IOC_SNAP_CREATE_V2, &args) < 0 ? -errno : 0;
-}
-
-static int btrfs_destroy(const char *path)
-{
-    const char *base;
-    _cleanup_close_ int pfd = open_parent(path, &base);
-    if (pfd < 0)
-        return pfd;
-    struct btrfs_ioctl_vol_args args = {0};
-    if (strlen(base) > BTRFS_PATH_NAME_MAX)
-        return -ENAMETOOLONG;
-    strcpy(args.name, base);
-    return ioctl(pfd, BTRFS_IOC_SNAP_DESTROY, &args) < 0 ? -errno : 0;
-}
-
-/* Remove a rootfs copy: a subvolume at once through btrfs when it can,
- * else file by file (rm_rf never follows symlinks or crosses mounts). */
+/* Remove a rootfs copy: a subvolume at once through btrfs, else file by
+ * file (never following symlinks or crossing mounts). */
 static int remove_rootfs(const char *path)
 {
-    if (lxm_rootfs_is_btrfs_subvolume(path) && btrfs_destroy(path) == 0)
-        return 0;
-    return rm_rf(path);
+    return lxm_btrfs_remove(path);
 }
 
 int lxm_rootfs_clone(const struct lxm_paths *paths, const char *src, const char *dst,
                      struct lxm_error *err)
 {
     if (lxm_rootfs_is_btrfs_subvolume(src)) {
-        int r = btrfs_snapshot(src, dst);
+        int r = lxm_btrfs_snapshot(src, dst, false);
         if (r == 0)
             return 0;
         /* Another filesystem, or not allowed: fall back to a copy. */
@@ -300,7 +240,7 @@ static int fill_snapshot(struct lxm_container *c, const char *partial, const cha
     /* The config first: with a live btrfs snapshot it is the older of the
      * two, so it never describes a rootfs newer than itself. */
     int r = copy_file(c->config_file, config, err);
-    if (r == 0 && live && (r = btrfs_snapshot(c->rootfs, rootfs)) < 0)
+    if (r == 0 && live && (r = lxm_btrfs_snapshot(c->rootfs, rootfs, false)) < 0)
         r = lxm_error_errno(err, -r, "btrfs snapshot of %s (needed while the container runs)",
                             c->rootfs);
     else if (r == 0 && !live)

@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 
 #include "container.h"
-#include "image.h"
+#include "copy.h"
+#include "storage-btrfs.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -28,7 +29,9 @@ static int dir_clone(const char *src, const char *dst, struct lxm_error *err)
     int r = dir_create(dst, err);
     if (r < 0)
         return r;
-    return lxm_image_copy_tree(src, dst, err);
+    /* Reflinks share the data where the filesystem can (XFS, btrfs):
+     * instant and free of disk; elsewhere the bytes are copied. */
+    return lxm_copy_tree(src, dst, LXM_COPY_REFLINK, NULL, err);
 }
 
 /* nftw has no user pointer: the callback only touches the file it is
@@ -50,13 +53,15 @@ static int clear_flags_cb(const char *file, const struct stat *st, int type, str
     return 0;
 }
 
-static int dir_destroy(const char *path, struct lxm_error *err)
+int lxm_storage_dir_destroy(const char *path, struct lxm_error *err)
 {
-    int r = rm_rf(path);
+    /* rm_rf, and on btrfs also the subvolumes below path (a guest may
+     * make its own), which rm_rf alone refuses as other filesystems. */
+    int r = lxm_btrfs_remove(path);
     if (r == -EPERM) {
         /* Never follows symlinks (FTW_PHYS) or leaves the filesystem (FTW_MOUNT). */
         nftw(path, clear_flags_cb, 64, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
-        r = rm_rf(path);
+        r = lxm_btrfs_remove(path);
     }
     if (r == -EXDEV)
         return lxm_error_set(err, EXDEV, "remove %s: something is still mounted below it "
@@ -66,25 +71,42 @@ static int dir_destroy(const char *path, struct lxm_error *err)
     return 0;
 }
 
-static const struct lxm_storage_ops backends[] = {
-    { "dir", dir_create, dir_clone, dir_destroy },
+static const struct lxm_storage_ops dir_ops = { "dir", dir_create, dir_clone, lxm_storage_dir_destroy };
+
+static const struct lxm_storage_ops *const backends[] = {
+    &dir_ops,
+    &lxm_storage_btrfs_ops,
 };
 
 int lxm_storage_get(const char *backend, const struct lxm_storage_ops **out, struct lxm_error *err)
 {
     if (!backend || strcmp(backend, "auto") == 0) {
-        *out = &backends[0];
+        *out = &dir_ops;
         return 0;
     }
     for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
-        if (strcmp(backends[i].name, backend) == 0) {
-            *out = &backends[i];
+        if (strcmp(backends[i]->name, backend) == 0) {
+            *out = backends[i];
             return 0;
         }
-    if (strcmp(backend, "overlay") == 0 || strcmp(backend, "btrfs") == 0)
-        return lxm_error_set(err, ENOTSUP, "storage backend '%s' is not supported yet (use dir or auto)",
-                             backend);
-    return lxm_error_set(err, EINVAL, "unknown storage backend '%s' (auto, dir, overlay or btrfs)", backend);
+    if (strcmp(backend, "overlay") == 0)
+        return lxm_error_set(err, ENOTSUP, "storage driver '%s' is not supported yet (use auto, dir "
+                                           "or btrfs)", backend);
+    return lxm_error_set(err, EINVAL, "unknown storage driver '%s' (auto, dir, overlay or btrfs)", backend);
+}
+
+/* auto: btrfs where the containers directory (or, before the first
+ * create, its nearest existing parent) is on btrfs, else dir. */
+static const char *auto_driver(const struct lxm_paths *paths)
+{
+    _cleanup_free_ char *dir = strdup(paths->containers);
+    while (dir && !path_exists(dir)) {
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+            break;
+        *slash = '\0';
+    }
+    return dir && lxm_btrfs_is_fs(dir) ? "btrfs" : "dir";
 }
 
 int lxm_storage_for(const struct lxm_paths *paths, const struct lxm_storage_ops **out,
@@ -94,7 +116,10 @@ int lxm_storage_for(const struct lxm_paths *paths, const struct lxm_storage_ops 
     int r = lxm_global_load(paths->global_config, &g, err);
     if (r < 0)
         return r;
-    r = lxm_storage_get(g->storage_backend, out, err);
+    const char *driver = g->storage_driver;
+    if (!driver || strcmp(driver, "auto") == 0)
+        driver = auto_driver(paths);
+    r = lxm_storage_get(driver, out, err);
     lxm_global_free(g);
     return r;
 }

@@ -1,7 +1,7 @@
 /* storage: where a container's root filesystem lives and how it comes and
  * goes: create an empty rootfs, clone one, destroy one. Backends sit behind
- * a small ops table; "dir" (a plain directory) is the one implemented, and
- * overlay / btrfs slot in as further rows. */
+ * a small ops table: "dir" (a plain directory, copies by reflink where the
+ * filesystem can) and "btrfs" (storage-btrfs.c: subvolumes and snapshots). */
 #pragma once
 
 #include "util/err.h"
@@ -18,11 +18,16 @@ struct lxm_storage_ops {
     int (*destroy)(const char *path, struct lxm_error *err);
 };
 
-/* The backend for a name from lxm.yaml's storage.backend: "auto" and NULL
- * pick the best available; an unknown or unavailable name is an error. */
+/* The backend for a name from lxm.yaml's storage.driver: "auto" and NULL
+ * give dir (lxm_storage_for() resolves auto by the filesystem); an unknown
+ * or unavailable name is an error. */
 int lxm_storage_get(const char *backend, const struct lxm_storage_ops **out, struct lxm_error *err);
 
+/* The dir row's destroy, which the btrfs row uses for a plain tree. */
+int lxm_storage_dir_destroy(const char *path, struct lxm_error *err);
+
 struct lxm_paths;
-/* The backend the global config (paths->global_config) names. */
+/* The backend the global config (paths->global_config) names; auto is
+ * btrfs where the containers directory is on btrfs, else dir. */
 int lxm_storage_for(const struct lxm_paths *paths, const struct lxm_storage_ops **out,
                     struct lxm_error *err);
