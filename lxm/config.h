@@ -158,7 +158,7 @@ struct lxm_global {
     char *ipv4;                 /* NULL = pick at first net up */
     bool nat;
     bool dhcp;
-    char *storage_backend;      /* auto | dir | overlay | btrfs */
+    char *storage_driver;      /* auto | dir | overlay | btrfs */
     char *idmap_range;          /* "auto" or "1000000:65536" */
 };
 

@@ -14,7 +14,7 @@
 
 static const char *const net_types[] = {"veth", "macvlan", "none", NULL};
 static const char *const source_types[] = {"busybox", "debootstrap", "tarball", NULL};
-static const char *const storage_backends[] = {"auto", "dir", "overlay", "btrfs", NULL};
+static const char *const storage_drivers[] = {"auto", "dir", "overlay", "btrfs", NULL};
 
 static int netif_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 static int mount_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
@@ -219,7 +219,7 @@ static const struct key global_network_keys[] = {
     K("dhcp", KT_BOOL, O(struct lxm_global, dhcp)),
 };
 static const struct key global_storage_keys[] = {
-    K("backend", KT_STR, O(struct lxm_global, storage_backend), .choices = storage_backends),
+    K("driver", KT_STR, O(struct lxm_global, storage_driver), .choices = storage_drivers),
 };
 static const struct key global_idmap_keys[] = {
     K("range", KT_STR, O(struct lxm_global, idmap_range), .check = lxm_check_idrange),

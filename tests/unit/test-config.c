@@ -411,7 +411,7 @@ static void test_template_global(void)
     if (g) {
         is_str(g->bridge, "lxmbr0", "default bridge");
         ok(g->nat && g->dhcp, "default nat and dhcp");
-        is_str(g->storage_backend, "auto", "default storage");
+        is_str(g->storage_driver, "auto", "default storage");
         is_str(g->idmap_range, "auto", "default idmap");
         ok(g->ipv4 == NULL, "default ipv4 unset");
     }
@@ -421,12 +421,12 @@ static void test_template_global(void)
            "global parses");
     ok(g && !g->nat && g->dhcp && !strcmp(g->ipv4, "10.77.0.1/24"), "global overrides defaults");
     lxm_global_free(g);
-    ok(lxm_global_parse("/g.yaml", "storage: {backend: zfs}\n", &g, &err) < 0,
-       "bad storage backend refused");
+    ok(lxm_global_parse("/g.yaml", "storage: {driver: zfs}\n", &g, &err) < 0,
+       "bad storage driver refused");
     is_str(err.msg,
-           "/g.yaml:1:20: storage.backend: \"zfs\" is not a valid choice (use auto, dir, overlay "
+           "/g.yaml:1:19: storage.driver: \"zfs\" is not a valid choice (use auto, dir, overlay "
            "or btrfs)",
-           "bad storage backend message");
+           "bad storage driver message");
 }
 
 static void test_merge(void)
