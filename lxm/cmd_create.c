@@ -258,7 +258,7 @@ static int provision(struct lxm_ctx *ctx, struct lxm_container *c, const struct 
         .name = c->name, .release = release, .include = a->include, .from = a->from,
         .progress = lxm_progress_mode(ctx->quiet),
     };
-    r = storage->create(c->rootfs, err);
+    r = storage->create(NULL, c->dir, err);
     if (r == 0)
         r = lxm_template_provision(&ctx->paths, t, &opts, c->rootfs, err);
     if (r == 0 && create_interrupted)
@@ -267,7 +267,7 @@ static int provision(struct lxm_ctx *ctx, struct lxm_container *c, const struct 
         r = lxm_config_save(cfg, c->config_file, err);
     if (r < 0) {
         struct lxm_error ignored = { 0 };
-        storage->destroy(c->rootfs, &ignored);
+        storage->destroy(c->dir, &ignored);
         if (rm_rf(c->dir) < 0)
             lxm_warn("could not remove %s after the failed create", c->dir);
         rm_rf(c->run_dir);
@@ -364,18 +364,18 @@ static int ensure_stopped(struct lxm_container *c, bool force, const char *what,
 
 static int remove_container(struct lxm_container *c, struct lxm_error *err)
 {
-    const struct lxm_storage_ops *storage;
-    int r = lxm_storage_for(c->paths, &storage, err);
-    if (r < 0)
-        return r;
+    const struct lxm_storage_ops *storage = NULL;
+    struct lxm_error ignored = { 0 };
+    lxm_storage_of(c->dir, &storage, &ignored);
+    int r;
     /* config.yaml first: a half-removed container is not a container. */
     if (unlink(c->config_file) < 0 && errno != ENOENT)
         return lxm_error_errno(err, errno, "remove %s", c->config_file);
     /* Snapshots first: on btrfs each is a subvolume, which removing
      * c->dir file by file would refuse. */
     r = lxm_snapshot_remove_all(c, err);
-    if (r == 0)
-        r = storage->destroy(c->rootfs, err);
+    if (r == 0 && storage)
+        r = storage->destroy(c->dir, err);
     if (r < 0)
         return lxm_error_prefix(err, "delete %s", c->name);
     const char *dirs[] = { c->dir, c->log_dir, c->run_dir };
@@ -448,8 +448,9 @@ static int copy_config(struct lxm_container *src, struct lxm_container *dst, str
 static int copy_container(struct lxm_ctx *ctx, struct lxm_container *src, struct lxm_container *dst,
                           struct lxm_error *err)
 {
+    (void)ctx;
     const struct lxm_storage_ops *storage;
-    int r = lxm_storage_for(&ctx->paths, &storage, err);
+    int r = lxm_storage_of(src->dir, &storage, err);
     if (r < 0)
         return r;
     r = lxm_container_lock(dst, false, err);
@@ -458,14 +459,14 @@ static int copy_container(struct lxm_ctx *ctx, struct lxm_container *src, struct
     if (mkdir(dst->dir, 0700) < 0)
         return errno == EEXIST ? lxm_error_set(err, EEXIST, "container '%s' already exists", dst->name)
                                : lxm_error_errno(err, errno, "create %s", dst->dir);
-    r = storage->clone(src->rootfs, dst->rootfs, err);
+    r = storage->clone(NULL, src->dir, dst->dir, err);
     if (r == 0)
         r = lxm_rootfs_set_identity(dst->rootfs, dst->name, err);
     if (r == 0)
         r = copy_config(src, dst, err);
     if (r < 0) {
         struct lxm_error ignored = { 0 };
-        storage->destroy(dst->rootfs, &ignored);
+        storage->destroy(dst->dir, &ignored);
         rm_rf(dst->dir);
         rm_rf(dst->run_dir);
     }

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "output.h"
 #include "storage-pool.h"
+#include "storage.h"
 #include "util/cleanup.h"
 
 int lxm_cmd_storage_ready(struct lxm_ctx *ctx, struct lxm_error *err)
@@ -19,9 +20,10 @@ int lxm_cmd_storage_ready(struct lxm_ctx *ctx, struct lxm_error *err)
     int r = lxm_storage_pool_ensure(&ctx->paths, &pool, err);
     if (r < 0)
         return r;
+    _cleanup_free_ char *dir = r > 0 ? lxm_storage_state_dir(&ctx->paths) : NULL;
     if (r > 0 && !ctx->quiet)
         fprintf(stderr, "lxm: mounted the storage pool %s on %s\n", pool ? pool : "",
-                ctx->paths.containers);
+                dir ? dir : "");
     return 0;
 }
 
@@ -61,8 +63,9 @@ static int storage_init(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_e
     int r = lxm_storage_pool_init(&ctx->paths, driver, pool, size, &made, err);
     if (r < 0)
         return r;
+    _cleanup_free_ char *dir = lxm_storage_state_dir(&ctx->paths);
     if (!ctx->quiet)
-        printf("storage pool %s (btrfs, %s) mounted on %s\n", made, size_arg, ctx->paths.containers);
+        printf("storage pool %s (btrfs, %s) mounted on %s\n", made, size_arg, dir ? dir : "");
     return 0;
 }
 

@@ -69,11 +69,11 @@ static const struct lxm_command commands[] = {
       "  status                bridge state, addresses and DHCP leases\n" },
     { "storage", cmd_storage, "init --driver btrfs --size SIZE [--pool FILE] | info",
       "make a btrfs storage pool on a loop file, or show the storage in use",
-      "  init                  make a btrfs pool on a sparse loop file, mount it on the\n"
-      "                        containers directory and record it in lxm.yaml\n"
+      "  init                  make a btrfs pool on a sparse loop file, mount it on\n"
+      "                        /var/lib/lxm and record it in lxm.yaml\n"
       "      --driver btrfs    the pool's filesystem (btrfs is the only one)\n"
       "      --size SIZE       its size, e.g. 20GiB (at least 256MiB; sparse)\n"
-      "      --pool FILE       the loop file (default /var/lib/lxm/disks/btrfs.img)\n"
+      "      --pool FILE       the loop file (default /var/lib/lxm-disks/btrfs.img)\n"
       "  info                  driver, pool, mount, size and use\n" },
     { "version", cmd_version, "", "print the version", NULL },
     { "help", cmd_help, "[COMMAND]", "show help", NULL },

@@ -76,14 +76,11 @@ int lxm_rootfs_clone(const struct lxm_paths *paths, const char *src, const char 
             return lxm_error_errno(err, -r, "btrfs snapshot of %s at %s", src, dst);
         lxm_debug("btrfs snapshot %s -> %s: %s; copying instead", src, dst, strerror(-r));
     }
-    const struct lxm_storage_ops *storage;
-    int r = lxm_storage_for(paths, &storage, err);
-    if (r < 0)
-        return r;
-    r = storage->clone(src, dst, err);
+    (void)paths;
+    int r = lxm_storage_copy_tree(src, dst, err);
     if (r < 0) {
         struct lxm_error ignored = {0};
-        storage->destroy(dst, &ignored);
+        lxm_storage_remove_tree(dst, &ignored);
     }
     return r;
 }

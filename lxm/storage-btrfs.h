@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "storage.h"
 
@@ -29,5 +30,8 @@ int lxm_btrfs_subvol_destroy(const char *path);
  * follows symlinks or enters other mounts. A missing path is success. */
 int lxm_btrfs_remove(const char *path);
 
-/* The "btrfs" row of the storage ops table. */
-extern const struct lxm_storage_ops lxm_storage_btrfs_ops;
+/* Bytes vol's rootfs holds of its own: data extents no other subvolume
+ * shares (FIEMAP_EXTENT_SHARED), and small files kept inline in metadata
+ * when changed after the subvolume was made. Hard links count once. The
+ * ops table's usage for btrfs (the row itself is lxm_storage_btrfs). */
+int lxm_btrfs_usage(const char *vol, uint64_t *bytes, struct lxm_error *err);

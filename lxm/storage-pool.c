@@ -32,16 +32,6 @@ static void globalp(struct lxm_global **g)
     lxm_global_free(*g);
 }
 
-/* The directory above paths->containers (/var/lib/lxm). */
-static char *state_dir(const struct lxm_paths *paths)
-{
-    char *s = strdup(paths->containers);
-    char *slash = s ? strrchr(s, '/') : NULL;
-    if (slash && slash != s)
-        *slash = '\0';
-    return s;
-}
-
 static char *parent_of(const char *path)
 {
     char *s = strdup(path);
@@ -342,25 +332,58 @@ static int pool_mount(const char *file, const char *dir, struct lxm_error *err)
 
 /* ---- init ------------------------------------------------------------------------------- */
 
-static int dir_entries(const char *dir)
+static bool empty_dir(const char *path)
+{
+    _cleanup_closedir_ DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            return false;
+    return d != NULL;
+}
+
+/* The first thing in dir that a mount on it would hide: anything but an
+ * empty directory. 1 (and *what names it), 0 when there is none. */
+static int hidden_content(const char *dir, char **what)
 {
     _cleanup_closedir_ DIR *d = opendir(dir);
     if (!d)
         return errno == ENOENT ? 0 : -errno;
-    int n = 0;
     struct dirent *de;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            n++;
-    return n;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        _cleanup_free_ char *path = xasprintf("%s/%s", dir, de->d_name);
+        if (!path)
+            return -ENOMEM;
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && empty_dir(path))
+            continue;
+        *what = TAKE_PTR(path);
+        return 1;
+    }
+    return 0;
 }
 
-static int check_init(const struct lxm_paths *paths, const char *driver, const char *pool,
-                      int64_t size, struct lxm_error *err)
+static int check_target(const char *target, struct lxm_error *err)
+{
+    _cleanup_free_ char *what = NULL;
+    int r = hidden_content(target, &what);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "read %s", target);
+    if (r > 0)
+        return lxm_error_set(err, ENOTEMPTY, "%s holds %s, which the pool would hide: a pool is "
+                             "made before the first container or image (delete them first)",
+                             target, what);
+    return 0;
+}
+
+static int check_init(const struct lxm_paths *paths, const char *target, const char *driver,
+                      const char *pool, int64_t size, struct lxm_error *err)
 {
     if (strcmp(driver, "btrfs") != 0)
-        return lxm_error_set(err, EINVAL, "--driver %s: only btrfs pools can be made (dir needs "
-                             "no pool)", driver);
+        return lxm_error_set(err, EINVAL, "--driver %s: only btrfs pools can be made (dir and "
+                             "overlay need no pool)", driver);
     int r = lxm_storage_pool_check_size(size, err);
     if (r < 0)
         return r;
@@ -371,44 +394,41 @@ static int check_init(const struct lxm_paths *paths, const char *driver, const c
     if (g->storage_pool)
         return lxm_error_set(err, EEXIST, "a storage pool is already configured (%s, in %s)",
                              g->storage_pool, paths->global_config);
+    size_t tlen = strlen(target);
+    if (strncmp(pool, target, tlen) == 0 && (pool[tlen] == '/' || pool[tlen] == '\0'))
+        return lxm_error_set(err, EINVAL, "--pool %s: the pool is mounted on %s, so its file must "
+                             "live elsewhere", pool, target);
     struct stat st;
     if (lstat(pool, &st) == 0)
         return lxm_error_set(err, EEXIST, "%s already exists (choose another --pool, or remove it)",
                              pool);
-    int n = dir_entries(paths->containers);
-    if (n < 0)
-        return lxm_error_errno(err, -n, "read %s", paths->containers);
-    if (n > 0)
-        return lxm_error_set(err, ENOTEMPTY, "%s is not empty: a pool is made before the first "
-                             "container (delete or export them first)", paths->containers);
     _cleanup_free_ char *source = NULL;
-    if (mount_on(paths->containers, NULL, &source) > 0)
-        return lxm_error_set(err, EBUSY, "%s is already a mount point (of %s)", paths->containers,
-                             source);
-    return 0;
+    if (mount_on(target, NULL, &source) > 0)
+        return lxm_error_set(err, EBUSY, "%s is already a mount point (of %s)", target, source);
+    return check_target(target, err);
 }
 
 struct made {
     char *disks_dir;     /* created parent of the pool file, or NULL */
     bool file;
-    bool containers_dir; /* created */
+    bool target_dir;     /* created */
     bool mounted;
 };
 
-static void undo_init(const struct lxm_paths *paths, const char *pool, const struct made *m)
+static void undo_init(const char *target, const char *pool, const struct made *m)
 {
-    if (m->mounted && umount2(paths->containers, 0) < 0)
-        lxm_warn("could not unmount %s: %s", paths->containers, strerror(errno));
-    if (m->containers_dir)
-        rmdir(paths->containers);
+    if (m->mounted && umount2(target, 0) < 0)
+        lxm_warn("could not unmount %s: %s", target, strerror(errno));
+    if (m->target_dir)
+        rmdir(target);
     if (m->file)
         unlink(pool);
     if (m->disks_dir)
         rmdir(m->disks_dir);
 }
 
-static int make_pool(const struct lxm_paths *paths, const char *pool, int64_t size, struct made *m,
-                     struct lxm_error *err)
+static int make_pool(const struct lxm_paths *paths, const char *target, const char *pool,
+                     int64_t size, struct made *m, struct lxm_error *err)
 {
     _cleanup_free_ char *parent = parent_of(pool);
     if (!parent)
@@ -429,16 +449,16 @@ static int make_pool(const struct lxm_paths *paths, const char *pool, int64_t si
     int r = run_mkfs(pool, err);
     if (r < 0 || lxm_signals_pending())
         return r < 0 ? r : lxm_error_set(err, EINTR, "interrupted");
-    if (!path_exists(paths->containers)) {
-        if ((r = mkdir_p(paths->containers, 0711)) < 0)
-            return lxm_error_errno(err, -r, "create %s", paths->containers);
-        m->containers_dir = true;
+    if (!path_exists(target)) {
+        if ((r = mkdir_p(target, 0711)) < 0)
+            return lxm_error_errno(err, -r, "create %s", target);
+        m->target_dir = true;
     }
-    if ((r = pool_mount(pool, paths->containers, err)) < 0)
+    if ((r = pool_mount(pool, target, err)) < 0)
         return r;
     m->mounted = true;
-    if (chmod(paths->containers, 0711) < 0)
-        return lxm_error_errno(err, errno, "chmod %s", paths->containers);
+    if (chmod(target, 0711) < 0)
+        return lxm_error_errno(err, errno, "chmod %s", target);
     if (lxm_signals_pending())
         return lxm_error_set(err, EINTR, "interrupted");
     return record_pool(paths, pool, err);
@@ -447,22 +467,22 @@ static int make_pool(const struct lxm_paths *paths, const char *pool, int64_t si
 int lxm_storage_pool_init(const struct lxm_paths *paths, const char *driver, const char *pool,
                           int64_t size, char **pool_out, struct lxm_error *err)
 {
-    _cleanup_free_ char *state = state_dir(paths);
+    _cleanup_free_ char *target = lxm_storage_state_dir(paths);
     _cleanup_free_ char *file = pool ? (pool[0] == '/' ? strdup(pool) : NULL)
-                                     : xasprintf("%s/disks/btrfs.img", state ? state : "");
+                                     : xasprintf("%s-disks/btrfs.img", target ? target : "");
     if (pool && pool[0] != '/')
-        return lxm_error_set(err, EINVAL, "--pool %s: use an absolute path", pool);
-    if (!state || !file)
+        return lxm_error_set(err, EINVAL, "storage init: --pool %s: use an absolute path", pool);
+    if (!target || !file)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    int r = check_init(paths, driver, file, size, err);
+    int r = check_init(paths, target, driver, file, size, err);
     if (r < 0)
         return lxm_error_prefix(err, "storage init");
     struct made m = { 0 };
     sigset_t old;
     lxm_signals_block(&old);
-    r = make_pool(paths, file, size, &m, err);
+    r = make_pool(paths, target, file, size, &m, err);
     if (r < 0)
-        undo_init(paths, file, &m);
+        undo_init(target, file, &m);
     lxm_signals_restore(&old);
     free(m.disks_dir);
     if (r < 0)
@@ -474,21 +494,17 @@ int lxm_storage_pool_init(const struct lxm_paths *paths, const char *driver, con
 
 /* ---- after a reboot --------------------------------------------------------------------- */
 
-static int ensure_locked(const struct lxm_paths *paths, const char *pool, struct lxm_error *err)
+static int ensure_locked(const char *target, const char *pool, struct lxm_error *err)
 {
-    if (mount_on(paths->containers, NULL, NULL) > 0)
+    if (mount_on(target, NULL, NULL) > 0)
         return 0;
-    int n = dir_entries(paths->containers);
-    if (n < 0)
-        return lxm_error_errno(err, -n, "read %s", paths->containers);
-    if (n > 0)
-        return lxm_error_set(err, ENOTEMPTY, "storage pool %s is not mounted and %s is not empty "
-                             "(move what is there away, then run lxm again to mount the pool)",
-                             pool, paths->containers);
-    int r = mkdir_p(paths->containers, 0711);
+    int r = check_target(target, err);
     if (r < 0)
-        return lxm_error_errno(err, -r, "create %s", paths->containers);
-    r = pool_mount(pool, paths->containers, err);
+        return lxm_error_prefix(err, "storage pool %s is not mounted", pool);
+    r = mkdir_p(target, 0711);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "create %s", target);
+    r = pool_mount(pool, target, err);
     return r < 0 ? lxm_error_prefix(err, "storage pool %s", pool) : 1;
 }
 
@@ -499,7 +515,10 @@ int lxm_storage_pool_ensure(const struct lxm_paths *paths, char **pool_out, stru
     /* A broken lxm.yaml is reported by the commands that use it. */
     if (lxm_global_load(paths->global_config, &g, &ignored) < 0 || !g->storage_pool)
         return 0;
-    if (mount_on(paths->containers, NULL, NULL) > 0)
+    _cleanup_free_ char *target = lxm_storage_state_dir(paths);
+    if (!target)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (mount_on(target, NULL, NULL) > 0)
         return 0;
     /* Two commands at once must not mount the pool twice. */
     _cleanup_close_ int fd = open(g->storage_pool, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -508,7 +527,7 @@ int lxm_storage_pool_ensure(const struct lxm_paths *paths, char **pool_out, stru
                                paths->global_config);
     if (flock(fd, LOCK_EX) < 0)
         return lxm_error_errno(err, errno, "lock %s", g->storage_pool);
-    int r = ensure_locked(paths, g->storage_pool, err);
+    int r = ensure_locked(target, g->storage_pool, err);
     if (r > 0 && pool_out)
         *pool_out = strdup(g->storage_pool);
     return r;
@@ -550,13 +569,13 @@ int lxm_storage_info(const struct lxm_paths *paths, struct lxm_storage_info *inf
     info->driver = strdup(ops->name);
     info->configured = strdup(g->storage_driver ? g->storage_driver : "auto");
     info->pool = g->storage_pool ? strdup(g->storage_pool) : NULL;
-    info->dir = strdup(paths->containers);
+    info->dir = lxm_storage_state_dir(paths);
     if (!info->driver || !info->configured || !info->dir || (g->storage_pool && !info->pool)) {
         lxm_storage_info_free(info);
         return lxm_error_set(err, ENOMEM, "out of memory");
     }
     _cleanup_free_ char *fstype = NULL;
-    if (mount_on(paths->containers, &fstype, &info->device) > 0)
+    if (mount_on(info->dir, &fstype, &info->device) > 0)
         info->mounted = info->pool && strcmp(fstype, "btrfs") == 0;
     fill_usage(info);
     return 0;
