@@ -332,19 +332,9 @@ static int pool_mount(const char *file, const char *dir, struct lxm_error *err)
 
 /* ---- init ------------------------------------------------------------------------------- */
 
-static bool empty_dir(const char *path)
-{
-    _cleanup_closedir_ DIR *d = opendir(path);
-    struct dirent *de;
-    while (d && (de = readdir(d)))
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            return false;
-    return d != NULL;
-}
-
-/* The first thing in dir that a mount on it would hide: anything but an
- * empty directory. 1 (and *what names it), 0 when there is none. */
-static int hidden_content(const char *dir, char **what)
+/* The first thing below dir that a mount on it would hide: anything but
+ * (trees of) empty directories. 1 (and *what names it), 0 when none. */
+static int hidden_content(const char *dir, char **what, int depth)
 {
     _cleanup_closedir_ DIR *d = opendir(dir);
     if (!d)
@@ -357,8 +347,12 @@ static int hidden_content(const char *dir, char **what)
         if (!path)
             return -ENOMEM;
         struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && empty_dir(path))
+        if (depth < 4 && lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            int r = hidden_content(path, what, depth + 1);
+            if (r != 0)
+                return r;
             continue;
+        }
         *what = TAKE_PTR(path);
         return 1;
     }
@@ -368,7 +362,7 @@ static int hidden_content(const char *dir, char **what)
 static int check_target(const char *target, struct lxm_error *err)
 {
     _cleanup_free_ char *what = NULL;
-    int r = hidden_content(target, &what);
+    int r = hidden_content(target, &what, 0);
     if (r < 0)
         return lxm_error_errno(err, -r, "read %s", target);
     if (r > 0)
