@@ -404,6 +404,7 @@ static int check_init(const struct lxm_paths *paths, const char *target, const c
 
 struct made {
     char *disks_dir;     /* created parent of the pool file, or NULL */
+    int disks_top;       /* how many levels of it were created */
     bool file;
     bool target_dir;     /* created */
     bool mounted;
@@ -417,8 +418,30 @@ static void undo_init(const char *target, const char *pool, const struct made *m
         rmdir(target);
     if (m->file)
         unlink(pool);
-    if (m->disks_dir)
-        rmdir(m->disks_dir);
+    /* The directories made for the file, and only those. */
+    for (int i = 0; m->disks_dir && i < m->disks_top; i++) {
+        if (rmdir(m->disks_dir) < 0)
+            break;
+        char *slash = strrchr(m->disks_dir, '/');
+        if (!slash || slash == m->disks_dir)
+            break;
+        *slash = '\0';
+    }
+}
+
+/* How many directories above path (path included) do not exist yet. */
+static int missing_levels(const char *path)
+{
+    _cleanup_free_ char *p = strdup(path);
+    int n = 0;
+    while (p && strcmp(p, "/") != 0 && !path_exists(p)) {
+        n++;
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p)
+            break;
+        *slash = '\0';
+    }
+    return n;
 }
 
 static int make_pool(const struct lxm_paths *paths, const char *target, const char *pool,
@@ -427,11 +450,13 @@ static int make_pool(const struct lxm_paths *paths, const char *target, const ch
     _cleanup_free_ char *parent = parent_of(pool);
     if (!parent)
         return lxm_error_set(err, ENOMEM, "out of memory");
+    int top_missing = missing_levels(parent);
     if (!path_exists(parent)) {
         int r = mkdir_p(parent, 0700);
         if (r < 0)
             return lxm_error_errno(err, -r, "create %s", parent);
         m->disks_dir = TAKE_PTR(parent);
+        m->disks_top = top_missing;
     }
     _cleanup_close_ int fd = open(pool, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
