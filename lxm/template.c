@@ -289,6 +289,11 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
         _exit(127);
     syscall(SYS_close_range, 3U, ~0U, 0U);
     signal(SIGPIPE, SIG_DFL);
+    /* lxm blocks Ctrl-C around a create to clean up after it; the
+     * command it runs must still get it. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     setenv("DEBIAN_FRONTEND", "noninteractive", 1);
     setenv("LC_ALL", "C", 1);
     if (o->chroot) {
