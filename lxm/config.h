@@ -133,6 +133,7 @@ struct lxm_config {
     char *template;
     char *release;
     char *arch;
+    char *image;                /* fingerprint of the image store tree it uses, or NULL */
     char *created;
     char **profiles;
     char *init;

@@ -88,6 +88,7 @@ static const struct key config_keys[] = {
     K("template", KT_STR, O(struct lxm_config, template), .check = lxm_check_ref),
     K("release", KT_STR, O(struct lxm_config, release), .check = lxm_check_token),
     K("arch", KT_STR, O(struct lxm_config, arch), .check = lxm_check_token),
+    K("image", KT_STR, O(struct lxm_config, image), .check = lxm_check_sha256),
     K("created", KT_STR, O(struct lxm_config, created), .check = lxm_check_nonempty),
     K("profiles", KT_STRV, O(struct lxm_config, profiles), .check = lxm_check_ref),
     K("init", KT_STR, O(struct lxm_config, init), .check = lxm_check_abs_path),

@@ -37,19 +37,39 @@ static int ovl_owns(const char *vol)
     return upper && lstat(upper, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* A directory fd (not O_PATH: fsconfig wants an open file) on dir, through
- * an idmapped clone of it when userns_fd >= 0. */
-static int layer_fd(const char *dir, int userns_fd, struct lxm_error *err)
+/* *out: the mount a layer is taken from: an idmapped clone of dir when
+ * userns_fd >= 0 (kept open until the overlay is made: closing the clone
+ * dissolves it, and overlayfs then refuses it), else -1 for dir itself. */
+static int layer_mount(const char *dir, int userns_fd, int *out, struct lxm_error *err)
 {
-    if (userns_fd < 0) {
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        return fd < 0 ? lxm_error_errno(err, errno, "open %s", dir) : fd;
-    }
-    _cleanup_close_ int mnt = lxm_idmap_mount_open(userns_fd, dir, 0, err);
+    *out = -1;
+    if (userns_fd < 0)
+        return 0;
+    /* Not lxm_idmap_mount_open: overlayfs refuses to take a private
+     * clone of a layer whose mount is a propagation slave. */
+    _cleanup_close_ int mnt = (int)syscall(SYS_open_tree, AT_FDCWD, dir,
+                                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
     if (mnt < 0)
-        return mnt;
-    int fd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return fd < 0 ? lxm_error_errno(err, errno, "open %s", dir) : fd;
+        return lxm_error_errno(err, errno, "clone %s", dir);
+    struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
+    if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+        return lxm_error_errno(err, errno, "idmap %s", dir);
+    *out = TAKE_FD(mnt);
+    return 0;
+}
+
+/* A directory fd (not O_PATH: fsconfig wants an open file) on path below
+ * the layer mount (or on dir/path when there is none). */
+static int layer_fd(int mnt, const char *dir, const char *path, struct lxm_error *err)
+{
+    int fd;
+    if (mnt >= 0) {
+        fd = openat(mnt, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    } else {
+        _cleanup_free_ char *full = lxm_storage_path(dir, path);
+        fd = full ? open(full, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    }
+    return fd < 0 ? lxm_error_errno(err, errno, "open %s/%s", dir, path) : fd;
 }
 
 static int set_fd(int fs, const char *key, int fd, struct lxm_error *err)
@@ -138,18 +158,23 @@ static int ovl_mount(const char *image, const char *vol, const struct lxm_storag
 {
     if (!image)
         return lxm_error_set(err, EINVAL, "%s: an overlay volume without its image", vol);
-    _cleanup_close_ int lower = layer_fd(image, how->userns_fd, err);
+    _cleanup_close_ int lmnt = -1, vmnt = -1;
+    int r = layer_mount(image, how->userns_fd, &lmnt, err);
+    if (r == 0)
+        r = layer_mount(vol, how->userns_fd, &vmnt, err);
+    if (r < 0)
+        return r;
+    _cleanup_close_ int lower = layer_fd(lmnt, image, ".", err);
     if (lower < 0)
         return lower;
-    _cleanup_close_ int volfd = layer_fd(vol, how->userns_fd, err);
-    if (volfd < 0)
-        return volfd;
-    _cleanup_close_ int upper = openat(volfd, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    _cleanup_close_ int work = openat(volfd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (upper < 0 || work < 0)
-        return lxm_error_errno(err, errno, "open %s/%s", vol, upper < 0 ? "upper" : "work");
+    _cleanup_close_ int upper = layer_fd(vmnt, vol, "upper", err);
+    if (upper < 0)
+        return upper;
+    _cleanup_close_ int work = layer_fd(vmnt, vol, "work", err);
+    if (work < 0)
+        return work;
     struct saved_creds s;
-    int r = become_mounter(how, &s, err);
+    r = become_mounter(how, &s, err);
     _cleanup_close_ int fs = r < 0 ? -1 : (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
     if (r == 0 && fs < 0)
         r = lxm_error_errno(err, errno, "overlayfs");

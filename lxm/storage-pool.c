@@ -367,7 +367,7 @@ static int check_target(const char *target, struct lxm_error *err)
         return lxm_error_errno(err, -r, "read %s", target);
     if (r > 0)
         return lxm_error_set(err, ENOTEMPTY, "%s holds %s, which the pool would hide: a pool is "
-                             "made before the first container or image (delete them first)",
+                             "made before the first container or image (delete them, and their images, first)",
                              target, what);
     return 0;
 }

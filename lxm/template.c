@@ -185,6 +185,11 @@ int lxm_rootfs_set_identity(const char *rootfs, const char *name, struct lxm_err
     _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (rootfd < 0)
         return lxm_error_errno(err, errno, "open %s", rootfs);
+    return lxm_rootfs_set_identity_at(rootfd, name, err);
+}
+
+int lxm_rootfs_set_identity_at(int rootfd, const char *name, struct lxm_error *err)
+{
     _cleanup_free_ char *hostname = xasprintf("%s\n", name);
     _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n"
                                            "127.0.1.1\t%s\n"
@@ -284,6 +289,11 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
         _exit(127);
     syscall(SYS_close_range, 3U, ~0U, 0U);
     signal(SIGPIPE, SIG_DFL);
+    /* lxm blocks Ctrl-C around a create to clean up after it; the
+     * command it runs must still get it. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     setenv("DEBIAN_FRONTEND", "noninteractive", 1);
     setenv("LC_ALL", "C", 1);
     if (o->chroot) {
@@ -869,9 +879,6 @@ static int provision_tree(const struct lxm_paths *paths, const struct lxm_templa
     r = setup_files(t, rootfs, err);
     if (r < 0)
         return r;
-    r = lxm_rootfs_set_identity(rootfs, opts->name, err);
-    if (r < 0)
-        return r;
     /* Running a foreign tarball's binaries as host root in a chroot is
      * not a sandbox: commands run only in trees the template built. */
     if (opts->from) {
@@ -893,6 +900,97 @@ int lxm_template_provision(const struct lxm_paths *paths, const struct lxm_templ
     int r = provision_tree(paths, t, opts, rootfs, err);
     umask(old);
     return r;
+}
+
+/* ---- recipe --------------------------------------------------------------------------- */
+
+static void hash_str(struct sha256_ctx *c, const char *key, const char *value)
+{
+    sha256_update(c, key, strlen(key));
+    sha256_update(c, "=", 1);
+    if (value)
+        sha256_update(c, value, strlen(value) + 1); /* the NUL ends it unambiguously */
+    else
+        sha256_update(c, "\xff", 1);
+}
+
+/* What the tree is made from, hashed: the file or binary it starts from. */
+static int hash_source(const struct lxm_paths *paths, const struct lxm_template *t,
+                       const struct lxm_provision_opts *opts, struct sha256_ctx *c, char **desc,
+                       struct lxm_error *err)
+{
+    char sum[65];
+    const char *file = NULL;
+    _cleanup_free_ char *path = NULL;
+    if (opts->from) {
+        file = opts->from;
+        *desc = xasprintf("file %s", opts->from);
+    } else if (t->source_type == LXM_SOURCE_BUSYBOX) {
+        int r = find_busybox(&file, err);
+        if (r < 0)
+            return r;
+        *desc = xasprintf("template %s (%s)", t->name, file);
+    } else if (t->source_type == LXM_SOURCE_TARBALL) {
+        if (!t->path)
+            return lxm_error_set(err, EINVAL, "template '%s' has no source.path (use --from FILE)", t->name);
+        path = t->path[0] == '/' ? strdup(t->path) : xasprintf("%s/%s", paths->templates, t->path);
+        file = path;
+        *desc = path ? xasprintf("template %s (%s)", t->name, path) : NULL;
+    } else {
+        /* debootstrap: the recipe is the package set; the bootstrap
+         * tarball cache and the mirror are how it is made, not what. */
+        *desc = xasprintf("template %s %s (%s)", t->name, opts->release ? opts->release : "",
+                          t->variant ? t->variant : "minbase");
+    }
+    if (!*desc)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (file) {
+        int r = sha256_file(file, sum);
+        if (r < 0)
+            return lxm_error_errno(err, -r, "read %s", file);
+        hash_str(c, "source-sha256", sum);
+    }
+    return 0;
+}
+
+int lxm_template_recipe(const struct lxm_paths *paths, const struct lxm_template *t,
+                        const struct lxm_provision_opts *opts, char fp[65], char **source,
+                        struct lxm_error *err)
+{
+    struct sha256_ctx c;
+    sha256_init(&c);
+    hash_str(&c, "lxm-image-recipe", "1");
+    hash_str(&c, "template", t->name);
+    hash_str(&c, "release", opts->release);
+    hash_str(&c, "arch", lxm_host_arch());
+    hash_str(&c, "source", opts->from ? "from" : t->source_type == LXM_SOURCE_BUSYBOX ? "busybox"
+                                               : t->source_type == LXM_SOURCE_DEBOOTSTRAP ? "debootstrap"
+                                                                                         : "tarball");
+    hash_str(&c, "variant", t->variant);
+    /* The package set, order-free (lxm_image_cache_name sorts it). */
+    _cleanup_strv_free_ char **all = strv_copy(t->include);
+    for (size_t i = 0; opts->include && opts->include[i]; i++)
+        if (!strv_contains(all, opts->include[i]) && strv_push(&all, opts->include[i]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_free_ char *packages = lxm_image_cache_name(t->name, opts->release, lxm_host_arch(),
+                                                          t->variant, all);
+    if (!packages)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    hash_str(&c, "packages", packages);
+    for (int i = 0; i < t->n_files; i++) {
+        char mode[16];
+        snprintf(mode, sizeof(mode), "%o", t->files[i].mode);
+        hash_str(&c, "file", t->files[i].path);
+        hash_str(&c, "mode", mode);
+        hash_str(&c, "content", t->files[i].content);
+    }
+    for (size_t i = 0; !opts->from && t->run && t->run[i]; i++)
+        hash_str(&c, "run", t->run[i]);
+    int r = hash_source(paths, t, opts, &c, source, err);
+    if (r < 0)
+        return r;
+    sha256_final_hex(&c, fp);
+    return 0;
 }
 
 /* ---- listing ------------------------------------------------------------------------ */

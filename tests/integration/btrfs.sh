@@ -111,12 +111,13 @@ expect_error "init with a relative pool path" 1 "use an absolute path" \
     lxm storage init --driver btrfs --size 1GiB --pool p.img
 t_is "refused inits changed nothing (files, lxm.yaml, mounts, loop devices)" "$(host_state)" "$before"
 
-# A container made before the pool would be hidden by it: refused.
-t_ok "a container before the pool" lxm create pre -t busybox -c network.eth0.type=none
-expect_error "init over an existing container" 1 "holds .*/containers/pre.* would hide" \
+# Anything in the state dir would be hidden by the pool: refused.
+mkdir -p "$STATE/containers/c9" && echo x >"$STATE/containers/c9/config.yaml"
+expect_error "init over a state dir that holds something" 1 "holds .*/containers/c9/config\.yaml, which the pool would hide" \
     lxm storage init --driver btrfs --size 1GiB
 t_ok "no pool file left" test ! -e "$POOL"
-t_ok "delete it" lxm delete pre
+t_ok "no mount left" sh -c "! findmnt -rn -M '$STATE'"
+rm -r "$STATE/containers/c9"
 
 # --- init ----------------------------------------------------------------------------------
 if ! out=$(lxm storage init --driver btrfs --size 1GiB 2>&1); then
@@ -150,6 +151,7 @@ if [ -n "$parent" ] && [ "$parent" != - ]; then
     img=$(btrfs subvolume list -u "$STATE" | awk -v u="$parent" '$0 ~ u {print $NF}')
     t_like "create from an image is a snapshot of it" "$img" '^images/'
     t_like "the image is a read-only subvolume" "$(btrfs property get -ts "$STATE/$img" ro)" 'ro=true'
+    IMG_META=$(meta "$STATE/$img")
 else
     t_skip "create from an image is a snapshot" "this build provisions busybox without the image store"
 fi
@@ -169,9 +171,13 @@ for c in u1 p1; do
     t_ok "copy: shares the source's data (exclusive ${excl:-?} bytes)" test -n "$excl" -a "${excl:-1}" -lt 1048576
     # --- writes stay in the container that made them -------------------------------------
     if lxm start "${c}c" >/dev/null 2>&1; then
-        t_ok "${c}c: writes inside" lxm attach "${c}c" -- sh -c 'echo mine >/fx/new && echo changed >/fx/owned && rm /fx/suid'
+        t_ok "${c}c: writes inside" lxm attach "${c}c" -- sh -c "echo mine-${c}c >/fx/new && echo changed >/fx/owned && rm /fx/suid"
         t_is "${c}c's writes do not reach $c" "$(meta "$R/fx")" "$orig"
         t_ok "${c}c's writes do not reach $c (no new file)" test ! -e "$R/fx/new"
+        for sib in u1 p1 u1c p1c; do
+            [ "$sib" = "${c}c" ] || [ ! -d "$CT/$sib/rootfs" ] && continue
+            t_ok "${c}c's writes do not reach the sibling $sib" sh -c "! grep -qs 'mine-${c}c' '$CT/$sib/rootfs/fx/new'"
+        done
         # --- snapshot of the running copy, restore ----------------------------------------
         t_ok "snapshot ${c}c while it runs" lxm snapshot "${c}c" live
         S=$CT/${c}c/snapshots/live/rootfs
@@ -191,6 +197,10 @@ for c in u1 p1; do
     t_is "restore: nothing left beside the rootfs" "$(ls "$CT/${c}c" | grep rootfs)" rootfs
     t_is "$c itself never changed" "$(meta "$R/fx")" "$orig"
 done
+
+if [ -n "${IMG_META:-}" ]; then
+    t_is "no container's writes reached the image" "$(meta "$STATE/$img")" "$IMG_META"
+fi
 
 # A subvolume made inside a container (creating one needs no privilege).
 btrfs subvolume create "$CT/p1c/rootfs/nested" >/dev/null

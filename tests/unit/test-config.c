@@ -292,7 +292,7 @@ static void test_config_errors(void)
     config_error("- a\n- b\n",
                  FILE_NAME
                  ":1:1: expected a map, found a list (use name, template, release, "
-                 "arch, created, profiles, init, signals, hostname, environment, autostart, "
+                 "arch, image, created, profiles, init, signals, hostname, environment, autostart, "
                  "stop_timeout, limits, network, mounts, security)",
                  "document is a list");
     config_error("name: &a x\nhostname: *a\n",
