@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "image_import.h"
 #include "runtime.h"
 #include "snapshot.h"
 #include "storage.h"
 #include "template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -577,6 +579,139 @@ int lxm_lifecycle_copy(const struct lxm_paths *paths, const char *srcname, const
     r = copy_locked(src, dst, err);
     if (r < 0)
         rm_rf(dst->run_dir);
+    lxm_signals_restore(&old);
+    return r;
+}
+
+/* ---- image import, export ---------------------------------------------------------------- */
+
+/* The identity of what is imported: the file's sha256; for an OCI layout
+ * "DIR[:TAG]" its index.json's plus the tag; for a split image both files'. */
+static int source_sha256(const char *source, const char *extra, char fp[65], struct lxm_error *err)
+{
+    struct stat st;
+    _cleanup_free_ char *dir = strdup(source);
+    if (!dir)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    char *colon = strrchr(dir, ':');
+    const char *tag = NULL;
+    if (stat(dir, &st) < 0 && colon) {
+        *colon = '\0';
+        tag = colon + 1;
+    }
+    if (stat(dir, &st) < 0)
+        return lxm_error_errno(err, errno, "%s", source);
+    _cleanup_free_ char *file = S_ISDIR(st.st_mode) ? xasprintf("%s/index.json", dir) : strdup(dir);
+    char a[65], b[65] = "";
+    int r = file ? sha256_file(file, a) : -ENOMEM;
+    if (r == 0 && extra)
+        r = sha256_file(extra, b);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "read %s", r == -ENOMEM ? "" : file);
+    if (!S_ISDIR(st.st_mode) && !extra) {
+        memcpy(fp, a, 65);
+        return 0;
+    }
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, a, 64);
+    sha256_update(&c, b, strlen(b));
+    if (tag)
+        sha256_update(&c, tag, strlen(tag));
+    sha256_final_hex(&c, fp);
+    return 0;
+}
+
+static int unpack_into_store(const struct lxm_paths *paths, const char *source, const char *extra,
+                             const char *fp, char *const *aliases, enum lxm_progress progress,
+                             struct lxm_image **out, struct lxm_error *err)
+{
+    const struct lxm_storage_ops *ops;
+    _cleanup_free_ char *staging = NULL;
+    int r = lxm_storage_for(paths, &ops, err);
+    if (r == 0)
+        r = lxm_image_store_stage(paths, ops, &staging, err);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", staging);
+    _cleanup_free_ char *created = lxm_utc_now();
+    struct lxm_image_meta meta = { 0 };
+    r = rootfs && created ? 0 : lxm_error_set(err, ENOMEM, "out of memory");
+    if (r == 0)
+        r = lxm_image_unpack_any(source, extra, rootfs, &meta, progress, err);
+    if (r == 0 && lxm_signals_pending())
+        r = lxm_error_set(err, EINTR, "interrupted");
+    _cleanup_free_ char *desc = xasprintf("%s %s%s%s", meta.format ? meta.format : "file", source,
+                                          extra ? " + " : "", extra ? extra : "");
+    if (r == 0) {
+        struct lxm_image img = {
+            .fingerprint = (char *)fp, .aliases = (char **)aliases,
+            .template_name = meta.template_name, .release = meta.release,
+            .arch = meta.arch ? meta.arch : (char *)lxm_host_arch(), .created = created,
+            .source = desc, .driver = (char *)ops->name,
+        };
+        r = lxm_image_store_commit(paths, staging, &img, out, err);
+    }
+    lxm_image_meta_clear(&meta);
+    if (r < 0)
+        lxm_image_store_discard(staging);
+    return r;
+}
+
+int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source,
+                               const char *extra, char *const *aliases,
+                               enum lxm_progress progress, struct lxm_image **out,
+                               bool *existed, struct lxm_error *err)
+{
+    for (size_t i = 0; aliases && aliases[i]; i++) {
+        int r = lxm_image_alias_validate(aliases[i], err);
+        if (r < 0)
+            return r;
+    }
+    char fp[65];
+    int r = source_sha256(source, extra, fp, err);
+    if (r < 0)
+        return r;
+    struct lxm_image *have = NULL;
+    r = lxm_image_store_get(paths, fp, &have, err);
+    if (r < 0)
+        return r;
+    *existed = r == 1;
+    if (*existed) {
+        /* Already unpacked: only the aliases are new. */
+        for (size_t i = 0; r >= 0 && aliases && aliases[i]; i++)
+            r = lxm_image_store_alias_add(paths, fp, aliases[i], err);
+        lxm_image_free(have);
+        return r < 0 ? r : lxm_image_store_find(paths, fp, out, err);
+    }
+    _cleanup_close_ int lock = lxm_image_store_lock(paths, false, err);
+    if (lock < 0)
+        return lock;
+    lxm_image_store_sweep(paths);
+    sigset_t old;
+    lxm_signals_block(&old);
+    r = unpack_into_store(paths, source, extra, fp, aliases, progress, out, err);
+    lxm_signals_restore(&old);
+    return r;
+}
+
+int lxm_lifecycle_image_export(const struct lxm_paths *paths, const char *ref, const char *file,
+                               enum lxm_progress progress, struct lxm_error *err)
+{
+    size_t n = strlen(file);
+    if (!(n > 8 && strcmp(file + n - 8, ".tar.zst") == 0) && !(n > 5 && strcmp(file + n - 5, ".tzst") == 0))
+        return lxm_error_set(err, EINVAL, "%s: an image is exported as a zstd rootfs tarball "
+                                          "(name it .tar.zst)", file);
+    _cleanup_close_ int lock = lxm_image_store_lock(paths, false, err);
+    if (lock < 0)
+        return lock;
+    _cleanup_image_ struct lxm_image *img = NULL;
+    int r = lxm_image_store_find(paths, ref, &img, err);
+    if (r < 0)
+        return r;
+    sigset_t old;
+    lxm_signals_block(&old);
+    r = lxm_image_pack(img->rootfs, file, NULL, progress, err);
     lxm_signals_restore(&old);
     return r;
 }

@@ -16,14 +16,15 @@ static int cmd_version(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
 static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
 
 static const struct lxm_command commands[] = {
-    { "create", cmd_create, "NAME -t TEMPLATE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from FILE]",
+    { "create", cmd_create, "NAME -t TEMPLATE | --image IMAGE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from FILE]",
       "provision a container's root filesystem from a template",
       "  -t, --template NAME   template to provision from (see 'lxm template list')\n"
       "  -r, --release REL     distribution release (default: the template's)\n"
       "  -p, --profile NAME    apply a profile (repeatable; default: the template's)\n"
       "  -c, --config K=V      set a config key (repeatable), e.g. limits.memory=256MiB\n"
       "      --include PKGS    extra packages, comma separated (debootstrap templates)\n"
-      "      --from FILE       build the rootfs from a tarball (.tar, .tar.gz, .tar.xz, .tar.zst)\n" },
+      "      --from FILE       build the rootfs from a tarball (.tar, .tar.gz, .tar.xz, .tar.zst)\n"
+      "      --image IMAGE     create from an image of the store (alias or fingerprint prefix)\n" },
     { "launch", cmd_launch, "NAME -t TEMPLATE [create options]", "create and start a container", NULL },
     { "start", cmd_start, "NAME [-F]", "boot a container's init",
       "  -F, --foreground      stay in the foreground attached to the console\n" },
@@ -59,6 +60,17 @@ static const struct lxm_command commands[] = {
     { "export", cmd_export, "NAME FILE", "write a container (config + rootfs) to a tarball", NULL },
     { "import", cmd_import, "FILE [NAME]", "create a container from an exported tarball", NULL },
     { "template", cmd_template, "list", "list the available templates", NULL },
+    { "image", cmd_image, "list | info IMAGE | import FILE|DIR[:TAG] | export IMAGE FILE | alias add|remove | delete IMAGE | prune",
+      "manage the image store (unpacked images containers share)",
+      "  list                          FINGERPRINT, ALIASES, TEMPLATE, RELEASE, ARCH, SIZE, CREATED, USED BY\n"
+      "  info IMAGE                    one image (IMAGE: alias or fingerprint prefix)\n"
+      "  import FILE|DIR[:TAG] [--alias NAME]... [--split ROOTFS_FILE]\n"
+      "                                unpack an image into the store once (rootfs tarball, lxm\n"
+      "                                export, LXC/Incus image, OCI layout)\n"
+      "  export IMAGE FILE.tar.zst     write the image's tree as a rootfs tarball\n"
+      "  alias add IMAGE NAME | alias remove NAME\n"
+      "  delete IMAGE                  remove an image no container or snapshot uses\n"
+      "  prune                         remove every unused image\n" },
     { "profile", cmd_profile, "list | show NAME", "list or show profiles",
       "  list                  shipped and local profiles (local ones override)\n"
       "  show NAME             print a profile's YAML (--format json: parsed)\n" },

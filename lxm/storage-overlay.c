@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "idmap.h"
@@ -318,12 +319,39 @@ static int probe_in(const char *dir, struct lxm_error *err)
     return mfd < 0 ? mfd : 1;
 }
 
+/* STATE/.overlay-ok holds the kernel release the probe last worked on:
+ * the probe costs two mounts, so it runs once per kernel, not per command. */
+static char *probe_record(const char *state_dir)
+{
+    return xasprintf("%s/.overlay-ok", state_dir);
+}
+
+static bool probed_before(const char *state_dir)
+{
+    struct utsname u;
+    _cleanup_free_ char *file = probe_record(state_dir);
+    _cleanup_free_ char *text = NULL;
+    return file && uname(&u) == 0 && read_file(file, &text, NULL) == 0 &&
+           strncmp(text, u.release, strlen(u.release)) == 0 && text[strlen(u.release)] == '\n';
+}
+
+static void record_probe(const char *state_dir)
+{
+    struct utsname u;
+    _cleanup_free_ char *file = probe_record(state_dir);
+    _cleanup_free_ char *line = uname(&u) == 0 ? xasprintf("%s\n", u.release) : NULL;
+    if (file && line)
+        (void)write_file_atomic(file, line, strlen(line), 0644);
+}
+
 /* Overlayfs with idmapped layers given as file descriptors (Linux 6.13+
- * here; checked by doing it once, in a scratch dir, per process). */
+ * here; checked by doing it once, in a scratch dir, per kernel). */
 static int ovl_probe(const char *state_dir, struct lxm_error *err)
 {
     static int cached = -1;
     static char why[LXM_ERROR_MAX];
+    if (cached < 0 && probed_before(state_dir))
+        cached = 1;
     if (cached >= 0) {
         if (cached == 0)
             lxm_error_set(err, ENOTSUP, "%s", why);
@@ -339,6 +367,8 @@ static int ovl_probe(const char *state_dir, struct lxm_error *err)
     struct lxm_error ignored = { 0 };
     lxm_storage_remove_tree(dir, &ignored);
     cached = r == 1;
+    if (cached)
+        record_probe(state_dir);
     if (!cached) {
         snprintf(why, sizeof(why), "overlayfs over idmapped layers does not work in %s: %s",
                  state_dir, e.msg);

@@ -7,6 +7,7 @@
 # only pay for the rebuild check. Booting it is tested elsewhere.
 . "$(dirname "$0")/../lib.sh"
 t_setup debian
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 export LXM_CACHE_DIR=${LXM_CACHE_DIR:-/var/cache/lxm-test}
 CT=$T_ROOT/var/lib/lxm/containers
 ARCH=$(dpkg --print-architecture)

@@ -5,6 +5,7 @@
 # and one-line errors for bad input.
 . "$(dirname "$0")/../lib.sh"
 t_setup snapshot
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 
 OUT=$(mktemp -d /tmp/lxm-it-snapshot-outside.XXXXXX)
 WORK=$(mktemp -d /tmp/lxm-it-snapshot-work.XXXXXX)
@@ -142,9 +143,10 @@ t_is "bad input changed nothing" "$(state)" "$before"
 
 # --- a running container ------------------------------------------------------------------
 if lxm start s1 >/dev/null 2>&1; then
+    t_ok "snapshot of a running container (frozen for the copy)" lxm snapshot s1 live
+    t_is "the container runs again after the snapshot (thawed)" "$(lxm list --format csv 2>/dev/null | awk -F, '$1 == "s1" {print $2}')" RUNNING
+    t_ok "the live snapshot has the tree" test -x "$CT/s1/snapshots/live/rootfs/bin/busybox"
     before=$(state)
-    expect_error "snapshot of a running container (plain copy)" 1 "is RUNNING .*lxm stop s1.*lxm freeze s1" \
-        lxm snapshot s1 live
     expect_error "restore of a running container" 1 "^lxm: error: container 's1' is RUNNING \(stop it first" \
         lxm restore s1 before
     expect_error "export of a running container" 1 "^lxm: error: container 's1' is RUNNING \(stop it first" \
@@ -305,10 +307,9 @@ snapshots"
     umount "$mnt" 2>/dev/null
     return 0
 }
-if ! command -v mkfs.btrfs >/dev/null || ! command -v btrfs >/dev/null; then
-    t_skip "btrfs snapshots" "btrfs-progs not installed"
-elif ! btrfs_section; then
-    t_skip "btrfs snapshots" "could not make a btrfs loop filesystem here"
-fi
+# The btrfs special case left snapshot.c: the btrfs storage backend (branch
+# btrfs, `lxm storage init --driver btrfs`) snapshots subvolumes now and
+# brings its own tests. btrfs_section stays for it to adapt.
+t_skip "btrfs snapshots" "moved to the btrfs storage backend"
 
 t_done
