@@ -84,7 +84,7 @@ static void progress_update(struct progress *p, int64_t bytes)
     clock_gettime(CLOCK_MONOTONIC, &p->last);
     p->drawn = true;
     char line[512];
-    snprintf(line, sizeof(line), "exporting %s: %.1f MiB", p->name, (double)bytes / (1 << 20));
+    snprintf(line, sizeof(line), "exporting %.1f MiB %s", (double)bytes / (1 << 20), p->name);
     lxm_progress_draw(line);
 }
 
@@ -98,8 +98,8 @@ static void progress_done(struct progress *p, bool ok)
     if (!ok)
         return;
     char line[512];
-    snprintf(line, sizeof(line), "exported %s to %s: %.1f MiB in %.1f s", p->name, p->file,
-             (double)p->bytes / (1 << 20), (double)ms_since(&p->start) / 1000);
+    snprintf(line, sizeof(line), "exported %.1f MiB in %.1f s: %s to %s", (double)p->bytes / (1 << 20),
+             (double)ms_since(&p->start) / 1000, p->name, p->file);
     lxm_progress_draw(line);
     fputc('\n', stderr);
 }

@@ -113,12 +113,13 @@ static void meter_update(struct meter *m, int64_t done)
     double mib = (double)done / (1 << 20);
     char line[512];
     if (m->total <= 0) {
-        snprintf(line, sizeof(line), "%s %s: %.1f MiB", m->verb, short_name(m->what), mib);
+        snprintf(line, sizeof(line), "%s %.1f MiB %s", m->verb, mib, short_name(m->what));
     } else {
         int pct = (int)(done * 100 / m->total);
         pct = pct > 100 ? 100 : pct;
-        snprintf(line, sizeof(line), "%s %s: %3d%% %.1f/%.1f MiB", m->verb, short_name(m->what), pct,
-                 mib, (double)m->total / (1 << 20));
+        /* Numbers first: a narrow terminal cuts the name, not them. */
+        snprintf(line, sizeof(line), "%s %3d%% %.1f/%.1f MiB %s", m->verb, pct, mib,
+                 (double)m->total / (1 << 20), short_name(m->what));
     }
     lxm_progress_draw(line);
 }
@@ -134,8 +135,8 @@ static void meter_done(struct meter *m, bool ok)
     if (!ok)
         return;
     char line[512];
-    snprintf(line, sizeof(line), "%s %s: %.1f MiB in %.1f s", m->done_verb, short_name(m->what),
-             (double)m->bytes / (1 << 20), (double)(now_ms() - m->start_ms) / 1000);
+    snprintf(line, sizeof(line), "%s %.1f MiB in %.1f s: %s", m->done_verb,
+             (double)m->bytes / (1 << 20), (double)(now_ms() - m->start_ms) / 1000, m->what);
     lxm_progress_draw(line);
     fputc('\n', stderr);
 }
