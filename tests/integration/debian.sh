@@ -65,6 +65,7 @@ meta() {
     (cd "$1" && find . -xdev \( -type d -printf '%p d %U:%G %m\n' \) -o -printf '%p %y %U:%G %m %s %l\n' | sort)
 }
 t_is "tree metadata identical to the first create's" "$(meta "$CT/d2/rootfs" | md5sum)" "$(meta "$CT/d1/rootfs" | md5sum)"
+diff <(meta "$CT/d1/rootfs") <(meta "$CT/d2/rootfs") | head -5 | sed 's/^/# differs: /'
 
 # --- a corrupt cache file is detected and rebuilt ----------------------------------------------
 # d1 and d2 keep the unpacked image in the store; without them it goes, so
