@@ -63,28 +63,45 @@ int lxm_export_compression_for(const char *file, enum lxm_export_compression *ou
 struct progress {
     enum lxm_progress mode;
     const char *name;
-    struct timespec last;
+    const char *file;
+    struct timespec start, last;
+    int64_t bytes;
     bool drawn;
 };
 
+static int64_t ms_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
 static void progress_update(struct progress *p, int64_t bytes)
+{
+    p->bytes = bytes;
+    if (p->mode != LXM_PROGRESS_TTY || ms_since(&p->start) < 300 || (p->drawn && ms_since(&p->last) < 200))
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &p->last);
+    p->drawn = true;
+    char line[512];
+    snprintf(line, sizeof(line), "exporting %.1f MiB %s", (double)bytes / (1 << 20), p->name);
+    lxm_progress_draw(line);
+}
+
+/* The closing line: what was written, how big, how long. */
+static void progress_done(struct progress *p, bool ok)
 {
     if (p->mode != LXM_PROGRESS_TTY)
         return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ms = (now.tv_sec - p->last.tv_sec) * 1000 + (now.tv_nsec - p->last.tv_nsec) / 1000000;
-    if (ms < 100 && p->drawn)
-        return;
-    p->last = now;
-    p->drawn = true;
-    fprintf(stderr, "\r\033[Kexporting %s: %.1f MiB", p->name, (double)bytes / (1 << 20));
-}
-
-static void progress_done(struct progress *p)
-{
     if (p->drawn)
         fputs("\r\033[K", stderr);
+    if (!ok)
+        return;
+    char line[512];
+    snprintf(line, sizeof(line), "exported %.1f MiB in %.1f s: %s to %s", (double)p->bytes / (1 << 20),
+             (double)ms_since(&p->start) / 1000, p->name, p->file);
+    lxm_progress_draw(line);
+    fputc('\n', stderr);
 }
 
 /* ---- export ------------------------------------------------------------------------- */
@@ -275,11 +292,15 @@ static int export_to(const struct lxm_container *c, const char *root, const char
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return lxm_error_errno(err, errno, "create %s", tmp);
-    struct progress p = {.mode = mode, .name = c->name};
-    if (mode == LXM_PROGRESS_PLAIN)
-        fprintf(stderr, "exporting %s to %s...\n", c->name, file);
+    struct progress p = {.mode = mode, .name = c->name, .file = file};
+    clock_gettime(CLOCK_MONOTONIC, &p.start);
+    p.last = p.start;
     int r = write_export(c, root, fd, comp, &p, err);
-    progress_done(&p);
+    if (r == 0) {
+        struct stat st;
+        p.bytes = fstat(fd, &st) == 0 ? st.st_size : p.bytes;
+    }
+    progress_done(&p, r == 0);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "interrupted");
     if (r == 0 && rename(tmp, file) < 0)

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -223,12 +222,10 @@ struct run_opts {
     const char *label;          /* shown before each condensed line */
     const char *chroot;         /* run chrooted into this dir; NULL = on the host */
     enum lxm_progress progress;
-    bool echo;                  /* plain mode: pass the output lines through */
 };
 
 struct run_output {
     const struct run_opts *o;
-    int cols;
     char line[1024];
     size_t len;
     char last[512];             /* the first "E:" line, else the last line */
@@ -252,11 +249,12 @@ static void output_line(struct run_output *out)
         out->last_is_error = is_error;
     }
     if (out->o->progress == LXM_PROGRESS_TTY) {
-        int room = out->cols - (int)strlen(out->o->label) - 3;
-        fprintf(stderr, "\r\033[K%s: %.*s", out->o->label, room > 10 ? room : 10, l);
+        /* label + line, cut to the terminal's width: a setup command can
+         * be hundreds of characters long. */
+        char shown[1024];
+        snprintf(shown, sizeof(shown), "%s: %s", out->o->label, l);
+        lxm_progress_draw(shown);
         out->drawn = true;
-    } else if (out->o->progress == LXM_PROGRESS_PLAIN && out->o->echo) {
-        fprintf(stderr, "%s\n", l);
     }
 }
 
@@ -327,10 +325,7 @@ static int run_command(char *const argv[], const struct run_opts *o, struct lxm_
     if (pid == 0)
         run_child(argv, o, pfd[1]);
     close(pfd[1]);
-    struct run_output out = { .o = o, .cols = 80 };
-    struct winsize ws;
-    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
-        out.cols = ws.ws_col;
+    struct run_output out = { .o = o };
     read_output(pfd[0], &out);
     close(pfd[0]);
     int status;
@@ -762,7 +757,7 @@ static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_templat
     if (progress != LXM_PROGRESS_QUIET)
         fprintf(stderr, "bootstrapping %s %s with %s (first time only: the result is cached)\n",
                 t->name, release, mm ? "mmdebstrap" : "debootstrap");
-    struct run_opts o = { .label = label, .progress = progress, .echo = true };
+    struct run_opts o = { .label = label, .progress = progress };
     return run_command(argv, &o, err);
 }
 
@@ -851,8 +846,6 @@ static int setup_run(const struct lxm_template *t, const char *rootfs, enum lxm_
         _cleanup_free_ char *label = xasprintf("setup: %s", t->run[i]);
         if (!label)
             return lxm_error_set(err, ENOMEM, "out of memory");
-        if (progress == LXM_PROGRESS_PLAIN)
-            fprintf(stderr, "%s\n", label);
         struct run_opts o = { .label = label, .chroot = rootfs, .progress = progress };
         int r = run_command(argv, &o, err);
         if (r < 0)
