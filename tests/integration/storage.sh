@@ -73,6 +73,8 @@ t_ok "a new container's own disk use is at most 1 MiB" test "$own" -le 1024
 t_like "image list: columns" "$(lxm image list)" '^FINGERPRINT +ALIASES +TEMPLATE +RELEASE +ARCH +SIZE +CREATED +USED BY'
 t_like "image list: the image, used by both" "$(lxm image list --format csv | tail -1)" "^$(image_of u1 | cut -c1-12),,busybox,,[a-z0-9]+,[0-9.]+[KM]iB,[0-9T:-]+Z,\"?p1,u1\"?$"
 t_like "image info --format json: the whole fingerprint" "$(lxm image info "$(image_of u1 | cut -c1-8)" --format json)" "\"fingerprint\": \"$(image_of u1)\""
+t_like "info: the storage driver, the image and what u1 owns" "$(lxm info u1 --format json | tr -d '\n ')" \
+    "\"storage\":\\{\"driver\":\"overlay\",\"image\":\"$(image_of u1)\",\"own_bytes\":[0-9]+\\}"
 IMG=$IMAGES/$(image_of u1)/rootfs
 img_before=$(tree_sum "$IMG")
 
