@@ -174,7 +174,7 @@ t_is "export: config.yaml first, then rootfs/" "$(tar -tf "$WORK/s1.tar" 2>/dev/
 t_is "export: no snapshots in the archive" "$(tar -tf "$WORK/s1.tar" 2>/dev/null | grep -c '^snapshots' || true)" 0
 t_is "export: no temp files left" "$(ls "$WORK" | grep -c tmp || true)" 0
 out=$(lxm export s1 "$WORK/plain.tar" 2>&1 >/dev/null)
-t_like "export off a terminal: one plain progress line" "$out" '^exporting s1 to .*plain\.tar\.\.\.$'
+t_is "export off a terminal: no progress at all" "$out" ""
 t_is "export -q: silent" "$(lxm -q export s1 "$WORK/quiet.tar" 2>&1)" ""
 t_ok "export over an existing file" lxm -q export s1 "$WORK/s1.tar"
 

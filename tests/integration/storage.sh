@@ -141,6 +141,14 @@ t_ok "export u1" lxm -q export u1 "$WORK/u1.tar.zst"
 t_ok "export: the image's files are in it" sh -c "tar -tf '$WORK/u1.tar.zst' | grep -qx 'rootfs/bin/busybox'"
 t_ok "export: a removed file is not (whiteout honoured)" sh -c "! tar -tf '$WORK/u1.tar.zst' | grep -qx 'rootfs/bin/ls'"
 t_ok "export: no overlay internals" sh -c "! tar -tf '$WORK/u1.tar.zst' | grep -q 'rootfs/upper\|rootfs/work'"
+if command -v script >/dev/null; then
+    # On a terminal 30 columns wide: every line fits, and a closing line
+    # says what was made and how long it took.
+    script -qc "stty cols 30; '$LXM_BIN' --root '$T_ROOT' export u1 '$WORK/tty.tar.zst'" "$WORK/typescript" >/dev/null 2>&1
+    lines=$(sed 's/\x1b\[K//g' "$WORK/typescript" | tr '\r' '\n' | grep -v '^Script \|^$')
+    t_like "export on a terminal: a closing line" "$lines" '^exported [0-9.]+ MiB in [0-9.]+ s'
+    t_is "export on a terminal: no line wider than the terminal" "$(echo "$lines" | awk 'length($0) > 29' | head -3)" ""
+fi
 t_ok "import it as u3" lxm -q import "$WORK/u1.tar.zst" u3
 t_ok "u3 has a whole rootfs and no image" sh -c "test -x '$CT/u3/rootfs/bin/busybox' && ! grep -q '^image:' '$CT/u3/config.yaml'"
 t_ok "u3 starts" lxm start u3
