@@ -89,6 +89,8 @@ gone
 1234:2345"
 t_is "p1 sees none of them" "$(lxm attach p1 -- sh -c 'cat /root/u1-file 2>/dev/null; test -e /bin/ls && echo here; tail -1 /etc/passwd')" "here
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false"
+t_ok "p1 (privileged) writes too" lxm attach p1 -- sh -c 'echo theirs >/root/p1-file && echo p1 >>/etc/hostname'
+t_is "u1 sees none of p1's writes" "$(lxm attach u1 -- sh -c 'cat /root/p1-file 2>/dev/null; cat /etc/hostname')" u1
 t_is "the image is untouched" "$(tree_sum "$IMG")" "$img_before"
 t_is "u1's upper layer keeps the container's ids (the image's layout, unshifted)" "$(stat -c %u:%g "$CT/u1/upper/srv/d")" 1234:2345
 t_is "root's file in u1 is owned by 0 on disk" "$(stat -c %u "$CT/u1/upper/root/u1-file")" 0
