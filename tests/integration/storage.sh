@@ -197,6 +197,12 @@ else
     t_skip "kill -9 during create/copy/snapshot/import" "strace not installed"
 fi
 
+# --- delete takes the snapshots and the image reference with it -----------------------------------
+t_ok "delete u1 (it has snapshots)" lxm delete u1
+t_ok "u1 and its snapshots are gone" test ! -e "$CT/u1"
+t_is "the image is no longer used by u1 or its snapshots" "$(lxm image info "${FP:0:12}" --format json | grep -c '"u1')" 0
+t_is "no hidden leftovers" "$(ls -A "$CT" | grep '^\.' || true)" ""
+
 # --- many creates -------------------------------------------------------------------------------------
 t0=$(date +%s%N)
 for i in $(seq 1 50); do lxm -q create "m$i" -t busybox "${NONET[@]}" || break; done
