@@ -28,6 +28,7 @@ struct create_args {
     const char *release;
     const char *from;
     const char *image;
+    const char *from_rootfs;
     char **profiles;
     char **settings;            /* KEY=VALUE */
     char **include;
@@ -73,7 +74,8 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         { "template", required_argument, NULL, 't' }, { "release", required_argument, NULL, 'r' },
         { "profile", required_argument, NULL, 'p' },  { "config", required_argument, NULL, 'c' },
         { "include", required_argument, NULL, 'I' },  { "from", required_argument, NULL, 'F' },
-        { "image", required_argument, NULL, 'i' },    { 0 },
+        { "image", required_argument, NULL, 'i' },    { "from-rootfs", required_argument, NULL, 'R' },
+        { 0 },
     };
     const char *positional[2] = { NULL, NULL };
     size_t n = 0;
@@ -96,6 +98,7 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         case 'r': a->release = optarg; break;
         case 'F': a->from = optarg; break;
         case 'i': a->image = optarg; break;
+        case 'R': a->from_rootfs = optarg; break;
         case 'p': r = strv_push(&a->profiles, optarg); break;
         case 'c':
             if (!strchr(optarg, '='))
@@ -117,6 +120,8 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         return lxm_usage_error(err, cmd, "missing template (-t TEMPLATE, --image IMAGE or --from FILE)");
     if (a->image && (a->template_name || a->from))
         return lxm_usage_error(err, cmd, "--image: not with -t or --from (the image is already built)");
+    if (a->from_rootfs && !a->from)
+        return lxm_usage_error(err, cmd, "--from-rootfs needs --from METADATA-TARBALL");
     return 0;
 }
 
@@ -128,7 +133,7 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
     if (r == 0) {
         struct lxm_create_opts o = {
             .name = a.name, .template_name = a.template_name, .release = a.release,
-            .from = a.from, .image = a.image, .profiles = a.profiles, .settings = a.settings,
+            .from = a.from, .from_rootfs = a.from_rootfs, .image = a.image, .profiles = a.profiles, .settings = a.settings,
             .include = a.include, .progress = lxm_progress_mode(ctx->quiet),
         };
         r = lxm_lifecycle_create(&ctx->paths, &o, out, err);

@@ -1,11 +1,15 @@
 /* lazy: dlopen() of the heavy libraries (libarchive, libnftables) on first
  * use. See lazy-archive.h for why. */
 #include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "lazy-archive.h"
+#include "lazy-image.h"
 #include "lazy-nft.h"
 
 /* Resolve every name of a table; on any failure report and exit like the
@@ -46,6 +50,25 @@ const struct lxm_archive_api *lxm_archive(void)
     return &api;
 }
 
+bool lxm_archive_out_of_space(struct archive *a)
+{
+    int e = archive_errno(a);
+    return e == ENOSPC || e == EDQUOT;
+}
+
+int lxm_archive_error(struct lxm_error *err, struct archive *a, int code, const char *fmt, ...)
+{
+    char head[LXM_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof(head), fmt, ap);
+    va_end(ap);
+    if (lxm_archive_out_of_space(a))
+        return lxm_error_errno(err, archive_errno(a), "%s", head);
+    const char *why = archive_error_string(a);
+    return lxm_error_set(err, code, "%s: %s", head, why ? why : "unknown libarchive error");
+}
+
 const struct lxm_nft_api *lxm_nft(void)
 {
     static struct lxm_nft_api api;
@@ -53,6 +76,32 @@ const struct lxm_nft_api *lxm_nft(void)
     if (!loaded) {
         static const char *const names[] = { LXM_NFT_FUNCS(NAME) };
         load_table(LXM_LIBNFTABLES_SONAME, "libnftables1", names, (void **)&api,
+                   sizeof(api) / sizeof(void *));
+        loaded = 1;
+    }
+    return &api;
+}
+
+const struct lxm_json_api *lxm_json(void)
+{
+    static struct lxm_json_api api;
+    static int loaded;
+    if (!loaded) {
+        static const char *const names[] = { LXM_JSON_FUNCS(NAME) };
+        load_table(LXM_LIBJSONC_SONAME, "libjson-c5", names, (void **)&api,
+                   sizeof(api) / sizeof(void *));
+        loaded = 1;
+    }
+    return &api;
+}
+
+const struct lxm_sqfs_api *lxm_sqfs(void)
+{
+    static struct lxm_sqfs_api api;
+    static int loaded;
+    if (!loaded) {
+        static const char *const names[] = { LXM_SQFS_FUNCS(NAME) };
+        load_table(LXM_LIBSQUASHFS_SONAME, "libsquashfs1", names, (void **)&api,
                    sizeof(api) / sizeof(void *));
         loaded = 1;
     }

@@ -18,7 +18,6 @@
 #include "template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-#include "util/sha256.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -155,20 +154,27 @@ int lxm_lifecycle_template_image(const struct lxm_paths *paths, const struct lxm
     _cleanup_free_ char *created = lxm_utc_now();
     if (!rootfs || !created)
         r = lxm_error_set(err, ENOMEM, "out of memory");
+    /* What an imported image says of itself beats what the tarball
+     * template guessed. */
+    struct lxm_image_meta said = { 0 };
+    struct lxm_provision_opts o = *popts;
+    o.meta = &said;
     if (r == 0)
-        r = lxm_template_provision(paths, t, popts, rootfs, err);
+        r = lxm_template_provision(paths, t, &o, rootfs, err);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "interrupted");
     if (r == 0) {
         struct lxm_image meta = {
-            .fingerprint = fp, .template_name = t->name, .release = (char *)popts->release,
-            .arch = (char *)lxm_host_arch(), .created = created, .source = source,
-            .driver = (char *)ops->name,
+            .fingerprint = fp, .template_name = t->name,
+            .release = said.release ? said.release : (char *)popts->release,
+            .arch = said.arch ? said.arch : (char *)lxm_host_arch(), .created = created,
+            .source = source, .driver = (char *)ops->name,
         };
         r = lxm_image_store_commit(paths, staging, &meta, out, err);
-        if (r == 0)
-            return 0;
     }
+    lxm_image_meta_clear(&said);
+    if (r == 0)
+        return 0;
     lxm_image_store_discard(staging);
     return r;
 }
@@ -307,8 +313,10 @@ static int plan_create(const struct lxm_paths *paths, const struct lxm_create_op
         return r;
     if (o->include && p->t->source_type != LXM_SOURCE_DEBOOTSTRAP)
         return lxm_error_set(err, EINVAL, "--include: template '%s' does not install packages", p->t->name);
-    if (o->from && access(o->from, R_OK) < 0)
-        return lxm_error_errno(err, errno, "--from %s", o->from);
+    if (o->from && (r = lxm_image_source_access(o->from)) < 0)
+        return lxm_error_errno(err, -r, "--from %s", o->from);
+    if (o->from_rootfs && access(o->from_rootfs, R_OK) < 0)
+        return lxm_error_errno(err, errno, "--from-rootfs %s", o->from_rootfs);
     if (!o->from && p->t->source_type == LXM_SOURCE_TARBALL && !p->t->path)
         return lxm_error_set(err, EINVAL, "template '%s' needs --from FILE", p->t->name);
     return build_config(paths, o, p->t, p->t->name, p->release, &p->cfg, err);
@@ -353,11 +361,15 @@ static int create_locked(const struct lxm_paths *paths, const struct lxm_create_
     if (!p->img) {
         struct lxm_provision_opts popts = {
             .name = o->name, .release = p->release, .include = o->include, .from = o->from,
-            .progress = o->progress,
+            .from_rootfs = o->from_rootfs, .progress = o->progress,
         };
         r = lxm_lifecycle_template_image(paths, p->t, &popts, &p->img, err);
         if (r < 0)
             return r;
+        /* The image's own release and arch (an imported one knows them). */
+        if ((p->img->release && !p->cfg->release && set_str(&p->cfg->release, p->img->release) < 0) ||
+            (p->img->arch && set_str(&p->cfg->arch, p->img->arch) < 0))
+            return lxm_error_set(err, ENOMEM, "out of memory");
     }
     _cleanup_free_ char *staging = staging_dir(paths, "create", c->name);
     if (!staging)
@@ -570,6 +582,8 @@ int lxm_lifecycle_copy(const struct lxm_paths *paths, const char *srcname, const
     if (r == 0)
         r = lxm_lifecycle_ensure_stopped(src, false, NULL, err);
     if (r == 0)
+        r = lxm_container_check_rootfs(src, err);
+    if (r == 0)
         r = lxm_container_lock(dst, false, err);
     if (r < 0)
         return r;
@@ -584,43 +598,6 @@ int lxm_lifecycle_copy(const struct lxm_paths *paths, const char *srcname, const
 }
 
 /* ---- image import, export ---------------------------------------------------------------- */
-
-/* The identity of what is imported: the file's sha256; for an OCI layout
- * "DIR[:TAG]" its index.json's plus the tag; for a split image both files'. */
-static int source_sha256(const char *source, const char *extra, char fp[65], struct lxm_error *err)
-{
-    struct stat st;
-    _cleanup_free_ char *dir = strdup(source);
-    if (!dir)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    char *colon = strrchr(dir, ':');
-    const char *tag = NULL;
-    if (stat(dir, &st) < 0 && colon) {
-        *colon = '\0';
-        tag = colon + 1;
-    }
-    if (stat(dir, &st) < 0)
-        return lxm_error_errno(err, errno, "%s", source);
-    _cleanup_free_ char *file = S_ISDIR(st.st_mode) ? xasprintf("%s/index.json", dir) : strdup(dir);
-    char a[65], b[65] = "";
-    int r = file ? sha256_file(file, a) : -ENOMEM;
-    if (r == 0 && extra)
-        r = sha256_file(extra, b);
-    if (r < 0)
-        return lxm_error_errno(err, -r, "read %s", r == -ENOMEM ? "" : file);
-    if (!S_ISDIR(st.st_mode) && !extra) {
-        memcpy(fp, a, 65);
-        return 0;
-    }
-    struct sha256_ctx c;
-    sha256_init(&c);
-    sha256_update(&c, a, 64);
-    sha256_update(&c, b, strlen(b));
-    if (tag)
-        sha256_update(&c, tag, strlen(tag));
-    sha256_final_hex(&c, fp);
-    return 0;
-}
 
 static int unpack_into_store(const struct lxm_paths *paths, const char *source, const char *extra,
                              const char *fp, char *const *aliases, enum lxm_progress progress,
@@ -669,7 +646,7 @@ int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source
             return r;
     }
     char fp[65];
-    int r = source_sha256(source, extra, fp, err);
+    int r = lxm_image_source_id(source, extra, fp, err);
     if (r < 0)
         return r;
     struct lxm_image *have = NULL;

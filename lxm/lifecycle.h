@@ -22,7 +22,8 @@ struct lxm_create_opts {
     const char *name;
     const char *template_name;  /* NULL: the image's template, or "tarball" with from */
     const char *release;
-    const char *from;           /* a rootfs tarball to start from */
+    const char *from;           /* an image file (any format of image_import.h) to start from */
+    const char *from_rootfs;    /* the rootfs file of a split LXC image (with from) */
     const char *image;          /* an image store alias or fingerprint prefix */
     char **profiles;            /* NULL: the template's */
     char **settings;            /* KEY=VALUE */

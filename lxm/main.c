@@ -16,14 +16,18 @@ static int cmd_version(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
 static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
 
 static const struct lxm_command commands[] = {
-    { "create", cmd_create, "NAME -t TEMPLATE | --image IMAGE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from FILE]",
+    { "create", cmd_create, "NAME -t TEMPLATE | --image IMAGE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from IMAGE [--from-rootfs FILE]]",
       "provision a container's root filesystem from a template",
       "  -t, --template NAME   template to provision from (see 'lxm template list')\n"
       "  -r, --release REL     distribution release (default: the template's)\n"
       "  -p, --profile NAME    apply a profile (repeatable; default: the template's)\n"
       "  -c, --config K=V      set a config key (repeatable), e.g. limits.memory=256MiB\n"
       "      --include PKGS    extra packages, comma separated (debootstrap templates)\n"
-      "      --from FILE       build the rootfs from a tarball (.tar, .tar.gz, .tar.xz, .tar.zst)\n"
+      "      --from IMAGE      build the rootfs from an image: a rootfs tarball (.tar, .tar.gz,\n"
+      "                        .tar.xz, .tar.zst), an lxm export, an LXC/Incus image tarball,\n"
+      "                        a squashfs, or an OCI layout DIR[:TAG]\n"
+      "      --from-rootfs FILE  with --from METADATA.tar.xz: the rootfs of a split LXC/Incus\n"
+      "                        image (rootfs.squashfs or a rootfs tarball)\n"
       "      --image IMAGE     create from an image of the store (alias or fingerprint prefix)\n" },
     { "launch", cmd_launch, "NAME -t TEMPLATE [create options]", "create and start a container", NULL },
     { "start", cmd_start, "NAME [-F]", "boot a container's init",
@@ -58,7 +62,12 @@ static const struct lxm_command commands[] = {
     { "restore", cmd_restore, "NAME SNAP", "restore a container from a snapshot", NULL },
     { "copy", cmd_copy, "SRC DST", "clone a container", NULL },
     { "export", cmd_export, "NAME FILE", "write a container (config + rootfs) to a tarball", NULL },
-    { "import", cmd_import, "FILE [NAME]", "create a container from an exported tarball", NULL },
+    { "import", cmd_import, "FILE [NAME] [-p PROFILE]... [--trust-profiles]",
+      "create a container from an exported tarball",
+      "  -p, --profile NAME    the container's profiles (repeatable; default: default);\n"
+      "                        the archive's own list is shown and not used\n"
+      "      --trust-profiles  keep the archive's profiles (when no -p), its security.*\n"
+      "                        keys and its mounts: only for archives you trust\n" },
     { "template", cmd_template, "list", "list the available templates", NULL },
     { "image", cmd_image, "list | info IMAGE | import FILE|DIR[:TAG] | export IMAGE FILE | alias add|remove | delete IMAGE | prune",
       "manage the image store (unpacked images containers share)",

@@ -73,6 +73,8 @@ t_ok "a new container's own disk use is at most 1 MiB" test "$own" -le 1024
 t_like "image list: columns" "$(lxm image list)" '^FINGERPRINT +ALIASES +TEMPLATE +RELEASE +ARCH +SIZE +CREATED +USED BY'
 t_like "image list: the image, used by both" "$(lxm image list --format csv | tail -1)" "^$(image_of u1 | cut -c1-12),,busybox,,[a-z0-9]+,[0-9.]+[KM]iB,[0-9T:-]+Z,\"?p1,u1\"?$"
 t_like "image info --format json: the whole fingerprint" "$(lxm image info "$(image_of u1 | cut -c1-8)" --format json)" "\"fingerprint\": \"$(image_of u1)\""
+t_like "info: the storage driver, the image and what u1 owns" "$(lxm info u1 --format json | tr -d '\n ')" \
+    "\"storage\":\\{\"driver\":\"overlay\",\"image\":\"$(image_of u1)\",\"own_bytes\":[0-9]+\\}"
 IMG=$IMAGES/$(image_of u1)/rootfs
 img_before=$(tree_sum "$IMG")
 
@@ -87,6 +89,8 @@ gone
 1234:2345"
 t_is "p1 sees none of them" "$(lxm attach p1 -- sh -c 'cat /root/u1-file 2>/dev/null; test -e /bin/ls && echo here; tail -1 /etc/passwd')" "here
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false"
+t_ok "p1 (privileged) writes too" lxm attach p1 -- sh -c 'echo theirs >/root/p1-file && echo p1 >>/etc/hostname'
+t_is "u1 sees none of p1's writes" "$(lxm attach u1 -- sh -c 'cat /root/p1-file 2>/dev/null; cat /etc/hostname')" u1
 t_is "the image is untouched" "$(tree_sum "$IMG")" "$img_before"
 t_is "u1's upper layer keeps the container's ids (the image's layout, unshifted)" "$(stat -c %u:%g "$CT/u1/upper/srv/d")" 1234:2345
 t_is "root's file in u1 is owned by 0 on disk" "$(stat -c %u "$CT/u1/upper/root/u1-file")" 0
@@ -139,6 +143,14 @@ t_ok "export u1" lxm -q export u1 "$WORK/u1.tar.zst"
 t_ok "export: the image's files are in it" sh -c "tar -tf '$WORK/u1.tar.zst' | grep -qx 'rootfs/bin/busybox'"
 t_ok "export: a removed file is not (whiteout honoured)" sh -c "! tar -tf '$WORK/u1.tar.zst' | grep -qx 'rootfs/bin/ls'"
 t_ok "export: no overlay internals" sh -c "! tar -tf '$WORK/u1.tar.zst' | grep -q 'rootfs/upper\|rootfs/work'"
+if command -v script >/dev/null; then
+    # On a terminal 30 columns wide: every line fits, and a closing line
+    # says what was made and how long it took.
+    script -qc "stty cols 30; '$LXM_BIN' --root '$T_ROOT' export u1 '$WORK/tty.tar.zst'" "$WORK/typescript" >/dev/null 2>&1
+    lines=$(sed 's/\x1b\[K//g' "$WORK/typescript" | tr '\r' '\n' | grep -v '^Script \|^$')
+    t_like "export on a terminal: a closing line" "$lines" '^exported [0-9.]+ MiB in [0-9.]+ s'
+    t_is "export on a terminal: no line wider than the terminal" "$(echo "$lines" | awk 'length($0) > 29' | head -3)" ""
+fi
 t_ok "import it as u3" lxm -q import "$WORK/u1.tar.zst" u3
 t_ok "u3 has a whole rootfs and no image" sh -c "test -x '$CT/u3/rootfs/bin/busybox' && ! grep -q '^image:' '$CT/u3/config.yaml'"
 t_ok "u3 starts" lxm start u3
@@ -184,6 +196,12 @@ if command -v strace >/dev/null; then
 else
     t_skip "kill -9 during create/copy/snapshot/import" "strace not installed"
 fi
+
+# --- delete takes the snapshots and the image reference with it -----------------------------------
+t_ok "delete u1 (it has snapshots)" lxm delete u1
+t_ok "u1 and its snapshots are gone" test ! -e "$CT/u1"
+t_is "the image is no longer used by u1 or its snapshots" "$(lxm image info "${FP:0:12}" --format json | grep -c '"u1')" 0
+t_is "no hidden leftovers" "$(ls -A "$CT" | grep '^\.' || true)" ""
 
 # --- many creates -------------------------------------------------------------------------------------
 t0=$(date +%s%N)
