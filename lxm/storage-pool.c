@@ -332,8 +332,16 @@ static int pool_mount(const char *file, const char *dir, struct lxm_error *err)
 
 /* ---- init ------------------------------------------------------------------------------- */
 
+/* Files lxm makes again when they are missing, so hiding them under the
+ * pool loses nothing: the image store's lock and overlay's probe record. */
+static bool regenerable(const char *name, const struct stat *st)
+{
+    return S_ISREG(st->st_mode) && (strcmp(name, ".lock") == 0 || strcmp(name, ".overlay-ok") == 0);
+}
+
 /* The first thing below dir that a mount on it would hide: anything but
- * (trees of) empty directories. 1 (and *what names it), 0 when none. */
+ * (trees of) empty directories and regenerable files. 1 (and *what names
+ * it), 0 when none. */
 static int hidden_content(const char *dir, char **what, int depth)
 {
     _cleanup_closedir_ DIR *d = opendir(dir);
@@ -347,6 +355,8 @@ static int hidden_content(const char *dir, char **what, int depth)
         if (!path)
             return -ENOMEM;
         struct stat st;
+        if (lstat(path, &st) == 0 && regenerable(de->d_name, &st))
+            continue;
         if (depth < 4 && lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
             int r = hidden_content(path, what, depth + 1);
             if (r != 0)

@@ -119,6 +119,12 @@ t_ok "no pool file left" test ! -e "$POOL"
 t_ok "no mount left" sh -c "! findmnt -rn -M '$STATE'"
 rm -r "$STATE/containers/c9"
 
+# What a used-then-emptied lxm leaves (empty dirs, the image store's lock,
+# overlay's probe record) does not stop an init.
+t_ok "a container before the pool" lxm create pre -t busybox -c network.eth0.type=none
+t_ok "delete it" lxm delete pre
+t_ok "prune its image" lxm image prune
+
 # --- init ----------------------------------------------------------------------------------
 if ! out=$(lxm storage init --driver btrfs --size 1GiB 2>&1); then
     t_report fail "storage init" "$out"
