@@ -83,13 +83,24 @@ PY
 subvol_field() { btrfs subvolume show "$1" 2>/dev/null | awk -v k="$2:" '$1 " " $2 == k || $1 == k {print $NF; exit}'; }
 is_subvol() { [ "$(stat -c %i "$1" 2>/dev/null)" = 256 ]; }
 exclusive() { btrfs filesystem du -s --raw "$1" 2>/dev/null | awk 'NR == 2 {print $2}'; }
+# A POSIX ACL on $1 (user 4321 may read), written as the raw xattr so that
+# no acl package is needed: version 2, then (tag, perm, id) entries.
+acl() {
+    python3 - "$1" <<'PY'
+import os, struct, sys
+U = 0xFFFFFFFF
+entries = [(0x01, 6, U), (0x02, 4, 4321), (0x04, 4, U), (0x10, 4, U), (0x20, 0, U)]
+os.setxattr(sys.argv[1], "system.posix_acl_access",
+            struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries))
+PY
+}
 # A tree of every kind of metadata in rootfs $1/fx.
 fixture() {
     local fx=$1/fx
     mkdir -p "$fx" && echo data >"$fx/owned" && chown 1234:2345 "$fx/owned" && chmod 0640 "$fx/owned" &&
         ln "$fx/owned" "$fx/owned-link" && cp "$1/bin/busybox" "$fx/suid" && chmod 4755 "$fx/suid" &&
         cp "$1/bin/busybox" "$fx/capbin" && setcap cap_net_raw+ep "$fx/capbin" &&
-        python3 -c "import os; os.setxattr('$fx/owned', 'user.lxm', b'kept')" &&
+        python3 -c "import os; os.setxattr('$fx/owned', 'user.lxm', b'kept')" && acl "$fx/owned" &&
         mknod "$fx/null" c 1 3 && mkfifo "$fx/fifo" && ln -s /etc/shadow "$fx/abs-link" &&
         touch -h -d '2001-02-03 04:05:06.123456789' "$fx/owned" "$fx/abs-link"
 }
@@ -173,6 +184,7 @@ for c in u1 p1; do
     t_is "${c}c is a snapshot of $c (not a copy)" "$(subvol_field "$C" "Parent UUID")" "$(subvol_field "$R" UUID)"
     t_is "copy: owners, modes, times, hard links, xattrs, file caps kept" "$(meta "$C/fx")" "$orig"
     t_like "copy: file capability kept" "$(getcap "$C/fx/capbin")" 'cap_net_raw[=+]ep'
+    t_ok "copy: ACL kept" python3 -c "import os; os.getxattr('$C/fx/owned', 'system.posix_acl_access')"
     excl=$(exclusive "$C")
     t_ok "copy: shares the source's data (exclusive ${excl:-?} bytes)" test -n "$excl" -a "${excl:-1}" -lt 1048576
     # --- writes stay in the container that made them -------------------------------------
