@@ -13,6 +13,7 @@
 #include "network.h"
 #include "output.h"
 #include "runtime.h"
+#include "storage.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -113,6 +114,20 @@ static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool activ
     lxm_obj_int_or_null(io, "write_bytes", st.io_write_bytes);
 }
 
+/* Where the rootfs lives and what it owns (the image excluded). */
+static void add_storage(struct lxm_value *obj, const struct lxm_container *c)
+{
+    const struct lxm_storage_ops *ops;
+    struct lxm_error ignored = { 0 };
+    uint64_t bytes = 0;
+    struct lxm_value *st = lxm_obj_object(obj, "storage");
+    if (lxm_storage_of(c->dir, &ops, &ignored) < 0)
+        return;
+    lxm_obj_str(st, "driver", ops->name);
+    lxm_obj_str(st, "image", c->config->image);
+    lxm_obj_int_or_null(st, "own_bytes", ops->usage(c->dir, &bytes, &ignored) == 0 ? (int64_t)bytes : -1);
+}
+
 int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option opts[] = { { 0 } };
@@ -142,6 +157,7 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     lxm_obj_int_or_null(obj, "uptime_s",
                         active && ri.started_at > 0 ? (int64_t)time(NULL) - ri.started_at : -1);
     add_usage(obj, c, active);
+    add_storage(obj, c);
     struct lxm_netif_stats *st = NULL;
     int n = 0;
     if (active && ri.init_pid > 0 && lxm_network_stats(ri.init_pid, &st, &n, NULL) == 0) {

@@ -897,9 +897,9 @@ static int global_defaults(struct lxm_global *g)
     g->nat = true;
     g->dhcp = true;
     g->bridge = strdup("lxmbr0");
-    g->storage_backend = strdup("auto");
+    g->storage_driver = strdup("auto");
     g->idmap_range = strdup("auto");
-    return g->bridge && g->storage_backend && g->idmap_range ? 0 : -ENOMEM;
+    return g->bridge && g->storage_driver && g->idmap_range ? 0 : -ENOMEM;
 }
 
 int lxm_global_parse(const char *file, const char *text, struct lxm_global **out,

@@ -133,6 +133,7 @@ struct lxm_config {
     char *template;
     char *release;
     char *arch;
+    char *image;                /* fingerprint of the image store tree it uses, or NULL */
     char *created;
     char **profiles;
     char *init;
@@ -158,7 +159,8 @@ struct lxm_global {
     char *ipv4;                 /* NULL = pick at first net up */
     bool nat;
     bool dhcp;
-    char *storage_backend;      /* auto | dir | overlay | btrfs */
+    char *storage_driver;       /* auto | dir | overlay | btrfs */
+    char *storage_pool;         /* the loop file of `lxm storage init`; NULL = none */
     char *idmap_range;          /* "auto" or "1000000:65536" */
 };
 

@@ -14,7 +14,7 @@
 
 static const char *const net_types[] = {"veth", "macvlan", "none", NULL};
 static const char *const source_types[] = {"busybox", "debootstrap", "tarball", NULL};
-static const char *const storage_backends[] = {"auto", "dir", "overlay", "btrfs", NULL};
+static const char *const storage_drivers[] = {"auto", "dir", "overlay", "btrfs", NULL};
 
 static int netif_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 static int mount_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
@@ -88,6 +88,7 @@ static const struct key config_keys[] = {
     K("template", KT_STR, O(struct lxm_config, template), .check = lxm_check_ref),
     K("release", KT_STR, O(struct lxm_config, release), .check = lxm_check_token),
     K("arch", KT_STR, O(struct lxm_config, arch), .check = lxm_check_token),
+    K("image", KT_STR, O(struct lxm_config, image), .check = lxm_check_sha256),
     K("created", KT_STR, O(struct lxm_config, created), .check = lxm_check_nonempty),
     K("profiles", KT_STRV, O(struct lxm_config, profiles), .check = lxm_check_ref),
     K("init", KT_STR, O(struct lxm_config, init), .check = lxm_check_abs_path),
@@ -219,7 +220,8 @@ static const struct key global_network_keys[] = {
     K("dhcp", KT_BOOL, O(struct lxm_global, dhcp)),
 };
 static const struct key global_storage_keys[] = {
-    K("backend", KT_STR, O(struct lxm_global, storage_backend), .choices = storage_backends),
+    K("driver", KT_STR, O(struct lxm_global, storage_driver), .choices = storage_drivers),
+    K("pool", KT_STR, O(struct lxm_global, storage_pool), .check = lxm_check_abs_path),
 };
 static const struct key global_idmap_keys[] = {
     K("range", KT_STR, O(struct lxm_global, idmap_range), .check = lxm_check_idrange),

@@ -114,23 +114,42 @@ bool lxm_container_exists(const struct lxm_container *c)
     return path_exists(c->config_file);
 }
 
-int lxm_container_check_rootfs(const struct lxm_container *c, struct lxm_error *err)
+/* One part of a rootfs's storage (rootfs/, or upper/ and work/ of an
+ * overlay volume): 1 a real directory, 0 missing, <0 refused. */
+static int check_part(const struct lxm_container *c, const char *part, struct lxm_error *err)
 {
+    _cleanup_free_ char *path = xasprintf("%s/%s", c->dir, part);
     struct stat st;
-    if (lstat(c->rootfs, &st) < 0)
-        return lxm_error_errno(err, errno, "container '%s': %s", c->name, c->rootfs);
+    if (!path)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : lxm_error_errno(err, errno, "container '%s': %s", c->name, path);
     if (S_ISLNK(st.st_mode)) {
         char target[256] = "";
-        ssize_t n = readlink(c->rootfs, target, sizeof(target) - 1);
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
         target[n > 0 ? n : 0] = '\0';
         return lxm_error_set(err, ELOOP,
                              "container '%s': %s is a symlink (to %s); lxm never follows one "
                              "(put the tree itself there)",
-                             c->name, c->rootfs, target);
+                             c->name, path, target);
     }
     if (!S_ISDIR(st.st_mode))
-        return lxm_error_set(err, ENOTDIR, "container '%s': %s is not a directory", c->name,
-                             c->rootfs);
+        return lxm_error_set(err, ENOTDIR, "container '%s': %s is not a directory", c->name, path);
+    return 1;
+}
+
+int lxm_container_check_rootfs(const struct lxm_container *c, struct lxm_error *err)
+{
+    static const char *const parts[] = { "rootfs", "upper", "work" };
+    int found = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+        int r = check_part(c, parts[i], err);
+        if (r < 0)
+            return r;
+        found += r;
+    }
+    if (!found)
+        return lxm_error_errno(err, ENOENT, "container '%s': %s", c->name, c->rootfs);
     return 0;
 }
 

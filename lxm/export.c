@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lifecycle.h"
 #include "runtime.h"
+#include "storage.h"
 #include "snapshot.h"
 #include "template.h"
 #include "util/cleanup.h"
@@ -64,28 +66,45 @@ int lxm_export_compression_for(const char *file, enum lxm_export_compression *ou
 struct progress {
     enum lxm_progress mode;
     const char *name;
-    struct timespec last;
+    const char *file;
+    struct timespec start, last;
+    int64_t bytes;
     bool drawn;
 };
 
+static int64_t ms_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
 static void progress_update(struct progress *p, int64_t bytes)
+{
+    p->bytes = bytes;
+    if (p->mode != LXM_PROGRESS_TTY || ms_since(&p->start) < 300 || (p->drawn && ms_since(&p->last) < 200))
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &p->last);
+    p->drawn = true;
+    char line[512];
+    snprintf(line, sizeof(line), "exporting %.1f MiB %s", (double)bytes / (1 << 20), p->name);
+    lxm_progress_draw(line);
+}
+
+/* The closing line: what was written, how big, how long. */
+static void progress_done(struct progress *p, bool ok)
 {
     if (p->mode != LXM_PROGRESS_TTY)
         return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ms = (now.tv_sec - p->last.tv_sec) * 1000 + (now.tv_nsec - p->last.tv_nsec) / 1000000;
-    if (ms < 100 && p->drawn)
-        return;
-    p->last = now;
-    p->drawn = true;
-    fprintf(stderr, "\r\033[Kexporting %s: %.1f MiB", p->name, (double)bytes / (1 << 20));
-}
-
-static void progress_done(struct progress *p)
-{
     if (p->drawn)
         fputs("\r\033[K", stderr);
+    if (!ok)
+        return;
+    char line[512];
+    snprintf(line, sizeof(line), "exported %.1f MiB in %.1f s: %s to %s", (double)p->bytes / (1 << 20),
+             (double)ms_since(&p->start) / 1000, p->name, p->file);
+    lxm_progress_draw(line);
+    fputc('\n', stderr);
 }
 
 /* ---- export ------------------------------------------------------------------------- */
@@ -176,14 +195,14 @@ static int write_tree_entry(struct archive *disk, struct archive *w, struct arch
     return 0;
 }
 
-/* The entry's path as "rootfs/..." (dir is the container directory). */
-static int rename_entry(struct archive_entry *e, const char *dir)
+/* The entry's path as "rootfs/..." (root is the tree walked). */
+static int rename_entry(struct archive_entry *e, const char *root)
 {
     const char *full = archive_entry_pathname(e);
-    size_t n = strlen(dir);
-    if (!full || strncmp(full, dir, n) != 0 || full[n] != '/')
+    size_t n = strlen(root);
+    if (!full || strncmp(full, root, n) != 0 || (full[n] != '/' && full[n] != '\0'))
         return -EINVAL;
-    _cleanup_free_ char *rel = strdup(full + n + 1);
+    _cleanup_free_ char *rel = xasprintf("rootfs%s", full + n);
     if (!rel)
         return -ENOMEM;
     archive_entry_copy_pathname(e, rel);
@@ -202,9 +221,11 @@ static int open_disk_reader(struct archive *disk, const char *rootfs, struct lxm
     return 0;
 }
 
-/* rootfs/ and everything below it, never leaving its filesystem. */
-static int write_rootfs(struct archive *w, const struct lxm_container *c, struct progress *p,
-                        struct lxm_error *err)
+/* rootfs/ and everything below root (the container's whole rootfs, as
+ * its backend mounts it: overlay layers flattened, whiteouts honoured),
+ * never leaving its filesystem. */
+static int write_rootfs(struct archive *w, const struct lxm_container *c, const char *root,
+                        struct progress *p, struct lxm_error *err)
 {
     _cleanup_archive_read_ struct archive *disk = archive_read_disk_new();
     _cleanup_linkresolver_ struct archive_entry_linkresolver *links =
@@ -213,7 +234,7 @@ static int write_rootfs(struct archive *w, const struct lxm_container *c, struct
     if (!disk || !links || !buf)
         return lxm_error_set(err, ENOMEM, "out of memory");
     archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
-    int r = open_disk_reader(disk, c->rootfs, err);
+    int r = open_disk_reader(disk, root, err);
     while (r == 0) {
         _cleanup_archive_entry_ struct archive_entry *e = archive_entry_new();
         struct archive_entry *spare = NULL;
@@ -223,11 +244,11 @@ static int write_rootfs(struct archive *w, const struct lxm_container *c, struct
         if (r == ARCHIVE_EOF)
             return 0;
         if (r < ARCHIVE_WARN)
-            return lxm_error_set(err, EIO, "read %s: %s", c->rootfs, archive_error_string(disk));
+            return lxm_error_set(err, EIO, "read %s: %s", c->name, archive_error_string(disk));
         if (archive_read_disk_can_descend(disk))
             archive_read_disk_descend(disk);
-        if (rename_entry(e, c->dir) < 0)
-            return lxm_error_set(err, EINVAL, "read %s: unexpected path '%s'", c->rootfs,
+        if (rename_entry(e, root) < 0)
+            return lxm_error_set(err, EINVAL, "read %s: unexpected path '%s'", c->name,
                                  archive_entry_pathname(e));
         if (archive_entry_filetype(e) == AE_IFSOCK) {
             /* tar has no sockets; they belong to a running system anyway. */
@@ -245,8 +266,8 @@ static int write_rootfs(struct archive *w, const struct lxm_container *c, struct
     return r;
 }
 
-static int write_export(const struct lxm_container *c, int fd, enum lxm_export_compression comp,
-                        struct progress *p, struct lxm_error *err)
+static int write_export(const struct lxm_container *c, const char *root, int fd,
+                        enum lxm_export_compression comp, struct progress *p, struct lxm_error *err)
 {
     _cleanup_archive_write_ struct archive *w = archive_write_new();
     if (!w)
@@ -255,7 +276,7 @@ static int write_export(const struct lxm_container *c, int fd, enum lxm_export_c
     if (r == 0)
         r = write_config_entry(w, c->config_file, err);
     if (r == 0)
-        r = write_rootfs(w, c, p, err);
+        r = write_rootfs(w, c, root, p, err);
     if (r == 0 && archive_write_close(w) != ARCHIVE_OK)
         r = lxm_archive_error(err, w, EIO, "write");
     if (r == 0 && fsync(fd) < 0)
@@ -263,7 +284,7 @@ static int write_export(const struct lxm_container *c, int fd, enum lxm_export_c
     return r;
 }
 
-static int export_to(const struct lxm_container *c, const char *file,
+static int export_to(const struct lxm_container *c, const char *root, const char *file,
                      enum lxm_export_compression comp, enum lxm_progress mode,
                      struct lxm_error *err)
 {
@@ -274,11 +295,15 @@ static int export_to(const struct lxm_container *c, const char *file,
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return lxm_error_errno(err, errno, "create %s", tmp);
-    struct progress p = {.mode = mode, .name = c->name};
-    if (mode == LXM_PROGRESS_PLAIN)
-        fprintf(stderr, "exporting %s to %s...\n", c->name, file);
-    int r = write_export(c, fd, comp, &p, err);
-    progress_done(&p);
+    struct progress p = {.mode = mode, .name = c->name, .file = file};
+    clock_gettime(CLOCK_MONOTONIC, &p.start);
+    p.last = p.start;
+    int r = write_export(c, root, fd, comp, &p, err);
+    if (r == 0) {
+        struct stat st;
+        p.bytes = fstat(fd, &st) == 0 ? st.st_size : p.bytes;
+    }
+    progress_done(&p, r == 0);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "interrupted");
     if (r == 0 && rename(tmp, file) < 0)
@@ -286,6 +311,21 @@ static int export_to(const struct lxm_container *c, const char *file,
     if (r < 0)
         unlink(tmp);
     return r;
+}
+
+static int open_rootfs(struct lxm_container *c, struct lxm_error *err)
+{
+    const struct lxm_storage_ops *ops;
+    _cleanup_free_ char *image = NULL;
+    int r = lxm_container_load_config(c, err);
+    if (r == 0)
+        r = lxm_storage_of(c->dir, &ops, err);
+    if (r == 0)
+        r = lxm_lifecycle_image_rootfs(c->paths, c->config->image, &image, err);
+    if (r < 0)
+        return r;
+    struct lxm_storage_mount how = { .userns_fd = -1, .readonly = true };
+    return ops->mount(image, c->dir, &how, err);
 }
 
 int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress progress,
@@ -310,9 +350,16 @@ int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress prog
     r = lxm_container_check_rootfs(c, err);
     if (r < 0)
         return r;
+    /* A private, read-only mount of the whole rootfs, never attached
+     * anywhere: walked through /proc/self/fd. */
+    _cleanup_close_ int mnt = open_rootfs(c, err);
+    if (mnt < 0)
+        return lxm_error_prefix(err, "export %s", c->name);
+    char root[64];
+    snprintf(root, sizeof(root), "/proc/self/fd/%d/.", mnt);
     sigset_t old;
     lxm_signals_block(&old);
-    r = export_to(c, file, comp, progress, err);
+    r = export_to(c, root, file, comp, progress, err);
     lxm_signals_restore(&old);
     if (r < 0)
         return lxm_error_prefix(err, "export %s to %s", c->name, file);
@@ -572,6 +619,9 @@ static int commit_import(struct lxm_container *c, struct lxm_config *cfg, const 
     if (!rootfs || !config)
         return lxm_error_set(err, ENOMEM, "out of memory");
     int r = 0;
+    /* The rootfs is whole (flattened at export): it needs no image. */
+    free(cfg->image);
+    cfg->image = NULL;
     if (!cfg->name || strcmp(cfg->name, c->name) != 0)
         r = rename_config(cfg, c->name, rootfs, err);
     if (r == 0)

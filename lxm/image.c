@@ -9,6 +9,7 @@
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -35,18 +36,46 @@
 
 enum lxm_progress lxm_progress_mode(bool quiet)
 {
+    /* Progress is for a person watching: no progress lines at all when
+     * stdout is not a terminal (a script, a log, a pipe), only the rare
+     * one-line notice (PLAIN). Drawn on stderr. */
     if (quiet)
         return LXM_PROGRESS_QUIET;
-    return isatty(STDERR_FILENO) ? LXM_PROGRESS_TTY : LXM_PROGRESS_PLAIN;
+    if (!isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO))
+        return LXM_PROGRESS_PLAIN;
+    return LXM_PROGRESS_TTY;
+}
+
+int lxm_terminal_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+        return ws.ws_col;
+    return 80;
+}
+
+void lxm_progress_draw(const char *line)
+{
+    /* One physical line, whatever the width: cut to the terminal (a line
+     * that wraps cannot be redrawn in place and floods the screen). */
+    int cols = lxm_terminal_width() - 1;
+    int n = (int)strlen(line);
+    if (n <= cols)
+        fprintf(stderr, "\r\033[K%s", line);
+    else
+        fprintf(stderr, "\r\033[K%.*s~", cols - 1, line);
+    fflush(stderr);
 }
 
 /* ---- progress meter ------------------------------------------------------ */
 
 struct meter {
     enum lxm_progress mode;
-    const char *label;
+    const char *verb;           /* "unpacking", "packing", "copying" */
+    const char *done_verb;      /* "unpacked", ... for the closing line */
+    const char *what;           /* a path: its last component is shown */
     int64_t total;              /* 0 = unknown: show a byte count only */
-    int64_t last_ms;
+    int64_t start_ms, last_ms, bytes;
     bool drawn;
 };
 
@@ -57,41 +86,60 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void meter_start(struct meter *m, enum lxm_progress mode, const char *label, int64_t total)
+static const char *short_name(const char *path)
 {
-    *m = (struct meter){ .mode = mode, .label = label, .total = total, .last_ms = now_ms() };
-    if (mode == LXM_PROGRESS_PLAIN)
-        fprintf(stderr, "%s...\n", label);
+    const char *slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
+}
+
+static void meter_start(struct meter *m, enum lxm_progress mode, const char *verb,
+                        const char *done_verb, const char *what, int64_t total)
+{
+    *m = (struct meter){ .mode = mode, .verb = verb, .done_verb = done_verb, .what = what,
+                         .total = total, .start_ms = now_ms() };
+    m->last_ms = m->start_ms;
 }
 
 static void meter_update(struct meter *m, int64_t done)
 {
+    m->bytes = done;
     if (m->mode != LXM_PROGRESS_TTY)
         return;
     int64_t t = now_ms();
-    if (t - m->last_ms < 100)
+    /* Nothing for quick steps; at most 5 redraws a second after that. */
+    if (t - m->last_ms < 200 || t - m->start_ms < 300)
         return;
     m->last_ms = t;
     m->drawn = true;
     double mib = (double)done / (1 << 20);
+    char line[512];
     if (m->total <= 0) {
-        fprintf(stderr, "\r\033[K%s %.1f MiB", m->label, mib);
-        return;
+        snprintf(line, sizeof(line), "%s %.1f MiB %s", m->verb, mib, short_name(m->what));
+    } else {
+        int pct = (int)(done * 100 / m->total);
+        pct = pct > 100 ? 100 : pct;
+        /* Numbers first: a narrow terminal cuts the name, not them. */
+        snprintf(line, sizeof(line), "%s %3d%% %.1f/%.1f MiB %s", m->verb, pct, mib,
+                 (double)m->total / (1 << 20), short_name(m->what));
     }
-    int pct = (int)(done * 100 / m->total);
-    if (pct > 100)
-        pct = 100;
-    static const char bar[] = "##############################";
-    int filled = pct * 30 / 100;
-    fprintf(stderr, "\r\033[K%s [%.*s%*s] %3d%% %.1f/%.1f MiB", m->label, filled, bar, 30 - filled, "",
-            pct, mib, (double)m->total / (1 << 20));
+    lxm_progress_draw(line);
 }
 
-static void meter_done(struct meter *m)
+/* The closing line: what was made, how big, how long. */
+static void meter_done(struct meter *m, bool ok)
 {
+    if (m->mode != LXM_PROGRESS_TTY)
+        return;
     if (m->drawn)
         fputs("\r\033[K", stderr);
     m->drawn = false;
+    if (!ok)
+        return;
+    char line[512];
+    snprintf(line, sizeof(line), "%s %.1f MiB in %.1f s: %s", m->done_verb,
+             (double)m->bytes / (1 << 20), (double)(now_ms() - m->start_ms) / 1000, m->what);
+    lxm_progress_draw(line);
+    fputc('\n', stderr);
 }
 
 /* ---- entry checks ---------------------------------------------------------- */
@@ -415,12 +463,13 @@ int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress p
                              archive_error_string(in));
     archive_write_disk_set_options(out, EXTRACT_FLAGS);
 
-    _cleanup_free_ char *label = xasprintf("extracting %s", tarball);
     struct meter m;
-    meter_start(&m, progress, label ? label : "extracting", S_ISREG(st.st_mode) ? st.st_size : 0);
+    meter_start(&m, progress, "unpacking", "unpacked", tarball, S_ISREG(st.st_mode) ? st.st_size : 0);
     struct extract_job job = { in, out, rootfd, tarball, &m, err, NULL };
     int r = in_directory(rootfd, dest, extract_job_run, &job, err);
-    meter_done(&m);
+    if (r == 0)
+        m.bytes = archive_filter_bytes(in, -1);
+    meter_done(&m, r == 0);
     if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */
         return lxm_error_prefix(err, "extract into %s", dest);
     return r;
@@ -437,13 +486,14 @@ int lxm_image_extract_archive(struct archive *in, const char *label, const char 
     if (!out)
         return lxm_error_set(err, ENOMEM, "out of memory");
     archive_write_disk_set_options(out, EXTRACT_FLAGS);
-    _cleanup_free_ char *text = xasprintf("extracting %s", label);
     struct meter m;
-    meter_start(&m, progress, text ? text : "extracting", total);
+    meter_start(&m, progress, "unpacking", "unpacked", label, total);
     struct entry_filter f = { filter, arg };
     struct extract_job job = { in, out, rootfd, label, &m, err, &f };
     int r = in_directory(rootfd, dest, extract_job_run, &job, err);
-    meter_done(&m);
+    if (r == 0)
+        m.bytes = archive_filter_bytes(in, -1);
+    meter_done(&m, r == 0);
     if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */
         return lxm_error_prefix(err, "extract into %s", dest);
     return r;
@@ -545,6 +595,7 @@ static int walk_tree(const char *dir, struct archive *out, int format, bool devi
             lxm_debug("%s: leaving out the device node %s", dir, archive_entry_pathname(e));
             continue;
         }
+        int64_t size = archive_entry_size(e) > 0 ? archive_entry_size(e) : 0;
         archive_entry_linkify(links, &e, &spare);
         if (e) {
             r = write_entry(disk, out, e, dir, buf, err);
@@ -552,8 +603,8 @@ static int walk_tree(const char *dir, struct archive *out, int format, bool devi
                 return r;
         }
         archive_entry_free(spare); /* pax never defers; keep it leak-free anyway */
-        if (m->mode == LXM_PROGRESS_TTY) /* a disk writer has no filter to ask */
-            meter_update(m, archive_filter_bytes(out, 0));
+        /* The data read so far (a disk writer has no filter to ask). */
+        meter_update(m, m->bytes + size);
     }
 }
 
@@ -612,10 +663,9 @@ static int pack_to_fd(const char *dir, int fd, char sha256[65], enum lxm_progres
     if (r < 0)
         return r;
     struct meter m;
-    _cleanup_free_ char *label = xasprintf("packing %s", dir);
-    meter_start(&m, progress, label ? label : "packing", 0);
+    meter_start(&m, progress, "packing", "packed", dir, 0);
     r = walk_tree(dir, w, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, false, &m, err);
-    meter_done(&m);
+    meter_done(&m, r == 0);
     if (r < 0)
         return r;
     if (archive_write_close(w) != ARCHIVE_OK)
@@ -659,8 +709,13 @@ struct copy_job {
 static int copy_job_run(void *arg)
 {
     struct copy_job *j = arg;
-    struct meter m = { .mode = LXM_PROGRESS_QUIET };
+    struct meter m;
+    meter_start(&m, lxm_progress_mode(false), "copying", "copied", j->src, 0);
     int r = walk_tree(j->src, j->out, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, true, &m, j->err);
+    /* Only a copy long enough to have shown progress gets a closing line. */
+    if (!m.drawn)
+        m.mode = LXM_PROGRESS_QUIET;
+    meter_done(&m, r == 0);
     if (archive_write_close(j->out) < ARCHIVE_WARN && r == 0)
         r = lxm_archive_error(j->err, j->out, EIO, "copy");
     return r;

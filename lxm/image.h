@@ -10,11 +10,19 @@
 #include "util/err.h"
 
 /* How long operations report progress (stderr): not at all (--quiet),
- * plain lines (not a terminal), or a bar rewritten in place (terminal). */
+ * no progress but a rare one-line notice such as "bootstrapping..."
+ * (stdout not a terminal), or one line redrawn in place and a closing
+ * line saying what was made and how long it took (a terminal). */
 enum lxm_progress { LXM_PROGRESS_QUIET, LXM_PROGRESS_PLAIN, LXM_PROGRESS_TTY };
 
-/* The mode for this process: quiet wins, else a terminal on stderr. */
+/* The mode for this process: quiet wins; TTY only when stdout and stderr
+ * are terminals; else PLAIN. */
 enum lxm_progress lxm_progress_mode(bool quiet);
+
+/* The terminal's width (stderr), 80 when unknown. */
+int lxm_terminal_width(void);
+/* Redraw the progress line: cut to the terminal's width, never wrapped. */
+void lxm_progress_draw(const char *line);
 
 /* Extract tarball (tar, pax, gnu; none/gz/xz/zst/bz2/lzma) into the
  * existing directory dest, keeping owners, modes, times, xattrs, ACLs, file

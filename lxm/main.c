@@ -16,7 +16,7 @@ static int cmd_version(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
 static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
 
 static const struct lxm_command commands[] = {
-    { "create", cmd_create, "NAME -t TEMPLATE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from IMAGE [--from-rootfs FILE]]",
+    { "create", cmd_create, "NAME -t TEMPLATE | --image IMAGE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from IMAGE [--from-rootfs FILE]]",
       "provision a container's root filesystem from a template",
       "  -t, --template NAME   template to provision from (see 'lxm template list')\n"
       "  -r, --release REL     distribution release (default: the template's)\n"
@@ -27,7 +27,8 @@ static const struct lxm_command commands[] = {
       "                        .tar.xz, .tar.zst), an lxm export, an LXC/Incus image tarball,\n"
       "                        a squashfs, or an OCI layout DIR[:TAG]\n"
       "      --from-rootfs FILE  with --from METADATA.tar.xz: the rootfs of a split LXC/Incus\n"
-      "                        image (rootfs.squashfs or a rootfs tarball)\n" },
+      "                        image (rootfs.squashfs or a rootfs tarball)\n"
+      "      --image IMAGE     create from an image of the store (alias or fingerprint prefix)\n" },
     { "launch", cmd_launch, "NAME -t TEMPLATE [create options]", "create and start a container", NULL },
     { "start", cmd_start, "NAME [-F]", "boot a container's init",
       "  -F, --foreground      stay in the foreground attached to the console\n" },
@@ -68,6 +69,17 @@ static const struct lxm_command commands[] = {
       "      --trust-profiles  keep the archive's profiles (when no -p), its security.*\n"
       "                        keys and its mounts: only for archives you trust\n" },
     { "template", cmd_template, "list", "list the available templates", NULL },
+    { "image", cmd_image, "list | info IMAGE | import FILE|DIR[:TAG] | export IMAGE FILE | alias add|remove | delete IMAGE | prune",
+      "manage the image store (unpacked images containers share)",
+      "  list                          FINGERPRINT, ALIASES, TEMPLATE, RELEASE, ARCH, SIZE, CREATED, USED BY\n"
+      "  info IMAGE                    one image (IMAGE: alias or fingerprint prefix)\n"
+      "  import FILE|DIR[:TAG] [--alias NAME]... [--split ROOTFS_FILE]\n"
+      "                                unpack an image into the store once (rootfs tarball, lxm\n"
+      "                                export, LXC/Incus image, OCI layout)\n"
+      "  export IMAGE FILE.tar.zst     write the image's tree as a rootfs tarball\n"
+      "  alias add IMAGE NAME | alias remove NAME\n"
+      "  delete IMAGE                  remove an image no container or snapshot uses\n"
+      "  prune                         remove every unused image\n" },
     { "profile", cmd_profile, "list | show NAME", "list or show profiles",
       "  list                  shipped and local profiles (local ones override)\n"
       "  show NAME             print a profile's YAML (--format json: parsed)\n" },
@@ -76,6 +88,14 @@ static const struct lxm_command commands[] = {
       "  down                  remove them; refused while containers are attached\n"
       "  -f, --force           down: remove even while containers are attached\n"
       "  status                bridge state, addresses and DHCP leases\n" },
+    { "storage", cmd_storage, "init --driver btrfs --size SIZE [--pool FILE] | info",
+      "make a btrfs storage pool on a loop file, or show the storage in use",
+      "  init                  make a btrfs pool on a sparse loop file, mount it on\n"
+      "                        /var/lib/lxm and record it in lxm.yaml\n"
+      "      --driver btrfs    the pool's filesystem (btrfs is the only one)\n"
+      "      --size SIZE       its size, e.g. 20GiB (at least 256MiB; sparse)\n"
+      "      --pool FILE       the loop file (default /var/lib/lxm-disks/btrfs.img)\n"
+      "  info                  driver, pool, mount, size and use\n" },
     { "version", cmd_version, "", "print the version", NULL },
     { "help", cmd_help, "[COMMAND]", "show help", NULL },
     { "__monitor", cmd_monitor, NULL, NULL, NULL },
@@ -313,6 +333,13 @@ int main(int argc, char **argv)
     r = lxm_paths_init(&ctx.paths, root, &err);
     if (r < 0)
         goto fail;
+    /* After a reboot the storage pool is mounted again by whichever
+     * command comes first (`storage` does it itself, after its checks). */
+    if (needs_root && cmd->fn != cmd_storage && cmd->fn != cmd_monitor &&
+        (r = lxm_cmd_storage_ready(&ctx, &err)) < 0) {
+        lxm_paths_free(&ctx.paths);
+        goto fail;
+    }
 
     optind = 0; /* full getopt reset for the handler */
     r = cmd->fn(&ctx, argc, argv, &err);

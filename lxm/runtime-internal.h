@@ -66,10 +66,13 @@ int lxm_runtime_load_config(struct lxm_container *c, struct lxm_error *err);
 int lxm_halt_signal(const struct lxm_config *cfg);
 
 /* User namespace of a start (userns.c). */
+struct lxm_storage_ops;
 struct lxm_userns {
     bool enabled;                  /* false: privileged, no user ns */
     struct lxm_idmap map;
     enum lxm_idmap_method method;  /* rootfs layout, as recorded */
+    const struct lxm_storage_ops *storage; /* the backend holding the rootfs */
+    char image[4096];              /* the image tree under it, or "" */
 };
 
 /* Resolve the map (unprivileged) and bring the rootfs to the layout the

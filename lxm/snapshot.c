@@ -3,28 +3,22 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/btrfs.h>
-#include <linux/magic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "lifecycle.h"
 #include "runtime.h"
 #include "storage.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "ydoc.h"
-
-/* btrfs gives every subvolume's root directory this inode number. */
-#define BTRFS_SUBVOL_ROOT_INO 256
 
 /* ---- signals ------------------------------------------------------------------- */
 
@@ -57,96 +51,29 @@ void lxm_signals_restore(const sigset_t *old)
     sigprocmask(SIG_SETMASK, old, NULL);
 }
 
-/* ---- rootfs copies ----------------------------------------------------------------- */
+/* ---- volumes ------------------------------------------------------------------------ */
 
-bool lxm_rootfs_is_btrfs_subvolume(const char *path)
+/* Remove a snapshot's (or any volume's) rootfs through the backend that
+ * holds it, then the directory. */
+static int remove_snapshot_dir(const char *dir)
 {
-    struct statfs sfs;
-    struct stat st;
-    if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || statfs(path, &sfs) < 0)
-        return false;
-    return (uint32_t)sfs.f_type == (uint32_t)BTRFS_SUPER_MAGIC &&
-           st.st_ino == BTRFS_SUBVOL_ROOT_INO;
+    const struct lxm_storage_ops *ops;
+    struct lxm_error e = {0};
+    if (lxm_storage_of(dir, &ops, &e) == 0 && ops->destroy(dir, &e) < 0)
+        return -(e.code ? e.code : EIO);
+    int r = rm_rf(dir);
+    return r == -ENOENT ? 0 : r;
 }
 
-/* Split path into an O_DIRECTORY fd on its parent and its last component. */
-static int open_parent(const char *path, const char **base)
+/* The image tree under c's volume (NULL when it has none). */
+static int container_image(struct lxm_container *c, char **image, struct lxm_error *err)
 {
-    _cleanup_free_ char *parent = strdup(path);
-    if (!parent)
-        return -ENOMEM;
-    char *slash = strrchr(parent, '/');
-    if (!slash || !slash[1])
-        return -EINVAL;
-    *base = path + (slash - parent) + 1;
-    if (slash == parent)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
-}
-
-static int btrfs_snapshot(const char *src, const char *dst)
-{
-    const char *base;
-    _cleanup_close_ int pfd = open_parent(dst, &base);
-    if (pfd < 0)
-        return pfd;
-    _cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sfd < 0)
-        return -errno;
-    struct btrfs_ioctl_vol_args_v2 args = {.fd = sfd};
-    if (strlen(base) > BTRFS_SUBVOL_NAME_MAX)
-        return -ENAMETOOLONG;
-    strcpy(args.name, base);
-    return ioctl(pfd, BTRFS_IOC_SNAP_CREATE_V2, &args) < 0 ? -errno : 0;
-}
-
-static int btrfs_destroy(const char *path)
-{
-    const char *base;
-    _cleanup_close_ int pfd = open_parent(path, &base);
-    if (pfd < 0)
-        return pfd;
-    struct btrfs_ioctl_vol_args args = {0};
-    if (strlen(base) > BTRFS_PATH_NAME_MAX)
-        return -ENAMETOOLONG;
-    strcpy(args.name, base);
-    return ioctl(pfd, BTRFS_IOC_SNAP_DESTROY, &args) < 0 ? -errno : 0;
-}
-
-/* Remove a rootfs copy: a subvolume at once through btrfs when it can,
- * else file by file (rm_rf never follows symlinks or crosses mounts). */
-static int remove_rootfs(const char *path)
-{
-    if (lxm_rootfs_is_btrfs_subvolume(path) && btrfs_destroy(path) == 0)
-        return 0;
-    return rm_rf(path);
-}
-
-int lxm_rootfs_clone(const struct lxm_paths *paths, const char *src, const char *dst,
-                     struct lxm_error *err)
-{
-    if (lxm_rootfs_is_btrfs_subvolume(src)) {
-        int r = btrfs_snapshot(src, dst);
-        if (r == 0)
-            return 0;
-        /* Another filesystem, or not allowed: fall back to a copy. */
-        if (r != -EXDEV && r != -ENOTTY && r != -EOPNOTSUPP && r != -EINVAL && r != -EPERM)
-            return lxm_error_errno(err, -r, "btrfs snapshot of %s at %s", src, dst);
-        lxm_debug("btrfs snapshot %s -> %s: %s; copying instead", src, dst, strerror(-r));
+    if (!c->config) {
+        int r = lxm_container_load_config(c, err);
+        if (r < 0)
+            return r;
     }
-    const struct lxm_storage_ops *storage;
-    int r = lxm_storage_for(paths, &storage, err);
-    if (r < 0)
-        return r;
-    r = storage->clone(src, dst, err);
-    if (r < 0) {
-        struct lxm_error ignored = {0};
-        storage->destroy(dst, &ignored);
-    }
-    return r;
+    return lxm_lifecycle_image_rootfs(c->paths, c->config->image, image, err);
 }
 
 /* ---- names and places ------------------------------------------------------------- */
@@ -205,19 +132,6 @@ static char *next_snapshot_name(const struct lxm_container *c)
     return xasprintf("snap%ld", next);
 }
 
-/* Remove a snapshot directory, its rootfs first (a btrfs subvolume is a
- * separate st_dev that rm_rf would refuse to enter). */
-static int remove_snapshot_dir(const char *dir)
-{
-    _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
-    if (!rootfs)
-        return -ENOMEM;
-    int r = remove_rootfs(rootfs);
-    if (r < 0)
-        return r;
-    return rm_rf(dir);
-}
-
 /* ---- state --------------------------------------------------------------------------- */
 
 static int container_state(struct lxm_container *c, enum lxm_state *state, struct lxm_error *err)
@@ -238,22 +152,18 @@ static int open_locked(struct lxm_container *c, struct lxm_error *err)
 }
 
 /* A snapshot must see a rootfs that does not change while it is taken:
- * *live says it may change, so only an atomic (btrfs) snapshot will do. */
-static int check_snapshot_state(struct lxm_container *c, bool atomic, bool *live,
-                                struct lxm_error *err)
+ * *live says the container runs, so it is frozen for the copy. */
+static int check_snapshot_state(struct lxm_container *c, bool *live, struct lxm_error *err)
 {
     enum lxm_state s;
     int r = container_state(c, &s, err);
     if (r < 0)
         return r;
-    *live = s != LXM_STATE_STOPPED && s != LXM_STATE_FROZEN;
-    if (!*live || atomic)
+    *live = s == LXM_STATE_RUNNING;
+    if (s == LXM_STATE_STOPPED || s == LXM_STATE_FROZEN || s == LXM_STATE_RUNNING)
         return 0;
-    return lxm_error_set(err, EBUSY,
-                         "container '%s' is %s and its rootfs is not a btrfs subvolume, so a "
-                         "snapshot would copy a changing tree (stop it with 'lxm stop %s', or "
-                         "'lxm freeze %s' for the snapshot and 'lxm unfreeze %s' after)",
-                         c->name, lxm_state_name(s), c->name, c->name, c->name);
+    return lxm_error_set(err, EBUSY, "container '%s' is %s: try again once it is running or stopped",
+                         c->name, lxm_state_name(s));
 }
 
 static int check_stopped(struct lxm_container *c, const char *what, struct lxm_error *err)
@@ -284,28 +194,49 @@ static int copy_file(const char *src, const char *dst, struct lxm_error *err)
     return 0;
 }
 
+/* Copy c's rootfs into the volume partial; a running container is frozen
+ * for the copy (its processes cannot write) and thawed whatever happens. */
+static int copy_rootfs(struct lxm_container *c, const char *partial, bool live,
+                       struct lxm_error *err)
+{
+    const struct lxm_storage_ops *ops;
+    _cleanup_free_ char *image = NULL;
+    int r = lxm_storage_of(c->dir, &ops, err);
+    if (r == 0)
+        r = container_image(c, &image, err);
+    if (r < 0)
+        return r;
+    if (!live)
+        return ops->clone(image, c->dir, partial, err);
+    r = lxm_runtime_freeze(c, true, err);
+    if (r < 0)
+        return r;
+    r = ops->snapshot(image, c->dir, partial, err);
+    struct lxm_error thaw = {0};
+    if (lxm_runtime_freeze(c, false, &thaw) < 0) {
+        lxm_warn("snapshot %s: could not thaw it: %s ('lxm unfreeze %s')", c->name, thaw.msg, c->name);
+        if (r == 0)
+            r = lxm_error_set(err, thaw.code, "%s", thaw.msg);
+    }
+    return r;
+}
+
 /* Fill the hidden directory partial with everything a snapshot holds. */
 static int fill_snapshot(struct lxm_container *c, const char *partial, const char *name, bool live,
                          struct lxm_error *err)
 {
-    _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", partial);
     _cleanup_free_ char *config = xasprintf("%s/config.yaml", partial);
     _cleanup_free_ char *meta = xasprintf("%s/snapshot.yaml", partial);
     _cleanup_free_ char *created = utc_now();
     _cleanup_free_ char *text =
         created ? xasprintf("name: %s\ncreated: %s\n", name, created) : NULL;
-    if (!rootfs || !config || !meta || !text)
+    if (!config || !meta || !text)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (mkdir(partial, 0700) < 0)
         return lxm_error_errno(err, errno, "create %s", partial);
-    /* The config first: with a live btrfs snapshot it is the older of the
-     * two, so it never describes a rootfs newer than itself. */
     int r = copy_file(c->config_file, config, err);
-    if (r == 0 && live && (r = btrfs_snapshot(c->rootfs, rootfs)) < 0)
-        r = lxm_error_errno(err, -r, "btrfs snapshot of %s (needed while the container runs)",
-                            c->rootfs);
-    else if (r == 0 && !live)
-        r = lxm_rootfs_clone(c->paths, c->rootfs, rootfs, err);
+    if (r == 0)
+        r = copy_rootfs(c, partial, live, err);
     if (r == 0 && (r = write_file_atomic(meta, text, strlen(text), 0600)) < 0)
         r = lxm_error_errno(err, -r, "write %s", meta);
     return r;
@@ -350,7 +281,7 @@ int lxm_snapshot_create(struct lxm_container *c, const char *snap, char **out,
     if (r < 0)
         return r;
     bool live = false;
-    r = check_snapshot_state(c, lxm_rootfs_is_btrfs_subvolume(c->rootfs), &live, err);
+    r = check_snapshot_state(c, &live, err);
     if (r < 0)
         return r;
     _cleanup_free_ char *name = snap ? strdup(snap) : next_snapshot_name(c);
@@ -373,47 +304,6 @@ int lxm_snapshot_create(struct lxm_container *c, const char *snap, char **out,
 
 /* ---- restore ------------------------------------------------------------------------ */
 
-/* Undo what a restore that died left: rootfs.new is a partial or an old
- * tree, rootfs.old an old tree; if rootfs itself is gone, rootfs.old is
- * the one to keep. */
-static int recover_rootfs(struct lxm_container *c, const char *new, const char *old,
-                          struct lxm_error *err)
-{
-    if (!path_exists(c->rootfs) && path_exists(old) && rename(old, c->rootfs) < 0)
-        return lxm_error_errno(err, errno, "rename %s back to %s", old, c->rootfs);
-    const char *stale[] = {new, old};
-    for (size_t i = 0; i < ARRAY_SIZE(stale); i++) {
-        int r = remove_rootfs(stale[i]);
-        if (r < 0)
-            return lxm_error_errno(err, -r, "remove the stale %s", stale[i]);
-    }
-    return 0;
-}
-
-/* Put new in place of c->rootfs in one step (RENAME_EXCHANGE); where the
- * filesystem cannot, by two renames with rootfs.old as the fallback that
- * recover_rootfs() finds. Afterwards *gone names the old tree. */
-static int swap_rootfs(struct lxm_container *c, const char *new, const char *old, const char **gone,
-                       struct lxm_error *err)
-{
-    if (renameat2(AT_FDCWD, new, AT_FDCWD, c->rootfs, RENAME_EXCHANGE) == 0) {
-        *gone = new;
-        return 0;
-    }
-    if (errno != EINVAL && errno != ENOSYS)
-        return lxm_error_errno(err, errno, "exchange %s and %s", new, c->rootfs);
-    if (rename(c->rootfs, old) < 0)
-        return lxm_error_errno(err, errno, "rename %s to %s", c->rootfs, old);
-    if (rename(new, c->rootfs) < 0) {
-        int e = errno;
-        if (rename(old, c->rootfs) < 0)
-            lxm_warn("could not rename %s back to %s: %s", old, c->rootfs, strerror(errno));
-        return lxm_error_errno(err, e, "rename %s to %s", new, c->rootfs);
-    }
-    *gone = old;
-    return 0;
-}
-
 /* The snapshot's config.yaml, checked: it parses and names this container. */
 static int read_snapshot_config(struct lxm_container *c, const char *file, char **text, size_t *len,
                                 struct lxm_error *err)
@@ -435,41 +325,29 @@ static int read_snapshot_config(struct lxm_container *c, const char *file, char 
     return 0;
 }
 
+/* The rootfs through the backend (built aside, renamed into place), then
+ * config.yaml (atomically). */
 static int restore_files(struct lxm_container *c, const char *snapdir, const char *text, size_t len,
                          struct lxm_error *err)
 {
-    _cleanup_free_ char *src = xasprintf("%s/rootfs", snapdir);
-    _cleanup_free_ char *new = xasprintf("%s.new", c->rootfs);
-    _cleanup_free_ char *old = xasprintf("%s.old", c->rootfs);
-    if (!src || !new || !old)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    int r = recover_rootfs(c, new, old, err);
+    const struct lxm_storage_ops *ops;
+    _cleanup_free_ char *image = NULL;
+    struct lxm_config *cfg = NULL;
+    int r = lxm_storage_of(snapdir, &ops, err);
     if (r == 0)
-        r = lxm_rootfs_clone(c->paths, src, new, err);
-    if (r == 0 && lxm_signals_pending())
-        r = lxm_error_set(err, EINTR, "interrupted");
-    const char *gone = NULL;
+        r = lxm_config_parse("config.yaml", text, &cfg, err);
     if (r == 0)
-        r = swap_rootfs(c, new, old, &gone, err);
-    if (r < 0) {
-        remove_rootfs(new);
+        r = lxm_lifecycle_image_rootfs(c->paths, cfg->image, &image, err);
+    lxm_config_free(cfg);
+    if (r == 0)
+        r = ops->restore(image, snapdir, c->dir, err);
+    if (r < 0)
         return r;
-    }
     struct stat st;
     mode_t mode = stat(c->config_file, &st) == 0 ? st.st_mode & 07777 : 0644;
     r = write_file_atomic(c->config_file, text, len, mode);
-    if (r < 0) {
-        /* Keep rootfs and config from one point in time: swap back. */
-        int e = -r;
-        if (renameat2(AT_FDCWD, gone, AT_FDCWD, c->rootfs, RENAME_EXCHANGE) < 0)
-            lxm_warn("could not put the old rootfs back from %s: %s", gone, strerror(errno));
-        else
-            remove_rootfs(gone);
-        return lxm_error_errno(err, e, "write %s", c->config_file);
-    }
-    r = remove_rootfs(gone);
     if (r < 0)
-        lxm_warn("restore %s: could not remove the old rootfs %s: %s", c->name, gone, strerror(-r));
+        return lxm_error_errno(err, -r, "write %s", c->config_file);
     return 0;
 }
 
@@ -484,17 +362,17 @@ int lxm_snapshot_restore(struct lxm_container *c, const char *snap, struct lxm_e
         return r;
     _cleanup_free_ char *dir = snapshot_path(c, snap, NULL);
     _cleanup_free_ char *cfgfile = snapshot_path(c, snap, "config.yaml");
-    _cleanup_free_ char *rootfs = snapshot_path(c, snap, "rootfs");
-    if (!dir || !cfgfile || !rootfs)
+    if (!dir || !cfgfile)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (!path_exists(dir))
         return lxm_error_set(err, ENOENT,
                              "snapshot '%s' of container '%s' not found "
                              "(see 'lxm snapshot --list %s')",
                              snap, c->name, c->name);
-    if (!path_exists(rootfs))
+    const struct lxm_storage_ops *snapops;
+    if (lxm_storage_of(dir, &snapops, err) < 0)
         return lxm_error_set(err, ENOENT, "snapshot '%s' of container '%s' has no rootfs (%s)",
-                             snap, c->name, rootfs);
+                             snap, c->name, dir);
     _cleanup_free_ char *text = NULL;
     size_t len = 0;
     r = read_snapshot_config(c, cfgfile, &text, &len, err);

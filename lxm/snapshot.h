@@ -1,8 +1,9 @@
 /* snapshot: point-in-time copies of a container, kept under
- * containers/NAME/snapshots/SNAP/ (rootfs/, config.yaml, snapshot.yaml), and
- * restoring a container from one. A rootfs that is a btrfs subvolume is
- * snapshotted by btrfs (atomic, so allowed while running); any other rootfs is
- * copied through the storage backend with all its metadata. */
+ * containers/NAME/snapshots/SNAP/ (a storage volume: the backend's rootfs
+ * layout, plus config.yaml and snapshot.yaml), and restoring a container
+ * from one. Every copy goes through the container's storage backend (on
+ * overlay: the upper layer only); a running container is frozen for the
+ * copy and thawed after. */
 #pragma once
 
 #include <signal.h>
@@ -23,15 +24,16 @@ int lxm_snapshot_validate_name(const char *snap, struct lxm_error *err);
 
 /* Snapshot c as snap (NULL = the next free "snapN"); *out (may be NULL)
  * receives the name used. Takes c's lock. A stopped or frozen container is
- * copied; a running one only when its rootfs is a btrfs subvolume (atomic),
- * otherwise -EBUSY saying to stop or freeze it. Nothing is left behind on
- * failure: the copy is built in a hidden directory and renamed into place. */
+ * copied as it is; a running one is frozen for the copy and thawed after
+ * (-EBUSY while starting or stopping). Nothing is left behind on failure:
+ * the copy is built in a hidden directory and renamed into place. */
 int lxm_snapshot_create(struct lxm_container *c, const char *snap, char **out,
                         struct lxm_error *err);
 
 /* Replace c's rootfs and config.yaml with the snapshot's; c must be
- * stopped. The new rootfs is built beside the old one and swapped in with
- * one rename, so a crash leaves the old or the new rootfs, never none. */
+ * stopped. The backend builds the new rootfs beside the old one and swaps
+ * it in with one rename, so a crash leaves the old or the new rootfs,
+ * never none; config.yaml follows atomically. */
 int lxm_snapshot_restore(struct lxm_container *c, const char *snap, struct lxm_error *err);
 
 int lxm_snapshot_delete(struct lxm_container *c, const char *snap, struct lxm_error *err);
@@ -41,18 +43,8 @@ int lxm_snapshot_list(const struct lxm_container *c, struct lxm_snapshot **out, 
                       struct lxm_error *err);
 void lxm_snapshot_list_free(struct lxm_snapshot *list, size_t n);
 
-/* Remove every snapshot of c. `delete` should call this before removing
- * c->dir: a btrfs snapshot is a subvolume, which rm_rf() refuses to enter
- * (another st_dev). Plain snapshots are removed by rm_rf(c->dir) anyway. */
+/* Remove every snapshot of c, each through the backend holding it. */
 int lxm_snapshot_remove_all(const struct lxm_container *c, struct lxm_error *err);
-
-/* Copy the rootfs src to dst (must not exist): a btrfs snapshot when src is
- * a subvolume on dst's filesystem, else the configured storage backend's
- * clone (owners, modes, xattrs, ACLs, hard links, devices, symlinks as
- * symlinks). On error dst is removed. */
-int lxm_rootfs_clone(const struct lxm_paths *paths, const char *src, const char *dst,
-                     struct lxm_error *err);
-bool lxm_rootfs_is_btrfs_subvolume(const char *path);
 
 /* A long copy interrupted by Ctrl-C must still clean up after itself:
  * block SIGINT/SIGTERM/SIGHUP around it, poll lxm_signals_pending() between

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "image_import.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -186,6 +186,11 @@ int lxm_rootfs_set_identity(const char *rootfs, const char *name, struct lxm_err
     _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (rootfd < 0)
         return lxm_error_errno(err, errno, "open %s", rootfs);
+    return lxm_rootfs_set_identity_at(rootfd, name, err);
+}
+
+int lxm_rootfs_set_identity_at(int rootfd, const char *name, struct lxm_error *err)
+{
     _cleanup_free_ char *hostname = xasprintf("%s\n", name);
     _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n"
                                            "127.0.1.1\t%s\n"
@@ -219,12 +224,10 @@ struct run_opts {
     const char *label;          /* shown before each condensed line */
     const char *chroot;         /* run chrooted into this dir; NULL = on the host */
     enum lxm_progress progress;
-    bool echo;                  /* plain mode: pass the output lines through */
 };
 
 struct run_output {
     const struct run_opts *o;
-    int cols;
     char line[1024];
     size_t len;
     char last[512];             /* the first "E:" line, else the last line */
@@ -248,11 +251,12 @@ static void output_line(struct run_output *out)
         out->last_is_error = is_error;
     }
     if (out->o->progress == LXM_PROGRESS_TTY) {
-        int room = out->cols - (int)strlen(out->o->label) - 3;
-        fprintf(stderr, "\r\033[K%s: %.*s", out->o->label, room > 10 ? room : 10, l);
+        /* label + line, cut to the terminal's width: a setup command can
+         * be hundreds of characters long. */
+        char shown[1024];
+        snprintf(shown, sizeof(shown), "%s: %s", out->o->label, l);
+        lxm_progress_draw(shown);
         out->drawn = true;
-    } else if (out->o->progress == LXM_PROGRESS_PLAIN && out->o->echo) {
-        fprintf(stderr, "%s\n", l);
     }
 }
 
@@ -307,6 +311,11 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
         _exit(127);
     syscall(SYS_close_range, 3U, ~0U, 0U);
     signal(SIGPIPE, SIG_DFL);
+    /* lxm blocks Ctrl-C around a create to clean up after it; the
+     * command it runs must still get it. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     setenv("DEBIAN_FRONTEND", "noninteractive", 1);
     setenv("LC_ALL", "C", 1);
     if (o->chroot) {
@@ -341,10 +350,7 @@ static int run_command(char *const argv[], const struct run_opts *o, struct lxm_
     if (pid == 0)
         run_child(argv, o, pfd[1]);
     close(pfd[1]);
-    struct run_output out = { .o = o, .cols = 80 };
-    struct winsize ws;
-    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
-        out.cols = ws.ws_col;
+    struct run_output out = { .o = o };
     read_output(pfd[0], &out);
     close(pfd[0]);
     int status;
@@ -776,7 +782,7 @@ static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_templat
     if (progress != LXM_PROGRESS_QUIET)
         fprintf(stderr, "bootstrapping %s %s with %s (first time only: the result is cached)\n",
                 t->name, release, mm ? "mmdebstrap" : "debootstrap");
-    struct run_opts o = { .label = label, .progress = progress, .echo = true };
+    struct run_opts o = { .label = label, .progress = progress };
     return run_command(argv, &o, err);
 }
 
@@ -909,8 +915,6 @@ static int setup_run(const struct lxm_template *t, const char *rootfs, enum lxm_
         _cleanup_free_ char *label = xasprintf("setup: %s", t->run[i]);
         if (!label)
             return lxm_error_set(err, ENOMEM, "out of memory");
-        if (progress == LXM_PROGRESS_PLAIN)
-            fprintf(stderr, "%s\n", label);
         struct run_opts o = { .label = label, .chroot = rootfs, .progress = progress };
         int r = run_command(argv, &o, err);
         if (r < 0)
@@ -937,9 +941,6 @@ static int provision_tree(const struct lxm_paths *paths, const struct lxm_templa
     r = setup_files(t, rootfs, err);
     if (r < 0)
         return r;
-    r = lxm_rootfs_set_identity(rootfs, opts->name, err);
-    if (r < 0)
-        return r;
     /* Running a foreign tarball's binaries as host root in a chroot is
      * not a sandbox: commands run only in trees the template built. */
     if (opts->from) {
@@ -961,6 +962,103 @@ int lxm_template_provision(const struct lxm_paths *paths, const struct lxm_templ
     int r = provision_tree(paths, t, opts, rootfs, err);
     umask(old);
     return r;
+}
+
+/* ---- recipe --------------------------------------------------------------------------- */
+
+static void hash_str(struct sha256_ctx *c, const char *key, const char *value)
+{
+    sha256_update(c, key, strlen(key));
+    sha256_update(c, "=", 1);
+    if (value)
+        sha256_update(c, value, strlen(value) + 1); /* the NUL ends it unambiguously */
+    else
+        sha256_update(c, "\xff", 1);
+}
+
+/* What the tree is made from, hashed: the file or binary it starts from. */
+static int hash_source(const struct lxm_paths *paths, const struct lxm_template *t,
+                       const struct lxm_provision_opts *opts, struct sha256_ctx *c, char **desc,
+                       struct lxm_error *err)
+{
+    char sum[65];
+    const char *file = NULL;
+    _cleanup_free_ char *path = NULL;
+    if (opts->from) {
+        file = opts->from;
+        *desc = xasprintf("file %s", opts->from);
+    } else if (t->source_type == LXM_SOURCE_BUSYBOX) {
+        int r = find_busybox(&file, err);
+        if (r < 0)
+            return r;
+        *desc = xasprintf("template %s (%s)", t->name, file);
+    } else if (t->source_type == LXM_SOURCE_TARBALL) {
+        if (!t->path)
+            return lxm_error_set(err, EINVAL, "template '%s' has no source.path (use --from FILE)", t->name);
+        path = t->path[0] == '/' ? strdup(t->path) : xasprintf("%s/%s", paths->templates, t->path);
+        file = path;
+        *desc = path ? xasprintf("template %s (%s)", t->name, path) : NULL;
+    } else {
+        /* debootstrap: the recipe is the package set; the bootstrap
+         * tarball cache and the mirror are how it is made, not what. */
+        *desc = xasprintf("template %s %s (%s)", t->name, opts->release ? opts->release : "",
+                          t->variant ? t->variant : "minbase");
+    }
+    if (!*desc)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (opts->from) {
+        /* Any image format: a file's sum, an OCI tag's digest, a split pair. */
+        int r = lxm_image_source_id(opts->from, opts->from_rootfs, sum, err);
+        if (r < 0)
+            return r;
+        hash_str(c, "source-id", sum);
+    } else if (file) {
+        int r = sha256_file(file, sum);
+        if (r < 0)
+            return lxm_error_errno(err, -r, "read %s", file);
+        hash_str(c, "source-sha256", sum);
+    }
+    return 0;
+}
+
+int lxm_template_recipe(const struct lxm_paths *paths, const struct lxm_template *t,
+                        const struct lxm_provision_opts *opts, char fp[65], char **source,
+                        struct lxm_error *err)
+{
+    struct sha256_ctx c;
+    sha256_init(&c);
+    hash_str(&c, "lxm-image-recipe", "1");
+    hash_str(&c, "template", t->name);
+    hash_str(&c, "release", opts->release);
+    hash_str(&c, "arch", lxm_host_arch());
+    hash_str(&c, "source", opts->from ? "from" : t->source_type == LXM_SOURCE_BUSYBOX ? "busybox"
+                                               : t->source_type == LXM_SOURCE_DEBOOTSTRAP ? "debootstrap"
+                                                                                         : "tarball");
+    hash_str(&c, "variant", t->variant);
+    /* The package set, order-free (lxm_image_cache_name sorts it). */
+    _cleanup_strv_free_ char **all = strv_copy(t->include);
+    for (size_t i = 0; opts->include && opts->include[i]; i++)
+        if (!strv_contains(all, opts->include[i]) && strv_push(&all, opts->include[i]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_free_ char *packages = lxm_image_cache_name(t->name, opts->release, lxm_host_arch(),
+                                                          t->variant, all);
+    if (!packages)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    hash_str(&c, "packages", packages);
+    for (int i = 0; i < t->n_files; i++) {
+        char mode[16];
+        snprintf(mode, sizeof(mode), "%o", t->files[i].mode);
+        hash_str(&c, "file", t->files[i].path);
+        hash_str(&c, "mode", mode);
+        hash_str(&c, "content", t->files[i].content);
+    }
+    for (size_t i = 0; !opts->from && t->run && t->run[i]; i++)
+        hash_str(&c, "run", t->run[i]);
+    int r = hash_source(paths, t, opts, &c, source, err);
+    if (r < 0)
+        return r;
+    sha256_final_hex(&c, fp);
+    return 0;
 }
 
 /* ---- listing ------------------------------------------------------------------------ */

@@ -33,11 +33,24 @@ struct lxm_provision_opts {
 int lxm_template_release(const struct lxm_template *t, const char *release, const char **out,
                          struct lxm_error *err);
 
-/* Fill the existing empty directory rootfs. On error rootfs may hold a
+/* Fill the existing empty directory rootfs with the template's image: its
+ * source, setup files and setup commands (everything but a container's
+ * identity, see lxm_rootfs_set_identity). On error rootfs may hold a
  * partial tree: the caller removes it. */
 int lxm_template_provision(const struct lxm_paths *paths, const struct lxm_template *t,
                            const struct lxm_provision_opts *opts, const char *rootfs,
                            struct lxm_error *err);
+
+/* The image a build with these options makes, before it is made: fp gets
+ * the sha256 of its recipe (template, release, arch, packages, setup
+ * files and commands, and the checksum of the file or binary it starts
+ * from), *source a one-line description. */
+int lxm_template_recipe(const struct lxm_paths *paths, const struct lxm_template *t,
+                        const struct lxm_provision_opts *opts, char fp[65], char **source,
+                        struct lxm_error *err);
+
+/* lxm_rootfs_set_identity on an open rootfs directory (or mount) fd. */
+int lxm_rootfs_set_identity_at(int rootfd, const char *name, struct lxm_error *err);
 
 /* Give a rootfs its identity: /etc/hostname and /etc/hosts for name, and
  * a fresh /etc/machine-id when the tree has that file. Writes go through

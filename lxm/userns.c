@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lifecycle.h"
+#include "storage.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -92,6 +94,34 @@ static int resolve_map(const struct lxm_container *c, const struct lxm_config *c
     return lxm_idmap_resolve(cfg->security.idmap, &files, map, err);
 }
 
+/* A rootfs that is not a plain tree (overlay: an image plus an upper
+ * layer, both with the container's ids on disk) is never shifted: its
+ * layers are idmapped at mount time, so any layout is free to reach. */
+static int convert_layers(const struct lxm_userns *u, enum lxm_idmap_method from,
+                          enum lxm_idmap_method *out, struct lxm_error *err)
+{
+    if (from == LXM_IDMAP_METHOD_SHIFTED)
+        return lxm_error_set(err, EINVAL, "a shifted %s volume cannot be converted",
+                             u->storage->name);
+    *out = u->enabled ? LXM_IDMAP_METHOD_IDMAPPED : LXM_IDMAP_METHOD_NONE;
+    return 0;
+}
+
+static int find_storage(const struct lxm_container *c, const struct lxm_config *cfg,
+                        struct lxm_userns *u, struct lxm_error *err)
+{
+    _cleanup_free_ char *image = NULL;
+    int r = lxm_storage_of(c->dir, &u->storage, err);
+    if (r == 0)
+        r = lxm_lifecycle_image_rootfs(c->paths, cfg->image, &image, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "rootfs of %s", c->name);
+    if (image && strlen(image) >= sizeof(u->image))
+        return lxm_error_set(err, ENAMETOOLONG, "rootfs of %s: image path too long", c->name);
+    snprintf(u->image, sizeof(u->image), "%s", image ? image : "");
+    return 0;
+}
+
 int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *cfg,
                        struct lxm_userns *u, struct lxm_error *err)
 {
@@ -102,16 +132,22 @@ int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *c
         if (r < 0)
             return lxm_error_prefix(err, "security.idmap");
     }
+    int r = find_storage(c, cfg, u, err);
+    if (r < 0)
+        return r;
     enum lxm_idmap_method from;
     struct lxm_idmap from_map;
     bool has_from;
-    int r = read_layout(c, &from, &from_map, &has_from, err);
+    r = read_layout(c, &from, &from_map, &has_from, err);
     if (r < 0)
         return r;
     /* A config set of security.* on a stopped container only saves the
      * config; the rootfs follows here, once, before the next boot. */
-    r = lxm_idmap_convert_rootfs(c->rootfs, from, has_from ? &from_map : NULL,
-                                 u->enabled ? &u->map : NULL, &u->method, err);
+    if (strcmp(u->storage->name, "overlay") == 0)
+        r = convert_layers(u, from, &u->method, err);
+    else
+        r = lxm_idmap_convert_rootfs(c->rootfs, from, has_from ? &from_map : NULL,
+                                     u->enabled ? &u->map : NULL, &u->method, err);
     if (r < 0)
         return r;
     if (u->method == from && !u->enabled == !has_from &&
@@ -145,8 +181,11 @@ int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns 
         if (userns < 0)
             return lxm_error_errno(err, errno, "open %s", path);
     }
-    int fd = lxm_idmap_mount_open(userns, c->rootfs, LXM_IDMAP_MOUNT_RECURSIVE, err);
-    return fd < 0 ? lxm_error_prefix(err, "rootfs %s", c->rootfs) : fd;
+    struct lxm_storage_mount how = { .userns_fd = userns };
+    if (userns >= 0 && !lxm_idmap_host_root(&u->map, &how.root_uid, &how.root_gid))
+        return lxm_error_set(err, EINVAL, "rootfs of %s: the id map has no root", c->name);
+    int fd = u->storage->mount(u->image[0] ? u->image : NULL, c->dir, &how, err);
+    return fd < 0 ? lxm_error_prefix(err, "rootfs of %s", c->name) : fd;
 }
 
 static int stage_one(int dirfd, int idx, int mfd, const char *source, struct lxm_error *err)

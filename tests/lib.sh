@@ -98,6 +98,14 @@ t_setup() {
     trap 'exit 130' INT TERM
 }
 
+# Use storage driver $1 (dir, overlay, btrfs) for this test's containers.
+# Suites that read or write a stopped container's files on disk
+# (containers/NAME/rootfs) use dir, where that tree is the whole rootfs;
+# on overlay it is the image plus containers/NAME/upper (storage.sh).
+t_storage() {
+    printf 'storage:\n  driver: %s\n' "$1" >>"$T_ROOT/etc/lxm/lxm.yaml"
+}
+
 t_done() {
     echo "1..$T_N"
     [ "$T_FAILED" = 0 ]

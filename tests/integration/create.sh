@@ -5,6 +5,7 @@
 # image cache's checksum check. No network: debootstrap is in debian.sh.
 . "$(dirname "$0")/../lib.sh"
 t_setup create
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 
 # Anything a hostile archive writes "outside" would land here.
 OUT=$(mktemp -d /tmp/lxm-it-create-outside.XXXXXX)
@@ -277,6 +278,9 @@ cp "$OUT/good.tar.zst" "$img"
 (cd "${img%/*}" && sha256sum "${img##*/}" >"$img.sha256")
 t_ok "a valid cache entry is used (no mirror needed)" lxm -q create cached -t fakedeb
 t_ok "the cached tree was extracted" test -L "$CT/cached/rootfs/sbin/init"
+# The tree is in the image store now: drop it, so the next create has to
+# unpack the (now corrupt) tarball again.
+t_ok "the cached tree's image can go once unused" sh -c "'$LXM_BIN' --root '$T_ROOT' -q delete cached && '$LXM_BIN' --root '$T_ROOT' -q image prune"
 printf 'garbage' | dd of="$img" bs=1 seek=100 conv=notrunc status=none
 out=$(lxm create corrupt -t fakedeb 2>&1); rc=$?
 t_is "corrupt cache entry: create fails without a mirror" "$rc" 1

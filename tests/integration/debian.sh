@@ -7,6 +7,7 @@
 # only pay for the rebuild check. Booting it is tested elsewhere.
 . "$(dirname "$0")/../lib.sh"
 t_setup debian
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 export LXM_CACHE_DIR=${LXM_CACHE_DIR:-/var/cache/lxm-test}
 CT=$T_ROOT/var/lib/lxm/containers
 ARCH=$(dpkg --print-architecture)
@@ -70,6 +71,10 @@ t_is "hard links survive the cache" "$(stat -c %h "$R/usr/bin/perl")" "$(stat -c
 t_is "owner, group and mode survive the cache" "$(stat -c '%U:%G %a' "$R/etc/shadow")" "root:shadow 640"
 
 # --- a corrupt cache file is detected and rebuilt ----------------------------------------------
+# d1 and d2 keep the unpacked image in the store; without them it goes, so
+# the next create has to read the (corrupted) tarball again.
+for c in d1 d2; do t_ok "delete $c" lxm delete "$c"; done
+t_like "the unused image is pruned" "$(lxm image prune 2>&1)" '^removed 1 unused image'
 printf 'garbage' | dd of="$img" bs=1 seek=4096 conv=notrunc status=none
 t0=$(date +%s%N)
 out=$(lxm create d3 -t debian 2>&1); rc=$?
@@ -80,6 +85,6 @@ t_like "image rebuilt by a bootstrap" "$out" "bootstrapping debian bookworm"
 t_ok "rebuilt image has a valid .sha256" sh -c "cd '${img%/*}' && sha256sum --quiet -c '${img##*/}.sha256'"
 t_is "rebuilt container is complete" "$(cat "$CT/d3/rootfs/etc/hostname" 2>/dev/null)" d3
 
-for c in d1 d2 d3; do t_ok "delete $c" lxm delete "$c"; done
+t_ok "delete d3" lxm delete d3
 t_is "nothing left" "$(ls -A "$CT")" ""
 t_done

@@ -6,6 +6,7 @@
 # command that writes trees or configs; a rootfs that is a symlink.
 . "$(dirname "$0")/../lib.sh"
 t_setup hostile
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 
 if ! command -v python3 >/dev/null; then
     echo "1..0 # SKIP python3 is needed to write the hostile archives"
@@ -146,7 +147,7 @@ t_like "a template with a NUL byte: refused with its place" "$out" "nultpl\.yaml
 t_ok "a template with a NUL byte: no container" test ! -e "$CT/t1"
 cp "$T_ROOT/etc/lxm/lxm.yaml" "$WORK/lxm.yaml"
 printf '\0' >>"$T_ROOT/etc/lxm/lxm.yaml"
-t_like "lxm.yaml with a NUL byte: refused with its place" "$(lxm net status 2>&1)" "lxm\.yaml:3:1: a NUL byte"
+t_like "lxm.yaml with a NUL byte: refused with its place" "$(lxm net status 2>&1)" "lxm\.yaml:$(($(wc -l <"$WORK/lxm.yaml") + 1)):1: a NUL byte"
 cp "$WORK/lxm.yaml" "$T_ROOT/etc/lxm/lxm.yaml"
 
 mkdir -p "$CT/big1"
@@ -165,13 +166,17 @@ rm "$T_ROOT/etc/lxm/profiles/bigprof.yaml"
 
 # --- a full disk ---------------------------------------------------------------------------------
 # tmpfs mounts of the test's own, unmounted at exit. 600 KiB holds no
-# busybox rootfs (2 MiB); 3 MiB holds one but not a second.
+# busybox rootfs (2 MiB); 5 MiB holds the image and one container made
+# from it on the dir driver (a full copy each), but not a second.
 full=0
 tiny() { # tiny DIR SIZE
     mkdir -p "$1" && mount -t tmpfs -o "size=$2" tmpfs "$1" && t_on_exit "umount -l '$1'"
 }
-if tiny "$T_ROOT/full-out" 600k && tiny "$T_ROOT/full-root" 600k && tiny "$T_ROOT/full-3m" 3m; then
+if tiny "$T_ROOT/full-out" 600k && tiny "$T_ROOT/full-root" 600k && tiny "$T_ROOT/full-3m" 5m; then
     full=1
+    for d in full-root full-3m; do
+        mkdir -p "$T_ROOT/$d/etc/lxm" && printf 'storage:\n  driver: dir\n' >"$T_ROOT/$d/etc/lxm/lxm.yaml"
+    done
 fi
 if [ $full = 1 ]; then
     F=$T_ROOT/full-root
@@ -192,15 +197,16 @@ if [ $full = 1 ]; then
     out=$("$LXM_BIN" --root "$F" -q create f1 -t busybox --from "$WORK/fat.tar" 2>&1); rc=$?
     t_is "create --from onto a full disk: exit 1" "$rc" 1
     t_like "create --from onto a full disk: says so" "$out" \
-        "^lxm: error: .*extract into $F/var/lib/lxm/containers/f1/rootfs: .*fat\.tar: write 'fat\.bin': No space left on device$"
+        "^lxm: error: .*extract into $F/var/lib/lxm/images/\.staging-[^:]*/rootfs: .*fat\.tar: write 'fat\.bin': No space left on device$"
     t_ok "create --from onto a full disk: no container left" test ! -e "$F/var/lib/lxm/containers/f1"
+    t_is "create --from onto a full disk: no image or staging dir left" "$(ls -A "$F/var/lib/lxm/images" | grep -v '^\.lock$' || true)" ""
 
     G=$T_ROOT/full-3m
     if "$LXM_BIN" --root "$G" -q create g1 -t busybox -c network.eth0.type=none >/dev/null 2>&1; then
         out=$("$LXM_BIN" --root "$G" copy g1 g2 2>&1); rc=$?
         t_is "copy onto a full disk: exit 1" "$rc" 1
         t_like "copy onto a full disk: says so, naming the target" "$out" \
-            "^lxm: error: copy .*/g1/rootfs to .*/g2/rootfs: write [^:]*: No space left on device$"
+            "^lxm: error: copy .*/g1/rootfs to .*/\.copy-[0-9]+-g2/rootfs: write [^:]*: No space left on device$"
         out=$("$LXM_BIN" --root "$G" snapshot g1 2>&1); rc=$?
         t_is "snapshot onto a full disk: exit 1" "$rc" 1
         t_like "snapshot onto a full disk: says so" "$out" \
@@ -216,7 +222,7 @@ if [ $full = 1 ]; then
         t_is "config set on a full disk: no temp file left" \
             "$(ls -A "$G/var/lib/lxm/containers/g1" | grep -c tmp || true)" 0
     else
-        t_report fail "create g1 on a 3 MiB tmpfs" "$("$LXM_BIN" --root "$G" create g1 -t busybox 2>&1)"
+        t_report fail "create g1 on a 5 MiB tmpfs" "$("$LXM_BIN" --root "$G" create g1 -t busybox 2>&1)"
     fi
 else
     t_skip "a full disk" "could not mount a tmpfs here"

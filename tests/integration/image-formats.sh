@@ -8,6 +8,7 @@
 # the entry or blob named, and leave nothing behind.
 . "$(dirname "$0")/../lib.sh"
 t_setup image-formats
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is not installed"; exit 0; }
 for tool in tar2sqfs zstd; do
@@ -79,7 +80,10 @@ t_ok "LXC split: metadata + rootfs.squashfs" \
     lxm -q create sq --from "$IMG/meta.tar.xz" --from-rootfs "$IMG/rootfs.squashfs"
 check_rootfs sq
 t_is "split: release from metadata.yaml" "$(cfg sq release)" bookworm
-out=$(lxm create sqw --from "$IMG/meta.tar.xz" --from-rootfs "$IMG/rootfs.squashfs" 2>&1 >/dev/null)
+# Warnings come from unpacking, which this root's image store has done
+# already for the same image: a root of its own unpacks it again.
+fresh() { "$LXM_BIN" --root "$T_ROOT/fresh-$1" "${@:2}"; }
+out=$(fresh sq create sqw --from "$IMG/meta.tar.xz" --from-rootfs "$IMG/rootfs.squashfs" 2>&1 >/dev/null)
 t_like "squashfs: one warning names the skipped device node" "$out" \
     "rootfs.squashfs: skipped 1 device node \(dev/null\)"
 t_ok "LXC split: metadata + rootfs tarball" \
@@ -111,7 +115,7 @@ t_is "oci: symlink" "$(readlink "$R/data/link")" keep
 t_ok "oci: other tags not mixed in" test ! -e "$R/only-v2" -a ! -e "$R/arm"
 device_not_created "oci: device node not created" "$R/dev-null"
 
-out=$(lxm create ociw --from "$IMG/oci:v1" 2>&1 >/dev/null)
+out=$(fresh oci create ociw --from "$IMG/oci:v1" 2>&1 >/dev/null)
 t_like "oci: one warning names the layer and the skipped device node" "$out" \
     "oci layer 1/3 \(sha256:[0-9a-f]{12}\): skipped 1 device node \(dev-null\)"
 t_ok "OCI tag v2" lxm -q create oci2 --from "oci:$IMG/oci:v2"

@@ -9,6 +9,7 @@
 #  (c) busybox containers with limits through the lxm command.
 . "$(dirname "$0")/../lib.sh"
 t_setup limits
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 
 BUILD_DIR=$(cd "$(dirname "$LXM_BIN")/.." && pwd)
 export DRV=$BUILD_DIR/tests/unit/test-cgroup

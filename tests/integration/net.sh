@@ -7,6 +7,7 @@
 # config under its --root) and in a netns it makes; packets go nowhere else.
 . "$(dirname "$0")/../lib.sh"
 t_setup net
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 
 command -v jq >/dev/null || { echo "1..0 # SKIP jq is needed to read lxm's JSON output"; exit 0; }
 

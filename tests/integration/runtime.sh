@@ -3,6 +3,7 @@
 # containers, what is left on the host afterwards, and bad input.
 . "$(dirname "$0")/../lib.sh"
 t_setup runtime
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 
 # Host-global names (cgroup lxm/ID, see t_id) carry our root; unique anyway.
 C=rt$$a

@@ -5,6 +5,7 @@
 # and one-line errors for bad input.
 . "$(dirname "$0")/../lib.sh"
 t_setup snapshot
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 
 OUT=$(mktemp -d /tmp/lxm-it-snapshot-outside.XXXXXX)
 WORK=$(mktemp -d /tmp/lxm-it-snapshot-work.XXXXXX)
@@ -142,9 +143,10 @@ t_is "bad input changed nothing" "$(state)" "$before"
 
 # --- a running container ------------------------------------------------------------------
 if lxm start s1 >/dev/null 2>&1; then
+    t_ok "snapshot of a running container (frozen for the copy)" lxm snapshot s1 live
+    t_is "the container runs again after the snapshot (thawed)" "$(lxm list --format csv 2>/dev/null | awk -F, '$1 == "s1" {print $2}')" RUNNING
+    t_ok "the live snapshot has the tree" test -x "$CT/s1/snapshots/live/rootfs/bin/busybox"
     before=$(state)
-    expect_error "snapshot of a running container (plain copy)" 1 "is RUNNING .*lxm stop s1.*lxm freeze s1" \
-        lxm snapshot s1 live
     expect_error "restore of a running container" 1 "^lxm: error: container 's1' is RUNNING \(stop it first" \
         lxm restore s1 before
     expect_error "export of a running container" 1 "^lxm: error: container 's1' is RUNNING \(stop it first" \
@@ -175,7 +177,7 @@ t_is "export: no snapshots in the archive" "$(tar -tf "$WORK/s1.tar" 2>/dev/null
 t_is "export: no temp files left" "$(ls "$WORK" | grep -c tmp || true)" 0
 t_like "export: the device node is in the archive" "$(tar -tvf "$WORK/s1.tar" rootfs/data/null 2>&1)" '^c.* 1,3 '
 out=$(lxm export s1 "$WORK/plain.tar" 2>&1 >/dev/null)
-t_like "export off a terminal: one plain progress line" "$out" '^exporting s1 to .*plain\.tar\.\.\.$'
+t_is "export off a terminal: no progress at all" "$out" ""
 t_is "export -q: silent" "$(lxm -q export s1 "$WORK/quiet.tar" 2>&1)" ""
 t_ok "export over an existing file" lxm -q export s1 "$WORK/s1.tar"
 
@@ -311,10 +313,9 @@ snapshots"
     umount "$mnt" 2>/dev/null
     return 0
 }
-if ! command -v mkfs.btrfs >/dev/null || ! command -v btrfs >/dev/null; then
-    t_skip "btrfs snapshots" "btrfs-progs not installed"
-elif ! btrfs_section; then
-    t_skip "btrfs snapshots" "could not make a btrfs loop filesystem here"
-fi
+# The btrfs special case left snapshot.c: the btrfs storage backend (branch
+# btrfs, `lxm storage init --driver btrfs`) snapshots subvolumes now and
+# brings its own tests. btrfs_section stays for it to adapt.
+t_skip "btrfs snapshots" "moved to the btrfs storage backend"
 
 t_done

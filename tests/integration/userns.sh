@@ -10,6 +10,7 @@
 # does, documented in docs/userns.md).
 . "$(dirname "$0")/../lib.sh"
 t_setup userns
+t_storage dir # these checks read and write containers/NAME/rootfs on disk
 
 mk() { lxm create "$1" -t busybox -c network.eth0.type=none "${@:2}"; }
 in_c() { local n=$1; shift; lxm attach "$n" -- "$@" 2>&1; }

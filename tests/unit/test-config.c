@@ -294,7 +294,7 @@ static void test_config_errors(void)
     config_error("- a\n- b\n",
                  FILE_NAME
                  ":1:1: expected a map, found a list (use name, template, release, "
-                 "arch, created, profiles, init, signals, hostname, environment, autostart, "
+                 "arch, image, created, profiles, init, signals, hostname, environment, autostart, "
                  "stop_timeout, limits, network, mounts, security)",
                  "document is a list");
     config_error("name: &a x\nhostname: *a\n",
@@ -413,7 +413,8 @@ static void test_template_global(void)
     if (g) {
         is_str(g->bridge, "lxmbr0", "default bridge");
         ok(g->nat && g->dhcp, "default nat and dhcp");
-        is_str(g->storage_backend, "auto", "default storage");
+        is_str(g->storage_driver, "auto", "default storage");
+        ok(g->storage_pool == NULL, "no storage pool by default");
         is_str(g->idmap_range, "auto", "default idmap");
         ok(g->ipv4 == NULL, "default ipv4 unset");
     }
@@ -423,12 +424,14 @@ static void test_template_global(void)
            "global parses");
     ok(g && !g->nat && g->dhcp && !strcmp(g->ipv4, "10.77.0.1/24"), "global overrides defaults");
     lxm_global_free(g);
-    ok(lxm_global_parse("/g.yaml", "storage: {backend: zfs}\n", &g, &err) < 0,
-       "bad storage backend refused");
+    ok(lxm_global_parse("/g.yaml", "storage: {driver: zfs}\n", &g, &err) < 0,
+       "bad storage driver refused");
     is_str(err.msg,
-           "/g.yaml:1:20: storage.backend: \"zfs\" is not a valid choice (use auto, dir, overlay "
+           "/g.yaml:1:19: storage.driver: \"zfs\" is not a valid choice (use auto, dir, overlay "
            "or btrfs)",
-           "bad storage backend message");
+           "bad storage driver message");
+    ok(lxm_global_parse("/g.yaml", "storage: {driver: btrfs, pool: disk.img}\n", &g, &err) < 0,
+       "relative pool path refused");
 }
 
 static void test_merge(void)
