@@ -247,7 +247,7 @@ static int provision(struct lxm_ctx *ctx, struct lxm_container *c, const struct 
     r = mkdir_p(ctx->paths.containers, 0711);
     if (r < 0)
         return lxm_error_errno(err, -r, "create %s", ctx->paths.containers);
-    r = lxm_container_lock(c, false, err);
+    r = lxm_container_lock(c, err);
     if (r < 0)
         return r;
     if (mkdir(c->dir, 0700) < 0)
@@ -304,6 +304,8 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
         r = lxm_container_new(&ctx->paths, a.name, &c, err);
         if (r == 0)
             r = validate_create(&ctx->paths, &a, &t, &release, &cfg, err);
+        if (r == 0) /* held to the end: a second create of NAME waits, then fails */
+            r = lxm_container_lock(c, err);
         if (r == 0 && lxm_container_exists(c))
             r = lxm_error_set(err, EEXIST, "container '%s' already exists", c->name);
         else if (r == 0 && path_exists(c->dir))
@@ -311,10 +313,8 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
                               "a create that died: 'lxm delete %s' removes it)", c->name, c->name);
         if (r == 0)
             r = provision_guarded(ctx, c, &a, t, release, cfg, err);
-        if (r == 0) {
-            lxm_container_unlock(c);
+        if (r == 0)
             *out = TAKE_PTR(c);
-        }
     }
     create_args_free(&a);
     return r;
@@ -404,22 +404,14 @@ int cmd_delete(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
         return r;
     if (!path_exists(c->dir))
         return lxm_error_set(err, ENOENT, "container '%s' not found", name);
+    r = lxm_container_lock(c, err);
+    if (r == 0 && !path_exists(c->dir))
+        r = lxm_error_set(err, ENOENT, "container '%s' not found", name);
     /* A directory without config.yaml is a create that died half-way:
      * nothing can be running from it. */
-    if (lxm_container_exists(c)) {
+    if (r == 0 && lxm_container_exists(c))
         r = ensure_stopped(c, force, "delete", err);
-        if (r < 0)
-            return r;
-    }
-    r = lxm_container_lock(c, false, err);
-    if (r < 0)
-        return r;
-    if (lxm_container_exists(c)) {
-        r = ensure_stopped(c, false, "delete", err);
-        if (r < 0)
-            return r;
-    }
-    return remove_container(c, err);
+    return r < 0 ? r : remove_container(c, err);
 }
 
 /* ---- copy -------------------------------------------------------------------------- */
@@ -447,7 +439,7 @@ static int copy_container(struct lxm_ctx *ctx, struct lxm_container *src, struct
     int r = lxm_storage_for(&ctx->paths, &storage, err);
     if (r < 0)
         return r;
-    r = lxm_container_lock(dst, false, err);
+    r = lxm_container_lock(dst, err);
     if (r < 0)
         return r;
     if (mkdir(dst->dir, 0700) < 0)
@@ -491,7 +483,9 @@ int cmd_copy(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
         return r;
     if (path_exists(dst->dir))
         return lxm_error_set(err, EEXIST, "container '%s' already exists", dst->name);
-    r = lxm_container_lock(src, false, err);
+    r = lxm_container_lock_pair(src, dst, err);
+    if (r == 0) /* again, under the lock */
+        r = lxm_container_load_config(src, err);
     if (r == 0)
         r = ensure_stopped(src, false, NULL, err);
     if (r < 0)

@@ -292,11 +292,11 @@ int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress prog
     int r = lxm_export_compression_for(file, &comp, err);
     if (r < 0)
         return r;
-    if (!lxm_container_exists(c))
-        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
-    r = lxm_container_lock(c, false, err);
+    r = lxm_container_lock(c, err);
     if (r < 0)
         return r;
+    if (!lxm_container_exists(c))
+        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
     struct lxm_runtime_info info;
     r = lxm_runtime_query(c, &info, err);
     if (r < 0)
@@ -440,7 +440,7 @@ static int import_checked(const struct lxm_paths *paths, const char *file, const
      * may be running, and a failure here must not remove it. */
     if (path_exists(c->dir))
         return lxm_error_set(err, EEXIST, "container '%s' already exists", c->name);
-    r = lxm_container_lock(c, false, err);
+    r = lxm_container_lock(c, err);
     if (r < 0)
         return r;
     r = path_exists(c->dir) ? lxm_error_set(err, EEXIST, "container '%s' already exists", c->name)

@@ -32,7 +32,7 @@ t_like "show --effective: the container's pids win over the profile's" "$out" "^
 out=$(lxm config set cfg1 limits.memory=lots 2>&1); rc=$?
 t_is "set bad value exits 1" "$rc" 1
 t_is "set bad value: one-line error" "$out" \
-    'lxm: error: limits.memory: "lots" is not a size (use e.g. 512MiB)'
+    'lxm: error: limits.memory: "lots" is not a size (use e.g. 512MiB, at least 4KiB)'
 t_is "set bad value: file byte-identical" "$(sha256sum <"$cfg")" "$orig"
 
 out=$(lxm config set cfg1 limits.pids=200 limits.cpuset=0-99999 2>&1); rc=$?
