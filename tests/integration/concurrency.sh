@@ -13,6 +13,7 @@ command -v strace >/dev/null || { echo "1..0 # SKIP strace is not installed"; ex
 C=cc$$a
 D=cc$$b
 E=cc$$c
+F=cc$$d
 LOGS=$T_ROOT/logs
 mkdir -p "$LOGS"
 
@@ -93,8 +94,10 @@ no_busy() { t_is "$1: no \"busy\" error" "$(grep -ci busy "$LOGS/$2")" 0; }
 # running init STOPPED and the usual cleanup by name would miss it: kill
 # what is left in our containers' cgroups, by pid.
 kill_leftovers() {
-    local c p
-    for c in "$C" "$D" "$D"x "$E"; do
+    local c p f
+    for c in "$C" "$D" "$D"x "$E" "$F"; do
+        f=/sys/fs/cgroup/freezer/lxm/$(t_id "$c")/freezer.state
+        [ -e "$f" ] && echo THAWED >"$f"
         for p in $(init_pids "$c"); do kill -9 "$p"; done
     done
 }
@@ -209,60 +212,60 @@ t_like "the second value is saved" "$cfg" "cpu_weight: 50"
 # SIGWINCH is a halt signal busybox init ignores: the stop waits its whole
 # timeout, then kills. A freeze that got in meanwhile left init frozen and
 # the SIGKILL without effect (v1 freezer): the stop never returned.
-if lxm freeze "$C" 2>/dev/null && lxm unfreeze "$C" 2>/dev/null; then
-    lxm stop -k "$C" >/dev/null 2>&1
-    t_ok "halt signal SIGWINCH (ignored by init)" lxm config set "$C" signals.halt=SIGWINCH
-    t_ok "start $C" lxm start "$C"
-    bg stop "${LXM[@]}" stop -t 2 "$C"
+t_ok "create $F, halt signal SIGWINCH (ignored by init)" mk "$F" -c signals.halt=SIGWINCH
+t_ok "start $F" lxm start "$F"
+if lxm freeze "$F" 2>/dev/null && lxm unfreeze "$F" 2>/dev/null; then
+    bg stop "${LXM[@]}" stop -t 2 "$F"
     sleep 0.5
-    bg freeze "${LXM[@]}" freeze "$C"
+    bg freeze "${LXM[@]}" freeze "$F"
     reap freeze
     reap stop
     t_is "the stop ended (killed init after 2 s)" "$RC_stop" 0
     t_unlike "the stop was not cut short" "$(out_of stop)" "killed after 60"
     t_is "the freeze waited for the stop, then found nothing to freeze" "$RC_freeze" 1
     t_like "and said so" "$(out_of freeze)" "not running"
-    check_stopped "$C" "stop | freeze"
+    check_stopped "$F" "stop | freeze"
 
     # A stop whose command died: the monitor is STOPPING, nobody holds the
     # lock. A freeze now is refused, and stop -k still ends it.
-    t_ok "start $C again" lxm start "$C"
-    bg stop "${LXM[@]}" stop -t 60 "$C"
-    t_wait 10 test "$(state_of "$C")" = STOPPING
-    t_is "list says STOPPING" "$(state_of "$C")" STOPPING
+    t_ok "start $F again" lxm start "$F"
+    bg stop "${LXM[@]}" stop -t 60 "$F"
+    t_wait 10 test "$(state_of "$F")" = STOPPING
+    t_is "list says STOPPING" "$(state_of "$F")" STOPPING
     kill -9 "$PID_stop"
     wait "$PID_stop" 2>/dev/null
-    out=$(lxm freeze "$C" 2>&1); rc=$?
+    out=$(lxm freeze "$F" 2>&1); rc=$?
     t_is "freeze of a STOPPING container fails" "$rc" 1
     t_like "and says why" "$out" "is STOPPING"
-    t_is "init is not frozen" "$(state_of "$C")" STOPPING
-    t_ok "stop -k ends it within 20 s" timeout 20 "$LXM_BIN" --root "$T_ROOT" stop -k "$C"
-    check_stopped "$C" "STOPPING | freeze"
+    t_is "init is not frozen" "$(state_of "$F")" STOPPING
+    t_ok "stop -k ends it within 20 s" timeout 20 "$LXM_BIN" --root "$T_ROOT" stop -k "$F"
+    check_stopped "$F" "STOPPING | freeze"
 
     # A container frozen behind lxm's back (by hand) still stops.
-    t_ok "start $C once more" lxm start "$C"
-    fz=$(ls -d /sys/fs/cgroup/freezer/lxm/"$(t_id "$C")" 2>/dev/null)
+    t_ok "start $F once more" lxm start "$F"
+    fz=$(ls -d /sys/fs/cgroup/freezer/lxm/"$(t_id "$F")" 2>/dev/null)
     if [ -n "$fz" ]; then
         echo FROZEN >"$fz/freezer.state"
         t_wait 5 grep -q '^FROZEN' "$fz/freezer.state"
         t_ok "stop -t 1 of a container frozen by hand ends within 20 s" \
-            timeout 20 "$LXM_BIN" --root "$T_ROOT" stop -t 1 "$C"
+            timeout 20 "$LXM_BIN" --root "$T_ROOT" stop -t 1 "$F"
     else
-        t_ok "freeze $C" lxm freeze "$C"
+        t_ok "freeze $F" lxm freeze "$F"
         t_ok "stop -t 1 of a frozen container ends within 20 s" \
-            timeout 20 "$LXM_BIN" --root "$T_ROOT" stop -t 1 "$C"
+            timeout 20 "$LXM_BIN" --root "$T_ROOT" stop -t 1 "$F"
     fi
-    check_stopped "$C" "frozen | stop"
-    t_ok "start, freeze" sh -c "'$LXM_BIN' --root '$T_ROOT' start $C && '$LXM_BIN' --root '$T_ROOT' freeze $C"
+    check_stopped "$F" "frozen | stop"
+    t_ok "start, freeze" sh -c "'$LXM_BIN' --root '$T_ROOT' start $F && '$LXM_BIN' --root '$T_ROOT' freeze $F"
     t_ok "delete -f of a frozen container ends within 30 s" \
-        timeout 30 "$LXM_BIN" --root "$T_ROOT" delete -f "$C"
-    t_is "no init left" "$(inits_in "$C")" 0
-    t_is "no cgroup left" "$(cgroups_of "$C")" 0
+        timeout 30 "$LXM_BIN" --root "$T_ROOT" delete -f "$F"
+    t_is "no init left" "$(inits_in "$F")" 0
+    t_is "no cgroup left" "$(cgroups_of "$F")" 0
 else
     t_skip "freeze during stop" "the cgroup freezer is not available here"
 fi
 
 # --- the lock file is outside every run dir and outlives it ---------------------
+t_ok "stop $C" lxm stop -k "$C"
 t_ok "lock files live in run/.locks" test -f "$T_ROOT/run/lxm/.locks/$D.lock"
 t_is "no run dir is left of a stopped container" "$(ls "$T_ROOT/run/lxm")" ""
 
