@@ -60,8 +60,8 @@ static int effective_copy(struct lxm_ctx *ctx, const struct lxm_config *cfg,
 /* All or nothing, with c locked: the running container takes the new
  * limits (or is put back as it was and nothing is saved), then save()
  * writes config.yaml (or the limits of the old file are put back). */
-static int change_config(struct lxm_ctx *ctx, struct lxm_container *c,
-                         const struct lxm_config *cfg, bool limits,
+static int change_config(struct lxm_ctx *ctx, struct lxm_container *c, const struct lxm_config *cfg,
+                         bool limits,
                          int (*save)(struct lxm_container *, const void *, struct lxm_error *),
                          const void *what, struct lxm_error *err)
 {

@@ -566,8 +566,8 @@ static int freeze_locked(struct lxm_container *c, bool freeze, struct lxm_error 
     if (!is_running(info.state))
         return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
     if (freeze && info.state != LXM_STATE_RUNNING && info.state != LXM_STATE_FROZEN)
-        return lxm_error_set(err, EBUSY, "container '%s' is %s: it cannot be frozen now",
-                             c->name, lxm_state_name(info.state));
+        return lxm_error_set(err, EBUSY, "container '%s' is %s: it cannot be frozen now", c->name,
+                             lxm_state_name(info.state));
     struct lxm_cgroup *cg = NULL;
     r = lxm_cgroup_open(c->id, &cg, err);
     if (r < 0)
@@ -591,8 +591,7 @@ int lxm_runtime_freeze(struct lxm_container *c, bool freeze, struct lxm_error *e
 }
 
 /* The effective limits of the saved config.yaml, into a running c. */
-static int apply_saved_limits(struct lxm_container *c, struct lxm_cgroup *cg,
-                              struct lxm_error *err)
+static int apply_saved_limits(struct lxm_container *c, struct lxm_cgroup *cg, struct lxm_error *err)
 {
     struct lxm_config *saved = NULL;
     int r = lxm_config_load(c->config_file, &saved, err);
