@@ -20,6 +20,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/strv.h"
+#include "ydoc.h"
 
 static void config_freep(struct lxm_config **c)
 {
@@ -125,8 +126,8 @@ static int config_show(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
     if (ctx->format == LXM_OUT_JSON || ctx->format == LXM_OUT_YAML || effective)
         return print_config(ctx, c->config, ctx->format == LXM_OUT_JSON, err);
     _cleanup_free_ char *text = NULL;
-    if ((r = read_file(c->config_file, &text, NULL)) < 0)
-        return lxm_error_errno(err, -r, "read %s", c->config_file);
+    if ((r = lxm_yaml_read_file(c->config_file, &text, NULL, err)) < 0)
+        return r;
     fputs(text, stdout);
     return 0;
 }
@@ -301,13 +302,13 @@ static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
     if ((r = lxm_arg_name("config", argc, argv, &name, err)) < 0 ||
         (r = open_container(ctx, name, false, &c, err)) < 0)
         return r;
-    if ((r = read_file(c->config_file, &old, NULL)) < 0)
-        return lxm_error_errno(err, -r, "read %s", c->config_file);
+    if ((r = lxm_yaml_read_file(c->config_file, &old, NULL, err)) < 0)
+        return r;
     if ((r = edit_temp_copy(name, old, &tmp, err)) < 0)
         return r;
     r = run_editor(tmp, err);
-    if (r == 0 && (r = read_file(tmp, &edited, NULL)) < 0)
-        lxm_error_errno(err, -r, "read %s", tmp);
+    if (r == 0)
+        r = lxm_yaml_read_file(tmp, &edited, NULL, err);
     if (r < 0) {
         unlink(tmp);
         return r;
@@ -389,8 +390,8 @@ static int profile_show(struct lxm_ctx *ctx, const char *name, struct lxm_error 
     if (ctx->format == LXM_OUT_JSON) {
         if ((r = lxm_profile_to_json(p, &text, err)) < 0)
             return r;
-    } else if ((r = read_file(file, &text, NULL)) < 0) {
-        return lxm_error_errno(err, -r, "read %s", file);
+    } else if ((r = lxm_yaml_read_file(file, &text, NULL, err)) < 0) {
+        return r;
     }
     fputs(text, stdout);
     return 0;

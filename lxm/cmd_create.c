@@ -488,6 +488,8 @@ int cmd_copy(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
         r = lxm_container_load_config(src, err);
     if (r == 0)
         r = ensure_stopped(src, false, NULL, err);
+    if (r == 0)
+        r = lxm_container_check_rootfs(src, err);
     if (r < 0)
         return r;
     return copy_container(ctx, src, dst, err);

@@ -12,6 +12,7 @@
 #include "output.h"
 #include "snapshot.h"
 #include "util/cleanup.h"
+#include "util/strv.h"
 
 #define MAX_POSITIONAL 2
 
@@ -149,16 +150,58 @@ int cmd_export(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     return lxm_export(c, pos[1], lxm_progress_mode(ctx->quiet), err);
 }
 
-int cmd_import(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
-{
+/* import FILE [NAME] [-p PROFILE]... [--trust-profiles] */
+struct import_args {
     const char *pos[MAX_POSITIONAL];
     size_t n;
-    unsigned flags = 0;
-    int r = parse_args("import", argc, argv, "", NULL, &flags, pos, &n, err);
+    char **profiles;
+    bool trust;
+};
+
+static int parse_import(int argc, char **argv, struct import_args *a, struct lxm_error *err)
+{
+    static const struct option longopts[] = {
+        {"profile", required_argument, NULL, 'p'},
+        {"trust-profiles", no_argument, NULL, 'T'},
+        {0},
+    };
+    while (optind < argc) {
+        int opt = lxm_getopt("import", argc, argv, "p:", longopts, err);
+        if (opt == 'h')
+            return 'h';
+        if (opt == '?')
+            return -LXM_EUSAGE;
+        if (opt == 'p' && strv_push(&a->profiles, optarg) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+        if (opt == 'T')
+            a->trust = true;
+        if (opt != -1)
+            continue;
+        bool dashdash = optind > 0 && strcmp(argv[optind - 1], "--") == 0;
+        do {
+            if (optind >= argc)
+                break;
+            if (a->n == MAX_POSITIONAL)
+                return lxm_usage_error(err, "import", "unexpected argument '%s'", argv[optind]);
+            a->pos[a->n++] = argv[optind++];
+        } while (dashdash);
+    }
+    return 0;
+}
+
+int cmd_import(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    struct import_args a = {0};
+    int r = parse_import(argc, argv, &a, err);
+    _cleanup_strv_free_ char **profiles = a.profiles;
     if (r != 0)
         return r == 'h' ? 0 : r;
-    if (n == 0)
+    if (a.n == 0)
         return lxm_usage_error(err, "import", "missing archive file");
-    return lxm_import(&ctx->paths, pos[0], n > 1 ? pos[1] : NULL, lxm_progress_mode(ctx->quiet),
-                      NULL, err);
+    struct lxm_import_opts opts = {
+        .profiles = profiles,
+        .trust_profiles = a.trust,
+        .progress = lxm_progress_mode(ctx->quiet),
+    };
+    return lxm_import(&ctx->paths, a.pos[0], a.n > 1 ? a.pos[1] : NULL, &opts, NULL, err);
 }

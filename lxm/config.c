@@ -921,10 +921,7 @@ int lxm_global_parse(const char *file, const char *text, struct lxm_global **out
 
 static int read_doc(const char *file, char **text, struct lxm_error *err)
 {
-    int r = read_file(file, text, NULL);
-    if (r < 0)
-        return lxm_error_errno(err, -r, "read %s", file);
-    return 0;
+    return lxm_yaml_read_file(file, text, NULL, err);
 }
 
 int lxm_config_load(const char *file, struct lxm_config **out, struct lxm_error *err)
@@ -951,11 +948,13 @@ int lxm_template_load(const char *file, struct lxm_template **out, struct lxm_er
 int lxm_global_load(const char *file, struct lxm_global **out, struct lxm_error *err)
 {
     _cleanup_free_ char *text = NULL;
-    int r = read_file(file, &text, NULL);
-    if (r == -ENOENT)
+    int r = lxm_yaml_read_file(file, &text, NULL, err);
+    if (r == -ENOENT) {
+        lxm_error_clear(err);
         return lxm_global_parse(file, NULL, out, err);
+    }
     if (r < 0)
-        return lxm_error_errno(err, -r, "read %s", file);
+        return r;
     return lxm_global_parse(file, text, out, err);
 }
 

@@ -115,6 +115,26 @@ bool lxm_container_exists(const struct lxm_container *c)
     return path_exists(c->config_file);
 }
 
+int lxm_container_check_rootfs(const struct lxm_container *c, struct lxm_error *err)
+{
+    struct stat st;
+    if (lstat(c->rootfs, &st) < 0)
+        return lxm_error_errno(err, errno, "container '%s': %s", c->name, c->rootfs);
+    if (S_ISLNK(st.st_mode)) {
+        char target[256] = "";
+        ssize_t n = readlink(c->rootfs, target, sizeof(target) - 1);
+        target[n > 0 ? n : 0] = '\0';
+        return lxm_error_set(err, ELOOP,
+                             "container '%s': %s is a symlink (to %s); lxm never follows one "
+                             "(put the tree itself there)",
+                             c->name, c->rootfs, target);
+    }
+    if (!S_ISDIR(st.st_mode))
+        return lxm_error_set(err, ENOTDIR, "container '%s': %s is not a directory", c->name,
+                             c->rootfs);
+    return 0;
+}
+
 int lxm_container_open(const struct lxm_paths *paths, const char *name,
                        struct lxm_container **out, struct lxm_error *err)
 {

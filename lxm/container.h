@@ -47,6 +47,11 @@ struct lxm_container {
 int lxm_container_new(const struct lxm_paths *paths, const char *name,
                       struct lxm_container **out, struct lxm_error *err);
 bool lxm_container_exists(const struct lxm_container *c);
+
+/* c->rootfs is a real directory. A symlink there is refused, never
+ * followed: export, copy, snapshot and start would otherwise act on
+ * whatever it points to (the host's /, say). -ENOENT when missing. */
+int lxm_container_check_rootfs(const struct lxm_container *c, struct lxm_error *err);
 /* lxm_container_new() of a container that must exist (has config.yaml):
  * -ENOENT "container 'x' not found" otherwise. */
 int lxm_container_open(const struct lxm_paths *paths, const char *name,

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +20,12 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/strv.h"
+#include "ydoc.h"
 
 #define IO_BLOCK (1 << 20)
 /* A config.yaml is a few KiB; anything huge in an archive is not one. */
-#define CONFIG_MAX (1 << 20)
+#define CONFIG_MAX LXM_YAML_MAX
 
 static inline void configp(struct lxm_config **c)
 {
@@ -136,7 +139,7 @@ static int write_config_entry(struct archive *w, const char *file, struct lxm_er
     if (archive_write_header(w, e) < ARCHIVE_WARN ||
         archive_write_data(w, text, len) != (la_ssize_t)len ||
         archive_write_finish_entry(w) < ARCHIVE_WARN)
-        return lxm_error_set(err, EIO, "write config.yaml: %s", archive_error_string(w));
+        return lxm_archive_error(err, w, EIO, "write config.yaml");
     return 0;
 }
 
@@ -150,7 +153,7 @@ static int write_file_data(struct archive *disk, struct archive *w, const char *
         if (n < 0)
             return lxm_error_set(err, EIO, "read %s: %s", rel, archive_error_string(disk));
         if (archive_write_data(w, buf, (size_t)n) < 0)
-            return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(w));
+            return lxm_archive_error(err, w, EIO, "write %s", rel);
     }
 }
 
@@ -160,7 +163,7 @@ static int write_tree_entry(struct archive *disk, struct archive *w, struct arch
     const char *rel = archive_entry_pathname(e);
     int r = archive_write_header(w, e);
     if (r < ARCHIVE_WARN)
-        return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(w));
+        return lxm_archive_error(err, w, EIO, "write %s", rel);
     if (r == ARCHIVE_WARN)
         lxm_debug("export %s: %s", rel, archive_error_string(w));
     if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e)) {
@@ -169,7 +172,7 @@ static int write_tree_entry(struct archive *disk, struct archive *w, struct arch
             return r;
     }
     if (archive_write_finish_entry(w) < ARCHIVE_WARN)
-        return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(w));
+        return lxm_archive_error(err, w, EIO, "write %s", rel);
     return 0;
 }
 
@@ -254,7 +257,7 @@ static int write_export(const struct lxm_container *c, int fd, enum lxm_export_c
     if (r == 0)
         r = write_rootfs(w, c, p, err);
     if (r == 0 && archive_write_close(w) != ARCHIVE_OK)
-        r = lxm_error_set(err, EIO, "write: %s", archive_error_string(w));
+        r = lxm_archive_error(err, w, EIO, "write");
     if (r == 0 && fsync(fd) < 0)
         r = lxm_error_errno(err, errno, "fsync");
     return r;
@@ -304,6 +307,9 @@ int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress prog
     if (info.state != LXM_STATE_STOPPED)
         return lxm_error_set(err, EBUSY, "container '%s' is %s (stop it first with 'lxm stop %s')",
                              c->name, lxm_state_name(info.state), c->name);
+    r = lxm_container_check_rootfs(c, err);
+    if (r < 0)
+        return r;
     sigset_t old;
     lxm_signals_block(&old);
     r = export_to(c, file, comp, progress, err);
@@ -331,7 +337,10 @@ static int check_layout(const char *staging, const char *file, struct lxm_error 
             continue;
         if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0)
             return lxm_error_errno(err, errno, "stat %s/%s", staging, n);
-        if (strcmp(n, "config.yaml") == 0 && S_ISREG(st.st_mode) && st.st_size <= CONFIG_MAX)
+        if (strcmp(n, "config.yaml") == 0 && S_ISREG(st.st_mode) && st.st_size > CONFIG_MAX)
+            return lxm_error_set(err, EFBIG, "%s: config.yaml is %lld bytes, over the %d MiB limit",
+                                 file, (long long)st.st_size, CONFIG_MAX >> 20);
+        if (strcmp(n, "config.yaml") == 0 && S_ISREG(st.st_mode))
             config = true;
         else if (strcmp(n, "rootfs") == 0 && S_ISDIR(st.st_mode))
             rootfs = true;
@@ -351,24 +360,175 @@ static int check_layout(const char *staging, const char *file, struct lxm_error 
     return 0;
 }
 
-/* Parse config.yaml twice: one copy to keep, one merged with its profiles
- * to prove the container could start (profiles exist, merge validates). */
+/* ---- import: what an archive may not choose -------------------------------------------- */
+
+/* An archive is someone else's word. Its profiles and the keys that reach
+ * the host (privileges, nesting, the id map, extra profiles, bind mounts
+ * of host paths) are the importing user's choice: dropped and named in one
+ * line unless --trust-profiles. */
+static bool asks_privileged(const struct lxm_config *c)
+{
+    return c->security.privileged_set && c->security.privileged;
+}
+static bool asks_nesting(const struct lxm_config *c)
+{
+    return c->security.nesting_set && c->security.nesting;
+}
+static bool asks_idmap(const struct lxm_config *c)
+{
+    return c->security.idmap && strcmp(c->security.idmap, "auto") != 0;
+}
+static bool asks_profile(const struct lxm_config *c)
+{
+    return c->security_profile != NULL;
+}
+static bool asks_mounts(const struct lxm_config *c)
+{
+    return c->n_mounts > 0;
+}
+
+static const struct {
+    const char *key;
+    bool (*asks)(const struct lxm_config *c);
+} host_reaching_keys[] = {
+    {"security.privileged", asks_privileged}, {"security.nesting", asks_nesting},
+    {"security.idmap", asks_idmap},           {"security.profile", asks_profile},
+    {"mounts", asks_mounts},
+};
+
+static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t n = strlen(buf);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, size - n, fmt, ap);
+    va_end(ap);
+}
+
+static void append_list(char *buf, size_t size, char *const *v)
+{
+    append(buf, size, "[");
+    for (size_t i = 0; v && v[i]; i++)
+        append(buf, size, "%s%s", i ? ", " : "", v[i]);
+    append(buf, size, "]");
+}
+
+static bool strv_equal(char *const *a, char *const *b)
+{
+    size_t n = strv_length(a);
+    if (n != strv_length(b))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+/* The one line about the archive's own choices: what it asked for (its
+ * profiles, the host-reaching keys in dropped) and what came of it. Not
+ * under --quiet: what is dropped is dropped on the safe side. */
+static void announce_trust(const char *file, char *const *asked, char *const *got,
+                           const char *dropped, bool trusted)
+{
+    bool same = !asked || strv_equal(asked, got);
+    if (trusted ? !asked && !*dropped : same && !*dropped)
+        return;
+    if (lxm_log_get_level() == LXM_LOG_QUIET)
+        return;
+    char line[1024] = "the archive asks for ";
+    if (asked && (trusted || !same)) {
+        append(line, sizeof(line), "profiles ");
+        append_list(line, sizeof(line), asked);
+        append(line, sizeof(line), "%s", *dropped ? " and " : "");
+    }
+    append(line, sizeof(line), "%s", dropped);
+    if (trusted) {
+        append(line, sizeof(line), ": kept (--trust-profiles)");
+        if (!same) {
+            append(line, sizeof(line), ", but -p gives the container profiles ");
+            append_list(line, sizeof(line), got);
+        }
+        lxm_info("%s: %s", file, line);
+        return;
+    }
+    bool refused = strv_contains(asked, "privileged") || strv_contains(asked, "unconfined") ||
+                   *dropped;
+    append(line, sizeof(line), ": %s without --trust-profiles; the container gets profiles ",
+           refused ? "refused" : "ignored");
+    append_list(line, sizeof(line), got);
+    lxm_warn("%s: %s", file, line);
+}
+
+/* Give cfg the profiles the user chose (-p, else [default]; with --trust-
+ * profiles and no -p, the archive's) and, unless trusted, drop the keys
+ * that reach the host. */
+static int limit_archive_config(struct lxm_config *cfg, const char *file,
+                                const struct lxm_import_opts *o, struct lxm_error *err)
+{
+    _cleanup_strv_free_ char **asked = TAKE_PTR(cfg->profiles);
+    static char *const default_profiles[] = { (char *)"default", NULL };
+    char *const *chosen = o && o->profiles && o->profiles[0] ? o->profiles : NULL;
+    bool trusted = o && o->trust_profiles;
+    if (!chosen)
+        chosen = trusted && asked ? asked : default_profiles;
+    if (!(cfg->profiles = strv_copy(chosen)))
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    char dropped[512] = "";
+    for (size_t i = 0; i < ARRAY_SIZE(host_reaching_keys); i++) {
+        const char *key = host_reaching_keys[i].key;
+        if (!host_reaching_keys[i].asks(cfg))
+            continue;
+        append(dropped, sizeof(dropped), "%s%s", *dropped ? ", " : "", key);
+        if (!trusted && lxm_config_unset(cfg, key, err) < 0)
+            return lxm_error_prefix(err, "%s: config.yaml", file);
+    }
+    announce_trust(file, asked, cfg->profiles, dropped, trusted);
+    return 0;
+}
+
+/* The profiles named on the command line exist: said before any work. */
+static int check_chosen_profiles(const struct lxm_paths *paths, const struct lxm_import_opts *o,
+                                 struct lxm_error *err)
+{
+    for (size_t i = 0; o && o->profiles && o->profiles[i]; i++) {
+        struct lxm_profile *p = NULL;
+        int r = lxm_profile_find(paths, o->profiles[i], &p, err);
+        if (r < 0)
+            return r;
+        lxm_profile_free(p);
+    }
+    return 0;
+}
+
+/* config.yaml, limited to what the importing user allows, and proved
+ * startable: what will be saved is parsed again and merged with its
+ * profiles (they exist, the merge validates). */
 static int load_archive_config(const struct lxm_paths *paths, const char *staging, const char *file,
-                               struct lxm_config **out, struct lxm_error *err)
+                               const struct lxm_import_opts *o, struct lxm_config **out,
+                               struct lxm_error *err)
 {
     _cleanup_free_ char *path = xasprintf("%s/config.yaml", staging);
     _cleanup_free_ char *label = xasprintf("%s:config.yaml", file);
     _cleanup_free_ char *text = NULL;
     if (!path || !label)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    int r = read_file(path, &text, NULL);
+    size_t len = 0;
+    int r = read_file(path, &text, &len); /* check_layout bounded its size */
     if (r < 0)
         return lxm_error_errno(err, -r, "read %s", path);
+    if ((r = lxm_yaml_check_text(label, text, len, err)) < 0)
+        return r;
     _cleanup_config_ struct lxm_config *cfg = NULL;
     _cleanup_config_ struct lxm_config *probe = NULL;
+    _cleanup_free_ char *limited = NULL;
     r = lxm_config_parse(label, text, &cfg, err);
     if (r == 0)
-        r = lxm_config_parse(label, text, &probe, err);
+        r = limit_archive_config(cfg, file, o, err);
+    if (r == 0)
+        r = lxm_config_to_yaml(cfg, &limited, err);
+    if (r == 0)
+        r = lxm_config_parse(label, limited, &probe, err);
     if (r == 0 && (r = lxm_config_effective(paths, probe, err)) < 0)
         lxm_error_prefix(err, "%s", label);
     if (r < 0)
@@ -456,10 +616,10 @@ static int import_checked(const struct lxm_paths *paths, const char *file, const
 }
 
 static int import_into(const struct lxm_paths *paths, const char *file, const char *staging,
-                       const char *name, enum lxm_progress progress, char **out,
+                       const char *name, const struct lxm_import_opts *o, char **out,
                        struct lxm_error *err)
 {
-    int r = lxm_image_extract(file, staging, progress, err);
+    int r = lxm_image_extract(file, staging, o->progress, err);
     if (r < 0)
         return r;
     if (lxm_signals_pending())
@@ -471,15 +631,18 @@ static int import_into(const struct lxm_paths *paths, const char *file, const ch
     if (r < 0)
         return r;
     _cleanup_config_ struct lxm_config *cfg = NULL;
-    r = load_archive_config(paths, staging, file, &cfg, err);
+    r = load_archive_config(paths, staging, file, o, &cfg, err);
     if (r < 0)
         return r;
     return import_checked(paths, file, staging, cfg, name, out, err);
 }
 
 int lxm_import(const struct lxm_paths *paths, const char *file, const char *name,
-               enum lxm_progress progress, char **out, struct lxm_error *err)
+               const struct lxm_import_opts *opts, char **out, struct lxm_error *err)
 {
+    static const struct lxm_import_opts defaults = {.progress = LXM_PROGRESS_QUIET};
+    if (!opts)
+        opts = &defaults;
     _cleanup_container_ struct lxm_container *c = NULL;
     int r = name ? lxm_container_new(paths, name, &c, err) : 0;
     if (r < 0)
@@ -488,6 +651,9 @@ int lxm_import(const struct lxm_paths *paths, const char *file, const char *name
         return lxm_error_set(err, EEXIST, "container '%s' already exists", c->name);
     if (access(file, R_OK) < 0)
         return lxm_error_errno(err, errno, "import %s", file);
+    r = check_chosen_profiles(paths, opts, err);
+    if (r < 0)
+        return r;
     r = mkdir_p(paths->containers, 0711);
     if (r < 0)
         return lxm_error_errno(err, -r, "create %s", paths->containers);
@@ -498,7 +664,7 @@ int lxm_import(const struct lxm_paths *paths, const char *file, const char *name
         return lxm_error_errno(err, errno, "create %s", staging);
     sigset_t old;
     lxm_signals_block(&old);
-    r = import_into(paths, file, staging, name, progress, out, err);
+    r = import_into(paths, file, staging, name, opts, out, err);
     if (r < 0 && rm_rf(staging) < 0)
         lxm_warn("could not remove %s after the failed import", staging);
     lxm_signals_restore(&old);

@@ -19,10 +19,22 @@ int lxm_export_compression_for(const char *file, enum lxm_export_compression *ou
 int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress progress,
                struct lxm_error *err);
 
+/* What the importing user decides, not the archive (NULL: [default],
+ * nothing trusted, no progress). */
+struct lxm_import_opts {
+    char *const *profiles;      /* -p: the container's profiles; NULL = [default] */
+    bool trust_profiles;        /* keep the archive's profiles (when no -p) and its
+                                 * security.* and mounts keys */
+    enum lxm_progress progress;
+};
+
 /* Create a container from an exported tarball. name NULL = the name in the
  * archive's config.yaml. The archive goes through lxm_image_extract's
- * checks into a hidden directory beside the containers; its config.yaml is
- * validated (and the name) before that directory becomes the container, and
- * it is removed on any failure. *out (may be NULL) gets the name used. */
+ * checks (no device nodes) into a hidden directory beside the containers;
+ * its config.yaml gets the profiles of opts and, unless trust_profiles,
+ * loses its security.privileged/nesting/idmap/profile and mounts keys (one
+ * line names what the archive asked for), is validated (and the name)
+ * before that directory becomes the container, and the directory is
+ * removed on any failure. *out (may be NULL) gets the name used. */
 int lxm_import(const struct lxm_paths *paths, const char *file, const char *name,
-               enum lxm_progress progress, char **out, struct lxm_error *err);
+               const struct lxm_import_opts *opts, char **out, struct lxm_error *err);

@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -153,9 +154,90 @@ static int resolves_plainly(int rootfd, const char *path, bool only_parent)
     return 0; /* missing parents are created by libarchive; ENOTDIR fails there */
 }
 
+/* Device nodes an archive asked for and did not get: counted, the first
+ * few named in one warning, and every name kept so that a hard link to a
+ * skipped node is skipped too (tsearch: a hostile archive may hold many). */
+#define SKIPPED_NAMED 3
+
+struct skipped_nodes {
+    size_t count;
+    char *first[SKIPPED_NAMED];
+    void *names;                /* tsearch tree of every skipped path */
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static int skip_node(struct skipped_nodes *s, const char *rel)
+{
+    char *copy = strdup(rel);
+    if (!copy)
+        return -ENOMEM;
+    char **slot = tsearch(copy, &s->names, cmp_names);
+    if (!slot) {
+        free(copy);
+        return -ENOMEM;
+    }
+    if (*slot != copy) { /* the same path twice: one node */
+        free(copy);
+        return 0;
+    }
+    if (s->count < SKIPPED_NAMED)
+        s->first[s->count] = copy;
+    s->count++;
+    return 0;
+}
+
+static void skipped_nodes_clear(struct skipped_nodes *s)
+{
+    tdestroy(s->names, free);
+    *s = (struct skipped_nodes){ 0 };
+}
+
+/* The one line that says what was left out (not under --quiet: leaving
+ * nodes out is the safe side, and -q asks for errors only). */
+static void skipped_nodes_warn(const struct skipped_nodes *s, const char *tarball)
+{
+    if (s->count == 0 || lxm_log_get_level() == LXM_LOG_QUIET)
+        return;
+    char names[512] = "";
+    size_t shown = s->count < SKIPPED_NAMED ? s->count : SKIPPED_NAMED;
+    for (size_t i = 0; i < shown; i++) {
+        size_t n = strlen(names);
+        snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "", s->first[i]);
+    }
+    if (s->count > shown) {
+        size_t n = strlen(names);
+        snprintf(names + n, sizeof(names) - n, " and %zu more", s->count - shown);
+    }
+    lxm_warn("%s: skipped %zu device node%s (%s): lxm never creates device nodes from an archive",
+             tarball, s->count, s->count == 1 ? "" : "s", names);
+}
+
+enum { ENTRY_EXTRACT = 0, ENTRY_SKIP = 1 };
+
+/* A block or character device, or a hard link to one already skipped:
+ * never made, whatever the archive says (a node of the host's disk in a
+ * container is the host's disk). */
+static int check_device(struct archive_entry *e, const char *rel, const char *link_rel,
+                        struct skipped_nodes *s)
+{
+    mode_t type = archive_entry_filetype(e);
+    bool device = type == AE_IFBLK || type == AE_IFCHR;
+    if (!device && link_rel && s->names && tfind(link_rel, &s->names, cmp_names))
+        device = true;
+    if (!device)
+        return ENTRY_EXTRACT;
+    return skip_node(s, rel) < 0 ? -ENOMEM : ENTRY_SKIP;
+}
+
 /* Refuse an entry that could write outside rootfd, before libarchive sees
- * it (libarchive's own secure flags are the second line of defence). */
-static int check_entry(int rootfd, struct archive_entry *e, const char *tarball, struct lxm_error *err)
+ * it (libarchive's own secure flags are the second line of defence), and
+ * leave out device nodes: ENTRY_EXTRACT, ENTRY_SKIP or -errno. */
+static int check_entry(int rootfd, struct archive_entry *e, const char *tarball,
+                       struct skipped_nodes *skipped, struct lxm_error *err)
 {
     const char *name = archive_entry_pathname(e);
     const char *why = NULL;
@@ -165,8 +247,9 @@ static int check_entry(int rootfd, struct archive_entry *e, const char *tarball,
     if (rel && resolves_plainly(rootfd, rel, true) < 0)
         why = "its path goes through a symlink";
     const char *link = archive_entry_hardlink(e);
+    const char *lrel = NULL;
     if (!why && link) {
-        const char *lrel = relative_path(link, &why);
+        lrel = relative_path(link, &why);
         if (lrel && resolves_plainly(rootfd, lrel, archive_entry_size(e) == 0) < 0)
             why = "hard link through a symlink";
         else if (why)
@@ -175,13 +258,16 @@ static int check_entry(int rootfd, struct archive_entry *e, const char *tarball,
     }
     if (why)
         return lxm_error_set(err, EPERM, "%s: refusing entry '%s' (%s)", tarball, name, why);
-    return 0;
+    int r = check_device(e, rel, lrel, skipped);
+    return r < 0 ? lxm_error_set(err, ENOMEM, "out of memory") : r;
 }
 
 /* ---- extraction ------------------------------------------------------------ */
 
 enum { COPY_OK = 0, COPY_READ_FAILED = -1, COPY_WRITE_FAILED = -2 };
 
+/* The disk writer reports a failed write(2) as ARCHIVE_WARN: anything but
+ * ARCHIVE_OK from it is data that did not reach the disk. */
 static int copy_blocks(struct archive *in, struct archive *out)
 {
     for (;;) {
@@ -193,42 +279,63 @@ static int copy_blocks(struct archive *in, struct archive *out)
             return COPY_OK;
         if (r < ARCHIVE_WARN)
             return COPY_READ_FAILED;
-        if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
+        if (archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
             return COPY_WRITE_FAILED;
     }
+}
+
+/* One entry, its header checked by check_entry. */
+static int extract_entry(struct archive *in, struct archive *out, struct archive_entry *e,
+                         const char *tarball, struct lxm_error *err)
+{
+    const char *name = archive_entry_pathname(e);
+    int r = archive_write_header(out, e);
+    if (lxm_archive_out_of_space(out) && r < ARCHIVE_OK)
+        return lxm_archive_error(err, out, EIO, "%s: write '%s'", tarball, name);
+    if (r < ARCHIVE_WARN)
+        return lxm_error_set(err, EPERM, "%s: refusing entry '%s' (%s)", tarball, name,
+                             archive_error_string(out));
+    if (r == ARCHIVE_WARN)
+        lxm_debug("%s: %s: %s", tarball, name, archive_error_string(out));
+    if (archive_entry_size(e) > 0) {
+        r = copy_blocks(in, out);
+        if (r == COPY_READ_FAILED)
+            return lxm_archive_error(err, in, EIO, "read %s: %s", tarball, name);
+        if (r == COPY_WRITE_FAILED)
+            return lxm_archive_error(err, out, EIO, "%s: write '%s'", tarball, name);
+    }
+    r = archive_write_finish_entry(out);
+    if (r < ARCHIVE_WARN || (r < ARCHIVE_OK && lxm_archive_out_of_space(out)))
+        return lxm_archive_error(err, out, EIO, "%s: write '%s'", tarball, name);
+    return 0;
 }
 
 static int extract_entries(struct archive *in, struct archive *out, int rootfd, const char *tarball,
                            struct meter *m, struct lxm_error *err)
 {
+    struct skipped_nodes skipped = { 0 };
+    int r;
     for (;;) {
         struct archive_entry *e;
-        int r = archive_read_next_header(in, &e);
-        if (r == ARCHIVE_EOF)
-            return 0;
-        if (r < ARCHIVE_WARN)
-            return lxm_error_set(err, EIO, "read %s: %s", tarball, archive_error_string(in));
-        r = check_entry(rootfd, e, tarball, err);
-        if (r < 0)
-            return r;
-        const char *name = archive_entry_pathname(e);
-        r = archive_write_header(out, e);
-        if (r < ARCHIVE_WARN)
-            return lxm_error_set(err, EPERM, "%s: refusing entry '%s' (%s)", tarball, name,
-                                 archive_error_string(out));
-        if (r == ARCHIVE_WARN)
-            lxm_debug("%s: %s: %s", tarball, name, archive_error_string(out));
-        if (archive_entry_size(e) > 0) {
-            r = copy_blocks(in, out);
-            if (r == COPY_READ_FAILED)
-                return lxm_error_set(err, EIO, "read %s: %s: %s", tarball, name, archive_error_string(in));
-            if (r == COPY_WRITE_FAILED)
-                return lxm_error_set(err, EIO, "%s: write '%s': %s", tarball, name, archive_error_string(out));
+        r = archive_read_next_header(in, &e);
+        if (r == ARCHIVE_EOF) {
+            skipped_nodes_warn(&skipped, tarball);
+            r = 0;
+            break;
         }
-        if (archive_write_finish_entry(out) < ARCHIVE_WARN)
-            return lxm_error_set(err, EIO, "%s: write '%s': %s", tarball, name, archive_error_string(out));
+        if (r < ARCHIVE_WARN) {
+            r = lxm_error_set(err, EIO, "read %s: %s", tarball, archive_error_string(in));
+            break;
+        }
+        r = check_entry(rootfd, e, tarball, &skipped, err);
+        if (r == ENTRY_EXTRACT)
+            r = extract_entry(in, out, e, tarball, err);
+        if (r < 0)
+            break;
         meter_update(m, archive_filter_bytes(in, -1));
     }
+    skipped_nodes_clear(&skipped);
+    return r;
 }
 
 /* libarchive's disk writer works relative to the current directory: run
@@ -258,8 +365,7 @@ static int extract_job_run(void *arg)
     int r = extract_entries(j->in, j->out, j->rootfd, j->tarball, j->meter, j->err);
     /* close applies the deferred directory modes and times: still in dest. */
     if (archive_write_close(j->out) < ARCHIVE_WARN && r == 0)
-        r = lxm_error_set(j->err, EIO, "%s: finish extraction: %s", j->tarball,
-                          archive_error_string(j->out));
+        r = lxm_archive_error(j->err, j->out, EIO, "%s: finish extraction", j->tarball);
     return r;
 }
 
@@ -301,6 +407,8 @@ int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress p
     struct extract_job job = { in, out, rootfd, tarball, &m, err };
     int r = in_directory(rootfd, dest, extract_job_run, &job, err);
     meter_done(&m);
+    if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */
+        return lxm_error_prefix(err, "extract into %s", dest);
     return r;
 }
 
@@ -316,7 +424,7 @@ static int write_entry_data(struct archive *disk, struct archive *out, const cha
         if (n < 0)
             return lxm_error_set(err, EIO, "read %s/%s: %s", dir, rel, archive_error_string(disk));
         if (archive_write_data(out, buf, (size_t)n) < 0)
-            return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(out));
+            return lxm_archive_error(err, out, EIO, "write %s", rel);
     }
 }
 
@@ -325,8 +433,8 @@ static int write_entry(struct archive *disk, struct archive *out, struct archive
 {
     const char *rel = archive_entry_pathname(e);
     int r = archive_write_header(out, e);
-    if (r < ARCHIVE_WARN)
-        return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(out));
+    if (r < ARCHIVE_WARN || (r < ARCHIVE_OK && lxm_archive_out_of_space(out)))
+        return lxm_archive_error(err, out, EIO, "write %s", rel);
     if (r == ARCHIVE_WARN)
         lxm_debug("%s: %s", rel, archive_error_string(out));
     if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e)) {
@@ -334,8 +442,9 @@ static int write_entry(struct archive *disk, struct archive *out, struct archive
         if (r < 0)
             return r;
     }
-    if (archive_write_finish_entry(out) < ARCHIVE_WARN)
-        return lxm_error_set(err, EIO, "write %s: %s", rel, archive_error_string(out));
+    r = archive_write_finish_entry(out);
+    if (r < ARCHIVE_WARN || (r < ARCHIVE_OK && lxm_archive_out_of_space(out)))
+        return lxm_archive_error(err, out, EIO, "write %s", rel);
     return 0;
 }
 
@@ -356,9 +465,11 @@ static int relativise(struct archive_entry *e, const char *dir, size_t dirlen)
 }
 
 /* Every file below dir, in walk order, into out: a tar writer (pack) or a
- * disk writer (copy). Mount points are not descended. */
-static int walk_tree(const char *dir, struct archive *out, int format, struct meter *m,
-                     struct lxm_error *err)
+ * disk writer (copy). Mount points are not descended. Without devices,
+ * block and character nodes are left out (an image never carries them:
+ * extraction would skip them anyway, with a warning at every use). */
+static int walk_tree(const char *dir, struct archive *out, int format, bool devices,
+                     struct meter *m, struct lxm_error *err)
 {
     _cleanup_archive_read_ struct archive *disk = archive_read_disk_new();
     _cleanup_linkresolver_ struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
@@ -366,6 +477,12 @@ static int walk_tree(const char *dir, struct archive *out, int format, struct me
     if (!disk || !links || !buf)
         return lxm_error_set(err, ENOMEM, "out of memory");
     archive_entry_linkresolver_set_strategy(links, format);
+    struct stat st;
+    if (lstat(dir, &st) < 0)
+        return lxm_error_errno(err, errno, "read %s", dir);
+    if (!S_ISDIR(st.st_mode)) /* a symlink above all: never walked */
+        return lxm_error_set(err, ENOTDIR, "read %s: not a directory%s", dir,
+                             S_ISLNK(st.st_mode) ? " but a symlink (lxm never follows one)" : "");
     archive_read_disk_set_symlink_physical(disk);
     archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_SPARSE);
     if (archive_read_disk_open(disk, dir) != ARCHIVE_OK)
@@ -386,6 +503,11 @@ static int walk_tree(const char *dir, struct archive *out, int format, struct me
         if (relativise(e, dir, dirlen) < 0)
             return lxm_error_set(err, EINVAL, "read %s: unexpected path '%s'", dir,
                                  archive_entry_pathname(e));
+        mode_t type = archive_entry_filetype(e);
+        if (!devices && (type == AE_IFBLK || type == AE_IFCHR)) {
+            lxm_debug("%s: leaving out the device node %s", dir, archive_entry_pathname(e));
+            continue;
+        }
         archive_entry_linkify(links, &e, &spare);
         if (e) {
             r = write_entry(disk, out, e, dir, buf, err);
@@ -455,12 +577,12 @@ static int pack_to_fd(const char *dir, int fd, char sha256[65], enum lxm_progres
     struct meter m;
     _cleanup_free_ char *label = xasprintf("packing %s", dir);
     meter_start(&m, progress, label ? label : "packing", 0);
-    r = walk_tree(dir, w, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, &m, err);
+    r = walk_tree(dir, w, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, false, &m, err);
     meter_done(&m);
     if (r < 0)
         return r;
     if (archive_write_close(w) != ARCHIVE_OK)
-        return lxm_error_set(err, EIO, "write: %s", archive_error_string(w));
+        return lxm_archive_error(err, w, EIO, "write");
     if (fsync(fd) < 0)
         return lxm_error_errno(err, errno, "fsync");
     char hex[65];
@@ -501,9 +623,9 @@ static int copy_job_run(void *arg)
 {
     struct copy_job *j = arg;
     struct meter m = { .mode = LXM_PROGRESS_QUIET };
-    int r = walk_tree(j->src, j->out, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, &m, j->err);
+    int r = walk_tree(j->src, j->out, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, true, &m, j->err);
     if (archive_write_close(j->out) < ARCHIVE_WARN && r == 0)
-        r = lxm_error_set(j->err, EIO, "copy: %s", archive_error_string(j->out));
+        r = lxm_archive_error(j->err, j->out, EIO, "copy");
     return r;
 }
 

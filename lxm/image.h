@@ -17,15 +17,17 @@ enum lxm_progress lxm_progress_mode(bool quiet);
 
 /* Extract tarball (tar, pax, gnu; none/gz/xz/zst/bz2/lzma) into the
  * existing directory dest, keeping owners, modes, times, xattrs, ACLs, file
- * flags, hard links and device nodes. An entry with an absolute path, a
- * ".." component, or a path (or hard link target) through a symlink is
- * refused, naming the entry; nothing is ever written outside dest, but
+ * flags and hard links. Block and character devices (and hard links to
+ * them) are never created: one warning line counts and names them. An
+ * entry with an absolute path, a ".." component, or a path (or hard link
+ * target) through a symlink is refused, naming the entry; nothing is ever written outside dest, but
  * dest may hold a partial tree on error (the caller removes it). */
 int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress progress,
                       struct lxm_error *err);
 
 /* Pack the tree below dir into a zstd pax tarball at out (written to a
- * temp file and renamed), never leaving dir's filesystem. sha256 (may be
+ * temp file and renamed), never leaving dir's filesystem, without its
+ * device nodes (extraction never makes them). sha256 (may be
  * NULL) receives the tarball's checksum as hex. */
 int lxm_image_pack(const char *dir, const char *out, char sha256[65], enum lxm_progress progress,
                    struct lxm_error *err);

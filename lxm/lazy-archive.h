@@ -7,9 +7,11 @@
 #pragma once
 
 #include <archive.h>
+#include <stdbool.h>
 #include <archive_entry.h>
 
 #include "util/cleanup.h"
+#include "util/err.h"
 
 #define LXM_ARCHIVE_FUNCS(X) \
     X(archive_entry_copy_pathname) \
@@ -30,6 +32,7 @@
     X(archive_entry_set_size) \
     X(archive_entry_set_symlink) \
     X(archive_entry_size) \
+    X(archive_errno) \
     X(archive_error_string) \
     X(archive_filter_bytes) \
     X(archive_read_data) \
@@ -103,6 +106,7 @@ const struct lxm_archive_api *lxm_archive(void);
 #define archive_entry_set_size (lxm_archive()->archive_entry_set_size)
 #define archive_entry_set_symlink (lxm_archive()->archive_entry_set_symlink)
 #define archive_entry_size (lxm_archive()->archive_entry_size)
+#define archive_errno (lxm_archive()->archive_errno)
 #define archive_error_string (lxm_archive()->archive_error_string)
 #define archive_filter_bytes (lxm_archive()->archive_filter_bytes)
 #define archive_read_data (lxm_archive()->archive_read_data)
@@ -172,3 +176,12 @@ static inline void linkresolverp(struct archive_entry_linkresolver **r)
 #define _cleanup_archive_write_ _cleanup_(archive_writep)
 #define _cleanup_archive_entry_ _cleanup_(archive_entryp)
 #define _cleanup_linkresolver_ _cleanup_(linkresolverp)
+
+/* Set err to "<fmt>: <why a's last call failed>" and return -errno. A full
+ * disk (ENOSPC, EDQUOT) is said in those words, whatever libarchive's own
+ * text ("Write failed", "Write error"); otherwise libarchive's message. */
+int lxm_archive_error(struct lxm_error *err, struct archive *a, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Whether a's last failure was a full disk or quota. */
+bool lxm_archive_out_of_space(struct archive *a);

@@ -1,8 +1,11 @@
 /* lazy: dlopen() of the heavy libraries (libarchive, libnftables) on first
  * use. See lazy-archive.h for why. */
 #include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "lazy-archive.h"
@@ -44,6 +47,25 @@ const struct lxm_archive_api *lxm_archive(void)
         loaded = 1;
     }
     return &api;
+}
+
+bool lxm_archive_out_of_space(struct archive *a)
+{
+    int e = archive_errno(a);
+    return e == ENOSPC || e == EDQUOT;
+}
+
+int lxm_archive_error(struct lxm_error *err, struct archive *a, int code, const char *fmt, ...)
+{
+    char head[LXM_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof(head), fmt, ap);
+    va_end(ap);
+    if (lxm_archive_out_of_space(a))
+        return lxm_error_errno(err, archive_errno(a), "%s", head);
+    const char *why = archive_error_string(a);
+    return lxm_error_set(err, code, "%s: %s", head, why ? why : "unknown libarchive error");
 }
 
 const struct lxm_nft_api *lxm_nft(void)

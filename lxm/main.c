@@ -57,7 +57,12 @@ static const struct lxm_command commands[] = {
     { "restore", cmd_restore, "NAME SNAP", "restore a container from a snapshot", NULL },
     { "copy", cmd_copy, "SRC DST", "clone a container", NULL },
     { "export", cmd_export, "NAME FILE", "write a container (config + rootfs) to a tarball", NULL },
-    { "import", cmd_import, "FILE [NAME]", "create a container from an exported tarball", NULL },
+    { "import", cmd_import, "FILE [NAME] [-p PROFILE]... [--trust-profiles]",
+      "create a container from an exported tarball",
+      "  -p, --profile NAME    the container's profiles (repeatable; default: default);\n"
+      "                        the archive's own list is shown and not used\n"
+      "      --trust-profiles  keep the archive's profiles (when no -p), its security.*\n"
+      "                        keys and its mounts: only for archives you trust\n" },
     { "template", cmd_template, "list", "list the available templates", NULL },
     { "profile", cmd_profile, "list | show NAME", "list or show profiles",
       "  list                  shipped and local profiles (local ones override)\n"

@@ -21,6 +21,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "ydoc.h"
 
 /* btrfs gives every subvolume's root directory this inode number. */
 #define BTRFS_SUBVOL_ROOT_INO 256
@@ -345,6 +346,8 @@ int lxm_snapshot_create(struct lxm_container *c, const char *snap, char **out,
     int r = snap ? lxm_snapshot_validate_name(snap, err) : 0;
     if (r == 0)
         r = open_locked(c, err);
+    if (r == 0)
+        r = lxm_container_check_rootfs(c, err);
     if (r < 0)
         return r;
     bool live = false;
@@ -417,9 +420,9 @@ static int read_snapshot_config(struct lxm_container *c, const char *file, char 
                                 struct lxm_error *err)
 {
     _cleanup_free_ char *data = NULL;
-    int r = read_file(file, &data, len);
+    int r = lxm_yaml_read_file(file, &data, len, err);
     if (r < 0)
-        return lxm_error_errno(err, -r, "read %s", file);
+        return r;
     struct lxm_config *cfg = NULL;
     r = lxm_config_parse(file, data, &cfg, err);
     if (r < 0)

@@ -440,6 +440,8 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
         goto out;
     }
     r = lxm_runtime_load_config(c, err);
+    if (r == 0)
+        r = lxm_container_check_rootfs(c, err);
     if (r < 0)
         goto out;
     if (lxm_security_is_unconfined(&c->config->policy))

@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -277,6 +278,28 @@ static void read_output(int fd, struct run_output *out)
         fputs("\r\033[K", stderr);
 }
 
+/* A tree from an image has no device nodes (extraction never makes them),
+ * and a command writing to a missing /dev/null would leave a plain file
+ * there: the chrooted commands get the usual few on a tmpfs of their own
+ * mount namespace, gone when they exit. Best effort, after chroot(). */
+static void chroot_dev(void)
+{
+    static const struct {
+        const char *path;
+        unsigned major, minor;
+    } nodes[] = {
+        {"/dev/null", 1, 3},    {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+        {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+    };
+    struct stat st;
+    if (lstat("/dev", &st) < 0 || !S_ISDIR(st.st_mode) ||
+        mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
+        return;
+    for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
+        if (mknod(nodes[i].path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) == 0)
+            (void)chmod(nodes[i].path, 0666);
+}
+
 static _Noreturn void run_child(char *const argv[], const struct run_opts *o, int outfd)
 {
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -294,6 +317,7 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
             fprintf(stderr, "E: chroot %s: %s\n", o->chroot, strerror(errno));
             _exit(127);
         }
+        chroot_dev();
         setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
         setenv("HOME", "/root", 1);
     }
@@ -756,6 +780,28 @@ static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_templat
     return run_command(argv, &o, err);
 }
 
+/* The nodes a bootstrap tool made in the tree's /dev: gone, so that this
+ * tree is the one every later create extracts from the cache (which never
+ * holds device nodes); the container mounts its own /dev anyway. */
+static void drop_dev_nodes(const char *rootfs)
+{
+    _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int devfd = rootfd < 0 ? -1 : open_in_root(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    _cleanup_closedir_ DIR *d = devfd >= 0 ? fdopendir(devfd) : NULL;
+    if (!d) {
+        if (devfd >= 0)
+            close(devfd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+            (void)unlinkat(dirfd(d), de->d_name, 0);
+    }
+}
+
 static int source_debootstrap(const struct lxm_paths *paths, const struct lxm_template *t,
                               const struct lxm_provision_opts *opts, const char *rootfs,
                               struct lxm_error *err)
@@ -783,6 +829,7 @@ static int source_debootstrap(const struct lxm_paths *paths, const struct lxm_te
     r = run_bootstrap(paths, t, opts->release, packages, rootfs, opts->progress, err);
     if (r < 0)
         return r;
+    drop_dev_nodes(rootfs);
     struct lxm_error cache_err = { 0 };
     if (lxm_image_cache_store(paths->images, name, rootfs, opts->progress, &cache_err) < 0)
         lxm_warn("image cache: %s (the container is fine; the next create bootstraps again)",

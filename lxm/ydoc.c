@@ -1,8 +1,11 @@
 #include "ydoc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "util/cleanup.h"
@@ -89,6 +92,71 @@ static void offset_to_mark(const char *text, size_t len, size_t off, int *line, 
             (*col)++;
         }
     }
+}
+
+static int too_big(const char *file, unsigned long long size, struct lxm_error *err)
+{
+    return lxm_error_set(err, EFBIG,
+                         "%s: %llu bytes, over the %d MiB limit for a YAML file (is it really one?)",
+                         file, size, LXM_YAML_MAX >> 20);
+}
+
+int lxm_yaml_check_text(const char *file, const char *text, size_t len, struct lxm_error *err)
+{
+    if (len > LXM_YAML_MAX)
+        return too_big(file, len, err);
+    const char *nul = memchr(text, '\0', len);
+    if (!nul)
+        return 0;
+    int line, col;
+    offset_to_mark(text, len, (size_t)(nul - text), &line, &col);
+    return lxm_error_set(err, EINVAL, "%s:%d:%d: a NUL byte (a YAML file is text: remove it)", file,
+                         line, col);
+}
+
+/* Up to LXM_YAML_MAX + 1 bytes: one more than allowed tells "too big"
+ * for files whose size stat does not know (pipes, /proc). */
+static int read_bounded(int fd, char *buf, size_t *n)
+{
+    *n = 0;
+    while (*n < LXM_YAML_MAX + 1) {
+        ssize_t r = read(fd, buf + *n, LXM_YAML_MAX + 1 - *n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            break;
+        *n += (size_t)r;
+    }
+    return 0;
+}
+
+int lxm_yaml_read_file(const char *file, char **text, size_t *len, struct lxm_error *err)
+{
+    _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lxm_error_errno(err, errno, "read %s", file);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return lxm_error_errno(err, errno, "read %s", file);
+    if (S_ISREG(st.st_mode) && st.st_size > LXM_YAML_MAX)
+        return too_big(file, (unsigned long long)st.st_size, err);
+    /* The file may grow while read: room for the limit, one more, a NUL. */
+    _cleanup_free_ char *buf = malloc(LXM_YAML_MAX + 2);
+    if (!buf)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    size_t n;
+    int r = read_bounded(fd, buf, &n);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "read %s", file);
+    buf[n] = '\0';
+    if ((r = lxm_yaml_check_text(file, buf, n, err)) < 0)
+        return r;
+    if (len)
+        *len = n;
+    *text = TAKE_PTR(buf);
+    return 0;
 }
 
 static int syntax_error(struct loader *l)
@@ -223,11 +291,14 @@ int lxm_yaml_load(const char *file, const char *text, size_t len, struct lxm_yno
                   struct lxm_error *err)
 {
     struct loader l = {.file = file, .text = text, .len = len, .err = err};
+    int r = lxm_yaml_check_text(file, text, len, err);
+    if (r < 0)
+        return r;
     if (!yaml_parser_initialize(&l.parser))
         return lxm_error_set(err, ENOMEM, "%s: out of memory", file);
     yaml_parser_set_input_string(&l.parser, (const unsigned char *)text, len);
     yaml_parser_set_encoding(&l.parser, YAML_UTF8_ENCODING);
-    int r = load_document(&l, out);
+    r = load_document(&l, out);
     yaml_parser_delete(&l.parser);
     return r;
 }

@@ -21,6 +21,22 @@ struct lxm_ynode {
     size_t count; /* entries in items (a map mid-load may hold a lone key) */
 };
 
+/* The largest YAML file lxm reads (config.yaml, profiles, templates,
+ * lxm.yaml): a few KiB is usual; anything near this is not a config. */
+#define LXM_YAML_MAX (1024 * 1024)
+
+/* Refuse len bytes of text that are not a document lxm reads: more than
+ * LXM_YAML_MAX ("FILE: N bytes, over the 1 MiB limit..."), or a NUL byte
+ * anywhere ("FILE:LINE:COL: a NUL byte..."), which C strings would
+ * silently cut the document at. */
+int lxm_yaml_check_text(const char *file, const char *text, size_t len, struct lxm_error *err);
+
+/* Read a YAML file whole into *text (NUL-terminated, *len bytes; len may
+ * be NULL) after lxm_yaml_check_text. A file over the limit is refused
+ * from its size, without reading it. -errno; err says "read FILE: ..." for
+ * I/O errors (-ENOENT included: callers that allow a missing file test r). */
+int lxm_yaml_read_file(const char *file, char **text, size_t *len, struct lxm_error *err);
+
 /* Parse text (len bytes) as exactly one YAML document. An empty stream
  * gives an empty map. Aliases are refused, nesting is bounded. Errors:
  * "FILE:LINE:COL: yaml syntax error: PROBLEM (CONTEXT)". */

@@ -1,5 +1,7 @@
-/* libFuzzer target for the YAML config core: every input goes through the
- * four document parsers; a config that parses must also survive
+/* libFuzzer target for the YAML config core: every input, NUL bytes and
+ * all, goes through the gate every file passes (lxm_yaml_check_text: a NUL
+ * is refused with FILE:LINE:COL, never cut at) and the raw-length loader;
+ * then its text up to the first NUL goes through the four document parsers; a config that parses must also survive
  * to_yaml -> parse -> to_yaml unchanged (the save path), and a profile must
  * merge. Not part of the default build. Build and run from the top of the
  * source tree after ./configure in BUILD (for BUILD/config.h):
@@ -12,11 +14,13 @@
  *   mkdir -p corpus && cp profiles/default.yaml profiles/nesting.yaml corpus/
  *   ./fuzz-config -max_total_time=30 corpus
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "ydoc.h"
 
 static void check_config_round_trip(const struct lxm_config *c)
 {
@@ -34,6 +38,25 @@ static void check_config_round_trip(const struct lxm_config *c)
     free(y2);
 }
 
+/* Files are read whole and checked: a NUL anywhere must be refused with
+ * its place, the same input handed to the loader with its real length
+ * too; without one, both must let it through to the parser. */
+static void check_nul_gate(const char *text, size_t size)
+{
+    struct lxm_error err = { 0 };
+    bool has_nul = memchr(text, '\0', size) != NULL;
+    int r = lxm_yaml_check_text("fuzz.yaml", text, size, &err);
+    if (has_nul != (r < 0))
+        abort();
+    if (r < 0 && (strncmp(err.msg, "fuzz.yaml:", 10) != 0 || !strstr(err.msg, "a NUL byte")))
+        abort();
+    struct lxm_ynode *root = NULL;
+    r = lxm_yaml_load("fuzz.yaml", text, size, &root, &err);
+    if (has_nul && (r == 0 || !strstr(err.msg, "a NUL byte")))
+        abort();
+    lxm_ynode_free(root);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
@@ -41,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data, size);
     text[size] = '\0';
+    check_nul_gate(text, size);
     struct lxm_error err = { 0 };
 
     struct lxm_config *c = NULL;

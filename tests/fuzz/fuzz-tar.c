@@ -1,13 +1,14 @@
 /* libFuzzer target for tar extraction (image.c): the path every --from
  * tarball, tarball template and cached image takes. Invariants: no input
  * crashes it, and whatever the input, nothing appears outside the
- * destination directory. Run as root, the target first moves into a
+ * destination directory and no device node appears inside it. Run as root, the target first moves into a
  * private mount namespace where every mount is read-only except the
  * fuzzer's own directory, so a bug cannot damage the host. Built and run
  * by tests/fuzz/run (scratch files go to BUILD/fuzz/tar-scratch). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/mount.h>
 #include <sched.h>
 #include <stdint.h>
@@ -102,6 +103,16 @@ static void check_nothing_escaped(void)
     closedir(d);
 }
 
+static int refuse_device(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+    (void)type, (void)f;
+    if (S_ISBLK(st->st_mode) || S_ISCHR(st->st_mode)) {
+        fprintf(stderr, "fuzz-tar: extraction made the device node %s\n", path);
+        abort();
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* A tree that cannot be removed (e.g. immutable flags restored as
@@ -121,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct lxm_error err = { 0 };
     (void)lxm_image_extract(input, dest, LXM_PROGRESS_QUIET, &err);
     check_nothing_escaped();
+    nftw(dest, refuse_device, 16, FTW_PHYS);
     if (rm_rf(dest) < 0)
         generation++;
     return 0;

@@ -42,6 +42,17 @@ t_is "warm create does not bootstrap" "$(printf '%s\n' "$out" | grep -c bootstra
 
 # --- the tree ------------------------------------------------------------------------------
 R=$CT/d2/rootfs
+# Every file's type, owner, mode, size and link target is the same in both
+# trees (they differ only in timestamps, random contents, and the sizes of
+# directories, which depend on how they grew). Compared before anything
+# below runs in a chroot of d2: a tree has no /dev/null, and a command
+# writing to it there would leave a plain file.
+meta() {
+    (cd "$1" && find . -xdev \( -type d -printf '%p d %U:%G %m\n' \) -o -printf '%p %y %U:%G %m %s %l\n' | sort)
+}
+t_is "tree metadata identical to the first create's" "$(meta "$CT/d2/rootfs" | md5sum)" "$(meta "$CT/d1/rootfs" | md5sum)"
+t_is "no device node in either tree (a bootstrap's are dropped, the cache holds none)" \
+    "$(find "$CT/d1/rootfs" "$CT/d2/rootfs" -xdev \( -type b -o -type c \) | wc -l)" 0
 t_is "hostname" "$(cat "$R/etc/hostname")" d2
 t_like "hosts names the container" "$(cat "$R/etc/hosts")" '127\.0\.1\.1[[:space:]]+d2'
 t_like "machine-id is fresh" "$(cat "$R/etc/machine-id")" '^[0-9a-f]{32}$'
@@ -57,13 +68,6 @@ for u in systemd-udevd.service systemd-timesyncd.service getty@tty1.service gett
 done
 t_is "hard links survive the cache" "$(stat -c %h "$R/usr/bin/perl")" "$(stat -c %h "$CT/d1/rootfs/usr/bin/perl")"
 t_is "owner, group and mode survive the cache" "$(stat -c '%U:%G %a' "$R/etc/shadow")" "root:shadow 640"
-# Every file's type, owner, mode, size and link target is the same in both
-# trees (they differ only in timestamps, random contents, and the sizes of
-# directories, which depend on how they grew).
-meta() {
-    (cd "$1" && find . -xdev \( -type d -printf '%p d %U:%G %m\n' \) -o -printf '%p %y %U:%G %m %s %l\n' | sort)
-}
-t_is "tree metadata identical to the first create's" "$(meta "$CT/d2/rootfs" | md5sum)" "$(meta "$CT/d1/rootfs" | md5sum)"
 
 # --- a corrupt cache file is detected and rebuilt ----------------------------------------------
 printf 'garbage' | dd of="$img" bs=1 seek=4096 conv=notrunc status=none

@@ -3,6 +3,7 @@
  * profile merge order, round trip, set/unset, atomic save. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/strv.h"
+#include "ydoc.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
@@ -620,6 +622,46 @@ static void test_save(void)
     rm_rf(dir);
 }
 
+/* Files with a NUL byte or over the size limit never reach the parser. */
+static void test_hostile_files(void)
+{
+    struct lxm_error err = {0};
+    char dir[] = "/tmp/lxm-test-hostile.XXXXXX";
+    ok(mkdtemp(dir) != NULL, "temp dir");
+    _cleanup_free_ char *file = xasprintf("%s/config.yaml", dir);
+    static const char nul_doc[] = "name: c1\nprofiles: [default]\n\0network:\n  eth0: {type: none}\n";
+    write_file_atomic(file, nul_doc, sizeof(nul_doc) - 1, 0644);
+    struct lxm_config *c = NULL;
+    ok(lxm_config_load(file, &c, &err) < 0, "a config.yaml with a NUL byte is refused");
+    _cleanup_free_ char *want = xasprintf("%s:3:1: a NUL byte (a YAML file is text: remove it)", file);
+    is_str(err.msg, want, "the error says where the NUL is");
+    struct lxm_profile *p = NULL;
+    ok(lxm_profile_load(file, &p, &err) < 0 && strstr(err.msg, ":3:1: a NUL byte"), "a profile too");
+    struct lxm_template *t = NULL;
+    ok(lxm_template_load(file, &t, &err) < 0 && strstr(err.msg, ":3:1: a NUL byte"), "a template too");
+    struct lxm_global *g = NULL;
+    ok(lxm_global_load(file, &g, &err) < 0 && strstr(err.msg, ":3:1: a NUL byte"), "lxm.yaml too");
+    ok(lxm_yaml_check_text("x.yaml", "a: b\n  c\0", 10, &err) < 0 && !strcmp(err.msg, "x.yaml:2:4: a NUL byte (a YAML file is text: remove it)"),
+       "line and column of a NUL: %s", err.msg);
+    is_int(lxm_yaml_check_text("x.yaml", "a: b\n", 5, &err), 0, "text without a NUL passes");
+
+    /* 200 MiB, sparse: refused from its size, never read. */
+    _cleanup_free_ char *big = xasprintf("%s/big.yaml", dir);
+    int fd = open(big, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    ok(fd >= 0 && write(fd, "name: c1\n", 9) == 9 && ftruncate(fd, 200 << 20) == 0, "a 200 MiB file");
+    close(fd);
+    ok(lxm_config_load(big, &c, &err) < 0 && err.code == EFBIG, "a config over 1 MiB is refused");
+    want = (free(want), xasprintf("%s: 209715200 bytes, over the 1 MiB limit for a YAML file (is it really one?)", big));
+    is_str(err.msg, want, "the error names the file, its size and the limit");
+    ok(lxm_profile_load(big, &p, &err) < 0 && err.code == EFBIG, "a profile too");
+    ok(lxm_template_load(big, &t, &err) < 0 && err.code == EFBIG, "a template too");
+    /* A file of exactly the limit is still read. */
+    ok(truncate(big, LXM_YAML_MAX) == 0, "a file of exactly 1 MiB");
+    ok(lxm_config_load(big, &c, &err) < 0 && strstr(err.msg, "a NUL byte"),
+       "is read (and refused for its NUL padding, not its size): %s", err.msg);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     test_sizes();
@@ -635,5 +677,6 @@ int main(void)
     test_round_trip();
     test_set_unset();
     test_save();
+    test_hostile_files();
     return done();
 }

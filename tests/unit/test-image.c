@@ -3,6 +3,7 @@
 #include "lazy-archive.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -124,6 +125,61 @@ static void test_hostile(const char *dir)
     free(tar), free(outside), free(victim), free(pwned);
 }
 
+/* Run an extraction with stderr going to a file; *warned gets what it said. */
+static int extract_capturing(const char *tar, const char *dest, char **warned, struct lxm_error *err)
+{
+    char *log = xasprintf("%s.stderr", tar);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fflush(stderr);
+    dup2(fd, STDERR_FILENO);
+    int r = lxm_image_extract(tar, dest, LXM_PROGRESS_QUIET, err);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved), close(fd);
+    *warned = NULL;
+    read_file(log, warned, NULL);
+    free(log);
+    return r;
+}
+
+static void test_device_nodes(const char *dir)
+{
+    char *tar = xasprintf("%s/dev.tar", dir), *dest = xasprintf("%s/devdest", dir);
+    mkdir(dest, 0755);
+    write_tar(tar, (struct ent[]){ { "dev", AE_IFDIR, NULL },
+                                   { "dev/disk", AE_IFBLK, NULL },
+                                   { "./dev/mem", AE_IFCHR, NULL },
+                                   { "dev/mem2", 0, "dev/mem" },
+                                   { "dev/tty9", AE_IFCHR, NULL },
+                                   { "dev/tty10", AE_IFCHR, NULL },
+                                   { "etc", AE_IFREG, NULL },
+                                   { 0 } });
+    struct lxm_error err = { 0 };
+    char *warned = NULL;
+    is_int(extract_capturing(tar, dest, &warned, &err), 0, "an archive with device nodes extracts %s", err.msg);
+    const char *nodes[] = { "dev/disk", "dev/mem", "dev/mem2", "dev/tty9", "dev/tty10" };
+    int made = 0;
+    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        struct stat st;
+        made += fstatat(AT_FDCWD, xasprintf("%s/%s", dest, nodes[i]), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    }
+    is_int(made, 0, "no device node, and no hard link to one, is created");
+    struct stat st;
+    ok(stat(xasprintf("%s/etc", dest), &st) == 0 && S_ISREG(st.st_mode), "the regular file is there");
+    const char *w = warned ? warned : "";
+    const char *nl = strchr(w, '\n');
+    ok(nl && nl[1] == '\0', "one warning line: %s", w);
+    ok(strstr(w, "skipped 5 device nodes (dev/disk, dev/mem, dev/mem2 and 2 more)") != NULL,
+       "the warning counts them and names the first few");
+    free(warned);
+
+    write_tar(tar, (struct ent[]){ { "etc2", AE_IFREG, NULL }, { 0 } });
+    extract_capturing(tar, dest, &warned, &err);
+    is_str(warned ? warned : "", "", "no warning without device nodes");
+    free(warned), free(tar), free(dest);
+}
+
 static void test_round_trip(const char *dir)
 {
     char *src = xasprintf("%s/src", dir), *dst = xasprintf("%s/copy", dir);
@@ -170,6 +226,7 @@ int main(void)
     force_portable = 0;
     test_cache_name();
     test_hostile(dir);
+    test_device_nodes(dir);
     test_round_trip(dir);
     rm_rf(dir);
     return done();
