@@ -14,6 +14,7 @@ C=cc$$a
 D=cc$$b
 E=cc$$c
 F=cc$$d
+G=cc$$e
 LOGS=$T_ROOT/logs
 mkdir -p "$LOGS"
 
@@ -95,7 +96,7 @@ no_busy() { t_is "$1: no \"busy\" error" "$(grep -ci busy "$LOGS/$2")" 0; }
 # what is left in our containers' cgroups, by pid.
 kill_leftovers() {
     local c p f
-    for c in "$C" "$D" "$D"x "$E" "$F"; do
+    for c in "$C" "$D" "$D"x "$E" "$F" "$G"; do
         f=/sys/fs/cgroup/freezer/lxm/$(t_id "$c")/freezer.state
         [ -e "$f" ] && echo THAWED >"$f"
         for p in $(init_pids "$c"); do kill -9 "$p"; done
@@ -208,7 +209,42 @@ cfg=$(cat "$T_ROOT/var/lib/lxm/containers/$C/config.yaml")
 t_like "the first value is saved" "$cfg" "pids: 300"
 t_like "the second value is saved" "$cfg" "cpu_weight: 50"
 
-# --- 8. freeze during a stop: the stop ends (issue 18 #5) -----------------------
+# --- 8. export and delete; import and create of one name; restart and stop ----
+bg export $(slow fsync 1) "${LXM[@]}" export "$D"x "$LOGS/x.tar"
+sleep 0.4
+bg delete "${LXM[@]}" delete "$D"x
+reap export
+reap delete
+t_is "export succeeded" "$RC_export" 0
+t_is "delete succeeded after it" "$RC_delete" 0
+no_busy "delete" delete
+t_ok "the archive is whole" sh -c "tar tf '$LOGS/x.tar' | grep -qx 'rootfs/bin/busybox'"
+t_ok "$D""x is gone" test ! -e "$T_ROOT/var/lib/lxm/containers/$D"x
+
+bg import $(slow fsync 0.6) "${LXM[@]}" import "$LOGS/x.tar" "$G"
+sleep 0.3
+bg create "${LXM[@]}" create "$G" -t busybox -c network.eth0.type=none
+reap import
+reap create
+t_is "exactly one of import and create succeeded" "$(((RC_import == 0) + (RC_create == 0)))" 1
+t_like "the other says it exists" "$(out_of import; out_of create)" "already exists"
+no_busy "import" import
+no_busy "create" create
+t_ok "$G is whole and starts" lxm start "$G"
+check_running "$G" "import | create"
+lxm stop -k "$G" >/dev/null 2>&1
+
+bg restart $(slow clone 1) "${LXM[@]}" restart -t 5 "$C"
+sleep 0.5
+bg stop "${LXM[@]}" stop "$C"
+reap restart
+reap stop
+t_is "restart succeeded" "$RC_restart" 0
+t_is "the stop succeeded after it" "$RC_stop" 0
+no_busy "stop" stop
+check_stopped "$C" "restart | stop"
+
+# --- 9. freeze during a stop: the stop ends (issue 18 #5) -----------------------
 # SIGWINCH is a halt signal busybox init ignores: the stop waits its whole
 # timeout, then kills. A freeze that got in meanwhile left init frozen and
 # the SIGKILL without effect (v1 freezer): the stop never returned.
@@ -265,7 +301,6 @@ else
 fi
 
 # --- the lock file is outside every run dir and outlives it ---------------------
-t_ok "stop $C" lxm stop -k "$C"
 t_ok "lock files live in run/.locks" test -f "$T_ROOT/run/lxm/.locks/$D.lock"
 t_is "no run dir is left of a stopped container" "$(ls "$T_ROOT/run/lxm")" ""
 
