@@ -249,10 +249,13 @@ int lxm_container_open_locked(const struct lxm_paths *paths, const char *name,
                               struct lxm_container **out, struct lxm_error *err)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = lxm_container_new_locked(paths, name, &c, err);
+    /* Checked first so that a name that is no container gets no lock file,
+     * and again under the lock: a delete that held it may just have run. */
+    int r = lxm_container_open(paths, name, &c, err);
+    if (r == 0)
+        r = lxm_container_lock(c, err);
     if (r < 0)
         return r;
-    /* Checked under the lock: a delete that held it may just have run. */
     if (!lxm_container_exists(c))
         return lxm_error_set(err, ENOENT, "container '%s' not found", name);
     *out = TAKE_PTR(c);
