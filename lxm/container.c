@@ -232,19 +232,6 @@ void lxm_container_unlock(struct lxm_container *c)
     }
 }
 
-int lxm_container_new_locked(const struct lxm_paths *paths, const char *name,
-                             struct lxm_container **out, struct lxm_error *err)
-{
-    _cleanup_container_ struct lxm_container *c = NULL;
-    int r = lxm_container_new(paths, name, &c, err);
-    if (r == 0)
-        r = lxm_container_lock(c, err);
-    if (r < 0)
-        return r;
-    *out = TAKE_PTR(c);
-    return 0;
-}
-
 int lxm_container_open_locked(const struct lxm_paths *paths, const char *name,
                               struct lxm_container **out, struct lxm_error *err)
 {

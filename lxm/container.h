@@ -68,9 +68,6 @@ int lxm_container_lock(struct lxm_container *c, struct lxm_error *err);
 /* 0, or -EBUSY at once if another command holds it (list's cleanup of a
  * dead monitor, the monitor's removal of the run dir: best-effort work). */
 int lxm_container_trylock(struct lxm_container *c);
-/* lxm_container_new() with the lock held. */
-int lxm_container_new_locked(const struct lxm_paths *paths, const char *name,
-                             struct lxm_container **out, struct lxm_error *err);
 /* lxm_container_open() with the lock held; existence is checked once the
  * lock is held. What every state-changing command of one container uses. */
 int lxm_container_open_locked(const struct lxm_paths *paths, const char *name,
