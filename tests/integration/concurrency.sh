@@ -10,6 +10,9 @@ t_setup concurrency
 
 command -v strace >/dev/null || { echo "1..0 # SKIP strace is not installed"; exit 0; }
 
+# Every command is bounded: the bugs looked for here make some hang.
+lxm() { timeout -k 5 60 "$LXM_BIN" --root "$T_ROOT" "$@"; }
+
 C=cc$$a
 D=cc$$b
 E=cc$$c
@@ -36,6 +39,18 @@ bg() {
     "$@" >"$LOGS/$name" 2>&1 &
     printf -v "PID_$name" '%s' $!
     t_on_exit "kill -9 $! 2>/dev/null"
+}
+# The lock file of NAME (or, for the code before docs/locking.md, where it
+# was then), and whether it is held with at least WAITERS commands waiting.
+lock_file() {
+    local f=$T_ROOT/run/lxm/.locks/$1.lock
+    [ -e "$f" ] || f=$T_ROOT/run/lxm/$1/lock
+    echo "$f"
+}
+lock_held() { # NAME [WAITERS]
+    local ino
+    ino=$(stat -c %i "$(lock_file "$1")" 2>/dev/null) || return 1
+    [ "$(grep -c ":$ino " /proc/locks)" -ge $((1 + ${2:-0})) ]
 }
 # reap NAME: wait for it (at most 60 s) and set RC_NAME.
 reap() {
@@ -68,6 +83,7 @@ init_pids() {
     done
 }
 state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $2 }'; }
+is_state() { [ "$(state_of "$1")" = "$2" ]; }
 pid_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $3 }'; }
 cgroups_of() { ls -d /sys/fs/cgroup/*/lxm/"$(t_id "$1")" /sys/fs/cgroup/lxm/"$(t_id "$1")" 2>/dev/null | wc -l; }
 rootfs_of() { echo "$T_ROOT/var/lib/lxm/containers/$1/rootfs"; }
@@ -113,8 +129,9 @@ t_ok "create $D" mk "$D"
 # booted, and the loser removed the winner's run dir.
 t_ok "start $C" lxm start "$C"
 bg stop $(slow connect 0.8) "${LXM[@]}" stop "$C" # holds the lock ~1.6 s
-sleep 0.4
+t_wait 10 lock_held "$C"
 bg startx $(slow clone 1) "${LXM[@]}" start "$C" # waits; once in, slow to fork its monitor
+t_wait 10 lock_held "$C" 1
 reap stop
 bg starty "${LXM[@]}" start "$C" # arrives while startx is inside
 reap startx
@@ -129,7 +146,7 @@ check_running "$C" "stop | start | start"
 # --- 2. delete during a start: waits, then refuses the running container -------
 lxm stop -k "$C" >/dev/null 2>&1
 bg start $(slow clone 1) "${LXM[@]}" start "$C"
-sleep 0.4
+t_wait 10 lock_held "$C"
 bg delete "${LXM[@]}" delete "$C"
 reap start
 reap delete
@@ -141,7 +158,7 @@ check_running "$C" "start | delete"
 # --- 3. delete -f during a start: waits, then stops and deletes -----------------
 t_ok "create $E" mk "$E"
 bg start $(slow clone 1) "${LXM[@]}" start "$E"
-sleep 0.4
+t_wait 10 lock_held "$E"
 bg delete "${LXM[@]}" delete -f "$E"
 reap start
 reap delete
@@ -157,7 +174,7 @@ t_ok "$E's directory is gone" test ! -e "$T_ROOT/var/lib/lxm/containers/$E"
 # The first is held at its fsyncs (of config.yaml, its last step): the
 # second arrives while the directory exists and config.yaml does not.
 bg create1 $(slow fsync 0.6) "${LXM[@]}" create "$E" -t busybox -c network.eth0.type=none
-sleep 0.4
+t_wait 10 lock_held "$E"
 bg create2 "${LXM[@]}" create "$E" -t busybox -c network.eth0.type=none
 reap create1
 reap create2
@@ -173,7 +190,7 @@ lxm stop -k "$E" >/dev/null 2>&1
 
 # --- 5. copy and delete of its source -------------------------------------------
 bg copy $(slow fsync 0.6) "${LXM[@]}" copy "$D" "$D"x
-sleep 0.4
+t_wait 10 lock_held "$D"
 bg delete "${LXM[@]}" delete "$D"
 reap copy
 reap delete
@@ -188,7 +205,7 @@ lxm stop -k "$D"x >/dev/null 2>&1
 # --- 6. snapshot and start ------------------------------------------------------
 lxm stop -k "$C" >/dev/null 2>&1
 bg snap $(slow fsync 0.6) "${LXM[@]}" snapshot "$C" s1
-sleep 0.3
+t_wait 10 lock_held "$C"
 bg start "${LXM[@]}" start "$C"
 reap snap
 reap start
@@ -200,7 +217,7 @@ check_running "$C" "snapshot | start"
 
 # --- 7. two config sets: both saved ---------------------------------------------
 bg set1 $(slow fsync 0.6) "${LXM[@]}" config set "$C" limits.pids=300
-sleep 0.3
+t_wait 10 lock_held "$C"
 bg set2 "${LXM[@]}" config set "$C" limits.cpu_weight=50
 reap set1
 reap set2
@@ -211,7 +228,7 @@ t_like "the second value is saved" "$cfg" "cpu_weight: 50"
 
 # --- 8. export and delete; import and create of one name; restart and stop ----
 bg export $(slow fsync 1) "${LXM[@]}" export "$D"x "$LOGS/x.tar"
-sleep 0.4
+t_wait 10 lock_held "$D"x
 bg delete "${LXM[@]}" delete "$D"x
 reap export
 reap delete
@@ -222,7 +239,7 @@ t_ok "the archive is whole" sh -c "tar tf '$LOGS/x.tar' | grep -qx 'rootfs/bin/b
 t_ok "$D""x is gone" test ! -e "$T_ROOT/var/lib/lxm/containers/$D"x
 
 bg import $(slow fsync 0.6) "${LXM[@]}" import "$LOGS/x.tar" "$G"
-sleep 0.3
+t_wait 10 lock_held "$G"
 bg create "${LXM[@]}" create "$G" -t busybox -c network.eth0.type=none
 reap import
 reap create
@@ -235,7 +252,7 @@ check_running "$G" "import | create"
 lxm stop -k "$G" >/dev/null 2>&1
 
 bg restart $(slow clone 1) "${LXM[@]}" restart -t 5 "$C"
-sleep 0.5
+t_wait 10 lock_held "$C"
 bg stop "${LXM[@]}" stop "$C"
 reap restart
 reap stop
@@ -252,7 +269,7 @@ t_ok "create $F, halt signal SIGWINCH (ignored by init)" mk "$F" -c signals.halt
 t_ok "start $F" lxm start "$F"
 if lxm freeze "$F" 2>/dev/null && lxm unfreeze "$F" 2>/dev/null; then
     bg stop "${LXM[@]}" stop -t 2 "$F"
-    sleep 0.5
+    t_wait 10 is_state "$F" STOPPING
     bg freeze "${LXM[@]}" freeze "$F"
     reap freeze
     reap stop
@@ -266,7 +283,7 @@ if lxm freeze "$F" 2>/dev/null && lxm unfreeze "$F" 2>/dev/null; then
     # lock. A freeze now is refused, and stop -k still ends it.
     t_ok "start $F again" lxm start "$F"
     bg stop "${LXM[@]}" stop -t 60 "$F"
-    t_wait 10 test "$(state_of "$F")" = STOPPING
+    t_wait 10 is_state "$F" STOPPING
     t_is "list says STOPPING" "$(state_of "$F")" STOPPING
     kill -9 "$PID_stop"
     wait "$PID_stop" 2>/dev/null
