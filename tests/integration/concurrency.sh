@@ -7,6 +7,8 @@
 # freeze never leaves a stop hanging.
 . "$(dirname "$0")/../lib.sh"
 t_setup concurrency
+# Never without our own root: an empty one would mean the system's.
+[ -n "${T_ROOT:-}" ] && [ -d "$T_ROOT" ] || { echo "Bail out! no test root"; exit 1; }
 
 command -v strace >/dev/null || { echo "1..0 # SKIP strace is not installed"; exit 0; }
 
