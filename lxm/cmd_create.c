@@ -34,6 +34,7 @@ struct create_args {
     const char *template_name;
     const char *release;
     const char *from;
+    const char *from_rootfs;
     char **profiles;
     char **settings;            /* KEY=VALUE */
     char **include;
@@ -79,6 +80,7 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         { "template", required_argument, NULL, 't' }, { "release", required_argument, NULL, 'r' },
         { "profile", required_argument, NULL, 'p' },  { "config", required_argument, NULL, 'c' },
         { "include", required_argument, NULL, 'I' },  { "from", required_argument, NULL, 'F' },
+        { "from-rootfs", required_argument, NULL, 'R' },
         { 0 },
     };
     const char *positional[2] = { NULL, NULL };
@@ -101,6 +103,7 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         case 't': a->template_name = optarg; break;
         case 'r': a->release = optarg; break;
         case 'F': a->from = optarg; break;
+        case 'R': a->from_rootfs = optarg; break;
         case 'p': r = strv_push(&a->profiles, optarg); break;
         case 'c':
             if (!strchr(optarg, '='))
@@ -120,6 +123,8 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
     a->name = positional[0];
     if (!a->template_name && !a->from)
         return lxm_usage_error(err, cmd, "missing template (-t TEMPLATE, or --from FILE)");
+    if (a->from_rootfs && !a->from)
+        return lxm_usage_error(err, cmd, "--from-rootfs needs --from METADATA-TARBALL");
     return 0;
 }
 
@@ -212,8 +217,10 @@ static int validate_create(const struct lxm_paths *paths, const struct create_ar
         return r;
     if (a->include && t->source_type != LXM_SOURCE_DEBOOTSTRAP)
         return lxm_error_set(err, EINVAL, "--include: template '%s' does not install packages", t->name);
-    if (a->from && access(a->from, R_OK) < 0)
-        return lxm_error_errno(err, errno, "--from %s", a->from);
+    if (a->from && (r = lxm_image_source_access(a->from)) < 0)
+        return lxm_error_errno(err, -r, "--from %s", a->from);
+    if (a->from_rootfs && access(a->from_rootfs, R_OK) < 0)
+        return lxm_error_errno(err, errno, "--from-rootfs %s", a->from_rootfs);
     if (!a->from && t->source_type == LXM_SOURCE_TARBALL && !t->path)
         return lxm_error_set(err, EINVAL, "template '%s' needs --from FILE", t->name);
     r = build_config(paths, a, t, *release, cfg, err);
@@ -253,13 +260,19 @@ static int provision(struct lxm_ctx *ctx, struct lxm_container *c, const struct 
     if (mkdir(c->dir, 0700) < 0)
         return errno == EEXIST ? lxm_error_set(err, EEXIST, "container '%s' already exists", c->name)
                                : lxm_error_errno(err, errno, "create %s", c->dir);
+    struct lxm_image_meta meta = { 0 };
     struct lxm_provision_opts opts = {
         .name = c->name, .release = release, .include = a->include, .from = a->from,
-        .progress = lxm_progress_mode(ctx->quiet),
+        .from_rootfs = a->from_rootfs, .meta = &meta, .progress = lxm_progress_mode(ctx->quiet),
     };
     r = storage->create(c->rootfs, err);
     if (r == 0)
         r = lxm_template_provision(&ctx->paths, t, &opts, c->rootfs, err);
+    /* What an image says of itself beats what the tarball template guessed. */
+    if (r == 0 && ((meta.release && !cfg->release && set_str(&cfg->release, meta.release) < 0) ||
+                   (meta.arch && set_str(&cfg->arch, meta.arch) < 0)))
+        r = lxm_error_set(err, ENOMEM, "out of memory");
+    lxm_image_meta_clear(&meta);
     if (r == 0 && create_interrupted)
         r = lxm_error_set(err, EINTR, "create %s: interrupted", c->name);
     if (r == 0)

@@ -284,6 +284,12 @@ static int copy_blocks(struct archive *in, struct archive *out)
     }
 }
 
+/* What a caller's filter made of an entry before it is checked. */
+struct entry_filter {
+    lxm_entry_filter fn; /* NULL: every entry is extracted as it is */
+    void *arg;
+};
+
 /* One entry, its header checked by check_entry. */
 static int extract_entry(struct archive *in, struct archive *out, struct archive_entry *e,
                          const char *tarball, struct lxm_error *err)
@@ -311,7 +317,7 @@ static int extract_entry(struct archive *in, struct archive *out, struct archive
 }
 
 static int extract_entries(struct archive *in, struct archive *out, int rootfd, const char *tarball,
-                           struct meter *m, struct lxm_error *err)
+                           const struct entry_filter *f, struct meter *m, struct lxm_error *err)
 {
     struct skipped_nodes skipped = { 0 };
     int r;
@@ -326,6 +332,13 @@ static int extract_entries(struct archive *in, struct archive *out, int rootfd, 
         if (r < ARCHIVE_WARN) {
             r = lxm_error_set(err, EIO, "read %s: %s", tarball, archive_error_string(in));
             break;
+        }
+        if (f && f->fn) {
+            r = f->fn(f->arg, in, e, rootfd, err);
+            if (r < 0)
+                break;
+            if (r == LXM_ENTRY_SKIP)
+                continue;
         }
         r = check_entry(rootfd, e, tarball, &skipped, err);
         if (r == ENTRY_EXTRACT)
@@ -357,12 +370,13 @@ struct extract_job {
     const char *tarball;
     struct meter *meter;
     struct lxm_error *err;
+    const struct entry_filter *filter;
 };
 
 static int extract_job_run(void *arg)
 {
     struct extract_job *j = arg;
-    int r = extract_entries(j->in, j->out, j->rootfd, j->tarball, j->meter, j->err);
+    int r = extract_entries(j->in, j->out, j->rootfd, j->tarball, j->filter, j->meter, j->err);
     /* close applies the deferred directory modes and times: still in dest. */
     if (archive_write_close(j->out) < ARCHIVE_WARN && r == 0)
         r = lxm_archive_error(j->err, j->out, EIO, "%s: finish extraction", j->tarball);
@@ -404,7 +418,30 @@ int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress p
     _cleanup_free_ char *label = xasprintf("extracting %s", tarball);
     struct meter m;
     meter_start(&m, progress, label ? label : "extracting", S_ISREG(st.st_mode) ? st.st_size : 0);
-    struct extract_job job = { in, out, rootfd, tarball, &m, err };
+    struct extract_job job = { in, out, rootfd, tarball, &m, err, NULL };
+    int r = in_directory(rootfd, dest, extract_job_run, &job, err);
+    meter_done(&m);
+    if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */
+        return lxm_error_prefix(err, "extract into %s", dest);
+    return r;
+}
+
+int lxm_image_extract_archive(struct archive *in, const char *label, const char *dest,
+                              lxm_entry_filter filter, void *arg, enum lxm_progress progress,
+                              int64_t total, struct lxm_error *err)
+{
+    _cleanup_close_ int rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (rootfd < 0)
+        return lxm_error_errno(err, errno, "open %s", dest);
+    _cleanup_archive_write_ struct archive *out = archive_write_disk_new();
+    if (!out)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    archive_write_disk_set_options(out, EXTRACT_FLAGS);
+    _cleanup_free_ char *text = xasprintf("extracting %s", label);
+    struct meter m;
+    meter_start(&m, progress, text ? text : "extracting", total);
+    struct entry_filter f = { filter, arg };
+    struct extract_job job = { in, out, rootfd, label, &m, err, &f };
     int r = in_directory(rootfd, dest, extract_job_run, &job, err);
     meter_done(&m);
     if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -24,6 +25,28 @@ enum lxm_progress lxm_progress_mode(bool quiet);
  * dest may hold a partial tree on error (the caller removes it). */
 int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress progress,
                       struct lxm_error *err);
+
+struct archive;
+struct archive_entry;
+
+/* What a filter of lxm_image_extract_archive() decided for an entry. */
+enum { LXM_ENTRY_EXTRACT = 0, LXM_ENTRY_SKIP = 1 };
+
+/* Called with each entry before the checks above: it may rename the entry
+ * (a prefix strip), consume its data (archive_read_data) and skip it, or
+ * act on the tree beneath rootfd (OCI whiteouts). Returns LXM_ENTRY_* or
+ * -errno with err set. An entry it keeps is then checked and written like
+ * any other. */
+typedef int (*lxm_entry_filter)(void *arg, struct archive *in, struct archive_entry *e, int rootfd,
+                                struct lxm_error *err);
+
+/* Extract every entry of the open reader in (label names it in errors and
+ * progress; total is its size for the progress bar, 0 if unknown) into the
+ * existing directory dest, with the same checks and fidelity as
+ * lxm_image_extract(). filter may be NULL. */
+int lxm_image_extract_archive(struct archive *in, const char *label, const char *dest,
+                              lxm_entry_filter filter, void *arg, enum lxm_progress progress,
+                              int64_t total, struct lxm_error *err);
 
 /* Pack the tree below dir into a zstd pax tarball at out (written to a
  * temp file and renamed), never leaving dir's filesystem, without its

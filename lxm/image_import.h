@@ -32,3 +32,14 @@ void lxm_image_meta_clear(struct lxm_image_meta *m);
 int lxm_image_unpack_any(const char *source, const char *extra, const char *rootfs,
                          struct lxm_image_meta *meta, enum lxm_progress progress,
                          struct lxm_error *err);
+
+/* 0 when source names something readable: a file, or the directory of an
+ * OCI "DIR[:TAG]". -errno otherwise. */
+int lxm_image_source_access(const char *source);
+
+/* What identifies the image source (+ extra) names, as 64 hex digits, for
+ * a store or cache key: a file's sha256; for an OCI layout, a hash of the
+ * digest its tag (or its one image) names, so the same image in another
+ * layout is the same; for a split image, a hash of both files' sums. */
+int lxm_image_source_id(const char *source, const char *extra, char hex[65],
+                        struct lxm_error *err);

@@ -25,13 +25,18 @@
     X(archive_entry_new) \
     X(archive_entry_pathname) \
     X(archive_entry_set_filetype) \
+    X(archive_entry_set_gid) \
     X(archive_entry_set_hardlink) \
+    X(archive_entry_set_mode) \
     X(archive_entry_set_mtime) \
     X(archive_entry_set_pathname) \
     X(archive_entry_set_perm) \
+    X(archive_entry_set_rdev) \
     X(archive_entry_set_size) \
     X(archive_entry_set_symlink) \
+    X(archive_entry_set_uid) \
     X(archive_entry_size) \
+    X(archive_entry_xattr_add_entry) \
     X(archive_errno) \
     X(archive_error_string) \
     X(archive_filter_bytes) \
@@ -47,6 +52,7 @@
     X(archive_read_new) \
     X(archive_read_next_header) \
     X(archive_read_next_header2) \
+    X(archive_read_open) \
     X(archive_read_open_fd) \
     X(archive_read_support_filter_bzip2) \
     X(archive_read_support_filter_gzip) \
@@ -99,13 +105,18 @@ const struct lxm_archive_api *lxm_archive(void);
 #define archive_entry_new (lxm_archive()->archive_entry_new)
 #define archive_entry_pathname (lxm_archive()->archive_entry_pathname)
 #define archive_entry_set_filetype (lxm_archive()->archive_entry_set_filetype)
+#define archive_entry_set_gid (lxm_archive()->archive_entry_set_gid)
 #define archive_entry_set_hardlink (lxm_archive()->archive_entry_set_hardlink)
+#define archive_entry_set_mode (lxm_archive()->archive_entry_set_mode)
 #define archive_entry_set_mtime (lxm_archive()->archive_entry_set_mtime)
 #define archive_entry_set_pathname (lxm_archive()->archive_entry_set_pathname)
 #define archive_entry_set_perm (lxm_archive()->archive_entry_set_perm)
+#define archive_entry_set_rdev (lxm_archive()->archive_entry_set_rdev)
 #define archive_entry_set_size (lxm_archive()->archive_entry_set_size)
 #define archive_entry_set_symlink (lxm_archive()->archive_entry_set_symlink)
+#define archive_entry_set_uid (lxm_archive()->archive_entry_set_uid)
 #define archive_entry_size (lxm_archive()->archive_entry_size)
+#define archive_entry_xattr_add_entry (lxm_archive()->archive_entry_xattr_add_entry)
 #define archive_errno (lxm_archive()->archive_errno)
 #define archive_error_string (lxm_archive()->archive_error_string)
 #define archive_filter_bytes (lxm_archive()->archive_filter_bytes)
@@ -121,6 +132,7 @@ const struct lxm_archive_api *lxm_archive(void);
 #define archive_read_new (lxm_archive()->archive_read_new)
 #define archive_read_next_header (lxm_archive()->archive_read_next_header)
 #define archive_read_next_header2 (lxm_archive()->archive_read_next_header2)
+#define archive_read_open (lxm_archive()->archive_read_open)
 #define archive_read_open_fd (lxm_archive()->archive_read_open_fd)
 #define archive_read_support_filter_bzip2 (lxm_archive()->archive_read_support_filter_bzip2)
 #define archive_read_support_filter_gzip (lxm_archive()->archive_read_support_filter_gzip)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lazy-archive.h"
+#include "lazy-image.h"
 #include "lazy-nft.h"
 
 /* Resolve every name of a table; on any failure report and exit like the
@@ -75,6 +76,32 @@ const struct lxm_nft_api *lxm_nft(void)
     if (!loaded) {
         static const char *const names[] = { LXM_NFT_FUNCS(NAME) };
         load_table(LXM_LIBNFTABLES_SONAME, "libnftables1", names, (void **)&api,
+                   sizeof(api) / sizeof(void *));
+        loaded = 1;
+    }
+    return &api;
+}
+
+const struct lxm_json_api *lxm_json(void)
+{
+    static struct lxm_json_api api;
+    static int loaded;
+    if (!loaded) {
+        static const char *const names[] = { LXM_JSON_FUNCS(NAME) };
+        load_table(LXM_LIBJSONC_SONAME, "libjson-c5", names, (void **)&api,
+                   sizeof(api) / sizeof(void *));
+        loaded = 1;
+    }
+    return &api;
+}
+
+const struct lxm_sqfs_api *lxm_sqfs(void)
+{
+    static struct lxm_sqfs_api api;
+    static int loaded;
+    if (!loaded) {
+        static const char *const names[] = { LXM_SQFS_FUNCS(NAME) };
+        load_table(LXM_LIBSQUASHFS_SONAME, "libsquashfs1", names, (void **)&api,
                    sizeof(api) / sizeof(void *));
         loaded = 1;
     }

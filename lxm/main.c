@@ -16,14 +16,18 @@ static int cmd_version(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
 static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
 
 static const struct lxm_command commands[] = {
-    { "create", cmd_create, "NAME -t TEMPLATE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from FILE]",
+    { "create", cmd_create, "NAME -t TEMPLATE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from IMAGE [--from-rootfs FILE]]",
       "provision a container's root filesystem from a template",
       "  -t, --template NAME   template to provision from (see 'lxm template list')\n"
       "  -r, --release REL     distribution release (default: the template's)\n"
       "  -p, --profile NAME    apply a profile (repeatable; default: the template's)\n"
       "  -c, --config K=V      set a config key (repeatable), e.g. limits.memory=256MiB\n"
       "      --include PKGS    extra packages, comma separated (debootstrap templates)\n"
-      "      --from FILE       build the rootfs from a tarball (.tar, .tar.gz, .tar.xz, .tar.zst)\n" },
+      "      --from IMAGE      build the rootfs from an image: a rootfs tarball (.tar, .tar.gz,\n"
+      "                        .tar.xz, .tar.zst), an lxm export, an LXC/Incus image tarball,\n"
+      "                        a squashfs, or an OCI layout DIR[:TAG]\n"
+      "      --from-rootfs FILE  with --from METADATA.tar.xz: the rootfs of a split LXC/Incus\n"
+      "                        image (rootfs.squashfs or a rootfs tarball)\n" },
     { "launch", cmd_launch, "NAME -t TEMPLATE [create options]", "create and start a container", NULL },
     { "start", cmd_start, "NAME [-F]", "boot a container's init",
       "  -F, --foreground      stay in the foreground attached to the console\n" },

@@ -861,6 +861,27 @@ static int source_tarball(const struct lxm_paths *paths, const struct lxm_templa
     return lxm_image_extract(path, rootfs, progress, err);
 }
 
+/* ---- source: an image of any format (--from) ---------------------------------------- */
+
+static int unpack_image(const struct lxm_provision_opts *opts, const char *rootfs,
+                        struct lxm_error *err)
+{
+    struct lxm_image_meta meta;
+    int r = lxm_image_unpack_any(opts->from, opts->from_rootfs, rootfs, &meta, opts->progress, err);
+    if (r < 0)
+        return r;
+    if (meta.arch && strcmp(meta.arch, lxm_host_arch()) != 0)
+        lxm_warn("%s: the image is for %s, this machine is %s: its programs will not run here "
+                 "without emulation", opts->from, meta.arch, lxm_host_arch());
+    if (opts->meta) {
+        lxm_image_meta_clear(opts->meta);
+        *opts->meta = meta;
+    } else {
+        lxm_image_meta_clear(&meta);
+    }
+    return 0;
+}
+
 /* ---- setup ------------------------------------------------------------------------- */
 
 static int setup_files(const struct lxm_template *t, const char *rootfs, struct lxm_error *err)
@@ -904,7 +925,7 @@ static int provision_tree(const struct lxm_paths *paths, const struct lxm_templa
 {
     int r;
     if (opts->from)
-        r = lxm_image_extract(opts->from, rootfs, opts->progress, err);
+        r = unpack_image(opts, rootfs, err);
     else if (t->source_type == LXM_SOURCE_BUSYBOX)
         r = source_busybox(rootfs, err);
     else if (t->source_type == LXM_SOURCE_DEBOOTSTRAP)

@@ -11,13 +11,19 @@
 #include "config.h"
 #include "container.h"
 #include "image.h"
+#include "image_import.h"
 #include "util/err.h"
 
 struct lxm_provision_opts {
     const char *name;           /* container name, also its hostname */
     const char *release;        /* already resolved (lxm_template_release) */
     char **include;             /* extra packages (debootstrap), may be NULL */
-    const char *from;           /* a tarball that replaces the template's source */
+    const char *from;           /* an image that replaces the template's source: any
+                                 * format of image_import.h, or an OCI "DIR[:TAG]" */
+    const char *from_rootfs;    /* the rootfs file of a split LXC image (from is then
+                                 * its metadata tarball), else NULL */
+    struct lxm_image_meta *meta; /* if not NULL, filled with what the image says
+                                  * about itself (only with from) */
     enum lxm_progress progress;
 };
 

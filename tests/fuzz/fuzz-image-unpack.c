@@ -1,0 +1,125 @@
+/* libFuzzer target for lxm_image_unpack_any() on a single file: format
+ * detection, the rootfs/ strip of lxm exports and LXC unified tarballs
+ * (with their metadata.yaml / config.yaml read on the way), and squashfs
+ * images turned into a tar stream (image_sqfs.c). Invariants: no input
+ * crashes or leaks, a failure carries a message, and nothing appears
+ * outside the destination directory. As root the target first moves into
+ * a private mount namespace where everything but the fuzzer's own
+ * directory is read-only (as fuzz-tar does). Scratch files go to
+ * BUILD/fuzz/unpack-scratch. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "image_import.h"
+#include "util/fs.h"
+
+/* Set once in LLVMFuzzerInitialize, only read afterwards. */
+static char scratch[4096], outside[4200], input[4200];
+
+static void die(const char *what)
+{
+    fprintf(stderr, "fuzz-image-unpack: %s: %s\n", what, strerror(errno));
+    abort();
+}
+
+static void set_mount_rdonly(const char *path, int on)
+{
+    struct mount_attr attr = { 0 };
+    if (on)
+        attr.attr_set = MOUNT_ATTR_RDONLY;
+    else
+        attr.attr_clr = MOUNT_ATTR_RDONLY;
+    if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+        die(path);
+}
+
+static void confine(const char *dir)
+{
+    if (unshare(CLONE_NEWNS) < 0)
+        die("unshare(CLONE_NEWNS)");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        die("make / private");
+    if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+        die(dir);
+    set_mount_rdonly("/", 1);
+    set_mount_rdonly(dir, 0);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n < 0)
+        die("readlink /proc/self/exe");
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    snprintf(scratch, sizeof(scratch), "%s/unpack-scratch", exe);
+    snprintf(outside, sizeof(outside), "%s/outside", scratch);
+    snprintf(input, sizeof(input), "%s/input", scratch);
+    rm_rf(scratch);
+    if (mkdir_p(outside, 0755) < 0)
+        die(outside);
+    if (geteuid() == 0)
+        confine(exe);
+    return 0;
+}
+
+static void fail_if_present(const char *dir, const char *const *allowed)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        die(dir);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        bool ok = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+        for (size_t i = 0; !ok && allowed[i]; i++)
+            ok = strncmp(e->d_name, allowed[i], strlen(allowed[i])) == 0;
+        if (!ok) {
+            fprintf(stderr, "fuzz-image-unpack: extraction wrote %s/%s\n", dir, e->d_name);
+            abort();
+        }
+    }
+    closedir(d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static unsigned generation;
+    char dest[4300];
+    snprintf(dest, sizeof(dest), "%s/dest-%u", scratch, generation);
+    int fd = open(input, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t)size))
+        die(input);
+    close(fd);
+    if (mkdir(dest, 0755) < 0 && errno != EEXIST)
+        die(dest);
+
+    struct lxm_error err = { 0 };
+    struct lxm_image_meta meta;
+    int r = lxm_image_unpack_any(input, NULL, dest, &meta, LXM_PROGRESS_QUIET, &err);
+    if (r < 0 && !err.msg[0]) {
+        fprintf(stderr, "fuzz-image-unpack: failed (%d) without a message\n", r);
+        abort();
+    }
+    if (r == 0)
+        lxm_image_meta_clear(&meta);
+    static const char *const top[] = { "input", "outside", "dest-", NULL };
+    static const char *const none[] = { NULL };
+    fail_if_present(scratch, top);
+    fail_if_present(outside, none);
+    if (rm_rf(dest) < 0)
+        generation++;
+    return 0;
+}
