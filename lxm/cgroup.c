@@ -687,14 +687,14 @@ static bool limit_set(const struct lxm_limits *l, enum lxm_cg_role r)
  * file is written so a bad `config set` changes nothing. */
 static int check_values(const struct lxm_limits *l, struct lxm_error *err)
 {
-    if (l->memory != LXM_UNSET && l->memory < 4096)
+    if (l->memory != LXM_UNSET && l->memory < LXM_LIMIT_MEMORY_MIN)
         return lxm_error_set(err, EINVAL, "limits.memory: %lld bytes is too small",
                              (long long)l->memory);
     if (l->memory_swap != LXM_UNSET && l->memory_swap < 0)
         return lxm_error_set(err, EINVAL, "limits.memory_swap: must not be negative");
-    if (l->cpu >= 0 && lxm_cg_cpu_quota_us(l->cpu) < 1000)
-        return lxm_error_set(err, EINVAL, "limits.cpu: %g is below the smallest quota (0.01)",
-                             l->cpu);
+    if (l->cpu >= 0 && (l->cpu < LXM_LIMIT_CPU_MIN || l->cpu > LXM_LIMIT_CPU_MAX))
+        return lxm_error_set(err, EINVAL, "limits.cpu: %g is not in %g..%g", l->cpu,
+                             LXM_LIMIT_CPU_MIN, LXM_LIMIT_CPU_MAX);
     if (l->cpu_weight != LXM_UNSET && (l->cpu_weight < 1 || l->cpu_weight > 10000))
         return lxm_error_set(err, EINVAL, "limits.cpu_weight: %lld is not in 1..10000",
                              (long long)l->cpu_weight);

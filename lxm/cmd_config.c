@@ -36,19 +36,15 @@ static void profile_freep(struct lxm_profile **p)
 static int open_container(struct lxm_ctx *ctx, const char *name, bool lock,
                           struct lxm_container **out, struct lxm_error *err)
 {
-    _cleanup_container_ struct lxm_container *c = NULL;
-    int r = lxm_container_open(&ctx->paths, name, &c, err);
-    if (r < 0)
-        return r;
-    if (lock && (r = lxm_container_lock(c, true, err)) < 0)
-        return r;
-    *out = TAKE_PTR(c);
-    return 0;
+    return lock ? lxm_container_open_locked(&ctx->paths, name, out, err)
+                : lxm_container_open(&ctx->paths, name, out, err);
 }
 
-/* The profiles a config names must exist: a typo fails now, not at the
- * next start. The check merges into a throwaway copy. */
-static int check_profiles(struct lxm_ctx *ctx, const struct lxm_config *cfg, struct lxm_error *err)
+/* The effective config (profiles merged) of cfg, in a copy: the profiles
+ * it names must exist (a typo fails now, not at the next start), and its
+ * limits are what a running container gets. */
+static int effective_copy(struct lxm_ctx *ctx, const struct lxm_config *cfg,
+                          struct lxm_config **out, struct lxm_error *err)
 {
     _cleanup_free_ char *text = NULL;
     _cleanup_config_ struct lxm_config *copy = NULL;
@@ -57,6 +53,32 @@ static int check_profiles(struct lxm_ctx *ctx, const struct lxm_config *cfg, str
         r = lxm_config_parse(cfg->name, text, &copy, err);
     if (r == 0)
         r = lxm_config_effective(&ctx->paths, copy, err);
+    if (r == 0)
+        *out = TAKE_PTR(copy);
+    return r;
+}
+
+/* All or nothing, with c locked: the running container takes the new
+ * limits (or is put back as it was and nothing is saved), then save()
+ * writes config.yaml (or the limits of the old file are put back). */
+static int change_config(struct lxm_ctx *ctx, struct lxm_container *c, const struct lxm_config *cfg,
+                         bool limits,
+                         int (*save)(struct lxm_container *, const void *, struct lxm_error *),
+                         const void *what, struct lxm_error *err)
+{
+    _cleanup_config_ struct lxm_config *eff = NULL;
+    int r = effective_copy(ctx, cfg, &eff, err);
+    if (r < 0)
+        return r;
+    if (limits && (r = lxm_runtime_change_limits(c, &eff->limits, err)) < 0)
+        return lxm_error_prefix(err, "config unchanged: applying the limits to running '%s' failed",
+                                c->name);
+    r = save(c, what, err);
+    if (r < 0 && limits) {
+        struct lxm_error e = {0};
+        if (lxm_runtime_apply_limits(c, &e) < 0)
+            lxm_warn("%s: could not put back the saved limits: %s", c->name, e.msg);
+    }
     return r;
 }
 
@@ -110,31 +132,24 @@ static int config_show(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
     return 0;
 }
 
+static bool key_under(const char *key, const char *top)
+{
+    size_t n = strlen(top);
+    return !strncmp(key, top, n) && (key[n] == '\0' || key[n] == '.');
+}
+
+/* Limits come from the limits keys and from profiles. */
 static bool touches_limits(char *const *keys)
 {
     for (size_t i = 0; keys && keys[i]; i++)
-        if (!strncmp(keys[i], "limits", 6) && (keys[i][6] == '\0' || keys[i][6] == '.'))
+        if (key_under(keys[i], "limits") || key_under(keys[i], "profiles"))
             return true;
     return false;
 }
 
-/* Save, then give a running container its new limits (the cgroup side
- * belongs to the runtime). */
-static int save_config(struct lxm_ctx *ctx, struct lxm_container *c, char *const *keys,
-                       struct lxm_error *err)
+static int save_struct(struct lxm_container *c, const void *cfg, struct lxm_error *err)
 {
-    int r = check_profiles(ctx, c->config, err);
-    if (r == 0)
-        r = lxm_config_save(c->config, c->config_file, err);
-    if (r < 0 || !touches_limits(keys))
-        return r;
-    r = lxm_runtime_apply_limits(c, err);
-    if (r < 0)
-        return lxm_error_prefix(err,
-                                "config saved, but applying the limits to running '%s' "
-                                "failed",
-                                c->name);
-    return 0;
+    return lxm_config_save(cfg, c->config_file, err);
 }
 
 static int parse_no_options(int argc, char **argv, struct lxm_error *err)
@@ -179,7 +194,7 @@ static int config_change(struct lxm_ctx *ctx, int argc, char **argv, bool set,
         if (r < 0)
             return r;
     }
-    return save_config(ctx, c, keys, err);
+    return change_config(ctx, c, c->config, touches_limits(keys), save_struct, c->config, err);
 }
 
 /* Run $VISUAL / $EDITOR (may carry arguments, like git's) on file. */
@@ -227,6 +242,55 @@ static int edit_temp_copy(const char *name, const char *text, char **out, struct
     return 0;
 }
 
+/* The edit must be valid as a whole; on error it is kept for another try. */
+static int check_edit(struct lxm_ctx *ctx, const char *name, const char *tmp, const char *edited,
+                      struct lxm_config **out, struct lxm_error *err)
+{
+    _cleanup_config_ struct lxm_config *cfg = NULL, *eff = NULL;
+    int r = lxm_config_parse(tmp, edited, &cfg, err);
+    if (r == 0 && strcmp(cfg->name, name) != 0)
+        r = lxm_error_set(err, EINVAL, "%s: name: cannot be changed (it must stay '%s')", tmp,
+                          name);
+    if (r == 0)
+        r = effective_copy(ctx, cfg, &eff, err);
+    if (r < 0)
+        return r;
+    *out = TAKE_PTR(cfg);
+    return 0;
+}
+
+/* Save the text as written: the user's comments and layout stay. */
+static int save_text(struct lxm_container *c, const void *text, struct lxm_error *err)
+{
+    int r = write_file_atomic(c->config_file, text, strlen(text), 0644);
+    return r < 0 ? lxm_error_errno(err, -r, "write %s", c->config_file) : 0;
+}
+
+/* The editor runs without the lock (it may stay open for an hour); the
+ * save takes it and refuses when config.yaml changed in the meantime. */
+static int commit_edit(struct lxm_ctx *ctx, struct lxm_container *c, const char *old,
+                       const char *tmp, const char *edited, struct lxm_error *err)
+{
+    _cleanup_config_ struct lxm_config *cfg = NULL;
+    _cleanup_free_ char *now = NULL;
+    int r = check_edit(ctx, c->name, tmp, edited, &cfg, err);
+    if (r == 0)
+        r = lxm_container_lock(c, err);
+    if (r == 0 && (r = read_file(c->config_file, &now, NULL)) < 0)
+        r = r == -ENOENT ? lxm_error_set(err, ENOENT, "container '%s' was deleted", c->name)
+                         : lxm_error_errno(err, -r, "read %s", c->config_file);
+    if (r == 0 && strcmp(now, old) != 0)
+        r = lxm_error_set(err, EAGAIN, "%s changed while you edited it", c->config_file);
+    if (r == 0)
+        r = change_config(ctx, c, cfg, true, save_text, edited, err);
+    if (r < 0) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n, " (config unchanged; your edit is kept in %s)",
+                 tmp);
+    }
+    return r;
+}
+
 static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     int r = parse_no_options(argc, argv, err);
@@ -236,7 +300,7 @@ static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
     _cleanup_container_ struct lxm_container *c = NULL;
     _cleanup_free_ char *old = NULL, *tmp = NULL, *edited = NULL;
     if ((r = lxm_arg_name("config", argc, argv, &name, err)) < 0 ||
-        (r = open_container(ctx, name, true, &c, err)) < 0)
+        (r = open_container(ctx, name, false, &c, err)) < 0)
         return r;
     if ((r = lxm_yaml_read_file(c->config_file, &old, NULL, err)) < 0)
         return r;
@@ -254,28 +318,10 @@ static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
         lxm_info("%s: no changes", c->config_file);
         return 0;
     }
-    /* The edit must be valid as a whole; it is kept for another try. */
-    _cleanup_config_ struct lxm_config *cfg = NULL;
-    r = lxm_config_parse(tmp, edited, &cfg, err);
-    if (r == 0 && strcmp(cfg->name, name) != 0)
-        r = lxm_error_set(err, EINVAL, "%s: name: cannot be changed (it must stay '%s')", tmp,
-                          name);
+    r = commit_edit(ctx, c, old, tmp, edited, err);
     if (r == 0)
-        r = check_profiles(ctx, cfg, err);
-    if (r < 0) {
-        size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof(err->msg) - n, " (config unchanged; your edit is kept in %s)",
-                 tmp);
-        return r;
-    }
-    /* Save the text as written: the user's comments and layout stay. */
-    if ((r = write_file_atomic(c->config_file, edited, strlen(edited), 0644)) < 0)
-        return lxm_error_errno(err, -r, "write %s", c->config_file);
-    unlink(tmp);
-    lxm_config_free(c->config);
-    c->config = TAKE_PTR(cfg);
-    r = lxm_runtime_apply_limits(c, err);
-    return r < 0 ? lxm_error_prefix(err, "config saved, but applying the limits failed") : 0;
+        unlink(tmp);
+    return r;
 }
 
 int cmd_config(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)

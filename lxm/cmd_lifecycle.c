@@ -124,8 +124,9 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
     int r = parse_stop("restart", argc, argv, &s, &name, err);
     if (r != 0)
         return r == 'h' ? 0 : r;
+    /* One lock over the stop and the start: no command gets in between. */
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_open(&ctx->paths, name, &c, err);
+    r = lxm_container_open_locked(&ctx->paths, name, &c, err);
     if (r < 0)
         return r;
     struct lxm_runtime_info info;

@@ -246,7 +246,7 @@ static const char *parse_cpu(const char *s, double *out)
     double v = strtod(s, &end);
     if (end == s || *end || errno || !isfinite(v))
         return "is not a number";
-    if (v <= 0 || v > 1e6)
+    if (v < LXM_LIMIT_CPU_MIN || v > LXM_LIMIT_CPU_MAX)
         return "is out of range";
     *out = v;
     return NULL;

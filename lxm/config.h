@@ -25,6 +25,13 @@ struct lxm_kv {                 /* one environment variable */
     char *value;
 };
 
+/* The smallest limits lxm applies: config.c refuses smaller values when a
+ * config is read or set, cgroup.c when it applies them; one bound for both,
+ * so a value `config set` takes is never refused by `start`. */
+#define LXM_LIMIT_MEMORY_MIN 4096       /* bytes (one page) */
+#define LXM_LIMIT_CPU_MIN 0.01          /* CPUs: a 1 ms quota per 100 ms period */
+#define LXM_LIMIT_CPU_MAX 1e6
+
 struct lxm_limits {
     int64_t memory;             /* bytes, LXM_UNSET = no limit */
     int64_t memory_swap;        /* bytes of swap allowed; 0 = none */

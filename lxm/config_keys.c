@@ -31,11 +31,11 @@ static int file_check(struct walk *w, const struct lxm_ynode *at, const char *pa
 #define SIGNAL_ALLOWED "use a name like SIGRTMIN+3, SIGPWR, SIGINT, or a number"
 
 static const struct key limits_keys[] = {
-    K("memory", KT_SIZE, O(struct lxm_limits, memory), .min = 1, .max = INT64_MAX,
-      .none = LXM_UNSET, .allowed = "use e.g. 512MiB"),
+    K("memory", KT_SIZE, O(struct lxm_limits, memory), .min = LXM_LIMIT_MEMORY_MIN,
+      .max = INT64_MAX, .none = LXM_UNSET, .allowed = "use e.g. 512MiB, at least 4KiB"),
     K("memory_swap", KT_SIZE, O(struct lxm_limits, memory_swap), .min = 0, .max = INT64_MAX,
       .none = LXM_UNSET, .allowed = "use e.g. 1GiB, or 0 for no swap"),
-    K("cpu", KT_CPU, O(struct lxm_limits, cpu), .allowed = "use a number of CPUs > 0, e.g. 1.5"),
+    K("cpu", KT_CPU, O(struct lxm_limits, cpu), .allowed = "use a number of CPUs >= 0.01, e.g. 1.5"),
     K("cpu_weight", KT_INT, O(struct lxm_limits, cpu_weight), .min = 1, .max = 10000,
       .none = LXM_UNSET),
     K("cpuset", KT_STR, O(struct lxm_limits, cpuset), .check = lxm_check_cpuset),

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/strv.h"
 
 #ifndef LXM_DATADIR
@@ -181,28 +182,63 @@ int lxm_container_load_config(struct lxm_container *c, struct lxm_error *err)
     return 0;
 }
 
-int lxm_container_lock(struct lxm_container *c, bool wait, struct lxm_error *err)
+/* The lock file lives in RUN/.locks (no container name starts with a
+ * dot, so no run dir can be it), outside the run dir that stop, delete
+ * and the monitor remove, and is never unlinked: a command waiting in
+ * flock() on it always waits on the file the next command will lock too.
+ * (An unlinked lock file lets two commands "hold" the lock at once.) */
+static int open_lock_file(const struct lxm_container *c, struct lxm_error *err)
+{
+    _cleanup_free_ char *dir = xasprintf("%s/.locks", c->paths->run);
+    _cleanup_free_ char *path = dir ? xasprintf("%s/%s.lock", dir, c->name) : NULL;
+    if (!path)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    int r = mkdir_p(dir, 0700);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "create %s", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return lxm_error_errno(err, errno, "open %s", path);
+    return fd;
+}
+
+static int flock_retry(int fd, int op)
+{
+    while (flock(fd, op) < 0)
+        if (errno != EINTR)
+            return -errno;
+    return 0;
+}
+
+int lxm_container_lock(struct lxm_container *c, struct lxm_error *err)
 {
     if (c->lock_fd >= 0)
         return 0;
-    int r = mkdir_p(c->run_dir, 0700);
-    if (r < 0)
-        return lxm_error_errno(err, -r, "create %s", c->run_dir);
-    _cleanup_free_ char *lock = xasprintf("%s/lock", c->run_dir);
-    if (!lock)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    _cleanup_close_ int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    _cleanup_close_ int fd = open_lock_file(c, err);
     if (fd < 0)
-        return lxm_error_errno(err, errno, "open %s", lock);
-    while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-        if (errno == EINTR)
-            continue;
-        if (errno == EWOULDBLOCK)
-            return lxm_error_set(err, EBUSY,
-                                 "container '%s' is busy (another lxm command holds its lock)",
-                                 c->name);
-        return lxm_error_errno(err, errno, "lock %s", lock);
+        return fd;
+    int r = flock_retry(fd, LOCK_EX | LOCK_NB);
+    if (r == -EWOULDBLOCK) {
+        if (isatty(STDERR_FILENO))
+            lxm_info("%s: waiting for another lxm command on this container to finish", c->name);
+        r = flock_retry(fd, LOCK_EX);
     }
+    if (r < 0)
+        return lxm_error_errno(err, -r, "lock container '%s'", c->name);
+    c->lock_fd = TAKE_FD(fd);
+    return 0;
+}
+
+int lxm_container_trylock(struct lxm_container *c)
+{
+    if (c->lock_fd >= 0)
+        return 0;
+    _cleanup_close_ int fd = open_lock_file(c, NULL);
+    if (fd < 0)
+        return fd;
+    int r = flock_retry(fd, LOCK_EX | LOCK_NB);
+    if (r < 0)
+        return r == -EWOULDBLOCK ? -EBUSY : r;
     c->lock_fd = TAKE_FD(fd);
     return 0;
 }
@@ -213,6 +249,37 @@ void lxm_container_unlock(struct lxm_container *c)
         close(c->lock_fd);
         c->lock_fd = -1;
     }
+}
+
+int lxm_container_open_locked(const struct lxm_paths *paths, const char *name,
+                              struct lxm_container **out, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    /* Checked first so that a name that is no container gets no lock file,
+     * and again under the lock: a delete that held it may just have run. */
+    int r = lxm_container_open(paths, name, &c, err);
+    if (r == 0)
+        r = lxm_container_lock(c, err);
+    if (r < 0)
+        return r;
+    if (!lxm_container_exists(c))
+        return lxm_error_set(err, ENOENT, "container '%s' not found", name);
+    *out = TAKE_PTR(c);
+    return 0;
+}
+
+int lxm_container_lock_pair(struct lxm_container *a, struct lxm_container *b,
+                            struct lxm_error *err)
+{
+    int cmp = strcmp(a->name, b->name);
+    if (cmp == 0)
+        return lxm_error_set(err, EINVAL, "'%s' is named twice", a->name);
+    /* One order for everyone: copy a b and copy b a cannot deadlock. */
+    struct lxm_container *first = cmp < 0 ? a : b, *second = cmp < 0 ? b : a;
+    int r = lxm_container_lock(first, err);
+    if (r == 0)
+        r = lxm_container_lock(second, err);
+    return r;
 }
 
 void lxm_container_free(struct lxm_container *c)

@@ -39,7 +39,7 @@ struct lxm_container {
     char *rootfs;               /* containers/NAME/rootfs */
     char *run_dir;              /* run/NAME */
     char *log_dir;              /* log/NAME */
-    int lock_fd;                /* -1 unless locked */
+    int lock_fd;                /* RUN/.locks/NAME.lock, -1 unless locked */
     struct lxm_config *config;  /* NULL until lxm_container_load_config */
 };
 
@@ -59,9 +59,24 @@ int lxm_container_open(const struct lxm_paths *paths, const char *name,
                        struct lxm_container **out, struct lxm_error *err);
 /* Load config.yaml (no profile merge). -ENOENT "container 'x' not found". */
 int lxm_container_load_config(struct lxm_container *c, struct lxm_error *err);
-/* Take the per-container lock (run/NAME/lock, flock). wait=false gives
- * -EBUSY at once when another lxm command holds it. */
-int lxm_container_lock(struct lxm_container *c, bool wait, struct lxm_error *err);
+/* The per-container lock: flock on RUN/.locks/NAME.lock, a file that is
+ * never removed (so no command can wait on a lock file that another has
+ * already replaced). Every command that changes a container's state holds
+ * it from before its first look at that state to its last change; it
+ * waits for the command that holds it. Idempotent: a holder locks again
+ * at no cost (and the lock stays until unlock or free). */
+int lxm_container_lock(struct lxm_container *c, struct lxm_error *err);
+/* 0, or -EBUSY at once if another command holds it (list's cleanup of a
+ * dead monitor, the monitor's removal of the run dir: best-effort work). */
+int lxm_container_trylock(struct lxm_container *c);
+/* lxm_container_open() with the lock held; existence is checked once the
+ * lock is held. What every state-changing command of one container uses. */
+int lxm_container_open_locked(const struct lxm_paths *paths, const char *name,
+                              struct lxm_container **out, struct lxm_error *err);
+/* Both locks, always in name order (no deadlock between copy a b and
+ * copy b a); -EINVAL if a and b are the same name. */
+int lxm_container_lock_pair(struct lxm_container *a, struct lxm_container *b,
+                            struct lxm_error *err);
 void lxm_container_unlock(struct lxm_container *c);
 void lxm_container_free(struct lxm_container *c);
 static inline void lxm_container_freep(struct lxm_container **c) { lxm_container_free(*c); }

@@ -335,11 +335,11 @@ int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress prog
     int r = lxm_export_compression_for(file, &comp, err);
     if (r < 0)
         return r;
-    if (!lxm_container_exists(c))
-        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
-    r = lxm_container_lock(c, false, err);
+    r = lxm_container_lock(c, err);
     if (r < 0)
         return r;
+    if (!lxm_container_exists(c))
+        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
     struct lxm_runtime_info info;
     r = lxm_runtime_query(c, &info, err);
     if (r < 0)
@@ -646,20 +646,18 @@ static int import_checked(const struct lxm_paths *paths, const char *file, const
     int r = lxm_container_new(paths, name ? name : cfg->name, &c, err);
     if (r < 0)
         return lxm_error_prefix(err, "%s: config.yaml", file);
-    /* Existence first: the lock would make the run dir of a container that
-     * may be running, and a failure here must not remove it. */
+    /* A name that is taken fails at once; under the lock (waited for: a
+     * create or another import of the name may hold it) it is checked
+     * again before the rename. */
     if (path_exists(c->dir))
         return lxm_error_set(err, EEXIST, "container '%s' already exists", c->name);
-    r = lxm_container_lock(c, false, err);
+    r = lxm_container_lock(c, err);
     if (r < 0)
         return r;
     r = path_exists(c->dir) ? lxm_error_set(err, EEXIST, "container '%s' already exists", c->name)
                             : commit_import(c, cfg, staging, err);
-    if (r < 0) {
-        if (!path_exists(c->dir))
-            rm_rf(c->run_dir);
+    if (r < 0)
         return r;
-    }
     if (out && !(*out = strdup(c->name)))
         return lxm_error_set(err, ENOMEM, "out of memory");
     return 0;

@@ -391,15 +391,16 @@ int lxm_lifecycle_create(const struct lxm_paths *paths, const struct lxm_create_
     int r = lxm_container_new(paths, o->name, &c, err);
     if (r == 0)
         r = plan_create(paths, o, &p, err);
+    if (r == 0 && (r = mkdir_p(paths->containers, 0711)) < 0)
+        r = lxm_error_errno(err, -r, "create %s", paths->containers);
+    /* Held to the end: a second create of NAME waits, then finds it. */
+    if (r == 0)
+        r = lxm_container_lock(c, err);
     if (r == 0 && lxm_container_exists(c))
         r = lxm_error_set(err, EEXIST, "container '%s' already exists", c->name);
     else if (r == 0 && path_exists(c->dir))
         r = lxm_error_set(err, EEXIST, "container '%s' is half-created (a create of an older lxm "
                           "that died: 'lxm delete %s' removes it)", c->name, c->name);
-    if (r == 0 && (r = mkdir_p(paths->containers, 0711)) < 0)
-        r = lxm_error_errno(err, -r, "create %s", paths->containers);
-    if (r == 0)
-        r = lxm_container_lock(c, false, err);
     if (r == 0) {
         lxm_lifecycle_sweep(paths);
         sigset_t old;
@@ -407,9 +408,9 @@ int lxm_lifecycle_create(const struct lxm_paths *paths, const struct lxm_create_
         r = create_locked(paths, o, c, &p, err);
         if (r < 0)
             rm_rf(c->run_dir);
-        lxm_container_unlock(c);
         lxm_signals_restore(&old);
     }
+    lxm_container_unlock(c);
     plan_free(&p);
     if (r == 0 && out)
         *out = TAKE_PTR(c);
@@ -464,13 +465,11 @@ int lxm_lifecycle_delete(struct lxm_container *c, bool force, struct lxm_error *
         return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
     /* A directory without config.yaml is a create of an older lxm that
      * died half-way: nothing can be running from it. */
-    int r = 0;
-    if (lxm_container_exists(c))
-        r = lxm_lifecycle_ensure_stopped(c, force, "delete", err);
-    if (r == 0)
-        r = lxm_container_lock(c, false, err);
+    int r = lxm_container_lock(c, err);
+    if (r == 0 && !path_exists(c->dir))
+        r = lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
     if (r == 0 && lxm_container_exists(c))
-        r = lxm_lifecycle_ensure_stopped(c, false, "delete", err);
+        r = lxm_lifecycle_ensure_stopped(c, force, "delete", err);
     if (r < 0)
         return r;
     lxm_lifecycle_sweep(c->paths);
@@ -578,13 +577,15 @@ int lxm_lifecycle_copy(const struct lxm_paths *paths, const char *srcname, const
         return r;
     if (path_exists(dst->dir))
         return lxm_error_set(err, EEXIST, "container '%s' already exists", dst->name);
-    r = lxm_container_lock(src, false, err);
+    r = lxm_container_lock_pair(src, dst, err);
+    if (r == 0) /* again, under the locks */
+        r = lxm_container_load_config(src, err);
+    if (r == 0 && path_exists(dst->dir))
+        r = lxm_error_set(err, EEXIST, "container '%s' already exists", dst->name);
     if (r == 0)
         r = lxm_lifecycle_ensure_stopped(src, false, NULL, err);
     if (r == 0)
         r = lxm_container_check_rootfs(src, err);
-    if (r == 0)
-        r = lxm_container_lock(dst, false, err);
     if (r < 0)
         return r;
     lxm_lifecycle_sweep(paths);

@@ -432,14 +432,20 @@ static bool teardown(struct monitor *m)
     return mine;
 }
 
-/* Drop the lock file and run dir when no lxm command holds the lock (a
- * poweroff from inside); a stop command removes them itself. */
+/* Drop the run dir when no lxm command holds the lock (a poweroff from
+ * inside; a stop command removes it itself) and no new instance moved in
+ * since our teardown (a start that took the lock meanwhile: its monitor
+ * socket and state file are there). Never waits: a stop holding the lock
+ * waits for us. */
 static void remove_run_dir_if_idle(struct monitor *m)
 {
-    _cleanup_free_ char *lock = xasprintf("%s/lock", m->c->run_dir);
-    _cleanup_close_ int fd = lock ? open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW) : -1;
-    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+    if (lxm_container_trylock(m->c) < 0)
+        return;
+    _cleanup_free_ char *sock = lxm_monitor_socket_path(m->c);
+    _cleanup_free_ char *state = xasprintf("%s/state", m->c->run_dir);
+    if (sock && state && !path_exists(sock) && !path_exists(state))
         rm_rf(m->c->run_dir);
+    lxm_container_unlock(m->c);
 }
 
 /* --- state and stop --------------------------------------------------------------- */
@@ -455,12 +461,20 @@ enum lxm_state monitor_state(struct monitor *m)
     return LXM_STATE_RUNNING;
 }
 
+/* The v1 freezer keeps a frozen task alive through SIGKILL: thaw first. */
+static void kill_init(struct monitor *m)
+{
+    if (m->cg)
+        lxm_cgroup_freeze(m->cg, false, NULL);
+    pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
+}
+
 void monitor_begin_stop(struct monitor *m, int64_t timeout_ms, bool kill)
 {
     if (m->pidfd < 0) {
         /* Between boots: nothing to stop but the boot to come. */
     } else if (kill || timeout_ms <= 0) {
-        pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
+        kill_init(m);
     } else if (!m->stopping) {
         pidfd_send_signal(m->pidfd, lxm_halt_signal(m->cfg), NULL, 0);
         struct itimerspec its = {.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000}};
@@ -568,7 +582,7 @@ static void on_stop_timer(struct monitor *m)
     uint64_t ticks;
     if (read(m->timer_fd, &ticks, sizeof(ticks)) > 0 && m->pidfd >= 0) {
         monitor_notify_stop(m, "kill\n");
-        pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
+        kill_init(m);
     }
 }
 

@@ -39,11 +39,15 @@ struct lxm_start_opts {
 };
 
 /* Boot the container's init; returns once init has been exec'd, or fails
- * with the child's reason and leaves the host as it was. Takes the lock. */
+ * with the child's reason and leaves the host as it was. Takes the lock
+ * unless the caller holds it (and releases only what it took); -F's
+ * console then runs without it, so a caller that holds it must not ask
+ * for the foreground. */
 int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts, struct lxm_error *err);
 
-/* Clean shutdown: halt signal, wait timeout_ms, then SIGKILL. kill=true
- * skips the wait. Returns when init is gone and the host side cleaned. */
+/* Clean shutdown: halt signal, wait timeout_ms, then SIGKILL; a frozen
+ * container is thawed first. kill=true skips the wait. Returns when init
+ * is gone and the host side cleaned. Takes the lock like start. */
 int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, struct lxm_error *err);
 
 struct lxm_attach_opts {
@@ -57,8 +61,17 @@ struct lxm_attach_opts {
 /* Run a command inside; returns its exit status (128+N on signal N). */
 int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts, struct lxm_error *err);
 int lxm_runtime_console(struct lxm_container *c, struct lxm_error *err);
+/* Under the lock, like start and stop; freezing a STARTING or STOPPING
+ * container is refused (-EBUSY). */
 int lxm_runtime_freeze(struct lxm_container *c, bool freeze, struct lxm_error *err);
 
-/* Apply the effective limits of config.yaml to a running container's
- * cgroup (config set); a stopped container is left alone (returns 0). */
+/* config set/edit, with c locked: give a running c's cgroup `limits` (the
+ * effective limits of a config not saved yet); a stopped c is left alone
+ * (0). All or nothing: when a write fails, the limits of the saved
+ * config.yaml are put back and err says what failed; the caller then
+ * saves nothing. */
+int lxm_runtime_change_limits(struct lxm_container *c, const struct lxm_limits *limits,
+                              struct lxm_error *err);
+/* Put the effective limits of the saved config.yaml on a running c (to
+ * undo lxm_runtime_change_limits when saving failed); 0 if stopped. */
 int lxm_runtime_apply_limits(struct lxm_container *c, struct lxm_error *err);

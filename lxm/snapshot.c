@@ -146,9 +146,10 @@ static int container_state(struct lxm_container *c, enum lxm_state *state, struc
 
 static int open_locked(struct lxm_container *c, struct lxm_error *err)
 {
-    if (!lxm_container_exists(c))
-        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
-    return lxm_container_lock(c, false, err);
+    int r = lxm_container_lock(c, err);
+    if (r == 0 && !lxm_container_exists(c))
+        r = lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
+    return r;
 }
 
 /* A snapshot must see a rootfs that does not change while it is taken:

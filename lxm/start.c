@@ -400,7 +400,7 @@ static void cleanup_stale(struct lxm_container *c, const struct lxm_state_file *
 static void cleanup_stale_locked(struct lxm_container *c, const struct lxm_state_file *st)
 {
     bool had_lock = c->lock_fd >= 0;
-    if (lxm_container_lock(c, false, NULL) == 0) {
+    if (lxm_container_trylock(c) == 0) {
         cleanup_stale(c, st);
         if (!had_lock)
             lxm_container_unlock(c);
@@ -459,9 +459,41 @@ static bool is_running(enum lxm_state s)
     return s != LXM_STATE_STOPPED;
 }
 
+/* Take c's lock unless the caller holds it already (delete -f stops, restart
+ * stops and starts, all under one lock); *took says whether to release it.
+ * The container must still exist once the lock is held. */
+static int lock_existing(struct lxm_container *c, bool *took, struct lxm_error *err)
+{
+    *took = c->lock_fd < 0;
+    int r = lxm_container_lock(c, err);
+    if (r == 0 && !lxm_container_exists(c))
+        r = lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
+    if (r < 0 && *took)
+        lxm_container_unlock(c);
+    return r;
+}
+
+static void unlock_if(struct lxm_container *c, bool took)
+{
+    if (took)
+        lxm_container_unlock(c);
+}
+
+/* The v1 freezer keeps frozen tasks alive through SIGKILL, and a frozen
+ * init cannot act on its halt signal: thaw before either. */
+static void thaw(const struct lxm_container *c)
+{
+    struct lxm_cgroup *cg = NULL;
+    if (lxm_cgroup_open(c->id, &cg, NULL) == 0) {
+        lxm_cgroup_freeze(cg, false, NULL);
+        lxm_cgroup_free(cg);
+    }
+}
+
 /* --- start ------------------------------------------------------------------ */
 
-/* Remove the lock file and run dir; called with the lock held, last. */
+/* Remove the run dir (the lock file lives elsewhere); called with the lock
+ * held, last. */
 static void remove_run_dir(struct lxm_container *c)
 {
     int r = rm_rf(c->run_dir);
@@ -544,9 +576,8 @@ static void warn_no_apparmor(const struct lxm_container *c)
 int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts,
                       struct lxm_error *err)
 {
-    if (!lxm_container_exists(c))
-        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
-    int r = lxm_container_lock(c, true, err);
+    bool took;
+    int r = lock_existing(c, &took, err);
     if (r < 0)
         return r;
     struct lxm_runtime_info info = {.state = LXM_STATE_STOPPED};
@@ -565,11 +596,12 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
     if (lxm_security_is_unconfined(&c->config->policy))
         lxm_security_warn_unconfined(c->name);
     warn_no_apparmor(c);
-    r = mkdir_p(c->log_dir, 0700);
-    if (r < 0) {
-        r = lxm_error_errno(err, -r, "create %s", c->log_dir);
+    const char *dirs[] = {c->run_dir, c->log_dir};
+    for (size_t i = 0; i < ARRAY_SIZE(dirs) && r == 0; i++)
+        if ((r = mkdir_p(dirs[i], 0700)) < 0)
+            r = lxm_error_errno(err, -r, "create %s", dirs[i]);
+    if (r < 0)
         goto out;
-    }
     r = spawn_monitor(c, err);
     if (r < 0) {
         wait_monitor_exit(c);
@@ -586,7 +618,7 @@ out:
     /* A failed start leaves nothing behind; a running container keeps its dir. */
     if (r < 0 && !is_running(info.state))
         remove_run_dir(c);
-    lxm_container_unlock(c);
+    unlock_if(c, took);
     if (r == 0 && opts && opts->foreground)
         return lxm_runtime_console(c, err);
     return r;
@@ -652,11 +684,13 @@ static int stop_orphan(struct lxm_container *c, int64_t timeout_ms, bool kill,
         if (pidfd >= 0) {
             if (!c->config)
                 lxm_runtime_load_config(c, err);
+            thaw(c);
             if (!kill)
                 pidfd_send_signal(pidfd, lxm_halt_signal(c->config), NULL, 0);
             if (kill || !pidfd_wait(pidfd, timeout_ms)) {
                 if (!kill)
                     say_killing(c, timeout_ms);
+                thaw(c);
                 pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
                 pidfd_wait(pidfd, -1);
             }
@@ -688,9 +722,8 @@ static int stop_running(struct lxm_container *c, const struct lxm_runtime_info *
 
 int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, struct lxm_error *err)
 {
-    if (!lxm_container_exists(c))
-        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
-    int r = lxm_container_lock(c, true, err);
+    bool took;
+    int r = lock_existing(c, &took, err);
     if (r < 0)
         return r;
     struct lxm_runtime_info info;
@@ -701,26 +734,23 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
         if (!kill && timeout_ms > 0 && isatty(STDERR_FILENO))
             lxm_info("%s: waiting up to %" PRId64 " s for init to shut down", c->name,
                      timeout_ms / 1000);
-        if (info.state == LXM_STATE_FROZEN) {
-            /* A frozen init cannot act on its halt signal. */
-            struct lxm_cgroup *cg = NULL;
-            if (lxm_cgroup_open(c->id, &cg, NULL) == 0) {
-                lxm_cgroup_freeze(cg, false, NULL);
-                lxm_cgroup_free(cg);
-            }
-        }
+        /* Always, not only when FROZEN: the state may be older than a
+         * freeze by hand, and a frozen init outlives SIGKILL. */
+        thaw(c);
         r = stop_running(c, &info, timeout_ms, kill, err);
         if (r == 0)
             remove_run_dir(c);
     }
-    lxm_container_unlock(c);
+    unlock_if(c, took);
     return r;
 }
 
 /* --- freeze, limits ------------------------------------------------------------- */
 
-static int open_running_cgroup(struct lxm_container *c, struct lxm_cgroup **cg,
-                               struct lxm_error *err)
+/* Under c's lock: a stop (which holds it) is never frozen half-way. A
+ * STOPPING container (its stop command gone, the monitor still at it) or
+ * a STARTING one is refused: frozen, its init would outlive SIGKILL. */
+static int freeze_locked(struct lxm_container *c, bool freeze, struct lxm_error *err)
 {
     struct lxm_runtime_info info;
     int r = lxm_runtime_query(c, &info, err);
@@ -728,38 +758,80 @@ static int open_running_cgroup(struct lxm_container *c, struct lxm_cgroup **cg,
         return r;
     if (!is_running(info.state))
         return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
-    return lxm_cgroup_open(c->id, cg, err);
-}
-
-int lxm_runtime_freeze(struct lxm_container *c, bool freeze, struct lxm_error *err)
-{
-    if (!lxm_container_exists(c))
-        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
-    struct lxm_cgroup *cg = NULL;
-    int r = open_running_cgroup(c, &cg, err);
-    if (r < 0)
-        return r;
-    r = lxm_cgroup_freeze(cg, freeze, err);
-    lxm_cgroup_free(cg);
-    if (r < 0)
-        return lxm_error_prefix(err, "%s %s", freeze ? "freeze" : "unfreeze", c->name);
-    return 0;
-}
-
-int lxm_runtime_apply_limits(struct lxm_container *c, struct lxm_error *err)
-{
-    struct lxm_runtime_info info;
-    int r = lxm_runtime_query(c, &info, err);
-    if (r < 0 || !is_running(info.state))
-        return r;
-    r = lxm_runtime_load_config(c, err);
-    if (r < 0)
-        return r;
+    if (freeze && info.state != LXM_STATE_RUNNING && info.state != LXM_STATE_FROZEN)
+        return lxm_error_set(err, EBUSY, "container '%s' is %s: it cannot be frozen now", c->name,
+                             lxm_state_name(info.state));
     struct lxm_cgroup *cg = NULL;
     r = lxm_cgroup_open(c->id, &cg, err);
     if (r < 0)
         return r;
-    r = lxm_cgroup_set_limits(cg, &c->config->limits, err);
+    r = lxm_cgroup_freeze(cg, freeze, err);
+    lxm_cgroup_free(cg);
+    return r;
+}
+
+int lxm_runtime_freeze(struct lxm_container *c, bool freeze, struct lxm_error *err)
+{
+    bool took;
+    int r = lock_existing(c, &took, err);
+    if (r < 0)
+        return r;
+    r = freeze_locked(c, freeze, err);
+    unlock_if(c, took);
+    if (r < 0 && r != -EINVAL && r != -EBUSY)
+        return lxm_error_prefix(err, "%s %s", freeze ? "freeze" : "unfreeze", c->name);
+    return r;
+}
+
+/* The effective limits of the saved config.yaml, into a running c. */
+static int apply_saved_limits(struct lxm_container *c, struct lxm_cgroup *cg, struct lxm_error *err)
+{
+    struct lxm_config *saved = NULL;
+    int r = lxm_config_load(c->config_file, &saved, err);
+    if (r == 0)
+        r = lxm_config_effective(c->paths, saved, err);
+    if (r == 0)
+        r = lxm_cgroup_apply_limits(cg, &saved->limits, err);
+    lxm_config_free(saved);
+    return r;
+}
+
+/* NULL, or the cgroup of c when it runs (*r says why not otherwise). */
+static struct lxm_cgroup *running_cgroup(struct lxm_container *c, int *r, struct lxm_error *err)
+{
+    struct lxm_runtime_info info;
+    struct lxm_cgroup *cg = NULL;
+    *r = lxm_runtime_query(c, &info, err);
+    if (*r == 0 && is_running(info.state))
+        *r = lxm_cgroup_open(c->id, &cg, err);
+    return cg;
+}
+
+int lxm_runtime_change_limits(struct lxm_container *c, const struct lxm_limits *limits,
+                              struct lxm_error *err)
+{
+    int r;
+    struct lxm_cgroup *cg = running_cgroup(c, &r, err);
+    if (!cg)
+        return r;
+    r = lxm_cgroup_set_limits(cg, limits, err);
+    if (r < 0) {
+        /* Some files may have been written before the one that failed. */
+        struct lxm_error e = {0};
+        if (apply_saved_limits(c, cg, &e) < 0)
+            lxm_warn("%s: could not put back the saved limits: %s", c->name, e.msg);
+    }
+    lxm_cgroup_free(cg);
+    return r;
+}
+
+int lxm_runtime_apply_limits(struct lxm_container *c, struct lxm_error *err)
+{
+    int r;
+    struct lxm_cgroup *cg = running_cgroup(c, &r, err);
+    if (!cg)
+        return r;
+    r = apply_saved_limits(c, cg, err);
     lxm_cgroup_free(cg);
     return r;
 }

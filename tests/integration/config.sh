@@ -32,8 +32,32 @@ t_like "show --effective: the container's pids win over the profile's" "$out" "^
 out=$(lxm config set cfg1 limits.memory=lots 2>&1); rc=$?
 t_is "set bad value exits 1" "$rc" 1
 t_is "set bad value: one-line error" "$out" \
-    'lxm: error: limits.memory: "lots" is not a size (use e.g. 512MiB)'
+    'lxm: error: limits.memory: "lots" is not a size (use e.g. 512MiB, at least 4KiB)'
 t_is "set bad value: file byte-identical" "$(sha256sum <"$cfg")" "$orig"
+
+# The bounds of the cgroup code, checked when the value is set: a value
+# `config set` takes is never refused by `start` (issue 18 #10).
+out=$(lxm config set cfg1 limits.memory=1 2>&1); rc=$?
+t_is "limits.memory=1 exits 1" "$rc" 1
+t_is "limits.memory=1: says the bound" "$out" \
+    'lxm: error: limits.memory: "1" is out of range (use e.g. 512MiB, at least 4KiB)'
+out=$(lxm config set cfg1 limits.memory=4095 2>&1); rc=$?
+t_is "limits.memory=4095 exits 1" "$rc" 1
+out=$(lxm config set cfg1 limits.cpu=1e-7 2>&1); rc=$?
+t_is "limits.cpu=1e-7 exits 1" "$rc" 1
+t_is "limits.cpu=1e-7: says the bound" "$out" \
+    'lxm: error: limits.cpu: "1e-7" is out of range (use a number of CPUs >= 0.01, e.g. 1.5)'
+out=$(lxm config set cfg1 limits.cpu=0.0099 2>&1); rc=$?
+t_is "limits.cpu=0.0099 exits 1" "$rc" 1
+t_is "bounds: file byte-identical" "$(sha256sum <"$cfg")" "$orig"
+out=$(lxm create tiny -t busybox -c limits.memory=1 2>&1); rc=$?
+t_is "create -c limits.memory=1 exits 1" "$rc" 1
+t_ok "and leaves no container" test ! -e "$T_ROOT/var/lib/lxm/containers/tiny"
+t_ok "limits.memory=4KiB (the smallest) is taken" lxm config set cfg1 limits.memory=4KiB
+t_ok "limits.cpu=0.01 (the smallest) is taken" lxm config set cfg1 limits.cpu=0.01
+t_ok "put them back" lxm config set cfg1 limits.memory=256MiB
+t_ok "put them back" lxm config unset cfg1 limits.cpu
+orig=$(sha256sum <"$cfg")
 
 out=$(lxm config set cfg1 limits.pids=200 limits.cpuset=0-99999 2>&1); rc=$?
 t_is "set: one bad of two exits 1" "$rc" 1
@@ -85,6 +109,18 @@ t_like "bad edit names the problem" "$out" ':3:11: limits.memory: "lots" is not 
 t_is "bad edit: config unchanged" "$(sha256sum <"$cfg")" "$before"
 kept=$(printf '%s' "$out" | sed -n 's/.*your edit is kept in \(.*\))$/\1/p')
 [ -n "$kept" ] && rm -f "$kept"
+# The editor runs without the container's lock (other commands go on);
+# a change saved meanwhile wins and the edit is refused, kept aside.
+export EDITOR="sh -c 'sed -i s/1GiB/2GiB/ \"\$1\"; \"$LXM_BIN\" --root \"$T_ROOT\" config set cfg1 limits.pids=9' sh"
+out=$(lxm config edit cfg1 2>&1); rc=$?
+t_is "edit racing a config set exits 1" "$rc" 1
+t_like "and says the file changed" "$out" "config.yaml changed while you edited it \(config unchanged; your edit is kept in "
+t_like "the config set made meanwhile is kept" "$(cat "$cfg")" "pids: 9"
+t_like "the edit is not saved" "$(cat "$cfg")" "memory: 1GiB"
+kept=$(printf '%s' "$out" | sed -n 's/.*your edit is kept in \(.*\))$/\1/p')
+t_like "the edit is in the kept file" "$(cat "$kept" 2>&1)" "memory: 2GiB"
+[ -n "$kept" ] && rm -f "$kept"
+before=$(sha256sum <"$cfg")
 export EDITOR=false
 t_fail "failing editor" lxm config edit cfg1
 t_is "failing editor: config unchanged" "$(sha256sum <"$cfg")" "$before"

@@ -29,7 +29,13 @@ expect_error() {
     fi
 }
 # Everything below containers/, run/ and log/ (to show nothing was made).
-state() { (cd "$T_ROOT" && find var/lib/lxm run var/log 2>/dev/null | sort); }
+# Everything lxm keeps, but the lock files: run/lxm/.locks/NAME.lock are
+# empty files that are never removed (docs/locking.md); a create locks the
+# name before it looks, so a refused create may leave one.
+state() {
+    (cd "$T_ROOT" && find var/lib/lxm run var/log -not -path 'run/lxm/.locks/*.lock' 2>/dev/null | sort)
+    find "$T_ROOT/run/lxm/.locks" -mindepth 1 \( -not -name '*.lock' -o -not -type f -o -not -empty \) 2>/dev/null
+}
 
 # --- busybox create ------------------------------------------------------------
 t0=$(date +%s%N)

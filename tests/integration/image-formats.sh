@@ -22,7 +22,13 @@ echo victim >"$HOST/victim"
 CT=$T_ROOT/var/lib/lxm/containers
 python3 "$(dirname "$0")/progs/mkimages.py" "$IMG" "$HOST" || { echo "Bail out! mkimages.py failed"; exit 1; }
 
-state() { (cd "$T_ROOT" && find var/lib/lxm run var/log 2>/dev/null | sort); }
+# Everything lxm keeps, but the lock files: run/lxm/.locks/NAME.lock are
+# empty files that are never removed (docs/locking.md); a create locks the
+# name before it looks at the image, so a refused one may leave one.
+state() {
+    (cd "$T_ROOT" && find var/lib/lxm run var/log -not -path 'run/lxm/.locks/*.lock' 2>/dev/null | sort)
+    find "$T_ROOT/run/lxm/.locks" -mindepth 1 \( -not -name '*.lock' -o -not -type f -o -not -empty \) 2>/dev/null
+}
 one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ]; }
 cfg() { sed -n "s/^$2: *//p" "$CT/$1/config.yaml" | tr -d '"'; }
 

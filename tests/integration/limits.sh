@@ -348,7 +348,20 @@ elif [ $runtime = yes ]; then
             out=$(lxm config set m1 limits.memory=10MiB 2>&1); rc=$?
             t_is "lowering below unreclaimable usage fails" "$rc" 1
             t_like "and says why" "$out" 'could not reclaim'
+            t_like "and that nothing was saved" "$out" '^lxm: error: config unchanged: '
             t_is "limit unchanged" "$(cat "$mem/$f")" 52428800
+            # All or nothing (issue 18 #10): the value that failed to apply
+            # is not saved, and a key written before it is put back.
+            cfgf=$T_ROOT/var/lib/lxm/containers/m1/config.yaml
+            t_like "config.yaml keeps 50MiB" "$(grep 'memory:' "$cfgf")" 'memory: 50MiB'
+            pids=$(cgdir "$(t_id m1)" pids)
+            pids_before=$(cat "$pids/pids.max")
+            out=$(lxm config set m1 limits.pids=77 limits.memory=10MiB 2>&1); rc=$?
+            t_is "pids and a too low memory together fail" "$rc" 1
+            t_is "pids.max put back" "$(cat "$pids/pids.max")" "$pids_before"
+            t_is "memory limit unchanged" "$(cat "$mem/$f")" 52428800
+            t_fail "pids not saved in config.yaml" grep -q "pids: 77" "$cfgf"
+            t_like "memory still 50MiB in config.yaml" "$(grep 'memory:' "$cfgf")" 'memory: 50MiB'
         else
             t_report fail "memhog 30 hold did not get its memory" "$(cat "$T_ROOT/hold.out")"
         fi

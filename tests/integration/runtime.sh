@@ -34,6 +34,13 @@ state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { pr
 init_pid() { cut -d' ' -f2 "$T_ROOT/run/lxm/$1/state"; }
 monitor_pid() { cut -d' ' -f1 "$T_ROOT/run/lxm/$1/state"; }
 no_procs() { [ "$(procs_in "$1")" = 0 ]; }
+# What run/lxm holds besides the locks (run/lxm/.locks/NAME.lock: empty
+# files that are never removed, docs/locking.md), and anything in .locks
+# that is not such a file.
+run_leftovers() {
+    ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx .locks
+    find "$T_ROOT/run/lxm/.locks" -mindepth 1 \( -not -name '*.lock' -o -not -type f -o -not -empty \) 2>/dev/null
+}
 
 mk() { lxm create "$1" -t busybox -c network.eth0.type=none; }
 
@@ -122,7 +129,7 @@ t_is "stop: STOPPED" "$(state_of "$C")" STOPPED
 t_ok "stop: no process left" t_wait 10 no_procs "$C"
 t_is "stop: no cgroup left" "$(cgroups_of "$C")" 0
 t_is "stop: no mount left" "$(mounts_under_root)" 0
-t_is "stop: no runtime state left" "$(ls -A "$T_ROOT/run/lxm" 2>/dev/null)" ""
+t_is "stop: no runtime state left" "$(run_leftovers)" ""
 out=$(lxm attach "$C" -- true 2>&1)
 t_is "attach to a stopped container: exit 1" "$? $out" "1 lxm: error: container '$C' is not running"
 out=$(lxm stop "$C" 2>&1)
@@ -185,7 +192,7 @@ t_is "missing init: STOPPED" "$(state_of "$M")" STOPPED
 t_is "missing init: no cgroup left" "$(cgroups_of "$M")" 0
 t_is "missing init: no mount left" "$(mounts_under_root)" 0
 t_is "missing init: no process left" "$(procs_in "$M")" 0
-t_is "missing init: no runtime state or lock left" "$(ls -A "$T_ROOT/run/lxm" 2>/dev/null)" ""
+t_is "missing init: no runtime state left" "$(run_leftovers)" ""
 t_fail "stop: usage error for a bad timeout" lxm stop "$C" -t soon
 
 # --- delete ---------------------------------------------------------------------

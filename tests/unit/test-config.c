@@ -201,7 +201,7 @@ static void test_good_config(void)
 static void test_config_errors(void)
 {
     config_error("name: x\nlimits:\n  memory: lots\n",
-                 FILE_NAME ":3:11: limits.memory: \"lots\" is not a size (use e.g. 512MiB)",
+                 FILE_NAME ":3:11: limits.memory: \"lots\" is not a size (use e.g. 512MiB, at least 4KiB)",
                  "bad size");
     config_error("name: x\nlimits:\n  memroy: 1\n",
                  FILE_NAME ":3:3: limits.memroy: unknown key (use memory, memory_swap, cpu, "
@@ -255,7 +255,7 @@ static void test_config_errors(void)
                  FILE_NAME ":3:15: limits.cpu_weight: \"0\" is out of range (use 1..10000)",
                  "cpu_weight out of range");
     config_error("name: x\nlimits: {cpu: 0}\n",
-                 FILE_NAME ":2:15: limits.cpu: \"0\" is out of range (use a number of CPUs > 0, "
+                 FILE_NAME ":2:15: limits.cpu: \"0\" is out of range (use a number of CPUs >= 0.01, "
                            "e.g. 1.5)",
                  "cpu 0");
     config_error("name: x\nlimits: {pids: 0}\n",
@@ -554,7 +554,7 @@ static void test_set_unset(void)
     lxm_config_to_yaml(c, &before, &err);
 
     is_int(lxm_config_set(c, "limits.memory", "lots", &err), -EINVAL, "set bad size fails");
-    is_str(err.msg, "limits.memory: \"lots\" is not a size (use e.g. 512MiB)", "set error message");
+    is_str(err.msg, "limits.memory: \"lots\" is not a size (use e.g. 512MiB, at least 4KiB)", "set error message");
     is_int(lxm_config_set(c, "limits.memroy", "1GiB", &err), -EINVAL, "set unknown key fails");
     is_str(err.msg,
            "limits.memroy: unknown key (use memory, memory_swap, cpu, cpu_weight, cpuset, pids, "
