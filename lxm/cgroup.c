@@ -635,7 +635,7 @@ static void kill_pid(pid_t pid, void *data)
 }
 
 /* First pid found anywhere in the container's hierarchies, 0 if none. */
-static pid_t any_pid(struct lxm_cgroup *cg)
+pid_t lxm_cgroup_any_pid(struct lxm_cgroup *cg)
 {
     pid_t first = 0;
     for (int i = 0; i < cg->n && !first; i++)
@@ -790,7 +790,7 @@ int lxm_cgroup_create_in(const struct lxm_cg_layout *l, const char *parent, cons
     int r = lxm_cgroup_new_in(l, parent, name, &cg, err);
     if (r < 0)
         return r;
-    pid_t busy = any_pid(cg);
+    pid_t busy = lxm_cgroup_any_pid(cg);
     if (busy) {
         lxm_cgroup_free(cg);
         return lxm_error_set(err, EBUSY,
@@ -871,7 +871,7 @@ static int kill_everything(struct lxm_cgroup *cg, struct lxm_error *err)
             return 0;
         sleep_ms(KILL_INTERVAL_MS);
     }
-    pid_t left = any_pid(cg);
+    pid_t left = lxm_cgroup_any_pid(cg);
     if (!left)
         return 0;
     return lxm_error_set(err, EBUSY, "cgroup %s: pid %d survives SIGKILL (stuck in the kernel?)",

@@ -53,6 +53,8 @@ int lxm_cgroup_freeze(struct lxm_cgroup *cg, bool frozen, struct lxm_error *err)
 int lxm_cgroup_is_frozen(struct lxm_cgroup *cg);   /* 1, 0, or -errno */
 /* Hand ownership of the container's cgroup2 subtree to uid/gid (user ns). */
 int lxm_cgroup_chown(struct lxm_cgroup *cg, uid_t uid, gid_t gid, struct lxm_error *err);
+/* A process in the container's cgroups (any hierarchy), 0 if none. */
+pid_t lxm_cgroup_any_pid(struct lxm_cgroup *cg);
 /* Kill what is left and remove every directory. */
 int lxm_cgroup_destroy(struct lxm_cgroup *cg, struct lxm_error *err);
 void lxm_cgroup_free(struct lxm_cgroup *cg);

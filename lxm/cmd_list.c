@@ -33,6 +33,9 @@ static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_r
     if (r < 0) {
         lxm_warn("%s: %s", c->name, qerr.msg);
         ri->state = LXM_STATE_ABORTING;
+    } else if (ri->monitor_busy) {
+        lxm_warn("the monitor of '%s' is alive but did not answer in time; state from its records",
+                 c->name);
     } else if (is_active(ri->state) && !ri->monitor_alive) {
         lxm_warn("the monitor of '%s' is gone; its init (pid %d) is still running", c->name,
                  (int)ri->init_pid);

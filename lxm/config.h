@@ -159,7 +159,8 @@ struct lxm_global {
     char *ipv4;                 /* NULL = pick at first net up */
     bool nat;
     bool dhcp;
-    char *storage_driver;      /* auto | dir | overlay | btrfs */
+    char *storage_driver;       /* auto | dir | overlay | btrfs */
+    char *storage_pool;         /* the loop file of `lxm storage init`; NULL = none */
     char *idmap_range;          /* "auto" or "1000000:65536" */
 };
 

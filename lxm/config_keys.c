@@ -221,6 +221,7 @@ static const struct key global_network_keys[] = {
 };
 static const struct key global_storage_keys[] = {
     K("driver", KT_STR, O(struct lxm_global, storage_driver), .choices = storage_drivers),
+    K("pool", KT_STR, O(struct lxm_global, storage_pool), .check = lxm_check_abs_path),
 };
 static const struct key global_idmap_keys[] = {
     K("range", KT_STR, O(struct lxm_global, idmap_range), .check = lxm_check_idrange),

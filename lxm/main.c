@@ -88,6 +88,14 @@ static const struct lxm_command commands[] = {
       "  down                  remove them; refused while containers are attached\n"
       "  -f, --force           down: remove even while containers are attached\n"
       "  status                bridge state, addresses and DHCP leases\n" },
+    { "storage", cmd_storage, "init --driver btrfs --size SIZE [--pool FILE] | info",
+      "make a btrfs storage pool on a loop file, or show the storage in use",
+      "  init                  make a btrfs pool on a sparse loop file, mount it on\n"
+      "                        /var/lib/lxm and record it in lxm.yaml\n"
+      "      --driver btrfs    the pool's filesystem (btrfs is the only one)\n"
+      "      --size SIZE       its size, e.g. 20GiB (at least 256MiB; sparse)\n"
+      "      --pool FILE       the loop file (default /var/lib/lxm-disks/btrfs.img)\n"
+      "  info                  driver, pool, mount, size and use\n" },
     { "version", cmd_version, "", "print the version", NULL },
     { "help", cmd_help, "[COMMAND]", "show help", NULL },
     { "__monitor", cmd_monitor, NULL, NULL, NULL },
@@ -325,6 +333,13 @@ int main(int argc, char **argv)
     r = lxm_paths_init(&ctx.paths, root, &err);
     if (r < 0)
         goto fail;
+    /* After a reboot the storage pool is mounted again by whichever
+     * command comes first (`storage` does it itself, after its checks). */
+    if (needs_root && cmd->fn != cmd_storage && cmd->fn != cmd_monitor &&
+        (r = lxm_cmd_storage_ready(&ctx, &err)) < 0) {
+        lxm_paths_free(&ctx.paths);
+        goto fail;
+    }
 
     optind = 0; /* full getopt reset for the handler */
     r = cmd->fn(&ctx, argc, argv, &err);

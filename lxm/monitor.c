@@ -1,7 +1,7 @@
 /* monitor.c: the per-container monitor. It owns the host side of a running
  * container (cgroup, network, console pty, state file, socket), is the
  * parent of init, boots it again on reboot and cleans up when it stops. */
-#include "runtime-internal.h"
+#include "monitor-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
@@ -33,43 +32,40 @@
 #include "util/fs.h"
 #include "util/log.h"
 
-#define MAX_CLIENTS 32
-#define CONSOLE_LOG_MAX (1024 * 1024)
+/* lxm.log is rotated like console.log. */
+#define MONITOR_LOG_MAX (1024 * 1024)
+/* A boot that ends (in a reboot) sooner than this after init's exec is a
+ * fast one; after FAST_REBOOT_FREE of them in a row the next boot waits,
+ * from BACKOFF_FIRST_MS doubling up to BACKOFF_MAX_MS, and after
+ * FAST_REBOOT_LIMIT the container is stopped (like systemd's start limit). */
+#define FAST_BOOT_MS 10000
+#define FAST_REBOOT_FREE 2
+#define FAST_REBOOT_LIMIT 8
+#define BACKOFF_FIRST_MS 250
+#define BACKOFF_MAX_MS 30000
 
-enum client_kind { CLIENT_REQUEST, CLIENT_STOP, CLIENT_CONSOLE };
+int64_t monitor_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
-struct client {
-    int fd;
-    enum client_kind kind;
-    size_t len;
-    char buf[128];
-};
-
-struct monitor {
-    struct lxm_container *c;
-    struct lxm_config *cfg;
-    struct lxm_cgroup *cg;
-    struct lxm_network *net;
-    struct lxm_seccomp *seccomp;
-    char *apparmor_profile;
-    struct lxm_userns userns;
-    bool own_mntns;
-    char *stage_dir;
-    int listen_fd;
-    int master_fd;
-    int slave_fd;
-    int log_fd;
-    off_t log_size;
-    int timer_fd;
-    int oom_fd;          /* memory events of the cgroup, -1 if none */
-    short oom_events;
-    int64_t oom_kills;   /* last count written to lxm.log */
-    int pidfd;
-    pid_t init_pid;
-    int64_t started_at;
-    bool stopping;
-    struct client clients[MAX_CLIENTS];
-};
+/* run/NAME/state from what we know now; boot_pid is a child released but
+ * not yet seen exec init (0 if none). */
+static int record_state(struct monitor *m, pid_t boot_pid)
+{
+    struct lxm_state_file st = {
+        .monitor_pid = getpid(),
+        .init_pid = m->init_pid,
+        .init_starttime = m->init_starttime,
+        .started_at = m->started_at,
+        .monitor_starttime = m->starttime,
+        .boot_pid = boot_pid,
+        .boot_starttime = boot_pid > 0 ? lxm_proc_starttime(boot_pid) : 0,
+    };
+    return lxm_state_write(m->c, &st);
+}
 
 /* --- setup ------------------------------------------------------------------ */
 
@@ -91,29 +87,6 @@ static int open_listen_socket(struct monitor *m, struct lxm_error *err)
     return 0;
 }
 
-static void open_console_log(struct monitor *m)
-{
-    _cleanup_free_ char *log = xasprintf("%s/console.log", m->c->log_dir);
-    m->log_fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
-    struct stat st;
-    if (m->log_fd >= 0 && fstat(m->log_fd, &st) == 0)
-        m->log_size = st.st_size;
-}
-
-/* The console master of this boot, from the child's devpts. */
-static void take_console(struct monitor *m, int master)
-{
-    if (m->master_fd >= 0)
-        close(m->master_fd);
-    if (m->slave_fd >= 0)
-        close(m->slave_fd);
-    m->master_fd = master;
-    fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
-    /* Holding the peer open keeps the master free of EIO/hangups while
-     * init reopens its console. */
-    m->slave_fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-}
-
 /* OOM kills are reported in lxm.log; a host without a memory controller
  * has nothing to report. */
 static void watch_oom(struct monitor *m)
@@ -128,15 +101,38 @@ static void watch_oom(struct monitor *m)
     m->oom_kills = n > 0 ? n : 0;
 }
 
-static void check_oom(struct monitor *m)
+/* The event comes when the memory cgroup hits OOM, which can be before
+ * the kill is counted (v1 notifies first): look again a few times. */
+#define OOM_RECHECK_MS 50
+#define OOM_RECHECKS 20
+
+static void check_oom(struct monitor *m, bool event)
 {
-    lxm_cgroup_memory_events_ack(m->cg, m->oom_fd);
+    if (event) {
+        lxm_cgroup_memory_events_ack(m->cg, m->oom_fd);
+        m->oom_rechecks = OOM_RECHECKS;
+    }
     int64_t n = lxm_cgroup_oom_kills(m->cg);
-    if (n > m->oom_kills)
+    if (n > m->oom_kills) {
         lxm_info("%s: oom-kill: %" PRId64 " process(es) killed by the memory limit", m->c->name,
                  n - m->oom_kills);
+        m->oom_rechecks = 0;
+    }
     if (n >= 0)
         m->oom_kills = n;
+    m->oom_recheck_at = m->oom_rechecks-- > 0 ? monitor_now_ms() + OOM_RECHECK_MS : 0;
+}
+
+/* Poll timeout: the sooner of an idle client's expiry and an OOM recheck. */
+static int loop_timeout(struct monitor *m)
+{
+    int t = monitor_io_expire(m);
+    if (m->oom_recheck_at > 0) {
+        int64_t left = m->oom_recheck_at - monitor_now_ms();
+        int o = left > 0 ? (int)left : 0;
+        t = t < 0 || o < t ? o : t;
+    }
+    return t;
 }
 
 static void unstage_mounts(struct monitor *m);
@@ -146,7 +142,6 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     int r = open_listen_socket(m, err);
     if (r < 0)
         return r;
-    open_console_log(m);
     r = lxm_userns_prepare(m->c, m->cfg, &m->userns, err);
     if (r < 0)
         return r;
@@ -164,7 +159,8 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     if (r < 0)
         return lxm_error_prefix(err, "apparmor");
     m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    if (m->timer_fd < 0)
+    m->boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (m->timer_fd < 0 || m->boot_timer_fd < 0)
         return lxm_error_errno(err, errno, "timerfd");
     watch_oom(m);
     return 0;
@@ -194,6 +190,16 @@ static void read_child_error(int fd, char *buf, size_t size)
     buf[n] = '\0';
 }
 
+static void close_fds_except(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    if (lo > 3)
+        close_range(3, (unsigned)lo - 1, 0);
+    if (hi > lo + 1)
+        close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+    close_range((unsigned)hi + 1, ~0U, 0);
+}
+
 static pid_t clone_child(struct monitor *m, int *pidfd, int sync_fd, int error_fd)
 {
     int cgfd = m->cg ? lxm_cgroup_v2_fd(m->cg) : -1;
@@ -210,6 +216,11 @@ static pid_t clone_child(struct monitor *m, int *pidfd, int sync_fd, int error_f
     };
     pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
     if (pid == 0) {
+        /* The child keeps stdio and its two ends of the channels, nothing
+         * else of ours: with our end of sync_fd it would never see EOF if
+         * we die before releasing it, and with the result pipe, the socket
+         * or a client it would keep them open for as long as it lives. */
+        close_fds_except(sync_fd, error_fd);
         struct lxm_boot b = {
             .c = m->c,
             .cfg = m->cfg,
@@ -297,6 +308,38 @@ static void unstage_mounts(struct monitor *m)
     m->stage_dir = NULL;
 }
 
+/* Release the waiting child: record it first (a command that finds us
+ * dead then knows what we let go), then go and the rootfs. */
+static int release_child(struct monitor *m, pid_t pid, int sync_w, int rootfd,
+                         struct lxm_error *err)
+{
+    int r = record_state(m, pid);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "record the state of %s", m->c->name);
+    if (write(sync_w, "1", 1) != 1)
+        return lxm_error_errno(err, errno, "release child");
+    if ((r = lxm_send_fd(sync_w, rootfd)) < 0)
+        return lxm_error_errno(err, -r, "hand the rootfs to init");
+    return 0;
+}
+
+/* After release: the console master, then "" (init exec'd) or the child's
+ * reason on err_r. */
+static int await_exec(struct monitor *m, int sync_w, int err_r, int pidfd, struct lxm_error *err)
+{
+    int master = lxm_recv_fd(sync_w);
+    if (master >= 0)
+        monitor_take_console(m, master);
+    char msg[LXM_ERROR_MAX];
+    read_child_error(err_r, msg, sizeof(msg));
+    unstage_mounts(m);
+    siginfo_t si = {0};
+    if (!msg[0] && waitid(P_PIDFD, pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+        snprintf(msg, sizeof(msg), "init exited at once (%s %d)",
+                 si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
+    return msg[0] ? lxm_error_set(err, EIO, "%s", msg) : 0;
+}
+
 static int monitor_boot(struct monitor *m, struct lxm_error *err)
 {
     int sync[2], errp[2];
@@ -308,58 +351,39 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
         return lxm_error_errno(err, errno, "pipe");
     }
     _cleanup_close_ int sync_w = sync[1], err_r = errp[0];
+    _cleanup_close_ int sync_c = sync[0], err_c = errp[1];
     int r = lxm_network_prepare(m->c->paths, m->cfg, &m->net, err);
-    if (r < 0) {
-        close(sync[0]);
-        close(errp[1]);
+    if (r < 0)
         return lxm_error_prefix(err, "network");
-    }
     r = stage_mounts(m, err);
-    if (r < 0) {
-        close(sync[0]);
-        close(errp[1]);
+    if (r < 0)
         return r;
-    }
     int pidfd = -1;
-    pid_t pid = clone_child(m, &pidfd, sync[0], errp[1]);
+    pid_t pid = clone_child(m, &pidfd, sync_c, err_c);
     int saved = errno;
-    close(sync[0]);
-    close(errp[1]);
+    close(TAKE_FD(sync_c));
+    close(TAKE_FD(err_c));
     if (pid < 0)
         return lxm_error_errno(err, saved, "clone3");
     _cleanup_close_ int rootfd = -1;
     r = prepare_child(m, pid, &rootfd, err);
-    if (r == 0 && write(sync_w, "1", 1) != 1)
-        r = lxm_error_errno(err, errno, "release child");
-    if (r == 0 && (r = lxm_send_fd(sync_w, rootfd)) < 0)
-        r = lxm_error_errno(err, -r, "hand the rootfs to init");
+    if (r == 0)
+        r = release_child(m, pid, sync_w, rootfd, err);
+    if (r == 0)
+        r = await_exec(m, sync_w, err_r, pidfd, err);
     if (r < 0) {
+        unstage_mounts(m);
         kill_child(pidfd);
         close(pidfd);
+        (void)record_state(m, 0);
         return r;
-    }
-    /* The child sends the console master once its /dev is built; a child
-     * that failed before sends nothing and its reason follows on err_r. */
-    int master = lxm_recv_fd(sync_w);
-    if (master >= 0)
-        take_console(m, master);
-    char msg[LXM_ERROR_MAX];
-    read_child_error(err_r, msg, sizeof(msg));
-    unstage_mounts(m);
-    siginfo_t si = {0};
-    if (!msg[0] && waitid(P_PIDFD, pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
-        snprintf(msg, sizeof(msg), "init exited at once (%s %d)",
-                 si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
-    if (msg[0]) {
-        kill_child(pidfd);
-        close(pidfd);
-        return lxm_error_set(err, EIO, "%s", msg);
     }
     m->pidfd = pidfd;
     m->init_pid = pid;
+    m->init_starttime = lxm_proc_starttime(pid);
     m->started_at = time(NULL);
-    struct lxm_state_file st = {getpid(), pid, lxm_proc_starttime(pid), m->started_at};
-    r = lxm_state_write(m->c, &st);
+    m->boot_ms = monitor_now_ms();
+    r = record_state(m, 0);
     if (r < 0)
         lxm_warn("%s: write state: %s", m->c->name, strerror(-r));
     return 0;
@@ -380,22 +404,32 @@ static void teardown_boot(struct monitor *m)
     }
 }
 
-static void teardown(struct monitor *m)
+/* The host side goes only while the state file still names us: should a
+ * newer instance of the container ever run (whatever went wrong for that to
+ * happen), its cgroup, state, socket and run dir are not ours to remove. */
+static bool teardown(struct monitor *m)
 {
     struct lxm_error e = {0};
+    bool mine = lxm_state_is_mine(m->c);
     teardown_boot(m);
     unstage_mounts(m);
     if (m->oom_fd >= 0) {
         close(m->oom_fd);
         m->oom_fd = -1;
     }
+    if (!mine)
+        lxm_warn("%s: the container has another monitor now: leaving its cgroup and run dir "
+                 "alone",
+                 m->c->name);
     if (m->cg) {
-        if (lxm_cgroup_destroy(m->cg, &e) < 0)
+        if (mine && lxm_cgroup_destroy(m->cg, &e) < 0)
             lxm_warn("%s: %s", m->c->name, e.msg);
         lxm_cgroup_free(m->cg);
         m->cg = NULL;
     }
-    lxm_state_remove(m->c);
+    if (mine)
+        lxm_state_remove(m->c);
+    return mine;
 }
 
 /* Drop the lock file and run dir when no lxm command holds the lock (a
@@ -408,60 +442,24 @@ static void remove_run_dir_if_idle(struct monitor *m)
         rm_rf(m->c->run_dir);
 }
 
-/* --- console and clients ---------------------------------------------------------- */
+/* --- state and stop --------------------------------------------------------------- */
 
-static void log_console(struct monitor *m, const char *buf, size_t n)
-{
-    if (m->log_fd < 0)
-        return;
-    if (m->log_size + (off_t)n > CONSOLE_LOG_MAX) {
-        _cleanup_free_ char *log = xasprintf("%s/console.log", m->c->log_dir);
-        _cleanup_free_ char *old = xasprintf("%s/console.log.1", m->c->log_dir);
-        if (log && old && rename(log, old) == 0) {
-            close(m->log_fd);
-            m->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-            m->log_size = 0;
-            if (m->log_fd < 0)
-                return;
-        }
-    }
-    if (write(m->log_fd, buf, n) > 0)
-        m->log_size += (off_t)n;
-}
-
-static void drop_client(struct client *cl)
-{
-    if (cl->fd >= 0)
-        close(cl->fd);
-    cl->fd = -1;
-}
-
-static void read_console(struct monitor *m)
-{
-    char buf[4096];
-    ssize_t n = read(m->master_fd, buf, sizeof(buf));
-    if (n <= 0)
-        return;
-    log_console(m, buf, (size_t)n);
-    for (int i = 0; i < MAX_CLIENTS; i++) {
-        struct client *cl = &m->clients[i];
-        if (cl->fd >= 0 && cl->kind == CLIENT_CONSOLE && lxm_write_all(cl->fd, buf, (size_t)n) < 0)
-            drop_client(cl);
-    }
-}
-
-static enum lxm_state current_state(struct monitor *m)
+enum lxm_state monitor_state(struct monitor *m)
 {
     if (m->stopping)
         return LXM_STATE_STOPPING;
+    if (m->pidfd < 0)
+        return LXM_STATE_STARTING; /* between boots (a delayed reboot) */
     if (m->cg && lxm_cgroup_is_frozen(m->cg) == 1)
         return LXM_STATE_FROZEN;
     return LXM_STATE_RUNNING;
 }
 
-static void begin_stop(struct monitor *m, int64_t timeout_ms, bool kill)
+void monitor_begin_stop(struct monitor *m, int64_t timeout_ms, bool kill)
 {
-    if (kill || timeout_ms <= 0) {
+    if (m->pidfd < 0) {
+        /* Between boots: nothing to stop but the boot to come. */
+    } else if (kill || timeout_ms <= 0) {
         pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
     } else if (!m->stopping) {
         pidfd_send_signal(m->pidfd, lxm_halt_signal(m->cfg), NULL, 0);
@@ -471,78 +469,7 @@ static void begin_stop(struct monitor *m, int64_t timeout_ms, bool kill)
     m->stopping = true;
 }
 
-static void handle_request(struct monitor *m, struct client *cl)
-{
-    char reply[256];
-    int64_t ms;
-    int kill;
-    if (strcmp(cl->buf, "state") == 0) {
-        int n = snprintf(reply, sizeof(reply), "STATE %s %d %" PRId64 "\n",
-                         lxm_state_name(current_state(m)), (int)m->init_pid, m->started_at);
-        lxm_write_all(cl->fd, reply, (size_t)n);
-        drop_client(cl);
-    } else if (sscanf(cl->buf, "stop %" SCNd64 " %d", &ms, &kill) == 2) {
-        cl->kind = CLIENT_STOP;
-        begin_stop(m, ms, kill != 0);
-    } else if (strcmp(cl->buf, "console") == 0) {
-        cl->kind = CLIENT_CONSOLE;
-        if (lxm_write_all(cl->fd, "ok\n", 3) < 0)
-            drop_client(cl);
-    } else {
-        drop_client(cl);
-    }
-}
-
-static void read_client(struct monitor *m, struct client *cl)
-{
-    char buf[4096];
-    ssize_t n =
-        read(cl->fd, buf, cl->kind == CLIENT_REQUEST ? sizeof(cl->buf) - 1 - cl->len : sizeof(buf));
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        drop_client(cl);
-        return;
-    }
-    if (cl->kind == CLIENT_CONSOLE) {
-        lxm_write_all(m->master_fd, buf, (size_t)n);
-        return;
-    }
-    if (cl->kind != CLIENT_REQUEST)
-        return;
-    memcpy(cl->buf + cl->len, buf, (size_t)n);
-    cl->len += (size_t)n;
-    cl->buf[cl->len] = '\0';
-    char *nl = strchr(cl->buf, '\n');
-    if (nl) {
-        *nl = '\0';
-        handle_request(m, cl);
-    } else if (cl->len >= sizeof(cl->buf) - 1) {
-        drop_client(cl);
-    }
-}
-
-static void accept_client(struct monitor *m)
-{
-    int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0)
-        return;
-    for (int i = 0; i < MAX_CLIENTS; i++)
-        if (m->clients[i].fd < 0) {
-            m->clients[i] = (struct client){.fd = fd, .kind = CLIENT_REQUEST};
-            return;
-        }
-    close(fd);
-}
-
-static void notify_stop_clients(struct monitor *m, const char *line)
-{
-    for (int i = 0; i < MAX_CLIENTS; i++)
-        if (m->clients[i].fd >= 0 && m->clients[i].kind == CLIENT_STOP)
-            lxm_write_all(m->clients[i].fd, line, strlen(line));
-}
-
-/* --- main loop ------------------------------------------------------------------------ */
+/* --- reboots ---------------------------------------------------------------------- */
 
 /* Init has exited: true if it asked for a reboot (pid-ns reboot(RESTART)
  * kills init with SIGHUP) and we are not stopping. */
@@ -565,56 +492,123 @@ static bool init_exited(struct monitor *m)
     return !m->stopping && si.si_code == CLD_KILLED && si.si_status == SIGHUP;
 }
 
-static void run_loop(struct monitor *m)
+/* How long to wait before booting again (ms), or -1 to stop: a guest that
+ * reboots as soon as it is up must not spin the host. */
+static int64_t reboot_delay(struct monitor *m)
 {
-    for (;;) {
-        struct pollfd pfd[5 + MAX_CLIENTS];
-        int idx[MAX_CLIENTS];
-        int n = 0;
-        pfd[n++] = (struct pollfd){.fd = m->pidfd, .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = m->master_fd, .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = m->timer_fd, .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = m->oom_fd, .events = m->oom_events};
-        int nc = 0;
-        for (int i = 0; i < MAX_CLIENTS; i++)
-            if (m->clients[i].fd >= 0) {
-                idx[nc++] = i;
-                pfd[n++] = (struct pollfd){.fd = m->clients[i].fd, .events = POLLIN};
-            }
-        if (poll(pfd, (nfds_t)n, -1) < 0)
-            continue;
-        if (pfd[2].revents & POLLIN)
-            read_console(m);
-        if (pfd[1].revents & POLLIN)
-            accept_client(m);
-        if (pfd[3].revents & POLLIN) {
-            uint64_t ticks;
-            if (read(m->timer_fd, &ticks, sizeof(ticks)) > 0) {
-                notify_stop_clients(m, "kill\n");
-                pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
-            }
-        }
-        if (pfd[4].revents & (m->oom_events | POLLERR))
-            check_oom(m);
-        for (int k = 0; k < nc; k++)
-            if (pfd[5 + k].revents & (POLLIN | POLLHUP | POLLERR))
-                read_client(m, &m->clients[idx[k]]);
-        if (pfd[0].revents & POLLIN) {
-            /* Drain what init wrote last before it went away. */
-            read_console(m);
-            if (!init_exited(m))
-                return;
-            struct lxm_error e = {0};
-            teardown_boot(m);
-            if (monitor_boot(m, &e) < 0) {
-                lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
-                return;
-            }
-        }
+    int64_t ran = monitor_now_ms() - m->boot_ms;
+    m->fast_reboots = ran < FAST_BOOT_MS ? m->fast_reboots + 1 : 0;
+    if (m->fast_reboots >= FAST_REBOOT_LIMIT) {
+        lxm_warn("%s: reboot loop: %d reboots in a row, each within %d s of its boot: "
+                 "stopping the container (lxm start to try again)",
+                 m->c->name, m->fast_reboots, FAST_BOOT_MS / 1000);
+        return -1;
+    }
+    if (m->fast_reboots <= FAST_REBOOT_FREE)
+        return 0;
+    int64_t delay = BACKOFF_FIRST_MS;
+    for (int i = FAST_REBOOT_FREE + 1; i < m->fast_reboots && delay < BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    if (delay > BACKOFF_MAX_MS)
+        delay = BACKOFF_MAX_MS;
+    lxm_info("%s: %d fast reboots in a row: booting again in %" PRId64 ".%03d s", m->c->name,
+             m->fast_reboots, delay / 1000, (int)(delay % 1000));
+    return delay;
+}
+
+/* Boot again now or when the back-off timer fires; false to stop. */
+static bool boot_again(struct monitor *m)
+{
+    struct lxm_error e = {0};
+    teardown_boot(m);
+    m->reboot_pending = false;
+    if (monitor_boot(m, &e) < 0) {
+        lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
+        return false;
+    }
+    return true;
+}
+
+/* Init is gone: false when the monitor's work is done. */
+static bool on_init_exit(struct monitor *m)
+{
+    /* Drain what init wrote last before it went away. */
+    monitor_read_console(m);
+    if (!init_exited(m))
+        return false;
+    int64_t delay = reboot_delay(m);
+    if (delay < 0)
+        return false;
+    if (delay == 0)
+        return boot_again(m);
+    teardown_boot(m);
+    struct itimerspec its = {.it_value = {delay / 1000, (delay % 1000) * 1000000}};
+    timerfd_settime(m->boot_timer_fd, 0, &its, NULL);
+    m->reboot_pending = true;
+    return true;
+}
+
+/* --- main loop ------------------------------------------------------------------------ */
+
+/* lxm.log is our stderr: past MONITOR_LOG_MAX it becomes lxm.log.1. */
+static void rotate_own_log(struct monitor *m)
+{
+    struct stat st;
+    if (fstat(STDERR_FILENO, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= MONITOR_LOG_MAX)
+        return;
+    int fd = monitor_log_rotate(m->c->log_dir, "lxm.log");
+    if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
     }
 }
 
+static void on_stop_timer(struct monitor *m)
+{
+    uint64_t ticks;
+    if (read(m->timer_fd, &ticks, sizeof(ticks)) > 0 && m->pidfd >= 0) {
+        monitor_notify_stop(m, "kill\n");
+        pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
+    }
+}
+
+/* Fixed pollfds, then the console and clients (monitor-io.c). */
+enum { PFD_INIT, PFD_LISTEN, PFD_TIMER, PFD_BOOT_TIMER, PFD_OOM, PFD_IO };
+
+static void run_loop(struct monitor *m)
+{
+    for (;;) {
+        struct pollfd pfd[PFD_IO + 1 + MAX_CLIENTS];
+        pfd[PFD_INIT] = (struct pollfd){.fd = m->pidfd, .events = POLLIN};
+        pfd[PFD_LISTEN] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
+        pfd[PFD_TIMER] = (struct pollfd){.fd = m->timer_fd, .events = POLLIN};
+        pfd[PFD_BOOT_TIMER] = (struct pollfd){.fd = m->boot_timer_fd, .events = POLLIN};
+        pfd[PFD_OOM] = (struct pollfd){.fd = m->oom_fd, .events = m->oom_events};
+        int n = PFD_IO + monitor_io_pollfds(m, pfd + PFD_IO);
+        int timeout = loop_timeout(m);
+        if (poll(pfd, (nfds_t)n, timeout) < 0)
+            continue;
+        rotate_own_log(m);
+        monitor_io_events(m, pfd + PFD_IO, n - PFD_IO);
+        if (pfd[PFD_LISTEN].revents & POLLIN)
+            monitor_accept(m);
+        if (pfd[PFD_TIMER].revents & POLLIN)
+            on_stop_timer(m);
+        if (pfd[PFD_OOM].revents & (m->oom_events | POLLERR))
+            check_oom(m, true);
+        else if (m->oom_recheck_at > 0 && monitor_now_ms() >= m->oom_recheck_at)
+            check_oom(m, false);
+        if (m->reboot_pending && m->stopping)
+            return; /* stopped while waiting to boot again */
+        if (pfd[PFD_BOOT_TIMER].revents & POLLIN) {
+            uint64_t ticks;
+            if (read(m->boot_timer_fd, &ticks, sizeof(ticks)) > 0 && !boot_again(m))
+                return;
+        }
+        if ((pfd[PFD_INIT].revents & POLLIN) && !on_init_exit(m))
+            return;
+    }
+}
 /* The monitor is a fork of the CLI and maps every library the CLI used.
  * Dropping the page-table entries of file mappings that hold no private
  * (copy-on-write) page loses nothing: they are re-read from the page cache
@@ -664,6 +658,7 @@ static void redirect_stdio(struct monitor *m)
     }
     if (logfd >= 0)
         close(logfd);
+    rotate_own_log(m);
 }
 
 void lxm_monitor_main(struct lxm_container *c, int result_fd)
@@ -675,11 +670,10 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
                         .slave_fd = -1,
                         .log_fd = -1,
                         .timer_fd = -1,
+                        .boot_timer_fd = -1,
                         .oom_fd = -1,
                         .pidfd = -1};
     struct lxm_error err = {0};
-    for (int i = 0; i < MAX_CLIENTS; i++)
-        m.clients[i].fd = -1;
     /* The lock belongs to the start command; our copy would keep it held.
      * Nothing else the caller left open (not close-on-exec) stays with us. */
     lxm_container_unlock(c);
@@ -691,21 +685,31 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     signal(SIGHUP, SIG_IGN);
     prctl(PR_SET_NAME, "lxm-monitor");
     prctl(PR_SET_CHILD_SUBREAPER, 0);
+    monitor_io_init(&m);
 
-    int r = monitor_setup(&m, &err);
+    /* Who we are goes on record before anything of the container exists. */
+    m.starttime = lxm_proc_starttime(getpid());
+    int r = record_state(&m, 0);
+    if (r < 0)
+        r = lxm_error_errno(&err, -r, "record the state of %s", c->name);
+    if (r == 0)
+        r = monitor_setup(&m, &err);
     if (r == 0)
         r = monitor_boot(&m, &err);
     if (r < 0) {
-        lxm_write_all(result_fd, err.msg, strlen(err.msg));
+        /* The start command reads until we are gone: undo first. */
         teardown(&m);
+        lxm_write_all(result_fd, err.msg, strlen(err.msg));
         _exit(1);
     }
     lxm_write_all(result_fd, "ok\n", 3);
     close(result_fd);
     trim_memory();
     run_loop(&m);
-    teardown(&m);
-    notify_stop_clients(&m, "stopped\n");
-    remove_run_dir_if_idle(&m);
+    bool mine = teardown(&m);
+    monitor_notify_stop(&m, "stopped\n");
+    monitor_io_free(&m);
+    if (mine)
+        remove_run_dir_if_idle(&m);
     _exit(0);
 }

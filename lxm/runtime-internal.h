@@ -18,19 +18,28 @@
 #include "security.h"
 #include "util/err.h"
 
-/* What the monitor records in run/NAME/state for the day it dies: enough to
- * find init again and to tell it from a recycled pid. */
+/* What the monitor records in run/NAME/state, first thing at its start and
+ * again at each step of a boot: who the monitor is (so a command tells a
+ * slow monitor from a dead one by a pidfd, and an old monitor can tell the
+ * container has a newer one), which init runs, and which child is between
+ * its release and the exec of init. One line of numbers, replaced
+ * atomically; the first four fields keep their place for scripts. */
 struct lxm_state_file {
     pid_t monitor_pid;
-    pid_t init_pid;
-    uint64_t init_starttime; /* /proc/PID/stat field 22 */
-    int64_t started_at;      /* unix seconds */
+    pid_t init_pid;              /* 0 until the first init has exec'd */
+    uint64_t init_starttime;     /* /proc/PID/stat field 22 */
+    int64_t started_at;          /* unix seconds */
+    uint64_t monitor_starttime;  /* 0 in a file of an older lxm */
+    pid_t boot_pid;              /* released child, init not exec'd yet; 0 */
+    uint64_t boot_starttime;
 };
 
 int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *st);
 /* 0, -ENOENT when there is none, -EINVAL when unreadable. */
 int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st);
 void lxm_state_remove(const struct lxm_container *c);
+/* True if the state file names the calling process as its monitor. */
+bool lxm_state_is_mine(const struct lxm_container *c);
 /* Field 22 of /proc/PID/stat; 0 on error. */
 uint64_t lxm_proc_starttime(pid_t pid);
 /* pidfd of pid if it is still the process that started at starttime. */
@@ -39,9 +48,11 @@ int lxm_pidfd_verified(pid_t pid, uint64_t starttime);
 /* run/NAME/monitor.sock: one request line per connection.
  *   "state\n"        -> "STATE <NAME> <init_pid> <started_at>\n"
  *   "stop MS KILL\n" -> "kill\n" if it escalates, "stopped\n" when done
- *   "console\n"      -> "ok\n", then raw bytes both ways */
+ *   "console\n"      -> "ok\n", the last 16 KiB of console output, then raw
+ *                       bytes both ways (a client that lags 64 KiB is dropped) */
 char *lxm_monitor_socket_path(const struct lxm_container *c);
-/* Connect to the monitor; -ECONNREFUSED/-ENOENT when it is not there. */
+/* Connect to the monitor; -ECONNREFUSED/-ENOENT when it is not there,
+ * -EAGAIN when its backlog is full (it never blocks the caller). */
 int lxm_monitor_connect(const struct lxm_container *c);
 int lxm_write_all(int fd, const void *buf, size_t len);
 /* Pass an fd over a unix socket (SCM_RIGHTS); recv gives the fd or -errno. */

@@ -27,6 +27,7 @@ struct lxm_runtime_info {
     pid_t init_pid;             /* in the host's pid namespace, 0 if none */
     int64_t started_at;         /* unix seconds, 0 if not running */
     bool monitor_alive;         /* false + RUNNING = monitor died, init alive */
+    bool monitor_busy;          /* alive (its pidfd says so) but no answer in time */
 };
 
 /* The truth about a container, from the monitor (or, if it died, from a

@@ -72,8 +72,10 @@ static char *state_path(const struct lxm_container *c)
 int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *st)
 {
     _cleanup_free_ char *path = state_path(c);
-    _cleanup_free_ char *text = xasprintf("%d %d %" PRIu64 " %" PRId64 "\n", (int)st->monitor_pid,
-                                          (int)st->init_pid, st->init_starttime, st->started_at);
+    _cleanup_free_ char *text =
+        xasprintf("%d %d %" PRIu64 " %" PRId64 " %" PRIu64 " %d %" PRIu64 "\n",
+                  (int)st->monitor_pid, (int)st->init_pid, st->init_starttime, st->started_at,
+                  st->monitor_starttime, (int)st->boot_pid, st->boot_starttime);
     if (!path || !text)
         return -ENOMEM;
     return write_file_atomic(path, text, strlen(text), 0600);
@@ -88,14 +90,25 @@ int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st)
     int r = read_file(path, &text, NULL);
     if (r < 0)
         return r;
-    int mon, init;
-    if (sscanf(text, "%d %d %" SCNu64 " %" SCNd64, &mon, &init, &st->init_starttime,
-               &st->started_at) != 4 ||
-        init <= 0)
+    int mon, init, boot = 0;
+    *st = (struct lxm_state_file){0};
+    int n = sscanf(text, "%d %d %" SCNu64 " %" SCNd64 " %" SCNu64 " %d %" SCNu64, &mon, &init,
+                   &st->init_starttime, &st->started_at, &st->monitor_starttime, &boot,
+                   &st->boot_starttime);
+    /* An older lxm wrote four fields, always with an init. */
+    if (n < 4 || (n < 7 && init <= 0) || mon < 0 || init < 0 || boot < 0)
         return -EINVAL;
     st->monitor_pid = mon;
     st->init_pid = init;
+    st->boot_pid = boot;
     return 0;
+}
+
+bool lxm_state_is_mine(const struct lxm_container *c)
+{
+    struct lxm_state_file st;
+    return lxm_state_read(c, &st) == 0 && st.monitor_pid == getpid() &&
+           st.monitor_starttime == lxm_proc_starttime(getpid());
 }
 
 void lxm_state_remove(const struct lxm_container *c)
@@ -132,8 +145,10 @@ int lxm_pidfd_verified(pid_t pid, uint64_t starttime)
     _cleanup_close_ int fd = pidfd_open(pid, 0);
     if (fd < 0)
         return -errno;
-    /* The pidfd pins the process: checking after opening closes the race. */
-    if (lxm_proc_starttime(pid) != starttime)
+    /* The pidfd pins the process: checking after opening closes the race.
+     * A zombie (readable pidfd) is no longer that process either. */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (lxm_proc_starttime(pid) != starttime || poll(&p, 1, 0) > 0)
         return -ESRCH;
     return TAKE_FD(fd);
 }
@@ -154,10 +169,14 @@ int lxm_monitor_connect(const struct lxm_container *c)
     if (strlen(path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
     strcpy(sa.sun_path, path);
-    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Non-blocking: a connect to a unix socket whose backlog is full
+     * would otherwise wait for the monitor to accept. */
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -errno;
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return -errno;
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
         return -errno;
     return TAKE_FD(fd);
 }
@@ -242,20 +261,70 @@ int lxm_recv_fd(int sock)
 
 /* --- query ------------------------------------------------------------------ */
 
-static int query_monitor(struct lxm_container *c, struct lxm_runtime_info *out)
+/* How long a command waits for the monitor's answer. Not a liveness test
+ * (the monitor's pidfd is): a monitor that answers late is reported from
+ * the state file, never as gone. */
+#define QUERY_WAIT_MS 3000
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One line from fd within ms; gives up early when the process behind
+ * pidfd (-1: unknown) exits. -ETIMEDOUT, -ECONNRESET, -EPROTO or 0. */
+static int read_line_while_alive(int fd, int pidfd, int64_t ms, char *buf, size_t size)
+{
+    size_t n = 0;
+    int64_t deadline = now_ms() + ms;
+    for (;;) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        int r = poll(p, 2, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (p[0].revents) {
+            /* A byte at a time: a second line ("kill", then "stopped")
+             * stays in the socket for the next call. */
+            ssize_t k = recv(fd, buf + n, 1, MSG_DONTWAIT);
+            if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (k <= 0)
+                return -ECONNRESET;
+            n += (size_t)k;
+            buf[n] = '\0';
+            char *nl = strchr(buf, '\n');
+            if (nl) {
+                *nl = '\0';
+                return 0;
+            }
+            if (n >= size - 1)
+                return -EPROTO;
+        } else if (p[1].revents) {
+            return -ECONNRESET;
+        }
+    }
+}
+
+static int query_monitor(struct lxm_container *c, int monfd, struct lxm_runtime_info *out)
 {
     _cleanup_close_ int fd = lxm_monitor_connect(c);
     if (fd < 0)
-        return fd;
-    /* A monitor that stopped answering must not hang list/info: fall back
-     * to the pidfd check below. */
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        return fd == -EAGAIN ? -ETIMEDOUT : fd;
     char line[256], state[32];
     int pid;
     int64_t started;
-    if (lxm_write_all(fd, "state\n", 6) < 0 || lxm_read_line(fd, line, sizeof(line)) < 0)
+    if (send(fd, "state\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT) != 6)
         return -ECONNRESET;
+    int r = read_line_while_alive(fd, monfd, QUERY_WAIT_MS, line, sizeof(line));
+    if (r < 0)
+        return r;
     if (sscanf(line, "STATE %31s %d %" SCNd64, state, &pid, &started) != 3 ||
         state_from_name(state, &out->state) < 0)
         return -EPROTO;
@@ -265,11 +334,56 @@ static int query_monitor(struct lxm_container *c, struct lxm_runtime_info *out)
     return 0;
 }
 
-/* The monitor is gone and so is init: undo what it would have undone. */
-static void cleanup_stale(struct lxm_container *c)
+/* A pidfd of the monitor the state file names, if it is still that one. */
+static int monitor_pidfd(const struct lxm_state_file *st)
+{
+    if (st->monitor_starttime == 0)
+        return -ESRCH;
+    return lxm_pidfd_verified(st->monitor_pid, st->monitor_starttime);
+}
+
+static bool pidfd_exited(int pidfd)
+{
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+/* RUNNING or FROZEN if the recorded init lives; false otherwise. */
+static bool init_from_state(struct lxm_container *c, const struct lxm_state_file *st,
+                            struct lxm_runtime_info *out)
+{
+    _cleanup_close_ int pidfd =
+        st->init_pid > 0 ? lxm_pidfd_verified(st->init_pid, st->init_starttime) : -1;
+    if (pidfd < 0)
+        return false;
+    out->state = LXM_STATE_RUNNING;
+    out->init_pid = st->init_pid;
+    out->started_at = st->started_at;
+    struct lxm_cgroup *cg = NULL;
+    struct lxm_error e = {0};
+    if (lxm_cgroup_open(c->id, &cg, &e) == 0) {
+        if (lxm_cgroup_is_frozen(cg) == 1)
+            out->state = LXM_STATE_FROZEN;
+        lxm_cgroup_free(cg);
+    }
+    return true;
+}
+
+/* The monitor is gone and so is init: undo what it would have undone. A
+ * child it had released but not seen exec init (it died during a boot,
+ * after the start command was told the start failed) is killed with
+ * everything else in the cgroup, and we say so. */
+static void cleanup_stale(struct lxm_container *c, const struct lxm_state_file *st)
 {
     struct lxm_cgroup *cg = NULL;
     struct lxm_error e = {0};
+    if (st && st->boot_pid > 0) {
+        _cleanup_close_ int boot = lxm_pidfd_verified(st->boot_pid, st->boot_starttime);
+        if (boot >= 0)
+            lxm_warn("%s: its monitor died while booting it: killing the unfinished init "
+                     "(pid %d)",
+                     c->name, (int)st->boot_pid);
+    }
     if (lxm_cgroup_open(c->id, &cg, &e) == 0) {
         if (lxm_cgroup_destroy(cg, &e) < 0)
             lxm_warn("%s: %s", c->name, e.msg);
@@ -282,41 +396,61 @@ static void cleanup_stale(struct lxm_container *c)
     lxm_state_remove(c);
 }
 
-int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, struct lxm_error *err)
+/* Only clean up under the lock so a concurrent start is not undone. */
+static void cleanup_stale_locked(struct lxm_container *c, const struct lxm_state_file *st)
 {
-    memset(out, 0, sizeof(*out));
-    out->state = LXM_STATE_STOPPED;
-    if (query_monitor(c, out) == 0)
-        return 0;
-    struct lxm_state_file st;
-    int r = lxm_state_read(c, &st);
-    if (r < 0) {
-        if (r != -ENOENT)
-            lxm_state_remove(c);
-        return 0;
-    }
-    _cleanup_close_ int pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime);
-    if (pidfd >= 0) {
-        out->state = LXM_STATE_RUNNING;
-        out->init_pid = st.init_pid;
-        out->started_at = st.started_at;
-        struct lxm_cgroup *cg = NULL;
-        struct lxm_error e = {0};
-        if (lxm_cgroup_open(c->id, &cg, &e) == 0) {
-            if (lxm_cgroup_is_frozen(cg) == 1)
-                out->state = LXM_STATE_FROZEN;
-            lxm_cgroup_free(cg);
-        }
-        return 0;
-    }
-    /* Only clean up under the lock so a concurrent start is not undone. */
     bool had_lock = c->lock_fd >= 0;
     if (lxm_container_lock(c, false, NULL) == 0) {
-        cleanup_stale(c);
+        cleanup_stale(c, st);
         if (!had_lock)
             lxm_container_unlock(c);
     }
+}
+
+/* The monitor is alive (monfd) but did not answer: what the state file and
+ * pidfds say, and never a teardown. */
+static void query_busy_monitor(struct lxm_container *c, const struct lxm_state_file *st,
+                               struct lxm_runtime_info *out)
+{
+    out->monitor_alive = true;
+    out->monitor_busy = true;
+    if (!init_from_state(c, st, out))
+        out->state = st->init_pid > 0 ? LXM_STATE_STOPPING : LXM_STATE_STARTING;
+}
+
+int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, struct lxm_error *err)
+{
     (void)err;
+    memset(out, 0, sizeof(*out));
+    out->state = LXM_STATE_STOPPED;
+    struct lxm_state_file st;
+    int r = lxm_state_read(c, &st);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0) {
+        /* Unreadable (never torn: it is replaced atomically): drop it. */
+        lxm_state_remove(c);
+        return 0;
+    }
+    _cleanup_close_ int monfd = monitor_pidfd(&st);
+    if (monfd >= 0 && st.boot_pid > 0) {
+        /* Between release and exec: the monitor answers once it is done. */
+        out->state = LXM_STATE_STARTING;
+        out->monitor_alive = true;
+        return 0;
+    }
+    if (monfd >= 0 || st.monitor_starttime == 0) {
+        r = query_monitor(c, monfd, out);
+        if (r == 0)
+            return 0;
+        if (monfd >= 0 && !pidfd_exited(monfd)) {
+            query_busy_monitor(c, &st, out);
+            return 0;
+        }
+    }
+    if (init_from_state(c, &st, out))
+        return 0; /* an orphan: the monitor died after init exec'd */
+    cleanup_stale_locked(c, &st);
     return 0;
 }
 
@@ -375,10 +509,25 @@ static int spawn_monitor(struct lxm_container *c, struct lxm_error *err)
         return 0;
     if (n == 0)
         return lxm_error_set(err, EIO,
-                             "start %s: the monitor died before init started (see %s/lxm.log)",
+                             "start %s: the monitor died during the boot (see %s/lxm.log)",
                              c->name, c->log_dir);
     buf[strcspn(buf, "\n")] = '\0';
     return lxm_error_set(err, EIO, "start %s: %s", c->name, buf);
+}
+
+/* A monitor that closed its end of the result pipe is on its way out;
+ * its record is read once it is gone (bounded: it may be stuck in exit). */
+static void wait_monitor_exit(struct lxm_container *c)
+{
+    struct lxm_state_file st;
+    if (lxm_state_read(c, &st) < 0)
+        return;
+    _cleanup_close_ int monfd = monitor_pidfd(&st);
+    if (monfd >= 0) {
+        struct pollfd p = {.fd = monfd, .events = POLLIN};
+        while (poll(&p, 1, 10000) < 0 && errno == EINTR)
+            ;
+    }
 }
 
 /* The monitor logs a missing AppArmor at every start, but its stderr is the
@@ -422,6 +571,17 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
         goto out;
     }
     r = spawn_monitor(c, err);
+    if (r < 0) {
+        wait_monitor_exit(c);
+        /* A monitor killed during the boot left its record: a child it
+         * had released is killed now, under our lock, and said so; an init
+         * it had recorded as running is adopted like any orphan. */
+        (void)lxm_runtime_query(c, &info, NULL);
+        if (is_running(info.state))
+            lxm_warn("%s: its monitor died once init was running: it runs without one "
+                     "(no console, no reboot; 'lxm stop %s' stops it)",
+                     c->name, c->name);
+    }
 out:
     /* A failed start leaves nothing behind; a running container keeps its dir. */
     if (r < 0 && !is_running(info.state))
@@ -453,30 +613,41 @@ static void say_killing(const struct lxm_container *c, int64_t timeout_ms)
                  timeout_ms / 1000);
 }
 
-/* Stop through the monitor; -ECONNRESET if it died on the way. */
-static int stop_via_monitor(struct lxm_container *c, int64_t timeout_ms, bool kill)
+/* Beyond the stop timeout, how long a stop waits for a live monitor to
+ * report the container down before it gives up (leaving it to finish). */
+#define STOP_GRACE_MS 30000
+
+/* Stop through the monitor (monfd: its pidfd, -1 if unknown): 0 once it
+ * says "stopped", -ECONNRESET if it died on the way, -ETIMEDOUT if it is
+ * still at it after the grace period. */
+static int stop_via_monitor(struct lxm_container *c, int monfd, int64_t timeout_ms, bool kill)
 {
     _cleanup_close_ int fd = lxm_monitor_connect(c);
     if (fd < 0)
-        return -ECONNRESET;
+        return fd == -EAGAIN ? -ETIMEDOUT : -ECONNRESET;
     char req[64], line[64];
     int n = snprintf(req, sizeof(req), "stop %" PRId64 " %d\n", timeout_ms, kill ? 1 : 0);
-    if (lxm_write_all(fd, req, (size_t)n) < 0)
+    if (send(fd, req, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
         return -ECONNRESET;
-    while (lxm_read_line(fd, line, sizeof(line)) == 0) {
+    int64_t deadline = now_ms() + (kill ? 0 : timeout_ms) + STOP_GRACE_MS;
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        int r = read_line_while_alive(fd, monfd, left > 0 ? left : 0, line, sizeof(line));
+        if (r < 0)
+            return r == -ETIMEDOUT ? r : -ECONNRESET;
         if (strcmp(line, "kill") == 0 && !kill)
             say_killing(c, timeout_ms);
         else if (strcmp(line, "stopped") == 0)
             return 0;
     }
-    return -ECONNRESET;
 }
 
 static int stop_orphan(struct lxm_container *c, int64_t timeout_ms, bool kill,
                        struct lxm_error *err)
 {
     struct lxm_state_file st;
-    if (lxm_state_read(c, &st) == 0) {
+    bool have = lxm_state_read(c, &st) == 0;
+    if (have) {
         _cleanup_close_ int pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime);
         if (pidfd >= 0) {
             if (!c->config)
@@ -491,8 +662,28 @@ static int stop_orphan(struct lxm_container *c, int64_t timeout_ms, bool kill,
             }
         }
     }
-    cleanup_stale(c);
+    cleanup_stale(c, have ? &st : NULL);
     return 0;
+}
+
+/* A live monitor is asked and waited for; only a dead one's container is
+ * stopped and cleaned up by the command itself. */
+static int stop_running(struct lxm_container *c, const struct lxm_runtime_info *info,
+                        int64_t timeout_ms, bool kill, struct lxm_error *err)
+{
+    if (info->monitor_alive) {
+        struct lxm_state_file st;
+        _cleanup_close_ int monfd = lxm_state_read(c, &st) == 0 ? monitor_pidfd(&st) : -1;
+        int r = stop_via_monitor(c, monfd, timeout_ms, kill);
+        if (r == 0)
+            return 0;
+        if (monfd >= 0 && !pidfd_exited(monfd))
+            return lxm_error_set(err, ETIMEDOUT,
+                                 "container '%s': its monitor (pid %d) is alive but has not "
+                                 "finished the stop; it was left to do so (see %s/lxm.log)",
+                                 c->name, (int)st.monitor_pid, c->log_dir);
+    }
+    return stop_orphan(c, timeout_ms, kill, err);
 }
 
 int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, struct lxm_error *err)
@@ -518,9 +709,9 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
                 lxm_cgroup_free(cg);
             }
         }
-        if (!info.monitor_alive || stop_via_monitor(c, timeout_ms, kill) < 0)
-            r = stop_orphan(c, timeout_ms, kill, err);
-        remove_run_dir(c);
+        r = stop_running(c, &info, timeout_ms, kill, err);
+        if (r == 0)
+            remove_run_dir(c);
     }
     lxm_container_unlock(c);
     return r;

@@ -1,6 +1,7 @@
 /* storage.c: backend choice, helpers every backend uses, and the dir
- * backend (a plain copy; reflink where the filesystem has it is a later
- * step). The overlay backend is in storage-overlay.c. */
+ * backend (a copy that shares file data by reflink where the filesystem
+ * has it). The overlay backend is in storage-overlay.c, btrfs in
+ * storage-btrfs.c. */
 #include "storage-internal.h"
 
 #include <errno.h>
@@ -17,8 +18,9 @@
 
 #include "config.h"
 #include "container.h"
+#include "copy.h"
 #include "idmap.h"
-#include "image.h"
+#include "storage-btrfs.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -29,7 +31,9 @@ int lxm_storage_copy_tree(const char *src, const char *dst, struct lxm_error *er
 {
     if (mkdir(dst, 0755) < 0)
         return lxm_error_errno(err, errno, "create %s", dst);
-    return lxm_image_copy_tree(src, dst, err);
+    /* FICLONE per file where the filesystem has it (btrfs, XFS): the copy
+     * shares the data and takes no disk; elsewhere the bytes are copied. */
+    return lxm_copy_tree(src, dst, LXM_COPY_REFLINK, NULL, err);
 }
 
 /* nftw has no user pointer: the callback only touches the file it is
@@ -54,11 +58,13 @@ static int clear_flags_cb(const char *file, const struct stat *st, int type, str
 
 int lxm_storage_remove_tree(const char *path, struct lxm_error *err)
 {
-    int r = rm_rf(path);
+    /* rm_rf, and on btrfs the subvolumes too (a guest may make its own;
+     * rm_rf alone refuses them as other filesystems). */
+    int r = lxm_btrfs_remove(path);
     if (r == -EPERM) {
         /* Never follows symlinks (FTW_PHYS) or leaves the filesystem (FTW_MOUNT). */
         nftw(path, clear_flags_cb, 64, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
-        r = rm_rf(path);
+        r = lxm_btrfs_remove(path);
     }
     if (r == -ENOENT)
         return 0;
@@ -282,26 +288,6 @@ const struct lxm_storage_ops lxm_storage_dir = {
     .destroy = dir_destroy,
     .mount = dir_mount,
     .usage = dir_usage,
-};
-
-/* ---- btrfs (its own helper fills this row in) ------------------------------------ */
-
-static int btrfs_probe(const char *state_dir, struct lxm_error *err)
-{
-    lxm_error_set(err, ENOTSUP, "the btrfs storage driver is not built yet (%s)", state_dir);
-    return 0;
-}
-
-static int btrfs_owns(const char *vol)
-{
-    (void)vol;
-    return 0;
-}
-
-const struct lxm_storage_ops lxm_storage_btrfs = {
-    .name = "btrfs",
-    .probe = btrfs_probe,
-    .owns = btrfs_owns,
 };
 
 /* ---- choice ---------------------------------------------------------------------- */

@@ -360,3 +360,63 @@ void lxm_json_write_string(FILE *f, const char *s)
 {
     write_quoted(f, s, true);
 }
+
+/* ---- writing a tree back ---------------------------------------------------------- */
+
+static void write_node_scalar(FILE *f, const struct lxm_ynode *n)
+{
+    /* A plain scalar reads back the same when written as it came. */
+    if (n->plain)
+        fputs(n->value, f);
+    else
+        lxm_yaml_write_scalar(f, n->value);
+}
+
+static void write_block(FILE *f, const struct lxm_ynode *n, int indent, bool inline_first);
+
+/* The value after "key:" or "-": on the same line when it is a scalar or
+ * empty, else as an indented block below. */
+static void write_value(FILE *f, const struct lxm_ynode *v, int indent, bool after_dash)
+{
+    if (v->type == LXM_YAML_SCALAR) {
+        if (!lxm_ynode_is_null(v) || !v->plain) {
+            fputc(' ', f);
+            write_node_scalar(f, v);
+        }
+        fputc('\n', f);
+    } else if (v->n == 0) {
+        fputs(v->type == LXM_YAML_MAP ? " {}\n" : " []\n", f);
+    } else if (after_dash && v->type == LXM_YAML_MAP) {
+        fputc(' ', f);
+        write_block(f, v, indent + 2, true);
+    } else {
+        fputc('\n', f);
+        write_block(f, v, indent + 2, false);
+    }
+}
+
+static void write_block(FILE *f, const struct lxm_ynode *n, int indent, bool inline_first)
+{
+    for (size_t i = 0; i < n->n; i++) {
+        if (i > 0 || !inline_first)
+            fprintf(f, "%*s", indent, "");
+        if (n->type == LXM_YAML_SEQ) {
+            fputc('-', f);
+            write_value(f, n->items[i], indent, true);
+        } else {
+            write_node_scalar(f, n->items[2 * i]);
+            fputc(':', f);
+            write_value(f, n->items[2 * i + 1], indent, false);
+        }
+    }
+}
+
+void lxm_yaml_write_doc(FILE *f, const struct lxm_ynode *root)
+{
+    if (root->type == LXM_YAML_SCALAR)
+        write_value(f, root, 0, false);
+    else if (root->n == 0)
+        fputs(root->type == LXM_YAML_MAP ? "{}\n" : "[]\n", f);
+    else
+        write_block(f, root, 0, false);
+}

@@ -58,5 +58,8 @@ bool lxm_ynode_is_null(const struct lxm_ynode *n);
 /* Write s as a YAML scalar: plain when that reads back as the same string,
  * double-quoted with escapes otherwise. */
 void lxm_yaml_write_scalar(FILE *f, const char *s);
+/* Write a loaded tree back as block-style YAML that loads as the same
+ * tree (comments and styles are not kept). */
+void lxm_yaml_write_doc(FILE *f, const struct lxm_ynode *root);
 /* Write s as a JSON string (quoted and escaped). */
 void lxm_json_write_string(FILE *f, const char *s);

@@ -414,6 +414,7 @@ static void test_template_global(void)
         is_str(g->bridge, "lxmbr0", "default bridge");
         ok(g->nat && g->dhcp, "default nat and dhcp");
         is_str(g->storage_driver, "auto", "default storage");
+        ok(g->storage_pool == NULL, "no storage pool by default");
         is_str(g->idmap_range, "auto", "default idmap");
         ok(g->ipv4 == NULL, "default ipv4 unset");
     }
@@ -429,6 +430,8 @@ static void test_template_global(void)
            "/g.yaml:1:19: storage.driver: \"zfs\" is not a valid choice (use auto, dir, overlay "
            "or btrfs)",
            "bad storage driver message");
+    ok(lxm_global_parse("/g.yaml", "storage: {driver: btrfs, pool: disk.img}\n", &g, &err) < 0,
+       "relative pool path refused");
 }
 
 static void test_merge(void)

@@ -1,0 +1,101 @@
+/* monitor internals: what monitor.c (setup, boots, teardown, the loop) and
+ * monitor-io.c (console and socket clients) share. The monitor is one
+ * thread serving every peer; none of them may ever block it, so every fd
+ * towards a peer is non-blocking and what a peer cannot take at once waits
+ * in a bounded queue. Not for other modules. */
+#pragma once
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runtime-internal.h"
+
+#define MAX_CLIENTS 32
+/* Console output a client may fall behind by before it is dropped. */
+#define CLIENT_OUT_MAX (64 * 1024)
+/* Recent console output, replayed to each new console client. */
+#define CONSOLE_RING_SIZE (16 * 1024)
+/* Console input waiting for the guest to read its console. */
+#define CONSOLE_IN_MAX (16 * 1024)
+/* A connection must complete its request line within this. */
+#define REQUEST_TIMEOUT_MS 5000
+
+/* A byte queue of fixed capacity (a ring). */
+struct byte_queue {
+    char *buf;
+    size_t cap, head, len;
+};
+
+enum client_kind { CLIENT_REQUEST, CLIENT_STOP, CLIENT_CONSOLE };
+
+struct client {
+    int fd;                 /* -1: free slot */
+    enum client_kind kind;
+    int64_t last_active;    /* monotonic ms of the connect or its last input */
+    size_t len;
+    char line[128];         /* the request line being read */
+    struct byte_queue out;  /* what the client has not taken yet */
+};
+
+struct monitor {
+    struct lxm_container *c;
+    struct lxm_config *cfg;
+    struct lxm_cgroup *cg;
+    struct lxm_network *net;
+    struct lxm_seccomp *seccomp;
+    char *apparmor_profile;
+    struct lxm_userns userns;
+    bool own_mntns;
+    char *stage_dir;
+    uint64_t starttime;      /* our own, recorded in the state file */
+    int listen_fd;
+    int master_fd;
+    int slave_fd;
+    int log_fd;
+    off_t log_size;
+    int timer_fd;            /* stop timeout */
+    int boot_timer_fd;       /* delayed reboot (reboot loop back-off) */
+    int oom_fd;              /* memory events of the cgroup, -1 if none */
+    short oom_events;
+    int64_t oom_kills;       /* last count written to lxm.log */
+    int64_t oom_recheck_at;  /* monotonic ms of the next look, 0 = none */
+    int oom_rechecks;        /* looks left after an event */
+    int pidfd;               /* init of this boot; -1 between boots */
+    pid_t init_pid;
+    uint64_t init_starttime;
+    int64_t started_at;
+    int64_t boot_ms;         /* monotonic ms when this boot's init exec'd */
+    int fast_reboots;        /* reboots in a row, each soon after its boot */
+    bool reboot_pending;     /* waiting on boot_timer_fd */
+    bool stopping;
+    struct byte_queue ring;        /* recent console output */
+    struct byte_queue console_in;  /* client input for the guest */
+    struct client clients[MAX_CLIENTS];
+};
+
+int64_t monitor_now_ms(void);
+enum lxm_state monitor_state(struct monitor *m);
+void monitor_begin_stop(struct monitor *m, int64_t timeout_ms, bool kill);
+
+/* monitor-io.c */
+void monitor_io_init(struct monitor *m);
+void monitor_io_free(struct monitor *m);
+/* Append the pollfds of the console master and the clients to pfd (room
+ * for 1 + MAX_CLIENTS), in the order monitor_io_events() expects. */
+int monitor_io_pollfds(struct monitor *m, struct pollfd *pfd);
+void monitor_io_events(struct monitor *m, const struct pollfd *pfd, int n);
+/* Poll timeout (ms, -1 = none) until the next idle request expires;
+ * drops the ones that have. */
+int monitor_io_expire(struct monitor *m);
+void monitor_accept(struct monitor *m);
+/* Read what the console has (init's last words too). */
+void monitor_read_console(struct monitor *m);
+/* A new console master for this boot. */
+void monitor_take_console(struct monitor *m, int master);
+/* Move DIR/NAME to DIR/NAME.1 and open a new DIR/NAME; -1 on failure. */
+int monitor_log_rotate(const char *dir, const char *name);
+/* One line to every client waiting on a stop. */
+void monitor_notify_stop(struct monitor *m, const char *line);
