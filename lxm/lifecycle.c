@@ -410,7 +410,7 @@ int lxm_lifecycle_create(const struct lxm_paths *paths, const struct lxm_create_
             rm_rf(c->run_dir);
         lxm_signals_restore(&old);
     }
-    lxm_container_unlock(c);
+    /* The lock goes with c: launch holds it on through the start. */
     plan_free(&p);
     if (r == 0 && out)
         *out = TAKE_PTR(c);
