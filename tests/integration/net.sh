@@ -125,7 +125,7 @@ bad_global() { # desc yaml regex
     t_like "$1: says why" "$out" "$3"
     t_fail "$1: no bridge created" ip link show "$BR"
     t_fail "$1: no nft table created" nft list table ip "lxm_$BR"
-    t_is "$1: no dnsmasq started" "$(ls "$r/run/lxm/net/$BR/dnsmasq.pid" 2>/dev/null)" ""
+    t_is "$1: no dnsmasq started" "$(ls "$r/run/lxm/.net/$BR/dnsmasq.pid" 2>/dev/null)" ""
 }
 bad_global "bridge name of 16 chars" "network: {bridge: lxmt0123456789ab}" "lxmt0123456789ab.*(15|long)"
 bad_global "invalid CIDR" "network: {bridge: $BR, ipv4: 10.300.0.1/24}" "10\.300\.0\.1/24"
@@ -182,6 +182,14 @@ in_c "$A" sh -c "echo $marker >/net-marker; httpd -p 8080 -h /" >/dev/null 2>&1
 t_wait 5 curl -sf "http://$IPA:8080/net-marker" >/dev/null
 t_is "host fetches a file of the container over HTTP" "$(curl -s --max-time 5 "http://$IPA:8080/net-marker")" "$marker"
 t_is "it is the container's rootfs, not the host's" "$(curl -s --max-time 5 "http://$IPA:8080/etc/hostname")" "$A"
+
+# A container named "net" has a run dir of its own, never the bridge's state.
+lxm create net -t busybox -c network.eth0.type=none >/dev/null
+t_ok "a container named net: start" lxm start net
+t_ok "... stop" lxm stop -k net
+t_ok "... delete" lxm delete net
+t_ok "the bridge's dnsmasq state survives it" test -s "$T_ROOT/run/lxm/.net/$BR/dnsmasq.pid"
+t_ok "... and its dnsmasq still runs" test -n "$(dnsmasq_pid)"
 
 out=$(lxm net down 2>&1)
 t_is "net down refuses while containers use the bridge" "$?" 1
