@@ -42,6 +42,7 @@ struct sqfs_gen {
     sqfs_xattr_reader_t *xattrs;
     sqfs_tree_node_t *root;
     sqfs_super_t super;
+    sqfs_u64 kv_start;        /* where the xattr key/value pairs begin */
 
     struct archive *w;        /* tar writer into buf */
     char *buf;
@@ -132,6 +133,8 @@ static int check_counts(struct sqfs_gen *g, struct lxm_error *err)
     unsigned char hdr[16];
     if (fd < 0 || pread(fd, hdr, sizeof(hdr), (off_t)s->xattr_id_table_start) != (ssize_t)sizeof(hdr))
         return lxm_error_set(err, EINVAL, "%s: corrupt image (no xattr table)", g->path);
+    for (int i = 7; i >= 0; i--)
+        g->kv_start = g->kv_start << 8 | hdr[i];
     sqfs_u32 count = (sqfs_u32)hdr[8] | (sqfs_u32)hdr[9] << 8 | (sqfs_u32)hdr[10] << 16 |
                      (sqfs_u32)hdr[11] << 24;
     if (count > s->bytes_used)
@@ -193,6 +196,74 @@ static sqfs_u32 nlink_of(const sqfs_inode_generic_t *in)
     }
 }
 
+/* A little-endian integer of n (<= 8) bytes from the metadata stream. */
+static int read_le(sqfs_meta_reader_t *m, size_t n, sqfs_u64 *out)
+{
+    unsigned char b[8];
+    int r = sqfs_meta_reader_read(m, b, n);
+    *out = 0;
+    for (size_t i = n; r == 0 && i > 0; i--)
+        *out = *out << 8 | b[i - 1];
+    return r;
+}
+
+static int skip_bytes(sqfs_meta_reader_t *m, sqfs_u64 n)
+{
+    char buf[256];
+    int r = 0;
+    while (r == 0 && n > 0) {
+        size_t k = n > sizeof(buf) ? sizeof(buf) : (size_t)n;
+        r = sqfs_meta_reader_read(m, buf, k);
+        n -= k;
+    }
+    return r;
+}
+
+/* An out-of-line value: inline stands its 8-byte address; the size is
+ * read there, and the reader comes back to where it was. */
+static int ool_value_size(struct sqfs_gen *g, sqfs_meta_reader_t *m, sqfs_u64 *size)
+{
+    sqfs_u64 inline_size, ref, block;
+    size_t offset;
+    int r = read_le(m, 4, &inline_size);
+    if (r == 0 && inline_size != 8)
+        r = SQFS_ERROR_CORRUPTED;
+    if (r == 0)
+        r = read_le(m, 8, &ref);
+    if (r)
+        return r;
+    sqfs_meta_reader_get_position(m, &block, &offset);
+    r = sqfs_meta_reader_seek(m, g->kv_start + (ref >> 16), ref & 0xFFFF);
+    if (r == 0)
+        r = read_le(m, 4, size);
+    return r ? r : sqfs_meta_reader_seek(m, block, offset);
+}
+
+/* libsquashfs allocates an xattr value of whatever size the image claims
+ * before it reads it: walk the set with a reader of our own first and
+ * refuse a value larger than Linux allows (XATTR_SIZE_MAX, 64 KiB). */
+static int check_xattr_sizes(struct sqfs_gen *g, const sqfs_xattr_id_t *desc)
+{
+    sqfs_meta_reader_t *m = sqfs_meta_reader_create(g->file, g->cmp, g->kv_start,
+                                                    g->super.bytes_used);
+    if (!m)
+        return SQFS_ERROR_ALLOC;
+    int r = sqfs_meta_reader_seek(m, g->kv_start + (desc->xattr >> 16), desc->xattr & 0xFFFF);
+    for (sqfs_u32 i = 0; r == 0 && i < desc->count; i++) {
+        sqfs_u64 type, len, size;
+        if ((r = read_le(m, 2, &type)) || (r = read_le(m, 2, &len)) || (r = skip_bytes(m, len)))
+            break;
+        bool ool = (type & SQFS_XATTR_FLAG_OOL) != 0;
+        r = ool ? ool_value_size(g, m, &size) : read_le(m, 4, &size);
+        if (r == 0 && size > 65536)
+            r = SQFS_ERROR_CORRUPTED;
+        if (r == 0 && !ool)
+            r = skip_bytes(m, size);
+    }
+    sqfs_destroy(m);
+    return r;
+}
+
 static int add_xattrs(struct sqfs_gen *g, const sqfs_inode_generic_t *in, struct archive_entry *e)
 {
     sqfs_u32 idx;
@@ -200,6 +271,8 @@ static int add_xattrs(struct sqfs_gen *g, const sqfs_inode_generic_t *in, struct
     if (sqfs_inode_get_xattr_index(in, &idx) || idx == 0xFFFFFFFF)
         return 0;
     int r = sqfs_xattr_reader_get_desc(g->xattrs, idx, &desc);
+    if (r == 0)
+        r = check_xattr_sizes(g, &desc);
     if (r == 0)
         r = sqfs_xattr_reader_seek_kv(g->xattrs, &desc);
     for (sqfs_u32 i = 0; r == 0 && i < desc.count; i++) {

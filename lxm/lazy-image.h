@@ -12,6 +12,7 @@
 #include <sqfs/id_table.h>
 #include <sqfs/inode.h>
 #include <sqfs/io.h>
+#include <sqfs/meta_reader.h>
 #include <sqfs/super.h>
 #include <sqfs/xattr.h>
 #include <sqfs/xattr_reader.h>
@@ -45,6 +46,10 @@
     X(sqfs_id_table_read) \
     X(sqfs_inode_get_file_size) \
     X(sqfs_inode_get_xattr_index) \
+    X(sqfs_meta_reader_create) \
+    X(sqfs_meta_reader_get_position) \
+    X(sqfs_meta_reader_read) \
+    X(sqfs_meta_reader_seek) \
     X(sqfs_open_file) \
     X(sqfs_super_read) \
     X(sqfs_tree_node_get_path) \
@@ -98,6 +103,10 @@ const struct lxm_sqfs_api *lxm_sqfs(void);
 #define sqfs_id_table_read (lxm_sqfs()->sqfs_id_table_read)
 #define sqfs_inode_get_file_size (lxm_sqfs()->sqfs_inode_get_file_size)
 #define sqfs_inode_get_xattr_index (lxm_sqfs()->sqfs_inode_get_xattr_index)
+#define sqfs_meta_reader_create (lxm_sqfs()->sqfs_meta_reader_create)
+#define sqfs_meta_reader_get_position (lxm_sqfs()->sqfs_meta_reader_get_position)
+#define sqfs_meta_reader_read (lxm_sqfs()->sqfs_meta_reader_read)
+#define sqfs_meta_reader_seek (lxm_sqfs()->sqfs_meta_reader_seek)
 #define sqfs_open_file (lxm_sqfs()->sqfs_open_file)
 #define sqfs_super_read (lxm_sqfs()->sqfs_super_read)
 #define sqfs_tree_node_get_path (lxm_sqfs()->sqfs_tree_node_get_path)
