@@ -206,11 +206,11 @@ if [ $full = 1 ]; then
         out=$("$LXM_BIN" --root "$G" copy g1 g2 2>&1); rc=$?
         t_is "copy onto a full disk: exit 1" "$rc" 1
         t_like "copy onto a full disk: says so, naming the target" "$out" \
-            "^lxm: error: copy .*/g1/rootfs to .*/\.copy-[0-9]+-g2/rootfs: write [^:]*: No space left on device$"
+            "^lxm: error: copy .*/g1/rootfs to .*/\.copy-[0-9]+-g2/rootfs: (write [^:]*|[^:]*: copy data): No space left on device$"
         out=$("$LXM_BIN" --root "$G" snapshot g1 2>&1); rc=$?
         t_is "snapshot onto a full disk: exit 1" "$rc" 1
         t_like "snapshot onto a full disk: says so" "$out" \
-            "^lxm: error: snapshot g1: copy .*/g1/rootfs to .*: write [^:]*: No space left on device$"
+            "^lxm: error: snapshot g1: copy .*/g1/rootfs to .*: (write [^:]*|[^:]*: copy data): No space left on device$"
         head -c 4000000 /dev/zero >"$G/filler" 2>/dev/null
         cfg=$(sha256sum <"$G/var/lib/lxm/containers/g1/config.yaml")
         out=$("$LXM_BIN" --root "$G" config set g1 limits.pids=100 2>&1); rc=$?

@@ -5,6 +5,7 @@
 # during the boot, a guest that reboots in a loop, and lxm.log rotation.
 . "$(dirname "$0")/../lib.sh"
 t_setup monitor
+t_storage dir # its inits are written into containers/NAME/rootfs
 
 C=mo$$a   # console flood, slow monitor, idle clients
 K=mo$$b   # monitor killed during the boot
