@@ -154,6 +154,30 @@ else
     t_skip "skopeo-written layout" "skopeo is not installed"
 fi
 
+# --- the same formats through the image store: image import, create --image ------------------
+t_ok "image import: lxm export, with an alias" lxm -q image import "$IMG/export.tar.zst" --alias imp-exp
+t_ok "image import: LXC unified" lxm -q image import "$IMG/unified.tar.xz" --alias imp-uni
+t_ok "image import: LXC split with rootfs.squashfs" \
+    lxm -q image import "$IMG/meta.tar.xz" --split "$IMG/rootfs.squashfs" --alias imp-sq
+t_ok "image import: OCI DIR:TAG" lxm -q image import "$IMG/oci:v1" --alias imp-oci
+list=$(lxm image list --format csv)
+for a in imp-exp imp-uni imp-sq imp-oci; do
+    t_like "image list shows $a" "$list" "(^|[,; ])$a([,; ]|$)"
+done
+t_is "image info: release from the split image's metadata.yaml" \
+    "$(lxm image info imp-sq --format json | jq -r .release)" bookworm
+for a in exp uni sq; do
+    t_ok "create --image imp-$a" lxm -q create "st-$a" --image "imp-$a"
+    check_rootfs "st-$a"
+done
+t_ok "create --image imp-oci" lxm -q create st-oci --image imp-oci
+t_is "st-oci: the top layer's file" "$(cat "$CT/st-oci/rootfs/etc/os-release" 2>/dev/null)" "ID=ocitest
+VERSION=3"
+t_ok "st-oci: whiteouts applied" test ! -e "$CT/st-oci/rootfs/data/gone"
+out=$(lxm image delete imp-sq 2>&1)
+t_like "image delete of a used image: refused, naming the user" "$out" "st-sq"
+t_ok "... after its container is gone it goes" sh -c "'$LXM_BIN' --root '$T_ROOT' delete st-sq && '$LXM_BIN' --root '$T_ROOT' image delete imp-sq"
+
 # --- refused, with the entry or blob named, leaving nothing ---------------------------------------
 before=$(state)
 # expect_refused DESC REGEX ARGS...: exit 1, one line matching REGEX.
