@@ -64,6 +64,7 @@ struct monitor {
     int oom_fd;          /* memory events of the cgroup, -1 if none */
     short oom_events;
     int64_t oom_kills;   /* last count written to lxm.log */
+    int64_t oom_recheck_until; /* CLOCK_MONOTONIC ms; 0: no re-read due */
     int pidfd;
     pid_t init_pid;
     int64_t started_at;
@@ -128,15 +129,39 @@ static void watch_oom(struct monitor *m)
     m->oom_kills = n > 0 ? n : 0;
 }
 
+/* v1 signals an OOM before the kernel has chosen and counted its victim,
+ * so after an event that finds no new kill the count is read again every
+ * OOM_RECHECK_MS for a while, from the poll loop: the monitor never sleeps
+ * here. */
+#define OOM_RECHECK_MS 50
+#define OOM_RECHECK_FOR_MS 2000
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void count_oom_kills(struct monitor *m)
+{
+    int64_t n = lxm_cgroup_oom_kills(m->cg);
+    if (n > m->oom_kills) {
+        lxm_info("%s: oom-kill: %" PRId64 " process(es) killed by the memory limit", m->c->name,
+                 n - m->oom_kills);
+        m->oom_recheck_until = 0;
+    }
+    if (n >= 0)
+        m->oom_kills = n;
+    if (m->oom_recheck_until && monotonic_ms() >= m->oom_recheck_until)
+        m->oom_recheck_until = 0;
+}
+
 static void check_oom(struct monitor *m)
 {
     lxm_cgroup_memory_events_ack(m->cg, m->oom_fd);
-    int64_t n = lxm_cgroup_oom_kills(m->cg);
-    if (n > m->oom_kills)
-        lxm_info("%s: oom-kill: %" PRId64 " process(es) killed by the memory limit", m->c->name,
-                 n - m->oom_kills);
-    if (n >= 0)
-        m->oom_kills = n;
+    m->oom_recheck_until = monotonic_ms() + OOM_RECHECK_FOR_MS;
+    count_oom_kills(m);
 }
 
 static void unstage_mounts(struct monitor *m);
@@ -582,8 +607,10 @@ static void run_loop(struct monitor *m)
                 idx[nc++] = i;
                 pfd[n++] = (struct pollfd){.fd = m->clients[i].fd, .events = POLLIN};
             }
-        if (poll(pfd, (nfds_t)n, -1) < 0)
+        if (poll(pfd, (nfds_t)n, m->oom_recheck_until ? OOM_RECHECK_MS : -1) < 0)
             continue;
+        if (m->oom_recheck_until && !(pfd[4].revents & (m->oom_events | POLLERR)))
+            count_oom_kills(m);
         if (pfd[2].revents & POLLIN)
             read_console(m);
         if (pfd[1].revents & POLLIN)
