@@ -69,6 +69,7 @@ int cmd_restore(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_export(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_import(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_net(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_doctor(struct lxm_ctx *, int, char **, struct lxm_error *);
 /* Internal: the per-container monitor re-exec entry ("lxm __monitor"). */
 int cmd_monitor(struct lxm_ctx *, int, char **, struct lxm_error *);
 

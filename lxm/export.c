@@ -19,6 +19,8 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/owner.h"
+#include "leftovers.h"
 
 #define IO_BLOCK (1 << 20)
 /* A config.yaml is a few KiB; anything huge in an archive is not one. */
@@ -264,9 +266,16 @@ static int export_to(const struct lxm_container *c, const char *file,
                      enum lxm_export_compression comp, enum lxm_progress mode,
                      struct lxm_error *err)
 {
-    _cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", file);
+    _cleanup_free_ char *prefix = xasprintf("%s.tmp.%s.", file, owner_tag());
+    _cleanup_free_ char *tmp = prefix ? xasprintf("%sXXXXXX", prefix) : NULL;
     if (!tmp)
         return lxm_error_set(err, ENOMEM, "out of memory");
+    /* FILE may be anywhere: the staging record is how the next command
+     * finds our temp file if we die before the rename. */
+    _cleanup_(lxm_staging_record_freep) struct lxm_staging_record *rec = NULL;
+    int r = lxm_staging_record_add(c->paths, prefix, &rec, err);
+    if (r < 0)
+        return r;
     /* mkostemp makes it 0600: the archive holds the container's secrets. */
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
@@ -274,7 +283,7 @@ static int export_to(const struct lxm_container *c, const char *file,
     struct progress p = {.mode = mode, .name = c->name};
     if (mode == LXM_PROGRESS_PLAIN)
         fprintf(stderr, "exporting %s to %s...\n", c->name, file);
-    int r = write_export(c, fd, comp, &p, err);
+    r = write_export(c, fd, comp, &p, err);
     progress_done(&p);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "interrupted");
@@ -491,7 +500,9 @@ int lxm_import(const struct lxm_paths *paths, const char *file, const char *name
     r = mkdir_p(paths->containers, 0711);
     if (r < 0)
         return lxm_error_errno(err, -r, "create %s", paths->containers);
-    _cleanup_free_ char *staging = xasprintf("%s/.import-XXXXXX", paths->containers);
+    /* Owner-tagged: the next command removes it if we die (leftovers.c). */
+    _cleanup_free_ char *staging =
+        xasprintf("%s/" LXM_IMPORT_STAGING "%s.XXXXXX", paths->containers, owner_tag());
     if (!staging)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (!mkdtemp(staging))

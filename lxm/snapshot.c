@@ -21,6 +21,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/owner.h"
 
 /* btrfs gives every subvolume's root directory this inode number. */
 #define BTRFS_SUBVOL_ROOT_INO 256
@@ -217,6 +218,20 @@ static int remove_snapshot_dir(const char *dir)
     return rm_rf(dir);
 }
 
+/* Where this process builds (or deletes) snapshot snap: hidden, and tagged
+ * with its owner so that a command that finds it after we died removes it
+ * (lxm_snapshot_remove_partial), and one that finds it while we run leaves
+ * it alone. */
+static char *partial_path(const struct lxm_container *c, const char *snap)
+{
+    return xasprintf("%s/snapshots/.%s" LXM_SNAPSHOT_PARTIAL "%s", c->dir, snap, owner_tag());
+}
+
+int lxm_snapshot_remove_partial(const char *path)
+{
+    return remove_snapshot_dir(path);
+}
+
 /* ---- state --------------------------------------------------------------------------- */
 
 static int container_state(struct lxm_container *c, enum lxm_state *state, struct lxm_error *err)
@@ -315,16 +330,12 @@ static int build_snapshot(struct lxm_container *c, const char *name, bool live,
 {
     _cleanup_free_ char *dir = snapshots_dir(c);
     _cleanup_free_ char *final = snapshot_path(c, name, NULL);
-    _cleanup_free_ char *partial = xasprintf("%s/.%s.partial", dir ? dir : "", name);
+    _cleanup_free_ char *partial = partial_path(c, name);
     if (!dir || !final || !partial)
         return lxm_error_set(err, ENOMEM, "out of memory");
     int r = mkdir_p(dir, 0700);
     if (r < 0)
         return lxm_error_errno(err, -r, "create %s", dir);
-    /* Left by a snapshot that died; we hold the lock, so it is no one's. */
-    r = remove_snapshot_dir(partial);
-    if (r < 0)
-        return lxm_error_errno(err, -r, "remove the stale %s", partial);
     r = fill_snapshot(c, partial, name, live, err);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "interrupted");
@@ -583,7 +594,7 @@ int lxm_snapshot_delete(struct lxm_container *c, const char *snap, struct lxm_er
     if (r < 0)
         return r;
     _cleanup_free_ char *final = snapshot_path(c, snap, NULL);
-    _cleanup_free_ char *doomed = xasprintf("%s/snapshots/.%s.partial", c->dir, snap);
+    _cleanup_free_ char *doomed = partial_path(c, snap);
     if (!final || !doomed)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (!path_exists(final))
