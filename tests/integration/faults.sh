@@ -63,10 +63,11 @@ monitors_of_root() {
 states() { timeout 30 "$LXM_BIN" --root "$T_ROOT" list --format json 2>/dev/null | jq -r '.[] | "\(.name) \(.state)"'; }
 
 # Everything staged that a dead command may leave, on disk (not inside a
-# rootfs): its own temp names and the export's temp files in $WORK.
+# rootfs, nor inside a staged tree, which goes as a whole): its own temp
+# names and the export's temp files in $WORK.
 staged_on_disk() {
     find "$T_ROOT/var/lib/lxm" "$T_ROOT/run" -path '*/rootfs' -prune -o \
-        \( -name '*.tmp.*' -o -name '.import-*' -o -name '.*.partial*' \) -print 2>/dev/null
+        \( -name '.import-*' -o -name '.*.partial*' \) -print -prune -o -name '*.tmp.*' -print 2>/dev/null
     find "$T_ROOT/var/lib/lxm/staging" -type f 2>/dev/null
     find "$WORK" -maxdepth 1 -name '*.tmp.*' 2>/dev/null
 }
