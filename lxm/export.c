@@ -270,10 +270,15 @@ static int export_to(const struct lxm_container *c, const char *file,
     _cleanup_free_ char *tmp = prefix ? xasprintf("%sXXXXXX", prefix) : NULL;
     if (!tmp)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    /* FILE may be anywhere: the staging record is how the next command
-     * finds our temp file if we die before the rename. */
+    /* FILE may be anywhere: the staging record (an absolute path, since
+     * the next command runs elsewhere) is how it finds our temp file if we
+     * die before the rename. */
+    _cleanup_free_ char *cwd = file[0] == '/' ? NULL : getcwd(NULL, 0);
+    _cleanup_free_ char *where = cwd ? xasprintf("%s/%s", cwd, prefix) : strdup(prefix);
+    if (!where)
+        return lxm_error_set(err, ENOMEM, "out of memory");
     _cleanup_(lxm_staging_record_freep) struct lxm_staging_record *rec = NULL;
-    int r = lxm_staging_record_add(c->paths, prefix, &rec, err);
+    int r = lxm_staging_record_add(c->paths, where, &rec, err);
     if (r < 0)
         return r;
     /* mkostemp makes it 0600: the archive holds the container's secrets. */

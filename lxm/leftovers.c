@@ -177,8 +177,12 @@ static void scan_records(struct found *f, const struct lxm_paths *p)
             continue;
         _cleanup_free_ char *rec = xasprintf("%s/%s", sd, de->d_name);
         _cleanup_free_ char *prefix = NULL;
-        if (!rec || read_file(rec, &prefix, NULL) < 0)
+        /* An empty or unreadable record (its owner died writing it) names
+         * nothing: only the record itself is left. */
+        if (!rec || read_file(rec, &prefix, NULL) < 0 || !prefix[0]) {
+            add(f, LXM_LEFTOVER_RECORD, TAKE_PTR(rec), de->d_name);
             continue;
+        }
         prefix[strcspn(prefix, "\n")] = '\0';
         _cleanup_free_ char *dcopy = strdup(prefix), *bcopy = strdup(prefix);
         const char *dir = dcopy ? dirname(dcopy) : NULL, *base = bcopy ? basename(bcopy) : NULL;
