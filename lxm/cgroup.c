@@ -988,3 +988,60 @@ int lxm_cgroup_chown(struct lxm_cgroup *cg, uid_t uid, gid_t gid, struct lxm_err
         return 0;
     return chown_delegated(cg->h[cg->v2].dir, uid, gid, err);
 }
+
+/* --- description (lxm doctor) ------------------------------------------------ */
+
+/* "v1 /sys/fs/cgroup/memory: memory; cgroup2 /sys/fs/cgroup/unified: none" */
+static char *describe_layout(const struct lxm_cgroup *cg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    for (int i = 0; i < cg->n; i++) {
+        fprintf(f, "%s%s %s:", i ? "; " : "", cg->h[i].ops->version == 2 ? "cgroup2" : "v1",
+                cg->h[i].mount);
+        bool any = false;
+        for (int k = 0; k < LXM_CG_NROLES; k++)
+            if (cg->role[k] == i) {
+                fprintf(f, " %s", role_names[k]);
+                any = true;
+            }
+        if (!any)
+            fputs(" (no controller used)", f);
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+int lxm_cgroup_describe_host(char **layout, char **missing, struct lxm_error *err)
+{
+    struct lxm_cg_layout l = {0};
+    struct lxm_cgroup *cg = NULL;
+    *layout = *missing = NULL;
+    int r = lxm_cg_layout_detect(&l, err);
+    if (r == 0)
+        r = lxm_cgroup_new_in(&l, LXM_CG_PARENT_DEFAULT, "doctor", &cg, err);
+    lxm_cg_layout_clear(&l);
+    if (r < 0)
+        return r;
+    *layout = describe_layout(cg);
+    char buf[128] = "";
+    for (int k = 0; k < LXM_CG_NROLES; k++)
+        if (cg->role[k] < 0)
+            snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? " " : "",
+                     role_names[k]);
+    *missing = strdup(buf);
+    lxm_cgroup_free(cg);
+    if (!*layout || !*missing) {
+        free(*layout);
+        free(*missing);
+        *layout = *missing = NULL;
+        return lxm_error_errno(err, ENOMEM, "cgroup layout");
+    }
+    return 0;
+}

@@ -75,3 +75,8 @@ int64_t lxm_cgroup_oom_kills(struct lxm_cgroup *cg);
  * -EOPNOTSUPP without a memory controller. */
 int lxm_cgroup_memory_events_fd(struct lxm_cgroup *cg, short *events, struct lxm_error *err);
 void lxm_cgroup_memory_events_ack(struct lxm_cgroup *cg, int fd);
+
+/* The host's cgroup layout for people ("memory pids ... on v1, cpuset on
+ * cgroup2 at /sys/fs/cgroup/unified"; caller frees) and the roles no
+ * hierarchy serves ("" when every one is served). For `lxm doctor`. */
+int lxm_cgroup_describe_host(char **layout, char **missing, struct lxm_error *err);

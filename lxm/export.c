@@ -24,6 +24,8 @@
 #include "util/log.h"
 #include "util/strv.h"
 #include "ydoc.h"
+#include "util/owner.h"
+#include "leftovers.h"
 
 #define IO_BLOCK (1 << 20)
 /* A config.yaml is a few KiB; anything huge in an archive is not one. */
@@ -288,9 +290,21 @@ static int export_to(const struct lxm_container *c, const char *root, const char
                      enum lxm_export_compression comp, enum lxm_progress mode,
                      struct lxm_error *err)
 {
-    _cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", file);
+    _cleanup_free_ char *prefix = xasprintf("%s.tmp.%s.", file, owner_tag());
+    _cleanup_free_ char *tmp = prefix ? xasprintf("%sXXXXXX", prefix) : NULL;
     if (!tmp)
         return lxm_error_set(err, ENOMEM, "out of memory");
+    /* FILE may be anywhere: the staging record (an absolute path, since
+     * the next command runs elsewhere) is how it finds our temp file if we
+     * die before the rename. */
+    _cleanup_free_ char *cwd = file[0] == '/' ? NULL : getcwd(NULL, 0);
+    _cleanup_free_ char *where = cwd ? xasprintf("%s/%s", cwd, prefix) : strdup(prefix);
+    if (!where)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_(lxm_staging_record_freep) struct lxm_staging_record *rec = NULL;
+    int r = lxm_staging_record_add(c->paths, where, &rec, err);
+    if (r < 0)
+        return r;
     /* mkostemp makes it 0600: the archive holds the container's secrets. */
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
@@ -298,7 +312,7 @@ static int export_to(const struct lxm_container *c, const char *root, const char
     struct progress p = {.mode = mode, .name = c->name, .file = file};
     clock_gettime(CLOCK_MONOTONIC, &p.start);
     p.last = p.start;
-    int r = write_export(c, root, fd, comp, &p, err);
+    r = write_export(c, root, fd, comp, &p, err);
     if (r == 0) {
         struct stat st;
         p.bytes = fstat(fd, &st) == 0 ? st.st_size : p.bytes;
@@ -705,7 +719,9 @@ int lxm_import(const struct lxm_paths *paths, const char *file, const char *name
     r = mkdir_p(paths->containers, 0711);
     if (r < 0)
         return lxm_error_errno(err, -r, "create %s", paths->containers);
-    _cleanup_free_ char *staging = xasprintf("%s/.import-XXXXXX", paths->containers);
+    /* Owner-tagged: the next command removes it if we die (leftovers.c). */
+    _cleanup_free_ char *staging =
+        xasprintf("%s/" LXM_IMPORT_STAGING "%s.XXXXXX", paths->containers, owner_tag());
     if (!staging)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (!mkdtemp(staging))

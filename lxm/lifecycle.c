@@ -19,6 +19,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/owner.h"
 #include "util/strv.h"
 
 /* How long `delete -f` waits for a clean stop before SIGKILL. */
@@ -40,7 +41,8 @@ static int set_str(char **field, const char *value)
 
 static char *staging_dir(const struct lxm_paths *paths, const char *kind, const char *name)
 {
-    return xasprintf("%s/.%s-%d-%s", paths->containers, kind, (int)getpid(), name);
+    /* Owner-tagged (util/owner.h): leftovers.c removes it if we die. */
+    return xasprintf("%s/.%s-%s.%s", paths->containers, kind, owner_tag(), name);
 }
 
 /* Remove a volume directory whatever backend holds it: its snapshots'
@@ -60,7 +62,7 @@ static int remove_volume(const char *vol, struct lxm_error *err)
     return 0;
 }
 
-static int remove_container_dir(const char *dir, struct lxm_error *err)
+int lxm_lifecycle_remove_dir(const char *dir, struct lxm_error *err)
 {
     _cleanup_free_ char *snaps = xasprintf("%s/snapshots", dir);
     if (!snaps)
@@ -78,35 +80,6 @@ static int remove_container_dir(const char *dir, struct lxm_error *err)
             return r;
     }
     return remove_volume(dir, err);
-}
-
-/* ".create-PID-NAME" and friends: the pid, or 0 for anything else. */
-static pid_t staging_pid(const char *name)
-{
-    static const char *const kinds[] = { ".create-", ".copy-", ".delete-" };
-    for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
-        size_t n = strlen(kinds[i]);
-        if (strncmp(name, kinds[i], n) == 0) {
-            long pid = strtol(name + n, NULL, 10);
-            return pid > 0 ? (pid_t)pid : 0;
-        }
-    }
-    return 0;
-}
-
-void lxm_lifecycle_sweep(const struct lxm_paths *paths)
-{
-    _cleanup_closedir_ DIR *d = opendir(paths->containers);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        pid_t pid = staging_pid(de->d_name);
-        if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
-            continue;
-        _cleanup_free_ char *dir = xasprintf("%s/%s", paths->containers, de->d_name);
-        struct lxm_error e = { 0 };
-        if (dir && remove_container_dir(dir, &e) < 0)
-            lxm_warn("could not remove %s, left by a command that died: %s", dir, e.msg);
-    }
 }
 
 /* ---- images ----------------------------------------------------------------------------- */
@@ -377,7 +350,7 @@ static int create_locked(const struct lxm_paths *paths, const struct lxm_create_
     r = build_container(paths, c, p->img, p->cfg, staging, err);
     if (r < 0) {
         struct lxm_error ignored = { 0 };
-        if (remove_container_dir(staging, &ignored) < 0)
+        if (lxm_lifecycle_remove_dir(staging, &ignored) < 0)
             lxm_warn("could not remove %s after the failed create: %s", staging, ignored.msg);
     }
     return r;
@@ -402,7 +375,6 @@ int lxm_lifecycle_create(const struct lxm_paths *paths, const struct lxm_create_
         r = lxm_error_set(err, EEXIST, "container '%s' is half-created (a create of an older lxm "
                           "that died: 'lxm delete %s' removes it)", c->name, c->name);
     if (r == 0) {
-        lxm_lifecycle_sweep(paths);
         sigset_t old;
         lxm_signals_block(&old);
         r = create_locked(paths, o, c, &p, err);
@@ -447,7 +419,7 @@ static int remove_container(struct lxm_container *c, struct lxm_error *err)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (rename(c->dir, doomed) < 0)
         return lxm_error_errno(err, errno, "delete %s: rename %s", c->name, c->dir);
-    int r = remove_container_dir(doomed, err);
+    int r = lxm_lifecycle_remove_dir(doomed, err);
     if (r < 0)
         return lxm_error_prefix(err, "delete %s", c->name);
     const char *dirs[] = { c->log_dir, c->run_dir };
@@ -472,7 +444,6 @@ int lxm_lifecycle_delete(struct lxm_container *c, bool force, struct lxm_error *
         r = lxm_lifecycle_ensure_stopped(c, force, "delete", err);
     if (r < 0)
         return r;
-    lxm_lifecycle_sweep(c->paths);
     sigset_t old;
     lxm_signals_block(&old);
     r = remove_container(c, err);
@@ -557,7 +528,7 @@ static int copy_locked(struct lxm_container *src, struct lxm_container *dst, str
     int r = build_copy(src, dst, staging, err);
     if (r < 0) {
         struct lxm_error ignored = { 0 };
-        if (remove_container_dir(staging, &ignored) < 0)
+        if (lxm_lifecycle_remove_dir(staging, &ignored) < 0)
             lxm_warn("could not remove %s after the failed copy: %s", staging, ignored.msg);
     }
     return r;
@@ -588,7 +559,6 @@ int lxm_lifecycle_copy(const struct lxm_paths *paths, const char *srcname, const
         r = lxm_container_check_rootfs(src, err);
     if (r < 0)
         return r;
-    lxm_lifecycle_sweep(paths);
     sigset_t old;
     lxm_signals_block(&old);
     r = copy_locked(src, dst, err);

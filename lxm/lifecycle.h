@@ -56,9 +56,10 @@ int lxm_lifecycle_template_image(const struct lxm_paths *paths, const struct lxm
                                  const struct lxm_provision_opts *popts,
                                  struct lxm_image **out, struct lxm_error *err);
 
-/* Remove what killed commands left in containers/ (hidden staging and
- * deleting directories whose pid is gone). */
-void lxm_lifecycle_sweep(const struct lxm_paths *paths);
+/* Remove a container directory or a staging one (.create-/.copy-/.delete-
+ * OWNER.NAME), its snapshots' volumes and its own, whatever backend holds
+ * them. */
+int lxm_lifecycle_remove_dir(const char *dir, struct lxm_error *err);
 
 /* The image tree a volume's config names, NULL when it names none. */
 int lxm_lifecycle_image_rootfs(const struct lxm_paths *paths, const char *fp, char **out,

@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "leftovers.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 
@@ -96,10 +97,28 @@ static const struct lxm_command commands[] = {
       "      --size SIZE       its size, e.g. 20GiB (at least 256MiB; sparse)\n"
       "      --pool FILE       the loop file (default /var/lib/lxm-disks/btrfs.img)\n"
       "  info                  driver, pool, mount, size and use\n" },
+    { "doctor", cmd_doctor, "[--fix] [--format table|json|yaml|csv]",
+      "check the host, and find what killed commands left behind",
+      "  --fix                 remove the leftovers found (staged files of killed\n"
+      "                        commands, DNS entries of deleted containers)\n"
+      "Exit 1 when a check FAILs (or, with --fix, a leftover could not be removed).\n" },
     { "version", cmd_version, "", "print the version", NULL },
     { "help", cmd_help, "[COMMAND]", "show help", NULL },
     { "__monitor", cmd_monitor, NULL, NULL, NULL },
 };
+
+/* Commands that change state first remove what killed commands left
+ * (leftovers.h): nothing else would ever see it. */
+static bool sweeps_leftovers(const struct lxm_command *cmd)
+{
+    static const char *const names[] = {"create", "launch", "start", "stop", "restart",
+                                        "delete", "freeze", "unfreeze", "config", "snapshot",
+                                        "restore", "copy", "export", "import", "net"};
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (strcmp(cmd->name, names[i]) == 0)
+            return true;
+    return false;
+}
 
 static const struct lxm_command *find_command(const char *name)
 {
@@ -340,6 +359,9 @@ int main(int argc, char **argv)
         lxm_paths_free(&ctx.paths);
         goto fail;
     }
+
+    if (needs_root && sweeps_leftovers(cmd))
+        lxm_leftovers_sweep(&ctx.paths);
 
     optind = 0; /* full getopt reset for the handler */
     r = cmd->fn(&ctx, argc, argv, &err);

@@ -88,8 +88,7 @@ static void stable_mac(const char *container, const char *ifname, uint8_t mac[LX
 int lxm_network_bridge_cfg(const struct lxm_paths *paths, const struct lxm_global *g,
                            struct lxm_bridge_cfg *out, char **dir)
 {
-    /* ".net": no container name starts with a dot, so no run dir is it. */
-    *dir = xasprintf("%s/.net", paths->run);
+    *dir = xasprintf("%s/" LXM_NET_RUN_DIR, paths->run);
     if (!*dir)
         return -ENOMEM;
     *out = (struct lxm_bridge_cfg){.name = g->bridge ? g->bridge : "lxmbr0",

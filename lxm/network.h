@@ -4,6 +4,10 @@
  * cleanup on stop and on every failed start. */
 #pragma once
 
+/* Bridge state below the run dir: "RUN/.net/BRIDGE". No container name
+ * starts with a dot, so no container's run dir can be it. */
+#define LXM_NET_RUN_DIR ".net"
+
 #include <stdint.h>
 #include <sys/types.h>
 

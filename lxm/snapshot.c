@@ -19,6 +19,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "ydoc.h"
+#include "util/owner.h"
 
 /* ---- signals ------------------------------------------------------------------- */
 
@@ -130,6 +131,20 @@ static char *next_snapshot_name(const struct lxm_container *c)
             next = n + 1;
     }
     return xasprintf("snap%ld", next);
+}
+
+/* Where this process builds (or deletes) snapshot snap: hidden, and tagged
+ * with its owner so that a command that finds it after we died removes it
+ * (lxm_snapshot_remove_partial), and one that finds it while we run leaves
+ * it alone. */
+static char *partial_path(const struct lxm_container *c, const char *snap)
+{
+    return xasprintf("%s/snapshots/.%s" LXM_SNAPSHOT_PARTIAL "%s", c->dir, snap, owner_tag());
+}
+
+int lxm_snapshot_remove_partial(const char *path)
+{
+    return remove_snapshot_dir(path);
 }
 
 /* ---- state --------------------------------------------------------------------------- */
@@ -248,16 +263,12 @@ static int build_snapshot(struct lxm_container *c, const char *name, bool live,
 {
     _cleanup_free_ char *dir = snapshots_dir(c);
     _cleanup_free_ char *final = snapshot_path(c, name, NULL);
-    _cleanup_free_ char *partial = xasprintf("%s/.%s.partial", dir ? dir : "", name);
+    _cleanup_free_ char *partial = partial_path(c, name);
     if (!dir || !final || !partial)
         return lxm_error_set(err, ENOMEM, "out of memory");
     int r = mkdir_p(dir, 0700);
     if (r < 0)
         return lxm_error_errno(err, -r, "create %s", dir);
-    /* Left by a snapshot that died; we hold the lock, so it is no one's. */
-    r = remove_snapshot_dir(partial);
-    if (r < 0)
-        return lxm_error_errno(err, -r, "remove the stale %s", partial);
     r = fill_snapshot(c, partial, name, live, err);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "interrupted");
@@ -465,7 +476,7 @@ int lxm_snapshot_delete(struct lxm_container *c, const char *snap, struct lxm_er
     if (r < 0)
         return r;
     _cleanup_free_ char *final = snapshot_path(c, snap, NULL);
-    _cleanup_free_ char *doomed = xasprintf("%s/snapshots/.%s.partial", c->dir, snap);
+    _cleanup_free_ char *doomed = partial_path(c, snap);
     if (!final || !doomed)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (!path_exists(final))

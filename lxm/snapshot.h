@@ -38,6 +38,11 @@ int lxm_snapshot_restore(struct lxm_container *c, const char *snap, struct lxm_e
 
 int lxm_snapshot_delete(struct lxm_container *c, const char *snap, struct lxm_error *err);
 
+/* A snapshot being built or deleted is snapshots/.SNAP.partial.OWNER (OWNER
+ * from util/owner.h); one whose owner died is a leftover, removed with: */
+#define LXM_SNAPSHOT_PARTIAL ".partial."
+int lxm_snapshot_remove_partial(const char *path);
+
 /* c's snapshots, sorted by name. */
 int lxm_snapshot_list(const struct lxm_container *c, struct lxm_snapshot **out, size_t *n,
                       struct lxm_error *err);

@@ -1,5 +1,6 @@
 #include "util/fs.h"
 #include "util/cleanup.h"
+#include "util/owner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,7 +92,8 @@ static int write_all(int fd, const char *data, size_t len)
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
     _cleanup_free_ char *dir_copy = strdup(path);
-    _cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+    /* The owner tag lets the next lxm command remove it if we die here. */
+    _cleanup_free_ char *tmp = xasprintf("%s.tmp.%s.XXXXXX", path, owner_tag());
     if (!dir_copy || !tmp)
         return -ENOMEM;
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);

@@ -15,9 +15,10 @@ int mkdir_p(const char *path, mode_t mode);
 /* Read a whole file (NUL-terminated); 0 or -errno. *len may be NULL. */
 int read_file(const char *path, char **out, size_t *len);
 
-/* Write data to path atomically: temp file in the same directory, fsync,
- * rename, fsync of the directory. A crash leaves the old or the new file,
- * never a torn one. 0 or -errno. */
+/* Write data to path atomically: temp file in the same directory
+ * (PATH.tmp.OWNER.XXXXXX, OWNER from util/owner.h), fsync, rename, fsync of
+ * the directory. A crash leaves the old or the new file, never a torn one,
+ * and at most a temp file that the next lxm command removes. 0 or -errno. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
 
 /* Write a short string to an existing file (sysfs, cgroupfs, procfs). */

@@ -206,7 +206,7 @@ if [ $full = 1 ]; then
         out=$("$LXM_BIN" --root "$G" copy g1 g2 2>&1); rc=$?
         t_is "copy onto a full disk: exit 1" "$rc" 1
         t_like "copy onto a full disk: says so, naming the target" "$out" \
-            "^lxm: error: copy .*/g1/rootfs to .*/\.copy-[0-9]+-g2/rootfs: (write [^:]*|[^:]*: copy data): No space left on device$"
+            "^lxm: error: copy .*/g1/rootfs to .*/\.copy-[0-9]+-[0-9]+\.g2/rootfs: (write [^:]*|[^:]*: copy data): No space left on device$"
         out=$("$LXM_BIN" --root "$G" snapshot g1 2>&1); rc=$?
         t_is "snapshot onto a full disk: exit 1" "$rc" 1
         t_like "snapshot onto a full disk: says so" "$out" \

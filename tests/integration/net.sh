@@ -202,6 +202,8 @@ t_ok "static: start" lxm start "$S"
 t_like "static: address" "$(in_c "$S" ip -4 addr show eth0)" "inet $NET.50/24"
 t_like "static: default route via the bridge" "$(in_c "$S" ip route)" "default via $GW dev eth0"
 t_ok "static: reaches the gateway" in_c "$S" ping -c1 -W3 "$GW"
+# dnsmasq picks the new hosts entry up through inotify, on its own time.
+t_wait 10 in_c "$A" ping -c1 -W1 "$S"
 t_ok "static: $A reaches it by name" in_c "$A" ping -c1 -W3 "$S"
 
 # --- bad container configs: clear error, nothing created -------------------------
