@@ -197,7 +197,8 @@ int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct 
         return r;
     }
     if (c->dhcp) {
-        struct lxm_dnsmasq_cfg d = {c->dir, c->name, a.addr, a.prefix, c->domain};
+        struct lxm_dnsmasq_cfg d = {c->dir,   c->name,     a.addr, a.prefix,
+                                    c->domain, c->upstream, NULL};
         /* A dnsmasq that outlived its bridge holds sockets on the old
          * interface and would not serve the new one. */
         if (!exists && (r = lxm_dnsmasq_stop(c->dir, c->name, err)) < 0)
