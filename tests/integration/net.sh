@@ -42,6 +42,8 @@ network:
   ipv4: $GW/24
   nat: true
   dhcp: true
+  dns:
+    upstream: []
 EOF
 t_on_exit "ip netns del $NS"
 t_on_exit "ip link del $PARENT"
