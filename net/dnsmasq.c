@@ -238,7 +238,7 @@ static bool same_argv(pid_t pid, char **argv)
     return off == len;
 }
 
-int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_error *err)
+int lxm_dnsmasq_check(const struct lxm_dnsmasq_cfg *c, struct lxm_error *err)
 {
     for (char *const *s = c->upstream; s && *s; s++)
         if (is_self(*s, c->address))
@@ -246,6 +246,14 @@ int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_e
                                  "DNS upstream %s is the address of %s itself: dnsmasq would "
                                  "ask itself",
                                  *s, c->bridge);
+    return 0;
+}
+
+int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_error *err)
+{
+    int r = lxm_dnsmasq_check(c, err);
+    if (r < 0)
+        return r;
     _cleanup_free_ char *bdir = xasprintf("%s/%s", c->dir, c->bridge);
     _cleanup_free_ char *hosts = xasprintf("%s/hosts", bdir ? bdir : "");
     _cleanup_free_ char *dhosts = xasprintf("%s/dhcp-hosts", bdir ? bdir : "");
@@ -253,7 +261,6 @@ int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_e
     _cleanup_free_ char *pf = pid_file(c->dir, c->bridge);
     if (!bdir || !hosts || !dhosts || !errfile || !pf)
         return lxm_error_set(err, ENOMEM, "dnsmasq: out of memory");
-    int r;
     /* Before the argv: its --user depends on these directories. */
     if ((r = mkdir_p(hosts, 0755)) < 0 || (r = mkdir_p(dhosts, 0755)) < 0)
         return lxm_error_errno(err, -r, "create %s", bdir);

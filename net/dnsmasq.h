@@ -29,7 +29,11 @@ struct lxm_dnsmasq_cfg {
  * talks to the servers the stub itself uses. */
 const char *lxm_dnsmasq_resolv_file(const char *etc, const char *resolved);
 
-/* Start dnsmasq unless our instance is alive; *pid (may be NULL) gets it. */
+/* Refuse settings dnsmasq cannot work with (an upstream that is the
+ * bridge's own address), touching nothing. ensure checks too. */
+int lxm_dnsmasq_check(const struct lxm_dnsmasq_cfg *c, struct lxm_error *err);
+/* Start dnsmasq unless our instance is alive with these settings (one
+ * started with others is replaced); *pid (may be NULL) gets it. */
 int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_error *err);
 /* PID of our live instance for bridge, or 0. */
 pid_t lxm_dnsmasq_pid(const char *dir, const char *bridge);

@@ -132,6 +132,10 @@ bad_global() { # desc yaml regex
 bad_global "bridge name of 16 chars" "network: {bridge: lxmt0123456789ab}" "lxmt0123456789ab.*(15|long)"
 bad_global "invalid CIDR" "network: {bridge: $BR, ipv4: 10.300.0.1/24}" "10\.300\.0\.1/24"
 bad_global "prefix out of range" "network: {bridge: $BR, ipv4: $GW/33}" "$GW/33"
+bad_global "bad DNS upstream" "network: {bridge: $BR, dns: {upstream: [$GW, 10.1.2]}}" \
+    "lxm\.yaml:1:[0-9]+: network\.dns\.upstream: \"?10\.1\.2\"? is not an IP address"
+bad_global "DNS upstream = the bridge itself" "network: {bridge: $BR, ipv4: $GW/24, dns: {upstream: [$GW]}}" \
+    "upstream $GW is the address of $BR itself"
 
 # --- containers ----------------------------------------------------------------
 mkc() { # name [-c KEY=VALUE]...
