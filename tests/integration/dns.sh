@@ -63,7 +63,11 @@ t_like "upstream: the test name resolves in the container" "$(look $NAME)" "$ANS
 t_ok "... and the test's resolver was asked" test "$(asked $NAME)" -ge 1
 t_like "a container name still resolves" "$(look "$D")" "$IPD"
 t_like "... and NAME.lxm" "$(look "$D.lxm")" "$IPD"
+look "nosuch$$." >/dev/null
+look "nosuch$$.lxm" >/dev/null
+t_like "a name of the domain nobody has is answered here" "$(look "nosuch$$.lxm")" "NXDOMAIN|can't resolve|No answer|not found"
 t_is "container names never reach the upstream" "$(grep -cE "query\[[A-Z]+\] ($C|$D)(\.lxm)?( |$)" "$UPLOG")" 0
+t_is "... nor unknown single labels or unknown NAME.lxm" "$(grep -cE "query\[[A-Z]+\] nosuch$$" "$UPLOG")" 0
 
 # --- upstream: [] --------------------------------------------------------------
 config "  dns:
