@@ -59,6 +59,7 @@ args=$(dnsmasq_args)
 t_like "dnsmasq asks only the configured server" "$args" "--no-resolv .*--server=$UP( |$)"
 t_like "... keeps single labels and private reverse lookups home" "$args" "--domain-needed .*--bogus-priv"
 t_like "... answers the domain itself" "$args" "--local=/lxm/"
+t_like "net status shows the upstream" "$(lxm net status)" "dns: +lxm, upstream: $UP"
 t_like "upstream: the test name resolves in the container" "$(look $NAME)" "$ANSWER"
 t_ok "... and the test's resolver was asked" test "$(asked $NAME)" -ge 1
 t_like "a container name still resolves" "$(look "$D")" "$IPD"
@@ -75,6 +76,7 @@ config "  dns:
 t_ok "net up with upstream: []" lxm net up
 t_like "dnsmasq replaced: no server" "$(dnsmasq_args)" "--no-resolv"
 t_fail "... and none named" grep -q -- "--server=\|--resolv-file" <<<"$(dnsmasq_args)"
+t_is "net status --format json: upstream []" "$(lxm net status --format json | jq -c .dns.upstream)" "[]"
 before=$(asked $NAME)
 t_fail "upstream: []: the test name does not resolve" grep -q "$ANSWER" <<<"$(look $NAME)"
 t_is "... the test's resolver was not asked" "$(asked $NAME)" "$before"
