@@ -171,8 +171,7 @@ int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct 
     struct lxm_cidr a;
     if ((r = resolve_addr(sk, c, exists, &a, err)) < 0)
         return r;
-    struct lxm_dnsmasq_cfg d = {c->dir,    c->name,     a.addr, a.prefix,
-                                c->domain, c->upstream, NULL};
+    struct lxm_dnsmasq_cfg d = {c->dir, c->name, a.addr, a.prefix, c->domain, c->upstream, NULL};
     if (c->dhcp && (r = lxm_dnsmasq_check(&d, err)) < 0)
         return r;
     char want[24];

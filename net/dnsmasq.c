@@ -144,11 +144,19 @@ static char **build_argv(const struct lxm_dnsmasq_cfg *c, const char *bdir, cons
     lxm_ipv4_format(hi, e);
     lxm_ipv4_format(lxm_cidr_mask(c->prefix), m);
     const char *user = pick_user(bdir);
-    const char *fixed[] = {
-        DNSMASQ_BIN,           "--conf-file=/dev/null", "--no-hosts",           "--domain-needed",
-        "--bogus-priv",        "--bind-interfaces",     "--except-interface=lo",
-        "--dhcp-authoritative", "--no-ping",            "--dhcp-rapid-commit",  "--expand-hosts",
-        "--dhcp-no-override",  "--group=nogroup"};
+    const char *fixed[] = {DNSMASQ_BIN,
+                           "--conf-file=/dev/null",
+                           "--no-hosts",
+                           "--domain-needed",
+                           "--bogus-priv",
+                           "--bind-interfaces",
+                           "--except-interface=lo",
+                           "--dhcp-authoritative",
+                           "--no-ping",
+                           "--dhcp-rapid-commit",
+                           "--expand-hosts",
+                           "--dhcp-no-override",
+                           "--group=nogroup"};
     char *dyn[] = {
         xasprintf("--interface=%s", c->bridge),
         xasprintf("--listen-address=%s", a),

@@ -450,8 +450,8 @@ static void test_template_global(void)
     ok(g && g->dns_upstream && !g->dns_upstream[0], "upstream: [] is an empty list, not unset");
     lxm_global_free(g);
     g = NULL;
-    const char *bad[] = {"192.0.2", "192.0.2.1#0", "192.0.2.1#65536", "192.0.2.1#", "dns.example",
-                         "#53", "192.0.2.1#5x"};
+    const char *bad[] = {"192.0.2",     "192.0.2.1#0", "192.0.2.1#65536", "192.0.2.1#",
+                         "dns.example", "#53",         "192.0.2.1#5x"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         _cleanup_free_ char *doc = xasprintf("network: {dns: {upstream: ['%s']}}\n", bad[i]);
         ok(lxm_global_parse("/g.yaml", doc, &g, &err) < 0 && strstr(err.msg, "/g.yaml:1:") &&
