@@ -18,7 +18,9 @@ PARENT=lxmp$$
 A=na$$ B=nb$$ S=ns$$ M=nm$$ Z=nz$$
 
 # A /24 in 10.200-254.x.0 that no route or address of the host touches.
-used=$(ip -4 route show table all; ip -4 -o addr show)
+# A dnsmasq that outlived its bridge (a crashed run) still holds its
+# address: a subnet with a listening socket is taken too.
+used=$(ip -4 route show table all; ip -4 -o addr show; ss -Hlnu 2>/dev/null)
 pick_net() {
     local a b n skip=$1
     for a in $(seq 200 254); do
