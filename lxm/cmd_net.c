@@ -70,6 +70,12 @@ static struct lxm_value *status_value(const struct lxm_bridge_cfg *b,
     lxm_obj_bool(o, "nat", st->nat);
     lxm_obj_int_or_null(o, "dnsmasq_pid", st->dnsmasq > 0 ? st->dnsmasq : -1);
     lxm_obj_bool(o, "dhcp", st->dnsmasq > 0);
+    struct lxm_value *dns = lxm_obj_object(o, "dns");
+    lxm_obj_str(dns, "domain", b->domain);
+    if (b->upstream)
+        lxm_obj_strv(dns, "upstream", b->upstream);
+    else
+        lxm_obj_str(dns, "resolv_file", lxm_dnsmasq_resolv_file(NULL, NULL));
     lxm_obj_strv(o, "ports", st->ports);
     struct lxm_value *arr = lxm_obj_array(o, "leases");
     for (int i = 0; i < n; i++) {
@@ -96,6 +102,17 @@ static void print_status_table(const struct lxm_bridge_cfg *b, const struct lxm_
         printf("dnsmasq: running (pid %d)\n", (int)st->dnsmasq);
     else
         printf("dnsmasq: not running\n");
+    if (!b->upstream) {
+        printf("dns:     %s, upstream: the servers in %s\n", b->domain,
+               lxm_dnsmasq_resolv_file(NULL, NULL));
+    } else if (!b->upstream[0]) {
+        printf("dns:     %s, upstream: none\n", b->domain);
+    } else {
+        printf("dns:     %s, upstream:", b->domain);
+        for (char *const *u = b->upstream; *u; u++)
+            printf(" %s", *u);
+        printf("\n");
+    }
     printf("ports:   %zu\n", strv_length(st->ports));
     printf("leases:  %d\n", n);
     for (int i = 0; i < n; i++)

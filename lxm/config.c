@@ -897,9 +897,10 @@ static int global_defaults(struct lxm_global *g)
     g->nat = true;
     g->dhcp = true;
     g->bridge = strdup("lxmbr0");
+    g->dns_domain = strdup("lxm");
     g->storage_driver = strdup("auto");
     g->idmap_range = strdup("auto");
-    return g->bridge && g->storage_driver && g->idmap_range ? 0 : -ENOMEM;
+    return g->bridge && g->dns_domain && g->storage_driver && g->idmap_range ? 0 : -ENOMEM;
 }
 
 int lxm_global_parse(const char *file, const char *text, struct lxm_global **out,

@@ -166,6 +166,8 @@ struct lxm_global {
     char *ipv4;                 /* NULL = pick at first net up */
     bool nat;
     bool dhcp;
+    char **dns_upstream;        /* NULL = the host's resolvers; empty = no forwarding */
+    char *dns_domain;           /* "lxm" */
     char *storage_driver;       /* auto | dir | overlay | btrfs */
     char *storage_pool;         /* the loop file of `lxm storage init`; NULL = none */
     char *idmap_range;          /* "auto" or "1000000:65536" */

@@ -213,11 +213,17 @@ static const struct key template_keys[] = {
 };
 const struct table lxm_template_table = TABLE(template_keys);
 
+static const struct key global_dns_keys[] = {
+    K("upstream", KT_STRV, O(struct lxm_global, dns_upstream), .check = lxm_check_dns_server),
+    K("domain", KT_STR, O(struct lxm_global, dns_domain), .check = lxm_check_hostname),
+};
+static const struct table global_dns_table = TABLE(global_dns_keys);
 static const struct key global_network_keys[] = {
     K("bridge", KT_STR, O(struct lxm_global, bridge), .check = lxm_check_ifname),
     K("ipv4", KT_STR, O(struct lxm_global, ipv4), .check = lxm_check_cidr),
     K("nat", KT_BOOL, O(struct lxm_global, nat)),
     K("dhcp", KT_BOOL, O(struct lxm_global, dhcp)),
+    K("dns", KT_STRUCT, 0, .sub = &global_dns_table),
 };
 static const struct key global_storage_keys[] = {
     K("driver", KT_STR, O(struct lxm_global, storage_driver), .choices = storage_drivers),

@@ -334,6 +334,27 @@ const char *lxm_check_ipv4_conf(const char *s, char *allowed)
     return what;
 }
 
+const char *lxm_check_dns_server(const char *s, char *allowed)
+{
+    ALLOW("use an IPv4 or IPv6 address, optionally with #PORT, e.g. 192.0.2.53 or "
+          "2001:db8::53#5353");
+    char addr[INET6_ADDRSTRLEN];
+    const char *hash = strchr(s, '#');
+    size_t n = hash ? (size_t)(hash - s) : strlen(s);
+    if (n == 0 || n >= sizeof(addr))
+        return "is not an IP address";
+    memcpy(addr, s, n);
+    addr[n] = '\0';
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1)
+        return "is not an IP address";
+    int64_t port;
+    if (hash && (!isdigit((unsigned char)hash[1]) || lxm_parse_int64(hash + 1, &port) < 0 ||
+                 port < 1 || port > 65535))
+        return "has a bad port (1-65535 after #)";
+    return NULL;
+}
+
 const char *lxm_check_gateway(const char *s, char *allowed)
 {
     ALLOW("use auto or an IPv4 address, e.g. 10.77.0.1");

@@ -27,7 +27,6 @@
 #include "util/log.h"
 #include "util/strv.h"
 
-#define LXM_DNS_DOMAIN "lxm"
 #define MAX_NETIFS 32
 
 struct iface {
@@ -96,7 +95,8 @@ int lxm_network_bridge_cfg(const struct lxm_paths *paths, const struct lxm_globa
                                    .nat = g->nat,
                                    .dhcp = g->dhcp,
                                    .dir = *dir,
-                                   .domain = LXM_DNS_DOMAIN};
+                                   .domain = g->dns_domain ? g->dns_domain : "lxm",
+                                   .upstream = g->dns_upstream};
     return 0;
 }
 

@@ -171,6 +171,9 @@ int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct 
     struct lxm_cidr a;
     if ((r = resolve_addr(sk, c, exists, &a, err)) < 0)
         return r;
+    struct lxm_dnsmasq_cfg d = {c->dir, c->name, a.addr, a.prefix, c->domain, c->upstream, NULL};
+    if (c->dhcp && (r = lxm_dnsmasq_check(&d, err)) < 0)
+        return r;
     char want[24];
     lxm_cidr_format(&a, want);
     _cleanup_strv_free_ char **have = NULL;
@@ -197,7 +200,6 @@ int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct 
         return r;
     }
     if (c->dhcp) {
-        struct lxm_dnsmasq_cfg d = {c->dir, c->name, a.addr, a.prefix, c->domain};
         /* A dnsmasq that outlived its bridge holds sockets on the old
          * interface and would not serve the new one. */
         if (!exists && (r = lxm_dnsmasq_stop(c->dir, c->name, err)) < 0)

@@ -17,6 +17,7 @@ struct lxm_bridge_cfg {
     bool dhcp;
     const char *dir;    /* state directory (run/net) */
     const char *domain; /* DNS domain served by dnsmasq */
+    char *const *upstream; /* NULL = host's resolvers, empty = none (dnsmasq.h) */
 };
 
 struct lxm_bridge_status {

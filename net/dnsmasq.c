@@ -59,6 +59,58 @@ pid_t lxm_dnsmasq_pid(const char *dir, const char *bridge)
     return is_ours((pid_t)pid, pf) ? (pid_t)pid : 0;
 }
 
+static bool is_stub(const char *addr)
+{
+    return !strcmp(addr, "127.0.0.53") || !strcmp(addr, "127.0.0.54");
+}
+
+const char *lxm_dnsmasq_resolv_file(const char *etc, const char *resolved)
+{
+    etc = etc ? etc : "/etc/resolv.conf";
+    resolved = resolved ? resolved : "/run/systemd/resolve/resolv.conf";
+    _cleanup_fclose_ FILE *f = fopen(etc, "re");
+    if (!f)
+        return etc; /* dnsmasq waits for it to appear */
+    char line[512];
+    int servers = 0, stubs = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char kw[16], addr[64];
+        if (sscanf(line, " %15s %63s", kw, addr) != 2 || strcmp(kw, "nameserver") != 0)
+            continue;
+        servers++;
+        stubs += is_stub(addr);
+    }
+    if (servers > 0 && stubs == servers && access(resolved, R_OK) == 0)
+        return resolved;
+    return etc;
+}
+
+/* The server part of "ADDR[#PORT]" is the bridge's own address: dnsmasq
+ * would ask itself. */
+static bool is_self(const char *server, uint32_t self)
+{
+    char a[16];
+    lxm_ipv4_format(self, a);
+    size_t n = strcspn(server, "#");
+    return strlen(a) == n && strncmp(server, a, n) == 0 &&
+           (!server[n] || strcmp(server + n, "#53") == 0);
+}
+
+/* Where unknown names go: --resolv-file, --server=... or nowhere. Names
+ * of the domain and single labels never leave (--local, --domain-needed);
+ * nor do reverse lookups of private ranges (--bogus-priv). */
+static int push_upstream(char ***v, const struct lxm_dnsmasq_cfg *c)
+{
+    if (!c->upstream) {
+        const char *rf = c->resolv_file ? c->resolv_file : lxm_dnsmasq_resolv_file(NULL, NULL);
+        return strv_consume(v, xasprintf("--resolv-file=%s", rf));
+    }
+    int r = strv_push(v, "--no-resolv");
+    for (char *const *s = c->upstream; r >= 0 && *s; s++)
+        r = strv_consume(v, xasprintf("--server=%s", *s));
+    return r;
+}
+
 /* dnsmasq drops privileges after startup but must still read its host
  * directories: keep root only when they are out of others' reach. */
 static const char *pick_user(const char *path)
@@ -92,10 +144,19 @@ static char **build_argv(const struct lxm_dnsmasq_cfg *c, const char *bdir, cons
     lxm_ipv4_format(hi, e);
     lxm_ipv4_format(lxm_cidr_mask(c->prefix), m);
     const char *user = pick_user(bdir);
-    const char *fixed[] = {
-        DNSMASQ_BIN,           "--conf-file=/dev/null", "--no-hosts",           "--no-resolv",
-        "--bind-interfaces",   "--except-interface=lo", "--dhcp-authoritative", "--no-ping",
-        "--dhcp-rapid-commit", "--expand-hosts",        "--dhcp-no-override",   "--group=nogroup"};
+    const char *fixed[] = {DNSMASQ_BIN,
+                           "--conf-file=/dev/null",
+                           "--no-hosts",
+                           "--domain-needed",
+                           "--bogus-priv",
+                           "--bind-interfaces",
+                           "--except-interface=lo",
+                           "--dhcp-authoritative",
+                           "--no-ping",
+                           "--dhcp-rapid-commit",
+                           "--expand-hosts",
+                           "--dhcp-no-override",
+                           "--group=nogroup"};
     char *dyn[] = {
         xasprintf("--interface=%s", c->bridge),
         xasprintf("--listen-address=%s", a),
@@ -119,7 +180,7 @@ static char **build_argv(const struct lxm_dnsmasq_cfg *c, const char *bdir, cons
         else
             failed = strv_consume(&v, dyn[i]) < 0; /* frees dyn[i] on failure */
     }
-    if (failed) {
+    if (failed || push_upstream(&v, c) < 0) {
         strv_free(v);
         return NULL;
     }
@@ -167,14 +228,40 @@ static int spawn(char **argv, const char *errfile, struct lxm_error *err)
                          line[0] ? line : "no message");
 }
 
+/* Does the running pid have exactly argv as its command line? */
+static bool same_argv(pid_t pid, char **argv)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    _cleanup_free_ char *cmd = NULL;
+    size_t len = 0, off = 0;
+    if (read_file(path, &cmd, &len) < 0)
+        return false;
+    for (char **a = argv; *a; a++) {
+        size_t n = strlen(*a) + 1;
+        if (off + n > len || memcmp(cmd + off, *a, n) != 0)
+            return false;
+        off += n;
+    }
+    return off == len;
+}
+
+int lxm_dnsmasq_check(const struct lxm_dnsmasq_cfg *c, struct lxm_error *err)
+{
+    for (char *const *s = c->upstream; s && *s; s++)
+        if (is_self(*s, c->address))
+            return lxm_error_set(err, EINVAL,
+                                 "DNS upstream %s is the address of %s itself: dnsmasq would "
+                                 "ask itself",
+                                 *s, c->bridge);
+    return 0;
+}
+
 int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_error *err)
 {
-    pid_t p = lxm_dnsmasq_pid(c->dir, c->bridge);
-    if (p > 0) {
-        if (pid)
-            *pid = p;
-        return 0;
-    }
+    int r = lxm_dnsmasq_check(c, err);
+    if (r < 0)
+        return r;
     _cleanup_free_ char *bdir = xasprintf("%s/%s", c->dir, c->bridge);
     _cleanup_free_ char *hosts = xasprintf("%s/hosts", bdir ? bdir : "");
     _cleanup_free_ char *dhosts = xasprintf("%s/dhcp-hosts", bdir ? bdir : "");
@@ -182,13 +269,23 @@ int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_e
     _cleanup_free_ char *pf = pid_file(c->dir, c->bridge);
     if (!bdir || !hosts || !dhosts || !errfile || !pf)
         return lxm_error_set(err, ENOMEM, "dnsmasq: out of memory");
-    int r;
+    /* Before the argv: its --user depends on these directories. */
     if ((r = mkdir_p(hosts, 0755)) < 0 || (r = mkdir_p(dhosts, 0755)) < 0)
         return lxm_error_errno(err, -r, "create %s", bdir);
-    unlink(pf);
     _cleanup_strv_free_ char **argv = build_argv(c, bdir, pf);
     if (!argv)
         return lxm_error_set(err, ENOMEM, "dnsmasq: out of memory");
+    pid_t p = lxm_dnsmasq_pid(c->dir, c->bridge);
+    if (p > 0 && same_argv(p, argv)) {
+        if (pid)
+            *pid = p;
+        return 0;
+    }
+    /* Started with other settings (upstream, domain, resolv file, an
+     * older lxm): replace it; leases survive in the lease file. */
+    if (p > 0 && (r = lxm_dnsmasq_stop(c->dir, c->bridge, err)) < 0)
+        return r;
+    unlink(pf);
     r = spawn(argv, errfile, err);
     if (r < 0)
         return lxm_error_prefix(err, "start DHCP/DNS on %s", c->bridge);

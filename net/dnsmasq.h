@@ -16,9 +16,24 @@ struct lxm_dnsmasq_cfg {
     uint32_t address; /* the bridge's address (host order) */
     int prefix;
     const char *domain; /* "lxm" */
+    /* Where names outside domain go: NULL = the servers in resolv_file
+     * (read and re-read by dnsmasq itself); else these servers
+     * ("ADDR" or "ADDR#PORT"), an empty list meaning nowhere. */
+    char *const *upstream;
+    const char *resolv_file; /* NULL = lxm_dnsmasq_resolv_file(NULL, NULL) */
 };
 
-/* Start dnsmasq unless our instance is alive; *pid (may be NULL) gets it. */
+/* The file holding the host's resolvers: etc (default /etc/resolv.conf),
+ * or resolved (default /run/systemd/resolve/resolv.conf) when etc names
+ * only systemd-resolved's local stub (127.0.0.53/54): then dnsmasq
+ * talks to the servers the stub itself uses. */
+const char *lxm_dnsmasq_resolv_file(const char *etc, const char *resolved);
+
+/* Refuse settings dnsmasq cannot work with (an upstream that is the
+ * bridge's own address), touching nothing. ensure checks too. */
+int lxm_dnsmasq_check(const struct lxm_dnsmasq_cfg *c, struct lxm_error *err);
+/* Start dnsmasq unless our instance is alive with these settings (one
+ * started with others is replaced); *pid (may be NULL) gets it. */
 int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_error *err);
 /* PID of our live instance for bridge, or 0. */
 pid_t lxm_dnsmasq_pid(const char *dir, const char *bridge);

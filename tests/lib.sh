@@ -90,10 +90,12 @@ t_setup() {
     [ -x "$LXM_BIN" ] || { echo "Bail out! $LXM_BIN not built"; exit 1; }
     T_ROOT=$(mktemp -d "/tmp/lxm-it-$1.XXXXXX")
     # A managed bridge of the test's own (made only if a container needs
-    # it), so no test touches the host's lxmbr0.
+    # it), so no test touches the host's lxmbr0. Its dnsmasq forwards no
+    # name to the host's resolvers: a container's lookups stay on this
+    # machine (tests/integration/dns.sh opts in with resolvers of its own).
     T_BRIDGE=lxt$(t_id x | tail -c 8)
     mkdir -p "$T_ROOT/etc/lxm"
-    printf 'network:\n  bridge: %s\n' "$T_BRIDGE" >"$T_ROOT/etc/lxm/lxm.yaml"
+    printf 'network:\n  bridge: %s\n  dns:\n    upstream: []\n' "$T_BRIDGE" >"$T_ROOT/etc/lxm/lxm.yaml"
     trap t_cleanup EXIT
     trap 'exit 130' INT TERM
 }

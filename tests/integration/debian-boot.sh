@@ -158,7 +158,7 @@ if [ -z "$NET" ]; then
     t_skip "boot with an eth0" "no free 10.2xx.y.0/24 on this host"
 else
     mkdir -p "$T_ROOT/etc/lxm"
-    printf 'network:\n  bridge: %s\n  ipv4: %s.1/24\n  nat: false\n  dhcp: true\n' "$BR" "$NET" >"$T_ROOT/etc/lxm/lxm.yaml"
+    printf 'network:\n  bridge: %s\n  ipv4: %s.1/24\n  nat: false\n  dhcp: true\n  dns: {upstream: []}\n' "$BR" "$NET" >"$T_ROOT/etc/lxm/lxm.yaml"
     t_on_exit "'$LXM_BIN' --root '$T_ROOT' net down -f"
     t_ok "create $E with eth0 on $BR" lxm create "$E" -t debian -c "network.eth0.bridge=$BR"
     t_ok "start $E" lxm start "$E"

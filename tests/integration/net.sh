@@ -18,7 +18,9 @@ PARENT=lxmp$$
 A=na$$ B=nb$$ S=ns$$ M=nm$$ Z=nz$$
 
 # A /24 in 10.200-254.x.0 that no route or address of the host touches.
-used=$(ip -4 route show table all; ip -4 -o addr show)
+# A dnsmasq that outlived its bridge (a crashed run) still holds its
+# address: a subnet with a listening socket is taken too.
+used=$(ip -4 route show table all; ip -4 -o addr show; ss -Hlnu 2>/dev/null)
 pick_net() {
     local a b n skip=$1
     for a in $(seq 200 254); do
@@ -42,6 +44,8 @@ network:
   ipv4: $GW/24
   nat: true
   dhcp: true
+  dns:
+    upstream: []
 EOF
 t_on_exit "ip netns del $NS"
 t_on_exit "ip link del $PARENT"
@@ -130,6 +134,10 @@ bad_global() { # desc yaml regex
 bad_global "bridge name of 16 chars" "network: {bridge: lxmt0123456789ab}" "lxmt0123456789ab.*(15|long)"
 bad_global "invalid CIDR" "network: {bridge: $BR, ipv4: 10.300.0.1/24}" "10\.300\.0\.1/24"
 bad_global "prefix out of range" "network: {bridge: $BR, ipv4: $GW/33}" "$GW/33"
+bad_global "bad DNS upstream" "network: {bridge: $BR, dns: {upstream: [$GW, 10.1.2]}}" \
+    "lxm\.yaml:1:[0-9]+: network\.dns\.upstream: \"?10\.1\.2\"? is not an IP address"
+bad_global "DNS upstream = the bridge itself" "network: {bridge: $BR, ipv4: $GW/24, dns: {upstream: [$GW]}}" \
+    "upstream $GW is the address of $BR itself"
 
 # --- containers ----------------------------------------------------------------
 mkc() { # name [-c KEY=VALUE]...

@@ -417,6 +417,8 @@ static void test_template_global(void)
         ok(g->storage_pool == NULL, "no storage pool by default");
         is_str(g->idmap_range, "auto", "default idmap");
         ok(g->ipv4 == NULL, "default ipv4 unset");
+        ok(g->dns_upstream == NULL, "default upstream: the host's resolvers");
+        is_str(g->dns_domain, "lxm", "default DNS domain");
     }
     lxm_global_free(g);
     g = NULL;
@@ -432,6 +434,33 @@ static void test_template_global(void)
            "bad storage driver message");
     ok(lxm_global_parse("/g.yaml", "storage: {driver: btrfs, pool: disk.img}\n", &g, &err) < 0,
        "relative pool path refused");
+    g = NULL;
+    is_int(lxm_global_parse("/g.yaml",
+                            "network:\n  dns:\n    upstream: [192.0.2.53, '2001:db8::1#5353']\n"
+                            "    domain: lab.test\n",
+                            &g, &err),
+           0, "dns upstream parses");
+    ok(g && strv_length(g->dns_upstream) == 2 && !strcmp(g->dns_upstream[1], "2001:db8::1#5353") &&
+           !strcmp(g->dns_domain, "lab.test"),
+       "dns upstream and domain read");
+    lxm_global_free(g);
+    g = NULL;
+    is_int(lxm_global_parse("/g.yaml", "network: {dns: {upstream: []}}\n", &g, &err), 0,
+           "empty upstream parses");
+    ok(g && g->dns_upstream && !g->dns_upstream[0], "upstream: [] is an empty list, not unset");
+    lxm_global_free(g);
+    g = NULL;
+    const char *bad[] = {"192.0.2",     "192.0.2.1#0", "192.0.2.1#65536", "192.0.2.1#",
+                         "dns.example", "#53",         "192.0.2.1#5x"};
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        _cleanup_free_ char *doc = xasprintf("network: {dns: {upstream: ['%s']}}\n", bad[i]);
+        ok(lxm_global_parse("/g.yaml", doc, &g, &err) < 0 && strstr(err.msg, "/g.yaml:1:") &&
+               strstr(err.msg, "network.dns.upstream"),
+           "bad upstream '%s' refused with its place", bad[i]);
+    }
+    ok(lxm_global_parse("/g.yaml", "network: {dns: {domain: 'a b'}}\n", &g, &err) < 0 &&
+           strstr(err.msg, "network.dns.domain"),
+       "bad DNS domain refused");
 }
 
 static void test_merge(void)

@@ -1,9 +1,15 @@
 /* Unit tests of the pure parts of net/: CIDR parsing and arithmetic,
- * interface names, MAC addresses, nft table names. */
+ * interface names, MAC addresses, nft table names, which resolv.conf
+ * dnsmasq is given. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "net/addr.h"
+#include "net/dnsmasq.h"
 #include "net/link.h"
 #include "net/nat.h"
 #include "tap.h"
@@ -68,9 +74,45 @@ static void test_names(void)
     is_str(t, "lxm_br_x_1", "nft table name is an identifier");
 }
 
+static void put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "we");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void test_resolv_file(void)
+{
+    char dir[] = "/tmp/lxm-unit-resolv.XXXXXX";
+    if (!mkdtemp(dir)) {
+        ok(0, "mkdtemp");
+        return;
+    }
+    char etc[64], res[64];
+    snprintf(etc, sizeof(etc), "%s/etc", dir);
+    snprintf(res, sizeof(res), "%s/res", dir);
+    put(etc, "# stub\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch x\n");
+    is_str(lxm_dnsmasq_resolv_file(etc, res), etc, "stub only, no resolved list: the file itself");
+    put(res, "nameserver 192.0.2.1\n");
+    is_str(lxm_dnsmasq_resolv_file(etc, res), res, "stub only: resolved's list");
+    put(etc, "nameserver 127.0.0.53\nnameserver 192.0.2.9\n");
+    is_str(lxm_dnsmasq_resolv_file(etc, res), etc, "stub plus a real server: the file itself");
+    put(etc, "nameserver 127.0.0.1\n");
+    is_str(lxm_dnsmasq_resolv_file(etc, res), etc, "a local resolver that is not the stub");
+    put(etc, "# nothing\n");
+    is_str(lxm_dnsmasq_resolv_file(etc, res), etc, "no nameserver at all: the file itself");
+    unlink(etc);
+    is_str(lxm_dnsmasq_resolv_file(etc, res), etc, "missing file: dnsmasq waits for it");
+    unlink(res);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_cidr();
     test_names();
+    test_resolv_file();
     return done();
 }
