@@ -397,35 +397,13 @@ static int btrfs_restore(const char *image, const char *snap, const char *vol,
                          struct lxm_error *err)
 {
     (void)image;
-    _cleanup_free_ char *from = lxm_storage_path(snap, "rootfs");
-    _cleanup_free_ char *to = lxm_storage_path(vol, "rootfs");
-    _cleanup_free_ char *fresh = lxm_storage_path(vol, "rootfs.new");
-    if (!from || !to || !fresh)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    int r = lxm_storage_recover(to, err);
-    if (r == 0)
-        r = snapshot_or_copy(from, fresh, err);
-    if (r == 0)
-        r = lxm_storage_swap_in(fresh, to, err);
-    if (r < 0) {
-        struct lxm_error ignored = { 0 };
-        remove_part(fresh, &ignored);
-    }
-    return r;
+    return lxm_storage_restore_part(snap, vol, "rootfs", snapshot_or_copy, remove_part, err);
 }
 
 static int btrfs_destroy(const char *vol, struct lxm_error *err)
 {
     static const char *const parts[] = { "rootfs", "rootfs.new", "rootfs.old" };
-    for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-        _cleanup_free_ char *p = lxm_storage_path(vol, parts[i]);
-        if (!p)
-            return lxm_error_set(err, ENOMEM, "out of memory");
-        int r = remove_part(p, err);
-        if (r < 0)
-            return r;
-    }
-    return 0;
+    return lxm_storage_remove_parts(vol, parts, ARRAY_SIZE(parts), remove_part, err);
 }
 
 static int btrfs_image_destroy(const char *path, struct lxm_error *err)

@@ -13,3 +13,15 @@ char *lxm_storage_path(const char *vol, const char *what);
 int lxm_storage_mkdir_rootfs(const char *path, struct lxm_error *err);
 /* Undo what a restore that died left around path (path.new, path.old). */
 int lxm_storage_recover(const char *path, struct lxm_error *err);
+
+/* How a backend copies a tree and removes one (btrfs: subvolume-aware). */
+typedef int (*lxm_storage_copy_fn)(const char *src, const char *dst, struct lxm_error *err);
+typedef int (*lxm_storage_remove_fn)(const char *path, struct lxm_error *err);
+/* Restore VOL/PART from SNAP/PART atomically: recover from a restore that
+ * died, build VOL/PART.new with copy, swap it in; PART.new goes on error. */
+int lxm_storage_restore_part(const char *snap, const char *vol, const char *part,
+                             lxm_storage_copy_fn copy, lxm_storage_remove_fn remove,
+                             struct lxm_error *err);
+/* Remove VOL/PART for each of the n parts. */
+int lxm_storage_remove_parts(const char *vol, const char *const *parts, size_t n,
+                             lxm_storage_remove_fn remove, struct lxm_error *err);

@@ -245,37 +245,16 @@ static int ovl_clone(const char *image, const char *src, const char *dst, struct
 static int ovl_restore(const char *image, const char *snap, const char *vol, struct lxm_error *err)
 {
     (void)image;
-    _cleanup_free_ char *from = lxm_storage_path(snap, "upper");
-    _cleanup_free_ char *to = lxm_storage_path(vol, "upper");
-    _cleanup_free_ char *fresh = lxm_storage_path(vol, "upper.new");
-    if (!from || !to || !fresh)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    int r = lxm_storage_recover(to, err);
-    if (r == 0)
-        r = lxm_storage_copy_tree(from, fresh, err);
-    if (r == 0)
-        r = lxm_storage_swap_in(fresh, to, err);
-    if (r < 0) {
-        struct lxm_error ignored = { 0 };
-        lxm_storage_remove_tree(fresh, &ignored);
-        return r;
-    }
+    int r = lxm_storage_restore_part(snap, vol, "upper", lxm_storage_copy_tree,
+                                     lxm_storage_remove_tree, err);
     /* A work dir must start empty under the new upper layer. */
-    return make_work(vol, err);
+    return r < 0 ? r : make_work(vol, err);
 }
 
 static int ovl_destroy(const char *vol, struct lxm_error *err)
 {
     static const char *const parts[] = { "upper", "upper.new", "upper.old", "work" };
-    for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-        _cleanup_free_ char *p = lxm_storage_path(vol, parts[i]);
-        if (!p)
-            return lxm_error_set(err, ENOMEM, "out of memory");
-        int r = lxm_storage_remove_tree(p, err);
-        if (r < 0)
-            return r;
-    }
-    return 0;
+    return lxm_storage_remove_parts(vol, parts, ARRAY_SIZE(parts), lxm_storage_remove_tree, err);
 }
 
 static int ovl_usage(const char *vol, uint64_t *bytes, struct lxm_error *err)

@@ -172,6 +172,41 @@ char *lxm_storage_path(const char *vol, const char *what)
     return xasprintf("%s/%s", vol, what);
 }
 
+int lxm_storage_restore_part(const char *snap, const char *vol, const char *part,
+                             lxm_storage_copy_fn copy, lxm_storage_remove_fn remove,
+                             struct lxm_error *err)
+{
+    _cleanup_free_ char *from = lxm_storage_path(snap, part);
+    _cleanup_free_ char *to = lxm_storage_path(vol, part);
+    _cleanup_free_ char *fresh = to ? xasprintf("%s.new", to) : NULL;
+    if (!from || !to || !fresh)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    int r = lxm_storage_recover(to, err);
+    if (r == 0)
+        r = copy(from, fresh, err);
+    if (r == 0)
+        r = lxm_storage_swap_in(fresh, to, err);
+    if (r < 0) {
+        struct lxm_error ignored = { 0 };
+        remove(fresh, &ignored);
+    }
+    return r;
+}
+
+int lxm_storage_remove_parts(const char *vol, const char *const *parts, size_t n,
+                             lxm_storage_remove_fn remove, struct lxm_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *p = lxm_storage_path(vol, parts[i]);
+        if (!p)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+        int r = remove(p, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 /* ---- dir ----------------------------------------------------------------------- */
 
 static int dir_probe(const char *state_dir, struct lxm_error *err)
@@ -220,35 +255,14 @@ static int dir_clone(const char *image, const char *src, const char *dst, struct
 static int dir_restore(const char *image, const char *snap, const char *vol, struct lxm_error *err)
 {
     (void)image;
-    _cleanup_free_ char *from = lxm_storage_path(snap, "rootfs");
-    _cleanup_free_ char *to = lxm_storage_path(vol, "rootfs");
-    _cleanup_free_ char *fresh = lxm_storage_path(vol, "rootfs.new");
-    if (!from || !to || !fresh)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    int r = lxm_storage_recover(to, err);
-    if (r == 0)
-        r = lxm_storage_copy_tree(from, fresh, err);
-    if (r == 0)
-        r = lxm_storage_swap_in(fresh, to, err);
-    if (r < 0) {
-        struct lxm_error ignored = { 0 };
-        lxm_storage_remove_tree(fresh, &ignored);
-    }
-    return r;
+    return lxm_storage_restore_part(snap, vol, "rootfs", lxm_storage_copy_tree,
+                                    lxm_storage_remove_tree, err);
 }
 
 static int dir_destroy(const char *vol, struct lxm_error *err)
 {
     static const char *const parts[] = { "rootfs", "rootfs.new", "rootfs.old" };
-    for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
-        _cleanup_free_ char *p = lxm_storage_path(vol, parts[i]);
-        if (!p)
-            return lxm_error_set(err, ENOMEM, "out of memory");
-        int r = lxm_storage_remove_tree(p, err);
-        if (r < 0)
-            return r;
-    }
-    return 0;
+    return lxm_storage_remove_parts(vol, parts, ARRAY_SIZE(parts), lxm_storage_remove_tree, err);
 }
 
 static int dir_mount(const char *image, const char *vol, const struct lxm_storage_mount *how,
