@@ -17,6 +17,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/owner.h"
 #include "util/strv.h"
 #include "ydoc.h"
 
@@ -415,7 +416,7 @@ int lxm_image_store_stage(const struct lxm_paths *paths, const struct lxm_storag
                           char **staging, struct lxm_error *err)
 {
     _cleanup_free_ char *store = lxm_image_store_dir(paths);
-    _cleanup_free_ char *dir = store ? xasprintf("%s/.staging-%d-XXXXXX", store, (int)getpid()) : NULL;
+    _cleanup_free_ char *dir = store ? xasprintf("%s/.staging-%s.XXXXXX", store, owner_tag()) : NULL;
     if (!dir)
         return lxm_error_set(err, ENOMEM, "out of memory");
     int r = mkdir_p(store, 0711);
@@ -504,15 +505,16 @@ int lxm_image_store_commit(const struct lxm_paths *paths, const char *staging,
     return load_meta(final, out, err);
 }
 
-/* ".staging-PID-XXXXXX" / ".delete-PID-FP": the pid, or 0. */
-static pid_t owner_pid(const char *name)
+/* ".staging-OWNER.XXXXXX" / ".delete-OWNER.FP" (util/owner.h) of a
+ * process that is gone (pid reuse cannot fool it: the start time is in
+ * the tag). */
+static bool left_by_dead_owner(const char *name)
 {
-    const char *p = strncmp(name, ".staging-", 9) == 0 ? name + 9
-                    : strncmp(name, ".delete-", 8) == 0 ? name + 8 : NULL;
-    if (!p)
-        return 0;
-    long pid = strtol(p, NULL, 10);
-    return pid > 0 ? (pid_t)pid : 0;
+    const char *tag = strncmp(name, ".staging-", 9) == 0 ? name + 9
+                      : strncmp(name, ".delete-", 8) == 0 ? name + 8 : NULL;
+    pid_t pid;
+    uint64_t start;
+    return tag && owner_tag_parse(tag, &pid, &start) && !owner_tag_alive(tag);
 }
 
 void lxm_image_store_sweep(const struct lxm_paths *paths)
@@ -521,8 +523,7 @@ void lxm_image_store_sweep(const struct lxm_paths *paths)
     _cleanup_closedir_ DIR *d = store ? opendir(store) : NULL;
     struct dirent *de;
     while (d && (de = readdir(d))) {
-        pid_t pid = owner_pid(de->d_name);
-        if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+        if (!left_by_dead_owner(de->d_name))
             continue;
         _cleanup_free_ char *dir = xasprintf("%s/%s", store, de->d_name);
         struct lxm_image *img = NULL;
@@ -623,11 +624,11 @@ int lxm_image_store_alias_remove(const struct lxm_paths *paths, const char *alia
 
 /* ---- delete, prune ---------------------------------------------------------------------------- */
 
-/* Hide the image first (rename to .delete-PID-FP), then remove it: a
+/* Hide the image first (rename to .delete-OWNER.FP), then remove it: a
  * delete cut short never leaves half an image that looks whole. */
 static int remove_image(const char *store, const struct lxm_image *img, struct lxm_error *err)
 {
-    _cleanup_free_ char *doomed = xasprintf("%s/.delete-%d-%s", store, (int)getpid(), img->fingerprint);
+    _cleanup_free_ char *doomed = xasprintf("%s/.delete-%s.%s", store, owner_tag(), img->fingerprint);
     if (!doomed)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (rename(img->dir, doomed) < 0)
