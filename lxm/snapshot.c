@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "image_store.h"
 #include "lifecycle.h"
 #include "runtime.h"
 #include "storage.h"
@@ -99,16 +100,6 @@ static char *snapshot_path(const struct lxm_container *c, const char *snap, cons
     if (file)
         return xasprintf("%s/snapshots/%s/%s", c->dir, snap, file);
     return xasprintf("%s/snapshots/%s", c->dir, snap);
-}
-
-static char *utc_now(void)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    char buf[32];
-    if (!gmtime_r(&now, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        return NULL;
-    return strdup(buf);
 }
 
 /* "snapN" after the highest N in use, so a name never comes back after a
@@ -243,7 +234,7 @@ static int fill_snapshot(struct lxm_container *c, const char *partial, const cha
 {
     _cleanup_free_ char *config = xasprintf("%s/config.yaml", partial);
     _cleanup_free_ char *meta = xasprintf("%s/snapshot.yaml", partial);
-    _cleanup_free_ char *created = utc_now();
+    _cleanup_free_ char *created = lxm_utc_now();
     _cleanup_free_ char *text =
         created ? xasprintf("name: %s\ncreated: %s\n", name, created) : NULL;
     if (!config || !meta || !text)

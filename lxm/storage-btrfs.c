@@ -411,19 +411,6 @@ static int btrfs_image_destroy(const char *path, struct lxm_error *err)
     return remove_part(path, err);
 }
 
-static int btrfs_mount(const char *image, const char *vol, const struct lxm_storage_mount *how,
-                       struct lxm_error *err)
-{
-    (void)image;
-    _cleanup_free_ char *rootfs = lxm_storage_path(vol, "rootfs");
-    if (!rootfs)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    /* btrfs takes idmapped mounts: the snapshot keeps the image's ids and
-     * the start maps them, as on dir. */
-    unsigned flags = LXM_IDMAP_MOUNT_RECURSIVE | (how->readonly ? LXM_IDMAP_MOUNT_RDONLY : 0);
-    return lxm_idmap_mount_open(how->userns_fd, rootfs, flags, err);
-}
-
 const struct lxm_storage_ops lxm_storage_btrfs = {
     .name = "btrfs",
     .probe = btrfs_probe,
@@ -435,6 +422,8 @@ const struct lxm_storage_ops lxm_storage_btrfs = {
     .snapshot = btrfs_clone,
     .restore = btrfs_restore,
     .destroy = btrfs_destroy,
-    .mount = btrfs_mount,
+    /* btrfs takes idmapped mounts: the snapshot keeps the image's ids and
+     * the start maps them, as on dir. */
+    .mount = lxm_storage_mount_rootfs,
     .usage = lxm_btrfs_usage,
 };

@@ -25,3 +25,7 @@ int lxm_storage_restore_part(const char *snap, const char *vol, const char *part
 /* Remove VOL/PART for each of the n parts. */
 int lxm_storage_remove_parts(const char *vol, const char *const *parts, size_t n,
                              lxm_storage_remove_fn remove, struct lxm_error *err);
+/* The mount of VOL/rootfs (dir, btrfs): an idmapped (or plain) detached
+ * mount of the tree, read-only if asked. */
+int lxm_storage_mount_rootfs(const char *image, const char *vol, const struct lxm_storage_mount *how,
+                             struct lxm_error *err);

@@ -265,8 +265,8 @@ static int dir_destroy(const char *vol, struct lxm_error *err)
     return lxm_storage_remove_parts(vol, parts, ARRAY_SIZE(parts), lxm_storage_remove_tree, err);
 }
 
-static int dir_mount(const char *image, const char *vol, const struct lxm_storage_mount *how,
-                     struct lxm_error *err)
+int lxm_storage_mount_rootfs(const char *image, const char *vol, const struct lxm_storage_mount *how,
+                             struct lxm_error *err)
 {
     (void)image;
     _cleanup_free_ char *rootfs = lxm_storage_path(vol, "rootfs");
@@ -300,7 +300,7 @@ const struct lxm_storage_ops lxm_storage_dir = {
     .snapshot = dir_clone,
     .restore = dir_restore,
     .destroy = dir_destroy,
-    .mount = dir_mount,
+    .mount = lxm_storage_mount_rootfs,
     .usage = dir_usage,
 };
 
