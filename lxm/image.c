@@ -431,48 +431,43 @@ static int extract_job_run(void *arg)
     return r;
 }
 
-int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress progress,
-                      struct lxm_error *err)
+struct archive *lxm_tar_reader_new(void)
 {
-    _cleanup_close_ int fd = open(tarball, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return lxm_error_errno(err, errno, "open %s", tarball);
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return lxm_error_errno(err, errno, "stat %s", tarball);
-    if (S_ISDIR(st.st_mode))
-        return lxm_error_set(err, EISDIR, "%s is a directory, not a tarball", tarball);
-    _cleanup_close_ int rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (rootfd < 0)
-        return lxm_error_errno(err, errno, "open %s", dest);
-
-    _cleanup_archive_read_ struct archive *in = archive_read_new();
-    _cleanup_archive_write_ struct archive *out = archive_write_disk_new();
-    if (!in || !out)
-        return lxm_error_set(err, ENOMEM, "out of memory");
+    struct archive *in = archive_read_new();
+    if (!in)
+        return NULL;
     /* Only in-process decompressors: "all" would also run external
-     * programs (lzop, lrzip...) on untrusted input. */
+     * programs on untrusted input. */
     archive_read_support_filter_gzip(in);
     archive_read_support_filter_xz(in);
     archive_read_support_filter_zstd(in);
     archive_read_support_filter_bzip2(in);
     archive_read_support_filter_lzma(in);
     archive_read_support_format_tar(in);
-    if (archive_read_open_fd(in, fd, IO_BLOCK) != ARCHIVE_OK)
-        return lxm_error_set(err, EINVAL, "%s: not a tarball lxm can read (%s)", tarball,
-                             archive_error_string(in));
-    archive_write_disk_set_options(out, EXTRACT_FLAGS);
+    return in;
+}
 
-    struct meter m;
-    meter_start(&m, progress, "unpacking", "unpacked", tarball, S_ISREG(st.st_mode) ? st.st_size : 0);
-    struct extract_job job = { in, out, rootfd, tarball, &m, err, NULL };
-    int r = in_directory(rootfd, dest, extract_job_run, &job, err);
-    if (r == 0)
-        m.bytes = archive_filter_bytes(in, -1);
-    meter_done(&m, r == 0);
-    if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */
-        return lxm_error_prefix(err, "extract into %s", dest);
-    return r;
+int lxm_tar_open(const char *file, int *fdp, struct archive **out, int64_t *size,
+                 struct lxm_error *err)
+{
+    _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lxm_error_errno(err, errno, "open %s", file);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return lxm_error_errno(err, errno, "stat %s", file);
+    if (S_ISDIR(st.st_mode))
+        return lxm_error_set(err, EISDIR, "%s is a directory, not a tarball", file);
+    _cleanup_archive_read_ struct archive *in = lxm_tar_reader_new();
+    if (!in)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (archive_read_open_fd(in, fd, IO_BLOCK) != ARCHIVE_OK)
+        return lxm_error_set(err, EINVAL, "%s: not a tarball lxm can read (%s)", file,
+                             archive_error_string(in));
+    *size = S_ISREG(st.st_mode) ? st.st_size : 0;
+    *fdp = TAKE_FD(fd);
+    *out = TAKE_PTR(in);
+    return 0;
 }
 
 int lxm_image_extract_archive(struct archive *in, const char *label, const char *dest,
@@ -497,6 +492,18 @@ int lxm_image_extract_archive(struct archive *in, const char *label, const char 
     if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */
         return lxm_error_prefix(err, "extract into %s", dest);
     return r;
+}
+
+int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress progress,
+                      struct lxm_error *err)
+{
+    _cleanup_close_ int fd = -1;
+    _cleanup_archive_read_ struct archive *in = NULL;
+    int64_t size = 0;
+    int r = lxm_tar_open(tarball, &fd, &in, &size, err);
+    if (r < 0)
+        return r;
+    return lxm_image_extract_archive(in, tarball, dest, NULL, NULL, progress, size, err);
 }
 
 /* ---- walking a tree (pack, copy) ------------------------------------------- */

@@ -56,6 +56,15 @@ int lxm_image_extract_archive(struct archive *in, const char *label, const char 
                               lxm_entry_filter filter, void *arg, enum lxm_progress progress,
                               int64_t total, struct lxm_error *err);
 
+/* A tar reader with only in-process decompressors (gzip, xz, zstd, bzip2,
+ * lzma); NULL on ENOMEM. */
+struct archive *lxm_tar_reader_new(void);
+
+/* Open file as a tarball: *fdp the open file (the reader reads from it),
+ * *out the reader, *size the file's size (0 if not a regular file). */
+int lxm_tar_open(const char *file, int *fdp, struct archive **out, int64_t *size,
+                 struct lxm_error *err);
+
 /* Pack the tree below dir into a zstd pax tarball at out (written to a
  * temp file and renamed), never leaving dir's filesystem, without its
  * device nodes (extraction never makes them). sha256 (may be

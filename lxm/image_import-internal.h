@@ -113,6 +113,3 @@ int lxm_whiteout_filter(void *arg, struct archive *in, struct archive_entry *e, 
                         struct lxm_error *err);
 struct lxm_pathset *lxm_pathset_new(void);
 void lxm_pathset_free(struct lxm_pathset *s);
-
-/* A tar reader with every in-process decompressor lxm trusts. */
-struct archive *lxm_tar_reader_new(void);

@@ -21,7 +21,6 @@
 #include "util/sha256.h"
 #include "ydoc.h"
 
-#define IO_BLOCK (1 << 20)
 
 void lxm_image_meta_clear(struct lxm_image_meta *m)
 {
@@ -31,45 +30,6 @@ void lxm_image_meta_clear(struct lxm_image_meta *m)
     free(m->arch);
     free(m->description);
     memset(m, 0, sizeof(*m));
-}
-
-struct archive *lxm_tar_reader_new(void)
-{
-    struct archive *in = archive_read_new();
-    if (!in)
-        return NULL;
-    /* Only in-process decompressors: "all" would also run external
-     * programs on untrusted input. */
-    archive_read_support_filter_gzip(in);
-    archive_read_support_filter_xz(in);
-    archive_read_support_filter_zstd(in);
-    archive_read_support_filter_bzip2(in);
-    archive_read_support_filter_lzma(in);
-    archive_read_support_format_tar(in);
-    return in;
-}
-
-static int open_tar(const char *file, int *fdp, struct archive **out, int64_t *size,
-                    struct lxm_error *err)
-{
-    _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return lxm_error_errno(err, errno, "open %s", file);
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return lxm_error_errno(err, errno, "stat %s", file);
-    if (S_ISDIR(st.st_mode))
-        return lxm_error_set(err, EISDIR, "%s is a directory, not a tarball", file);
-    _cleanup_archive_read_ struct archive *in = lxm_tar_reader_new();
-    if (!in)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    if (archive_read_open_fd(in, fd, IO_BLOCK) != ARCHIVE_OK)
-        return lxm_error_set(err, EINVAL, "%s: not a tarball lxm can read (%s)", file,
-                             archive_error_string(in));
-    *size = S_ISREG(st.st_mode) ? st.st_size : 0;
-    *fdp = TAKE_FD(fd);
-    *out = TAKE_PTR(in);
-    return 0;
 }
 
 /* ---- small parsers ------------------------------------------------------------------- */
@@ -274,7 +234,7 @@ static int classify_tar(const char *file, enum tar_kind *kind, struct lxm_error 
     _cleanup_close_ int fd = -1;
     _cleanup_archive_read_ struct archive *in = NULL;
     int64_t size;
-    int r = open_tar(file, &fd, &in, &size, err);
+    int r = lxm_tar_open(file, &fd, &in, &size, err);
     if (r < 0)
         return r;
     bool config = false, metadata = false, rootfs = false;
@@ -412,7 +372,7 @@ static int unpack_stripped(const char *file, const char *capture, const char *ro
     _cleanup_close_ int fd = -1;
     _cleanup_archive_read_ struct archive *in = NULL;
     int64_t size;
-    int r = open_tar(file, &fd, &in, &size, err);
+    int r = lxm_tar_open(file, &fd, &in, &size, err);
     if (r < 0)
         return r;
     struct strip_state s = { .label = file, .strip = "rootfs", .capture = capture };
@@ -459,7 +419,7 @@ static int read_metadata_tarball(const char *file, struct lxm_image_meta *meta,
     _cleanup_close_ int fd = -1;
     _cleanup_archive_read_ struct archive *in = NULL;
     int64_t size;
-    int r = open_tar(file, &fd, &in, &size, err);
+    int r = lxm_tar_open(file, &fd, &in, &size, err);
     if (r < 0)
         return r;
     struct strip_state yaml = { .label = file, .capture = "metadata.yaml" };
