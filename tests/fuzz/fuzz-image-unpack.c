@@ -24,37 +24,11 @@
 #include "image_import.h"
 #include "util/fs.h"
 
+#define FUZZ_NAME "fuzz-image-unpack"
+#include "confine.h"
+
 /* Set once in LLVMFuzzerInitialize, only read afterwards. */
 static char scratch[4096], outside[4200], input[4200];
-
-static void die(const char *what)
-{
-    fprintf(stderr, "fuzz-image-unpack: %s: %s\n", what, strerror(errno));
-    abort();
-}
-
-static void set_mount_rdonly(const char *path, int on)
-{
-    struct mount_attr attr = { 0 };
-    if (on)
-        attr.attr_set = MOUNT_ATTR_RDONLY;
-    else
-        attr.attr_clr = MOUNT_ATTR_RDONLY;
-    if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-        die(path);
-}
-
-static void confine(const char *dir)
-{
-    if (unshare(CLONE_NEWNS) < 0)
-        die("unshare(CLONE_NEWNS)");
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        die("make / private");
-    if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-        die(dir);
-    set_mount_rdonly("/", 1);
-    set_mount_rdonly(dir, 0);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -25,40 +25,14 @@
 #include "image_import.h"
 #include "lazy-archive.h"
 #include "util/fs.h"
+
+#define FUZZ_NAME "fuzz-oci-layer"
+#include "confine.h"
 #include "util/sha256.h"
 
 /* Set once in LLVMFuzzerInitialize, only read afterwards. */
 static char scratch[4096], outside[4200], layout[4200], base_hex[65];
 static long base_size;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "fuzz-oci-layer: %s: %s\n", what, strerror(errno));
-    abort();
-}
-
-static void set_mount_rdonly(const char *path, int on)
-{
-    struct mount_attr attr = { 0 };
-    if (on)
-        attr.attr_set = MOUNT_ATTR_RDONLY;
-    else
-        attr.attr_clr = MOUNT_ATTR_RDONLY;
-    if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-        die(path);
-}
-
-static void confine(const char *dir)
-{
-    if (unshare(CLONE_NEWNS) < 0)
-        die("unshare(CLONE_NEWNS)");
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        die("make / private");
-    if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-        die(dir);
-    set_mount_rdonly("/", 1);
-    set_mount_rdonly(dir, 0);
-}
 
 /* No fsync: these files live for one input. */
 static void put_file(const char *path, const void *data, size_t len)
