@@ -31,6 +31,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/owner.h"
 
 /* lxm.log is rotated like console.log. */
 #define MONITOR_LOG_MAX (1024 * 1024)
@@ -62,7 +63,7 @@ static int record_state(struct monitor *m, pid_t boot_pid)
         .started_at = m->started_at,
         .monitor_starttime = m->starttime,
         .boot_pid = boot_pid,
-        .boot_starttime = boot_pid > 0 ? lxm_proc_starttime(boot_pid) : 0,
+        .boot_starttime = boot_pid > 0 ? proc_starttime(boot_pid) : 0,
     };
     return lxm_state_write(m->c, &st);
 }
@@ -380,7 +381,7 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     }
     m->pidfd = pidfd;
     m->init_pid = pid;
-    m->init_starttime = lxm_proc_starttime(pid);
+    m->init_starttime = proc_starttime(pid);
     m->started_at = time(NULL);
     m->boot_ms = monitor_now_ms();
     r = record_state(m, 0);
@@ -702,7 +703,7 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     monitor_io_init(&m);
 
     /* Who we are goes on record before anything of the container exists. */
-    m.starttime = lxm_proc_starttime(getpid());
+    m.starttime = proc_starttime(getpid());
     int r = record_state(&m, 0);
     if (r < 0)
         r = lxm_error_errno(&err, -r, "record the state of %s", c->name);

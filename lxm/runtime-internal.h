@@ -40,8 +40,6 @@ int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st);
 void lxm_state_remove(const struct lxm_container *c);
 /* True if the state file names the calling process as its monitor. */
 bool lxm_state_is_mine(const struct lxm_container *c);
-/* Field 22 of /proc/PID/stat; 0 on error. */
-uint64_t lxm_proc_starttime(pid_t pid);
 /* pidfd of pid if it is still the process that started at starttime. */
 int lxm_pidfd_verified(pid_t pid, uint64_t starttime);
 

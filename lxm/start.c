@@ -23,6 +23,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/owner.h"
 
 #define DEFAULT_HALT_SIGNAL SIGPWR
 
@@ -108,7 +109,7 @@ bool lxm_state_is_mine(const struct lxm_container *c)
 {
     struct lxm_state_file st;
     return lxm_state_read(c, &st) == 0 && st.monitor_pid == getpid() &&
-           st.monitor_starttime == lxm_proc_starttime(getpid());
+           st.monitor_starttime == proc_starttime(getpid());
 }
 
 void lxm_state_remove(const struct lxm_container *c)
@@ -121,23 +122,6 @@ void lxm_state_remove(const struct lxm_container *c)
         unlink(sock);
 }
 
-uint64_t lxm_proc_starttime(pid_t pid)
-{
-    char path[64];
-    _cleanup_free_ char *text = NULL;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (read_file(path, &text, NULL) < 0)
-        return 0;
-    /* comm may hold spaces and parens: fields count from the last ')'. */
-    char *p = strrchr(text, ')');
-    if (!p)
-        return 0;
-    p++;
-    for (int field = 3; field < 22 && p; field++)
-        p = strchr(p + 1, ' ');
-    return p ? strtoull(p + 1, NULL, 10) : 0;
-}
-
 int lxm_pidfd_verified(pid_t pid, uint64_t starttime)
 {
     if (pid <= 0)
@@ -148,7 +132,7 @@ int lxm_pidfd_verified(pid_t pid, uint64_t starttime)
     /* The pidfd pins the process: checking after opening closes the race.
      * A zombie (readable pidfd) is no longer that process either. */
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (lxm_proc_starttime(pid) != starttime || poll(&p, 1, 0) > 0)
+    if (proc_starttime(pid) != starttime || poll(&p, 1, 0) > 0)
         return -ESRCH;
     return TAKE_FD(fd);
 }
