@@ -276,22 +276,6 @@ int lxm_cg_layout_add(struct lxm_cg_layout *l, int version, const char *path, co
     return 0;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
-{
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-            p[3] >= '0' && p[3] <= '7') {
-            *o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-            p += 3;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = '\0';
-}
-
 /* Keep only the v1 super options that name controllers ("cpu,cpuacct",
  * "name=systemd"): rw, clone_children, release_agent=... are not. */
 static char *v1_controller_opts(const char *super)

@@ -55,22 +55,6 @@ int lxm_storage_pool_check_size(int64_t size, struct lxm_error *err)
 
 /* ---- /proc/self/mountinfo ------------------------------------------------------------ */
 
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-            p[3] >= '0' && p[3] <= '7') {
-            *o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-            p += 3;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = '\0';
-}
-
 /* One line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS...] - FSTYPE SOURCE SUPEROPTS". */
 static bool parse_line(char *line, const char *target, char **fstype, char **source)
 {
@@ -80,7 +64,7 @@ static bool parse_line(char *line, const char *target, char **fstype, char **sou
     if (!tok)
         return false;
     mp = tok;
-    unescape(mp);
+    unescape_octal(mp);
     if (strcmp(mp, target) != 0)
         return false;
     while ((tok = strtok_r(NULL, " ", &save)) && strcmp(tok, "-") != 0)
@@ -88,7 +72,7 @@ static bool parse_line(char *line, const char *target, char **fstype, char **sou
     *fstype = tok ? strtok_r(NULL, " ", &save) : NULL;
     *source = *fstype ? strtok_r(NULL, " ", &save) : NULL;
     if (*source)
-        unescape(*source);
+        unescape_octal(*source);
     return true;
 }
 

@@ -195,3 +195,19 @@ bool path_exists(const char *path)
     struct stat st;
     return lstat(path, &st) == 0;
 }
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+void unescape_octal(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+            p[3] >= '0' && p[3] <= '7') {
+            *o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            p += 3;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+}

@@ -31,3 +31,7 @@ int write_string(const char *path, const char *s);
 int rm_rf(const char *path);
 
 bool path_exists(const char *path);
+
+/* Undo the \ooo escapes of /proc/self/mountinfo (space, tab, newline,
+ * backslash) in place. */
+void unescape_octal(char *s);
