@@ -33,11 +33,13 @@ static void config_freep(struct lxm_config **c)
 void lxm_cmd_warn_confinement(const struct lxm_container *c, const struct lxm_config *eff)
 {
     char missing[96];
-    if (lxm_security_is_unconfined(&eff->policy)) {
-        lxm_security_warn_unconfined(c->name);
-        return;
-    }
-    if (lxm_config_missing(eff, missing, sizeof(missing)) > 0)
+    int n = lxm_config_missing(eff, missing, sizeof(missing));
+    /* The loud line of the unconfined profile says it all, once. */
+    if (lxm_security_is_unconfined(&eff->policy))
+        lxm_warn("*** %s runs UNCONFINED: no capability drop, no seccomp filter, no AppArmor%s. "
+                 "Root in this container is root on the host. Use only for debugging. ***",
+                 c->name, strstr(missing, "no network") ? ", no network" : "");
+    else if (n > 0)
         lxm_warn("%s: %s (from its profiles and config; see 'lxm config show %s -e')", c->name,
                  missing, c->name);
 }
