@@ -136,12 +136,15 @@ static void drop_edit_copy(const char *dir, const char *file)
     rmdir(dir);
 }
 
-/* Save the edit unless the profile changed meanwhile (from == old text). */
-static int save_edit(struct lxm_ctx *ctx, const char *name, const char *from, const char *old,
-                     const char *tmp, const char *edited, struct lxm_error *err)
+/* Save the edit unless the profile changed meanwhile: the file it
+ * resolves to now (a local one may have appeared) still holds old. */
+static int save_edit(struct lxm_ctx *ctx, const char *name, const char *old, const char *tmp,
+                     const char *edited, struct lxm_error *err)
 {
-    _cleanup_free_ char *now = NULL;
+    _cleanup_free_ char *now = NULL, *from = NULL;
     int r = lxm_profile_check_text(name, tmp, edited, err);
+    if (r == 0)
+        r = lxm_profile_path(&ctx->paths, name, &from, err);
     if (r == 0 && (r = read_file(from, &now, NULL)) < 0)
         r = lxm_error_errno(err, -r, "read %s", from);
     if (r == 0 && strcmp(now, old) != 0)
@@ -178,7 +181,7 @@ static int profile_edit(struct lxm_ctx *ctx, const char *name, struct lxm_error 
         return 0;
     }
     if (r == 0)
-        r = save_edit(ctx, name, from, old, tmp, edited, err);
+        r = save_edit(ctx, name, old, tmp, edited, err);
     else
         drop_edit_copy(dir, tmp);
     if (r < 0)

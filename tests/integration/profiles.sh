@@ -54,6 +54,14 @@ t_like "edit that renames: refused" "$rc $out" "^1 lxm: error: .*name: 'other' d
 kept=$(printf '%s' "$out" | sed -n 's/.*your edit is kept in \([^)]*\)).*/\1/p')
 [ -n "$kept" ] && rm -rf "$(dirname "$kept")"
 t_is "renaming edit: web.yaml byte-identical" "$(sum "$LOCAL/web.yaml")" "$before"
+# Another change while the editor is open: refused, the other change kept.
+out=$(EDITOR="f() { echo '# other' >>'$LOCAL/web.yaml'; echo '# mine' >>\"\$1\"; }; f" lxm profile edit web 2>&1); rc=$?
+t_like "edit while the profile changed: refused" "$rc $out" "^1 lxm: error: $LOCAL/web\.yaml changed while you edited it"
+t_is "the other change is kept, not the edit" "$(tail -1 "$LOCAL/web.yaml")" "# other"
+kept=$(printf '%s' "$out" | sed -n 's/.*your edit is kept in \([^)]*\)).*/\1/p')
+[ -n "$kept" ] && rm -rf "$(dirname "$kept")"
+sed -i '$d' "$LOCAL/web.yaml"
+t_is "(put back)" "$(sum "$LOCAL/web.yaml")" "$before"
 out=$(EDITOR=false lxm profile edit web 2>&1); rc=$?
 t_is "failing editor: exit 1, nothing changed" "$rc $(sum "$LOCAL/web.yaml")" "1 $before"
 shipped=$(sum "$LXM_PROFILES_DIR/nesting.yaml")
