@@ -9,8 +9,8 @@
 /* add NAME SRC PATH [--ro]: options anywhere among the positionals. */
 static int mount_add(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
-    static const struct option opts[] = {{"ro", no_argument, NULL, 'r'},
-                                         {"readonly", no_argument, NULL, 'r'}, {0}};
+    static const struct option opts[] = {
+        {"ro", no_argument, NULL, 'r'}, {"readonly", no_argument, NULL, 'r'}, {0}};
     const char *pos[3] = {NULL, NULL, NULL};
     int n = 0;
     bool ro = false;

@@ -114,7 +114,8 @@ static int edit_copy(const char *name, const char *text, char **dir, char **file
                      struct lxm_error *err)
 {
     const char *tmpdir = getenv("TMPDIR");
-    _cleanup_free_ char *d = xasprintf("%s/lxm-profile-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    _cleanup_free_ char *d =
+        xasprintf("%s/lxm-profile-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     if (!d)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (!mkdtemp(d))
@@ -218,15 +219,17 @@ int cmd_profile(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
     if (!strcmp(sub, "list"))
         return (r = want_args(argc, argv, 0, "", err)) < 0 ? r : profile_list(ctx, err);
     if (!strcmp(sub, "show"))
-        return (r = want_args(argc, argv, 1, "profile name", err)) < 0 ? r
-                                                                        : profile_show(ctx, argv[2], err);
+        return (r = want_args(argc, argv, 1, "profile name", err)) < 0
+                   ? r
+                   : profile_show(ctx, argv[2], err);
     if (!strcmp(sub, "create"))
         return (r = want_args(argc, argv, 1, "profile name", err)) < 0
                    ? r
                    : lxm_profile_create(&ctx->paths, argv[2], err);
     if (!strcmp(sub, "edit"))
-        return (r = want_args(argc, argv, 1, "profile name", err)) < 0 ? r
-                                                                        : profile_edit(ctx, argv[2], err);
+        return (r = want_args(argc, argv, 1, "profile name", err)) < 0
+                   ? r
+                   : profile_edit(ctx, argv[2], err);
     if (!strcmp(sub, "copy"))
         return (r = want_args(argc, argv, 2, "SRC and DST profile names", err)) < 0
                    ? r

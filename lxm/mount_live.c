@@ -37,7 +37,7 @@
 /* The running container's namespaces, held by fd. */
 struct target {
     int pidfd;
-    int userns;                 /* -1: the container has no user namespace */
+    int userns; /* -1: the container has no user namespace */
     int mntns;
 };
 
@@ -62,7 +62,8 @@ static int open_ns(pid_t pid, const char *which, struct lxm_error *err)
 static bool same_ns(int fd, const char *mine)
 {
     struct stat a, b;
-    return fstat(fd, &a) == 0 && stat(mine, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    return fstat(fd, &a) == 0 && stat(mine, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
 }
 
 /* Init's namespaces, init checked alive after they were opened (so they
@@ -113,8 +114,8 @@ static int in_child(int (*fn)(const void *, struct lxm_error *), const void *arg
     char msg[LXM_ERROR_MAX] = "";
     size_t n = 0;
     ssize_t k;
-    while (n < sizeof(msg) - 1 && ((k = read(p[0], msg + n, sizeof(msg) - 1 - n)) > 0 ||
-                                   (k < 0 && errno == EINTR)))
+    while (n < sizeof(msg) - 1 &&
+           ((k = read(p[0], msg + n, sizeof(msg) - 1 - n)) > 0 || (k < 0 && errno == EINTR)))
         n += k > 0 ? (size_t)k : 0;
     msg[n] = '\0';
     close(p[0]);
@@ -129,7 +130,7 @@ static int in_child(int (*fn)(const void *, struct lxm_error *), const void *arg
 
 struct add_job {
     const struct target *t;
-    const char *stage;          /* a directory of ours to stage the mount in */
+    const char *stage; /* a directory of ours to stage the mount in */
     const struct lxm_mount *m;
 };
 
@@ -289,8 +290,7 @@ static char *mount_point(const char *path, struct lxm_error *err)
         p[n - 1] = '\0';
     if (!strcmp(p, "/")) {
         free(p);
-        return lxm_error_set(err, EINVAL, "PATH '/': cannot mount over the container's root"),
-               NULL;
+        return lxm_error_set(err, EINVAL, "PATH '/': cannot mount over the container's root"), NULL;
     }
     return p;
 }
@@ -320,8 +320,10 @@ static int open_for_mount(const struct lxm_paths *paths, const char *name,
         return r;
     if (info.state != LXM_STATE_STOPPED && info.state != LXM_STATE_RUNNING &&
         info.state != LXM_STATE_FROZEN)
-        return lxm_error_set(err, EBUSY, "container '%s' is %s (try again when it is running or "
-                             "stopped)", name, lxm_state_name(info.state));
+        return lxm_error_set(err, EBUSY,
+                             "container '%s' is %s (try again when it is running or "
+                             "stopped)",
+                             name, lxm_state_name(info.state));
     *running = info.state != LXM_STATE_STOPPED;
     *out = TAKE_PTR(c);
     return 0;
@@ -358,8 +360,10 @@ int lxm_mount_add(const struct lxm_paths *paths, const char *name, const char *s
     if (r < 0)
         return r;
     if (find_mount(c->config, point) >= 0)
-        return lxm_error_set(err, EEXIST, "container '%s' already has a mount on %s ('lxm mount "
-                             "remove %s %s' first)", name, point, name, point);
+        return lxm_error_set(err, EEXIST,
+                             "container '%s' already has a mount on %s ('lxm mount "
+                             "remove %s %s' first)",
+                             name, point, name, point);
     if (append_mount(c->config, source, point, readonly) < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
     const struct lxm_mount *m = &c->config->mounts[c->config->n_mounts - 1];
@@ -375,8 +379,8 @@ int lxm_mount_add(const struct lxm_paths *paths, const char *name, const char *s
     return r;
 }
 
-int lxm_mount_remove(const struct lxm_paths *paths, const char *name, const char *path,
-                     bool *live, struct lxm_error *err)
+int lxm_mount_remove(const struct lxm_paths *paths, const char *name, const char *path, bool *live,
+                     struct lxm_error *err)
 {
     _cleanup_free_ char *point = mount_point(path, err);
     if (!point)
@@ -389,8 +393,10 @@ int lxm_mount_remove(const struct lxm_paths *paths, const char *name, const char
     struct lxm_config *cfg = c->config;
     int i = find_mount(cfg, point);
     if (i < 0)
-        return lxm_error_set(err, ENOENT, "container '%s' has no mount on %s (see 'lxm config "
-                             "show %s')", name, point, name);
+        return lxm_error_set(err, ENOENT,
+                             "container '%s' has no mount on %s (see 'lxm config "
+                             "show %s')",
+                             name, point, name);
     struct lxm_mount gone = cfg->mounts[i];
     memmove(&cfg->mounts[i], &cfg->mounts[i + 1], (size_t)(cfg->n_mounts - i - 1) * sizeof(gone));
     cfg->n_mounts--;

@@ -17,8 +17,8 @@ int lxm_mount_add(const struct lxm_paths *paths, const char *name, const char *s
                   const char *path, bool readonly, bool *live, struct lxm_error *err);
 /* Drop NAME's mount on path from config.yaml and unmount it when NAME runs;
  * *live says whether something was unmounted. */
-int lxm_mount_remove(const struct lxm_paths *paths, const char *name, const char *path,
-                     bool *live, struct lxm_error *err);
+int lxm_mount_remove(const struct lxm_paths *paths, const char *name, const char *path, bool *live,
+                     struct lxm_error *err);
 
 /* The live halves, on a running container (c locked by the caller). */
 int lxm_mount_live_add(struct lxm_container *c, const struct lxm_mount *m, struct lxm_error *err);

@@ -40,8 +40,8 @@ static char *shipped_file(const struct lxm_paths *paths, const char *name)
     return paths->profiles ? xasprintf("%s/%s.yaml", paths->profiles, name) : NULL;
 }
 
-int lxm_profile_where(const struct lxm_paths *paths, const char *name, bool *local,
-                      bool *shipped, struct lxm_error *err)
+int lxm_profile_where(const struct lxm_paths *paths, const char *name, bool *local, bool *shipped,
+                      struct lxm_error *err)
 {
     int r = check_name(name, err);
     if (r < 0)
@@ -95,8 +95,10 @@ int lxm_profile_check_text(const char *name, const char *file, const char *text,
     if (r < 0)
         return r;
     if (strcmp(p->name, name) != 0)
-        r = lxm_error_set(err, EINVAL, "%s: name: '%s' does not match the profile's name '%s' "
-                          "(leave it out or write name: %s)", file, p->name, name, name);
+        r = lxm_error_set(err, EINVAL,
+                          "%s: name: '%s' does not match the profile's name '%s' "
+                          "(leave it out or write name: %s)",
+                          file, p->name, name, name);
     lxm_profile_free(p);
     return r;
 }
@@ -128,8 +130,9 @@ static int refuse_existing(const struct lxm_paths *paths, const char *name, stru
         return r;
     if (local || shipped)
         return lxm_error_set(err, EEXIST, "profile '%s' already exists%s", name,
-                             local ? "" : " (shipped with lxm; 'lxm profile edit' saves a local "
-                                          "copy that overrides it)");
+                             local ? ""
+                                   : " (shipped with lxm; 'lxm profile edit' saves a local "
+                                     "copy that overrides it)");
     return 0;
 }
 
@@ -138,12 +141,12 @@ int lxm_profile_create(const struct lxm_paths *paths, const char *name, struct l
     int r = refuse_existing(paths, name, err);
     if (r < 0)
         return r;
-    _cleanup_free_ char *text = xasprintf(
-        "# A local profile. Profiles apply in order: 'lxm create -p %s' layers it\n"
-        "# after default. See lxm.yaml(5) and 'lxm profile show default'.\n"
-        "name: %s\n"
-        "description: \"\"\n",
-        name, name);
+    _cleanup_free_ char *text =
+        xasprintf("# A local profile. Profiles apply in order: 'lxm create -p %s' layers it\n"
+                  "# after default. See lxm.yaml(5) and 'lxm profile show default'.\n"
+                  "name: %s\n"
+                  "description: \"\"\n",
+                  name, name);
     if (!text)
         return lxm_error_set(err, ENOMEM, "out of memory");
     return lxm_profile_save_text(paths, name, text, NULL, err);
@@ -204,10 +207,9 @@ int lxm_profile_delete(const struct lxm_paths *paths, const char *name, struct l
             size_t n = strlen(list);
             snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", users[i]);
         }
-        return lxm_error_set(err, EBUSY, "profile '%s' is used by container%s %s%s", name,
-                             users[1] ? "s" : "", list,
-                             shipped ? " (deleting it would put the shipped one in its place)"
-                                     : "");
+        return lxm_error_set(
+            err, EBUSY, "profile '%s' is used by container%s %s%s", name, users[1] ? "s" : "", list,
+            shipped ? " (deleting it would put the shipped one in its place)" : "");
     }
     _cleanup_free_ char *file = local_file(paths, name);
     if (!file)

@@ -13,8 +13,8 @@
 struct lxm_paths;
 
 /* Whether NAME has a local file and a shipped one. */
-int lxm_profile_where(const struct lxm_paths *paths, const char *name, bool *local,
-                      bool *shipped, struct lxm_error *err);
+int lxm_profile_where(const struct lxm_paths *paths, const char *name, bool *local, bool *shipped,
+                      struct lxm_error *err);
 /* Names of the containers whose config.yaml names NAME (in profiles:,
  * security.profile, or no profiles: at all for "default"). */
 int lxm_profile_users(const struct lxm_paths *paths, const char *name, char ***out,

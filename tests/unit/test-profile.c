@@ -54,13 +54,15 @@ static void test_missing(void)
     missing_of("full, then unconfined-style clears", full,
                "capabilities: {drop: []}\nseccomp: {rules: []}\n",
                "no seccomp filter, no capability drop");
-    missing_of("keep: counts as a drop", "capabilities: {keep: [chown]}\n"
-               "seccomp: {default_action: errno EPERM}\nnetwork: {eth0: {type: veth}}\n", NULL, "");
+    missing_of("keep: counts as a drop",
+               "capabilities: {keep: [chown]}\n"
+               "seccomp: {default_action: errno EPERM}\nnetwork: {eth0: {type: veth}}\n",
+               NULL, "");
     missing_of("network type none", full, "network: {eth0: {type: none}}\n", "no network");
     missing_of("an allow-only filter is no filter",
                "capabilities: {drop: [sys_module]}\nseccomp: {default_action: allow, rules: "
-               "[{action: allow, syscalls: [bpf]}]}\nnetwork: {eth0: {type: veth}}\n", NULL,
-               "no seccomp filter");
+               "[{action: allow, syscalls: [bpf]}]}\nnetwork: {eth0: {type: veth}}\n",
+               NULL, "no seccomp filter");
 }
 
 static void test_check_text(void)
@@ -75,8 +77,7 @@ static void test_check_text(void)
        err.msg);
     ok(lxm_profile_check_text("web", "/t/web.yaml", "limits:\n  pids: lots\n", &err) < 0,
        "an invalid value refused");
-    ok(strstr(err.msg, "/t/web.yaml:2:9: limits.pids") != NULL, "with file:line:col: %s",
-       err.msg);
+    ok(strstr(err.msg, "/t/web.yaml:2:9: limits.pids") != NULL, "with file:line:col: %s", err.msg);
 }
 
 static char *tmp;
@@ -103,8 +104,8 @@ static void test_local_profiles(void)
     ok(lxm_profile_copy(&paths, "base", "mine", &err) < 0, "copy onto mine refused");
     ok(lxm_profile_delete(&paths, "base", &err) < 0 && strstr(err.msg, "shipped"),
        "a shipped profile is not deleted: %s", err.msg);
-    is_int(lxm_profile_save_text(&paths, "base", "name: base\ndescription: local\n", NULL, &err),
-           0, "save a local base");
+    is_int(lxm_profile_save_text(&paths, "base", "name: base\ndescription: local\n", NULL, &err), 0,
+           "save a local base");
     lxm_profile_where(&paths, "base", &local, &ship, &err);
     ok(local && ship, "base: local and shipped");
     is_int(lxm_profile_delete(&paths, "base", &err), 0, "delete the local base");
@@ -142,7 +143,8 @@ static void test_init_detect(void)
     char *outsd = xasprintf("%s/systemd", out);
     write_file_atomic(outsd, "", 0, 0755);
     symlink(esc, init);
-    is_int(lxm_init_detect_halt(r, "/sbin/init", &halt), 0, "a link out of the tree is not followed");
+    is_int(lxm_init_detect_halt(r, "/sbin/init", &halt), 0,
+           "a link out of the tree is not followed");
     unlink(init);
     symlink("/bin/busybox", init);
     is_int(lxm_init_detect_halt(r, "/sbin/init", &halt), 0, "busybox (missing): unknown");
