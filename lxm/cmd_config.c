@@ -317,6 +317,36 @@ static int commit_edit(struct lxm_ctx *ctx, struct lxm_container *c, const char 
     return r;
 }
 
+/* text as YAML without the keys a running container takes at once. */
+static char *without_live_keys(const char *text)
+{
+    static const char *const now[] = {"limits", "autostart", "stop_timeout", "template",
+                                      "release", "arch", "created"};
+    _cleanup_config_ struct lxm_config *cfg = NULL;
+    struct lxm_error ignored = {0};
+    char *out = NULL;
+    if (lxm_config_parse("config.yaml", text, &cfg, &ignored) < 0)
+        return NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(now); i++)
+        (void)lxm_config_unset(cfg, now[i], &ignored);
+    return lxm_config_to_yaml(cfg, &out, &ignored) < 0 ? NULL : out;
+}
+
+/* An edit of a running container that changed more than what applies at
+ * once says so, like config set. */
+static void note_edit_next_start(struct lxm_container *c, const char *old, const char *edited)
+{
+    _cleanup_free_ char *a = without_live_keys(old), *b = without_live_keys(edited);
+    struct lxm_runtime_info info;
+    struct lxm_error ignored = {0};
+    if (!a || !b || !strcmp(a, b) || lxm_runtime_query(c, &info, &ignored) < 0 ||
+        info.state == LXM_STATE_STOPPED)
+        return;
+    lxm_info("%s is %s: changes other than limits take effect at its next start "
+             "('lxm restart %s')",
+             c->name, lxm_state_name(info.state), c->name);
+}
+
 static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     int r = parse_no_options(argc, argv, err);
@@ -345,8 +375,10 @@ static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
         return 0;
     }
     r = commit_edit(ctx, c, old, tmp, edited, err);
-    if (r == 0)
+    if (r == 0) {
         unlink(tmp);
+        note_edit_next_start(c, old, edited);
+    }
     return r;
 }
 

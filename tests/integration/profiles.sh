@@ -133,6 +133,11 @@ if lxm start nonet >/dev/null 2>&1; then
         "0 lxm: nonet is RUNNING: hostname takes effect at its next start ('lxm restart nonet')"
     out=$(lxm config set nonet limits.pids=600 2>&1); rc=$?
     t_is "config set of a live key: no note" "$rc $out" "0 "
+    out=$(EDITOR="sed -i 's/^hostname: .*/hostname: edited/'" lxm config edit nonet 2>&1); rc=$?
+    t_is "config edit of hostname on a running container: one note line" "$rc $out" \
+        "0 lxm: nonet is RUNNING: changes other than limits take effect at its next start ('lxm restart nonet')"
+    out=$(EDITOR="sed -i 's/pids: 600/pids: 700/'" lxm config edit nonet 2>&1); rc=$?
+    t_is "config edit of a limit only: no note" "$rc $out" "0 "
     lxm stop -k nonet >/dev/null 2>&1
 else
     t_report fail "start nonet"
