@@ -32,6 +32,7 @@ struct create_args {
     char **profiles;
     char **settings;            /* KEY=VALUE */
     char **include;
+    bool no_default_profile;
 };
 
 static void create_args_free(struct create_args *a)
@@ -75,6 +76,7 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         { "profile", required_argument, NULL, 'p' },  { "config", required_argument, NULL, 'c' },
         { "include", required_argument, NULL, 'I' },  { "from", required_argument, NULL, 'F' },
         { "image", required_argument, NULL, 'i' },    { "from-rootfs", required_argument, NULL, 'R' },
+        { "no-default-profile", no_argument, NULL, 'N' },
         { 0 },
     };
     const char *positional[2] = { NULL, NULL };
@@ -99,6 +101,7 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         case 'F': a->from = optarg; break;
         case 'i': a->image = optarg; break;
         case 'R': a->from_rootfs = optarg; break;
+        case 'N': a->no_default_profile = true; break;
         case 'p': r = strv_push(&a->profiles, optarg); break;
         case 'c':
             if (!strchr(optarg, '='))
@@ -133,7 +136,8 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
     if (r == 0) {
         struct lxm_create_opts o = {
             .name = a.name, .template_name = a.template_name, .release = a.release,
-            .from = a.from, .from_rootfs = a.from_rootfs, .image = a.image, .profiles = a.profiles, .settings = a.settings,
+            .from = a.from, .from_rootfs = a.from_rootfs, .image = a.image, .profiles = a.profiles,
+            .no_default_profile = a.no_default_profile, .settings = a.settings,
             .include = a.include, .progress = lxm_progress_mode(ctx->quiet),
         };
         r = lxm_lifecycle_create(&ctx->paths, &o, out, err);
@@ -146,6 +150,8 @@ int cmd_create(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
 {
     _cleanup_container_ struct lxm_container *c = NULL;
     int r = do_create(ctx, "create", argc, argv, &c, err);
+    if (r == 0)
+        lxm_cmd_warn_confinement_of(ctx, c->name);
     return r == 'h' ? 0 : r;
 }
 
@@ -155,7 +161,7 @@ int cmd_launch(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     int r = do_create(ctx, "launch", argc, argv, &c, err);
     if (r != 0)
         return r == 'h' ? 0 : r;
-    struct lxm_start_opts opts = { .foreground = false };
+    struct lxm_start_opts opts = { .foreground = false, .on_config = lxm_cmd_warn_confinement };
     r = lxm_runtime_start(c, &opts, err);
     if (r < 0)
         return lxm_error_prefix(err, "container '%s' was created but did not start", c->name);
