@@ -49,6 +49,8 @@ static int net_up(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struct lx
 {
     struct lxm_cidr a;
     int r = lxm_bridge_up(b, &a, err);
+    _cleanup_strv_free_ char **traps = find_traps(b);
+    warn_traps(traps); /* also (above all) when up failed: they may say why */
     if (r < 0)
         return lxm_error_prefix(err, "net up");
     struct lxm_cidr6 a6;
@@ -63,8 +65,6 @@ static int net_up(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struct lx
         printf("bridge %s up at %s%s%s (NAT %s, DHCP/DNS %s)\n", b->name, s, on6 ? " and " : "",
                s6, b->nat ? "on" : "off", b->dhcp ? "on" : "off");
     }
-    _cleanup_strv_free_ char **traps = find_traps(b);
-    warn_traps(traps);
     return 0;
 }
 

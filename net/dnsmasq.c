@@ -239,8 +239,9 @@ static int spawn(char **argv, const char *errfile, struct lxm_error *err)
         return 0;
     _cleanup_free_ char *msg = NULL;
     char line[512] = "";
+    /* dnsmasq starts its complaint with an empty line. */
     if (read_file(errfile, &msg, NULL) == 0)
-        sscanf(msg, "%511[^\n]", line);
+        sscanf(msg, " %511[^\n]", line);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !line[0])
         return lxm_error_set(err, ENOENT, "cannot run %s", argv[0]);
     return lxm_error_set(err, strstr(line, "in use") ? EADDRINUSE : EIO,
