@@ -18,6 +18,8 @@ STATE=$T_ROOT/run/lxm/.net/$T_BRIDGE
 config() { printf 'network:\n  bridge: %s\n  nat: false\n  dns:\n    upstream: []\n%s' "$T_BRIDGE" "${1:+$1
 }" >"$CFG"; }
 config
+# The last checks leave a bad config behind: cleanup needs a good one.
+t_on_exit config
 
 ip6_of() { lxm list --format json | jq -r --arg n "$1" '.[] | select(.name == $n) | .ipv6[0] // empty' | sed 's|/.*||'; }
 has_ip6() { [ -n "$(ip6_of "$1")" ]; }
