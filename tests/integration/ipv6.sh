@@ -5,7 +5,8 @@
 # names, two containers reaching each other by IPv6 address and by name;
 # network.ipv6 set, none, and refused. The bridge is this test's own with
 # nat: false, so no host sysctl is touched (NAT66 is checked in traps.sh,
-# inside a network namespace of that test's own).
+# inside a network namespace of that test's own). A Debian guest
+# (systemd-networkd) joins in when its image is cached.
 . "$(dirname "$0")/../lib.sh"
 t_setup ipv6
 
@@ -63,6 +64,24 @@ t_like "AAAA of $B answered by lxm's dnsmasq" "$(lxm attach "$A" -- nslookup -ty
 t_like "... and of $B.lxm" "$(lxm attach "$A" -- nslookup -type=AAAA "$B.lxm" 2>&1)" "$IPB"
 t_like "A of $B still answered" "$(lxm attach "$A" -- nslookup -type=A "$B" 2>&1)" "Address:? +10\."
 t_ok "$A pings $B by name over IPv6" lxm attach "$A" -- ping -6 -c1 -W3 "$B"
+
+# --- Debian (systemd-networkd) when its image is cached ---------------------------------
+export LXM_CACHE_DIR=${LXM_CACHE_DIR:-/var/cache/lxm-test}
+D=sd$$
+if ! ls "$LXM_CACHE_DIR/images/debian-bookworm-"*.tar.zst >/dev/null 2>&1; then
+    t_skip "Debian guest over IPv6" "no cached Debian image in $LXM_CACHE_DIR (debian.sh makes it)"
+elif ! lxm create "$D" -t debian >/dev/null 2>&1; then
+    t_report fail "Debian: create from the cached image"
+else
+    t_ok "Debian: start" lxm start "$D"
+    t_ok "Debian: networkd takes the RA: an IPv6 address" t_wait 30 has_ip6 "$D"
+    IPD=$(ip6_of "$D")
+    t_is "Debian: its address is in the bridge's /64" "$(prefix64 "$IPD/64")" "$(prefix64 "$BR6")"
+    t_like "Debian: the AAAA of its name is that address" "$(lxm attach "$A" -- nslookup -type=AAAA "$D" 2>&1)" "$IPD"
+    t_ok "Debian: $A pings it by name over IPv6" lxm attach "$A" -- ping -6 -c1 -W3 "$D"
+    t_like "Debian: it resolves $A's AAAA" "$(lxm attach "$D" -- getent ahostsv6 "$A.lxm" 2>&1)" "$IPA"
+    lxm stop "$D" >/dev/null
+fi
 
 # --- network.ipv6 set, none, refused ---------------------------------------------------
 lxm stop "$A" >/dev/null
