@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include <linux/if_addr.h>
+#include <linux/netfilter.h>
 #include <netlink/addr.h>
 #include <netlink/cache.h>
 #include <netlink/netlink.h>
@@ -243,7 +244,7 @@ int lxm_nat6_present(const char *bridge, bool *out, struct lxm_error *err)
 {
     char t[32];
     lxm_nat_table_name(bridge, t);
-    return lxm_nft_table_present(10 /* NFPROTO_IPV6 */, t, out, err);
+    return lxm_nft_table_present(NFPROTO_IPV6, t, out, err);
 }
 
 int lxm_nat6_enable(const char *bridge, const char *subnet, struct lxm_error *err)
