@@ -213,8 +213,8 @@ int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct 
     bool on6;
     if ((r = lxm_ipv6_resolve(sk, c->name, c->dir, c->ipv6, exists, &a6, &on6, err)) < 0)
         return r;
-    struct lxm_dnsmasq_cfg d = {c->dir,      c->name, a.addr, a.prefix, c->domain, c->upstream,
-                                NULL,        on6 ? &a6 : NULL, c->nat};
+    struct lxm_dnsmasq_cfg d = {c->dir, c->name, a.addr, a.prefix, c->domain, c->upstream, NULL,
+                                on6 ? &a6 : NULL, c->nat};
     if (c->dhcp && (r = lxm_dnsmasq_check(&d, err)) < 0)
         return r;
     char want[24];

@@ -244,7 +244,8 @@ static int spawn(char **argv, const char *errfile, struct lxm_error *err)
         sscanf(msg, " %511[^\n]", line);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !line[0])
         return lxm_error_set(err, ENOENT, "cannot run %s", argv[0]);
-    return lxm_error_set(err, strstr(line, "in use") ? EADDRINUSE : EIO,
+    int code = strstr(line, "in use") ? EADDRINUSE : strstr(line, "No such device") ? ENODEV : EIO;
+    return lxm_error_set(err, code,
                          "dnsmasq failed (exit %d): %s",
                          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
                          line[0] ? line : "no message");
@@ -308,7 +309,11 @@ int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_e
     if (p > 0 && (r = lxm_dnsmasq_stop(c->dir, c->bridge, err)) < 0)
         return r;
     unlink(pf);
-    r = spawn(argv, errfile, err);
+    /* At startup dnsmasq lists the host's interfaces and their addresses
+     * and gives up ("failed to find list of interfaces: No such device")
+     * when one vanishes in between: other containers' veths come and go. */
+    for (int i = 0; (r = spawn(argv, errfile, err)) == -ENODEV && i < 4; i++)
+        usleep(20000 << i);
     if (r < 0)
         return lxm_error_prefix(err, "start DHCP/DNS on %s", c->bridge);
     /* The pid file is written before the parent returns; allow a moment. */

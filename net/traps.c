@@ -533,6 +533,22 @@ static int check_ports(const struct lxm_bridge_cfg *c, const struct bridge_addrs
     return r;
 }
 
+/* With br_netfilter, frames bridged between two containers pass the
+ * forward hook too: the traps above then cut containers off each other. */
+static int check_br_netfilter(const struct lxm_bridge_cfg *c, char ***out)
+{
+    _cleanup_free_ char *v = NULL;
+    if (read_file("/proc/sys/net/bridge/bridge-nf-call-iptables", &v, NULL) < 0 || v[0] != '1')
+        return 0;
+    return strv_consume(out, xasprintf("br_netfilter is loaded with "
+                                       "net.bridge.bridge-nf-call-iptables=1: the chains above "
+                                       "also drop traffic between containers on %s; fix: the "
+                                       "accepts above (or sysctl -w "
+                                       "net.bridge.bridge-nf-call-iptables=0 if nothing on the "
+                                       "host needs it; Docker does)",
+                                       c->name));
+}
+
 int lxm_net_traps(const struct lxm_bridge_cfg *c, char ***out, struct lxm_error *err)
 {
     _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
@@ -543,6 +559,8 @@ int lxm_net_traps(const struct lxm_bridge_cfg *c, char ***out, struct lxm_error 
     int r = check_nft(c, &v);
     if (r == 0)
         r = check_legacy(c, &v);
+    if (r == 0 && v[0])
+        r = check_br_netfilter(c, &v);
     if (r == 0)
         r = check_sysctls(c, exists && b.has6, &v);
     if (r == 0 && exists && c->dhcp)

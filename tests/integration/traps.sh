@@ -63,7 +63,16 @@ t_on_exit "IN nft delete table inet $T"
 IN nft add chain inet "$T" fw '{ type filter hook forward priority 0; policy drop; }'
 w=$(warnings)
 t_like "a forward chain with policy drop in table inet $T" "$w" "warning: nftables table inet $T drops traffic forwarded for $BR: chain fw has policy drop; fix: nft insert rule inet $T fw iifname $BR accept"
-t_is "... one line" "$(grep -c . <<<"$w")" 1
+t_is "... one line" "$(grep -c "table inet $T" <<<"$w")" 1
+# br_netfilter's switch is per network namespace (on by default in a new one).
+if [ "$(IN cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ]; then
+    t_like "br_netfilter loaded: one more line, for traffic between containers" "$w" "warning: br_netfilter is loaded .*drop traffic between containers on $BR"
+    IN sysctl -qw net.bridge.bridge-nf-call-iptables=0
+    t_is "... not there with bridge-nf-call-iptables=0" "$(warnings | grep -c br_netfilter)" 0
+    IN sysctl -qw net.bridge.bridge-nf-call-iptables=1
+else
+    t_skip "br_netfilter line" "br_netfilter is not loaded"
+fi
 out=$(lx net up 2>&1)
 t_like "net up reports it too" "$out" "warning: nftables table inet $T .*policy drop"
 t_ok "... and rewrites nothing of that table" IN nft list chain inet "$T" fw
