@@ -142,6 +142,8 @@ static int up_ipv6(struct nl_sock *sk, const struct lxm_bridge_cfg *c, bool exis
     if (on && exists && lxm_addr6_list(sk, c->name, &have, NULL) == 0)
         had = strv_contains(have, want);
     int r;
+    if (on)
+        lxm_ipv6_router_iface(c->name);
     if (on && !had && (r = lxm_addr6_add(sk, c->name, a6, err)) < 0)
         return r;
     if ((r = lxm_nat6_present(c->name, &there, err)) < 0)

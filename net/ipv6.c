@@ -141,15 +141,6 @@ int lxm_ipv6_resolve(struct nl_sock *sk, const char *bridge, const char *dir, co
     *on = true;
     if (conf)
         return parse_conf(bridge, conf, out, err);
-    if (exists) {
-        _cleanup_strv_free_ char **have = NULL;
-        int r = lxm_addr6_list(sk, bridge, &have, err);
-        if (r < 0)
-            return r;
-        for (char **h = have; *h; h++)
-            if (lxm_cidr6_parse(*h, out, NULL) == 0 && out->prefix == 64)
-                return 0;
-    }
     _cleanup_free_ char *f = xasprintf("%s/%s/ipv6", dir, bridge);
     _cleanup_free_ char *rec = NULL;
     if (!f)
@@ -159,8 +150,28 @@ int lxm_ipv6_resolve(struct nl_sock *sk, const char *bridge, const char *dir, co
         if (parse_conf(bridge, rec, out, NULL) == 0)
             return 0;
     }
-    int r = lxm_ula_generate(out, err);
+    int r;
+    if (exists) {
+        _cleanup_strv_free_ char **have = NULL;
+        if ((r = lxm_addr6_list(sk, bridge, &have, err)) < 0)
+            return r;
+        for (char **h = have; *h; h++)
+            if (lxm_cidr6_parse(*h, out, NULL) == 0 && out->prefix == 64)
+                return record(dir, bridge, out, err);
+    }
+    r = lxm_ula_generate(out, err);
     return r < 0 ? r : record(dir, bridge, out, err);
+}
+
+void lxm_ipv6_router_iface(const char *ifname)
+{
+    static const char *const keys[] = {"accept_ra", "autoconf"};
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+        _cleanup_free_ char *p = xasprintf("/proc/sys/net/ipv6/conf/%s/%s", ifname, keys[i]);
+        _cleanup_free_ char *cur = NULL;
+        if (p && read_file(p, &cur, NULL) == 0 && cur[0] != '0')
+            (void)write_string(p, "0");
+    }
 }
 
 static void nladdrp(struct nl_addr **a)

@@ -37,10 +37,15 @@ bool lxm_ipv6_available(void);
 /* Validate a network.ipv6 value ("none", "ADDR/64", NULL) for bridge. */
 int lxm_ipv6_check_conf(const char *bridge, const char *conf, struct lxm_error *err);
 /* The bridge's IPv6 address: conf ("ADDR/64"; "none" = *out untouched and
- * 0 returned with *on false), else what the bridge has (when exists),
- * else the one recorded in DIR/BRIDGE/ipv6, else a new ULA, recorded. */
+ * 0 returned with *on false), else the one recorded in DIR/BRIDGE/ipv6,
+ * else a /64 the bridge has (when exists), else a new ULA; the last two
+ * are recorded. */
 int lxm_ipv6_resolve(struct nl_sock *sk, const char *bridge, const char *dir, const char *conf,
                      bool exists, struct lxm_cidr6 *out, bool *on, struct lxm_error *err);
+/* A router's interface takes no router advertisements and makes no SLAAC
+ * address (accept_ra=0, autoconf=0): the bridge would otherwise configure
+ * itself from the RAs its own dnsmasq sends. */
+void lxm_ipv6_router_iface(const char *ifname);
 /* Add an IPv6 address to ifname without duplicate address detection (so
  * it is usable at once); one that is there is success. Also clears
  * disable_ipv6 of ifname. */
