@@ -561,8 +561,8 @@ int lxm_net_traps(const struct lxm_bridge_cfg *c, char ***out, struct lxm_error 
         r = check_legacy(c, &v);
     if (r == 0 && v[0])
         r = check_br_netfilter(c, &v);
-    if (r == 0)
-        r = check_sysctls(c, exists && b.has6, &v);
+    if (r == 0 && exists) /* no bridge yet: lxm has not switched anything on */
+        r = check_sysctls(c, b.has6, &v);
     if (r == 0 && exists && c->dhcp)
         r = check_ports(c, &b, &v);
     if (r < 0)
