@@ -164,6 +164,7 @@ struct lxm_config {
 struct lxm_global {
     char *bridge;
     char *ipv4;                 /* NULL = pick at first net up */
+    char *ipv6;                 /* "ADDR/64" | "none"; NULL = a ULA /64 made at first net up */
     bool nat;
     bool dhcp;
     char **dns_upstream;        /* NULL = the host's resolvers; empty = no forwarding */

@@ -221,6 +221,7 @@ static const struct table global_dns_table = TABLE(global_dns_keys);
 static const struct key global_network_keys[] = {
     K("bridge", KT_STR, O(struct lxm_global, bridge), .check = lxm_check_ifname),
     K("ipv4", KT_STR, O(struct lxm_global, ipv4), .check = lxm_check_cidr),
+    K("ipv6", KT_STR, O(struct lxm_global, ipv6), .check = lxm_check_ipv6_prefix),
     K("nat", KT_BOOL, O(struct lxm_global, nat)),
     K("dhcp", KT_BOOL, O(struct lxm_global, dhcp)),
     K("dns", KT_STRUCT, 0, .sub = &global_dns_table),

@@ -40,7 +40,7 @@ done
 
 out=$(lxm list); rc=$?
 t_is "list of an empty root exits 0" "$rc" 0
-t_like "list prints a header" "$out" '^NAME +STATE +IPV4 +PID +TEMPLATE +AUTOSTART'
+t_like "list prints a header" "$out" '^NAME +STATE +IPV4 +IPV6 +PID +TEMPLATE +AUTOSTART'
 t_is "list --format json of nothing" "$(lxm list --format json)" "[]"
 t_is "--format before the command" "$(lxm --format json list)" "[]"
 
