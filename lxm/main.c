@@ -367,7 +367,12 @@ int main(int argc, char **argv)
     r = cmd->fn(&ctx, argc, argv, &err);
     lxm_paths_free(&ctx.paths);
     if (r >= 0) {
-        fflush(stdout);
+        /* What a command printed is its result: failing to write it out
+         * (a full disk, a closed pipe) is a failure of the command. */
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "lxm: error: writing the output: %s\n", strerror(errno ? errno : EIO));
+            return 1;
+        }
         return r;
     }
 fail:
