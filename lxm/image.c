@@ -17,6 +17,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/inroot.h"
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/strv.h"
@@ -188,16 +189,13 @@ static int resolves_plainly(int rootfd, const char *path, bool only_parent)
     }
     if (!*p || strcmp(p, ".") == 0)
         return 0;
-    struct open_how how = {
-        .flags = O_PATH | O_CLOEXEC,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-    };
-    int fd = (int)syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+    int fd = lxm_openat2(rootfd, p, O_PATH, 0,
+                         RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
     if (fd >= 0) {
         close(fd);
         return 0;
     }
-    if (errno == ELOOP || errno == EXDEV)
+    if (fd == -ELOOP || fd == -EXDEV)
         return -errno;
     return 0; /* missing parents are created by libarchive; ENOTDIR fails there */
 }

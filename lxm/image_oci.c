@@ -21,6 +21,7 @@
 #include "template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/inroot.h"
 #include "util/log.h"
 #include "util/sha256.h"
 
@@ -267,15 +268,11 @@ struct layout {
 /* Open a file beneath the layout, never leaving it. */
 static int layout_open(const struct layout *l, const char *rel, struct lxm_error *err)
 {
-    struct open_how how = {
-        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-    };
-    int fd = (int)syscall(SYS_openat2, l->fd, rel, &how, sizeof(how));
-    if (fd < 0 && (errno == EXDEV || errno == ELOOP))
+    int fd = lxm_openat2(l->fd, rel, O_RDONLY | O_NOCTTY, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    if (fd == -EXDEV || fd == -ELOOP)
         return lxm_error_set(err, EPERM, "%s/%s: a symlink leads out of the layout", l->dir, rel);
     if (fd < 0)
-        return lxm_error_errno(err, errno, "%s/%s", l->dir, rel);
+        return lxm_error_errno(err, -fd, "%s/%s", l->dir, rel);
     return fd;
 }
 
@@ -815,12 +812,8 @@ static char *clean_path(const char *name)
  * when it is not there, -ELOOP/-EXDEV when a symlink or mount is. */
 static int open_dir_plainly(int rootfd, const char *rel)
 {
-    struct open_how how = {
-        .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-    };
-    int fd = (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
-    return fd < 0 ? -errno : fd;
+    return lxm_openat2(rootfd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY, 0,
+                       RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
 }
 
 static int remove_in(int dirfd, const char *name)

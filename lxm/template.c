@@ -4,7 +4,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include "image_import.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/inroot.h"
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/strv.h"
@@ -67,52 +67,6 @@ int lxm_template_release(const struct lxm_template *t, const char *release, cons
 }
 
 /* ---- writing inside a rootfs ---------------------------------------------------- */
-
-/* openat2 beneath a rootfs, symlinks resolved as if chrooted into it: a
- * tree's "/etc -> /" style link can never reach the host. */
-static int open_in_root(int rootfd, const char *path, int flags)
-{
-    struct open_how how = {
-        .flags = (uint64_t)(flags | O_CLOEXEC),
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-    };
-    int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-    return fd < 0 ? -errno : fd;
-}
-
-/* The directory at path (relative, inside the rootfs), created with
- * mode 0755 component by component when missing. Returns an O_PATH fd. */
-static int mkdir_in_root(int rootfd, const char *path)
-{
-    _cleanup_free_ char *p = strdup(path);
-    if (!p)
-        return -ENOMEM;
-    _cleanup_close_ int cur = open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
-    if (cur < 0)
-        return cur;
-    for (char *s = p; *s;) {
-        char *slash = strchr(s, '/');
-        if (slash)
-            *slash = '\0';
-        if (*s) {
-            int fd = open_in_root(rootfd, p, O_PATH | O_DIRECTORY);
-            if (fd == -ENOENT) {
-                if (mkdirat(cur, s, 0755) < 0 && errno != EEXIST)
-                    return -errno;
-                fd = open_in_root(rootfd, p, O_PATH | O_DIRECTORY);
-            }
-            if (fd < 0)
-                return fd;
-            close(cur);
-            cur = fd;
-        }
-        if (!slash)
-            break;
-        *slash = '/';
-        s = slash + 1;
-    }
-    return TAKE_FD(cur);
-}
 
 static int write_all(int fd, const char *data, size_t len)
 {
@@ -176,7 +130,7 @@ static int write_in_root(int rootfd, const char *path, const char *data, mode_t 
 
 static bool is_file_in_root(int rootfd, const char *path)
 {
-    _cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+    _cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
     struct stat st;
     return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
@@ -792,7 +746,7 @@ static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_templat
 static void drop_dev_nodes(const char *rootfs)
 {
     _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int devfd = rootfd < 0 ? -1 : open_in_root(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    int devfd = rootfd < 0 ? -1 : open_in_root(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
     _cleanup_closedir_ DIR *d = devfd >= 0 ? fdopendir(devfd) : NULL;
     if (!d) {
         if (devfd >= 0)
