@@ -12,9 +12,10 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "image_remote.h"
+#include "lifecycle.h"
 #include "output.h"
 #include "runtime.h"
-#include "lifecycle.h"
 #include "template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -125,15 +126,32 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
     return 0;
 }
 
+/* A valid name no container has yet: checked before a download. */
+static int create_check_new(struct lxm_ctx *ctx, const char *name, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    int r = lxm_container_new(&ctx->paths, name, &c, err);
+    if (r == 0 && access(c->dir, F_OK) == 0)
+        r = lxm_error_set(err, EEXIST, "container '%s' already exists", name);
+    return r;
+}
+
 static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
                      struct lxm_container **out, struct lxm_error *err)
 {
     struct create_args a = { 0 };
+    _cleanup_free_ char *fp = NULL;
     int r = parse_create_args(cmd, argc, argv, &a, err);
+    /* REMOTE:ALIAS: the store's copy, or one made now (before anything of
+     * the container exists, so a failed download leaves nothing). */
+    if (r == 0 && a.image && (r = create_check_new(ctx, a.name, err)) == 0 &&
+        (r = lxm_image_remote_resolve(&ctx->paths, a.image, lxm_progress_mode(ctx->quiet), &fp,
+                                      err)) > 0)
+        r = 0;
     if (r == 0) {
         struct lxm_create_opts o = {
             .name = a.name, .template_name = a.template_name, .release = a.release,
-            .from = a.from, .from_rootfs = a.from_rootfs, .image = a.image, .profiles = a.profiles, .settings = a.settings,
+            .from = a.from, .from_rootfs = a.from_rootfs, .image = fp ? fp : a.image, .profiles = a.profiles, .settings = a.settings,
             .include = a.include, .progress = lxm_progress_mode(ctx->quiet),
         };
         r = lxm_lifecycle_create(&ctx->paths, &o, out, err);

@@ -571,8 +571,9 @@ int lxm_lifecycle_copy(const struct lxm_paths *paths, const char *srcname, const
 /* ---- image import, export ---------------------------------------------------------------- */
 
 static int unpack_into_store(const struct lxm_paths *paths, const char *source, const char *extra,
-                             const char *fp, char *const *aliases, enum lxm_progress progress,
-                             struct lxm_image **out, struct lxm_error *err)
+                             const char *fp, const char *label, char *const *aliases,
+                             enum lxm_progress progress, struct lxm_image **out,
+                             struct lxm_error *err)
 {
     const struct lxm_storage_ops *ops;
     _cleanup_free_ char *staging = NULL;
@@ -589,8 +590,9 @@ static int unpack_into_store(const struct lxm_paths *paths, const char *source, 
         r = lxm_image_unpack_any(source, extra, rootfs, &meta, progress, err);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "interrupted");
-    _cleanup_free_ char *desc = xasprintf("%s %s%s%s", meta.format ? meta.format : "file", source,
-                                          extra ? " + " : "", extra ? extra : "");
+    _cleanup_free_ char *desc = label ? strdup(label)
+                                      : xasprintf("%s %s%s%s", meta.format ? meta.format : "file",
+                                                  source, extra ? " + " : "", extra ? extra : "");
     if (r == 0) {
         struct lxm_image img = {
             .fingerprint = (char *)fp, .aliases = (char **)aliases,
@@ -610,6 +612,15 @@ int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source
                                const char *extra, char *const *aliases,
                                enum lxm_progress progress, struct lxm_image **out,
                                bool *existed, struct lxm_error *err)
+{
+    return lxm_lifecycle_image_import_as(paths, source, extra, NULL, aliases, progress, out,
+                                         existed, err);
+}
+
+int lxm_lifecycle_image_import_as(const struct lxm_paths *paths, const char *source,
+                                  const char *extra, const char *label, char *const *aliases,
+                                  enum lxm_progress progress, struct lxm_image **out,
+                                  bool *existed, struct lxm_error *err)
 {
     for (size_t i = 0; aliases && aliases[i]; i++) {
         int r = lxm_image_alias_validate(aliases[i], err);
@@ -638,7 +649,7 @@ int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source
     lxm_image_store_sweep(paths);
     sigset_t old;
     lxm_signals_block(&old);
-    r = unpack_into_store(paths, source, extra, fp, aliases, progress, out, err);
+    r = unpack_into_store(paths, source, extra, fp, label, aliases, progress, out, err);
     lxm_signals_restore(&old);
     return r;
 }

@@ -78,6 +78,11 @@ int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source
                                const char *extra, char *const *aliases,
                                enum lxm_progress progress, struct lxm_image **out,
                                bool *existed, struct lxm_error *err);
+/* The same, with label as the image's `source` (NULL: "FORMAT FILE"). */
+int lxm_lifecycle_image_import_as(const struct lxm_paths *paths, const char *source,
+                                  const char *extra, const char *label, char *const *aliases,
+                                  enum lxm_progress progress, struct lxm_image **out,
+                                  bool *existed, struct lxm_error *err);
 
 /* Write an image's tree as a rootfs tarball (zstd, .tar.zst), which
  * `image import` and `create --from` read back. */
