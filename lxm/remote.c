@@ -136,7 +136,8 @@ int lxm_remotes_load(const struct lxm_paths *paths, struct lxm_remote **out, siz
         *n = 0;
         return r;
     }
-    qsort(*out, *n, sizeof(**out), by_name);
+    if (*n > 1)
+        qsort(*out, *n, sizeof(**out), by_name);
     return 0;
 }
 
@@ -230,7 +231,8 @@ int lxm_remote_add(const struct lxm_paths *paths, const char *name, const char *
     if (r == 0)
         r = push(&all, &n, name, url, PROTOCOL) < 0 ? lxm_error_set(err, ENOMEM, "out of memory") : 0;
     if (r == 0) {
-        qsort(all, n, sizeof(*all), by_name);
+        if (n > 1)
+            qsort(all, n, sizeof(*all), by_name);
         r = save(paths, all, n, err);
     }
     lxm_remotes_free(all, n);

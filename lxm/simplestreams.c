@@ -169,36 +169,38 @@ static bool safe_path(const char *p)
     return true;
 }
 
-static int fetch_json(const char *url, json_object **out, struct lxm_error *err)
+int lxm_ss_parse_index(const char *label, const char *text, size_t len, char **out,
+                       struct lxm_error *err)
 {
-    _cleanup_free_ char *text = NULL;
-    size_t len = 0;
-    int r = lxm_http_get(url, INDEX_MAX, &text, &len, err);
-    return r < 0 ? r : lxm_json_parse(url, text, len, out, err);
-}
-
-/* streams/v1/index.json -> the path of the image-downloads products file. */
-static int products_path(const char *base, char **out, struct lxm_error *err)
-{
-    _cleanup_free_ char *url = join_url(base, "streams/v1/index.json");
     _cleanup_json_ json_object *idx = NULL;
-    int r = url ? fetch_json(url, &idx, err) : lxm_error_set(err, ENOMEM, "out of memory");
+    int r = lxm_json_parse(label, text, len, &idx, err);
     if (r < 0)
         return r;
     json_object *streams = lxm_jget(idx, "index", json_type_object);
     if (!streams)
-        return lxm_error_set(err, EINVAL, "%s: no \"index\" object (not a simplestreams server)", url);
+        return lxm_error_set(err, EINVAL, "%s: no \"index\" object (not a simplestreams server)", label);
     json_object_object_foreach(streams, key, s) {
         json_object *dt = lxm_jget(s, "datatype", json_type_string);
         json_object *path = lxm_jget(s, "path", json_type_string);
         if (!dt || strcmp(json_object_get_string(dt), "image-downloads") != 0 || !path)
             continue;
         if (!safe_path(json_object_get_string(path)))
-            return lxm_error_set(err, EINVAL, "%s: index \"%s\": unsafe path", url, key);
+            return lxm_error_set(err, EINVAL, "%s: index \"%s\": unsafe path", label, key);
         *out = strdup(json_object_get_string(path));
         return *out ? 0 : lxm_error_set(err, ENOMEM, "out of memory");
     }
-    return lxm_error_set(err, ENOENT, "%s: no image-downloads stream", url);
+    return lxm_error_set(err, ENOENT, "%s: no image-downloads stream", label);
+}
+
+/* streams/v1/index.json -> the path of the image-downloads products file. */
+static int products_path(const char *base, char **out, struct lxm_error *err)
+{
+    _cleanup_free_ char *url = join_url(base, "streams/v1/index.json");
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    int r = url ? lxm_http_get(url, INDEX_MAX, &text, &len, err)
+                : lxm_error_set(err, ENOMEM, "out of memory");
+    return r < 0 ? r : lxm_ss_parse_index(url, text, len, out, err);
 }
 
 static int item_parse(const char *label, json_object *o, struct lxm_ss_item *it,
@@ -323,27 +325,23 @@ static int first_alias_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->arch, y->arch);
 }
 
-/* Walk every product of the server; keep those keep() accepts. */
-static int walk(const char *base, bool (*keep)(const struct lxm_ss_image *, const void *),
-                const void *arg, struct lxm_ss_image **out, size_t *n, struct lxm_error *err)
+/* Every product of a products document that keep() accepts. */
+static int parse_products(const char *label, const char *text, size_t len,
+                          bool (*keep)(const struct lxm_ss_image *, const void *), const void *arg,
+                          struct lxm_ss_image **out, size_t *n, struct lxm_error *err)
 {
     *out = NULL;
     *n = 0;
-    _cleanup_free_ char *path = NULL;
-    int r = products_path(base, &path, err);
-    if (r < 0)
-        return r;
-    _cleanup_free_ char *url = join_url(base, path);
     _cleanup_json_ json_object *doc = NULL;
-    r = url ? fetch_json(url, &doc, err) : lxm_error_set(err, ENOMEM, "out of memory");
+    int r = lxm_json_parse(label, text, len, &doc, err);
     if (r < 0)
         return r;
     json_object *products = lxm_jget(doc, "products", json_type_object);
     if (!products)
-        return lxm_error_set(err, EINVAL, "%s: no \"products\" object", url);
+        return lxm_error_set(err, EINVAL, "%s: no \"products\" object", label);
     json_object_object_foreach(products, name, p) {
         struct lxm_ss_image img = { 0 };
-        r = json_object_get_type(p) == json_type_object ? product_parse(url, name, p, &img, err) : 0;
+        r = json_object_get_type(p) == json_type_object ? product_parse(label, name, p, &img, err) : 0;
         if (r == 1 && keep(&img, arg)) {
             struct lxm_ss_image *nv = realloc(*out, (*n + 1) * sizeof(**out));
             if (!nv) {
@@ -362,8 +360,27 @@ static int walk(const char *base, bool (*keep)(const struct lxm_ss_image *, cons
             return r;
         }
     }
-    qsort(*out, *n, sizeof(**out), first_alias_cmp);
+    if (*n > 1)
+        qsort(*out, *n, sizeof(**out), first_alias_cmp);
     return 0;
+}
+
+/* Walk every product of the server; keep those keep() accepts. */
+static int walk(const char *base, bool (*keep)(const struct lxm_ss_image *, const void *),
+                const void *arg, struct lxm_ss_image **out, size_t *n, struct lxm_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    _cleanup_free_ char *path = NULL;
+    int r = products_path(base, &path, err);
+    if (r < 0)
+        return r;
+    _cleanup_free_ char *url = join_url(base, path);
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    r = url ? lxm_http_get(url, INDEX_MAX, &text, &len, err)
+            : lxm_error_set(err, ENOMEM, "out of memory");
+    return r < 0 ? r : parse_products(url, text, len, keep, arg, out, n, err);
 }
 
 struct list_filter {
@@ -384,6 +401,14 @@ int lxm_ss_list(const char *url, const char *arch, const char *filter, struct lx
 {
     struct list_filter f = { .arch = arch, .text = filter && *filter ? filter : NULL };
     return walk(url, keep_listed, &f, out, n, err);
+}
+
+int lxm_ss_parse_products(const char *label, const char *text, size_t len, const char *arch,
+                          const char *filter, struct lxm_ss_image **out, size_t *n,
+                          struct lxm_error *err)
+{
+    struct list_filter f = { .arch = arch, .text = filter && *filter ? filter : NULL };
+    return parse_products(label, text, len, keep_listed, &f, out, n, err);
 }
 
 static bool keep_alias(const struct lxm_ss_image *img, const void *alias)

@@ -47,5 +47,14 @@ int lxm_ss_find(const char *url, const char *alias, const char *arch, struct lxm
 int lxm_ss_download(const char *url, const struct lxm_ss_item *item, const char *dir,
                     enum lxm_progress progress, char **path, struct lxm_error *err);
 
+/* The parsers behind them, for a document already in memory (label names
+ * it in errors): index.json -> the products file's path (relative, no
+ * ".."); a products file -> its images, filtered as lxm_ss_list does. */
+int lxm_ss_parse_index(const char *label, const char *text, size_t len, char **path,
+                       struct lxm_error *err);
+int lxm_ss_parse_products(const char *label, const char *text, size_t len, const char *arch,
+                          const char *filter, struct lxm_ss_image **out, size_t *n,
+                          struct lxm_error *err);
+
 /* GET url into memory, at most max bytes (the JSON indexes). */
 int lxm_http_get(const char *url, size_t max, char **out, size_t *len, struct lxm_error *err);
