@@ -33,6 +33,7 @@ struct create_args {
     char **profiles;
     char **settings;            /* KEY=VALUE */
     char **include;
+    bool dry_run;
 };
 
 static void create_args_free(struct create_args *a)
@@ -42,23 +43,13 @@ static void create_args_free(struct create_args *a)
     strv_free(a->include);
 }
 
-static bool valid_package_name(const char *p)
-{
-    if (!*p || !((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
-        return false;
-    for (; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("+-.", *p)))
-            return false;
-    return true;
-}
-
 static int add_includes(const char *cmd, const char *list, char ***out, struct lxm_error *err)
 {
     _cleanup_free_ char *copy = strdup(list);
     if (!copy)
         return lxm_error_set(err, ENOMEM, "out of memory");
     for (char *save = NULL, *p = strtok_r(copy, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
-        if (!valid_package_name(p))
+        if (!lxm_valid_package_name(p))
             return lxm_usage_error(err, cmd, "--include: '%s' is not a package name", p);
         if (!strv_contains(*out, p) && strv_push(out, p) < 0)
             return lxm_error_set(err, ENOMEM, "out of memory");
@@ -76,7 +67,7 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         { "profile", required_argument, NULL, 'p' },  { "config", required_argument, NULL, 'c' },
         { "include", required_argument, NULL, 'I' },  { "from", required_argument, NULL, 'F' },
         { "image", required_argument, NULL, 'i' },    { "from-rootfs", required_argument, NULL, 'R' },
-        { 0 },
+        { "dry-run", no_argument, NULL, 'n' },        { 0 },
     };
     const char *positional[2] = { NULL, NULL };
     size_t n = 0;
@@ -100,6 +91,7 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         case 'F': a->from = optarg; break;
         case 'i': a->image = optarg; break;
         case 'R': a->from_rootfs = optarg; break;
+        case 'n': a->dry_run = true; break;
         case 'p': r = strv_push(&a->profiles, optarg); break;
         case 'c':
             if (!strchr(optarg, '='))
@@ -123,6 +115,24 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         return lxm_usage_error(err, cmd, "--image: not with -t or --from (the image is already built)");
     if (a->from_rootfs && !a->from)
         return lxm_usage_error(err, cmd, "--from-rootfs needs --from METADATA-TARBALL");
+    return 0;
+}
+
+/* --dry-run: every check of a create, then the bootstrap command it
+ * would run; nothing is made. */
+static int dry_run(struct lxm_ctx *ctx, const struct lxm_create_opts *o, struct lxm_error *err)
+{
+    _cleanup_strv_free_ char **argv = NULL;
+    int r = lxm_lifecycle_create_dry_run(&ctx->paths, o, &argv, err);
+    if (r < 0)
+        return r;
+    if (!argv) {
+        printf("%s: nothing to bootstrap (the image is unpacked, not built)\n", o->name);
+        return 0;
+    }
+    for (size_t i = 0; argv[i]; i++)
+        printf("%s%s", i ? " " : "", argv[i]);
+    putchar('\n');
     return 0;
 }
 
@@ -154,7 +164,9 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
             .from = a.from, .from_rootfs = a.from_rootfs, .image = fp ? fp : a.image, .profiles = a.profiles, .settings = a.settings,
             .include = a.include, .progress = lxm_progress_mode(ctx->quiet),
         };
-        r = lxm_lifecycle_create(&ctx->paths, &o, out, err);
+        r = a.dry_run ? dry_run(ctx, &o, err) : lxm_lifecycle_create(&ctx->paths, &o, out, err);
+        if (r == 0 && a.dry_run)
+            r = 'n';
     }
     create_args_free(&a);
     return r;
@@ -164,7 +176,7 @@ int cmd_create(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
 {
     _cleanup_container_ struct lxm_container *c = NULL;
     int r = do_create(ctx, "create", argc, argv, &c, err);
-    return r == 'h' ? 0 : r;
+    return r == 'h' || r == 'n' ? 0 : r;
 }
 
 int cmd_launch(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
@@ -172,7 +184,7 @@ int cmd_launch(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     _cleanup_container_ struct lxm_container *c = NULL;
     int r = do_create(ctx, "launch", argc, argv, &c, err);
     if (r != 0)
-        return r == 'h' ? 0 : r;
+        return r == 'h' || r == 'n' ? 0 : r;
     struct lxm_start_opts opts = { .foreground = false };
     r = lxm_runtime_start(c, &opts, err);
     if (r < 0)

@@ -177,11 +177,24 @@ static const struct key file_keys[] = {
 static const struct table file_table =
     TABLE(file_keys, .elem_size = sizeof(struct lxm_setup_file), .check = file_check);
 
+static const struct key release_packages_keys[] = {
+    K("include", KT_STRV, O(struct lxm_release_packages, include), .check = lxm_check_token),
+    K("exclude", KT_STRV, O(struct lxm_release_packages, exclude), .check = lxm_check_token),
+};
+static const struct table release_packages_table =
+    TABLE(release_packages_keys, .elem_size = sizeof(struct lxm_release_packages), .named = true,
+          .name_off = O(struct lxm_release_packages, release));
+
 static const struct key source_keys[] = {
     K("type", KT_ENUM, O(struct lxm_template, source_type), .choices = source_types),
     K("variant", KT_STR, O(struct lxm_template, variant), .check = lxm_check_token),
     K("include", KT_STRV, O(struct lxm_template, include), .check = lxm_check_token),
     K("mirror", KT_STR, O(struct lxm_template, mirror), .check = lxm_check_mirror),
+    K("keyring", KT_STR, O(struct lxm_template, keyring), .check = lxm_check_abs_path),
+    K("components", KT_STRV, O(struct lxm_template, components), .check = lxm_check_token),
+    K("per_release", KT_NAMED, O(struct lxm_template, per_release),
+      .n_off = O(struct lxm_template, n_per_release), .sub = &release_packages_table,
+      .check = lxm_check_token),
     K("path", KT_STR, O(struct lxm_template, path), .check = lxm_check_nonempty),
     K("sha256", KT_STR, O(struct lxm_template, sha256), .check = lxm_check_sha256),
 };
@@ -232,6 +245,12 @@ static const struct key global_storage_keys[] = {
 static const struct key global_idmap_keys[] = {
     K("range", KT_STR, O(struct lxm_global, idmap_range), .check = lxm_check_idrange),
 };
+static const struct key global_mirror_keys[] = {
+    K("debian", KT_STR, O(struct lxm_global, mirror_debian), .check = lxm_check_mirror),
+    K("ubuntu", KT_STR, O(struct lxm_global, mirror_ubuntu), .check = lxm_check_mirror),
+    K("devuan", KT_STR, O(struct lxm_global, mirror_devuan), .check = lxm_check_mirror),
+};
+static const struct table global_mirror_table = TABLE(global_mirror_keys);
 static const struct table global_network_table = TABLE(global_network_keys);
 static const struct table global_storage_table = TABLE(global_storage_keys);
 static const struct table global_idmap_table = TABLE(global_idmap_keys);
@@ -239,6 +258,7 @@ static const struct key global_keys[] = {
     K("network", KT_STRUCT, 0, .sub = &global_network_table),
     K("storage", KT_STRUCT, 0, .sub = &global_storage_table),
     K("idmap", KT_STRUCT, 0, .sub = &global_idmap_table),
+    K("mirrors", KT_STRUCT, 0, .sub = &global_mirror_table),
 };
 const struct table lxm_global_table = TABLE(global_keys);
 
