@@ -119,6 +119,18 @@ struct lxm_release_packages {
     char **include, **exclude;
 };
 
+/* Another init system a template can boot (-c template.init=NAME): its
+ * packages replace some of source.include, and its signals and setup
+ * replace the template's. */
+struct lxm_init_variant {
+    char *name;                 /* sysvinit, openrc, ... */
+    char **include, **exclude;
+    int halt_signal, reboot_signal;
+    struct lxm_setup_file *files;
+    int n_files;
+    char **run;
+};
+
 struct lxm_template {
     char *name;
     char *description;
@@ -135,6 +147,9 @@ struct lxm_template {
     char *path;                 /* tarball */
     char *sha256;
     char *init;
+    char *init_system;          /* what it boots: "systemd" when unset */
+    struct lxm_init_variant *inits;
+    int n_inits;
     int halt_signal;
     int reboot_signal;
     struct lxm_setup_file *files;

@@ -213,6 +213,27 @@ static const struct key setup_keys[] = {
 };
 static const struct table setup_table = TABLE(setup_keys);
 
+static const struct key init_signal_keys[] = {
+    K("halt", KT_SIGNAL, O(struct lxm_init_variant, halt_signal), .allowed = SIGNAL_ALLOWED),
+    K("reboot", KT_SIGNAL, O(struct lxm_init_variant, reboot_signal), .allowed = SIGNAL_ALLOWED),
+};
+static const struct table init_signal_table = TABLE(init_signal_keys);
+static const struct key init_setup_keys[] = {
+    K("files", KT_LIST, O(struct lxm_init_variant, files),
+      .n_off = O(struct lxm_init_variant, n_files), .sub = &file_table),
+    K("run", KT_STRV, O(struct lxm_init_variant, run), .check = lxm_check_nonempty),
+};
+static const struct table init_setup_table = TABLE(init_setup_keys);
+static const struct key init_variant_keys[] = {
+    K("include", KT_STRV, O(struct lxm_init_variant, include), .check = lxm_check_token),
+    K("exclude", KT_STRV, O(struct lxm_init_variant, exclude), .check = lxm_check_token),
+    K("signals", KT_STRUCT, 0, .sub = &init_signal_table),
+    K("setup", KT_STRUCT, 0, .sub = &init_setup_table),
+};
+static const struct table init_variant_table =
+    TABLE(init_variant_keys, .elem_size = sizeof(struct lxm_init_variant), .named = true,
+          .name_off = O(struct lxm_init_variant, name));
+
 static const struct key template_keys[] = {
     K("name", KT_STR, O(struct lxm_template, name), .check = lxm_check_ref),
     K("description", KT_STR, O(struct lxm_template, description)),
@@ -220,6 +241,9 @@ static const struct key template_keys[] = {
     K("default_release", KT_STR, O(struct lxm_template, default_release), .check = lxm_check_token),
     K("source", KT_STRUCT, 0, .sub = &source_table),
     K("init", KT_STR, O(struct lxm_template, init), .check = lxm_check_abs_path),
+    K("init_system", KT_STR, O(struct lxm_template, init_system), .check = lxm_check_token),
+    K("inits", KT_NAMED, O(struct lxm_template, inits), .n_off = O(struct lxm_template, n_inits),
+      .sub = &init_variant_table, .check = lxm_check_token),
     K("signals", KT_STRUCT, 0, .sub = &template_signal_table),
     K("setup", KT_STRUCT, 0, .sub = &setup_table),
     K("profiles", KT_STRV, O(struct lxm_template, profiles), .check = lxm_check_ref),

@@ -1009,6 +1009,50 @@ bool lxm_valid_package_name(const char *p)
     return true;
 }
 
+/* Boot another init system: its packages instead of the ones it
+ * excludes, its signals and its setup instead of the template's. */
+static int set_init(struct lxm_template *t, const char *name, struct lxm_error *err)
+{
+    const char *own = t->init_system ? t->init_system : "systemd";
+    if (strcmp(name, own) == 0)
+        return 0;
+    struct lxm_init_variant *v = NULL;
+    for (int i = 0; i < t->n_inits; i++)
+        if (strcmp(t->inits[i].name, name) == 0)
+            v = &t->inits[i];
+    if (!v) {
+        char names[256];
+        int n = snprintf(names, sizeof(names), "%s", own);
+        for (int i = 0; i < t->n_inits && n > 0 && (size_t)n < sizeof(names); i++)
+            n += snprintf(names + n, sizeof(names) - (size_t)n, ", %s", t->inits[i].name);
+        return lxm_error_set(err, EINVAL, "template '%s' boots no init '%s' (use %s)", t->name,
+                             name, names);
+    }
+    _cleanup_strv_free_ char **include = NULL;
+    for (size_t i = 0; t->include && t->include[i]; i++)
+        if (!strv_contains(v->exclude, t->include[i]) && strv_push(&include, t->include[i]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    for (size_t i = 0; v->include && v->include[i]; i++)
+        if (!strv_contains(include, v->include[i]) && strv_push(&include, v->include[i]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    if (strdup_into(&t->init_system, name, err) < 0)
+        return -ENOMEM;
+    strv_free(t->include);
+    t->include = TAKE_PTR(include);
+    t->halt_signal = v->halt_signal;
+    t->reboot_signal = v->reboot_signal;
+    /* The setup moves over; the template frees it with its own fields. */
+    for (int i = 0; i < t->n_files; i++) {
+        free(t->files[i].path);
+        free(t->files[i].content);
+    }
+    free(t->files);
+    strv_free(t->run);
+    t->files = v->files, t->n_files = v->n_files, t->run = v->run;
+    v->files = NULL, v->n_files = 0, v->run = NULL;
+    return 0;
+}
+
 static const char *const variants[] = { "minbase", "buildd", "standard", "important", "required",
                                         NULL };
 
@@ -1044,7 +1088,9 @@ static int set_option(struct lxm_template *t, const char *key, const char *value
         }
         return 0;
     }
-    return lxm_error_set(err, EINVAL, "unknown template option (variant, packages, mirror)");
+    if (strcmp(key, "init") == 0)
+        return set_init(t, value, err);
+    return lxm_error_set(err, EINVAL, "unknown template option (variant, packages, mirror, init)");
 }
 
 int lxm_template_apply_options(struct lxm_template *t, const struct lxm_global *g,

@@ -41,7 +41,13 @@ t_is "ubuntu (default noble)" "$(dry u1 -t ubuntu)" \
 t_is "ubuntu jammy" "$(dry u1 -t ubuntu -r jammy)" \
     "$MM --variant=minbase --components=main,universe --keyring=/usr/share/keyrings/ubuntu-archive-keyring.gpg --include=systemd-sysv,dbus,iproute2,procps $(hooks jammy) jammy ROOTFS http://archive.ubuntu.com/ubuntu"
 t_is "devuan (default daedalus)" "$(dry v1 -t devuan)" \
-    "$MM --variant=minbase --keyring=/usr/share/keyrings/devuan-archive-keyring.gpg --include=sysvinit-core,ifupdown,isc-dhcp-client,iproute2,procps $(hooks daedalus) daedalus ROOTFS http://deb.devuan.org/merged"
+    "$MM --variant=minbase --keyring=/usr/share/keyrings/devuan-archive-keyring.gpg --include=sysvinit-core,ifupdown,udhcpc,iproute2,procps $(hooks daedalus) daedalus ROOTFS http://deb.devuan.org/merged"
+
+t_is "debian with sysvinit" "$(dry s1 -t debian -c template.init=sysvinit)" \
+    "$MM --variant=minbase --include=iproute2,procps,sysvinit-core,ifupdown,udhcpc $(hooks bookworm) bookworm ROOTFS $host_mirror"
+t_is "debian with openrc" "$(dry s1 -t debian -c template.init=openrc)" \
+    "$MM --variant=minbase --include=iproute2,procps,sysvinit-core,openrc,ifupdown,udhcpc $(hooks bookworm) bookworm ROOTFS $host_mirror"
+t_is "template.init=systemd is the template's own" "$(dry s1 -t debian -c template.init=systemd)" "$(dry s1 -t debian)"
 
 # Mirrors from the global config; -c wins over them.
 cat >>"$T_ROOT/etc/lxm/lxm.yaml" <<'EOF'
@@ -70,7 +76,8 @@ bad() { # DESC PATTERN ARGS...
     t_like "$desc: explained" "$out" "$pat"
 }
 bad "unknown variant" "^lxm: error: -c template\.variant=tiny: 'tiny' is not a variant" b1 -t debian -c template.variant=tiny --dry-run
-bad "unknown option" "^lxm: error: -c template\.flavour=x: unknown template option \(variant, packages, mirror\)" b1 -t debian -c template.flavour=x
+bad "unknown option" "^lxm: error: -c template\.flavour=x: unknown template option \(variant, packages, mirror, init\)" b1 -t debian -c template.flavour=x
+bad "unknown init" "^lxm: error: -c template\.init=upstart: template 'debian' boots no init 'upstart' \(use systemd, sysvinit, openrc\)$" b1 -t debian -c template.init=upstart --dry-run
 bad "bad package name" "^lxm: error: -c template\.packages=vim,Bad_Pkg: 'Bad_Pkg' is not a package name" b1 -t debian -c template.packages=vim,Bad_Pkg
 bad "bad mirror" "^lxm: error: -c template\.mirror=ftp://x: 'ftp://x' is not a mirror" b1 -t debian -c template.mirror=ftp://x
 bad "an option busybox has no use for" "template 'busybox' does not bootstrap packages" b1 -t busybox -c template.variant=standard
