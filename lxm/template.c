@@ -830,6 +830,11 @@ int lxm_template_dry_run(const struct lxm_paths *paths, const struct lxm_templat
     _cleanup_strv_free_ char **packages = NULL;
     if (merged_packages(t, opts, &packages) < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_free_ char *name = lxm_image_cache_name(t->name, opts->release, lxm_host_arch(),
+                                                     t->variant, packages);
+    if (!name)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    lxm_debug("image cache file: %s/%s", paths->images, name);
     bool mm;
     return bootstrap_command(paths, t, opts->release, packages, "ROOTFS", true, argv, &mm, err);
 }
@@ -848,6 +853,7 @@ static int source_debootstrap(const struct lxm_paths *paths, const struct lxm_te
     if (!name)
         return lxm_error_set(err, ENOMEM, "out of memory");
     _cleanup_free_ char *cached = NULL;
+    lxm_debug("image cache file: %s/%s", paths->images, name);
     int r = lxm_image_cache_lookup(paths->images, name, &cached, err);
     if (r < 0)
         return r;
