@@ -24,6 +24,7 @@
 #include "net/netlink.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -56,15 +57,10 @@ static void globalp(struct lxm_global **g)
     lxm_global_free(*g);
 }
 
+/* The hash of "A/B". */
 static uint32_t fnv1a(const char *a, const char *b)
 {
-    uint32_t h = 2166136261u;
-    for (const char *s = a; s && *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    h = (h ^ '/') * 16777619u;
-    for (const char *s = b; s && *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    return lxm_fnv1a(lxm_fnv1a(lxm_fnv1a(LXM_FNV1A_INIT, a), "/"), b);
 }
 
 /* "v" + up to 8 chars of the name + 4 hex of a hash + index: readable, at
