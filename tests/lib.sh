@@ -131,6 +131,16 @@ t_id() {
     printf '%s-%08x' "$1" "$h"
 }
 
+# The cache file of the debian template's default build (bookworm,
+# systemd) as lxm names it, when it is there: the cache also holds other
+# package sets (sysvinit, OpenRC, extra packages), so never pick by ls.
+t_debian_tarball() {
+    local f
+    f=$("$LXM_BIN" --root "$T_ROOT" --debug create --dry-run \
+        t-debian-probe -t debian 2>&1 | sed -n 's/.*image cache file: //p' | head -1)
+    [ -n "$f" ] && [ -s "$f" ] && echo "$f"
+}
+
 # Wait up to $1 seconds for CMD to succeed.
 t_wait() {
     local secs=$1 i

@@ -47,8 +47,7 @@ t_ok "source container deleted" lxm delete src
 
 # The default debian template's cache file (not a sysvinit/OpenRC one),
 # as lxm names it; only when it is there (debian.sh makes it).
-deb_tar=$(LXM_CACHE_DIR=$DEB_CACHE lxm --debug create --dry-run probe -t debian 2>&1 | sed -n 's/.*image cache file: //p')
-[ -s "$deb_tar" ] || deb_tar=
+deb_tar=$(LXM_CACHE_DIR=$DEB_CACHE t_debian_tarball)
 # The Debian forms take a minute or two to make: made once per cached
 # tarball and kept beside it (the cache is shared across runs).
 if [ -n "$deb_tar" ]; then
