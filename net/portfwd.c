@@ -212,14 +212,19 @@ static int read_state(struct table_state *s, struct lxm_error *err)
     return 0;
 }
 
+static int nft_exists(const char *chain, bool *out, struct lxm_error *err);
+
 int lxm_portfwd_list(const char *key, struct lxm_portfwd_entry **out, int *n,
                      struct lxm_error *err)
 {
     *out = NULL;
     *n = 0;
+    bool there;
+    int r = nft_exists(NULL, &there, err);
+    if (r < 0 || !there)
+        return r;
     struct table_state s;
-    int r = read_state(&s, err);
-    if (r < 0)
+    if ((r = read_state(&s, err)) < 0)
         return r;
     int k = 0;
     for (int i = 0; i < s.n; i++)
@@ -290,7 +295,7 @@ static void write_owner(FILE *f, const struct lxm_portfwd_owner *o, const struct
     fprintf(f,
             "add chain " T " p-%1$s { comment \"%2$s %3$s\"; type nat hook prerouting priority "
             "dstnat; policy accept; }\n"
-            "add chain " T " o-%1$s { type nat hook output priority dstnat; policy accept; }\n"
+            "add chain " T " o-%1$s { type nat hook output priority -100; policy accept; }\n"
             "add chain " T " s-%1$s { type nat hook postrouting priority srcnat; policy accept; }\n"
             "add chain " T " f-%1$s { type filter hook forward priority filter; policy accept; }\n",
             o->key, o->label, o->bridge);
@@ -492,25 +497,24 @@ static void nlsockp(struct nl_sock **sk)
         nl_socket_free(*sk);
 }
 
-/* A GETCHAIN over nfnetlink: cheap enough for every container stop
- * (libnftables is loaded only when there is something to remove). */
-int lxm_portfwd_present(const char *key, bool *out, struct lxm_error *err)
+/* A GETTABLE/GETCHAIN over nfnetlink: cheap enough for every container
+ * stop (libnftables is loaded only when there is something to do). */
+static int nft_exists(const char *chain, bool *out, struct lxm_error *err)
 {
     *out = false;
-    char chain[112];
-    snprintf(chain, sizeof(chain), "p-%s", key);
     __attribute__((cleanup(nlsockp))) struct nl_sock *sk = nl_socket_alloc();
     if (!sk)
         return lxm_error_set(err, ENOMEM, "out of memory");
     int r = nl_connect(sk, NETLINK_NETFILTER);
     if (r < 0)
         return lxm_nl_error(err, r, "nfnetlink socket");
-    struct nl_msg *m = nlmsg_alloc_simple((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN,
-                                          NLM_F_REQUEST | NLM_F_ACK);
+    int type = chain ? NFT_MSG_GETCHAIN : NFT_MSG_GETTABLE;
+    struct nl_msg *m =
+        nlmsg_alloc_simple((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | NLM_F_ACK);
     struct nfgenmsg g = {.nfgen_family = AF_INET /* == NFPROTO_IPV4 */, .version = NFNETLINK_V0};
     if (!m || nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO) < 0 ||
-        nla_put_string(m, NFTA_CHAIN_TABLE, LXM_PORTFWD_TABLE) < 0 ||
-        nla_put_string(m, NFTA_CHAIN_NAME, chain) < 0) {
+        nla_put_string(m, chain ? NFTA_CHAIN_TABLE : NFTA_TABLE_NAME, LXM_PORTFWD_TABLE) < 0 ||
+        (chain && nla_put_string(m, NFTA_CHAIN_NAME, chain) < 0)) {
         nlmsg_free(m);
         return lxm_error_set(err, ENOMEM, "out of memory");
     }
@@ -522,6 +526,14 @@ int lxm_portfwd_present(const char *key, bool *out, struct lxm_error *err)
         r = nl_wait_for_ack(sk);
     *out = r >= 0;
     if (r < 0 && lxm_nl_errno(r) != ENOENT)
-        return lxm_nl_error(err, r, "look up nftables chain %s", chain);
+        return lxm_nl_error(err, r, "look up nftables %s %s", chain ? "chain" : "table",
+                            chain ? chain : LXM_PORTFWD_TABLE);
     return 0;
+}
+
+int lxm_portfwd_present(const char *key, bool *out, struct lxm_error *err)
+{
+    char chain[112];
+    snprintf(chain, sizeof(chain), "p-%s", key);
+    return nft_exists(chain, out, err);
 }

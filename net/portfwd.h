@@ -1,5 +1,5 @@
 /* portfwd: port forwards (DNAT) from host addresses to addresses behind a
- * bridge, in one nftables table of lxm's own, `ip lxm-ports`, shared by
+ * bridge, in one nftables table of lxm's own, `ip lxm_port-forwards`, shared by
  * every lxm root on the host (a host port is host-wide). Each owner (a
  * running container) has its own chains, named by its key:
  *   p-KEY  nat prerouting: traffic from outside and from other containers
@@ -21,7 +21,7 @@
 #include "net/addr.h"
 #include "util/err.h"
 
-#define LXM_PORTFWD_TABLE "lxm-ports"
+#define LXM_PORTFWD_TABLE "lxm_port-forwards"
 
 enum { LXM_PORTFWD_TCP, LXM_PORTFWD_UDP };
 
