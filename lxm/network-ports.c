@@ -22,6 +22,7 @@
 #include "util/strv.h"
 
 struct lxm_ports {
+    const struct lxm_paths *paths;
     char *key;
     char *label;
     char bridge[16];
@@ -216,6 +217,7 @@ int lxm_ports_plan(const struct lxm_paths *paths, const struct lxm_config *cfg,
     if (!p || !(p->key = lxm_ports_key(paths, cfg->name)) || !(p->label = strdup(cfg->name)) ||
         !(p->f = calloc((size_t)cfg->n_ports, sizeof(*p->f))))
         return lxm_error_set(err, ENOMEM, "out of memory");
+    p->paths = paths;
     uint32_t target = 0;
     int r = plan_target(&x, p, &target, err);
     if (r < 0)
@@ -236,9 +238,51 @@ int lxm_ports_plan(const struct lxm_paths *paths, const struct lxm_config *cfg,
     return 0;
 }
 
+/* The container of this root whose forwards key is, or NULL. */
+static char *own_name(const struct lxm_paths *paths, const char *key)
+{
+    const char *inst = paths->instance ? paths->instance : "";
+    size_t n = strlen(key), k = strlen(inst);
+    if (n <= k || strcmp(key + n - k, inst) != 0)
+        return NULL;
+    char *name = strndup(key, n - k);
+    if (name && lxm_validate_name(name, NULL) < 0) {
+        free(name);
+        return NULL;
+    }
+    return name;
+}
+
+/* A conflicting forward of a container of this root that is no longer
+ * running (its monitor was killed and no command has looked at it since)
+ * is a leftover: removed, with the rest of its stale state. */
+static void reap_stale(const struct lxm_ports *p)
+{
+    _cleanup_free_ struct lxm_portfwd_entry *e = NULL;
+    int n = 0;
+    if (!p->paths || lxm_portfwd_list(NULL, &e, &n, NULL) < 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        bool clash = false;
+        for (int j = 0; j < p->n && !clash; j++)
+            clash = e[i].f.proto == p->f[j].proto && e[i].f.host_port == p->f[j].host_port;
+        _cleanup_free_ char *name = clash && strcmp(e[i].key, p->key) ? own_name(p->paths, e[i].key) : NULL;
+        _cleanup_container_ struct lxm_container *c = NULL;
+        struct lxm_runtime_info ri;
+        /* Under its lock no start of it is half way. */
+        if (!name || lxm_container_open(p->paths, name, &c, NULL) < 0 ||
+            lxm_container_trylock(c) < 0)
+            continue;
+        if (lxm_runtime_query(c, &ri, NULL) == 0 && ri.state == LXM_STATE_STOPPED)
+            lxm_ports_clear(p->paths, name);
+        lxm_container_unlock(c);
+    }
+}
+
 int lxm_ports_apply(const struct lxm_ports *p, struct lxm_error *err)
 {
     struct lxm_portfwd_owner o = {p->key, p->label, p->bridge, p->subnet};
+    reap_stale(p);
     return lxm_portfwd_set(&o, p->f, p->n, err);
 }
 

@@ -51,6 +51,13 @@ HOSTIP=$(ip -4 -o addr show scope global | awk '$2 !~ /^(lx|veth|v)/ {print $4}'
 
 pid_of() { lxm info "$1" --format json | jq -r '.pid // empty'; }
 ipv4_of() { lxm list --format json | jq -r --arg n "$1" '.[] | select(.name==$n) | .ipv4[0] // empty' | cut -d/ -f1; }
+monitor_of() { # the lxm-monitor of container $1 of this root
+    local p
+    for p in /proc/[0-9]*; do
+        [ "$(cat "$p/comm" 2>/dev/null)" = lxm-monitor ] || continue
+        case "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" in *"--root $T_ROOT "*" $1 ") echo "${p#/proc/}" ;; esac
+    done | head -1
+}
 has_ip() { [ -n "$(ipv4_of "$1")" ]; }
 state_of() { lxm list --format json | jq -r --arg n "$1" '.[] | select(.name==$n) | .state'; }
 is_stopped() { [ "$(state_of "$1")" = STOPPED ]; }
@@ -184,16 +191,30 @@ t_ok "start $A again" lxm start "$A"
 t_is "restart: chains back" "$(chains_of "$A")" 4
 t_wait 20 has_ip "$A"
 t_is "restart: same address (kept by dnsmasq)" "$(ipv4_of "$A")" "$AIP"
-mon=$(for p in /proc/[0-9]*; do
-    [ "$(cat "$p/comm" 2>/dev/null)" = lxm-monitor ] || continue
-    case "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" in *"--root $T_ROOT "*" $A ") echo "${p#/proc/}" ;; esac
-done | head -1)
+mon=$(monitor_of "$A")
 init=$(pid_of "$A")
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 if [ -n "$mon" ] && [ -n "$init" ]; then
     kill -9 "$mon" "$init"
-    t_ok "crash: lxm sees $A stopped" t_wait 10 is_stopped "$A"
-    t_is "crash: chains of $A gone after the stale cleanup" "$(chains_of "$A")" 0
-    t_is "crash: route_localnet put back" "$(localnet)" 0
+    t_ok "crash: monitor and init of $A killed" t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"
+    t_is "crash: $A's chains are still there (no lxm command has looked)" "$(chains_of "$A")" 4
+    # No `lxm list` in between: the start of another container taking the
+    # port finds the leftover itself.
+    t_ok "crash: $B may take $A's port now" lxm config set "$B" "ports=[{host: $P1, container: 80}]"
+    t_ok "crash: start $B with $A's old port" lxm start "$B"
+    t_is "crash: $A's leftover chains removed" "$(chains_of "$A")" 0
+    t_is "crash: $B has its chains" "$(chains_of "$B")" 4
+    t_is "crash: lxm sees $A stopped" "$(state_of "$A")" STOPPED
+    t_ok "stop $B" lxm stop "$B"
+    t_is "stop $B: its chains gone" "$(chains_of "$B")" 0
+    t_is "stop $B: route_localnet put back" "$(localnet)" 0
+    t_ok "start $A once more" lxm start "$A"
+    init=$(pid_of "$A")
+    mon=$(monitor_of "$A")
+    kill -9 "$mon" "$init"
+    t_ok "crash 2: lxm list sees $A stopped" t_wait 10 is_stopped "$A"
+    t_is "crash 2: the stale cleanup of lxm list removed its chains" "$(chains_of "$A")" 0
+    t_is "crash 2: route_localnet put back" "$(localnet)" 0
 else
     t_skip "crash cleanup" "monitor or init of $A not found"
 fi
