@@ -245,6 +245,10 @@ static char *own_name(const struct lxm_paths *paths, const char *key)
     size_t n = strlen(key), k = strlen(inst);
     if (n <= k || strcmp(key + n - k, inst) != 0)
         return NULL;
+    /* The FHS root has no tag: a key ending in one is another root's (a
+     * container of its own of such a name is left alone, the safe way). */
+    if (k == 0 && n > 9 && key[n - 9] == '-' && strspn(key + n - 8, "0123456789abcdef") == 8)
+        return NULL;
     char *name = strndup(key, n - k);
     if (name && lxm_validate_name(name, NULL) < 0) {
         free(name);
@@ -342,3 +346,48 @@ int lxm_ports_list(const struct lxm_paths *paths, const char *name,
     return lxm_portfwd_list(key, out, n, err);
 }
 
+
+/* Not running: gone, or no state file (a start records it before its
+ * container runs, and holds the container's lock from before its forwards
+ * are written until then). */
+static bool stale_owner(const struct lxm_paths *paths, const char *name)
+{
+    _cleanup_free_ char *cf = xasprintf("%s/%s/config.yaml", paths->containers, name);
+    _cleanup_free_ char *st = xasprintf("%s/%s/state", paths->run, name);
+    return cf && st && (!path_exists(cf) || !path_exists(st));
+}
+
+int lxm_ports_stale(const struct lxm_paths *paths, char ***out, struct lxm_error *err)
+{
+    *out = NULL;
+    _cleanup_free_ struct lxm_portfwd_entry *e = NULL;
+    int n = 0;
+    int r = lxm_portfwd_list(NULL, &e, &n, err);
+    if (r < 0)
+        return r;
+    _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
+    if (!v)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        _cleanup_free_ char *name = own_name(paths, e[i].key);
+        if (name && !strv_contains(v, name) && stale_owner(paths, name) &&
+            strv_push(&v, name) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    }
+    *out = TAKE_PTR(v);
+    return 0;
+}
+
+int lxm_ports_remove_stale(const struct lxm_paths *paths, const char *name, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    _cleanup_free_ char *key = lxm_ports_key(paths, name);
+    if (!key)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (lxm_container_open(paths, name, &c, NULL) == 0 && lxm_container_trylock(c) < 0)
+        return lxm_error_set(err, EBUSY, "%s: busy (a command holds its lock)", name);
+    int r = stale_owner(paths, name) ? lxm_portfwd_clear(key, err) : 0;
+    if (c)
+        lxm_container_unlock(c);
+    return r;
+}

@@ -215,6 +215,20 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
     t_ok "crash 2: lxm list sees $A stopped" t_wait 10 is_stopped "$A"
     t_is "crash 2: the stale cleanup of lxm list removed its chains" "$(chains_of "$A")" 0
     t_is "crash 2: route_localnet put back" "$(localnet)" 0
+    # Forwards whose container has no state at all (its run dir lost):
+    # found by doctor, removed by --fix.
+    t_ok "start $A for the leftover check" lxm start "$A"
+    init=$(pid_of "$A")
+    mon=$(monitor_of "$A")
+    kill -9 "$mon" "$init"
+    t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"
+    rm -f "$T_ROOT/run/lxm/$A/state"
+    t_like "leftover: lxm doctor lists $A's forwards" \
+        "$(lxm doctor --format json | jq -c '.leftovers[]? | select(.kind=="port-forwards")')" \
+        "\"path\":\"nftables: ip $TABLE p-$(t_id "$A")\".*\"owner\":\"container $A, not running\""
+    lxm doctor --fix >/dev/null 2>&1
+    t_is "leftover: doctor --fix removed them" "$(chains_of "$A")" 0
+    t_is "leftover: route_localnet put back" "$(localnet)" 0
 else
     t_skip "crash cleanup" "monitor or init of $A not found"
 fi
