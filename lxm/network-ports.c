@@ -294,9 +294,7 @@ void lxm_ports_clear(const struct lxm_paths *paths, const char *name)
 {
     _cleanup_free_ char *key = lxm_ports_key(paths, name);
     struct lxm_error e = {0};
-    bool present = false;
-    if (key && (lxm_portfwd_present(key, &present, &e) < 0 ||
-                (present && lxm_portfwd_clear(key, &e) < 0)))
+    if (key && lxm_portfwd_clear(key, &e) < 0)
         lxm_warn("%s: %s", name, e.msg);
 }
 

@@ -475,11 +475,9 @@ void lxm_network_cleanup(struct lxm_network *n)
     if (!n)
         return;
     delete_host_ends(n->ifs, n->n, false);
-    bool present = false;
     if (n->ports_key) {
         struct lxm_error e = {0};
-        if ((lxm_portfwd_present(n->ports_key, &present, &e) < 0 ||
-             (present && lxm_portfwd_clear(n->ports_key, &e) < 0)))
+        if (lxm_portfwd_clear(n->ports_key, &e) < 0)
             lxm_warn("%s", e.msg);
         free(n->ports_key);
         n->ports_key = NULL;

@@ -1,5 +1,6 @@
 #include "net/portfwd.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -416,6 +417,66 @@ static int reconcile_guards(struct lxm_error *err)
     return 0;
 }
 
+/* A socket of the host on port: bound to addr (host order, 0 = any). */
+static bool host_listens(const char *file, bool v6, bool tcp, unsigned port, uint32_t listen,
+                         uint32_t *bound)
+{
+    _cleanup_fclose_ FILE *f = fopen(file, "re");
+    char line[256], a[40];
+    unsigned p, st;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (sscanf(line, " %*u: %39[0-9A-Fa-f]:%x %*39[0-9A-Fa-f]:%*x %x", a, &p, &st) != 3 ||
+            p != port || st != (tcp ? 0x0A : 0x07)) /* LISTEN, or an unconnected UDP socket */
+            continue;
+        uint32_t addr = 0;
+        if (v6) { /* only :: and ::ffff:A.B.C.D take IPv4 */
+            if (strlen(a) != 32)
+                continue;
+            bool any = strspn(a, "0") == 32;
+            bool mapped = !strncmp(a, "0000000000000000FFFF0000", 24);
+            if (!any && !mapped)
+                continue;
+            if (mapped)
+                sscanf(a + 24, "%8x", &addr);
+        } else if (sscanf(a, "%8x", &addr) != 1) {
+            continue;
+        }
+        addr = ntohl(addr); /* /proc prints the network-order word as a native u32 */
+        if (!listen || !addr || addr == listen) {
+            *bound = addr;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* docker -p fails when a process of the host has the port (its proxy
+ * cannot bind); DNAT would silently take the traffic from it instead. */
+static int check_host_sockets(const struct table_state *s, const struct lxm_portfwd_owner *o,
+                              const struct lxm_portfwd *f, int n, struct lxm_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        bool had = false; /* ports the owner forwards already are not re-checked */
+        for (int j = 0; j < s->n && !had; j++)
+            had = !strcmp(s->e[j].key, o->key) && s->e[j].f.proto == f[i].proto &&
+                  s->e[j].f.host_port == f[i].host_port;
+        bool tcp = f[i].proto == LXM_PORTFWD_TCP;
+        uint32_t bound = 0;
+        if (had || !(host_listens(tcp ? "/proc/net/tcp" : "/proc/net/udp", false, tcp,
+                                  f[i].host_port, f[i].listen, &bound) ||
+                     host_listens(tcp ? "/proc/net/tcp6" : "/proc/net/udp6", true, tcp,
+                                  f[i].host_port, f[i].listen, &bound)))
+            continue;
+        char a[16];
+        lxm_ipv4_format(bound, a);
+        return lxm_error_set(err, EADDRINUSE,
+                             "host port %s/%u is in use on the host (a process has %s:%u)",
+                             lxm_portfwd_proto_name(f[i].proto), (unsigned)f[i].host_port, a,
+                             (unsigned)f[i].host_port);
+    }
+    return 0;
+}
+
 /* Keys become chain names and labels comments: [a-z0-9-] only. */
 static int check_word(const char *s, size_t max, struct lxm_error *err)
 {
@@ -440,6 +501,8 @@ int lxm_portfwd_set(const struct lxm_portfwd_owner *o, const struct lxm_portfwd 
     if ((r = read_state(&s, err)) < 0)
         return r;
     r = check_conflicts(&s, o, fw, n, err);
+    if (r == 0)
+        r = check_host_sockets(&s, o, fw, n, err);
     bool exists = s.exists;
     state_free(&s);
     if (r < 0 || (!exists && n == 0))
@@ -464,7 +527,8 @@ int lxm_portfwd_set(const struct lxm_portfwd_owner *o, const struct lxm_portfwd 
 int lxm_portfwd_clear(const char *key, struct lxm_error *err)
 {
     int r0 = check_word(key, 90, err);
-    if (r0 < 0)
+    bool present = false;
+    if (r0 < 0 || (r0 = lxm_portfwd_present(key, &present, err)) < 0 || !present)
         return r0;
     _cleanup_close_ int lock = lock_table(err);
     if (lock < 0)

@@ -58,7 +58,7 @@ int lxm_portfwd_set(const struct lxm_portfwd_owner *o, const struct lxm_portfwd 
                     struct lxm_error *err);
 /* Whether key has forwards in place (over nfnetlink, without libnftables). */
 int lxm_portfwd_present(const char *key, bool *out, struct lxm_error *err);
-/* Remove key's forwards; none is success. */
+/* Remove key's forwards; none is success (and cheap: no libnftables). */
 int lxm_portfwd_clear(const char *key, struct lxm_error *err);
 /* Every forward in the table (*out NULL when none); key limits it to one
  * owner (NULL = all). */

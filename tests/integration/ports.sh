@@ -173,6 +173,20 @@ t_like "... naming $A" "$out" "host port tcp/$P1 is already forwarded to contain
 t_is "... $B stays stopped" "$(state_of "$B")" STOPPED
 t_is "... no veth of $B left" "$(ip -o link show type veth | grep -c "v${B:0:8}")" 0
 t_is "$A's forward still works" "$(get "127.0.0.1:$P1")" "hello-$A"
+if [ -n "$PY" ]; then
+    P4=$(pick_port 4)
+    "$PY" -c "import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $P4)); s.listen(); time.sleep(60)" &
+    HL=$!
+    t_on_exit "kill $HL"
+    t_wait 10 sh -c "ss -Hltn | grep -q '127.0.0.1:$P4 '"
+    out=$(lxm config set "$A" "ports=[{host: $P1, container: 80}, {host: $P4, container: 80}]" 2>&1)
+    t_is "a port a host process listens on: refused" "$?" 1
+    t_like "... saying so" "$out" "host port tcp/$P4 is in use on the host \(a process has 127\.0\.0\.1:$P4\)"
+    t_is "... $A's forwards unchanged" "$(lxm info "$A" --format json | jq -r '[.forwards[].host] | join(" ")')" "$P1 $P3"
+    kill "$HL"
+fi
 t_ok "unset ports of stopped $B" lxm config unset "$B" ports
 t_ok "config unset ports on running $A" lxm config unset "$A" ports
 t_is "... its chains are gone" "$(chains_of "$A")" 0
