@@ -353,7 +353,7 @@ static const struct lxm_ynode *port_node(const struct lxm_ynode *root, int i)
     return NULL;
 }
 
-int lxm_ports_check(struct walk *w, const struct lxm_ynode *root, const struct lxm_config *c)
+int lxm_config_ports_check(struct walk *w, const struct lxm_ynode *root, const struct lxm_config *c)
 {
     for (int i = 0; i < c->n_ports; i++)
         for (int j = 0; j < i; j++) {

@@ -283,10 +283,16 @@ static void reap_stale(const struct lxm_ports *p)
     }
 }
 
-int lxm_ports_apply(const struct lxm_ports *p, struct lxm_error *err)
+int lxm_ports_check(const struct lxm_ports *p, struct lxm_error *err)
 {
     struct lxm_portfwd_owner o = {p->key, p->label, p->bridge, p->subnet};
     reap_stale(p);
+    return lxm_portfwd_check(&o, p->f, p->n, err);
+}
+
+int lxm_ports_apply(const struct lxm_ports *p, struct lxm_error *err)
+{
+    struct lxm_portfwd_owner o = {p->key, p->label, p->bridge, p->subnet};
     return lxm_portfwd_set(&o, p->f, p->n, err);
 }
 
@@ -329,6 +335,8 @@ int lxm_ports_change(struct lxm_container *c, const struct lxm_config *eff,
         _cleanup_free_ char *key = lxm_ports_key(c->paths, c->name);
         return key ? lxm_portfwd_clear(key, err) : lxm_error_set(err, ENOMEM, "out of memory");
     }
+    if ((r = lxm_ports_check(p, err)) < 0)
+        return r;
     if (reserve && (r = lxm_dnsmasq_set_host(b.dir, b.name, c->name, p->mac, c->name, reserve,
                                              err)) < 0)
         return r;

@@ -25,6 +25,9 @@ struct lxm_ports;
 int lxm_ports_plan(const struct lxm_paths *paths, const struct lxm_config *cfg,
                    const struct lxm_bridge_cfg *b, pid_t pid, struct lxm_ports **out,
                    uint32_t *reserve, const char **ifname, struct lxm_error *err);
+/* Refuse what apply would refuse (a port held by another running
+ * container or a host process) before anything is changed. */
+int lxm_ports_check(const struct lxm_ports *p, struct lxm_error *err);
 int lxm_ports_apply(const struct lxm_ports *p, struct lxm_error *err);
 void lxm_ports_free(struct lxm_ports *p);
 /* The owner key of a container (its host-wide id: NAME + --root tag). */

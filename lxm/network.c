@@ -332,6 +332,8 @@ static int plan_ports(const struct lxm_paths *paths, const struct lxm_config *cf
     uint32_t reserve;
     const char *ifname;
     int r = lxm_ports_plan(paths, cfg, b, 0, out, &reserve, &ifname, err);
+    if (r == 0 && *out)
+        r = lxm_ports_check(*out, err);
     for (int i = 0; r == 0 && reserve && i < n->n; i++)
         if (!strcmp(n->ifs[i].name, ifname))
             n->ifs[i].reserve = reserve;

@@ -486,6 +486,24 @@ static int check_word(const char *s, size_t max, struct lxm_error *err)
     return 0;
 }
 
+int lxm_portfwd_check(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *fw, int n,
+                      struct lxm_error *err)
+{
+    int r = lxm_ifname_validate(o->bridge, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "port forwards");
+    if ((r = check_word(o->key, 90, err)) < 0 || (r = check_word(o->label, 63, err)) < 0)
+        return r;
+    struct table_state s;
+    if ((r = read_state(&s, err)) < 0)
+        return r;
+    r = check_conflicts(&s, o, fw, n, err);
+    if (r == 0)
+        r = check_host_sockets(&s, o, fw, n, err);
+    state_free(&s);
+    return r;
+}
+
 int lxm_portfwd_set(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *fw, int n,
                     struct lxm_error *err)
 {

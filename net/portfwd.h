@@ -56,6 +56,10 @@ void lxm_portfwd_format(const struct lxm_portfwd *f, char *buf, size_t len);
  * refused (-EADDRINUSE, naming it) and nothing changes. */
 int lxm_portfwd_set(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *f, int n,
                     struct lxm_error *err);
+/* What set would refuse, checked without changing anything (set checks
+ * again). */
+int lxm_portfwd_check(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *f, int n,
+                      struct lxm_error *err);
 /* Whether key has forwards in place (over nfnetlink, without libnftables). */
 int lxm_portfwd_present(const char *key, bool *out, struct lxm_error *err);
 /* Remove key's forwards; none is success (and cheap: no libnftables). */

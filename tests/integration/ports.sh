@@ -167,8 +167,11 @@ t_is "... $B's config unchanged" "$(cat "$T_ROOT/var/lib/lxm/containers/$B/confi
 t_is "... no chains for $B" "$(chains_of "$B")" 0
 t_ok "stop $B" lxm stop "$B"
 t_ok "stopped $B may name the port in its config" lxm config set "$B" "ports=[{host: $P1, container: 80}]"
+DH=$T_ROOT/run/lxm/.net/$BR/dhcp-hosts/$B
+dh_before=$(cat "$DH" 2>/dev/null)
 out=$(lxm start "$B" 2>&1)
 t_is "start of $B with $A's port refused" "$?" 1
+t_is "... its DHCP entry untouched" "$(cat "$DH" 2>/dev/null)" "$dh_before"
 t_like "... naming $A" "$out" "host port tcp/$P1 is already forwarded to container '$A'"
 t_is "... $B stays stopped" "$(state_of "$B")" STOPPED
 t_is "... no veth of $B left" "$(ip -o link show type veth | grep -c "v${B:0:8}")" 0
