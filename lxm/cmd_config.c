@@ -90,8 +90,7 @@ static int change_config(struct lxm_ctx *ctx, struct lxm_container *c, const str
         struct lxm_error e = {0};
         if (limits && lxm_runtime_apply_limits(c, &e) < 0)
             lxm_warn("%s: could not put back the saved limits: %s", c->name, e.msg);
-        return lxm_error_prefix(err, "config unchanged: running '%s'",
-                                c->name);
+        return lxm_error_prefix(err, "config unchanged: running '%s'", c->name);
     }
     r = save(c, what, err);
     if (r < 0 && limits) {

@@ -77,4 +77,5 @@ int lxm_walk_error(struct walk *w, const struct lxm_ynode *at, const char *path,
 
 /* ports: no host port (of one protocol and address) forwarded twice. */
 struct lxm_config;
-int lxm_config_ports_check(struct walk *w, const struct lxm_ynode *root, const struct lxm_config *c);
+int lxm_config_ports_check(struct walk *w, const struct lxm_ynode *root,
+                           const struct lxm_config *c);

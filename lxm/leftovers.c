@@ -264,8 +264,7 @@ int lxm_leftover_remove(const struct lxm_paths *paths, const struct lxm_leftover
             return lxm_error_set(err, ENOMEM, "out of memory");
         return lxm_dnsmasq_remove_host(dir, l->bridge, l->key, err);
     }
-    case LXM_LEFTOVER_FORWARDS:
-        return lxm_ports_remove_stale(paths, l->key, err);
+    case LXM_LEFTOVER_FORWARDS: return lxm_ports_remove_stale(paths, l->key, err);
     }
     if (r < 0)
         return lxm_error_errno(err, -r, "remove %s", l->path);

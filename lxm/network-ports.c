@@ -73,8 +73,7 @@ static const struct lxm_netif *first_veth(const struct lxm_config *cfg)
 
 static bool in_subnet(const struct lxm_cidr *net, uint32_t a)
 {
-    return lxm_cidr_contains(net, a) && a != lxm_cidr_network(net) &&
-           a != lxm_cidr_broadcast(net);
+    return lxm_cidr_contains(net, a) && a != lxm_cidr_network(net) && a != lxm_cidr_broadcast(net);
 }
 
 /* An address another holder has: a lease or reservation of another MAC,
@@ -270,7 +269,8 @@ static void reap_stale(const struct lxm_ports *p)
         bool clash = false;
         for (int j = 0; j < p->n && !clash; j++)
             clash = e[i].f.proto == p->f[j].proto && e[i].f.host_port == p->f[j].host_port;
-        _cleanup_free_ char *name = clash && strcmp(e[i].key, p->key) ? own_name(p->paths, e[i].key) : NULL;
+        _cleanup_free_ char *name =
+            clash && strcmp(e[i].key, p->key) ? own_name(p->paths, e[i].key) : NULL;
         _cleanup_container_ struct lxm_container *c = NULL;
         struct lxm_runtime_info ri;
         /* Under its lock no start of it is half way. */
@@ -309,8 +309,7 @@ static void globalp(struct lxm_global **g)
     lxm_global_free(*g);
 }
 
-int lxm_ports_change(struct lxm_container *c, const struct lxm_config *eff,
-                     struct lxm_error *err)
+int lxm_ports_change(struct lxm_container *c, const struct lxm_config *eff, struct lxm_error *err)
 {
     struct lxm_runtime_info ri;
     int r = lxm_runtime_query(c, &ri, err);
@@ -337,21 +336,20 @@ int lxm_ports_change(struct lxm_container *c, const struct lxm_config *eff,
     }
     if ((r = lxm_ports_check(p, err)) < 0)
         return r;
-    if (reserve && (r = lxm_dnsmasq_set_host(b.dir, b.name, c->name, p->mac, c->name, reserve,
-                                             err)) < 0)
+    if (reserve &&
+        (r = lxm_dnsmasq_set_host(b.dir, b.name, c->name, p->mac, c->name, reserve, err)) < 0)
         return r;
     return lxm_ports_apply(p, err);
 }
 
-int lxm_ports_list(const struct lxm_paths *paths, const char *name,
-                   struct lxm_portfwd_entry **out, int *n, struct lxm_error *err)
+int lxm_ports_list(const struct lxm_paths *paths, const char *name, struct lxm_portfwd_entry **out,
+                   int *n, struct lxm_error *err)
 {
     _cleanup_free_ char *key = name ? lxm_ports_key(paths, name) : NULL;
     if (name && !key)
         return lxm_error_set(err, ENOMEM, "out of memory");
     return lxm_portfwd_list(key, out, n, err);
 }
-
 
 /* Not running: gone, or no state file (a start records it before its
  * container runs, and holds the container's lock from before its forwards
@@ -376,8 +374,7 @@ int lxm_ports_stale(const struct lxm_paths *paths, char ***out, struct lxm_error
         return lxm_error_set(err, ENOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
         _cleanup_free_ char *name = own_name(paths, e[i].key);
-        if (name && !strv_contains(v, name) && stale_owner(paths, name) &&
-            strv_push(&v, name) < 0)
+        if (name && !strv_contains(v, name) && stale_owner(paths, name) && strv_push(&v, name) < 0)
             return lxm_error_set(err, ENOMEM, "out of memory");
     }
     *out = TAKE_PTR(v);

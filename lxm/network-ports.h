@@ -36,15 +36,13 @@ char *lxm_ports_key(const struct lxm_paths *paths, const char *name);
 void lxm_ports_clear(const struct lxm_paths *paths, const char *name);
 /* config set/unset/edit with c locked: give a running c the ports of
  * eff (its effective new config); stopped: 0, nothing done. */
-int lxm_ports_change(struct lxm_container *c, const struct lxm_config *eff,
-                     struct lxm_error *err);
+int lxm_ports_change(struct lxm_container *c, const struct lxm_config *eff, struct lxm_error *err);
 /* The forwards in place for container name (NULL = all of this host). */
-int lxm_ports_list(const struct lxm_paths *paths, const char *name,
-                   struct lxm_portfwd_entry **out, int *n, struct lxm_error *err);
+int lxm_ports_list(const struct lxm_paths *paths, const char *name, struct lxm_portfwd_entry **out,
+                   int *n, struct lxm_error *err);
 /* Leftovers (leftovers.c): containers of this root with forwards in place
  * that are gone or not running (a killed monitor); cheap (no libnftables)
  * when the host has no forwards at all. */
 int lxm_ports_stale(const struct lxm_paths *paths, char ***out, struct lxm_error *err);
 /* Remove them, under the container's lock, if still not running. */
-int lxm_ports_remove_stale(const struct lxm_paths *paths, const char *name,
-                           struct lxm_error *err);
+int lxm_ports_remove_stale(const struct lxm_paths *paths, const char *name, struct lxm_error *err);

@@ -87,8 +87,7 @@ static void stable_mac(const char *container, const char *ifname, uint8_t mac[LX
     mac[3] = (h >> 16) & 0x7f, mac[4] = (h >> 8) & 0xff, mac[5] = h & 0xff;
 }
 
-void lxm_network_mac(const char *container, const struct lxm_netif *nif,
-                     uint8_t mac[LXM_MAC_LEN])
+void lxm_network_mac(const char *container, const struct lxm_netif *nif, uint8_t mac[LXM_MAC_LEN])
 {
     if (!nif->hwaddr || strcmp(nif->hwaddr, "auto") == 0 || lxm_mac_parse(nif->hwaddr, mac) < 0)
         stable_mac(container, nif->name, mac);
@@ -326,8 +325,8 @@ static void portsp(struct lxm_ports **p)
 
 /* The forwards of cfg; a DHCP target gets its address kept by dnsmasq. */
 static int plan_ports(const struct lxm_paths *paths, const struct lxm_config *cfg,
-                      const struct lxm_bridge_cfg *b, struct lxm_network *n,
-                      struct lxm_ports **out, struct lxm_error *err)
+                      const struct lxm_bridge_cfg *b, struct lxm_network *n, struct lxm_ports **out,
+                      struct lxm_error *err)
 {
     uint32_t reserve;
     const char *ifname;

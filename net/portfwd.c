@@ -124,8 +124,8 @@ static bool parse_record(const char *s, struct lxm_portfwd *f)
 {
     char proto[8], l[16], t[16];
     unsigned hp, tp;
-    if (sscanf(s, "%7s %15s %u %15s %u", proto, l, &hp, t, &tp) != 5 || !hp || hp > 65535 ||
-        !tp || tp > 65535)
+    if (sscanf(s, "%7s %15s %u %15s %u", proto, l, &hp, t, &tp) != 5 || !hp || hp > 65535 || !tp ||
+        tp > 65535)
         return false;
     f->proto = strcmp(proto, "udp") == 0 ? LXM_PORTFWD_UDP : LXM_PORTFWD_TCP;
     f->host_port = (uint16_t)hp;
@@ -133,8 +133,8 @@ static bool parse_record(const char *s, struct lxm_portfwd *f)
     return lxm_ipv4_parse(l, &f->listen, NULL) == 0 && lxm_ipv4_parse(t, &f->target, NULL) == 0;
 }
 
-static int push_entry(struct table_state *s, const char *key, const char *label,
-                      const char *bridge, const struct lxm_portfwd *f)
+static int push_entry(struct table_state *s, const char *key, const char *label, const char *bridge,
+                      const struct lxm_portfwd *f)
 {
     struct lxm_portfwd_entry *v = realloc(s->e, (size_t)(s->n + 1) * sizeof(*v));
     if (!v)
@@ -215,8 +215,7 @@ static int read_state(struct table_state *s, struct lxm_error *err)
 
 static int nft_exists(const char *chain, bool *out, struct lxm_error *err);
 
-int lxm_portfwd_list(const char *key, struct lxm_portfwd_entry **out, int *n,
-                     struct lxm_error *err)
+int lxm_portfwd_list(const char *key, struct lxm_portfwd_entry **out, int *n, struct lxm_error *err)
 {
     *out = NULL;
     *n = 0;

@@ -26,17 +26,17 @@
 enum { LXM_PORTFWD_TCP, LXM_PORTFWD_UDP };
 
 struct lxm_portfwd {
-    int proto;           /* LXM_PORTFWD_TCP | LXM_PORTFWD_UDP */
-    uint32_t listen;     /* host address (host order); 0 = every address of the host */
+    int proto;       /* LXM_PORTFWD_TCP | LXM_PORTFWD_UDP */
+    uint32_t listen; /* host address (host order); 0 = every address of the host */
     uint16_t host_port;
-    uint32_t target;     /* address behind the bridge (host order) */
+    uint32_t target; /* address behind the bridge (host order) */
     uint16_t target_port;
 };
 
 struct lxm_portfwd_owner {
-    const char *key;     /* [a-z0-9-], unique host-wide (a container's id) */
-    const char *label;   /* for people: the container's name */
-    const char *bridge;  /* where target lives */
+    const char *key;        /* [a-z0-9-], unique host-wide (a container's id) */
+    const char *label;      /* for people: the container's name */
+    const char *bridge;     /* where target lives */
     struct lxm_cidr subnet; /* the bridge's subnet */
 };
 

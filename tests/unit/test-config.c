@@ -727,7 +727,8 @@ static void test_ports(void)
         lxm_config_free(c);
     }
     config_error("name: x\nports:\n  - {host: 0, container: 80}\n",
-                 FILE_NAME ":3:12: ports[0].host: \"0\" is out of range (use a port number 1-65535)",
+                 FILE_NAME
+                 ":3:12: ports[0].host: \"0\" is out of range (use a port number 1-65535)",
                  "port 0");
     config_error("name: x\nports:\n  - {host: 65536, container: 80}\n",
                  FILE_NAME ":3:12: ports[0].host: \"65536\" is out of range (use a port number "
