@@ -137,7 +137,10 @@ if [ -n "$PY" ]; then
     t_is "udp: host -> 127.0.0.1:$P2" "$(udp 127.0.0.1 "$P2")" "pong from $GW"
     t_is "udp: host -> bridge address $GW:$P2" "$(udp "$GW" "$P2")" "pong from $GW"
     t_is "udp: $B -> bridge address $GW:$P2 (hairpin, masqueraded)" "$(udp_in "$B" "$GW" "$P2")" "pong from $GW"
-    [ -n "$HOSTIP" ] && t_is "udp: host -> its own address $HOSTIP:$P2" "$(udp "$HOSTIP" "$P2")" "pong from $HOSTIP"
+    if [ -n "$HOSTIP" ]; then
+        t_is "udp: host -> its own address $HOSTIP:$P2" "$(udp "$HOSTIP" "$P2")" "pong from $HOSTIP"
+        t_is "udp: $B -> host address $HOSTIP:$P2" "$(udp_in "$B" "$HOSTIP" "$P2")" "pong from $GW"
+    fi
 else
     t_skip "udp paths" "python3 is needed for the UDP echo server"
 fi
