@@ -11,6 +11,8 @@
 #include "cgroup.h"
 #include "cmd.h"
 #include "network.h"
+#include "network-ports.h"
+#include "net/addr.h"
 #include "output.h"
 #include "runtime.h"
 #include "storage.h"
@@ -131,6 +133,41 @@ static void add_storage(struct lxm_value *obj, const struct lxm_container *c)
     lxm_obj_int_or_null(st, "own_bytes", ops->usage(c->dir, &bytes, &ignored) == 0 ? (int64_t)bytes : -1);
 }
 
+/* The port forwards in place for it (read from nftables). */
+static void add_forwards(struct lxm_ctx *ctx, struct lxm_value *obj, const char *name)
+{
+    _cleanup_free_ struct lxm_portfwd_entry *e = NULL;
+    int n = 0;
+    struct lxm_error err = {0};
+    if (lxm_ports_list(&ctx->paths, name, &e, &n, &err) < 0) {
+        lxm_warn("%s: %s", name, err.msg);
+        return;
+    }
+    if (ctx->format == LXM_OUT_TABLE) { /* one readable line each */
+        _cleanup_strv_free_ char **lines = calloc(1, sizeof(char *));
+        for (int i = 0; lines && i < n; i++) {
+            char s[80];
+            lxm_portfwd_format(&e[i].f, s, sizeof(s));
+            (void)strv_push(&lines, s);
+        }
+        lxm_obj_strv(obj, "forwards", lines);
+        return;
+    }
+    struct lxm_value *arr = lxm_obj_array(obj, "forwards");
+    for (int i = 0; i < n; i++) {
+        char l[16], t[16];
+        lxm_ipv4_format(e[i].f.listen, l);
+        lxm_ipv4_format(e[i].f.target, t);
+        struct lxm_value *v = lxm_value_object();
+        lxm_obj_str(v, "proto", lxm_portfwd_proto_name(e[i].f.proto));
+        lxm_obj_str(v, "address", l);
+        lxm_obj_int(v, "host", e[i].f.host_port);
+        lxm_obj_str(v, "target", t);
+        lxm_obj_int(v, "target_port", e[i].f.target_port);
+        lxm_array_push(arr, v);
+    }
+}
+
 int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option opts[] = { { 0 } };
@@ -172,6 +209,8 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
         }
         free(st);
     }
+    if (active)
+        add_forwards(ctx, obj, c->name);
     lxm_output_print(stdout, ctx->format, obj, NULL, NULL);
     lxm_value_free(obj);
     return 0;

@@ -11,6 +11,7 @@
 #include "net/dnsmasq.h"
 #include "net/traps.h"
 #include "network.h"
+#include "network-ports.h"
 #include "output.h"
 #include "util/cleanup.h"
 #include "util/log.h"
@@ -79,9 +80,37 @@ static int net_down(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, bool fo
     return 0;
 }
 
+struct forwards {
+    struct lxm_portfwd_entry *e;
+    int n;
+};
+
+static void add_forwards(struct lxm_value *o, const struct lxm_bridge_cfg *b,
+                         const struct forwards *fw)
+{
+    struct lxm_value *arr = lxm_obj_array(o, "forwards");
+    for (int i = 0; i < fw->n; i++) {
+        const struct lxm_portfwd_entry *e = &fw->e[i];
+        if (strcmp(e->bridge, b->name) != 0)
+            continue;
+        char l[16], t[16];
+        lxm_ipv4_format(e->f.listen, l);
+        lxm_ipv4_format(e->f.target, t);
+        struct lxm_value *v = lxm_value_object();
+        lxm_obj_str(v, "container", e->label);
+        lxm_obj_str(v, "proto", lxm_portfwd_proto_name(e->f.proto));
+        lxm_obj_str(v, "address", l);
+        lxm_obj_int(v, "host", e->f.host_port);
+        lxm_obj_str(v, "target", t);
+        lxm_obj_int(v, "target_port", e->f.target_port);
+        lxm_array_push(arr, v);
+    }
+}
+
 static struct lxm_value *status_value(const struct lxm_bridge_cfg *b,
                                       const struct lxm_bridge_status *st,
-                                      const struct lxm_lease *leases, int n, char **traps)
+                                      const struct lxm_lease *leases, int n, char **traps,
+                                      const struct forwards *fw)
 {
     struct lxm_value *o = lxm_value_object();
     char a[24] = "", net[24] = "";
@@ -123,11 +152,12 @@ static struct lxm_value *status_value(const struct lxm_bridge_cfg *b,
         lxm_array_push(arr, l);
     }
     lxm_obj_strv(o, "warnings", traps);
+    add_forwards(o, b, fw);
     return o;
 }
 
 static void print_status_table(const struct lxm_bridge_cfg *b, const struct lxm_bridge_status *st,
-                               const struct lxm_lease *leases, int n)
+                               const struct lxm_lease *leases, int n, const struct forwards *fw)
 {
     char a[24] = "-";
     if (st->has_addr)
@@ -158,6 +188,16 @@ static void print_status_table(const struct lxm_bridge_cfg *b, const struct lxm_
     printf("leases:  %d\n", n);
     for (int i = 0; i < n; i++)
         printf("  %-15s %s %s\n", leases[i].ip, leases[i].mac, leases[i].hostname);
+    int k = 0;
+    for (int i = 0; i < fw->n; i++)
+        k += strcmp(fw->e[i].bridge, b->name) == 0;
+    printf("forwards: %d\n", k);
+    for (int i = 0; i < fw->n; i++) {
+        char s[80];
+        lxm_portfwd_format(&fw->e[i].f, s, sizeof(s));
+        if (strcmp(fw->e[i].bridge, b->name) == 0)
+            printf("  %-44s %s\n", s, fw->e[i].label);
+    }
 }
 
 static int net_status(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struct lxm_error *err)
@@ -170,16 +210,22 @@ static int net_status(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struc
     int n = 0;
     struct lxm_error lerr = {0};
     (void)lxm_dnsmasq_leases(b->dir, b->name, &leases, &n, &lerr);
+    struct forwards fw = {NULL, 0};
+    if ((r = lxm_ports_list(&ctx->paths, NULL, &fw.e, &fw.n, err)) < 0) {
+        lxm_bridge_status_free(&st);
+        return lxm_error_prefix(err, "net status");
+    }
     _cleanup_strv_free_ char **traps = find_traps(b);
     if (ctx->format == LXM_OUT_TABLE) {
-        print_status_table(b, &st, leases, n);
+        print_status_table(b, &st, leases, n, &fw);
         warn_traps(traps);
     } else {
-        struct lxm_value *v = status_value(b, &st, leases, n, traps);
+        struct lxm_value *v = status_value(b, &st, leases, n, traps, &fw);
         lxm_output_print(stdout, ctx->format, v, NULL, NULL);
         lxm_value_free(v);
     }
     lxm_bridge_status_free(&st);
+    free(fw.e);
     return 0;
 }
 

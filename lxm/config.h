@@ -56,6 +56,15 @@ struct lxm_netif {
     bool type_set;              /* type was written (merge: overrides profiles) */
 };
 
+enum lxm_port_proto { LXM_PROTO_TCP, LXM_PROTO_UDP };
+
+struct lxm_port {               /* one port forward (ports:) */
+    int64_t host;               /* 1..65535; 0 = not given */
+    int64_t container;          /* 1..65535; 0 = not given */
+    int proto;                  /* enum lxm_port_proto */
+    char *address;              /* host address to listen on; NULL = all */
+};
+
 struct lxm_mount {
     char *source;               /* host path */
     char *path;                 /* container path */
@@ -181,6 +190,8 @@ struct lxm_config {
     int n_netifs;
     struct lxm_mount *mounts;
     int n_mounts;
+    struct lxm_port *ports;
+    int n_ports;
     struct lxm_security security;
     char *security_profile;
     struct lxm_policy policy;   /* filled by lxm_config_effective() */

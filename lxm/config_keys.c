@@ -5,6 +5,7 @@
 #include "config.h"
 #include "config_table.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +15,12 @@
 
 static const char *const net_types[] = {"veth", "macvlan", "none", NULL};
 static const char *const source_types[] = {"busybox", "debootstrap", "tarball", NULL};
+static const char *const port_protos[] = {"tcp", "udp", NULL};
 static const char *const storage_drivers[] = {"auto", "dir", "overlay", "btrfs", NULL};
 
 static int netif_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 static int mount_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
+static int port_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 static int rule_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 static int file_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 
@@ -67,6 +70,18 @@ static const struct key mount_keys[] = {
 static const struct table mount_table =
     TABLE(mount_keys, .elem_size = sizeof(struct lxm_mount), .check = mount_check);
 
+#define PORT_ALLOWED "use a port number 1-65535"
+static const struct key port_keys[] = {
+    K("host", KT_INT, O(struct lxm_port, host), .min = 1, .max = 65535, .none = 0,
+      .allowed = PORT_ALLOWED),
+    K("container", KT_INT, O(struct lxm_port, container), .min = 1, .max = 65535, .none = 0,
+      .allowed = PORT_ALLOWED),
+    K("proto", KT_ENUM, O(struct lxm_port, proto), .choices = port_protos),
+    K("address", KT_STR, O(struct lxm_port, address), .check = lxm_check_host_ipv4),
+};
+static const struct table port_table =
+    TABLE(port_keys, .elem_size = sizeof(struct lxm_port), .check = port_check);
+
 static const struct key config_signal_keys[] = {
     K("halt", KT_SIGNAL, O(struct lxm_config, halt_signal), .allowed = SIGNAL_ALLOWED),
     K("reboot", KT_SIGNAL, O(struct lxm_config, reboot_signal), .allowed = SIGNAL_ALLOWED),
@@ -104,6 +119,8 @@ static const struct key config_keys[] = {
       .sub = &lxm_netif_table, .check = lxm_check_ifname),
     K("mounts", KT_LIST, O(struct lxm_config, mounts), .n_off = O(struct lxm_config, n_mounts),
       .sub = &mount_table),
+    K("ports", KT_LIST, O(struct lxm_config, ports), .n_off = O(struct lxm_config, n_ports),
+      .sub = &port_table),
     K("security", KT_STRUCT, 0, .sub = &config_security_table),
 };
 const struct table lxm_config_table = TABLE(config_keys);
@@ -327,6 +344,17 @@ static int mount_check(struct walk *w, const struct lxm_ynode *at, const char *p
     return 0;
 }
 
+static int port_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem)
+{
+    const struct lxm_port *p = elem;
+    if (!p->host)
+        return missing(w, at, path, "host", "the port on the host, 1-65535, e.g. host: 8080");
+    if (!p->container)
+        return missing(w, at, path, "container",
+                       "the port in the container, 1-65535, e.g. container: 80");
+    return 0;
+}
+
 static int rule_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem)
 {
     const struct lxm_seccomp_rule *r = elem;
@@ -342,5 +370,46 @@ static int file_check(struct walk *w, const struct lxm_ynode *at, const char *pa
     const struct lxm_setup_file *f = elem;
     if (!f->path)
         return missing(w, at, path, "path", "use the absolute path in the rootfs");
+    return 0;
+}
+
+/* ---- checks across elements ----------------------------------------- */
+
+static bool same_listen(const struct lxm_port *a, const struct lxm_port *b)
+{
+    if (a->proto != b->proto || a->host != b->host)
+        return false;
+    bool all_a = !a->address || !strcmp(a->address, "0.0.0.0");
+    bool all_b = !b->address || !strcmp(b->address, "0.0.0.0");
+    return all_a || all_b || !strcmp(a->address, b->address);
+}
+
+/* The node of ports[i] in a document (NULL when not found). */
+static const struct lxm_ynode *port_node(const struct lxm_ynode *root, int i)
+{
+    if (!root || root->type != LXM_YAML_MAP)
+        return NULL;
+    for (size_t k = 0; k < root->n; k++) {
+        const struct lxm_ynode *key = root->items[2 * k], *v = root->items[2 * k + 1];
+        if (key->type == LXM_YAML_SCALAR && !strcmp(key->value, "ports") &&
+            v->type == LXM_YAML_SEQ && (size_t)i < v->n)
+            return v->items[i];
+    }
+    return NULL;
+}
+
+int lxm_config_ports_check(struct walk *w, const struct lxm_ynode *root, const struct lxm_config *c)
+{
+    for (int i = 0; i < c->n_ports; i++)
+        for (int j = 0; j < i; j++) {
+            const struct lxm_port *a = &c->ports[j], *b = &c->ports[i];
+            if (!same_listen(a, b))
+                continue;
+            char path[32];
+            snprintf(path, sizeof(path), "ports[%d]", i);
+            return lxm_walk_error(w, port_node(root, i), path,
+                                  "host port %s/%lld is forwarded twice (also by ports[%d])",
+                                  b->proto == LXM_PROTO_UDP ? "udp" : "tcp", (long long)b->host, j);
+        }
     return 0;
 }

@@ -385,6 +385,18 @@ const char *lxm_check_gateway(const char *s, char *allowed)
     return "is not an IPv4 address";
 }
 
+const char *lxm_check_host_ipv4(const char *s, char *allowed)
+{
+    ALLOW("use an IPv4 address of the host, e.g. 127.0.0.1, or leave it out for all");
+    struct in_addr in;
+    if (inet_pton(AF_INET, s, &in) != 1)
+        return "is not an IPv4 address";
+    uint32_t a = ntohl(in.s_addr);
+    if ((a >> 28) == 0xe || a == 0xffffffffu)
+        return "is a multicast or broadcast address";
+    return NULL;
+}
+
 #define MAX_CPUS 8192
 
 /* "0-1,3" into a bitmap; false on bad syntax. */

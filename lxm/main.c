@@ -125,7 +125,8 @@ static const struct lxm_command commands[] = {
     { "doctor", cmd_doctor, "[--fix] [--format table|json|yaml|csv]",
       "check the host, and find what killed commands left behind",
       "  --fix                 remove the leftovers found (staged files of killed\n"
-      "                        commands, DNS entries of deleted containers)\n"
+      "                        commands, DNS entries of deleted containers, port\n"
+      "                        forwards of containers that do not run)\n"
       "Exit 1 when a check FAILs (or, with --fix, a leftover could not be removed).\n" },
     { "version", cmd_version, "", "print the version", NULL },
     { "help", cmd_help, "[COMMAND]", "show help", NULL },
