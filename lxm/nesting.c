@@ -36,7 +36,7 @@
 #define NEST_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
 
 /* v1 hierarchies handed over: those whose options name one of these. */
-static const char *const delegated_v1[] = {"pids",   "memory",  "cpu",    "cpuacct",
+static const char *const delegated_v1[] = {"pids",   "memory",  "cpu",  "cpuacct",
                                            "cpuset", "freezer", "blkio"};
 
 static bool opts_word(const char *opts, const char *word)
@@ -98,14 +98,30 @@ static int mount_fresh(int dirfd, const char *name, const char *type, const char
     if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
         return lxm_error_errno(err, errno, "nesting: mount %s on %s", type, where);
     _cleanup_close_ int m = fsmount(fs, FSMOUNT_CLOEXEC, NEST_ATTRS);
-    if (m < 0 ||
-        move_mount(m, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    if (m < 0 || move_mount(m, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         return lxm_error_errno(err, errno, "nesting: mount %s on %s", type, where);
     return 0;
 }
 
-/* The container's own directory of each delegated v1 hierarchy (a path
- * of the host's mounts, still reachable before pivot_root). */
+/* h's container directory (a path of the host's mounts, still reachable
+ * before pivot_root) on cgdir/OPTS. */
+static int bind_one(int cgdir, const struct lxm_cg_hier *h, struct lxm_error *err)
+{
+    _cleanup_free_ char *where = xasprintf("/dev/.lxm/cgroup/%s", h->opts);
+    if (!where)
+        return lxm_error_errno(err, ENOMEM, "nesting");
+    _cleanup_close_ int t = mkdir_at(cgdir, h->opts, 0755, where, err);
+    if (t < 0)
+        return t;
+    _cleanup_close_ int m = open_tree(AT_FDCWD, h->dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    struct mount_attr a = {.attr_set = NEST_ATTRS};
+    if (m < 0 || mount_setattr(m, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0 ||
+        move_mount(m, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return lxm_error_errno(err, errno, "nesting: bind %s on %s", h->dir, where);
+    return 0;
+}
+
+/* Each delegated v1 hierarchy's container directory under dirfd/cgroup. */
 static int bind_v1(int dirfd, const char *container_id, struct lxm_error *err)
 {
     struct lxm_cgroup *cg = NULL;
@@ -114,27 +130,15 @@ static int bind_v1(int dirfd, const char *container_id, struct lxm_error *err)
         return lxm_error_prefix(err, "nesting");
     _cleanup_close_ int cgdir = -1;
     for (int i = 0; i < cg->n && r == 0; i++) {
-        const struct lxm_cg_hier *h = &cg->h[i];
-        if (!v1_delegated(h))
+        if (!v1_delegated(&cg->h[i]))
             continue;
-        if (cgdir < 0 && (cgdir = mkdir_at(dirfd, "cgroup", 0755, "/dev/.lxm/cgroup", err)) < 0) {
-            r = cgdir;
-            break;
-        }
-        _cleanup_free_ char *where = xasprintf("/dev/.lxm/cgroup/%s", h->opts);
-        _cleanup_close_ int t = where ? mkdir_at(cgdir, h->opts, 0755, where, err) : -ENOMEM;
-        _cleanup_close_ int m =
-            t < 0 ? -1 : open_tree(AT_FDCWD, h->dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        struct mount_attr a = {.attr_set = NEST_ATTRS};
-        if (t < 0)
-            r = t == -ENOMEM ? lxm_error_errno(err, ENOMEM, "nesting") : t;
-        else if (m < 0 || mount_setattr(m, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0 ||
-                 move_mount(m, "", t, "",
-                                     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-            r = lxm_error_errno(err, errno, "nesting: bind %s on %s", h->dir, where);
+        if (cgdir < 0)
+            cgdir = r = mkdir_at(dirfd, "cgroup", 0755, "/dev/.lxm/cgroup", err);
+        if (r >= 0)
+            r = bind_one(cgdir, &cg->h[i], err);
     }
     lxm_cgroup_free(cg);
-    return r;
+    return r < 0 ? r : 0;
 }
 
 int lxm_nesting_mounts(int rootfd, const char *container_id, struct lxm_error *err)

@@ -51,6 +51,7 @@ fi
 t_ok "stop bn" lxm stop bn
 t_ok "stop bd" lxm stop bd
 
+echo "# busybox part done at ${SECONDS}s"
 # --- Debian with podman and docker.io ------------------------------------------------------------
 if ! command -v mmdebstrap >/dev/null && ! command -v debootstrap >/dev/null; then
     t_skip "Debian: lxm, podman, docker inside" "neither mmdebstrap nor debootstrap is installed"
@@ -63,6 +64,7 @@ if [ $rc != 0 ]; then
     t_done
     exit
 fi
+echo "# Debian create (cold bootstraps once) done at ${SECONDS}s"
 t_ok "create $P (same image, default profile only)" lxm create "$P" -t debian -p default --include "$PKGS"
 
 on() { local c=$1; shift; lxm attach "$c" -- "$@"; }
@@ -75,6 +77,7 @@ t_ok "$N boots" t_wait 60 booted "$N"
 t_ok "$P boots" t_wait 60 booted "$P"
 t_is "$N: running, zero failed units" "$(on "$N" systemctl is-system-running)" running
 
+echo "# two Debian boots done at ${SECONDS}s"
 show=$(lxm profile show nesting)
 t_like "profile show nesting: security.nesting" "$show" "nesting: true"
 t_like "profile show nesting: no read-only paths" "$show" "readonly_paths: \[\]"
@@ -128,6 +131,7 @@ fi
 t_ok "inner stop b" ilxm "$N" stop b
 t_is "inner b is STOPPED" "$(ilxm "$N" list --format json | jq -r '.[] | select(.name == "b") | .state')" STOPPED
 
+echo "# lxm in lxm done at ${SECONDS}s"
 # --- 2. podman -------------------------------------------------------------------------------
 # On a host whose controllers are all on cgroup v1 (hybrid), the cgroup2
 # podman sees has none: its default pids limit (2048) cannot be applied.
@@ -147,6 +151,7 @@ t_ok "podman: the published port answers" t_wait 20 get 8080
 t_is "podman: ... with the container's page" "$(get 8080)" hello-nest
 t_ok "podman rm -f web" on "$N" podman rm -f -t 0 web
 
+echo "# podman done at ${SECONDS}s"
 # --- 3. docker -------------------------------------------------------------------------------
 t_ok "docker import bb.tar" on "$N" docker import /root/bb.tar bbd
 t_ok "docker run --rm bbd /bin/true" on "$N" docker run --rm bbd /bin/true
@@ -156,6 +161,7 @@ t_ok "docker: the published port answers" t_wait 20 get 8081
 t_is "docker: ... with the container's page" "$(get 8081)" hello-nest
 t_ok "docker rm -f web" on "$N" docker rm -f web
 
+echo "# docker done at ${SECONDS}s"
 # --- without nesting ---------------------------------------------------------------------------
 out=$(ilxm "$P" launch b -t busybox 2>&1)
 t_ok "without nesting: inner lxm launch fails" test "$?" != 0
@@ -178,4 +184,5 @@ t_is "$P is still running" "$(on "$P" systemctl is-system-running)" running
 t_is "$N is still running" "$(on "$N" systemctl is-system-running)" running
 t_ok "stop $N" lxm stop "$N"
 t_ok "stop $P" lxm stop "$P"
+echo "# without nesting done at ${SECONDS}s"
 t_done
