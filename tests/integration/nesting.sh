@@ -9,8 +9,8 @@
 # and the same tools fail in a container of the same image without
 # nesting, with that container still running. The Debian rootfs with
 # podman, docker.io and lxm's runtime libraries comes from the image cache
-# (LXM_CACHE_DIR); the first run on a machine bootstraps it once from the
-# host's mirror (about a minute). The lxm under test is copied in.
+# (LXM_CACHE_DIR/nesting); the first run on a machine bootstraps it once
+# from the host's mirror (about a minute). The lxm under test is copied in.
 . "$(dirname "$0")/../lib.sh"
 t_setup nesting
 # Overlay storage for a container's own containers (podman's overlay,
@@ -21,6 +21,12 @@ export LXM_CGROUP_PARENT=lxmt-nest-$$
 cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
 t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
 
+# The image with podman and docker.io lives in a cache directory of its own
+# (the package downloads are shared): suites that look for "the" Debian
+# image in the cache (debian.sh) must not find this one.
+NEST_CACHE=$LXM_CACHE_DIR/nesting
+mkdir -p "$LXM_CACHE_DIR/debs" "$NEST_CACHE" && chmod 700 "$NEST_CACHE"
+[ -e "$NEST_CACHE/debs" ] || ln -s ../debs "$NEST_CACHE/debs"
 N=nest$$ # -p default -p nesting
 P=flat$$ # -p default
 PKGS=busybox-static,libnl-route-3-200,libapparmor1,libseccomp2,libcap2,libyaml-0-2
@@ -58,14 +64,14 @@ if ! command -v mmdebstrap >/dev/null && ! command -v debootstrap >/dev/null; th
     t_done
     exit
 fi
-out=$(lxm create "$N" -t debian -p default -p nesting --include "$PKGS" 2>&1); rc=$?
+out=$(LXM_CACHE_DIR=$NEST_CACHE lxm create "$N" -t debian -p default -p nesting --include "$PKGS" 2>&1); rc=$?
 if [ $rc != 0 ]; then
     t_skip "Debian: lxm, podman, docker inside" "no Debian rootfs with podman and docker.io (bootstrap failed: $(printf '%s' "$out" | tail -1))"
     t_done
     exit
 fi
 echo "# Debian create (cold bootstraps once) done at ${SECONDS}s"
-t_ok "create $P (same image, default profile only)" lxm create "$P" -t debian -p default --include "$PKGS"
+t_ok "create $P (same image, default profile only)" env LXM_CACHE_DIR="$NEST_CACHE" "$LXM_BIN" --root "$T_ROOT" create "$P" -t debian -p default --include "$PKGS"
 
 on() { local c=$1; shift; lxm attach "$c" -- "$@"; }
 # The container's systemd is up (or failed for good) and its bus answers.
