@@ -24,7 +24,7 @@ static bool is_active(enum lxm_state s)
            s == LXM_STATE_STARTING;
 }
 
-/* Fields shared by list rows and info: name, state, pid, ipv4, template... */
+/* Fields shared by list rows and info: name, state, pid, ipv4, ipv6, template... */
 static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_runtime_info *ri,
                     struct lxm_error *err)
 {
@@ -40,15 +40,18 @@ static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_r
         lxm_warn("the monitor of '%s' is gone; its init (pid %d) is still running", c->name,
                  (int)ri->init_pid);
     }
-    _cleanup_strv_free_ char **ips = NULL;
-    if (is_active(ri->state) && ri->init_pid > 0)
+    _cleanup_strv_free_ char **ips = NULL, **ips6 = NULL;
+    if (is_active(ri->state) && ri->init_pid > 0) {
         (void)lxm_network_ipv4(ri->init_pid, &ips, NULL);
+        (void)lxm_network_ipv6(ri->init_pid, &ips6, NULL);
+    }
 
     const struct lxm_config *cfg = c->config;
     lxm_obj_str(obj, "name", c->name);
     lxm_obj_str(obj, "state", lxm_state_name(ri->state));
     lxm_obj_int_or_null(obj, "pid", ri->init_pid > 0 ? ri->init_pid : -1);
     lxm_obj_strv(obj, "ipv4", ips);
+    lxm_obj_strv(obj, "ipv6", ips6);
     lxm_obj_str(obj, "template", cfg ? cfg->template : NULL);
     lxm_obj_str(obj, "release", cfg ? cfg->release : NULL);
     lxm_obj_bool(obj, "autostart", cfg ? cfg->autostart : false);
@@ -84,7 +87,7 @@ int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
         describe(c, row, &ri, err);
         lxm_array_push(rows, row);
     }
-    static const char *const cols[] = { "name", "state", "ipv4", "pid", "template", "autostart", NULL };
+    static const char *const cols[] = { "name", "state", "ipv4", "ipv6", "pid", "template", "autostart", NULL };
     lxm_output_print(stdout, ctx->format, rows, ctx->format == LXM_OUT_TABLE ? cols : NULL, NULL);
     lxm_value_free(rows);
     return 0;

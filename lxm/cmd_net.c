@@ -9,9 +9,11 @@
 #include "cmd.h"
 #include "net/bridge.h"
 #include "net/dnsmasq.h"
+#include "net/traps.h"
 #include "network.h"
 #include "output.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 #include "util/strv.h"
 
 static void globalp(struct lxm_global **g)
@@ -26,17 +28,42 @@ static int no_more_args(const char *cmd, int argc, char **argv, struct lxm_error
     return 0;
 }
 
+/* What silently drops the bridge's traffic (net/traps.h): one warning
+ * line each, on stderr; the checks themselves never fail the command. */
+static char **find_traps(const struct lxm_bridge_cfg *b)
+{
+    char **traps = NULL;
+    struct lxm_error terr = {0};
+    if (lxm_net_traps(b, &traps, &terr) < 0)
+        lxm_warn("%s", terr.msg);
+    return traps;
+}
+
+static void warn_traps(char **traps)
+{
+    for (char **t = traps; t && *t; t++)
+        lxm_warn("%s", *t);
+}
+
 static int net_up(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struct lxm_error *err)
 {
     struct lxm_cidr a;
     int r = lxm_bridge_up(b, &a, err);
+    _cleanup_strv_free_ char **traps = find_traps(b);
+    warn_traps(traps); /* also (above all) when up failed: they may say why */
     if (r < 0)
         return lxm_error_prefix(err, "net up");
+    struct lxm_cidr6 a6;
+    bool on6 = false;
+    if (lxm_bridge_address6(b, &a6, &on6, NULL) < 0)
+        on6 = false;
     if (!ctx->quiet) {
-        char s[24];
+        char s[24], s6[LXM_CIDR6_LEN] = "";
         lxm_cidr_format(&a, s);
-        printf("bridge %s up at %s (NAT %s, DHCP/DNS %s)\n", b->name, s, b->nat ? "on" : "off",
-               b->dhcp ? "on" : "off");
+        if (on6)
+            lxm_cidr6_format(&a6, s6);
+        printf("bridge %s up at %s%s%s (NAT %s, DHCP/DNS %s)\n", b->name, s, on6 ? " and " : "",
+               s6, b->nat ? "on" : "off", b->dhcp ? "on" : "off");
     }
     return 0;
 }
@@ -54,7 +81,7 @@ static int net_down(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, bool fo
 
 static struct lxm_value *status_value(const struct lxm_bridge_cfg *b,
                                       const struct lxm_bridge_status *st,
-                                      const struct lxm_lease *leases, int n)
+                                      const struct lxm_lease *leases, int n, char **traps)
 {
     struct lxm_value *o = lxm_value_object();
     char a[24] = "", net[24] = "";
@@ -67,7 +94,16 @@ static struct lxm_value *status_value(const struct lxm_bridge_cfg *b,
     lxm_obj_str(o, "state", !st->exists ? "absent" : st->up ? "up" : "down");
     lxm_obj_str(o, "ipv4", a[0] ? a : NULL);
     lxm_obj_str(o, "subnet", net[0] ? net : NULL);
+    char a6[LXM_CIDR6_LEN] = "", net6[LXM_CIDR6_LEN] = "";
+    if (st->has_addr6) {
+        struct lxm_cidr6 c6 = lxm_cidr6_network(&st->addr6);
+        lxm_cidr6_format(&st->addr6, a6);
+        lxm_cidr6_format(&c6, net6);
+    }
+    lxm_obj_str(o, "ipv6", a6[0] ? a6 : NULL);
+    lxm_obj_str(o, "subnet6", net6[0] ? net6 : NULL);
     lxm_obj_bool(o, "nat", st->nat);
+    lxm_obj_bool(o, "nat6", st->nat6);
     lxm_obj_int_or_null(o, "dnsmasq_pid", st->dnsmasq > 0 ? st->dnsmasq : -1);
     lxm_obj_bool(o, "dhcp", st->dnsmasq > 0);
     struct lxm_value *dns = lxm_obj_object(o, "dns");
@@ -86,6 +122,7 @@ static struct lxm_value *status_value(const struct lxm_bridge_cfg *b,
         lxm_obj_int(l, "expires", leases[i].expires);
         lxm_array_push(arr, l);
     }
+    lxm_obj_strv(o, "warnings", traps);
     return o;
 }
 
@@ -96,8 +133,12 @@ static void print_status_table(const struct lxm_bridge_cfg *b, const struct lxm_
     if (st->has_addr)
         lxm_cidr_format(&st->addr, a);
     printf("bridge:  %s (%s)\n", b->name, !st->exists ? "absent" : st->up ? "up" : "down");
+    char a6[LXM_CIDR6_LEN] = "-";
+    if (st->has_addr6)
+        lxm_cidr6_format(&st->addr6, a6);
     printf("ipv4:    %s\n", a);
-    printf("nat:     %s\n", st->nat ? "on" : "off");
+    printf("ipv6:    %s\n", a6);
+    printf("nat:     %s%s\n", st->nat ? "on" : "off", st->nat6 ? " (and NAT66)" : "");
     if (st->dnsmasq > 0)
         printf("dnsmasq: running (pid %d)\n", (int)st->dnsmasq);
     else
@@ -129,10 +170,12 @@ static int net_status(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struc
     int n = 0;
     struct lxm_error lerr = {0};
     (void)lxm_dnsmasq_leases(b->dir, b->name, &leases, &n, &lerr);
+    _cleanup_strv_free_ char **traps = find_traps(b);
     if (ctx->format == LXM_OUT_TABLE) {
         print_status_table(b, &st, leases, n);
+        warn_traps(traps);
     } else {
-        struct lxm_value *v = status_value(b, &st, leases, n);
+        struct lxm_value *v = status_value(b, &st, leases, n, traps);
         lxm_output_print(stdout, ctx->format, v, NULL, NULL);
         lxm_value_free(v);
     }

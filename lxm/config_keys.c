@@ -177,11 +177,24 @@ static const struct key file_keys[] = {
 static const struct table file_table =
     TABLE(file_keys, .elem_size = sizeof(struct lxm_setup_file), .check = file_check);
 
+static const struct key release_packages_keys[] = {
+    K("include", KT_STRV, O(struct lxm_release_packages, include), .check = lxm_check_token),
+    K("exclude", KT_STRV, O(struct lxm_release_packages, exclude), .check = lxm_check_token),
+};
+static const struct table release_packages_table =
+    TABLE(release_packages_keys, .elem_size = sizeof(struct lxm_release_packages), .named = true,
+          .name_off = O(struct lxm_release_packages, release));
+
 static const struct key source_keys[] = {
     K("type", KT_ENUM, O(struct lxm_template, source_type), .choices = source_types),
     K("variant", KT_STR, O(struct lxm_template, variant), .check = lxm_check_token),
     K("include", KT_STRV, O(struct lxm_template, include), .check = lxm_check_token),
     K("mirror", KT_STR, O(struct lxm_template, mirror), .check = lxm_check_mirror),
+    K("keyring", KT_STR, O(struct lxm_template, keyring), .check = lxm_check_abs_path),
+    K("components", KT_STRV, O(struct lxm_template, components), .check = lxm_check_token),
+    K("per_release", KT_NAMED, O(struct lxm_template, per_release),
+      .n_off = O(struct lxm_template, n_per_release), .sub = &release_packages_table,
+      .check = lxm_check_token),
     K("path", KT_STR, O(struct lxm_template, path), .check = lxm_check_nonempty),
     K("sha256", KT_STR, O(struct lxm_template, sha256), .check = lxm_check_sha256),
 };
@@ -200,6 +213,27 @@ static const struct key setup_keys[] = {
 };
 static const struct table setup_table = TABLE(setup_keys);
 
+static const struct key init_signal_keys[] = {
+    K("halt", KT_SIGNAL, O(struct lxm_init_variant, halt_signal), .allowed = SIGNAL_ALLOWED),
+    K("reboot", KT_SIGNAL, O(struct lxm_init_variant, reboot_signal), .allowed = SIGNAL_ALLOWED),
+};
+static const struct table init_signal_table = TABLE(init_signal_keys);
+static const struct key init_setup_keys[] = {
+    K("files", KT_LIST, O(struct lxm_init_variant, files),
+      .n_off = O(struct lxm_init_variant, n_files), .sub = &file_table),
+    K("run", KT_STRV, O(struct lxm_init_variant, run), .check = lxm_check_nonempty),
+};
+static const struct table init_setup_table = TABLE(init_setup_keys);
+static const struct key init_variant_keys[] = {
+    K("include", KT_STRV, O(struct lxm_init_variant, include), .check = lxm_check_token),
+    K("exclude", KT_STRV, O(struct lxm_init_variant, exclude), .check = lxm_check_token),
+    K("signals", KT_STRUCT, 0, .sub = &init_signal_table),
+    K("setup", KT_STRUCT, 0, .sub = &init_setup_table),
+};
+static const struct table init_variant_table =
+    TABLE(init_variant_keys, .elem_size = sizeof(struct lxm_init_variant), .named = true,
+          .name_off = O(struct lxm_init_variant, name));
+
 static const struct key template_keys[] = {
     K("name", KT_STR, O(struct lxm_template, name), .check = lxm_check_ref),
     K("description", KT_STR, O(struct lxm_template, description)),
@@ -207,6 +241,9 @@ static const struct key template_keys[] = {
     K("default_release", KT_STR, O(struct lxm_template, default_release), .check = lxm_check_token),
     K("source", KT_STRUCT, 0, .sub = &source_table),
     K("init", KT_STR, O(struct lxm_template, init), .check = lxm_check_abs_path),
+    K("init_system", KT_STR, O(struct lxm_template, init_system), .check = lxm_check_token),
+    K("inits", KT_NAMED, O(struct lxm_template, inits), .n_off = O(struct lxm_template, n_inits),
+      .sub = &init_variant_table, .check = lxm_check_token),
     K("signals", KT_STRUCT, 0, .sub = &template_signal_table),
     K("setup", KT_STRUCT, 0, .sub = &setup_table),
     K("profiles", KT_STRV, O(struct lxm_template, profiles), .check = lxm_check_ref),
@@ -221,6 +258,7 @@ static const struct table global_dns_table = TABLE(global_dns_keys);
 static const struct key global_network_keys[] = {
     K("bridge", KT_STR, O(struct lxm_global, bridge), .check = lxm_check_ifname),
     K("ipv4", KT_STR, O(struct lxm_global, ipv4), .check = lxm_check_cidr),
+    K("ipv6", KT_STR, O(struct lxm_global, ipv6), .check = lxm_check_ipv6_prefix),
     K("nat", KT_BOOL, O(struct lxm_global, nat)),
     K("dhcp", KT_BOOL, O(struct lxm_global, dhcp)),
     K("dns", KT_STRUCT, 0, .sub = &global_dns_table),
@@ -232,6 +270,12 @@ static const struct key global_storage_keys[] = {
 static const struct key global_idmap_keys[] = {
     K("range", KT_STR, O(struct lxm_global, idmap_range), .check = lxm_check_idrange),
 };
+static const struct key global_mirror_keys[] = {
+    K("debian", KT_STR, O(struct lxm_global, mirror_debian), .check = lxm_check_mirror),
+    K("ubuntu", KT_STR, O(struct lxm_global, mirror_ubuntu), .check = lxm_check_mirror),
+    K("devuan", KT_STR, O(struct lxm_global, mirror_devuan), .check = lxm_check_mirror),
+};
+static const struct table global_mirror_table = TABLE(global_mirror_keys);
 static const struct table global_network_table = TABLE(global_network_keys);
 static const struct table global_storage_table = TABLE(global_storage_keys);
 static const struct table global_idmap_table = TABLE(global_idmap_keys);
@@ -239,6 +283,7 @@ static const struct key global_keys[] = {
     K("network", KT_STRUCT, 0, .sub = &global_network_table),
     K("storage", KT_STRUCT, 0, .sub = &global_storage_table),
     K("idmap", KT_STRUCT, 0, .sub = &global_idmap_table),
+    K("mirrors", KT_STRUCT, 0, .sub = &global_mirror_table),
 };
 const struct table lxm_global_table = TABLE(global_keys);
 

@@ -325,6 +325,27 @@ const char *lxm_check_cidr(const char *s, char *allowed)
     return NULL;
 }
 
+const char *lxm_check_ipv6_prefix(const char *s, char *allowed)
+{
+    ALLOW("use none or an IPv6 /64, e.g. fd42:1:2::/64 or fd42:1:2::1/64");
+    if (!strcmp(s, "none"))
+        return NULL;
+    const char *slash = strchr(s, '/');
+    char addr[INET6_ADDRSTRLEN];
+    struct in6_addr in;
+    if (!slash || (size_t)(slash - s) >= sizeof(addr))
+        return "is not an IPv6 prefix";
+    memcpy(addr, s, (size_t)(slash - s));
+    addr[slash - s] = '\0';
+    if (inet_pton(AF_INET6, addr, &in) != 1)
+        return "is not an IPv6 prefix";
+    if (strcmp(slash + 1, "64") != 0)
+        return "is not a /64 (SLAAC needs a /64)";
+    if (in.s6_addr[0] == 0xff || (in.s6_addr[0] == 0xfe && (in.s6_addr[1] & 0xc0) == 0x80))
+        return "is a multicast or link-local prefix";
+    return NULL;
+}
+
 const char *lxm_check_ipv4_conf(const char *s, char *allowed)
 {
     if (!strcmp(s, "dhcp"))

@@ -24,6 +24,7 @@
 #include "net/netlink.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -56,15 +57,10 @@ static void globalp(struct lxm_global **g)
     lxm_global_free(*g);
 }
 
+/* The hash of "A/B". */
 static uint32_t fnv1a(const char *a, const char *b)
 {
-    uint32_t h = 2166136261u;
-    for (const char *s = a; s && *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    h = (h ^ '/') * 16777619u;
-    for (const char *s = b; s && *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    return lxm_fnv1a(lxm_fnv1a(lxm_fnv1a(LXM_FNV1A_INIT, a), "/"), b);
 }
 
 /* "v" + up to 8 chars of the name + 4 hex of a hash + index: readable, at
@@ -92,6 +88,7 @@ int lxm_network_bridge_cfg(const struct lxm_paths *paths, const struct lxm_globa
         return -ENOMEM;
     *out = (struct lxm_bridge_cfg){.name = g->bridge ? g->bridge : "lxmbr0",
                                    .ipv4 = g->ipv4,
+                                   .ipv6 = g->ipv6,
                                    .nat = g->nat,
                                    .dhcp = g->dhcp,
                                    .dir = *dir,
@@ -294,6 +291,9 @@ static void prune_dns(const struct lxm_paths *paths, const struct lxm_bridge_cfg
     }
 }
 
+/* The name gets the interface's IPv4 (a static one; DHCP names dynamic
+ * ones) and, when the bridge has IPv6, the SLAAC address the guest makes
+ * from the MAC (EUI-64): known here before the guest even starts. */
 static int register_dns(const struct lxm_config *cfg, const struct lxm_bridge_cfg *b,
                         const struct lxm_network *n, struct lxm_error *err)
 {
@@ -303,8 +303,14 @@ static int register_dns(const struct lxm_config *cfg, const struct lxm_bridge_cf
             continue;
         char mac[18];
         lxm_mac_format(f->mac, mac);
+        struct lxm_cidr6 net;
+        bool on6 = false;
+        int r = lxm_bridge_address6(b, &net, &on6, err);
+        if (r < 0)
+            return r;
+        struct in6_addr ip6 = lxm_ipv6_eui64(&net, f->mac);
         return lxm_dnsmasq_set_host(b->dir, b->name, cfg->name, mac, cfg->name,
-                                    f->is_static ? f->addr.addr : 0, err);
+                                    f->is_static ? f->addr.addr : 0, on6 ? &ip6 : NULL, err);
     }
     return 0;
 }
@@ -466,6 +472,15 @@ int lxm_network_ipv4(pid_t pid, char ***out, struct lxm_error *err)
     if (r < 0)
         return r;
     return lxm_addr_list(ns, NULL, out, err);
+}
+
+int lxm_network_ipv6(pid_t pid, char ***out, struct lxm_error *err)
+{
+    _cleanup_nl_ struct nl_sock *ns = NULL;
+    int r = lxm_nl_open_pid(pid, &ns, err);
+    if (r < 0)
+        return r;
+    return lxm_addr6_list(ns, NULL, out, err);
 }
 
 int lxm_network_stats(pid_t pid, struct lxm_netif_stats **out, int *n, struct lxm_error *err)

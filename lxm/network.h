@@ -34,6 +34,8 @@ void lxm_network_free(struct lxm_network *n);
 void lxm_network_cleanup_by_name(const struct lxm_paths *paths, const struct lxm_config *cfg);
 /* IPv4 addresses (CIDR strings) inside the netns of pid, except loopback. */
 int lxm_network_ipv4(pid_t pid, char ***out, struct lxm_error *err);
+/* IPv6 addresses inside the netns of pid, except loopback and link-local. */
+int lxm_network_ipv6(pid_t pid, char ***out, struct lxm_error *err);
 
 /* Byte counters of each interface inside the netns of pid, except
  * loopback (for `lxm info`). *out is a malloc'd array of *n entries. */

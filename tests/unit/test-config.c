@@ -425,7 +425,27 @@ static void test_template_global(void)
     is_int(lxm_global_parse("/g.yaml", "network: {ipv4: 10.77.0.1/24, nat: false}\n", &g, &err), 0,
            "global parses");
     ok(g && !g->nat && g->dhcp && !strcmp(g->ipv4, "10.77.0.1/24"), "global overrides defaults");
+    ok(g && g->ipv6 == NULL, "default ipv6 unset (a ULA made at net up)");
     lxm_global_free(g);
+    g = NULL;
+    is_int(lxm_global_parse("/g.yaml", "network: {ipv6: 'fd42:1:2::/64'}\n", &g, &err), 0,
+           "network.ipv6 PREFIX::/64 parses");
+    ok(g && !strcmp(g->ipv6, "fd42:1:2::/64"), "... kept as given");
+    lxm_global_free(g);
+    g = NULL;
+    is_int(lxm_global_parse("/g.yaml", "network: {ipv6: none}\n", &g, &err), 0, "ipv6: none");
+    lxm_global_free(g);
+    g = NULL;
+    ok(lxm_global_parse("/g.yaml", "network:\n  ipv6: 'fd42::/48'\n", &g, &err) < 0,
+       "a /48 refused");
+    is_str(err.msg,
+           "/g.yaml:2:9: network.ipv6: \"fd42::/48\" is not a /64 (SLAAC needs a /64) (use none "
+           "or an IPv6 /64, e.g. fd42:1:2::/64 or fd42:1:2::1/64)",
+           "... with file, line and column");
+    ok(lxm_global_parse("/g.yaml", "network: {ipv6: 'fe80::/64'}\n", &g, &err) < 0,
+       "a link-local prefix refused");
+    ok(lxm_global_parse("/g.yaml", "network: {ipv6: 10.0.0.0/24}\n", &g, &err) < 0,
+       "an IPv4 prefix refused");
     ok(lxm_global_parse("/g.yaml", "storage: {driver: zfs}\n", &g, &err) < 0,
        "bad storage driver refused");
     is_str(err.msg,
