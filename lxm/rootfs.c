@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "nesting.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/inroot.h"
@@ -397,6 +398,8 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
     int r = setup_kernel_fs(rootfd, err);
     if (r == 0)
         r = setup_dev(rootfd, b, err);
+    if (r == 0 && b->cfg->security.nesting)
+        r = lxm_nesting_mounts(rootfd, b->c->id, err);
     if (r == 0)
         setup_boot_id(rootfd);
     if (r == 0)
