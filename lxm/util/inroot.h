@@ -1,0 +1,17 @@
+/* Paths inside a container's root: every lookup is openat2 with
+ * RESOLVE_IN_ROOT, so ".." and absolute symlinks stop at the root (as if
+ * chrooted there) and /proc magic links are refused. A rootfs is
+ * untrusted input; nothing below may reach a host path through it. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* openat2(rootfd, path, flags|O_CLOEXEC, mode) resolved in rootfd; a
+ * leading '/' is allowed and "" or "/" is the root itself. fd or -errno. */
+int lxm_open_in_root(int rootfd, const char *path, int flags, mode_t mode);
+
+/* Read a small regular file inside the root (opened O_NONBLOCK so a FIFO
+ * planted there cannot hang us; anything but a regular file is -EINVAL,
+ * more than max bytes -EFBIG). NUL-terminated; 0 or -errno. */
+int lxm_read_in_root(int rootfd, const char *path, size_t max, char **out, size_t *len);
