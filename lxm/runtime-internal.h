@@ -81,6 +81,10 @@ int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *c
  * ns when the layout is idmapped); it goes to init over sync_fd. */
 int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns *u, pid_t pid,
                          struct lxm_error *err);
+/* The ids on disk of a stopped c's rootfs: *shifted (with *map) when
+ * they are host ids (the shifted layout), else the container's own. */
+int lxm_userns_disk_map(const struct lxm_container *c, struct lxm_idmap *map, bool *shifted,
+                        struct lxm_error *err);
 /* `mounts:` entries, idmapped with a namespace of the same map, attached
  * as DIR/0, DIR/1... on a tmpfs in the monitor's own mount namespace
  * before the clone: init's copy of that namespace then holds them with
