@@ -73,7 +73,11 @@ static const struct lxm_command commands[] = {
       "  -f, --follow          keep printing lines as they come (Ctrl-C ends)\n"
       "      --console         the console log (what init and getty wrote)\n"
       "  -n, --lines N         only the last N lines (default: all)\n" },
-    { "list", cmd_list, "[--format table|json|yaml|csv]", "list containers", NULL },
+    { "list", cmd_list, "[-c COLUMN,...] [--format table|json|yaml|csv]", "list containers",
+      "  -c, --columns LIST    columns to show (default name,state,ipv4,pid,template,autostart):\n"
+      "                        name state ipv4 ipv6 pid template release autostart profiles\n"
+      "                        uptime memory memory_limit cpu processes disk storage\n"
+      "Tables show sizes and times for people (MiB, s); JSON, YAML and CSV keep raw numbers.\n" },
     { "info", cmd_info, "NAME [--format table|json|yaml|csv]", "show a container's state and resource use", NULL },
     { "delete", cmd_delete, "NAME [-f]", "remove a stopped container",
       "  -f, --force           stop the container first if it is running\n" },
