@@ -195,6 +195,7 @@ int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option opts[] = { { "columns", required_argument, NULL, 'c' }, { 0 } };
     const char *spec = LIST_DEFAULT_COLUMNS;
+    bool picked = false;
     int o;
     while ((o = lxm_getopt("list", argc, argv, "c:", opts, err)) != -1) {
         if (o == 'h')
@@ -202,6 +203,7 @@ int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
         if (o != 'c')
             return -LXM_EUSAGE;
         spec = optarg;
+        picked = true;
     }
     if (optind < argc)
         return lxm_usage_error(err, "list", "unexpected argument '%s'", argv[optind]);
@@ -221,7 +223,8 @@ int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
         if (row)
             lxm_array_push(rows, row);
     }
-    bool table = ctx->format == LXM_OUT_TABLE || ctx->format == LXM_OUT_CSV;
+    /* CSV without -c keeps every field, in the order of the JSON. */
+    bool table = ctx->format == LXM_OUT_TABLE || (ctx->format == LXM_OUT_CSV && picked);
     lxm_output_print(stdout, ctx->format, rows, table ? keys : NULL,
                      ctx->format == LXM_OUT_TABLE ? headers : NULL);
     lxm_value_free(rows);

@@ -405,19 +405,19 @@ static int push_entry(struct push *p, int src_dir, const char *src_name, int dir
 static int push_owner(struct froot *r, const struct lxm_file_opts *o, struct owner *out,
                       struct lxm_error *err)
 {
+    out->mode = o->mode;
+    if (!o->uid && !o->gid)
+        return view_owner(r, 0, 0, out, err);
     struct lxm_user u = {0};
-    _cleanup_free_ char *spec = NULL;
-    if (o->uid || o->gid) {
-        spec = xasprintf("%s%s%s", o->uid ? o->uid : "0", o->gid ? ":" : "", o->gid ? o->gid : "");
-        if (!spec)
-            return lxm_error_set(err, ENOMEM, "out of memory");
-    }
+    _cleanup_free_ char *spec =
+        xasprintf("%s%s%s", o->uid ? o->uid : "0", o->gid ? ":" : "", o->gid ? o->gid : "");
+    if (!spec)
+        return lxm_error_set(err, ENOMEM, "out of memory");
     int ret = lxm_user_resolve(r->fd, spec, &u, err);
     if (ret < 0)
         return ret;
     ret = view_owner(r, u.uid, u.gid, out, err);
     lxm_user_clear(&u);
-    out->mode = o->mode;
     return ret;
 }
 

@@ -203,12 +203,33 @@ static int read_db(int rootfd, const char *path, char **out, struct lxm_error *e
     return r < 0 ? lxm_error_errno(err, -r, "read %s in the container", path) : 0;
 }
 
+/* Root when no user was asked for and the files cannot tell more: a
+ * container with a broken or hostile /etc/passwd can still be entered
+ * (and repaired). */
+static int default_root(struct lxm_user *out, struct lxm_error *err)
+{
+    lxm_user_clear(out);
+    out->name = strdup("root");
+    out->home = strdup("/root");
+    out->shell = strdup("/bin/sh");
+    out->groups = calloc(1, sizeof(gid_t));
+    out->n_groups = 1;
+    if (!out->name || !out->home || !out->shell || !out->groups) {
+        lxm_user_clear(out);
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    }
+    lxm_error_clear(err);
+    return 0;
+}
+
 int lxm_user_resolve(int rootfd, const char *spec, struct lxm_user *out, struct lxm_error *err)
 {
     _cleanup_free_ char *user = strdup(spec && *spec ? spec : "0");
     _cleanup_free_ char *passwd = NULL, *group = NULL;
+    *out = (struct lxm_user){0};
     if (!user)
         return lxm_error_set(err, ENOMEM, "out of memory");
+    bool implicit = !spec || !*spec;
     char *grp = strchr(user, ':');
     if (grp)
         *grp++ = '\0';
@@ -216,8 +237,10 @@ int lxm_user_resolve(int rootfd, const char *spec, struct lxm_user *out, struct 
     if (r == 0)
         r = read_db(rootfd, "/etc/group", &group, err);
     if (r < 0)
-        return r;
+        return implicit ? default_root(out, err) : r;
     r = lxm_passwd_find(passwd, user, out);
+    if (r == 0 && implicit && !out->name)
+        return default_root(out, err); /* no line for uid 0 */
     if (r == -ENOENT)
         return lxm_error_set(err, ENOENT, "user '%s' not found in the container's /etc/passwd", user);
     if (r < 0)

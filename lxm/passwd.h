@@ -31,5 +31,6 @@ int lxm_group_members(const char *group, struct lxm_user *u);
 
 /* Resolve SPEC ("USER" or "USER:GROUP", names or ids; NULL = root) in the
  * tree at rootfd. Missing files are empty files; an unknown name is an
- * error naming the file. */
+ * error naming the file. With SPEC NULL, files that cannot be read (or
+ * no line for uid 0) give root with home /root and /bin/sh. */
 int lxm_user_resolve(int rootfd, const char *spec, struct lxm_user *out, struct lxm_error *err);
