@@ -127,6 +127,8 @@ int lxm_tty_raw(int fd, struct termios *saved);
 void lxm_tty_restore(int fd, const struct termios *saved);
 void lxm_tty_copy_winsize(int from, int to);
 /* Relay between the local terminal (in/out) and a remote fd until the
- * remote closes, the escape (Ctrl-a q) is typed when escape is set, or a
+ * remote closes (without escape, a stdin that is not a terminal ends
+ * with ^D typed on the remote pty once it is idle), the escape (Ctrl-a q)
+ * is typed when escape is set, or a
  * signal in sigs arrives on sfd. Returns 0, or 1 on detach. */
 int lxm_relay(int in, int out, int remote, bool escape, int sfd, pid_t child);

@@ -84,11 +84,14 @@ lxm exec "$C" -- sh -c 'rm /etc/passwd && mv /etc/passwd.real /etc/passwd'
 t_is "passwd restored" "$(lxm exec "$C" -u alice -- id -u)" 1000
 
 # --- shell and attach's login shell -----------------------------------------------------
-out=$(printf 'echo "[$0|$(pwd)|$(tty)]"\nexit 5\n' | timeout 30 "$LXM_BIN" --root "$T_ROOT" shell "$C" 2>&1); rc=$?
+out=$(printf 'echo "[$0|$(pwd)|$(tty)]"\nexit 5\n' | timeout -s KILL 30 "$LXM_BIN" --root "$T_ROOT" shell "$C" 2>&1); rc=$?
 t_like "shell: root's login shell, in /root, on a pty" "$out" '\[-sh\|/root\|/dev/pts/[0-9]+\]'
 t_is "shell: exit status passes through" "$rc" 5
 out=$(printf 'echo "[$0|$(pwd)|$(id -u)]"\nexit\n' | lxm shell "$C" -u alice 2>&1)
 t_like "shell -u alice: her shell in her home" "$out" '\[-sh\|/home/alice\|1000\]'
+out=$(echo 'echo "[$(id -u)]"' | timeout -s KILL 30 "$LXM_BIN" --root "$T_ROOT" shell "$C" 2>&1); rc=$?
+t_is "shell fed by a pipe ends at its end (^D): exit 0" "$rc" 0
+t_like "... after running what it was fed" "$out" '\[0\]'
 out=$(lxm shell "$C" -- ls 2>&1); rc=$?
 t_like "shell with a command: usage error" "$rc $out" "^2 .*exec"
 out=$(echo 'echo "[$0|$(pwd)]"' | lxm attach "$C" 2>&1)
@@ -129,7 +132,7 @@ out=$(lxm file push "$H/a.txt" "$C:/no/such/dir/x" 2>&1); rc=$?
 t_like "push into a missing directory: one line, exit 1" "$rc $out" "^1 lxm: error: push .*/no/such/dir"
 out=$(lxm file push "$H/a.txt" "$C" 2>&1); rc=$?
 t_like "push without NAME:PATH: usage error" "$rc $out" "^2 .*is not NAME:PATH"
-t_is "a failed push leaves no temp file" "$(lxm exec "$C" -- sh -c 'ls -a /tmp /root | grep -c "^\..*\.lxm-")" 0
+t_is "a failed push leaves no temp file" "$(lxm exec "$C" -- sh -c 'ls -a /tmp /root | grep -c "^\..*\.lxm-"')" 0
 
 # --- file pull --------------------------------------------------------------------------------
 lxm exec "$C" -- ln -s / /tmp/up
