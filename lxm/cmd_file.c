@@ -41,7 +41,7 @@ static int parse_file_args(const char *cmd, int argc, char **argv, struct lxm_fi
         }
         if (opt == 'r') {
             o->recursive = true;
-        } else if (!push || strcmp(cmd, "file push") != 0) {
+        } else if (!push) {
             return lxm_usage_error(err, "file", "%s: --uid, --gid and --mode are for push", cmd);
         } else if (opt == 'U') {
             o->uid = optarg;
