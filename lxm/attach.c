@@ -145,8 +145,12 @@ static void run_command(struct attach_ctx *a, int slave)
             lxm_error_set(&err, ENOMEM, "out of memory");
         fail_child(a->error_fd, &err);
     }
-    if (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
-        setresuid(u->uid, u->uid, u->uid) < 0) {
+    /* Plain root keeps what it has: a profile may have dropped the
+     * capabilities a switch needs. */
+    bool plain_root = u->uid == 0 && u->gid == 0 && u->n_groups <= 1;
+    if (!plain_root &&
+        (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+         setresuid(u->uid, u->uid, u->uid) < 0)) {
         lxm_error_errno(&err, errno, "attach: switch to uid %u gid %u", (unsigned)u->uid,
                         (unsigned)u->gid);
         fail_child(a->error_fd, &err);
@@ -251,7 +255,7 @@ static int resolve_user(struct attach_ctx *a, pid_t init, struct lxm_error *err)
     if (root < 0 || pidfd_send_signal(a->pidfd, 0, NULL, 0) < 0)
         return lxm_error_set(err, ESRCH, "container '%s' is not running", a->c->name);
     int r = lxm_user_resolve(root, a->opts->user, &a->user, err);
-    return r < 0 ? lxm_error_prefix(err, "attach %s", a->c->name) : 0;
+    return r < 0 ? lxm_error_prefix(err, "%s", a->c->name) : 0;
 }
 
 static int prepare(struct attach_ctx *a, struct lxm_error *err)

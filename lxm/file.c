@@ -457,13 +457,16 @@ struct pull {
     struct lxm_error *err;
 };
 
-/* Host side: dst/name (dst a directory fd or AT_FDCWD), written in place. */
+/* Host side: dst/name (dst a directory fd or AT_FDCWD), written in place;
+ * in a directory a host symlink of the same name is not followed. */
 static int pull_file(struct pull *p, int src, const struct stat *st, int dst, const char *name,
                      const char *what)
 {
     _cleanup_close_ int fd = strcmp(name, "-") == 0 && dst == AT_FDCWD
                                  ? dup(STDOUT_FILENO)
-                                 : openat(dst, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                                 : openat(dst, name,
+                                          O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+                                              (dst == AT_FDCWD ? 0 : O_NOFOLLOW),
                                           st->st_mode & 0777);
     if (fd < 0)
         return lxm_error_errno(p->err, errno, "create %s", name);
