@@ -137,7 +137,7 @@ static const struct list_column {
     {"disk", "storage.own_bytes", "DISK", NEED_STORAGE},
     {"storage", "storage.driver", "STORAGE", NEED_STORAGE},
 };
-#define LIST_DEFAULT_COLUMNS "name,state,ipv4,pid,template,autostart"
+#define LIST_DEFAULT_COLUMNS "name,state,ipv4,ipv6,pid,template,autostart"
 
 static int parse_columns(const char *spec, const char **keys, const char **headers, size_t max,
                          unsigned *needs, struct lxm_error *err)

@@ -213,7 +213,7 @@ t_like "list -c ipv6: a column (empty without an address)" "$(lxm list -c name,i
 out=$(lxm list -c name,bogus 2>&1); rc=$?
 t_like "list -c unknown column: usage error naming the columns" "$rc $out" "^2 .*unknown column 'bogus' \(name, state"
 t_like "list -c csv keeps raw numbers" "$(lxm list -c name,memory --format csv | grep "^$C,")" "^$C,[0-9]+$"
-t_is "list without -c: the default columns" "$(lxm list | head -1 | tr -s ' ')" "NAME STATE IPV4 PID TEMPLATE AUTOSTART"
+t_is "list without -c: the default columns" "$(lxm list | head -1 | tr -s ' ')" "NAME STATE IPV4 IPV6 PID TEMPLATE AUTOSTART"
 out=$(lxm info "$C")
 t_like "info: memory in binary units" "$out" $'memory.usage: +[0-9.]+(B|KiB|MiB|GiB)\n'
 t_like "info: uptime in seconds" "$out" $'uptime: +[0-9]+(\\.[0-9]+)?s\n|uptime: +[0-9]+m[0-9]{2}s\n'
