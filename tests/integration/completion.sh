@@ -45,7 +45,7 @@ t_is "snapshot --delete NAME SNAP" "$(comp snapshot --delete c1 snap-)" "snap-a 
 t_is "no snapshots of web" "$(comp restore web '')" ""
 t_like "create -t: templates" "$(comp create x -t '')" "^busybox debian tarball$"
 t_like "create -p: shipped and local profiles" "$(comp create x -p '')" "^default myprof nesting"
-t_is "create --image: store images" "$(comp create x --image b)" "bbimg"
+t_is "create --image: store images" "$(comp create x --image bbi)" "bbimg"
 fp=$(lxm image list --format json | jq -r '.[0].fingerprint')
 t_is "images by fingerprint prefix" "$(comp image info "${fp:0:4}")" "${fp:0:12}"
 t_is "profile show: profiles" "$(comp profile show my)" "myprof"
