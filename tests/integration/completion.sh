@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shell completion (completion/lxm.bash): sourced in bash, driven through
+# Shell completion (completion/bash/lxm): sourced in bash, driven through
 # COMP_WORDS/COMP_CWORD like bash does on TAB, checked in COMPREPLY.
 # Names come from real containers, snapshots, images and profiles under
 # this test's own root; commands and flags from the built binary's help.
@@ -8,7 +8,7 @@ t_setup completion
 t_storage dir
 # Images of this test go under its root, not into the shared test cache.
 export LXM_CACHE_DIR=$T_ROOT/var/cache/lxm
-COMPLETION=$T_SRC/completion/lxm.bash
+COMPLETION=$T_SRC/completion/bash/lxm
 
 # comp WORD...: what TAB offers for the last word (sorted, one line),
 # with LXM_ROOT=$T_ROOT unless the caller set COMP_ROOT.
