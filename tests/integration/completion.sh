@@ -70,6 +70,31 @@ t_on_exit rm -rf "$other"
 t_is "--root DIR of the command line" "$(COMP_ROOT= comp --root "$T_ROOT" start '')" "c1 web"
 t_is "another root: its own (no) containers" "$(comp --root "$other" start '')" ""
 
+# zsh runs the same function through bashcompinit (completion/zsh/_lxm),
+# in sh emulation as its _bash_complete does; zsh itself matches the
+# words against the typed prefix, so the words come unfiltered.
+if "$T_SRC/scripts/install-deps" zsh >/dev/null 2>&1 && command -v zsh >/dev/null; then
+    t_ok "zsh: _lxm parses" zsh -n "$T_SRC/completion/zsh/_lxm"
+    zcomp() {
+        LXM_ROOT=$T_ROOT zsh -fc '
+            autoload -U +X compinit && compinit -u -D
+            autoload -U +X bashcompinit && bashcompinit
+            source "$1" || exit 1
+            shift
+            emulate -L sh; setopt kshglob noshglob braceexpand
+            COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+            _lxm_complete
+            printf "%s\n" "${COMPREPLY[@]}" | sort -u | paste -sd" "' zsh "$COMPLETION" "$LXM_BIN" "$@"
+    }
+    t_is "zsh: start NAME" "$(zcomp start '')" "c1 web"
+    t_is "zsh: restore NAME SNAP" "$(zcomp restore c1 '')" "snap-a snap-b"
+    t_like "zsh: create -t" "$(zcomp create x -t '')" "^busybox debian tarball$"
+    t_is "zsh: config subcommands" "$(zcomp config '')" "edit set show unset"
+    t_like "zsh: commands" "$(zcomp '')" "(^| )snapshot( |$)"
+else
+    t_skip "zsh completion" "zsh could not be installed"
+fi
+
 # Every command the help lists answers --help with its usage line (what
 # the completion reads for flags and arguments).
 bad=
