@@ -39,6 +39,7 @@ t_ok "binary in /usr/sbin" has /usr/sbin/lxm
 t_ok "man page lxm(1)" has /usr/share/man/man1/lxm.1.gz
 t_ok "man page lxm.yaml(5)" has /usr/share/man/man5/lxm.yaml.5.gz
 t_ok "bash completion" has /usr/share/bash-completion/completions/lxm
+t_ok "zsh completion" has /usr/share/zsh/vendor-completions/_lxm
 t_ok "copyright" has /usr/share/doc/lxm/copyright
 t_ok "README in the docs" has /usr/share/doc/lxm/README.md.gz
 missing=
@@ -66,9 +67,11 @@ t_ok "it looks for templates in /usr/share/lxm" grep -aq /usr/share/lxm/template
 t_like "depends on the dlopened libraries" "$(dpkg-deb -f "$DEB" Depends)" "libarchive13.*libnftables1"
 
 # lintian: no error (warnings are listed).
-lintian "$DEB" >"$WORK/lintian.log" 2>&1
+lintian -I --pedantic --fail-on error "$DEB" >"$WORK/lintian.log" 2>&1
+rc=$?
+t_is "lintian --fail-on error exits 0" "$rc" 0
 t_is "lintian reports no error" "$(grep '^E:' "$WORK/lintian.log")" ""
-grep -E '^[WE]:' "$WORK/lintian.log" | sed 's/^/# lintian: /'
+grep -E '^[EWIP]:' "$WORK/lintian.log" | sed 's/^/# lintian: /'
 
 # The postrm's purge, on a private view of /var and /etc: it removes the
 # logs, keeps and names the containers, images and settings.
