@@ -91,6 +91,20 @@ if "$T_SRC/scripts/install-deps" zsh >/dev/null 2>&1 && command -v zsh >/dev/nul
     t_like "zsh: create -t" "$(zcomp create x -t '')" "^busybox debian tarball$"
     t_is "zsh: config subcommands" "$(zcomp config '')" "edit set show unset"
     t_like "zsh: commands" "$(zcomp '')" "(^| )snapshot( |$)"
+    # End to end: an interactive zsh on a pty (zsh/zpty), compinit with
+    # completion/zsh in fpath, TAB after "lxm start w": the line becomes
+    # "lxm start web ". zpty -r PATTERN waits for it (bounded by timeout).
+    zpty_tab() {
+        LXM_ROOT=$T_ROOT LXM_BASH_COMPLETION=$COMPLETION timeout 30 zsh -f -c '
+            zmodload zsh/zpty || exit 1
+            zpty -b z "zsh -f -i"
+            zpty -w z "PS1=\"> \"; fpath=($1 \$fpath); path=($2 \$path); autoload -U compinit && compinit -u -D"
+            zpty -n -w z "$3"$'"'"'\t'"'"'
+            zpty -r z out "*$4*" && print -r -- "completed: $4"
+            zpty -d z' zsh "$T_SRC/completion/zsh" "$(dirname "$LXM_BIN")" "$1" "$2" 2>&1 | tail -n1
+    }
+    t_is "zsh on a pty: lxm start w<TAB>" "$(zpty_tab 'lxm start w' 'lxm start web')" "completed: lxm start web"
+    t_is "zsh on a pty: lxm resto<TAB>" "$(zpty_tab 'lxm resto' 'lxm restore')" "completed: lxm restore"
 else
     t_skip "zsh completion" "zsh could not be installed"
 fi
