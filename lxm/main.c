@@ -165,6 +165,7 @@ static const struct lxm_command commands[] = {
     { "version", cmd_version, "", "print the version", NULL },
     { "help", cmd_help, "[COMMAND]", "show help", NULL },
     { "__monitor", cmd_monitor, NULL, NULL, NULL },
+    { "__complete", cmd_complete, NULL, NULL, NULL },
 };
 
 /* Commands that change state first remove what killed commands left
@@ -418,7 +419,9 @@ int main(int argc, char **argv)
     if (r < 0)
         goto fail;
 
-    bool needs_root = cmd->fn != cmd_help && cmd->fn != cmd_version;
+    /* __complete only reads names (a user's TAB must not mount pools or
+     * sweep leftovers); what it cannot read it leaves out. */
+    bool needs_root = cmd->fn != cmd_help && cmd->fn != cmd_version && cmd->fn != cmd_complete;
     for (int i = 1; i < argc && needs_root; i++) {
         if (strcmp(argv[i], "--") == 0)
             break;
