@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ready.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -139,7 +140,9 @@ static int child_run(struct lxm_boot *b, struct lxm_error *err)
     r = take_console(err);
     if (r < 0)
         return r;
-    _cleanup_strv_free_ char **env = lxm_container_env(b->cfg, "linux", NULL, NULL);
+    char *notify[] = {(char *)"NOTIFY_SOCKET=" LXM_NOTIFY_SOCKET, NULL};
+    _cleanup_strv_free_ char **env =
+        lxm_container_env(b->cfg, "linux", NULL, b->notify ? notify : NULL);
     if (!env)
         return lxm_error_set(err, ENOMEM, "out of memory");
     r = lxm_apply_security(b->cfg, b->seccomp, b->apparmor_profile, err);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "ready.h"
 #include "config.h"
 #include "output.h"
 #include "runtime.h"
@@ -32,6 +33,7 @@ struct create_args {
     char **profiles;
     char **settings;            /* KEY=VALUE */
     char **include;
+    int64_t ready_timeout_ms;   /* launch: -1 = --no-wait */
 };
 
 static void create_args_free(struct create_args *a)
@@ -75,8 +77,10 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         { "profile", required_argument, NULL, 'p' },  { "config", required_argument, NULL, 'c' },
         { "include", required_argument, NULL, 'I' },  { "from", required_argument, NULL, 'F' },
         { "image", required_argument, NULL, 'i' },    { "from-rootfs", required_argument, NULL, 'R' },
+        LXM_READY_LONGOPTS,
         { 0 },
     };
+    a->ready_timeout_ms = LXM_READY_TIMEOUT_MS;
     const char *positional[2] = { NULL, NULL };
     size_t n = 0;
     while (optind < argc) {
@@ -106,6 +110,12 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
             r = strv_push(&a->settings, optarg);
             break;
         case 'I': r = add_includes(cmd, optarg, &a->include, err); break;
+        case LXM_OPT_READY_TIMEOUT:
+        case LXM_OPT_NO_WAIT:
+            if (strcmp(cmd, "launch") != 0)
+                return lxm_usage_error(err, cmd, "%s: only for launch (or start)", argv[optind - 1]);
+            r = lxm_cmd_ready_opt(cmd, opt, optarg, &a->ready_timeout_ms, err);
+            break;
         default: return lxm_usage_error(err, cmd, "unexpected option");
         }
         if (r < 0)
@@ -126,7 +136,7 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
 }
 
 static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
-                     struct lxm_container **out, struct lxm_error *err)
+                     struct lxm_container **out, int64_t *ready_timeout_ms, struct lxm_error *err)
 {
     struct create_args a = { 0 };
     int r = parse_create_args(cmd, argc, argv, &a, err);
@@ -138,6 +148,7 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
         };
         r = lxm_lifecycle_create(&ctx->paths, &o, out, err);
     }
+    *ready_timeout_ms = a.ready_timeout_ms;
     create_args_free(&a);
     return r;
 }
@@ -145,21 +156,24 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
 int cmd_create(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = do_create(ctx, "create", argc, argv, &c, err);
+    int64_t unused;
+    int r = do_create(ctx, "create", argc, argv, &c, &unused, err);
     return r == 'h' ? 0 : r;
 }
 
 int cmd_launch(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = do_create(ctx, "launch", argc, argv, &c, err);
+    int64_t ready_timeout_ms;
+    int r = do_create(ctx, "launch", argc, argv, &c, &ready_timeout_ms, err);
     if (r != 0)
         return r == 'h' ? 0 : r;
     struct lxm_start_opts opts = { .foreground = false };
-    r = lxm_runtime_start(c, &opts, err);
-    if (r < 0)
+    r = lxm_start_ready(c, &opts, ready_timeout_ms, err);
+    /* Started but not ready (or stopped before): the message says so. */
+    if (r < 0 && r != -ETIMEDOUT && r != -ECHILD)
         return lxm_error_prefix(err, "container '%s' was created but did not start", c->name);
-    return 0;
+    return r;
 }
 
 /* ---- delete ------------------------------------------------------------------------ */

@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "network.h"
 #include "output.h"
+#include "ready.h"
 #include "runtime.h"
 #include "storage.h"
 #include "util/cleanup.h"
@@ -153,6 +154,12 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     struct lxm_runtime_info ri = { 0 };
     describe(c, obj, &ri, err);
     bool active = is_active(ri.state);
+    struct lxm_ready_info rd;
+    lxm_ready_query(c, &rd, NULL);
+    /* A container whose monitor died reports RUNNING from its init: ready. */
+    lxm_obj_bool(obj, "ready", ri.state == LXM_STATE_RUNNING || (rd.known && rd.ready));
+    lxm_obj_str(obj, "status", rd.known && rd.status[0] ? rd.status : NULL);
+    lxm_obj_int_or_null(obj, "boot_ms", rd.known ? rd.boot_ms : -1);
     lxm_obj_strv(obj, "profiles", c->config->profiles);
     lxm_obj_int_or_null(obj, "uptime_s",
                         active && ri.started_at > 0 ? (int64_t)time(NULL) - ri.started_at : -1);

@@ -125,6 +125,7 @@ struct lxm_template {
     char *path;                 /* tarball */
     char *sha256;
     char *init;
+    char *ready;                /* auto (NULL) | notify | init: see ready.h */
     int halt_signal;
     int reboot_signal;
     struct lxm_setup_file *files;
@@ -144,6 +145,7 @@ struct lxm_config {
     char *created;
     char **profiles;
     char *init;
+    char *ready;                /* auto (NULL) | notify | init: see ready.h */
     int halt_signal;
     int reboot_signal;
     char *hostname;
