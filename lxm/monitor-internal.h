@@ -53,6 +53,8 @@ struct monitor_ready {
     bool ready;
     int64_t begin_ms;        /* monotonic ms the boot began (start or reboot) */
     int64_t boot_ms;         /* begin to ready, -1 until ready */
+    int64_t notified_ms;     /* begin to READY=1, -1 */
+    int64_t leased_ms;       /* begin to the last lease, -1 (0: none wanted) */
     char status[LXM_READY_STATUS_MAX];
 };
 

@@ -117,7 +117,13 @@ static void check_ready(struct monitor *m)
         return;
     r->ready = true;
     r->boot_ms = monitor_now_ms() - r->begin_ms;
-    lxm_info("%s: ready, %" PRId64 " ms after its boot began", m->c->name, r->boot_ms);
+    char why[96] = "";
+    if (r->want_notify)
+        snprintf(why, sizeof(why), ": READY=1 at %" PRId64 " ms", r->notified_ms);
+    if (r->leased_ms > 0)
+        snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s DHCP lease at %" PRId64 " ms",
+                 why[0] ? "," : ":", r->leased_ms);
+    lxm_info("%s: ready, %" PRId64 " ms after its boot began%s", m->c->name, r->boot_ms, why);
     monitor_notify_ready(m);
 }
 
@@ -127,6 +133,8 @@ static void check_lease(struct monitor *m)
     bool leased = false;
     if (lxm_network_leased(m->net, m->init_pid, &leased, &e) < 0)
         lxm_debug("%s: lease: %s", m->c->name, e.msg);
+    if (leased && !m->ready.leased)
+        m->ready.leased_ms = m->ready.watch_fd >= 0 ? monitor_now_ms() - m->ready.begin_ms : 0;
     m->ready.leased = leased;
     if (leased)
         close_watch(m);
@@ -136,7 +144,7 @@ void monitor_ready_boot(struct monitor *m)
 {
     struct monitor_ready *r = &m->ready;
     r->notified = r->ready = r->leased = false;
-    r->boot_ms = -1;
+    r->boot_ms = r->notified_ms = r->leased_ms = -1;
     r->status[0] = '\0';
     r->want_notify = wants_notify(m);
     close_watch(m);
@@ -175,8 +183,10 @@ static void parse_notify(struct monitor *m, char *buf, size_t len)
     for (char *p = buf, *end = buf + len; p < end;) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (n == 7 && memcmp(p, "READY=1", 7) == 0)
+        if (n == 7 && memcmp(p, "READY=1", 7) == 0 && !m->ready.notified) {
             m->ready.notified = true;
+            m->ready.notified_ms = monitor_now_ms() - m->ready.begin_ms;
+        }
         else if (n >= 7 && memcmp(p, "STATUS=", 7) == 0)
             set_status(&m->ready, p + 7, n - 7);
         p += n + 1;
