@@ -48,6 +48,11 @@ t_is "init has NOTIFY_SOCKET=/run/host/notify" \
 t_like "/run/host/notify is a socket inside" "$(lxm attach b1 -- ls -l /run/host/notify)" '^s'
 t_is "/run is a tmpfs of its own" "$(lxm attach b1 -- awk '$2 == "/run" {print $3}' /proc/mounts)" tmpfs
 
+out=$(lxm create bad -t busybox -c ready=bogus 2>&1); rc=$?
+t_is "create -c ready=bogus fails" "$rc" 1
+t_like "... naming the choices" "$out" 'ready.*use auto, notify or init'
+t_ok "... and leaves no container" test ! -e "$CT/bad"
+
 # --- lxm wait in each state ----------------------------------------------------------------------------
 t_ok "wait b1 (ready) answers at once" timeout 2 "$LXM_BIN" --root "$T_ROOT" wait b1
 t_ok "wait b1 --state running answers at once" timeout 2 "$LXM_BIN" --root "$T_ROOT" wait b1 --state running
@@ -127,6 +132,7 @@ t_ok "... after the timeout, not long after ($took ms)" test "$took" -ge 2000 -a
 t_is "n2 is left running (STARTING)" "$(state_of n2)" STARTING
 t_ok "attach works in it" lxm attach n2 -- true
 t_fail "wait n2 -t 0.5 fails" lxm wait n2 -t 0.5
+t_ok "a snapshot of a running, not ready guest" lxm snapshot n2 s1
 t_ok "freeze works on a running, not ready guest" lxm freeze n2
 t_is "FROZEN" "$(state_of n2)" FROZEN
 t_ok "unfreeze" lxm unfreeze n2
