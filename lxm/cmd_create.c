@@ -113,7 +113,8 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         case LXM_OPT_READY_TIMEOUT:
         case LXM_OPT_NO_WAIT:
             if (strcmp(cmd, "launch") != 0)
-                return lxm_usage_error(err, cmd, "%s: only for launch (or start)", argv[optind - 1]);
+                return lxm_usage_error(err, cmd, "%s: only for launch (or start)",
+                                       argv[optind - 1]);
             r = lxm_cmd_ready_opt(cmd, opt, optarg, &a->ready_timeout_ms, err);
             break;
         default: return lxm_usage_error(err, cmd, "unexpected option");

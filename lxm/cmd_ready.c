@@ -36,9 +36,8 @@ int lxm_cmd_ready_opt(const char *cmd, int opt, const char *arg, int64_t *timeou
 
 int cmd_wait(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
-    static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
-                                             {"timeout", required_argument, NULL, 't'},
-                                             {0}};
+    static const struct option longopts[] = {
+        {"state", required_argument, NULL, 's'}, {"timeout", required_argument, NULL, 't'}, {0}};
     enum lxm_wait_state state = LXM_WAIT_READY;
     int64_t timeout_ms = -1;
     const char *name = NULL;

@@ -93,8 +93,8 @@ static bool init_is_systemd(pid_t pid)
 static bool wants_notify(struct monitor *m)
 {
     const char *mode = m->cfg->ready ? m->cfg->ready : "auto";
-    bool want = strcmp(mode, "notify") == 0 ||
-                (strcmp(mode, "auto") == 0 && init_is_systemd(m->init_pid));
+    bool want =
+        strcmp(mode, "notify") == 0 || (strcmp(mode, "auto") == 0 && init_is_systemd(m->init_pid));
     if (want && m->ready.notify_fd < 0) {
         lxm_warn("%s: no notify socket: ready once init runs", m->c->name);
         return false;
@@ -112,8 +112,7 @@ static void close_watch(struct monitor *m)
 static void check_ready(struct monitor *m)
 {
     struct monitor_ready *r = &m->ready;
-    if (r->ready || m->pidfd < 0 || m->stopping || (r->want_notify && !r->notified) ||
-        !r->leased)
+    if (r->ready || m->pidfd < 0 || m->stopping || (r->want_notify && !r->notified) || !r->leased)
         return;
     r->ready = true;
     r->boot_ms = monitor_now_ms() - r->begin_ms;
@@ -186,8 +185,7 @@ static void parse_notify(struct monitor *m, char *buf, size_t len)
         if (n == 7 && memcmp(p, "READY=1", 7) == 0 && !m->ready.notified) {
             m->ready.notified = true;
             m->ready.notified_ms = monitor_now_ms() - m->ready.begin_ms;
-        }
-        else if (n >= 7 && memcmp(p, "STATUS=", 7) == 0)
+        } else if (n >= 7 && memcmp(p, "STATUS=", 7) == 0)
             set_status(&m->ready, p + 7, n - 7);
         p += n + 1;
     }

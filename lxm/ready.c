@@ -213,8 +213,8 @@ int lxm_wait(struct lxm_container *c, enum lxm_wait_state state, int64_t timeout
     return r;
 }
 
-int lxm_start_ready(struct lxm_container *c, const struct lxm_start_opts *opts,
-                    int64_t timeout_ms, struct lxm_error *err)
+int lxm_start_ready(struct lxm_container *c, const struct lxm_start_opts *opts, int64_t timeout_ms,
+                    struct lxm_error *err)
 {
     int r = lxm_runtime_start(c, opts, err);
     if (r < 0 || (opts && opts->foreground) || timeout_ms < 0)
@@ -233,9 +233,7 @@ int lxm_start_ready(struct lxm_container *c, const struct lxm_start_opts *opts,
         return lxm_error_set(err, ETIMEDOUT,
                              "%s started but is not ready after %s s (last status: %s)%s", c->name,
                              secs, rd.status[0] ? rd.status : "none",
-                             rd.known && rd.notified && !rd.leased
-                                 ? " (no DHCP lease yet)"
-                                 : "");
+                             rd.known && rd.notified && !rd.leased ? " (no DHCP lease yet)" : "");
     }
     return r;
 }

@@ -26,12 +26,12 @@
 #define LXM_NOTIFY_SOCKET "/run/host/notify"
 
 struct lxm_ready_info {
-    bool known;                          /* a live monitor answered */
+    bool known; /* a live monitor answered */
     bool ready;
-    bool notified;                       /* READY=1 came, or this boot does not wait for it */
-    bool leased;                         /* every DHCP interface has its lease */
-    int64_t boot_ms;                     /* start (or reboot) to ready; -1 until ready */
-    char status[LXM_READY_STATUS_MAX];   /* the guest's last STATUS=, "" if none */
+    bool notified;                     /* READY=1 came, or this boot does not wait for it */
+    bool leased;                       /* every DHCP interface has its lease */
+    int64_t boot_ms;                   /* start (or reboot) to ready; -1 until ready */
+    char status[LXM_READY_STATUS_MAX]; /* the guest's last STATUS=, "" if none */
 };
 
 /* What the monitor of a running c says; known = false when c is stopped
@@ -43,8 +43,8 @@ int lxm_ready_query(struct lxm_container *c, struct lxm_ready_info *out, struct 
  * lock the caller held is released before the wait. On expiry -ETIMEDOUT
  * and "NAME started but is not ready after N s (last status: ...)", and c
  * is left running; -ECHILD if it stopped before it was ready. */
-int lxm_start_ready(struct lxm_container *c, const struct lxm_start_opts *opts,
-                    int64_t timeout_ms, struct lxm_error *err);
+int lxm_start_ready(struct lxm_container *c, const struct lxm_start_opts *opts, int64_t timeout_ms,
+                    struct lxm_error *err);
 
 enum lxm_wait_state { LXM_WAIT_READY, LXM_WAIT_RUNNING, LXM_WAIT_STOPPED };
 
