@@ -80,7 +80,18 @@ t_like "... naming the states" "$out" 'ready, running or stopped'
 t_fail "wait on a missing container fails" lxm wait nosuch -t 1
 out=$(lxm start b1 --timeout abc 2>&1); rc=$?
 t_is "start --timeout abc: usage error (exit 2)" "$rc" 2
+t_ok "restart b1 (waits)" lxm restart b1
+t_is "... RUNNING" "$(state_of b1)" RUNNING
+t_ok "restart b1 --no-wait" lxm restart b1 --no-wait
+t_ok "... then wait" lxm wait b1 -t 30
 lxm stop -k b1 >/dev/null
+out=$(lxm create b9 -t busybox --timeout 5 2>&1); rc=$?
+t_is "create --timeout: usage error (exit 2)" "$rc" 2
+t_like "... only for launch" "$out" 'only for launch'
+t_ok "... and no container b9" test ! -e "$CT/b9"
+t_ok "launch b8 --no-wait" lxm launch b8 -t busybox -c network.eth0.type=none --no-wait
+t_ok "wait b8" lxm wait b8 -t 30
+lxm delete -f b8 >/dev/null
 
 # --- DHCP on the managed bridge: ready once the lease is held ----------------------------------------
 lxm create b2 -t busybox >/dev/null
