@@ -33,6 +33,7 @@ struct create_args {
     char **profiles;
     char **settings;            /* KEY=VALUE */
     char **include;
+    bool no_default_profile;
     int64_t ready_timeout_ms;   /* launch: -1 = --no-wait */
 };
 
@@ -77,6 +78,7 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         { "profile", required_argument, NULL, 'p' },  { "config", required_argument, NULL, 'c' },
         { "include", required_argument, NULL, 'I' },  { "from", required_argument, NULL, 'F' },
         { "image", required_argument, NULL, 'i' },    { "from-rootfs", required_argument, NULL, 'R' },
+        { "no-default-profile", no_argument, NULL, 'N' },
         LXM_READY_LONGOPTS,
         { 0 },
     };
@@ -103,6 +105,7 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         case 'F': a->from = optarg; break;
         case 'i': a->image = optarg; break;
         case 'R': a->from_rootfs = optarg; break;
+        case 'N': a->no_default_profile = true; break;
         case 'p': r = strv_push(&a->profiles, optarg); break;
         case 'c':
             if (!strchr(optarg, '='))
@@ -144,7 +147,8 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
     if (r == 0) {
         struct lxm_create_opts o = {
             .name = a.name, .template_name = a.template_name, .release = a.release,
-            .from = a.from, .from_rootfs = a.from_rootfs, .image = a.image, .profiles = a.profiles, .settings = a.settings,
+            .from = a.from, .from_rootfs = a.from_rootfs, .image = a.image, .profiles = a.profiles,
+            .no_default_profile = a.no_default_profile, .settings = a.settings,
             .include = a.include, .progress = lxm_progress_mode(ctx->quiet),
         };
         r = lxm_lifecycle_create(&ctx->paths, &o, out, err);
@@ -159,6 +163,8 @@ int cmd_create(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     _cleanup_container_ struct lxm_container *c = NULL;
     int64_t unused;
     int r = do_create(ctx, "create", argc, argv, &c, &unused, err);
+    if (r == 0)
+        lxm_cmd_warn_confinement_of(ctx, c->name);
     return r == 'h' ? 0 : r;
 }
 
@@ -169,7 +175,7 @@ int cmd_launch(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     int r = do_create(ctx, "launch", argc, argv, &c, &ready_timeout_ms, err);
     if (r != 0)
         return r == 'h' ? 0 : r;
-    struct lxm_start_opts opts = { .foreground = false };
+    struct lxm_start_opts opts = { .foreground = false, .on_config = lxm_cmd_warn_confinement };
     r = lxm_start_ready(c, &opts, ready_timeout_ms, err);
     /* Started but not ready (or stopped before): the message says so. */
     if (r < 0 && r != -ETIMEDOUT && r != -ECHILD)

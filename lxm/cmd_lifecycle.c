@@ -72,7 +72,8 @@ int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option longopts[] = {
         {"foreground", no_argument, NULL, 'F'}, LXM_READY_LONGOPTS, {0}};
-    struct start_args a = {.ready_timeout_ms = LXM_READY_TIMEOUT_MS};
+    struct start_args a = {.opts = {.on_config = lxm_cmd_warn_confinement},
+                           .ready_timeout_ms = LXM_READY_TIMEOUT_MS};
     const char *name;
     int r = parse_args("start", argc, argv, "F", longopts, start_opt, &a, &name, NULL, err);
     if (r != 0)
@@ -154,7 +155,7 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
         if (r < 0)
             return r;
     }
-    struct lxm_start_opts opts = {0};
+    struct lxm_start_opts opts = {.on_config = lxm_cmd_warn_confinement};
     return lxm_start_ready(c, &opts, s.ready_timeout_ms, err);
 }
 

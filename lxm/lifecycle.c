@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "image_import.h"
+#include "init_detect.h"
 #include "runtime.h"
 #include "snapshot.h"
 #include "storage.h"
@@ -182,6 +183,27 @@ static int check_profiles(const struct lxm_paths *paths, char *const *profiles, 
     return 0;
 }
 
+/* -p adds to the template's profiles (default when it names none), after
+ * them and without duplicates; --no-default-profile leaves -p's alone
+ * (none at all: `profiles: []`, nothing merged). */
+static int choose_profiles(const struct lxm_create_opts *o, const struct lxm_template *t,
+                           char ***out)
+{
+    static char *const fallback[] = { (char *)"default", NULL };
+    char *const *base = o->no_default_profile ? NULL : t && t->profiles ? t->profiles : fallback;
+    _cleanup_strv_free_ char **list = calloc(1, sizeof(char *));
+    if (!list)
+        return -ENOMEM;
+    for (size_t i = 0; base && base[i]; i++)
+        if (!strv_contains(list, base[i]) && strv_push(&list, base[i]) < 0)
+            return -ENOMEM;
+    for (size_t i = 0; o->profiles && o->profiles[i]; i++)
+        if (!strv_contains(list, o->profiles[i]) && strv_push(&list, o->profiles[i]) < 0)
+            return -ENOMEM;
+    *out = TAKE_PTR(list);
+    return 0;
+}
+
 static int apply_settings(struct lxm_config *c, char *const *settings, const char *name,
                           struct lxm_error *err)
 {
@@ -222,13 +244,12 @@ static int build_config(const struct lxm_paths *paths, const struct lxm_create_o
         (t && t->ready && set_str(&c->ready, t->ready) < 0) ||
         set_str(&c->hostname, o->name) < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    static char *const fallback[] = { (char *)"default", NULL };
-    char *const *profiles = o->profiles ? o->profiles : t ? t->profiles : fallback;
     strv_free(c->profiles);
-    c->profiles = strv_copy(profiles);
-    if (profiles && !c->profiles)
+    c->profiles = NULL;
+    r = choose_profiles(o, t, &c->profiles);
+    if (r < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    r = check_profiles(paths, profiles, err);
+    r = check_profiles(paths, c->profiles, err);
     if (r < 0)
         return r;
     c->halt_signal = t ? t->halt_signal : 0;
@@ -324,6 +345,27 @@ static int build_container(const struct lxm_paths *paths, struct lxm_container *
     return r;
 }
 
+static bool sets_halt(char *const *settings)
+{
+    for (size_t i = 0; settings && settings[i]; i++)
+        if (!strncmp(settings[i], "signals.halt=", 13) || !strncmp(settings[i], "signals=", 8))
+            return true;
+    return false;
+}
+
+/* A tarball or an imported image boots whatever init it holds, which the
+ * tarball template can only guess (SIGPWR): a systemd there ignores it and
+ * would be killed after the stop timeout. Its own halt signal, when known,
+ * unless -c chose one. */
+static void detect_init(const struct lxm_create_opts *o, struct plan *p)
+{
+    if ((p->t && p->t->source_type != LXM_SOURCE_TARBALL) || sets_halt(o->settings))
+        return;
+    int halt;
+    if (lxm_init_detect_halt(p->img->rootfs, p->cfg->init, &halt) > 0)
+        p->cfg->halt_signal = halt;
+}
+
 static int create_locked(const struct lxm_paths *paths, const struct lxm_create_opts *o,
                          struct lxm_container *c, struct plan *p, struct lxm_error *err)
 {
@@ -345,6 +387,7 @@ static int create_locked(const struct lxm_paths *paths, const struct lxm_create_
             (p->img->arch && set_str(&p->cfg->arch, p->img->arch) < 0))
             return lxm_error_set(err, ENOMEM, "out of memory");
     }
+    detect_init(o, p);
     _cleanup_free_ char *staging = staging_dir(paths, "create", c->name);
     if (!staging)
         return lxm_error_set(err, ENOMEM, "out of memory");

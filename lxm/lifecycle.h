@@ -25,7 +25,8 @@ struct lxm_create_opts {
     const char *from;           /* an image file (any format of image_import.h) to start from */
     const char *from_rootfs;    /* the rootfs file of a split LXC image (with from) */
     const char *image;          /* an image store alias or fingerprint prefix */
-    char **profiles;            /* NULL: the template's */
+    char **profiles;            /* -p: layered after the template's (default) */
+    bool no_default_profile;    /* --no-default-profile: profiles alone replace them */
     char **settings;            /* KEY=VALUE */
     char **include;             /* extra packages */
     enum lxm_progress progress;

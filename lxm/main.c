@@ -17,11 +17,12 @@ static int cmd_version(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
 static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
 
 static const struct lxm_command commands[] = {
-    { "create", cmd_create, "NAME -t TEMPLATE | --image IMAGE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from IMAGE [--from-rootfs FILE]]",
+    { "create", cmd_create, "NAME -t TEMPLATE | --image IMAGE [-r RELEASE] [-p PROFILE]... [--no-default-profile] [-c KEY=VALUE]... [--include PKG,...] [--from IMAGE [--from-rootfs FILE]]",
       "provision a container's root filesystem from a template",
       "  -t, --template NAME   template to provision from (see 'lxm template list')\n"
       "  -r, --release REL     distribution release (default: the template's)\n"
-      "  -p, --profile NAME    apply a profile (repeatable; default: the template's)\n"
+      "  -p, --profile NAME    add a profile after the template's (default) ones (repeatable)\n"
+      "      --no-default-profile  use only the -p profiles, not the template's\n"
       "  -c, --config K=V      set a config key (repeatable), e.g. limits.memory=256MiB\n"
       "      --include PKGS    extra packages, comma separated (debootstrap templates)\n"
       "      --from IMAGE      build the rootfs from an image: a rootfs tarball (.tar, .tar.gz,\n"
@@ -96,9 +97,21 @@ static const struct lxm_command commands[] = {
       "  alias add IMAGE NAME | alias remove NAME\n"
       "  delete IMAGE                  remove an image no container or snapshot uses\n"
       "  prune                         remove every unused image\n" },
-    { "profile", cmd_profile, "list | show NAME", "list or show profiles",
+    { "profile", cmd_profile, "list | show NAME | create NAME | edit NAME | copy SRC DST | delete NAME",
+      "manage profiles",
       "  list                  shipped and local profiles (local ones override)\n"
-      "  show NAME             print a profile's YAML (--format json: parsed)\n" },
+      "  show NAME             print a profile's YAML (--format json: parsed)\n"
+      "  create NAME           a new, empty local profile\n"
+      "  edit NAME             open it in $VISUAL/$EDITOR; saved only if valid (a shipped\n"
+      "                        profile is saved as a local one that overrides it)\n"
+      "  copy SRC DST          a new local profile with SRC's content\n"
+      "  delete NAME           remove a local profile (refused while a container uses it)\n" },
+    { "mount", cmd_mount, "add NAME SRC PATH [--ro] | remove NAME PATH",
+      "add or remove a bind mount, live on a running container",
+      "  add NAME SRC PATH     bind host SRC on PATH inside; recorded in config.yaml\n"
+      "      --ro              read-only\n"
+      "  remove NAME PATH      unmount PATH and drop it from config.yaml\n"
+      "A running container gets the change at once, a stopped one at its next start.\n" },
     { "net", cmd_net, "up | down [-f] | status", "manage the bridge, its DHCP/DNS server and NAT",
       "  up                    create the bridge, start DHCP/DNS and NAT (idempotent)\n"
       "  down                  remove them; refused while containers are attached\n"
@@ -128,7 +141,7 @@ static bool sweeps_leftovers(const struct lxm_command *cmd)
 {
     static const char *const names[] = {"create", "launch", "start", "stop", "restart",
                                         "delete", "freeze", "unfreeze", "config", "snapshot",
-                                        "restore", "copy", "export", "import", "net"};
+                                        "restore", "copy", "export", "import", "net", "mount"};
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         if (strcmp(cmd->name, names[i]) == 0)
             return true;

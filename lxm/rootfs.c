@@ -479,3 +479,19 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
         r = pivot(rootfd, err);
     return r;
 }
+
+/* For live mounts (mount_live.c), which resolve targets the same way. */
+int lxm_rootfs_open_in_root(int rootfd, const char *path, int flags)
+{
+    return open_in_root(rootfd, path, flags, 0);
+}
+
+int lxm_rootfs_mkdir_in_root(int rootfd, const char *path)
+{
+    return mkdir_in_root(rootfd, path);
+}
+
+int lxm_rootfs_touch_in_root(int rootfd, const char *path)
+{
+    return touch_in_root(rootfd, path);
+}

@@ -577,7 +577,9 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
         r = lxm_container_check_rootfs(c, err);
     if (r < 0)
         goto out;
-    if (lxm_security_is_unconfined(&c->config->policy))
+    if (opts && opts->on_config)
+        opts->on_config(c, c->config);
+    else if (lxm_security_is_unconfined(&c->config->policy))
         lxm_security_warn_unconfined(c->name);
     warn_no_apparmor(c);
     const char *dirs[] = {c->run_dir, c->log_dir};
