@@ -213,14 +213,23 @@ int lxm_wait(struct lxm_container *c, enum lxm_wait_state state, int64_t timeout
     return r;
 }
 
-int lxm_start_ready(struct lxm_container *c, const struct lxm_start_opts *opts, int64_t timeout_ms,
-                    struct lxm_error *err)
+int lxm_start_ready(struct lxm_container *c, const struct lxm_start_opts *opts,
+                    int64_t timeout_ms, struct lxm_error *err)
 {
-    int r = lxm_runtime_start(c, opts, err);
-    if (r < 0 || (opts && opts->foreground) || timeout_ms < 0)
+    if ((opts && opts->foreground) || timeout_ms < 0)
+        return lxm_runtime_start(c, opts, err);
+    /* The lock stays held from the start to the first look: a command
+     * waiting on it (a stop) cannot get in between and make a guest that
+     * was ready at once look as if it stopped before it was. */
+    int r = lxm_container_lock(c, err);
+    if (r < 0)
         return r;
-    if (c->lock_fd >= 0)
-        lxm_container_unlock(c);
+    r = lxm_runtime_start(c, opts, err);
+    struct lxm_runtime_info ri;
+    bool ready = r == 0 && lxm_runtime_query(c, &ri, NULL) == 0 && holds(c, &ri, LXM_WAIT_READY);
+    lxm_container_unlock(c);
+    if (r < 0 || ready)
+        return r;
     r = wait_state(c, LXM_WAIT_READY, timeout_ms, true);
     if (r == -ECHILD)
         return lxm_error_set(err, ECHILD, "%s stopped before it was ready (see %s/console.log)",

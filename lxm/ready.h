@@ -39,8 +39,9 @@ struct lxm_ready_info {
 int lxm_ready_query(struct lxm_container *c, struct lxm_ready_info *out, struct lxm_error *err);
 
 /* lxm_runtime_start, then wait up to timeout_ms for c to be ready
- * (timeout_ms < 0: return once init runs; -F's console never waits). A
- * lock the caller held is released before the wait. On expiry -ETIMEDOUT
+ * (timeout_ms < 0: return once init runs; -F's console never waits).
+ * The lock is held from the start to a first look at readiness, then
+ * released (the caller's too) before any wait. On expiry -ETIMEDOUT
  * and "NAME started but is not ready after N s (last status: ...)", and c
  * is left running; -ECHILD if it stopped before it was ready. */
 int lxm_start_ready(struct lxm_container *c, const struct lxm_start_opts *opts, int64_t timeout_ms,
