@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "init_detect.h"
+#include "ready.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -142,7 +143,9 @@ static int child_run(struct lxm_boot *b, struct lxm_error *err)
     r = take_console(err);
     if (r < 0)
         return r;
-    _cleanup_strv_free_ char **env = lxm_container_env(b->cfg, "linux", NULL, NULL);
+    char *notify[] = {(char *)"NOTIFY_SOCKET=" LXM_NOTIFY_SOCKET, NULL};
+    _cleanup_strv_free_ char **env =
+        lxm_container_env(b->cfg, "linux", NULL, b->notify ? notify : NULL);
     if (!env)
         return lxm_error_set(err, ENOMEM, "out of memory");
     r = lxm_apply_security(b->cfg, b->seccomp, b->apparmor_profile, err);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "container.h"
 #include "output.h"
@@ -94,6 +95,16 @@ int lxm_cmd_storage_ready(struct lxm_ctx *ctx, struct lxm_error *err);
 int cmd_doctor(struct lxm_ctx *, int, char **, struct lxm_error *);
 /* Internal: names for shell completion ("lxm __complete KIND"). */
 int cmd_complete(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_wait(struct lxm_ctx *, int, char **, struct lxm_error *);
+/* --timeout SECONDS and --no-wait of start, launch and restart (cmd_ready.c):
+ * 1 when opt was one of them (*timeout_ms set; -1 = no wait), 0 when not. */
+#define LXM_OPT_READY_TIMEOUT 0x1001
+#define LXM_OPT_NO_WAIT 0x1002
+#define LXM_READY_LONGOPTS                                                                         \
+    {"timeout", required_argument, NULL, LXM_OPT_READY_TIMEOUT},                                   \
+        {"no-wait", no_argument, NULL, LXM_OPT_NO_WAIT}
+int lxm_cmd_ready_opt(const char *cmd, int opt, const char *arg, int64_t *timeout_ms,
+                      struct lxm_error *err);
 /* Internal: the per-container monitor re-exec entry ("lxm __monitor"). */
 int cmd_monitor(struct lxm_ctx *, int, char **, struct lxm_error *);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "ready.h"
 #include "config.h"
 #include "image_remote.h"
 #include "lifecycle.h"
@@ -35,6 +36,7 @@ struct create_args {
     char **include;
     bool no_default_profile;
     bool dry_run;
+    int64_t ready_timeout_ms;   /* launch: -1 = --no-wait */
 };
 
 static void create_args_free(struct create_args *a)
@@ -70,8 +72,10 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         { "image", required_argument, NULL, 'i' },    { "from-rootfs", required_argument, NULL, 'R' },
         { "no-default-profile", no_argument, NULL, 'N' },
         { "dry-run", no_argument, NULL, 'n' },
+        LXM_READY_LONGOPTS,
         { 0 },
     };
+    a->ready_timeout_ms = LXM_READY_TIMEOUT_MS;
     const char *positional[2] = { NULL, NULL };
     size_t n = 0;
     while (optind < argc) {
@@ -103,6 +107,13 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
             r = strv_push(&a->settings, optarg);
             break;
         case 'I': r = add_includes(cmd, optarg, &a->include, err); break;
+        case LXM_OPT_READY_TIMEOUT:
+        case LXM_OPT_NO_WAIT:
+            if (strcmp(cmd, "launch") != 0)
+                return lxm_usage_error(err, cmd, "%s: only for launch (or start)",
+                                       argv[optind - 1]);
+            r = lxm_cmd_ready_opt(cmd, opt, optarg, &a->ready_timeout_ms, err);
+            break;
         default: return lxm_usage_error(err, cmd, "unexpected option");
         }
         if (r < 0)
@@ -151,7 +162,7 @@ static int create_check_new(struct lxm_ctx *ctx, const char *name, struct lxm_er
 }
 
 static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
-                     struct lxm_container **out, struct lxm_error *err)
+                     struct lxm_container **out, int64_t *ready_timeout_ms, struct lxm_error *err)
 {
     struct create_args a = { 0 };
     _cleanup_free_ char *fp = NULL;
@@ -173,6 +184,7 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
         if (r == 0 && a.dry_run)
             r = 'n';
     }
+    *ready_timeout_ms = a.ready_timeout_ms;
     create_args_free(&a);
     return r;
 }
@@ -180,7 +192,8 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
 int cmd_create(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = do_create(ctx, "create", argc, argv, &c, err);
+    int64_t unused;
+    int r = do_create(ctx, "create", argc, argv, &c, &unused, err);
     if (r == 0)
         lxm_cmd_warn_confinement_of(ctx, c->name);
     return r == 'h' || r == 'n' ? 0 : r;
@@ -189,14 +202,16 @@ int cmd_create(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
 int cmd_launch(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = do_create(ctx, "launch", argc, argv, &c, err);
+    int64_t ready_timeout_ms;
+    int r = do_create(ctx, "launch", argc, argv, &c, &ready_timeout_ms, err);
     if (r != 0)
         return r == 'h' || r == 'n' ? 0 : r;
     struct lxm_start_opts opts = { .foreground = false, .on_config = lxm_cmd_warn_confinement };
-    r = lxm_runtime_start(c, &opts, err);
-    if (r < 0)
+    r = lxm_start_ready(c, &opts, ready_timeout_ms, err);
+    /* Started but not ready (or stopped before): the message says so. */
+    if (r < 0 && r != -ETIMEDOUT && r != -ECHILD)
         return lxm_error_prefix(err, "container '%s' was created but did not start", c->name);
-    return 0;
+    return r;
 }
 
 /* ---- delete ------------------------------------------------------------------------ */

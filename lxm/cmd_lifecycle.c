@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "ready.h"
 #include "runtime.h"
 #include "util/cleanup.h"
 
@@ -52,30 +53,39 @@ static int no_opts(int opt, const char *arg, void *data, struct lxm_error *err)
     return 0;
 }
 
+struct start_args {
+    struct lxm_start_opts opts;
+    int64_t ready_timeout_ms;   /* -1: --no-wait */
+};
+
 static int start_opt(int opt, const char *arg, void *data, struct lxm_error *err)
 {
-    (void)arg, (void)err;
+    struct start_args *a = data;
     if (opt == 'F')
-        ((struct lxm_start_opts *)data)->foreground = true;
-    return 0;
+        a->opts.foreground = true;
+    int r = lxm_cmd_ready_opt("start", opt, arg, &a->ready_timeout_ms, err);
+    return r < 0 ? r : 0;
 }
 
 int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
-    static const struct option longopts[] = {{"foreground", no_argument, NULL, 'F'}, {0}};
-    struct lxm_start_opts opts = {.on_config = lxm_cmd_warn_confinement};
+    static const struct option longopts[] = {
+        {"foreground", no_argument, NULL, 'F'}, LXM_READY_LONGOPTS, {0}};
+    struct start_args a = {.opts = {.on_config = lxm_cmd_warn_confinement},
+                           .ready_timeout_ms = LXM_READY_TIMEOUT_MS};
     const char *name;
-    int r = parse_args("start", argc, argv, "F", longopts, start_opt, &opts, &name, NULL, err);
+    int r = parse_args("start", argc, argv, "F", longopts, start_opt, &a, &name, NULL, err);
     if (r != 0)
         return r == 'h' ? 0 : r;
     _cleanup_container_ struct lxm_container *c = NULL;
     r = lxm_container_open(&ctx->paths, name, &c, err);
-    return r < 0 ? r : lxm_runtime_start(c, &opts, err);
+    return r < 0 ? r : lxm_start_ready(c, &a.opts, a.ready_timeout_ms, err);
 }
 
 struct stop_args {
     int64_t timeout_ms;
     bool kill;
+    int64_t ready_timeout_ms;   /* restart: -1 = --no-wait */
 };
 
 static int stop_opt(int opt, const char *arg, void *data, struct lxm_error *err)
@@ -89,6 +99,8 @@ static int stop_opt(int opt, const char *arg, void *data, struct lxm_error *err)
         if (end == arg || *end || secs < 0 || secs > 86400)
             return lxm_usage_error(err, "stop", "-t %s: not a number of seconds", arg);
         s->timeout_ms = (int64_t)(secs * 1000);
+    } else if (opt == LXM_OPT_NO_WAIT) {
+        s->ready_timeout_ms = -1;
     }
     return 0;
 }
@@ -96,10 +108,15 @@ static int stop_opt(int opt, const char *arg, void *data, struct lxm_error *err)
 static int parse_stop(const char *cmd, int argc, char **argv, struct stop_args *s,
                       const char **name, struct lxm_error *err)
 {
-    static const struct option longopts[] = {
+    static const struct option stop_longopts[] = {
         {"timeout", required_argument, NULL, 't'}, {"kill", no_argument, NULL, 'k'}, {0}};
+    static const struct option restart_longopts[] = {{"timeout", required_argument, NULL, 't'},
+                                                     {"no-wait", no_argument, NULL, LXM_OPT_NO_WAIT},
+                                                     {0}};
+    const struct option *longopts = strcmp(cmd, "stop") == 0 ? stop_longopts : restart_longopts;
     s->timeout_ms = DEFAULT_STOP_TIMEOUT_MS;
     s->kill = false;
+    s->ready_timeout_ms = LXM_READY_TIMEOUT_MS;
     return parse_args(cmd, argc, argv, strcmp(cmd, "stop") == 0 ? "t:k" : "t:", longopts, stop_opt,
                       s, name, NULL, err);
 }
@@ -138,7 +155,7 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
             return r;
     }
     struct lxm_start_opts opts = {.on_config = lxm_cmd_warn_confinement};
-    return lxm_runtime_start(c, &opts, err);
+    return lxm_start_ready(c, &opts, s.ready_timeout_ms, err);
 }
 
 static int simple(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,

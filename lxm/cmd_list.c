@@ -14,6 +14,7 @@
 #include "network-ports.h"
 #include "net/addr.h"
 #include "output.h"
+#include "ready.h"
 #include "runtime.h"
 #include "storage.h"
 #include "util/cleanup.h"
@@ -296,6 +297,12 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     struct lxm_runtime_info ri = { 0 };
     describe(c, obj, &ri, err);
     bool active = is_active(ri.state);
+    struct lxm_ready_info rd;
+    lxm_ready_query(c, &rd, NULL);
+    /* A container whose monitor died reports RUNNING from its init: ready. */
+    lxm_obj_bool(obj, "ready", ri.state == LXM_STATE_RUNNING || (rd.known && rd.ready));
+    lxm_obj_str(obj, "status", rd.known && rd.status[0] ? rd.status : NULL);
+    lxm_obj_int_or_null(obj, "boot_ms", rd.known ? rd.boot_ms : -1);
     add_extra(obj, c, &ri);
     add_usage(obj, c, active);
     add_storage(obj, c);

@@ -159,6 +159,7 @@ struct lxm_template {
     char *init_system;          /* what it boots: "systemd" when unset */
     struct lxm_init_variant *inits;
     int n_inits;
+    char *ready;                /* auto (NULL) | notify | init: see ready.h */
     int halt_signal;
     int reboot_signal;
     struct lxm_setup_file *files;
@@ -178,6 +179,7 @@ struct lxm_config {
     char *created;
     char **profiles;
     char *init;
+    char *ready;                /* auto (NULL) | notify | init: see ready.h */
     int halt_signal;
     int reboot_signal;
     char *hostname;

@@ -17,6 +17,7 @@ static const char *const net_types[] = {"veth", "macvlan", "none", NULL};
 static const char *const source_types[] = {"busybox", "debootstrap", "tarball", NULL};
 static const char *const port_protos[] = {"tcp", "udp", NULL};
 static const char *const storage_drivers[] = {"auto", "dir", "overlay", "btrfs", NULL};
+static const char *const ready_modes[] = {"auto", "notify", "init", NULL};
 
 static int netif_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 static int mount_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
@@ -107,6 +108,7 @@ static const struct key config_keys[] = {
     K("created", KT_STR, O(struct lxm_config, created), .check = lxm_check_nonempty),
     K("profiles", KT_STRV, O(struct lxm_config, profiles), .check = lxm_check_ref),
     K("init", KT_STR, O(struct lxm_config, init), .check = lxm_check_abs_path),
+    K("ready", KT_STR, O(struct lxm_config, ready), .choices = ready_modes),
     K("signals", KT_STRUCT, 0, .sub = &config_signal_table),
     K("hostname", KT_STR, O(struct lxm_config, hostname), .check = lxm_check_hostname),
     K("environment", KT_ENV, O(struct lxm_config, environment),
@@ -261,6 +263,7 @@ static const struct key template_keys[] = {
     K("init_system", KT_STR, O(struct lxm_template, init_system), .check = lxm_check_token),
     K("inits", KT_NAMED, O(struct lxm_template, inits), .n_off = O(struct lxm_template, n_inits),
       .sub = &init_variant_table, .check = lxm_check_token),
+    K("ready", KT_STR, O(struct lxm_template, ready), .choices = ready_modes),
     K("signals", KT_STRUCT, 0, .sub = &template_signal_table),
     K("setup", KT_STRUCT, 0, .sub = &setup_table),
     K("profiles", KT_STRV, O(struct lxm_template, profiles), .check = lxm_check_ref),

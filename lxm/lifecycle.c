@@ -241,6 +241,7 @@ static int build_config(const struct lxm_paths *paths, const struct lxm_create_o
     if (!created || set_str(&c->template, tname) < 0 || set_str(&c->release, release) < 0 ||
         set_str(&c->arch, lxm_host_arch()) < 0 || set_str(&c->created, created) < 0 ||
         set_str(&c->init, t && t->init ? t->init : "/sbin/init") < 0 ||
+        (t && t->ready && set_str(&c->ready, t->ready) < 0) ||
         set_str(&c->hostname, o->name) < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
     strv_free(c->profiles);

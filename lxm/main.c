@@ -34,13 +34,28 @@ static const struct lxm_command commands[] = {
       "                        image (rootfs.squashfs or a rootfs tarball)\n"
       "      --image IMAGE     create from an image of the store (alias or fingerprint prefix),\n"
       "                        or REMOTE:ALIAS of an image server (copied into the store once)\n" },
-    { "launch", cmd_launch, "NAME -t TEMPLATE [create options]", "create and start a container", NULL },
-    { "start", cmd_start, "NAME [-F]", "boot a container's init",
-      "  -F, --foreground      stay in the foreground attached to the console\n" },
+    { "launch", cmd_launch, "NAME -t TEMPLATE [create options] [--timeout SECONDS] [--no-wait]",
+      "create and start a container, and wait until it is ready",
+      "  --timeout, --no-wait  as for start\n" },
+    { "start", cmd_start, "NAME [-F] [--timeout SECONDS] [--no-wait]",
+      "boot a container and wait until it is ready",
+      "  -F, --foreground      stay in the foreground attached to the console (no wait)\n"
+      "      --timeout SECS    wait this long for the guest to be ready (default 60);\n"
+      "                        past it: exit 1, the container is left running\n"
+      "      --no-wait         return as soon as init runs\n"
+      "Ready: a systemd guest has sent READY=1 (the notify protocol), any other init\n"
+      "runs; and every interface addressed by the managed bridge's DHCP has its lease.\n" },
     { "stop", cmd_stop, "NAME [-t SECONDS] [-k]", "shut a container down cleanly",
       "  -t, --timeout SECS    wait this long for a clean shutdown before SIGKILL (default 30)\n"
       "  -k, --kill            kill at once\n" },
-    { "restart", cmd_restart, "NAME [-t SECONDS]", "stop and start a container", NULL },
+    { "restart", cmd_restart, "NAME [-t SECONDS] [--no-wait]",
+      "stop and start a container, and wait until it is ready",
+      "  -t, --timeout SECS    the stop's timeout before SIGKILL (default 30)\n"
+      "      --no-wait         return as soon as init runs\n" },
+    { "wait", cmd_wait, "NAME [--state ready|running|stopped] [-t SECONDS]",
+      "wait until a container is in a state (at once if it is)",
+      "  -s, --state STATE     ready (default), running (init runs, ready or not), stopped\n"
+      "  -t, --timeout SECS    give up after this long: exit 1 (default: no limit)\n" },
     { "attach", cmd_attach, "NAME [-u USER[:GROUP]] [--env K=V]... [--cwd DIR] [-- CMD ARGS...]",
       "run a command (or the user's login shell) inside a running container",
       "  -u, --user USER[:GROUP]  run as this user (a name or id of the container's own\n"

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ready.h"
 #include "runtime-internal.h"
 
 #define MAX_CLIENTS 32
@@ -29,7 +30,9 @@ struct byte_queue {
     size_t cap, head, len;
 };
 
-enum client_kind { CLIENT_REQUEST, CLIENT_STOP, CLIENT_CONSOLE };
+/* CLIENT_WAIT: a `wait-ready` request, answered "ready\n" when the
+ * container is (at once if it is). */
+enum client_kind { CLIENT_REQUEST, CLIENT_STOP, CLIENT_CONSOLE, CLIENT_WAIT };
 
 struct client {
     int fd;                 /* -1: free slot */
@@ -38,6 +41,21 @@ struct client {
     size_t len;
     char line[128];         /* the request line being read */
     struct byte_queue out;  /* what the client has not taken yet */
+};
+
+/* Readiness of the current boot (monitor-ready.c). */
+struct monitor_ready {
+    int notify_fd;           /* run/NAME/notify, datagrams from the guest; -1 if none */
+    int watch_fd;            /* address/route events of the container's netns; -1 */
+    bool want_notify;        /* this boot waits for READY=1 */
+    bool notified;           /* READY=1 seen this boot */
+    bool leased;             /* every DHCP interface has its lease */
+    bool ready;
+    int64_t begin_ms;        /* monotonic ms the boot began (start or reboot) */
+    int64_t boot_ms;         /* begin to ready, -1 until ready */
+    int64_t notified_ms;     /* begin to READY=1, -1 */
+    int64_t leased_ms;       /* begin to the last lease, -1 (0: none wanted) */
+    char status[LXM_READY_STATUS_MAX];
 };
 
 struct monitor {
@@ -71,6 +89,7 @@ struct monitor {
     int fast_reboots;        /* reboots in a row, each soon after its boot */
     bool reboot_pending;     /* waiting on boot_timer_fd */
     bool stopping;
+    struct monitor_ready ready;
     struct byte_queue ring;        /* recent console output */
     struct byte_queue console_in;  /* client input for the guest */
     struct client clients[MAX_CLIENTS];
@@ -99,3 +118,23 @@ void monitor_take_console(struct monitor *m, int master);
 int monitor_log_rotate(const char *dir, const char *name);
 /* One line to every client waiting on a stop. */
 void monitor_notify_stop(struct monitor *m, const char *line);
+
+/* One line to every client waiting for readiness; they are dropped. */
+void monitor_notify_ready(struct monitor *m);
+
+/* monitor-ready.c */
+void monitor_ready_init(struct monitor *m);
+/* The notify socket (run/NAME/notify), owned by the container's root. */
+int monitor_ready_setup(struct monitor *m, struct lxm_error *err);
+/* A detached bind mount of the notify socket for init to attach at
+ * LXM_NOTIFY_SOCKET; -1 when there is none. */
+int monitor_ready_mount_fd(struct monitor *m);
+/* Init of a new boot has exec'd: arm readiness for it. */
+void monitor_ready_boot(struct monitor *m);
+/* Init is gone (a reboot follows or the end): not ready; begin_ms of
+ * the next boot is now. */
+void monitor_ready_reset(struct monitor *m);
+/* pollfds of the notify socket and the lease watch (2 entries). */
+void monitor_ready_pollfds(struct monitor *m, struct pollfd *pfd);
+void monitor_ready_events(struct monitor *m, const struct pollfd *pfd);
+void monitor_ready_free(struct monitor *m);

@@ -98,7 +98,10 @@ static bool bq_copy(const struct byte_queue *from, struct byte_queue *to)
 
 static const char *kind_name(enum client_kind k)
 {
-    return k == CLIENT_CONSOLE ? "console" : k == CLIENT_STOP ? "stop" : "request";
+    return k == CLIENT_CONSOLE ? "console"
+           : k == CLIENT_STOP  ? "stop"
+           : k == CLIENT_WAIT  ? "wait"
+                               : "request";
 }
 
 static void drop_client(struct client *cl)
@@ -146,6 +149,29 @@ void monitor_notify_stop(struct monitor *m, const char *line)
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (m->clients[i].fd >= 0 && m->clients[i].kind == CLIENT_STOP)
             client_send(m, &m->clients[i], line, strlen(line));
+}
+
+void monitor_notify_ready(struct monitor *m)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        struct client *cl = &m->clients[i];
+        if (cl->fd >= 0 && cl->kind == CLIENT_WAIT) {
+            (void)!send(cl->fd, "ready\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT);
+            drop_client(cl);
+        }
+    }
+}
+
+/* "READY READY NOTIFIED LEASED BOOT_MS STATUS...": the status last, as
+ * it has spaces. */
+static void reply_ready(struct monitor *m, struct client *cl)
+{
+    const struct monitor_ready *r = &m->ready;
+    char reply[96 + LXM_READY_STATUS_MAX];
+    int n = snprintf(reply, sizeof(reply), "READY %d %d %d %" PRId64 " %s\n", r->ready,
+                     !r->want_notify || r->notified, r->leased, r->boot_ms, r->status);
+    (void)!send(cl->fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    drop_client(cl);
 }
 
 /* A free slot, evicting the client idle longest (a request before a
@@ -216,6 +242,12 @@ static void handle_request(struct monitor *m, struct client *cl)
     } else if (sscanf(cl->line, "stop %" SCNd64 " %d", &ms, &kill) == 2) {
         cl->kind = CLIENT_STOP;
         monitor_begin_stop(m, ms, kill != 0);
+    } else if (strcmp(cl->line, "ready") == 0) {
+        reply_ready(m, cl);
+    } else if (strcmp(cl->line, "wait-ready") == 0) {
+        cl->kind = CLIENT_WAIT;
+        if (m->ready.ready)
+            monitor_notify_ready(m);
     } else if (strcmp(cl->line, "console") == 0) {
         /* The recent output first, so a new client sees where it is. */
         cl->kind = CLIENT_CONSOLE;
@@ -293,7 +325,7 @@ static void client_event(struct monitor *m, struct client *cl, short revents)
     } else if (cl->kind == CLIENT_CONSOLE) {
         read_console_client(m, cl);
     } else {
-        /* A stop client has nothing more to say; EOF means it left. */
+        /* A stop or wait client has nothing more to say; EOF means it left. */
         char buf[64];
         ssize_t n = read(cl->fd, buf, sizeof(buf));
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))

@@ -166,7 +166,7 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     if (m->timer_fd < 0 || m->boot_timer_fd < 0)
         return lxm_error_errno(err, errno, "timerfd");
     watch_oom(m);
-    return 0;
+    return monitor_ready_setup(m, err);
 }
 
 /* --- boot ---------------------------------------------------------------------- */
@@ -231,6 +231,7 @@ static pid_t clone_child(struct monitor *m, int *pidfd, int sync_fd, int error_f
             .apparmor_profile = m->apparmor_profile,
             .sync_fd = sync_fd,
             .error_fd = error_fd,
+            .notify = m->ready.notify_fd >= 0,
         };
         lxm_child_main(&b);
     }
@@ -326,6 +327,13 @@ static int release_child(struct monitor *m, pid_t pid, int sync_w, int rootfd,
         return lxm_error_errno(err, errno, "release child");
     if ((r = lxm_send_fd(sync_w, rootfd)) < 0)
         return lxm_error_errno(err, -r, "hand the rootfs to init");
+    if (m->ready.notify_fd < 0)
+        return 0;
+    _cleanup_close_ int notify = monitor_ready_mount_fd(m);
+    if (notify < 0)
+        return lxm_error_errno(err, errno, "bind the notify socket");
+    if ((r = lxm_send_fd(sync_w, notify)) < 0)
+        return lxm_error_errno(err, -r, "hand the notify socket to init");
     return 0;
 }
 
@@ -393,6 +401,7 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     r = record_state(m, 0);
     if (r < 0)
         lxm_warn("%s: write state: %s", m->c->name, strerror(-r));
+    monitor_ready_boot(m);
     return 0;
 }
 
@@ -420,6 +429,7 @@ static bool teardown(struct monitor *m)
     bool mine = lxm_state_is_mine(m->c);
     teardown_boot(m);
     unstage_mounts(m);
+    monitor_ready_free(m);
     if (m->oom_fd >= 0) {
         close(m->oom_fd);
         m->oom_fd = -1;
@@ -465,7 +475,8 @@ enum lxm_state monitor_state(struct monitor *m)
         return LXM_STATE_STARTING; /* between boots (a delayed reboot) */
     if (m->cg && lxm_cgroup_is_frozen(m->cg) == 1)
         return LXM_STATE_FROZEN;
-    return LXM_STATE_RUNNING;
+    /* Init runs, the guest has not said it is ready (ready.h). */
+    return m->ready.ready ? LXM_STATE_RUNNING : LXM_STATE_STARTING;
 }
 
 /* The v1 freezer keeps a frozen task alive through SIGKILL: thaw first. */
@@ -555,6 +566,7 @@ static bool on_init_exit(struct monitor *m)
 {
     /* Drain what init wrote last before it went away. */
     monitor_read_console(m);
+    monitor_ready_reset(m);
     if (!init_exited(m))
         return false;
     int64_t delay = reboot_delay(m);
@@ -604,7 +616,7 @@ static void on_stop_timer(struct monitor *m)
 }
 
 /* Fixed pollfds, then the console and clients (monitor-io.c). */
-enum { PFD_INIT, PFD_LISTEN, PFD_TIMER, PFD_BOOT_TIMER, PFD_OOM, PFD_IO };
+enum { PFD_INIT, PFD_LISTEN, PFD_TIMER, PFD_BOOT_TIMER, PFD_OOM, PFD_READY, PFD_IO = PFD_READY + 2 };
 
 static void run_loop(struct monitor *m)
 {
@@ -615,6 +627,7 @@ static void run_loop(struct monitor *m)
         pfd[PFD_TIMER] = (struct pollfd){.fd = m->timer_fd, .events = POLLIN};
         pfd[PFD_BOOT_TIMER] = (struct pollfd){.fd = m->boot_timer_fd, .events = POLLIN};
         pfd[PFD_OOM] = (struct pollfd){.fd = m->oom_fd, .events = m->oom_events};
+        monitor_ready_pollfds(m, pfd + PFD_READY);
         int n = PFD_IO + monitor_io_pollfds(m, pfd + PFD_IO);
         int timeout = loop_timeout(m);
         if (poll(pfd, (nfds_t)n, timeout) < 0)
@@ -625,6 +638,7 @@ static void run_loop(struct monitor *m)
             monitor_accept(m);
         if (pfd[PFD_TIMER].revents & POLLIN)
             on_stop_timer(m);
+        monitor_ready_events(m, pfd + PFD_READY);
         if (pfd[PFD_OOM].revents & (m->oom_events | POLLERR))
             check_oom(m, true);
         else if (m->oom_recheck_at > 0 && monitor_now_ms() >= m->oom_recheck_at)
@@ -722,6 +736,7 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
         lxm_log_set_level(LXM_LOG_NORMAL);
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     monitor_io_init(&m);
+    monitor_ready_init(&m);
 
     /* Who we are goes on record before anything of the container exists. */
     m.starttime = proc_starttime(getpid());

@@ -7,8 +7,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +42,7 @@ struct iface {
     uint8_t mac[LXM_MAC_LEN];
     unsigned mtu;
     bool is_static;
+    bool dhcp;              /* addressed by the managed bridge's DHCP */
     struct lxm_cidr addr;
     uint32_t gw; /* 0 = no default route */
     uint32_t reserve; /* DHCP: the address dnsmasq keeps for it (ports), 0 = none */
@@ -389,6 +393,7 @@ int lxm_network_prepare(const struct lxm_paths *paths, const struct lxm_config *
             return lxm_error_prefix(err, "network.%s", f->name);
         if (on_managed && f->is_static && !f->gw)
             f->gw = baddr.addr;
+        f->dhcp = on_managed && !f->is_static && b.dhcp;
     }
     _cleanup_(portsp) struct lxm_ports *ports = NULL;
     if ((r = plan_ports(paths, cfg, &b, n, &ports, err)) < 0)
@@ -561,5 +566,67 @@ int lxm_network_stats(pid_t pid, struct lxm_netif_stats **out, int *n, struct lx
     }
     *out = v;
     *n = k;
+    return 0;
+}
+
+/* --- leases (readiness) ------------------------------------------------------- */
+
+bool lxm_network_wants_lease(const struct lxm_network *n)
+{
+    for (int i = 0; n && i < n->n; i++)
+        if (n->ifs[i].dhcp)
+            return true;
+    return false;
+}
+
+int lxm_network_watch_fd(pid_t pid, struct lxm_error *err)
+{
+    _cleanup_close_ int nsfd = lxm_netns_open_pid(pid, err);
+    if (nsfd < 0)
+        return nsfd;
+    _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        return lxm_error_errno(err, errno, "open /proc/thread-self/ns/net");
+    if (setns(nsfd, CLONE_NEWNET) < 0)
+        return lxm_error_errno(err, errno, "enter network namespace");
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    int saved = errno;
+    if (setns(self, CLONE_NEWNET) < 0) {
+        /* Carrying on in the wrong netns would configure the wrong host. */
+        fprintf(stderr, "lxm: cannot return to own network namespace: %s\n", strerror(errno));
+        abort();
+    }
+    if (fd < 0)
+        return lxm_error_errno(err, saved, "netlink socket");
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+                             .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE};
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        saved = errno;
+        close(fd);
+        return lxm_error_errno(err, saved, "netlink: subscribe to address events");
+    }
+    return fd;
+}
+
+int lxm_network_leased(const struct lxm_network *n, pid_t pid, bool *leased,
+                       struct lxm_error *err)
+{
+    *leased = true;
+    if (!lxm_network_wants_lease(n))
+        return 0;
+    _cleanup_nl_ struct nl_sock *ns = NULL;
+    int r = lxm_nl_open_pid(pid, &ns, err);
+    if (r < 0)
+        return r;
+    for (int i = 0; i < n->n && *leased; i++) {
+        if (!n->ifs[i].dhcp)
+            continue;
+        _cleanup_strv_free_ char **addrs = NULL;
+        if ((r = lxm_addr_list(ns, n->ifs[i].name, &addrs, err)) < 0)
+            return r;
+        *leased = addrs && addrs[0];
+    }
+    if (*leased && (r = lxm_route_has_default(ns, leased, err)) < 0)
+        return r;
     return 0;
 }

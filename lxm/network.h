@@ -8,6 +8,7 @@
  * starts with a dot, so no container's run dir can be it. */
 #define LXM_NET_RUN_DIR ".net"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -35,6 +36,17 @@ void lxm_network_mac(const char *container, const struct lxm_netif *nif, uint8_t
 /* Host-side leftovers of a container (after a monitor crash), its port
  * forwards included. */
 void lxm_network_cleanup_by_name(const struct lxm_paths *paths, const struct lxm_config *cfg);
+/* Readiness: a container with an interface addressed by the managed
+ * bridge's DHCP is ready only once the guest holds its lease. */
+bool lxm_network_wants_lease(const struct lxm_network *n);
+/* *leased: every such interface inside the netns of pid has an IPv4
+ * address, and the netns has a default route (dnsmasq always offers one). */
+int lxm_network_leased(const struct lxm_network *n, pid_t pid, bool *leased,
+                       struct lxm_error *err);
+/* A non-blocking rtnetlink socket in the netns of pid, subscribed to its
+ * IPv4 address and route changes: readable when a lease may have come. */
+int lxm_network_watch_fd(pid_t pid, struct lxm_error *err);
+
 /* IPv4 addresses (CIDR strings) inside the netns of pid, except loopback. */
 int lxm_network_ipv4(pid_t pid, char ***out, struct lxm_error *err);
 /* IPv6 addresses inside the netns of pid, except loopback and link-local. */

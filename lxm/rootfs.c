@@ -23,6 +23,7 @@
 #include "util/fs.h"
 #include "util/inroot.h"
 #include "util/log.h"
+#include "ready.h"
 
 #define ATTR_NOSUID_NODEV (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 #define ATTR_SAFE (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
@@ -366,6 +367,21 @@ static void setup_boot_id(int rootfd)
         unlinkat(devfd, name, 0);
 }
 
+/* A tmpfs on /run, as systemd-nspawn gives one: systemd would otherwise
+ * mount its own over what we put there. The monitor's notify socket
+ * (notify_fd, -1 = none) is bound on /run/host/notify. */
+static int setup_run(int rootfd, int notify_fd, struct lxm_error *err)
+{
+    static const char *const run_opts[] = {"mode=755", "size=20%", "nr_inodes=800k", NULL};
+    int r = mount_at(rootfd, "/run", "tmpfs", run_opts, ATTR_NOSUID_NODEV, err);
+    if (r < 0 || notify_fd < 0)
+        return r;
+    _cleanup_close_ int t = touch_in_root(rootfd, LXM_NOTIFY_SOCKET);
+    if (t < 0)
+        return lxm_error_errno(err, -t, "create %s", LXM_NOTIFY_SOCKET);
+    return attach_mount(notify_fd, t, "notify socket", LXM_NOTIFY_SOCKET, err);
+}
+
 static int pivot(int rootfd, struct lxm_error *err)
 {
     if (fchdir(rootfd) < 0)
@@ -392,6 +408,9 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
     _cleanup_close_ int rootfd = lxm_recv_fd(b->sync_fd);
     if (rootfd < 0)
         return lxm_error_errno(err, -rootfd, "rootfs %s: receive it from the monitor", rootfs);
+    _cleanup_close_ int notify = b->notify ? lxm_recv_fd(b->sync_fd) : -1;
+    if (b->notify && notify < 0)
+        return lxm_error_errno(err, -notify, "receive the notify socket from the monitor");
     const char *at = access("/mnt", F_OK) == 0 ? "/mnt" : "/tmp";
     if (move_mount(rootfd, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return lxm_error_errno(err, errno, "mount rootfs %s on %s", rootfs, at);
@@ -402,6 +421,8 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
         r = lxm_nesting_mounts(rootfd, b->c->id, err);
     if (r == 0)
         setup_boot_id(rootfd);
+    if (r == 0)
+        r = setup_run(rootfd, notify, err);
     if (r == 0)
         r = setup_user_mounts(rootfd, b->cfg, err);
     if (r == 0)

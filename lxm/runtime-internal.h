@@ -110,6 +110,7 @@ struct lxm_boot {
                    * rootfs mount fd; sends the console pty
                    * master back */
     int error_fd; /* child writes its failure, CLOEXEC */
+    bool notify;  /* the notify socket's mount follows the rootfs on sync_fd */
 };
 
 /* The monitor's whole life after the start command forked it; never

@@ -162,12 +162,14 @@ static int open_locked(struct lxm_container *c, struct lxm_error *err)
  * *live says the container runs, so it is frozen for the copy. */
 static int check_snapshot_state(struct lxm_container *c, bool *live, struct lxm_error *err)
 {
-    enum lxm_state s;
-    int r = container_state(c, &s, err);
+    struct lxm_runtime_info info;
+    int r = lxm_runtime_query(c, &info, err);
     if (r < 0)
         return r;
-    *live = s == LXM_STATE_RUNNING;
-    if (s == LXM_STATE_STOPPED || s == LXM_STATE_FROZEN || s == LXM_STATE_RUNNING)
+    enum lxm_state s = info.state;
+    /* STARTING with an init: it runs, only not ready yet (ready.h). */
+    *live = s == LXM_STATE_RUNNING || (s == LXM_STATE_STARTING && info.init_pid > 0);
+    if (s == LXM_STATE_STOPPED || s == LXM_STATE_FROZEN || *live)
         return 0;
     return lxm_error_set(err, EBUSY, "container '%s' is %s: try again once it is running or stopped",
                          c->name, lxm_state_name(s));

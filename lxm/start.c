@@ -744,7 +744,9 @@ static int freeze_locked(struct lxm_container *c, bool freeze, struct lxm_error 
         return r;
     if (!is_running(info.state))
         return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
-    if (freeze && info.state != LXM_STATE_RUNNING && info.state != LXM_STATE_FROZEN)
+    /* STARTING with an init: it runs, only not ready yet. */
+    bool init_runs = info.state == LXM_STATE_STARTING && info.init_pid > 0;
+    if (freeze && info.state != LXM_STATE_RUNNING && info.state != LXM_STATE_FROZEN && !init_runs)
         return lxm_error_set(err, EBUSY, "container '%s' is %s: it cannot be frozen now", c->name,
                              lxm_state_name(info.state));
     struct lxm_cgroup *cg = NULL;

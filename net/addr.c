@@ -251,3 +251,19 @@ int lxm_route_prefixes(struct nl_sock *sk, struct lxm_cidr **out, int *n, struct
     *n = count;
     return 0;
 }
+
+int lxm_route_has_default(struct nl_sock *sk, bool *out, struct lxm_error *err)
+{
+    _cleanup_cache_ struct nl_cache *routes = NULL;
+    int r = rtnl_route_alloc_cache(sk, AF_INET, 0, &routes);
+    if (r < 0)
+        return lxm_nl_error(err, r, "list routes");
+    *out = false;
+    for (struct nl_object *o = nl_cache_get_first(routes); o && !*out; o = nl_cache_get_next(o)) {
+        struct rtnl_route *rt = (struct rtnl_route *)o;
+        struct nl_addr *dst = rtnl_route_get_dst(rt);
+        *out = rtnl_route_get_table(rt) == RT_TABLE_MAIN && rtnl_route_get_type(rt) == RTN_UNICAST &&
+               (!dst || nl_addr_get_prefixlen(dst) == 0);
+    }
+    return 0;
+}

@@ -44,6 +44,8 @@ int lxm_addr_add(struct nl_sock *sk, const char *ifname, const struct lxm_cidr *
 int lxm_addr_list(struct nl_sock *sk, const char *ifname, char ***out, struct lxm_error *err);
 /* default via gw (on whatever interface reaches it). */
 int lxm_route_add_default(struct nl_sock *sk, uint32_t gw, struct lxm_error *err);
+/* *out: the namespace of sk has an IPv4 default route (main table). */
+int lxm_route_has_default(struct nl_sock *sk, bool *out, struct lxm_error *err);
 /* Every IPv4 destination the host has a route or an address for, except
  * the default route: what a new subnet must not collide with. */
 int lxm_route_prefixes(struct nl_sock *sk, struct lxm_cidr **out, int *n, struct lxm_error *err);

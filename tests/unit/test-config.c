@@ -294,7 +294,7 @@ static void test_config_errors(void)
     config_error("- a\n- b\n",
                  FILE_NAME
                  ":1:1: expected a map, found a list (use name, template, release, "
-                 "arch, image, created, profiles, init, signals, hostname, environment, autostart, "
+                 "arch, image, created, profiles, init, ready, signals, hostname, environment, autostart, "
                  "stop_timeout, limits, network, mounts, ports, security)",
                  "document is a list");
     config_error("name: &a x\nhostname: *a\n",

@@ -1,0 +1,62 @@
+/* notify-init: an init for tests/integration/ready.sh. It speaks the
+ * notify protocol on $NOTIFY_SOCKET as /etc/notify-mode inside says, then
+ * execs /sbin/init (busybox) with the same pid:
+ *   ready MS   sleep MS, send STATUS= and READY=1 from pid 1
+ *   child      a child sends READY=1 (must not count: only init does);
+ *              pid 1 sends STATUS= only
+ *   silent     STATUS= only, never READY=1
+ * Built statically at test time; no library of lxm. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void send_msg(const char *msg)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (!path || strlen(path) >= sizeof(sa.sun_path))
+        return;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa));
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    char mode[64] = "silent";
+    long ms = 0;
+    FILE *f = fopen("/etc/notify-mode", "re");
+    if (f) {
+        if (fscanf(f, "%63s %ld", mode, &ms) < 1)
+            strcpy(mode, "silent");
+        fclose(f);
+    }
+    if (strcmp(mode, "ready") == 0) {
+        send_msg("STATUS=notify-init: starting");
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+        send_msg("READY=1\nSTATUS=notify-init: up");
+    } else if (strcmp(mode, "child") == 0) {
+        pid_t p = fork();
+        if (p == 0) {
+            send_msg("READY=1\nSTATUS=sent by a child");
+            _exit(0);
+        }
+        waitpid(p, NULL, 0);
+        send_msg("STATUS=notify-init: a child said READY=1");
+    } else {
+        send_msg("STATUS=notify-init: never ready");
+    }
+    argv[0] = (char *)"/sbin/init";
+    execv("/sbin/init", argv);
+    return 127;
+}
