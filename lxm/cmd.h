@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "container.h"
 #include "output.h"
@@ -75,6 +76,9 @@ int cmd_storage(struct lxm_ctx *, int, char **, struct lxm_error *);
  * reboot), saying so on stderr; 0 when there is nothing to do. */
 int lxm_cmd_storage_ready(struct lxm_ctx *ctx, struct lxm_error *err);
 int cmd_doctor(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_autostart(struct lxm_ctx *, int, char **, struct lxm_error *);
+/* `stop --all` (cmd_autostart.c); timeout_ms -1: each container's own. */
+int lxm_cmd_stop_all(struct lxm_ctx *ctx, int64_t timeout_ms, struct lxm_error *err);
 /* Internal: the per-container monitor re-exec entry ("lxm __monitor"). */
 int cmd_monitor(struct lxm_ctx *, int, char **, struct lxm_error *);
 

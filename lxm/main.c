@@ -31,11 +31,15 @@ static const struct lxm_command commands[] = {
       "                        image (rootfs.squashfs or a rootfs tarball)\n"
       "      --image IMAGE     create from an image of the store (alias or fingerprint prefix)\n" },
     { "launch", cmd_launch, "NAME -t TEMPLATE [create options]", "create and start a container", NULL },
-    { "start", cmd_start, "NAME [-F]", "boot a container's init",
-      "  -F, --foreground      stay in the foreground attached to the console\n" },
-    { "stop", cmd_stop, "NAME [-t SECONDS] [-k]", "shut a container down cleanly",
-      "  -t, --timeout SECS    wait this long for a clean shutdown before SIGKILL (default 30)\n"
-      "  -k, --kill            kill at once\n" },
+    { "start", cmd_start, "NAME... [-F]", "boot containers' init",
+      "  -F, --foreground      stay in the foreground attached to the console (one NAME)\n"
+      "Several NAMEs: each is started in turn; exit 1 if any failed.\n" },
+    { "stop", cmd_stop, "NAME... | --all [-t SECONDS] [-k]", "shut containers down cleanly",
+      "  -t, --timeout SECS    wait this long for a clean shutdown before SIGKILL\n"
+      "                        (default: the container's stop_timeout, else 30)\n"
+      "  -k, --kill            kill at once\n"
+      "  -a, --all             every running container, highest autostart_order first;\n"
+      "                        those of one order at the same time, each with its timeout\n" },
     { "restart", cmd_restart, "NAME [-t SECONDS]", "stop and start a container", NULL },
     { "attach", cmd_attach, "NAME [-u UID] [--env K=V]... [--cwd DIR] [-- CMD ARGS...]",
       "run a command (or a login shell) inside a running container",
@@ -97,6 +101,10 @@ static const struct lxm_command commands[] = {
       "      --size SIZE       its size, e.g. 20GiB (at least 256MiB; sparse)\n"
       "      --pool FILE       the loop file (default /var/lib/lxm-disks/btrfs.img)\n"
       "  info                  driver, pool, mount, size and use\n" },
+    { "autostart", cmd_autostart, "", "start every autostart container, in autostart_order",
+      "Lowest autostart_order first, one at a time, waiting autostart_delay after\n"
+      "each; running ones are left alone. Exit 1 if any failed to start (the others\n"
+      "are still started). lxm.service runs it at boot, and 'lxm stop --all' at shutdown.\n" },
     { "doctor", cmd_doctor, "[--fix] [--format table|json|yaml|csv]",
       "check the host, and find what killed commands left behind",
       "  --fix                 remove the leftovers found (staged files of killed\n"
@@ -111,7 +119,7 @@ static const struct lxm_command commands[] = {
  * (leftovers.h): nothing else would ever see it. */
 static bool sweeps_leftovers(const struct lxm_command *cmd)
 {
-    static const char *const names[] = {"create", "launch", "start", "stop", "restart",
+    static const char *const names[] = {"create", "launch", "start", "stop", "restart", "autostart",
                                         "delete", "freeze", "unfreeze", "config", "snapshot",
                                         "restore", "copy", "export", "import", "net"};
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
