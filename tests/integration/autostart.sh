@@ -160,6 +160,18 @@ t_is "four reported" "$(printf '%s\n' "$out" | grep -c ': stopped$')" 4
 left=$(for s in s1 s2 s3; do ls -d /sys/fs/cgroup/*/lxm/"$(t_id "${P}$s")" 2>/dev/null; done | wc -l)
 t_is "no cgroup left of the stubborn ones" "$left" 0
 
+# Each one's own timeout, and -t over it: stop NAME waits s2's stop_timeout
+# (1 s, not the default 30 s); stop --all -t 1 waits 1 s, not s1's 3 s.
+elapsed_ms() { local t0 rc; t0=$(date +%s%N); "$@" >/dev/null 2>&1; rc=$?; echo "$rc $((($(date +%s%N) - t0) / 1000000))"; }
+t_ok "start s1 s2 s3" lxm start "${P}s1" "${P}s2" "${P}s3"
+read -r rc ms < <(elapsed_ms lxm stop "${P}s2")
+t_ok "stop s2 (stop_timeout 1s, halt ignored): exit $rc after ${ms} ms, in [1 s, 10 s)" \
+    test "$rc" = 0 -a "$ms" -ge 1000 -a "$ms" -lt 10000
+read -r rc ms < <(elapsed_ms lxm stop --all -t 1)
+t_ok "stop --all -t 1 over s1/s3's 3 s: exit $rc after ${ms} ms, in [1 s, 3 s)" \
+    test "$rc" = 0 -a "$ms" -ge 1000 -a "$ms" -lt 3000
+t_is "nothing runs" "$(running "${P}s1" "${P}s2" "${P}s3")" ""
+
 # --- lxm.service -----------------------------------------------------------------
 BUILD=$(cd "$(dirname "$LXM_BIN")/.." && pwd)
 if [ ! -f "$BUILD/Makefile" ]; then
