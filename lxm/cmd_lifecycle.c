@@ -11,7 +11,6 @@
 #include "util/cleanup.h"
 #include "util/strv.h"
 
-
 /* Options may come before or after NAME ("stop -k c1", "stop c1 -k");
  * "--" ends them and the rest is *rest (attach's command). */
 static int parse_args(const char *cmd, int argc, char **argv, const char *shortopts,
@@ -175,7 +174,7 @@ static int stop_one(struct lxm_container *c, void *data, struct lxm_error *err)
 {
     const struct stop_args *s = data;
     int64_t timeout_ms = s->timeout_ms;
-    if (timeout_ms < 0 && !s->kill) {
+    if (timeout_ms < 0) {
         struct lxm_error ignored = { 0 };
         (void)lxm_container_load_config(c, &ignored);
         timeout_ms = lxm_stop_timeout_of(c->config, -1);
