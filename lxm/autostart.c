@@ -31,11 +31,11 @@ int64_t lxm_stop_timeout_of(const struct lxm_config *cfg, int64_t given_ms)
 
 struct boot_entry {
     char *name;
-    bool config_ok;             /* false: config.yaml unreadable, why in msg */
+    bool config_ok; /* false: config.yaml unreadable, why in msg */
     bool autostart;
     int64_t order;
     int64_t delay_ms;
-    int64_t stop_timeout_ms;    /* from config, LXM_UNSET = not set */
+    int64_t stop_timeout_ms; /* from config, LXM_UNSET = not set */
     char *msg;
 };
 
@@ -128,7 +128,14 @@ static void sleep_ms(int64_t ms)
 /* ---- autostart ------------------------------------------------------------------------- */
 
 /* The one start of `lxm autostart`: the library call `lxm start` makes,
- * with `lxm start`'s defaults. */
+ * with `lxm start`'s defaults.
+ * WAIT-UNTIL-READY (issue 12, readiness): this is the one place where the
+ * bounded wait for the guest to be ready goes, so that autostart_delay
+ * counts from ready and the next container starts only then. With the
+ * readiness API (branch `ready`: lxm/ready.h) the call below becomes
+ *     lxm_start_ready(c, &opts, LXM_READY_TIMEOUT_MS, err)
+ * whose -ETIMEDOUT ("started but is not ready after N s") is reported as
+ * this container's failure while the others go on. */
 static int start_one(const struct lxm_paths *paths, const char *name, struct lxm_error *err)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
@@ -136,16 +143,7 @@ static int start_one(const struct lxm_paths *paths, const char *name, struct lxm
     if (r < 0)
         return r;
     struct lxm_start_opts opts = {0};
-    r = lxm_runtime_start(c, &opts, err);
-    if (r < 0)
-        return r;
-    /* WAIT-UNTIL-READY (issue 12, readiness): autostart_delay counts from
-     * the moment the guest is ready, and the next container starts only
-     * then. This is the one place for that wait, bounded by the start
-     * timeout: when lxm_runtime_start() waits for readiness itself (as
-     * `lxm start` does), nothing is left to do here; otherwise the bounded
-     * wait goes here, its failure returned like a failed start. */
-    return 0;
+    return lxm_runtime_start(c, &opts, err);
 }
 
 /* One autostart container: DONE, SKIPPED (already running) or FAILED. */
@@ -206,7 +204,7 @@ int lxm_autostart_run(const struct lxm_paths *paths, lxm_boot_report_fn report, 
 struct stopper {
     const struct boot_entry *e;
     pid_t pid;
-    int fd;                     /* read end of its result pipe, -1 once read */
+    int fd; /* read end of its result pipe, -1 once read */
     char buf[LXM_ERROR_MAX];
     size_t len;
 };

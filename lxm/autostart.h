@@ -18,9 +18,9 @@
 #define LXM_STOP_TIMEOUT_DEFAULT_MS 30000
 
 enum lxm_boot_result {
-    LXM_BOOT_DONE,      /* started / stopped */
-    LXM_BOOT_SKIPPED,   /* already running / already stopped */
-    LXM_BOOT_FAILED,    /* msg says why */
+    LXM_BOOT_DONE,    /* started / stopped */
+    LXM_BOOT_SKIPPED, /* already running / already stopped */
+    LXM_BOOT_FAILED,  /* msg says why */
 };
 
 /* One container done: name, what happened, msg (the error for FAILED, else

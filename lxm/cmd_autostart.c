@@ -14,9 +14,9 @@
 
 struct tally {
     const struct lxm_ctx *ctx;
-    const char *done;           /* "started" / "stopped" */
-    const char *skipped;        /* "already running" / "not running" */
-    char **failed;              /* names, in the order they failed */
+    const char *done;    /* "started" / "stopped" */
+    const char *skipped; /* "already running" / "not running" */
+    char **failed;       /* names, in the order they failed */
     bool oom;
 };
 
