@@ -105,6 +105,9 @@ int cmd_wait(struct lxm_ctx *, int, char **, struct lxm_error *);
         {"no-wait", no_argument, NULL, LXM_OPT_NO_WAIT}
 int lxm_cmd_ready_opt(const char *cmd, int opt, const char *arg, int64_t *timeout_ms,
                       struct lxm_error *err);
+int cmd_autostart(struct lxm_ctx *, int, char **, struct lxm_error *);
+/* `stop --all` (cmd_autostart.c); timeout_ms -1: each container's own. */
+int lxm_cmd_stop_all(struct lxm_ctx *ctx, int64_t timeout_ms, struct lxm_error *err);
 /* Internal: the per-container monitor re-exec entry ("lxm __monitor"). */
 int cmd_monitor(struct lxm_ctx *, int, char **, struct lxm_error *);
 

@@ -186,6 +186,8 @@ struct lxm_config {
     struct lxm_kv *environment;
     int n_environment;
     bool autostart;
+    int64_t autostart_order;    /* lower starts first (and stops last); 0 = unset */
+    int64_t autostart_delay_ms; /* wait after this one is ready before the next; 0 = none */
     int64_t stop_timeout_ms;    /* stop_timeout: halt -> SIGKILL wait; LXM_UNSET = 30 s */
     struct lxm_limits limits;
     struct lxm_netif *netifs;

@@ -37,20 +37,24 @@ static const struct lxm_command commands[] = {
     { "launch", cmd_launch, "NAME -t TEMPLATE [create options] [--timeout SECONDS] [--no-wait]",
       "create and start a container, and wait until it is ready",
       "  --timeout, --no-wait  as for start\n" },
-    { "start", cmd_start, "NAME [-F] [--timeout SECONDS] [--no-wait]",
-      "boot a container and wait until it is ready",
-      "  -F, --foreground      stay in the foreground attached to the console (no wait)\n"
+    { "start", cmd_start, "NAME... [-F] [--timeout SECONDS] [--no-wait]",
+      "boot containers and wait until each is ready",
+      "  -F, --foreground      stay in the foreground attached to the console (one NAME, no wait)\n"
       "      --timeout SECS    wait this long for the guest to be ready (default 60);\n"
       "                        past it: exit 1, the container is left running\n"
       "      --no-wait         return as soon as init runs\n"
       "Ready: a systemd guest has sent READY=1 (the notify protocol), any other init\n"
-      "runs; and every interface addressed by the managed bridge's DHCP has its lease.\n" },
-    { "stop", cmd_stop, "NAME [-t SECONDS] [-k]", "shut a container down cleanly",
-      "  -t, --timeout SECS    wait this long for a clean shutdown before SIGKILL (default 30)\n"
-      "  -k, --kill            kill at once\n" },
+      "runs; and every interface addressed by the managed bridge's DHCP has its lease.\n"
+      "Several NAMEs: each is started in turn; exit 1 if any failed.\n" },
+    { "stop", cmd_stop, "NAME... | --all [-t SECONDS] [-k]", "shut containers down cleanly",
+      "  -t, --timeout SECS    wait this long for a clean shutdown before SIGKILL\n"
+      "                        (default: the container's stop_timeout, else 30)\n"
+      "  -k, --kill            kill at once\n"
+      "  -a, --all             every running container, highest autostart_order first;\n"
+      "                        those of one order at the same time, each with its timeout\n" },
     { "restart", cmd_restart, "NAME [-t SECONDS] [--no-wait]",
       "stop and start a container, and wait until it is ready",
-      "  -t, --timeout SECS    the stop's timeout before SIGKILL (default 30)\n"
+      "  -t, --timeout SECS    the stop's timeout before SIGKILL (default: stop_timeout, else 30)\n"
       "      --no-wait         return as soon as init runs\n" },
     { "wait", cmd_wait, "NAME [--state ready|running|stopped] [-t SECONDS]",
       "wait until a container is in a state (at once if it is)",
@@ -171,6 +175,10 @@ static const struct lxm_command commands[] = {
       "      --size SIZE       its size, e.g. 20GiB (at least 256MiB; sparse)\n"
       "      --pool FILE       the loop file (default /var/lib/lxm-disks/btrfs.img)\n"
       "  info                  driver, pool, mount, size and use\n" },
+    { "autostart", cmd_autostart, "", "start every autostart container, in autostart_order",
+      "Lowest autostart_order first, one at a time, waiting autostart_delay after\n"
+      "each; running ones are left alone. Exit 1 if any failed to start (the others\n"
+      "are still started). lxm.service runs it at boot, and 'lxm stop --all' at shutdown.\n" },
     { "doctor", cmd_doctor, "[--fix] [--format table|json|yaml|csv]",
       "check the host, and find what killed commands left behind",
       "  --fix                 remove the leftovers found (staged files of killed\n"
@@ -187,7 +195,7 @@ static const struct lxm_command commands[] = {
  * (leftovers.h): nothing else would ever see it. */
 static bool sweeps_leftovers(const struct lxm_command *cmd)
 {
-    static const char *const names[] = {"create", "launch", "start", "stop", "restart",
+    static const char *const names[] = {"create", "launch", "start", "stop", "restart", "autostart",
                                         "delete", "freeze", "unfreeze", "config", "snapshot",
                                         "restore", "copy", "export", "import", "net", "mount"};
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)

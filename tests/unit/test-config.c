@@ -35,7 +35,9 @@ static const char full_config[] = "name: web1\n"
                                   "signals: {halt: SIGRTMIN+3, reboot: SIGINT}\n"
                                   "hostname: web1\n"
                                   "environment: {LANG: C.UTF-8}\n"
-                                  "autostart: false\n"
+                                  "autostart: true\n"
+                                  "autostart_order: 20\n"
+                                  "autostart_delay: 3s\n"
                                   "stop_timeout: 45s\n"
                                   "limits:\n"
                                   "  memory: 512MiB\n"
@@ -174,6 +176,9 @@ static void test_good_config(void)
     is_int(c->halt_signal, SIGRTMIN + 3, "signals.halt");
     is_int(c->reboot_signal, SIGINT, "signals.reboot");
     is_int(c->stop_timeout_ms, 45000, "stop_timeout");
+    ok(c->autostart, "autostart");
+    is_int(c->autostart_order, 20, "autostart_order");
+    is_int(c->autostart_delay_ms, 3000, "autostart_delay");
     is_int(c->limits.memory, 512LL << 20, "limits.memory");
     is_int(c->limits.memory_swap, 0, "limits.memory_swap");
     ok(c->limits.cpu == 1.5, "limits.cpu");
@@ -195,6 +200,14 @@ static void test_good_config(void)
     ok(lxm_config_parse(FILE_NAME, "name: x\n", &c, &err) == 0, "minimal config parses");
     is_int(c->limits.memory, LXM_UNSET, "unset memory is LXM_UNSET");
     ok(c->limits.cpu < 0 && c->profiles == NULL, "unset cpu < 0, profiles NULL");
+    ok(!c->autostart && c->autostart_order == 0 && c->autostart_delay_ms == 0,
+       "autostart off, order 0 and no delay by default");
+    lxm_config_free(c);
+
+    ok(lxm_config_parse(FILE_NAME, "name: x\nautostart_order: -5\nautostart_delay: 2\n", &c,
+                        &err) == 0, "negative order, delay in bare seconds (%s)", err.msg);
+    is_int(c ? c->autostart_order : 0, -5, "autostart_order -5");
+    is_int(c ? c->autostart_delay_ms : 0, 2000, "autostart_delay 2 = 2 s");
     lxm_config_free(c);
 }
 
@@ -284,6 +297,22 @@ static void test_config_errors(void)
                  FILE_NAME ":3:24: mounts[0].path: \"data\" is not an absolute path (use an "
                            "absolute path without '..', e.g. /data)",
                  "relative mount path");
+    config_error("name: x\nautostart_order: first\n",
+                 FILE_NAME ":2:18: autostart_order: \"first\" is not an integer (use "
+                           "-1000000..1000000)",
+                 "bad autostart_order");
+    config_error("name: x\nautostart_order: 1000001\n",
+                 FILE_NAME ":2:18: autostart_order: \"1000001\" is out of range (use "
+                           "-1000000..1000000)",
+                 "autostart_order out of range");
+    config_error("name: x\nautostart_delay: -1s\n",
+                 FILE_NAME ":2:18: autostart_delay: \"-1s\" is not a duration (use e.g. 5s, 500ms "
+                           "or 1m, at most 1h)",
+                 "negative autostart_delay");
+    config_error("name: x\nautostart_delay: 2h\n",
+                 FILE_NAME ":2:18: autostart_delay: \"2h\" is out of range (use e.g. 5s, 500ms "
+                           "or 1m, at most 1h)",
+                 "autostart_delay over an hour");
     config_error("name: x\nautostart: maybe\n",
                  FILE_NAME ":2:12: autostart: \"maybe\" is not a boolean (use true or false)",
                  "bad boolean");
@@ -294,8 +323,9 @@ static void test_config_errors(void)
     config_error("- a\n- b\n",
                  FILE_NAME
                  ":1:1: expected a map, found a list (use name, template, release, "
-                 "arch, image, created, profiles, init, ready, signals, hostname, environment, autostart, "
-                 "stop_timeout, limits, network, mounts, ports, security)",
+                 "arch, image, created, profiles, init, ready, signals, hostname, environment, "
+                 "autostart, autostart_order, autostart_delay, stop_timeout, limits, network, "
+                 "mounts, ports, security)",
                  "document is a list");
     config_error("name: &a x\nhostname: *a\n",
                  FILE_NAME ":2:11: yaml: aliases are not supported (write the value out)", "alias");
@@ -575,7 +605,8 @@ static void test_round_trip(void)
     is_int(lxm_config_to_yaml(d, &y2, &err), 0, "to_yaml again");
     is_str(y2, y1, "parse -> to_yaml -> parse -> to_yaml is stable");
     ok(d && d->limits.memory == c->limits.memory && d->halt_signal == c->halt_signal &&
-           d->stop_timeout_ms == c->stop_timeout_ms && d->n_mounts == 1,
+           d->stop_timeout_ms == c->stop_timeout_ms && d->n_mounts == 1 &&
+           d->autostart && d->autostart_order == 20 && d->autostart_delay_ms == 3000,
        "round trip keeps the values");
     lxm_config_to_json(c, &json, &err);
     ok(json && strstr(json, "\"memory\": 536870912"), "json has sizes in bytes");
