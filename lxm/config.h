@@ -171,6 +171,7 @@ struct lxm_global {
     char *storage_driver;       /* auto | dir | overlay | btrfs */
     char *storage_pool;         /* the loop file of `lxm storage init`; NULL = none */
     char *idmap_range;          /* "auto" or "1000000:65536" */
+    char *lxcfs;                /* lxcfs mount point, or "false" = off (lxcfs.h) */
 };
 
 void lxm_limits_init(struct lxm_limits *l);

@@ -239,6 +239,7 @@ static const struct key global_keys[] = {
     K("network", KT_STRUCT, 0, .sub = &global_network_table),
     K("storage", KT_STRUCT, 0, .sub = &global_storage_table),
     K("idmap", KT_STRUCT, 0, .sub = &global_idmap_table),
+    K("lxcfs", KT_STR, O(struct lxm_global, lxcfs), .check = lxm_check_lxcfs),
 };
 const struct table lxm_global_table = TABLE(global_keys);
 
