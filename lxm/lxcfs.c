@@ -17,7 +17,9 @@
 
 #define FUSE_MAGIC 0x65735546
 
-const char *const lxm_lxcfs_files[] = {
+#define LXCFS_VIEWS 8
+
+const char *const lxm_lxcfs_files[LXCFS_VIEWS + 1] = {
     "proc/meminfo", "proc/cpuinfo",   "proc/stat",  "proc/uptime",
     "proc/loadavg", "proc/diskstats", "proc/swaps", "sys/devices/system/cpu/online",
     NULL,
@@ -65,48 +67,73 @@ static char *lxcfs_dir(const struct lxm_paths *paths)
     return dir;
 }
 
-static int bind_one(int rootfd, const char *dir, const char *rel)
+/* A detached copy of dir/rel, nosuid,nodev,noexec; fd or -errno. */
+static int clone_view(const char *dir, const char *rel)
 {
     char src[4200];
     snprintf(src, sizeof(src), "%s/%s", dir, rel);
-    _cleanup_close_ int target = lxm_rootfs_open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
-    if (target < 0)
-        return target;
     _cleanup_close_ int mfd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
     if (mfd < 0)
         return -errno;
     struct mount_attr a = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
     if (mount_setattr(mfd, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
         return -errno;
-    if (move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-        return -errno;
-    return 0;
+    return TAKE_FD(mfd);
 }
 
-int lxm_lxcfs_setup(int rootfd, const struct lxm_paths *paths)
+int lxm_lxcfs_send(const struct lxm_paths *paths, int sock)
 {
     _cleanup_free_ char *dir = lxcfs_dir(paths);
-    if (!dir) {
-        lxm_debug("lxcfs: turned off in the global config");
-        return 0;
-    }
     struct lxm_error e = {0};
-    if (lxm_lxcfs_probe(dir, &e) < 0) {
+    int fds[LXCFS_VIEWS];
+    unsigned char mask = 0;
+    if (!dir)
+        lxm_debug("lxcfs: turned off in the global config");
+    else if (lxm_lxcfs_probe(dir, &e) < 0)
         lxm_debug("%s: host values in /proc", e.msg);
-        return 0;
+    for (size_t i = 0; dir && !e.code && i < LXCFS_VIEWS; i++) {
+        fds[i] = clone_view(dir, lxm_lxcfs_files[i]);
+        if (fds[i] >= 0)
+            mask |= (unsigned char)(1u << i);
+        else
+            lxm_debug("lxcfs: %s/%s: %s", dir, lxm_lxcfs_files[i], strerror(-fds[i]));
     }
+    int r = lxm_write_all(sock, &mask, 1);
+    for (size_t i = 0; i < LXCFS_VIEWS; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        if (r == 0)
+            r = lxm_send_fd(sock, fds[i]);
+        close(fds[i]);
+    }
+    return r;
+}
+
+int lxm_lxcfs_setup(int rootfd, int sock, struct lxm_error *err)
+{
+    unsigned char mask = 0;
+    if (read(sock, &mask, 1) != 1)
+        return lxm_error_set(err, EIO, "lxcfs: no word from the monitor");
     int n = 0;
     char skipped[512] = "";
-    for (size_t i = 0; lxm_lxcfs_files[i]; i++) {
-        int r = bind_one(rootfd, dir, lxm_lxcfs_files[i]);
-        if (r == 0) {
+    for (size_t i = 0; i < LXCFS_VIEWS; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        _cleanup_close_ int mfd = lxm_recv_fd(sock);
+        if (mfd < 0)
+            return lxm_error_errno(err, -mfd, "lxcfs: receive /%s", lxm_lxcfs_files[i]);
+        const char *rel = lxm_lxcfs_files[i];
+        _cleanup_close_ int target = lxm_rootfs_open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+        if (target >= 0 && move_mount(mfd, "", target, "",
+                                      MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0) {
             n++;
             continue;
         }
         size_t len = strlen(skipped);
-        snprintf(skipped + len, sizeof(skipped) - len, " %s (%s)", lxm_lxcfs_files[i],
-                 strerror(-r));
+        snprintf(skipped + len, sizeof(skipped) - len, " /%s (%s)", rel,
+                 strerror(target < 0 ? -target : errno));
     }
-    lxm_debug("lxcfs: %d views from %s bound%s%s", n, dir, *skipped ? "; not bound:" : "", skipped);
-    return n;
+    if (mask)
+        lxm_debug("lxcfs: %d views bound%s%s", n, *skipped ? "; not bound:" : "", skipped);
+    return 0;
 }

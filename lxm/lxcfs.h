@@ -25,8 +25,15 @@ bool lxm_lxcfs_off(const char *value);
  * says what was found. */
 int lxm_lxcfs_probe(const char *dir, struct lxm_error *err);
 
+/* In the monitor, right after the rootfs went to the waiting child over
+ * sock: one byte, a mask of the views that follow, then a detached copy
+ * of each (made here, as the host's root, who can reach the mount point
+ * and read the global config). One debug line says why none when lxcfs is
+ * off or not running. 0 or -errno of the socket. */
+int lxm_lxcfs_send(const struct lxm_paths *paths, int sock);
+
 /* In the child, after /proc and /sys are mounted below rootfd and before
- * pivot_root: bind the lxcfs files over the container's. Best effort:
- * one debug line says what happened; never fails the start. Returns the
- * number of files bound. */
-int lxm_lxcfs_setup(int rootfd, const struct lxm_paths *paths);
+ * pivot_root: receive what lxm_lxcfs_send sent and attach each view over
+ * the container's file. Best effort past the socket: a view that cannot
+ * be attached is named in one debug line. */
+int lxm_lxcfs_setup(int rootfd, int sock, struct lxm_error *err);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "devices.h"
+#include "lxcfs.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -321,6 +322,8 @@ static int release_child(struct monitor *m, pid_t pid, int sync_w, int rootfd,
         return lxm_error_errno(err, errno, "release child");
     if ((r = lxm_send_fd(sync_w, rootfd)) < 0)
         return lxm_error_errno(err, -r, "hand the rootfs to init");
+    if ((r = lxm_lxcfs_send(m->c->paths, sync_w)) < 0)
+        return lxm_error_errno(err, -r, "hand the lxcfs views to init");
     return 0;
 }
 

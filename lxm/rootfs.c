@@ -446,7 +446,7 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
         return lxm_error_errno(err, errno, "mount rootfs %s on %s", rootfs, at);
     int r = setup_kernel_fs(rootfd, err);
     if (r == 0)
-        lxm_lxcfs_setup(rootfd, b->c->paths);
+        r = lxm_lxcfs_setup(rootfd, b->sync_fd, err);
     if (r == 0)
         r = setup_dev(rootfd, b, err);
     if (r == 0)

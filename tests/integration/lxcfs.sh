@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Container views of /proc through LXCFS (issue 14): with an lxcfs mount
+# live, a container sees its own memory limit in /proc/meminfo (and so in
+# top), its cpuset in /proc/cpuinfo, /sys/devices/system/cpu/online and
+# nproc, and its own uptime; without lxcfs (turned off, or nothing mounted
+# at the configured path) it starts and sees the host's values. Uses the
+# system lxcfs on /var/lib/lxcfs when it runs, else an lxcfs of its own on
+# a mount point under the test's root, stopped by PID at the end.
+. "$(dirname "$0")/../lib.sh"
+t_setup lxcfs
+
+command -v lxcfs >/dev/null || "$T_SRC/scripts/install-deps" lxcfs >/dev/null 2>&1
+if ! command -v lxcfs >/dev/null; then
+    t_skip "lxcfs views" "lxcfs is not installed and could not be installed"
+    t_done
+    exit
+fi
+live() { [ "$(findmnt -n -o FSTYPE --mountpoint "$1" 2>/dev/null)" = fuse.lxcfs ] && [ -f "$1/proc/meminfo" ]; }
+lxcfs_mounts() { grep -c ' - fuse.lxcfs ' /proc/self/mountinfo; }
+
+C=lx1
+M=/var/lib/lxcfs
+if ! live "$M"; then
+    M=$T_ROOT/lxcfs
+    mkdir -p "$M"
+    lxcfs -f -p "$T_ROOT/lxcfs.pid" "$M" >"$T_ROOT/lxcfs.log" 2>&1 &
+    LXCFS_PID=$!
+    # Containers go before their lxcfs (cleanups run last-registered first).
+    t_on_exit "kill $LXCFS_PID; t_wait 10 sh -c '! kill -0 $LXCFS_PID'; umount $M"
+    t_on_exit "lxm stop -k $C"
+    t_ok "our own lxcfs serves $M" t_wait 20 live "$M"
+    printf 'lxcfs: %s\n' "$M" >>"$T_ROOT/etc/lxm/lxm.yaml"
+fi
+HOST_MOUNTS=$(lxcfs_mounts)
+in_c() { lxm attach "$C" -- "$@"; }
+meminfo() { awk -v k="$1:" '$1 == k {print $2}' "${2:-/proc/meminfo}"; }
+
+t_ok "create $C: 128 MiB, cpuset 0" lxm -q create "$C" -t busybox -c network.eth0.type=none \
+    -c limits.memory=128MiB -c limits.cpuset=0
+HOST_CPUS=$(grep -c '^processor' /proc/cpuinfo)
+HOST_TOTAL=$(meminfo MemTotal)
+t_ok "start $C with lxcfs" lxm -v start "$C"
+
+# --- the views ---------------------------------------------------------------------------------
+t_is "8 lxcfs views are mounted inside" \
+    "$(in_c grep ' - fuse.lxcfs ' /proc/self/mountinfo | awk '{print $5}' | tr '\n' ' ')" \
+    "/proc/meminfo /proc/cpuinfo /proc/stat /proc/uptime /proc/loadavg /proc/diskstats /proc/swaps /sys/devices/system/cpu/online "
+# lxcfs reads the limit from the v1 memory cgroup lxm put init in (hybrid host).
+t_is "/proc/meminfo MemTotal is the 128 MiB limit" "$(in_c cat /proc/meminfo | meminfo MemTotal /dev/stdin)" 131072
+top_total=$(in_c top -b -n1 | awk '/^Mem:/ {gsub("K", ""); print $2 + $4}')
+t_is "top: used + free = 128 MiB" "$top_total" 131072
+if [ "$HOST_CPUS" -ge 2 ]; then
+    t_is "/proc/cpuinfo: one processor (host: $HOST_CPUS)" "$(in_c grep -c '^processor' /proc/cpuinfo)" 1
+    t_is "/sys/devices/system/cpu/online: 0" "$(in_c cat /sys/devices/system/cpu/online)" 0
+    t_is "nproc: 1" "$(in_c nproc)" 1
+    t_is "/proc/stat: one cpu line" "$(in_c grep -c '^cpu[0-9]' /proc/stat)" 1
+else
+    t_skip "cpu views" "the host has one CPU: nothing to tell apart"
+fi
+up=$(in_c cat /proc/uptime | awk '{print int($1)}')
+host_up=$(awk '{print int($1)}' /proc/uptime)
+t_ok "uptime is the container's ($up s; host $host_up s)" test "$up" -lt 120 -a "$host_up" -gt $((up + 120))
+t_like "uptime(1) inside works" "$(in_c uptime)" "up "
+t_like "the monitor log says what was bound (-v)" \
+    "$(cat "$T_ROOT/var/log/lxm/$C/lxm.log")" "lxcfs: 8 views bound"
+
+# --- stop: nothing left on the host -------------------------------------------------------------
+t_ok "stop $C" lxm stop "$C"
+t_is "no lxcfs mount left on the host" "$(lxcfs_mounts)" "$HOST_MOUNTS"
+t_is "the lxcfs mount itself is still there" "$(findmnt -n -o FSTYPE --mountpoint "$M")" fuse.lxcfs
+
+# --- without lxcfs: host values -----------------------------------------------------------------
+hostview() {
+    t_ok "start $C ($1)" lxm -v start "$C"
+    t_is "$1: no lxcfs view inside" "$(in_c grep -c ' - fuse.lxcfs ' /proc/self/mountinfo)" 0
+    t_is "$1: MemTotal is the host's" "$(in_c cat /proc/meminfo | meminfo MemTotal /dev/stdin)" "$HOST_TOTAL"
+    t_is "$1: /proc/cpuinfo has the host's processors" "$(in_c grep -c '^processor' /proc/cpuinfo)" "$HOST_CPUS"
+    t_like "$1: the monitor log says why (one line)" "$(tail -n 3 "$T_ROOT/var/log/lxm/$C/lxm.log")" "$2"
+    t_ok "stop $C" lxm stop "$C"
+}
+cp "$T_ROOT/etc/lxm/lxm.yaml" "$T_ROOT/lxm.yaml.orig"
+grep -v '^lxcfs:' "$T_ROOT/lxm.yaml.orig" >"$T_ROOT/etc/lxm/lxm.yaml"
+printf 'lxcfs: false\n' >>"$T_ROOT/etc/lxm/lxm.yaml"
+hostview "lxcfs: false" "lxcfs: turned off in the global config"
+mkdir -p "$T_ROOT/empty"
+grep -v '^lxcfs:' "$T_ROOT/lxm.yaml.orig" >"$T_ROOT/etc/lxm/lxm.yaml"
+printf 'lxcfs: %s\n' "$T_ROOT/empty" >>"$T_ROOT/etc/lxm/lxm.yaml"
+hostview "nothing mounted at the path" "lxcfs: nothing is mounted on $T_ROOT/empty: host values in /proc"
+t_is "still no lxcfs mount left on the host" "$(lxcfs_mounts)" "$HOST_MOUNTS"
+
+# --- bad config ---------------------------------------------------------------------------------
+grep -v '^lxcfs:' "$T_ROOT/lxm.yaml.orig" >"$T_ROOT/etc/lxm/lxm.yaml"
+printf 'lxcfs: relative/dir\n' >>"$T_ROOT/etc/lxm/lxm.yaml"
+out=$(lxm start "$C" 2>&1); rc=$?
+t_like "lxcfs: relative/dir is refused with where and what" "$rc $out" \
+    "^[1-9][0-9]* .*lxm: error: .*lxm.yaml:[0-9]+:[0-9]+: lxcfs: .*use the lxcfs mount point"
+t_is "and $C was not started" "$(lxm list | awk -v c="$C" '$1 == c {print $2}')" STOPPED
+cp "$T_ROOT/lxm.yaml.orig" "$T_ROOT/etc/lxm/lxm.yaml"
+t_done
