@@ -92,8 +92,9 @@ t_is "still no lxcfs mount left on the host" "$(lxcfs_mounts)" "$HOST_MOUNTS"
 grep -v '^lxcfs:' "$T_ROOT/lxm.yaml.orig" >"$T_ROOT/etc/lxm/lxm.yaml"
 printf 'lxcfs: relative/dir\n' >>"$T_ROOT/etc/lxm/lxm.yaml"
 out=$(lxm start "$C" 2>&1); rc=$?
-t_like "lxcfs: relative/dir is refused with where and what" "$rc $out" \
-    "^[1-9][0-9]* .*lxm: error: .*lxm.yaml:[0-9]+:[0-9]+: lxcfs: .*use the lxcfs mount point"
+t_ok "lxcfs: relative/dir: start fails" test "$rc" != 0
+t_like "and says where and what" "$out" \
+    "^lxm: error: .*lxm.yaml:[0-9]+:[0-9]+: lxcfs: .*use the lxcfs mount point"
 t_is "and $C was not started" "$(lxm list | awk -v c="$C" '$1 == c {print $2}')" STOPPED
 cp "$T_ROOT/lxm.yaml.orig" "$T_ROOT/etc/lxm/lxm.yaml"
 t_done
