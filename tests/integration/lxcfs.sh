@@ -65,6 +65,15 @@ t_ok "uptime is the container's ($up s; host $host_up s)" test "$up" -lt 120 -a 
 t_like "the monitor log says what was bound (-v)" \
     "$(cat "$T_ROOT/var/log/lxm/$C/lxm.log")" "lxcfs: 8 views bound"
 
+# --- a privileged container (no user namespace) gets them too ------------------------------------
+P=lxp1
+t_on_exit "lxm stop -k $P"
+t_ok "create $P: privileged, 64 MiB" lxm -q create "$P" -t busybox -c network.eth0.type=none \
+    -c security.privileged=true -c limits.memory=64MiB
+t_ok "start $P" lxm start "$P"
+t_is "$P: MemTotal is its 64 MiB" "$(lxm attach "$P" -- cat /proc/meminfo | meminfo MemTotal /dev/stdin)" 65536
+t_ok "stop $P" lxm stop "$P"
+
 # --- procps in a Debian container (only when the test image cache has one: no bootstrap) -------
 export LXM_CACHE_DIR=${LXM_CACHE_DIR:-/var/cache/lxm-test}
 D=lxd1
