@@ -34,6 +34,8 @@ bool lxm_lxcfs_off(const char *value)
 int lxm_lxcfs_probe(const char *dir, struct lxm_error *err)
 {
     struct statfs sf;
+    if (statfs(dir, &sf) < 0 && errno == ENOTCONN)
+        return lxm_error_set(err, ENOTCONN, "lxcfs: %s: its daemon is gone", dir);
     if (statfs(dir, &sf) < 0)
         return lxm_error_errno(err, errno, "lxcfs: %s", dir);
     if ((unsigned long)sf.f_type != FUSE_MAGIC)

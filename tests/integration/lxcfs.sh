@@ -115,6 +115,17 @@ printf 'lxcfs: %s\n' "$T_ROOT/empty" >>"$T_ROOT/etc/lxm/lxm.yaml"
 hostview "nothing mounted at the path" "lxcfs: nothing is mounted on $T_ROOT/empty: host values in /proc"
 t_is "still no lxcfs mount left on the host" "$(lxcfs_mounts)" "$HOST_MOUNTS"
 
+# --- a dead lxcfs (killed, its mount left behind): host values, the container starts -------------
+if [ -n "${LXCFS_PID:-}" ]; then
+    cp "$T_ROOT/lxm.yaml.orig" "$T_ROOT/etc/lxm/lxm.yaml"
+    kill -9 "$LXCFS_PID"
+    wait "$LXCFS_PID" 2>/dev/null
+    t_fail "our lxcfs is gone" kill -0 "$LXCFS_PID"
+    t_is "its mount is left, dead" "$(findmnt -n -o FSTYPE --mountpoint "$M"; stat "$M/proc/meminfo" 2>&1 >/dev/null | grep -c 'not connected')" "fuse.lxcfs
+1"
+    hostview "a dead lxcfs" "lxcfs: $M: its daemon is gone: host values in /proc"
+fi
+
 # --- bad config ---------------------------------------------------------------------------------
 grep -v '^lxcfs:' "$T_ROOT/lxm.yaml.orig" >"$T_ROOT/etc/lxm/lxm.yaml"
 printf 'lxcfs: relative/dir\n' >>"$T_ROOT/etc/lxm/lxm.yaml"
