@@ -34,10 +34,11 @@ bool lxm_lxcfs_off(const char *value)
 int lxm_lxcfs_probe(const char *dir, struct lxm_error *err)
 {
     struct statfs sf;
-    if (statfs(dir, &sf) < 0 && errno == ENOTCONN)
-        return lxm_error_set(err, ENOTCONN, "lxcfs: %s: its daemon is gone", dir);
-    if (statfs(dir, &sf) < 0)
+    if (statfs(dir, &sf) < 0) {
+        if (errno == ENOTCONN)
+            return lxm_error_set(err, ENOTCONN, "lxcfs: %s: its daemon is gone", dir);
         return lxm_error_errno(err, errno, "lxcfs: %s", dir);
+    }
     if ((unsigned long)sf.f_type != FUSE_MAGIC)
         return lxm_error_set(err, ENOENT, "lxcfs: nothing is mounted on %s", dir);
     char file[4200];
@@ -53,20 +54,19 @@ int lxm_lxcfs_probe(const char *dir, struct lxm_error *err)
     return 0;
 }
 
-/* The configured mount point, or NULL when turned off. */
-static char *lxcfs_dir(const struct lxm_paths *paths)
+/* The configured mount point in *dir, NULL when turned off; -ENOMEM. */
+static int lxcfs_dir(const struct lxm_paths *paths, char **dir)
 {
     struct lxm_global *g = NULL;
     struct lxm_error e = {0};
-    if (lxm_global_load(paths->global_config, &g, &e) < 0) {
-        lxm_debug("lxcfs: %s; trying %s", e.msg, LXM_LXCFS_DEFAULT);
-        return strdup(LXM_LXCFS_DEFAULT);
-    }
-    char *dir = NULL;
-    if (!lxm_lxcfs_off(g->lxcfs))
-        dir = strdup(g->lxcfs ? g->lxcfs : LXM_LXCFS_DEFAULT);
+    const char *want = LXM_LXCFS_DEFAULT;
+    if (lxm_global_load(paths->global_config, &g, &e) < 0)
+        lxm_debug("lxcfs: %s; trying %s", e.msg, want);
+    else if (g->lxcfs)
+        want = lxm_lxcfs_off(g->lxcfs) ? NULL : g->lxcfs;
+    *dir = want ? strdup(want) : NULL;
     lxm_global_free(g);
-    return dir;
+    return want && !*dir ? -ENOMEM : 0;
 }
 
 /* A detached copy of dir/rel, nosuid,nodev,noexec; fd or -errno. */
@@ -85,7 +85,9 @@ static int clone_view(const char *dir, const char *rel)
 
 int lxm_lxcfs_send(const struct lxm_paths *paths, int sock)
 {
-    _cleanup_free_ char *dir = lxcfs_dir(paths);
+    _cleanup_free_ char *dir = NULL;
+    if (lxcfs_dir(paths, &dir) < 0)
+        return -ENOMEM;
     struct lxm_error e = {0};
     int fds[LXCFS_VIEWS];
     unsigned char mask = 0;
