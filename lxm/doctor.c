@@ -228,14 +228,22 @@ static void check_bridge(struct checks *c, const struct lxm_paths *paths)
     lxm_global_free(g);
 }
 
+/* The container store, or its nearest existing parent (before the first
+ * container): where rootfs trees will be written. */
+static void store_dir(const struct lxm_paths *paths, char *dir, size_t size)
+{
+    snprintf(dir, size, "%s", paths->containers);
+    char *slash;
+    while (access(dir, F_OK) < 0 && (slash = strrchr(dir, '/')) && slash != dir)
+        *slash = '\0';
+}
+
 /* Idmapped mounts on the filesystem of the container store: without them
  * an unprivileged container's rootfs is chowned into the host range. */
 static void check_idmap(struct checks *c, const struct lxm_paths *paths)
 {
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%s", paths->containers);
-    while (access(dir, F_OK) < 0 && strrchr(dir, '/') && strrchr(dir, '/') != dir)
-        *strrchr(dir, '/') = '\0';
+    store_dir(paths, dir, sizeof(dir));
     struct lxm_error e = {0};
     int r = lxm_idmap_mount_supported(dir, -1, &e);
     if (r > 0)
@@ -332,9 +340,7 @@ static void check_lxcfs(struct checks *c, const struct lxm_paths *paths)
 static void check_space(struct checks *c, const struct lxm_paths *paths)
 {
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%s", paths->containers);
-    while (access(dir, F_OK) < 0 && strrchr(dir, '/') && strrchr(dir, '/') != dir)
-        *strrchr(dir, '/') = '\0';
+    store_dir(paths, dir, sizeof(dir));
     struct statvfs sv;
     if (statvfs(dir, &sv) < 0) {
         report(c, "space", LXM_DOCTOR_WARN, "check the store directory", "%s: %s", dir,
