@@ -65,6 +65,7 @@ int cmd_delete(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_copy(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_template(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_image(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_remote(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_start(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_stop(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_restart(struct lxm_ctx *, int, char **, struct lxm_error *);

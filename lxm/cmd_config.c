@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "network-ports.h"
 #include "output.h"
 #include "runtime.h"
 #include "util/cleanup.h"
@@ -53,11 +54,23 @@ static int effective_copy(struct lxm_ctx *ctx, const struct lxm_config *cfg,
     return r;
 }
 
+/* Undo a live ports change: the running container gets the forwards of
+ * the saved config.yaml back. */
+static void restore_ports(struct lxm_ctx *ctx, struct lxm_container *c)
+{
+    _cleanup_config_ struct lxm_config *saved = NULL, *eff = NULL;
+    struct lxm_error e = {0};
+    if (lxm_config_load(c->config_file, &saved, &e) < 0 ||
+        effective_copy(ctx, saved, &eff, &e) < 0 || lxm_ports_change(c, eff, &e) < 0)
+        lxm_warn("%s: could not put back the saved port forwards: %s", c->name, e.msg);
+}
+
 /* All or nothing, with c locked: the running container takes the new
- * limits (or is put back as it was and nothing is saved), then save()
- * writes config.yaml (or the limits of the old file are put back). */
+ * limits and port forwards (or is put back as it was and nothing is
+ * saved), then save() writes config.yaml (or what the old file says is
+ * put back). */
 static int change_config(struct lxm_ctx *ctx, struct lxm_container *c, const struct lxm_config *cfg,
-                         bool limits,
+                         bool limits, bool ports,
                          int (*save)(struct lxm_container *, const void *, struct lxm_error *),
                          const void *what, struct lxm_error *err)
 {
@@ -68,12 +81,20 @@ static int change_config(struct lxm_ctx *ctx, struct lxm_container *c, const str
     if (limits && (r = lxm_runtime_change_limits(c, &eff->limits, err)) < 0)
         return lxm_error_prefix(err, "config unchanged: applying the limits to running '%s' failed",
                                 c->name);
+    if (ports && (r = lxm_ports_change(c, eff, err)) < 0) {
+        struct lxm_error e = {0};
+        if (limits && lxm_runtime_apply_limits(c, &e) < 0)
+            lxm_warn("%s: could not put back the saved limits: %s", c->name, e.msg);
+        return lxm_error_prefix(err, "config unchanged: running '%s'", c->name);
+    }
     r = save(c, what, err);
     if (r < 0 && limits) {
         struct lxm_error e = {0};
         if (lxm_runtime_apply_limits(c, &e) < 0)
             lxm_warn("%s: could not put back the saved limits: %s", c->name, e.msg);
     }
+    if (r < 0 && ports)
+        restore_ports(ctx, c);
     return r;
 }
 
@@ -131,6 +152,14 @@ static bool key_under(const char *key, const char *top)
 {
     size_t n = strlen(top);
     return !strncmp(key, top, n) && (key[n] == '\0' || key[n] == '.');
+}
+
+static bool touches(char *const *keys, const char *top)
+{
+    for (size_t i = 0; keys && keys[i]; i++)
+        if (key_under(keys[i], top))
+            return true;
+    return false;
 }
 
 /* Limits come from the limits keys and from profiles. */
@@ -218,7 +247,8 @@ static int config_change(struct lxm_ctx *ctx, int argc, char **argv, bool set,
         if (r < 0)
             return r;
     }
-    r = change_config(ctx, c, c->config, touches_limits(keys), save_struct, c->config, err);
+    r = change_config(ctx, c, c->config, touches_limits(keys), touches(keys, "ports"),
+                      save_struct, c->config, err);
     if (r == 0)
         note_next_start(c, keys);
     return r;
@@ -308,7 +338,7 @@ static int commit_edit(struct lxm_ctx *ctx, struct lxm_container *c, const char 
     if (r == 0 && strcmp(now, old) != 0)
         r = lxm_error_set(err, EAGAIN, "%s changed while you edited it", c->config_file);
     if (r == 0)
-        r = change_config(ctx, c, cfg, true, save_text, edited, err);
+        r = change_config(ctx, c, cfg, true, true, save_text, edited, err);
     if (r < 0) {
         size_t n = strlen(err->msg);
         snprintf(err->msg + n, sizeof(err->msg) - n, " (config unchanged; your edit is kept in %s)",

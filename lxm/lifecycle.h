@@ -36,6 +36,11 @@ struct lxm_create_opts {
 int lxm_lifecycle_create(const struct lxm_paths *paths, const struct lxm_create_opts *o,
                          struct lxm_container **out, struct lxm_error *err);
 
+/* Everything a create checks, then the bootstrap command it would run
+ * (*argv; NULL when the template bootstraps nothing), making nothing. */
+int lxm_lifecycle_create_dry_run(const struct lxm_paths *paths, const struct lxm_create_opts *o,
+                                 char ***argv, struct lxm_error *err);
+
 /* Copy the stopped container src to a new container dst: the rootfs
  * through its backend (on overlay: the upper layer only), a new identity
  * (hostname, hosts, machine-id), a config with the new name and no fixed
@@ -79,6 +84,11 @@ int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source
                                const char *extra, char *const *aliases,
                                enum lxm_progress progress, struct lxm_image **out,
                                bool *existed, struct lxm_error *err);
+/* The same, with label as the image's `source` (NULL: "FORMAT FILE"). */
+int lxm_lifecycle_image_import_as(const struct lxm_paths *paths, const char *source,
+                                  const char *extra, const char *label, char *const *aliases,
+                                  enum lxm_progress progress, struct lxm_image **out,
+                                  bool *existed, struct lxm_error *err);
 
 /* Write an image's tree as a rootfs tarball (zstd, .tar.zst), which
  * `image import` and `create --from` read back. */

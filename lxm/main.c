@@ -30,7 +30,8 @@ static const struct lxm_command commands[] = {
       "                        a squashfs, or an OCI layout DIR[:TAG]\n"
       "      --from-rootfs FILE  with --from METADATA.tar.xz: the rootfs of a split LXC/Incus\n"
       "                        image (rootfs.squashfs or a rootfs tarball)\n"
-      "      --image IMAGE     create from an image of the store (alias or fingerprint prefix)\n" },
+      "      --image IMAGE     create from an image of the store (alias or fingerprint prefix),\n"
+      "                        or REMOTE:ALIAS of an image server (copied into the store once)\n" },
     { "launch", cmd_launch, "NAME -t TEMPLATE [create options]", "create and start a container", NULL },
     { "start", cmd_start, "NAME [-F]", "boot a container's init",
       "  -F, --foreground      stay in the foreground attached to the console\n" },
@@ -71,9 +72,15 @@ static const struct lxm_command commands[] = {
       "      --trust-profiles  keep the archive's profiles (when no -p), its security.*\n"
       "                        keys and its mounts: only for archives you trust\n" },
     { "template", cmd_template, "list", "list the available templates", NULL },
-    { "image", cmd_image, "list | info IMAGE | import FILE|DIR[:TAG] | export IMAGE FILE | alias add|remove | delete IMAGE | prune",
+    { "image", cmd_image, "list [REMOTE:[FILTER]] | info IMAGE | import FILE|DIR[:TAG] | copy REMOTE:ALIAS | export IMAGE FILE | alias add|remove | delete IMAGE | prune",
       "manage the image store (unpacked images containers share)",
       "  list                          FINGERPRINT, ALIASES, TEMPLATE, RELEASE, ARCH, SIZE, CREATED, USED BY\n"
+      "  list REMOTE:[FILTER] [--arch ARCH|all]\n"
+      "                                the images of an image server (newest build of each;\n"
+      "                                default: this host's architecture)\n"
+      "  copy REMOTE:ALIAS [--alias NAME]...\n"
+      "                                download an image into the store (sha256-checked), so\n"
+      "                                `create --image REMOTE:ALIAS` needs no network after it\n"
       "  info IMAGE                    one image (IMAGE: alias or fingerprint prefix)\n"
       "  import FILE|DIR[:TAG] [--alias NAME]... [--split ROOTFS_FILE]\n"
       "                                unpack an image into the store once (rootfs tarball, lxm\n"
@@ -82,6 +89,11 @@ static const struct lxm_command commands[] = {
       "  alias add IMAGE NAME | alias remove NAME\n"
       "  delete IMAGE                  remove an image no container or snapshot uses\n"
       "  prune                         remove every unused image\n" },
+    { "remote", cmd_remote, "add NAME URL [--protocol simplestreams] | list | remove NAME",
+      "manage image servers (simplestreams), for REMOTE:ALIAS image names",
+      "  add NAME URL          a new image server (http:// or https://)\n"
+      "  list                  NAME, URL, PROTOCOL (built in: images, the LXC/Incus server)\n"
+      "  remove NAME           forget a server (images copied from it stay in the store)\n" },
     { "profile", cmd_profile, "list | show NAME | create NAME | edit NAME | copy SRC DST | delete NAME",
       "manage profiles",
       "  list                  shipped and local profiles (local ones override)\n"
@@ -113,7 +125,8 @@ static const struct lxm_command commands[] = {
     { "doctor", cmd_doctor, "[--fix] [--format table|json|yaml|csv]",
       "check the host, and find what killed commands left behind",
       "  --fix                 remove the leftovers found (staged files of killed\n"
-      "                        commands, DNS entries of deleted containers)\n"
+      "                        commands, DNS entries of deleted containers, port\n"
+      "                        forwards of containers that do not run)\n"
       "Exit 1 when a check FAILs (or, with --fix, a leftover could not be removed).\n" },
     { "version", cmd_version, "", "print the version", NULL },
     { "help", cmd_help, "[COMMAND]", "show help", NULL },
@@ -380,7 +393,12 @@ int main(int argc, char **argv)
     r = cmd->fn(&ctx, argc, argv, &err);
     lxm_paths_free(&ctx.paths);
     if (r >= 0) {
-        fflush(stdout);
+        /* What a command printed is its result: failing to write it out
+         * (a full disk, a closed pipe) is a failure of the command. */
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "lxm: error: writing the output: %s\n", strerror(errno ? errno : EIO));
+            return 1;
+        }
         return r;
     }
 fail:

@@ -800,7 +800,9 @@ int lxm_runtime_change_limits(struct lxm_container *c, const struct lxm_limits *
     struct lxm_cgroup *cg = running_cgroup(c, &r, err);
     if (!cg)
         return r;
-    r = lxm_cgroup_set_limits(cg, limits, err);
+    /* limits is the whole effective set: a key it leaves unset goes back
+     * to the kernel's default, as at a fresh start (config unset). */
+    r = lxm_cgroup_apply_limits(cg, limits, err);
     if (r < 0) {
         /* Some files may have been written before the one that failed. */
         struct lxm_error e = {0};

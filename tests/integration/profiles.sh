@@ -194,7 +194,7 @@ else
 fi
 
 # A real Debian rootfs tarball (the test image cache), when there is one.
-DEB=$(ls "${LXM_CACHE_DIR:-/var/cache/lxm-test}"/images/debian-*.tar.zst 2>/dev/null | head -1)
+DEB=$(t_debian_tarball)
 if [ -z "$DEB" ]; then
     t_skip "Debian tarball --from" "no debian-*.tar.zst in ${LXM_CACHE_DIR:-/var/cache/lxm-test}/images"
 else
