@@ -16,10 +16,12 @@
 #include "idmap.h"
 #include "lxcfs.h"
 #include "net/bridge.h"
+#include "net/traps.h"
 #include "network.h"
 #include "security.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 struct checks {
     struct lxm_doctor_check v[40];
@@ -200,6 +202,31 @@ static void check_tools(struct checks *c)
                "/usr/sbin/dnsmasq not found: containers on the bridge get no DHCP or DNS");
 }
 
+/* Firewall traps (net/traps.h): one WARN line per finding, "WHAT; fix:
+ * COMMAND" split into detail and fix; one OK line when none. */
+static void check_traps(struct checks *c, const struct lxm_bridge_cfg *b)
+{
+    _cleanup_strv_free_ char **traps = NULL;
+    struct lxm_error e = {0};
+    if (lxm_net_traps(b, &traps, &e) < 0) {
+        report(c, "firewall", LXM_DOCTOR_WARN, "lxm net up (it warns about the same)",
+               "firewall traps not checked: %s", e.msg);
+        return;
+    }
+    for (char **t = traps; t && *t; t++) {
+        char *fix = strstr(*t, "; fix: ");
+        if (fix)
+            report(c, "firewall", LXM_DOCTOR_WARN, fix + 7, "%.*s", (int)(fix - *t), *t);
+        else
+            report(c, "firewall", LXM_DOCTOR_WARN, "see docs/networking.md", "%s", *t);
+    }
+    if (!traps || !traps[0])
+        report(c, "firewall", LXM_DOCTOR_OK, NULL,
+               "nothing on the host drops %s's traffic (forward chains, forwarding, DHCP/DNS "
+               "ports)",
+               b->name);
+}
+
 static void check_bridge(struct checks *c, const struct lxm_paths *paths)
 {
     struct lxm_global *g = NULL;
@@ -211,7 +238,8 @@ static void check_bridge(struct checks *c, const struct lxm_paths *paths)
     struct lxm_bridge_cfg b;
     _cleanup_free_ char *dir = NULL;
     struct lxm_bridge_status st = {0};
-    if (lxm_network_bridge_cfg(paths, g, &b, &dir) < 0 || lxm_bridge_status(&b, &st, &e) < 0)
+    bool have_cfg = lxm_network_bridge_cfg(paths, g, &b, &dir) == 0;
+    if (!have_cfg || lxm_bridge_status(&b, &st, &e) < 0)
         report(c, "bridge", LXM_DOCTOR_WARN, "lxm net status", "cannot read the bridge: %s", e.msg);
     else if (!st.exists)
         report(c, "bridge", LXM_DOCTOR_OK, NULL,
@@ -224,6 +252,8 @@ static void check_bridge(struct checks *c, const struct lxm_paths *paths)
     else
         report(c, "bridge", LXM_DOCTOR_OK, NULL, "%s is up%s", b.name,
                b.dhcp ? ", dnsmasq running" : "");
+    if (have_cfg)
+        check_traps(c, &b);
     lxm_bridge_status_free(&st);
     lxm_global_free(g);
 }
@@ -376,10 +406,7 @@ int lxm_doctor_run(const struct lxm_paths *paths, struct lxm_doctor_check **out,
     check_sysctls(&c);
     check_tools(&c);
     check_bridge(&c, paths);
-    /* FIREWALL TRAPS (issue 14, networking): the ipv6 branch adds a library
-     * function that finds host firewall rules that break the bridge; call it
-     * here and report one line per trap found, e.g. report(&c, "firewall",
-     * LXM_DOCTOR_WARN, fix, "%s", trap). Not implemented on this branch. */
+    /* check_bridge ends with the firewall traps of net/traps.c. */
     check_lxcfs(&c, paths);
     check_space(&c, paths);
     struct lxm_doctor_check *v = c.oom ? NULL : calloc(c.n, sizeof(*v));

@@ -21,7 +21,7 @@ t_is "doctor on this host: exit 0 (no FAIL)" "$RC" 0
 t_is "no FAIL line" "$(grep -c ' FAIL ' <<<"$TABLE")" 0
 CHECKS="root cgroups userns subuid subgid idmap overlayfs seccomp apparmor
  fs.inotify.max_user_instances fs.inotify.max_user_watches user.max_user_namespaces
- kernel.keys.maxkeys nftables dnsmasq bridge lxcfs space"
+ kernel.keys.maxkeys nftables dnsmasq bridge firewall lxcfs space"
 t_is "one line per check, in order" "$(awk 'NR > 1 {print $1}' <<<"$TABLE" | tr '\n' ' ')" \
     "$(echo $CHECKS) "
 t_is "json: the same checks" "$(jq -r '.checks[].check' <<<"$JSON" | tr '\n' ' ')" "$(echo $CHECKS) "
@@ -53,6 +53,27 @@ t_like "a WARN sysctl says how to raise it" \
     "$(jq -r '.checks[] | select(.check == "kernel.keys.maxkeys" and .status == "WARN") | .fix' <<<"$JSON")" \
     '^(sysctl -w kernel.keys.maxkeys=2000 .*)?$'
 t_like "space: MiB free on the store" "$(detail_of space)" "^[0-9]+ MiB free on $T_ROOT"
+
+# --- firewall traps (net/traps.c), in a network namespace of our own ------------------------------
+if command -v unshare >/dev/null && command -v nsenter >/dev/null && command -v nft >/dev/null; then
+    unshare -n sleep 3600 &
+    HOLD=$!
+    t_on_exit "kill $HOLD"
+    other_ns() { [ "$(readlink /proc/$HOLD/ns/net)" != "$(readlink /proc/self/ns/net)" ]; }
+    t_wait 5 other_ns
+    IN() { nsenter --net=/proc/$HOLD/ns/net "$@"; }
+    fw() { IN "$LXM_BIN" --root "$T_ROOT" --format json doctor | jq -r '.checks[] | select(.check == "firewall") | "\(.status) \(.detail) | \(.fix)"'; }
+    t_like "firewall: OK in a clean namespace" "$(fw)" "^OK nothing on the host drops $T_BRIDGE"
+    IN nft add table inet lxmt_doctor &&
+        IN nft add chain inet lxmt_doctor filter_fw '{ type filter hook forward priority 0; policy drop; }'
+    t_like "a forward chain with policy drop: WARN with the fix" "$(fw)" "^WARN .*lxmt_doctor.* \| .+"
+    t_is "a WARN does not change the exit status" \
+        "$(IN "$LXM_BIN" --root "$T_ROOT" doctor >/dev/null 2>&1; echo $?)" 0
+    IN nft delete table inet lxmt_doctor
+    t_like "firewall: OK again" "$(fw)" "^OK "
+else
+    t_skip "firewall traps" "unshare, nsenter and nft are needed"
+fi
 
 # --- lxcfs ----------------------------------------------------------------------------------------
 cp "$T_ROOT/etc/lxm/lxm.yaml" "$T_ROOT/lxm.yaml.orig"
