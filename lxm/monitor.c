@@ -29,10 +29,12 @@
 
 #include "devices.h"
 #include "lxcfs.h"
+#include "nesting.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/owner.h"
+#include "util/proctitle.h"
 
 /* lxm.log is rotated like console.log. */
 #define MONITOR_LOG_MAX (1024 * 1024)
@@ -250,9 +252,12 @@ static int prepare_userns(struct monitor *m, pid_t pid, int *rootfd, struct lxm_
         return 0;
     uid_t uid;
     gid_t gid;
-    if (lxm_idmap_host_root(&m->userns.map, &uid, &gid) &&
-        (r = lxm_cgroup_chown(m->cg, uid, gid, err)) < 0)
+    if (!lxm_idmap_host_root(&m->userns.map, &uid, &gid))
+        return 0;
+    if ((r = lxm_cgroup_chown(m->cg, uid, gid, err)) < 0)
         return lxm_error_prefix(err, "cgroup");
+    if (m->cfg->security.nesting && (r = lxm_nesting_delegate(m->cg, uid, gid, err)) < 0)
+        return r;
     return 0;
 }
 
@@ -387,6 +392,7 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     m->init_starttime = proc_starttime(pid);
     m->started_at = time(NULL);
     m->boot_ms = monitor_now_ms();
+    lxm_info("%s: init started (pid %d)", m->c->name, (int)pid);
     r = record_state(m, 0);
     if (r < 0)
         lxm_warn("%s: write state: %s", m->c->name, strerror(-r));
@@ -568,6 +574,16 @@ static bool on_init_exit(struct monitor *m)
 
 /* --- main loop ------------------------------------------------------------------------ */
 
+/* `ps` shows "lxm monitor NAME", not the start command we were forked
+ * from; top and ps -e show the comm "lxm-monitor". Cosmetic: best effort. */
+static void set_process_title(const char *name)
+{
+    prctl(PR_SET_NAME, "lxm-monitor");
+    _cleanup_free_ char *title = xasprintf("lxm monitor %s", name);
+    if (title)
+        (void)lxm_set_process_title(title);
+}
+
 /* lxm.log is our stderr: past MONITOR_LOG_MAX it becomes lxm.log.1. */
 static void rotate_own_log(struct monitor *m)
 {
@@ -701,7 +717,12 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     redirect_stdio(&m);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
-    prctl(PR_SET_NAME, "lxm-monitor");
+    set_process_title(c->name);
+    /* Our stderr is lxm.log: every line timestamped, none silenced by
+     * the -q of the start command. */
+    lxm_log_set_timestamps(true);
+    if (lxm_log_get_level() < LXM_LOG_NORMAL)
+        lxm_log_set_level(LXM_LOG_NORMAL);
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     monitor_io_init(&m);
 
