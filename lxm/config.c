@@ -900,7 +900,9 @@ static int global_defaults(struct lxm_global *g)
     g->dns_domain = strdup("lxm");
     g->storage_driver = strdup("auto");
     g->idmap_range = strdup("auto");
-    return g->bridge && g->dns_domain && g->storage_driver && g->idmap_range ? 0 : -ENOMEM;
+    g->lxcfs = strdup("/var/lib/lxcfs");
+    return g->bridge && g->dns_domain && g->storage_driver && g->idmap_range && g->lxcfs
+               ? 0 : -ENOMEM;
 }
 
 int lxm_global_parse(const char *file, const char *text, struct lxm_global **out,

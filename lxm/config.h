@@ -215,6 +215,7 @@ struct lxm_global {
     char *mirror_debian;        /* mirrors.debian|ubuntu|devuan: the template's */
     char *mirror_ubuntu;        /* source.mirror replaced for every create */
     char *mirror_devuan;
+    char *lxcfs;                /* lxcfs mount point, or "false" = off (lxcfs.h) */
 };
 
 void lxm_limits_init(struct lxm_limits *l);

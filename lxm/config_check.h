@@ -28,6 +28,7 @@ const char *lxm_check_dns_server(const char *s, char *allowed); /* IPv4|IPv6[#PO
 const char *lxm_check_cpuset(const char *s, char *allowed);
 const char *lxm_check_idmap(const char *s, char *allowed);   /* auto | "0 100000 65536" */
 const char *lxm_check_idrange(const char *s, char *allowed); /* auto | "100000:65536" */
+const char *lxm_check_lxcfs(const char *s, char *allowed);   /* false | off | /abs/path */
 const char *lxm_check_cap(const char *s, char *allowed);
 const char *lxm_check_seccomp_action(const char *s, char *allowed);
 const char *lxm_check_syscall(const char *s, char *allowed);

@@ -308,6 +308,7 @@ static const struct key global_keys[] = {
     K("storage", KT_STRUCT, 0, .sub = &global_storage_table),
     K("idmap", KT_STRUCT, 0, .sub = &global_idmap_table),
     K("mirrors", KT_STRUCT, 0, .sub = &global_mirror_table),
+    K("lxcfs", KT_STR, O(struct lxm_global, lxcfs), .check = lxm_check_lxcfs),
 };
 const struct table lxm_global_table = TABLE(global_keys);
 

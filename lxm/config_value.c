@@ -249,6 +249,15 @@ const char *lxm_check_abs_path(const char *s, char *allowed)
     return NULL;
 }
 
+const char *lxm_check_lxcfs(const char *s, char *allowed)
+{
+    if (strcmp(s, "false") == 0 || strcmp(s, "off") == 0 || strcmp(s, "no") == 0)
+        return NULL;
+    const char *bad = lxm_check_abs_path(s, allowed);
+    ALLOW("use the lxcfs mount point, e.g. /var/lib/lxcfs, or false to turn it off");
+    return bad;
+}
+
 const char *lxm_check_hostname(const char *s, char *allowed)
 {
     ALLOW("use dot-separated labels of a-z, A-Z, 0-9 and '-', at most 63 each");

@@ -1,7 +1,9 @@
-/* doctor: what `lxm doctor` checks on this host (root, cgroups, user
- * namespaces and root's subordinate ids, overlayfs, AppArmor, nftables,
- * dnsmasq, the managed bridge), each OK, WARN or FAIL with the fix, and
- * the leftovers of killed commands (leftovers.h). Quiet: cmd_doctor.c
+/* doctor: what `lxm doctor` checks on this host (root, cgroup layout,
+ * user namespaces and root's subordinate ids, idmapped mounts on the
+ * store, overlayfs, seccomp, AppArmor, the per-user sysctls that cap
+ * density, nftables, dnsmasq, the managed bridge, lxcfs, free space), each
+ * OK, WARN or FAIL with the fix, and the leftovers of killed commands
+ * (leftovers.h). docs/doctor.md explains each. Quiet: cmd_doctor.c
  * prints. */
 #pragma once
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "devices.h"
+#include "lxcfs.h"
 #include "nesting.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -327,13 +328,17 @@ static int release_child(struct monitor *m, pid_t pid, int sync_w, int rootfd,
         return lxm_error_errno(err, errno, "release child");
     if ((r = lxm_send_fd(sync_w, rootfd)) < 0)
         return lxm_error_errno(err, -r, "hand the rootfs to init");
-    if (m->ready.notify_fd < 0)
-        return 0;
-    _cleanup_close_ int notify = monitor_ready_mount_fd(m);
-    if (notify < 0)
-        return lxm_error_errno(err, errno, "bind the notify socket");
-    if ((r = lxm_send_fd(sync_w, notify)) < 0)
-        return lxm_error_errno(err, -r, "hand the notify socket to init");
+    /* In the order init takes them (rootfs.c): the notify socket, then
+     * the lxcfs views. */
+    if (m->ready.notify_fd >= 0) {
+        _cleanup_close_ int notify = monitor_ready_mount_fd(m);
+        if (notify < 0)
+            return lxm_error_errno(err, errno, "bind the notify socket");
+        if ((r = lxm_send_fd(sync_w, notify)) < 0)
+            return lxm_error_errno(err, -r, "hand the notify socket to init");
+    }
+    if ((r = lxm_lxcfs_send(m->c->paths, sync_w)) < 0)
+        return lxm_error_errno(err, -r, "hand the lxcfs views to init");
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "lxcfs.h"
 #include "nesting.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -415,6 +416,8 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
     if (move_mount(rootfd, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return lxm_error_errno(err, errno, "mount rootfs %s on %s", rootfs, at);
     int r = setup_kernel_fs(rootfd, err);
+    if (r == 0)
+        r = lxm_lxcfs_setup(rootfd, b->sync_fd, err);
     if (r == 0)
         r = setup_dev(rootfd, b, err);
     if (r == 0 && b->cfg->security.nesting)

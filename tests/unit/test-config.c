@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lxcfs.h"
 #include "container.h"
 #include "tap.h"
 #include "util/cleanup.h"
@@ -511,6 +512,24 @@ static void test_template_global(void)
     ok(lxm_global_parse("/g.yaml", "network: {dns: {domain: 'a b'}}\n", &g, &err) < 0 &&
            strstr(err.msg, "network.dns.domain"),
        "bad DNS domain refused");
+    g = NULL;
+    is_int(lxm_global_parse("/g.yaml", NULL, &g, &err), 0, "defaults");
+    is_str(g ? g->lxcfs : NULL, "/var/lib/lxcfs", "lxcfs defaults to /var/lib/lxcfs");
+    lxm_global_free(g);
+    g = NULL;
+    is_int(lxm_global_parse("/g.yaml", "lxcfs: false\n", &g, &err), 0, "lxcfs: false parses");
+    ok(g && lxm_lxcfs_off(g->lxcfs), "lxcfs: false turns the views off");
+    lxm_global_free(g);
+    g = NULL;
+    is_int(lxm_global_parse("/g.yaml", "lxcfs: /run/lxcfs\n", &g, &err), 0, "lxcfs: PATH parses");
+    ok(g && !lxm_lxcfs_off(g->lxcfs) && !strcmp(g->lxcfs, "/run/lxcfs"), "lxcfs path read");
+    lxm_global_free(g);
+    g = NULL;
+    ok(lxm_global_parse("/g.yaml", "lxcfs: run/lxcfs\n", &g, &err) < 0, "relative lxcfs refused");
+    is_str(err.msg,
+           "/g.yaml:1:8: lxcfs: \"run/lxcfs\" is not an absolute path (use the lxcfs mount point, "
+           "e.g. /var/lib/lxcfs, or false to turn it off)",
+           "relative lxcfs message");
 }
 
 static void test_merge(void)
