@@ -365,20 +365,25 @@ static int readonly_paths(int rootfd, char **paths, struct lxm_error *err)
 
 /* --- the whole sequence ---------------------------------------------------------------- */
 
-static int setup_kernel_fs(int rootfd, struct lxm_error *err)
+int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, struct lxm_error *err)
 {
     int r = mount_at(rootfd, "/proc", "proc", NULL, ATTR_SAFE, err);
-    if (r < 0)
-        return r;
-    r = mount_at(rootfd, "/sys", "sysfs", NULL, ATTR_SAFE | MOUNT_ATTR_RDONLY, err);
-    if (r < 0)
-        return r;
-    /* The cgroup namespace makes this the container's own subtree. */
+    if (r == 0)
+        r = mount_at(rootfd, "/sys", "sysfs", NULL, ATTR_SAFE | MOUNT_ATTR_RDONLY, err);
+    if (r == 0)
+        r = mask_paths(rootfd, cfg->policy.masked_paths, err);
+    if (r == 0)
+        r = readonly_paths(rootfd, cfg->policy.readonly_paths, err);
+    return r;
+}
+
+/* The cgroup namespace makes this the container's own subtree. */
+static void setup_cgroup_fs(int rootfd)
+{
     struct lxm_error e = {0};
     _cleanup_close_ int cg = open_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
     if (cg < 0 || mount_fs(cg, "cgroup2", NULL, ATTR_SAFE, "/sys/fs/cgroup", &e) < 0)
         lxm_debug("no cgroup2 in the container: %s", cg < 0 ? strerror(-cg) : e.msg);
-    return 0;
 }
 
 /* A boot id of this boot bound over /proc/sys/kernel/random/boot_id, so
@@ -408,7 +413,8 @@ static void setup_boot_id(int rootfd)
         openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
     struct lxm_error e = {0};
     if (fd < 0 || write(fd, id, (size_t)n) != n ||
-        bind_mount(devfd, name, target, 0, "boot id", "/proc/sys/kernel/random/boot_id", &e) < 0)
+        bind_mount(devfd, name, target, MOUNT_ATTR_RDONLY | ATTR_SAFE, "boot id",
+                   "/proc/sys/kernel/random/boot_id", &e) < 0)
         lxm_debug("no boot id of its own: %s", e.msg[0] ? e.msg : strerror(errno));
     if (fd >= 0)
         unlinkat(devfd, name, 0);
@@ -429,31 +435,48 @@ static int pivot(int rootfd, struct lxm_error *err)
     return 0;
 }
 
+/* The rootfs as a detached tree: the one the monitor built with the
+ * locked mounts (a recursive clone: pivot_root refuses a locked mount, and
+ * the clone's top is not locked while everything below stays so), or the
+ * monitor's plain rootfs mount over sync_fd. */
+static int take_rootfs(const struct lxm_boot *b, struct lxm_error *err)
+{
+    int fd;
+    if (b->locked) {
+        fd = open_tree(AT_FDCWD, LXM_STAGE_ROOT,
+                       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+        if (fd < 0)
+            return lxm_error_errno(err, errno, "rootfs %s: clone the staged tree", b->c->rootfs);
+        return fd;
+    }
+    fd = lxm_recv_fd(b->sync_fd);
+    if (fd < 0)
+        return lxm_error_errno(err, -fd, "rootfs %s: receive it from the monitor", b->c->rootfs);
+    return fd;
+}
+
 int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
 {
     const char *rootfs = b->c->rootfs;
     /* Nothing we mount may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
         return lxm_error_errno(err, errno, "make / rslave");
-    /* The monitor's clone of the rootfs (idmapped in a user namespace):
-     * attached on any directory, since pivot_root wants it mounted. */
-    _cleanup_close_ int rootfd = lxm_recv_fd(b->sync_fd);
+    /* Attached on any directory, since pivot_root wants it mounted. */
+    _cleanup_close_ int rootfd = take_rootfs(b, err);
     if (rootfd < 0)
-        return lxm_error_errno(err, -rootfd, "rootfs %s: receive it from the monitor", rootfs);
+        return rootfd;
     const char *at = access("/mnt", F_OK) == 0 ? "/mnt" : "/tmp";
     if (move_mount(rootfd, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return lxm_error_errno(err, errno, "mount rootfs %s on %s", rootfs, at);
-    int r = setup_kernel_fs(rootfd, err);
-    if (r == 0)
-        r = setup_dev(rootfd, b, err);
+    int r = b->locked ? 0 : lxm_rootfs_kernel_fs(rootfd, b->cfg, err);
+    if (r < 0)
+        return r;
+    setup_cgroup_fs(rootfd);
+    r = setup_dev(rootfd, b, err);
     if (r == 0)
         setup_boot_id(rootfd);
     if (r == 0)
         r = setup_user_mounts(rootfd, b->cfg, err);
-    if (r == 0)
-        r = mask_paths(rootfd, b->cfg->policy.masked_paths, err);
-    if (r == 0)
-        r = readonly_paths(rootfd, b->cfg->policy.readonly_paths, err);
     if (r == 0)
         r = pivot(rootfd, err);
     return r;

@@ -99,6 +99,9 @@ struct lxm_boot {
                    * rootfs mount fd; sends the console pty
                    * master back */
     int error_fd; /* child writes its failure, CLOEXEC */
+    bool locked;  /* lxm_mounts_locked(): the rootfs with /proc, /sys
+                   * and the masks waits in cwd/LXM_STAGE_ROOT instead
+                   * of coming over sync_fd */
 };
 
 /* The monitor's whole life after the start command forked it; never
@@ -110,6 +113,23 @@ void lxm_child_main(struct lxm_boot *b) __attribute__((noreturn));
  * comes from the container's own devpts (a remount by the guest then
  * touches only its own instance); its master is sent over sync_fd. */
 int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err);
+/* /proc, a read-only /sys, then the policy's masked and read-only paths,
+ * below rootfd. */
+int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, struct lxm_error *err);
+
+/* Locked kernel filesystems and masks (rootfs-lock.c). The one switch:
+ * true unless the container is privileged, nesting or unconfined. When
+ * true, init is cloned without a mount namespace of its own (it shares the
+ * monitor's), the monitor calls lxm_rootfs_lock_build() before releasing
+ * it, and init unshares its mount namespace then: the copy, owned by its
+ * user namespace, holds proc, sysfs and the masks locked. */
+bool lxm_mounts_locked(const struct lxm_config *cfg);
+#define LXM_STAGE_ROOT "root"
+/* Attach rootfd at STAGE/root (in the monitor's own mount namespace) and
+ * mount the kernel filesystems and masks on it from a helper in the pid
+ * and network namespaces of init (pidfd), host credentials. */
+int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *stage, int rootfd,
+                          struct lxm_error *err);
 
 /* Environment for init and attached processes (container=lxm, PATH...). */
 char **lxm_container_env(const struct lxm_config *cfg, const char *term, const char *home,
