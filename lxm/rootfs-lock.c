@@ -50,7 +50,8 @@ static void wait_pid(pid_t pid, int *status)
 
 /* In the helper: join init's pid and network namespaces; a fork is what
  * enters the pid namespace, so the mounting is done by our child. */
-static _Noreturn void helper(const struct lxm_config *cfg, int pidfd, int rootfd, int errfd)
+static _Noreturn void helper(const struct lxm_config *cfg, int pidfd, int rootfd, int stage,
+                             int errfd)
 {
     struct lxm_error err = {0};
     if (setns(pidfd, CLONE_NEWPID | CLONE_NEWNET) < 0) {
@@ -58,8 +59,10 @@ static _Noreturn void helper(const struct lxm_config *cfg, int pidfd, int rootfd
     } else {
         pid_t pid = fork();
         if (pid == 0) {
-            if (lxm_rootfs_kernel_fs(rootfd, cfg, &err) == 0)
+            if (lxm_rootfs_kernel_fs(rootfd, cfg, &err) == 0) {
+                lxm_rootfs_boot_id(rootfd, stage);
                 _exit(0);
+            }
             (void)!lxm_write_all(errfd, err.msg, strlen(err.msg));
             _exit(1);
         }
@@ -95,7 +98,7 @@ int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *s
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);
-        helper(cfg, pidfd, root, p[1]);
+        helper(cfg, pidfd, root, dir, p[1]);
     }
     int saved = errno;
     close(p[1]);

@@ -388,10 +388,10 @@ static void setup_cgroup_fs(int rootfd)
 
 /* A boot id of this boot bound over /proc/sys/kernel/random/boot_id, so
  * journald and `journalctl -b` / `--list-boots` tell the container's boots
- * apart instead of sharing the host's. The file lives on the container's
- * /dev tmpfs only until it is bound. Best effort: a guest without it
- * still boots. */
-static void setup_boot_id(int rootfd)
+ * apart instead of sharing the host's. The file lives in tmpdir (the
+ * container's /dev, or the monitor's stage) only until it is bound. Best
+ * effort: a guest without it still boots. */
+void lxm_rootfs_boot_id(int rootfd, int tmpdir)
 {
     static const char name[] = ".lxm-boot-id";
     uint8_t b[16];
@@ -405,19 +405,25 @@ static void setup_boot_id(int rootfd)
                      "%02x%02x%02x%02x%02x%02x\n",
                      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
                      b[12], b[13], b[14], b[15]);
-    _cleanup_close_ int devfd = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
     _cleanup_close_ int target = open_in_root(rootfd, "/proc/sys/kernel/random/boot_id", O_PATH, 0);
-    if (devfd < 0 || target < 0)
+    if (target < 0)
         return;
     _cleanup_close_ int fd =
-        openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
+        openat(tmpdir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
     struct lxm_error e = {0};
     if (fd < 0 || write(fd, id, (size_t)n) != n ||
-        bind_mount(devfd, name, target, MOUNT_ATTR_RDONLY | ATTR_SAFE, "boot id",
+        bind_mount(tmpdir, name, target, MOUNT_ATTR_RDONLY | ATTR_SAFE, "boot id",
                    "/proc/sys/kernel/random/boot_id", &e) < 0)
         lxm_debug("no boot id of its own: %s", e.msg[0] ? e.msg : strerror(errno));
     if (fd >= 0)
-        unlinkat(devfd, name, 0);
+        unlinkat(tmpdir, name, 0);
+}
+
+static void setup_boot_id(int rootfd)
+{
+    _cleanup_close_ int devfd = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
+    if (devfd >= 0)
+        lxm_rootfs_boot_id(rootfd, devfd);
 }
 
 static int pivot(int rootfd, struct lxm_error *err)
@@ -473,7 +479,7 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
         return r;
     setup_cgroup_fs(rootfd);
     r = setup_dev(rootfd, b, err);
-    if (r == 0)
+    if (r == 0 && !b->locked)
         setup_boot_id(rootfd);
     if (r == 0)
         r = setup_user_mounts(rootfd, b->cfg, err);

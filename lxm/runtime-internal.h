@@ -116,6 +116,12 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err);
 /* /proc, a read-only /sys, then the policy's masked and read-only paths,
  * below rootfd. */
 int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, struct lxm_error *err);
+/* A boot id of its own bound over /proc/sys/kernel/random/boot_id (the
+ * file is made in tmpdir and unlinked once bound); best effort. Locked
+ * too when mounts are: systemd unmounts what it can below /proc before it
+ * tries a proc of its own for a service (ProtectProc=), and gives up if
+ * it took anything away. */
+void lxm_rootfs_boot_id(int rootfd, int tmpdir);
 
 /* Locked kernel filesystems and masks (rootfs-lock.c). The one switch:
  * true unless the container is privileged, nesting or unconfined. When
