@@ -103,7 +103,10 @@ static void run_command(struct attach_ctx *a, int slave)
     static char *login[] = {"/bin/sh", "-l", NULL};
     char **argv = o->argv && o->argv[0] ? o->argv : login;
     /* Only stdio and the error pipe (close-on-exec) cross into the command. */
-    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        lxm_error_errno(&err, errno, "attach: close the host's file descriptors (close_range)");
+        fail_child(a->error_fd, &err);
+    }
     environ = env;
     execvp(argv[0], argv);
     lxm_error_errno(&err, errno, "attach: exec %s", argv[0]);
