@@ -313,6 +313,17 @@ static void unstage_mounts(struct monitor *m)
     m->stage_dir = NULL;
 }
 
+/* The rootfs with proc, sysfs and the masks, built where init's copy of
+ * our mount namespace will hold them locked (rootfs-lock.c). */
+static int build_locked(struct monitor *m, int pidfd, int rootfd, struct lxm_error *err)
+{
+    uid_t uid;
+    gid_t gid;
+    if (!lxm_idmap_host_root(&m->userns.map, &uid, &gid))
+        return lxm_error_set(err, EINVAL, "rootfs of %s: the id map has no root", m->c->name);
+    return lxm_rootfs_lock_build(m->cfg, pidfd, m->stage_dir, rootfd, uid, gid, err);
+}
+
 /* Release the waiting child: record it first (a command that finds us
  * dead then knows what we let go), then go and the rootfs. */
 static int release_child(struct monitor *m, pid_t pid, int sync_w, int rootfd,
@@ -375,7 +386,7 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     _cleanup_close_ int rootfd = -1;
     r = prepare_child(m, pid, &rootfd, err);
     if (r == 0 && lxm_mounts_locked(m->cfg))
-        r = lxm_rootfs_lock_build(m->cfg, pidfd, m->stage_dir, rootfd, err);
+        r = build_locked(m, pidfd, rootfd, err);
     if (r == 0)
         r = release_child(m, pid, sync_w, rootfd, err);
     if (r == 0)

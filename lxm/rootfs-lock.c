@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -50,19 +51,40 @@ static void wait_pid(pid_t pid, int *status)
 
 /* In the helper: join init's pid and network namespaces; a fork is what
  * enters the pid namespace, so the mounting is done by our child. */
-static _Noreturn void helper(const struct lxm_config *cfg, int pidfd, int rootfd, int stage,
-                             int errfd)
+struct helper_args {
+    const struct lxm_config *cfg;
+    int pidfd, rootfd, stage, errfd;
+    uid_t uid; /* host ids of container root: the owner of what we create */
+    gid_t gid;
+};
+
+/* Mount the kernel filesystems and masks. A directory missing in the
+ * rootfs (/proc, /sys) is made as container root would make it: host root
+ * has no id on an idmapped rootfs (EOVERFLOW), and on a shifted one the
+ * directory must belong to container root anyway. */
+static int build(const struct helper_args *h, struct lxm_error *err)
+{
+    setfsgid(h->gid);
+    setfsuid(h->uid);
+    int r = lxm_rootfs_kernel_fs(h->rootfd, h->cfg, err);
+    setfsuid(0);
+    setfsgid(0);
+    if (r == 0)
+        lxm_rootfs_boot_id(h->rootfd, h->stage);
+    return r;
+}
+
+static _Noreturn void helper(const struct helper_args *h)
 {
     struct lxm_error err = {0};
-    if (setns(pidfd, CLONE_NEWPID | CLONE_NEWNET) < 0) {
+    int errfd = h->errfd;
+    if (setns(h->pidfd, CLONE_NEWPID | CLONE_NEWNET) < 0) {
         lxm_error_errno(&err, errno, "join the container's pid and network namespaces");
     } else {
         pid_t pid = fork();
         if (pid == 0) {
-            if (lxm_rootfs_kernel_fs(rootfd, cfg, &err) == 0) {
-                lxm_rootfs_boot_id(rootfd, stage);
+            if (build(h, &err) == 0)
                 _exit(0);
-            }
             (void)!lxm_write_all(errfd, err.msg, strlen(err.msg));
             _exit(1);
         }
@@ -79,7 +101,7 @@ static _Noreturn void helper(const struct lxm_config *cfg, int pidfd, int rootfd
 }
 
 int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *stage, int rootfd,
-                          struct lxm_error *err)
+                          uid_t uid, gid_t gid, struct lxm_error *err)
 {
     _cleanup_close_ int dir = open(stage, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dir < 0)
@@ -98,7 +120,8 @@ int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *s
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);
-        helper(cfg, pidfd, root, dir, p[1]);
+        struct helper_args h = {cfg, pidfd, root, dir, p[1], uid, gid};
+        helper(&h);
     }
     int saved = errno;
     close(p[1]);

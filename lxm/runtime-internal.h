@@ -133,9 +133,10 @@ bool lxm_mounts_locked(const struct lxm_config *cfg);
 #define LXM_STAGE_ROOT "root"
 /* Attach rootfd at STAGE/root (in the monitor's own mount namespace) and
  * mount the kernel filesystems and masks on it from a helper in the pid
- * and network namespaces of init (pidfd), host credentials. */
+ * and network namespaces of init (pidfd), host credentials; a directory
+ * it has to make is owned by uid:gid (container root on the host). */
 int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *stage, int rootfd,
-                          struct lxm_error *err);
+                          uid_t uid, gid_t gid, struct lxm_error *err);
 
 /* Environment for init and attached processes (container=lxm, PATH...). */
 char **lxm_container_env(const struct lxm_config *cfg, const char *term, const char *home,
