@@ -49,8 +49,6 @@ static void wait_pid(pid_t pid, int *status)
         ;
 }
 
-/* In the helper: join init's pid and network namespaces; a fork is what
- * enters the pid namespace, so the mounting is done by our child. */
 struct helper_args {
     const struct lxm_config *cfg;
     int pidfd, rootfd, stage, errfd;
@@ -74,6 +72,8 @@ static int build(const struct helper_args *h, struct lxm_error *err)
     return r;
 }
 
+/* In the helper: join init's pid and network namespaces; a fork is what
+ * enters the pid namespace, so the mounting is done by our child. */
 static _Noreturn void helper(const struct helper_args *h)
 {
     struct lxm_error err = {0};
