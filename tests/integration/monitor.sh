@@ -150,6 +150,7 @@ after_release=$(awk -v m="$mpid" '$1 != m { next }
     /^[0-9]+ +write\([0-9]+, "1", 1\)/ { rel = 1; next }
     /sendmsg\(/ { s++; if (rel) { print "sendmsg:signal=KILL:when=" s; exit } }
     /recvmsg\(/ { r++; if (rel) { print "recvmsg:signal=KILL:when=" r; exit } }' "$T_ROOT/strace.cal")
+echo "# kill point right after the release: $after_release"
 t_like "calibration: the monitor's first step after the release found" "$after_release" \
     '^(sendmsg|recvmsg):signal=KILL:when=[0-9]+$'
 
