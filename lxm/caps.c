@@ -155,7 +155,7 @@ int lxm_security_apply_nnp(const struct lxm_policy *p, struct lxm_error *err)
     return 0;
 }
 
-static bool seccomp_allows_all(const struct lxm_policy *p)
+bool lxm_security_seccomp_allows_all(const struct lxm_policy *p)
 {
     if (!p->seccomp_default)
         return true;
@@ -172,7 +172,7 @@ bool lxm_security_is_unconfined(const struct lxm_policy *p)
 {
     bool no_caps = strv_length(p->caps_drop) == 0 && !p->caps_keep;
     bool no_lsm = p->apparmor_profile && strcmp(p->apparmor_profile, "unconfined") == 0;
-    return no_caps && no_lsm && seccomp_allows_all(p);
+    return no_caps && no_lsm && lxm_security_seccomp_allows_all(p);
 }
 
 void lxm_security_warn_unconfined(const char *container)

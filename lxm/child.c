@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "init_detect.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -139,6 +140,8 @@ static int child_run(struct lxm_boot *b, struct lxm_error *err)
         return lxm_error_errno(err, errno, "sethostname %s", hostname);
     const char *init = b->cfg->init ? b->cfg->init : "/sbin/init";
     r = check_init(init, err);
+    if (r == 0)
+        r = lxm_init_check_cgroup2(init, err);
     if (r < 0)
         return r;
     r = take_console(err);

@@ -47,6 +47,17 @@ void lxm_print_command_help(const char *cmd);
 /* Convenience: `cmd` expects exactly one positional NAME at optind. */
 int lxm_arg_name(const char *cmd, int argc, char **argv, const char **name, struct lxm_error *err);
 
+/* Run $VISUAL, else $EDITOR, else vi on file (the variable is shell text
+ * and may carry arguments, like git's); 0 when it exits 0. */
+int lxm_run_editor(const char *file, struct lxm_error *err);
+
+/* The one warning line for a container whose effective config (profiles
+ * merged) has no seccomp filter, no capability drop or no network
+ * (cmd_profile.c); _of loads NAME's config itself and says nothing when it
+ * cannot. */
+void lxm_cmd_warn_confinement(const struct lxm_container *c, const struct lxm_config *eff);
+void lxm_cmd_warn_confinement_of(struct lxm_ctx *ctx, const char *name);
+
 /* Handlers (one file per group). */
 int cmd_create(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_launch(struct lxm_ctx *, int, char **, struct lxm_error *);
@@ -54,6 +65,7 @@ int cmd_delete(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_copy(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_template(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_image(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_remote(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_start(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_stop(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_restart(struct lxm_ctx *, int, char **, struct lxm_error *);
@@ -65,6 +77,7 @@ int cmd_list(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_info(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_config(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_profile(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_mount(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_snapshot(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_restore(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_export(struct lxm_ctx *, int, char **, struct lxm_error *);

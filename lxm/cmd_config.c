@@ -1,4 +1,4 @@
-/* config show/set/unset/edit and profile list/show: argument parsing and
+/* config show/set/unset/edit: argument parsing and
  * printing around the config core. Every read-modify-write of a
  * config.yaml runs under the container's lock, validates the whole result
  * and replaces the file atomically, so a bad value changes nothing. */
@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "network-ports.h"
 #include "output.h"
 #include "runtime.h"
 #include "util/cleanup.h"
@@ -27,11 +28,6 @@ static void config_freep(struct lxm_config **c)
     lxm_config_free(*c);
 }
 #define _cleanup_config_ __attribute__((cleanup(config_freep)))
-static void profile_freep(struct lxm_profile **p)
-{
-    lxm_profile_free(*p);
-}
-#define _cleanup_profile_ __attribute__((cleanup(profile_freep)))
 
 static int open_container(struct lxm_ctx *ctx, const char *name, bool lock,
                           struct lxm_container **out, struct lxm_error *err)
@@ -58,11 +54,23 @@ static int effective_copy(struct lxm_ctx *ctx, const struct lxm_config *cfg,
     return r;
 }
 
+/* Undo a live ports change: the running container gets the forwards of
+ * the saved config.yaml back. */
+static void restore_ports(struct lxm_ctx *ctx, struct lxm_container *c)
+{
+    _cleanup_config_ struct lxm_config *saved = NULL, *eff = NULL;
+    struct lxm_error e = {0};
+    if (lxm_config_load(c->config_file, &saved, &e) < 0 ||
+        effective_copy(ctx, saved, &eff, &e) < 0 || lxm_ports_change(c, eff, &e) < 0)
+        lxm_warn("%s: could not put back the saved port forwards: %s", c->name, e.msg);
+}
+
 /* All or nothing, with c locked: the running container takes the new
- * limits (or is put back as it was and nothing is saved), then save()
- * writes config.yaml (or the limits of the old file are put back). */
+ * limits and port forwards (or is put back as it was and nothing is
+ * saved), then save() writes config.yaml (or what the old file says is
+ * put back). */
 static int change_config(struct lxm_ctx *ctx, struct lxm_container *c, const struct lxm_config *cfg,
-                         bool limits,
+                         bool limits, bool ports,
                          int (*save)(struct lxm_container *, const void *, struct lxm_error *),
                          const void *what, struct lxm_error *err)
 {
@@ -73,12 +81,20 @@ static int change_config(struct lxm_ctx *ctx, struct lxm_container *c, const str
     if (limits && (r = lxm_runtime_change_limits(c, &eff->limits, err)) < 0)
         return lxm_error_prefix(err, "config unchanged: applying the limits to running '%s' failed",
                                 c->name);
+    if (ports && (r = lxm_ports_change(c, eff, err)) < 0) {
+        struct lxm_error e = {0};
+        if (limits && lxm_runtime_apply_limits(c, &e) < 0)
+            lxm_warn("%s: could not put back the saved limits: %s", c->name, e.msg);
+        return lxm_error_prefix(err, "config unchanged: running '%s'", c->name);
+    }
     r = save(c, what, err);
     if (r < 0 && limits) {
         struct lxm_error e = {0};
         if (lxm_runtime_apply_limits(c, &e) < 0)
             lxm_warn("%s: could not put back the saved limits: %s", c->name, e.msg);
     }
+    if (r < 0 && ports)
+        restore_ports(ctx, c);
     return r;
 }
 
@@ -138,6 +154,14 @@ static bool key_under(const char *key, const char *top)
     return !strncmp(key, top, n) && (key[n] == '\0' || key[n] == '.');
 }
 
+static bool touches(char *const *keys, const char *top)
+{
+    for (size_t i = 0; keys && keys[i]; i++)
+        if (key_under(keys[i], top))
+            return true;
+    return false;
+}
+
 /* Limits come from the limits keys and from profiles. */
 static bool touches_limits(char *const *keys)
 {
@@ -145,6 +169,35 @@ static bool touches_limits(char *const *keys)
         if (key_under(keys[i], "limits") || key_under(keys[i], "profiles"))
             return true;
     return false;
+}
+
+/* Keys a running container takes at once (limits) or that do not act on
+ * it (provenance, autostart, the stop timeout read at each stop). */
+static bool applies_now(const char *key)
+{
+    static const char *const now[] = {"limits", "autostart", "stop_timeout", "template",
+                                      "release", "arch", "created"};
+    for (size_t i = 0; i < ARRAY_SIZE(now); i++)
+        if (key_under(key, now[i]))
+            return true;
+    return false;
+}
+
+/* One line on stderr naming the keys a running c only gets at its next start. */
+static void note_next_start(struct lxm_container *c, char *const *keys)
+{
+    char list[256] = "";
+    for (size_t i = 0; keys && keys[i]; i++) {
+        size_t n = strlen(list);
+        if (!applies_now(keys[i]))
+            snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", keys[i]);
+    }
+    struct lxm_runtime_info info;
+    struct lxm_error ignored = {0};
+    if (!list[0] || lxm_runtime_query(c, &info, &ignored) < 0 || info.state == LXM_STATE_STOPPED)
+        return;
+    lxm_info("%s is %s: %s take%s effect at its next start ('lxm restart %s')", c->name,
+             lxm_state_name(info.state), list, strchr(list, ',') ? "" : "s", c->name);
 }
 
 static int save_struct(struct lxm_container *c, const void *cfg, struct lxm_error *err)
@@ -194,11 +247,14 @@ static int config_change(struct lxm_ctx *ctx, int argc, char **argv, bool set,
         if (r < 0)
             return r;
     }
-    return change_config(ctx, c, c->config, touches_limits(keys), save_struct, c->config, err);
+    r = change_config(ctx, c, c->config, touches_limits(keys), touches(keys, "ports"),
+                      save_struct, c->config, err);
+    if (r == 0)
+        note_next_start(c, keys);
+    return r;
 }
 
-/* Run $VISUAL / $EDITOR (may carry arguments, like git's) on file. */
-static int run_editor(const char *file, struct lxm_error *err)
+int lxm_run_editor(const char *file, struct lxm_error *err)
 {
     const char *editor = getenv("VISUAL");
     if (!editor || !*editor)
@@ -221,7 +277,7 @@ static int run_editor(const char *file, struct lxm_error *err)
         if (errno != EINTR)
             return lxm_error_errno(err, errno, "wait for the editor");
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return lxm_error_set(err, ECANCELED, "editor '%s' failed; config unchanged", editor);
+        return lxm_error_set(err, ECANCELED, "editor '%s' failed; nothing changed", editor);
     return 0;
 }
 
@@ -282,13 +338,43 @@ static int commit_edit(struct lxm_ctx *ctx, struct lxm_container *c, const char 
     if (r == 0 && strcmp(now, old) != 0)
         r = lxm_error_set(err, EAGAIN, "%s changed while you edited it", c->config_file);
     if (r == 0)
-        r = change_config(ctx, c, cfg, true, save_text, edited, err);
+        r = change_config(ctx, c, cfg, true, true, save_text, edited, err);
     if (r < 0) {
         size_t n = strlen(err->msg);
         snprintf(err->msg + n, sizeof(err->msg) - n, " (config unchanged; your edit is kept in %s)",
                  tmp);
     }
     return r;
+}
+
+/* text as YAML without the keys a running container takes at once. */
+static char *without_live_keys(const char *text)
+{
+    static const char *const now[] = {"limits", "autostart", "stop_timeout", "template",
+                                      "release", "arch", "created"};
+    _cleanup_config_ struct lxm_config *cfg = NULL;
+    struct lxm_error ignored = {0};
+    char *out = NULL;
+    if (lxm_config_parse("config.yaml", text, &cfg, &ignored) < 0)
+        return NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(now); i++)
+        (void)lxm_config_unset(cfg, now[i], &ignored);
+    return lxm_config_to_yaml(cfg, &out, &ignored) < 0 ? NULL : out;
+}
+
+/* An edit of a running container that changed more than what applies at
+ * once says so, like config set. */
+static void note_edit_next_start(struct lxm_container *c, const char *old, const char *edited)
+{
+    _cleanup_free_ char *a = without_live_keys(old), *b = without_live_keys(edited);
+    struct lxm_runtime_info info;
+    struct lxm_error ignored = {0};
+    if (!a || !b || !strcmp(a, b) || lxm_runtime_query(c, &info, &ignored) < 0 ||
+        info.state == LXM_STATE_STOPPED)
+        return;
+    lxm_info("%s is %s: changes other than limits take effect at its next start "
+             "('lxm restart %s')",
+             c->name, lxm_state_name(info.state), c->name);
 }
 
 static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
@@ -306,7 +392,7 @@ static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
         return r;
     if ((r = edit_temp_copy(name, old, &tmp, err)) < 0)
         return r;
-    r = run_editor(tmp, err);
+    r = lxm_run_editor(tmp, err);
     if (r == 0)
         r = lxm_yaml_read_file(tmp, &edited, NULL, err);
     if (r < 0) {
@@ -319,8 +405,10 @@ static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
         return 0;
     }
     r = commit_edit(ctx, c, old, tmp, edited, err);
-    if (r == 0)
+    if (r == 0) {
         unlink(tmp);
+        note_edit_next_start(c, old, edited);
+    }
     return r;
 }
 
@@ -345,78 +433,4 @@ int cmd_config(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
         return config_edit(ctx, argc, argv, err);
     return lxm_usage_error(err, "config", "unknown subcommand '%s' (show, set, unset or edit)",
                            sub);
-}
-
-static int profile_list(struct lxm_ctx *ctx, struct lxm_error *err)
-{
-    _cleanup_strv_free_ char **names = NULL;
-    int r = lxm_profile_list(&ctx->paths, &names, err);
-    if (r < 0)
-        return r;
-    struct lxm_value *rows = lxm_value_array();
-    for (size_t i = 0; names[i]; i++) {
-        struct lxm_error perr = {0};
-        _cleanup_free_ char *file = NULL;
-        _cleanup_profile_ struct lxm_profile *p = NULL;
-        struct lxm_value *row = lxm_value_object();
-        lxm_obj_str(row, "name", names[i]);
-        if (lxm_profile_path(&ctx->paths, names[i], &file, &perr) == 0 &&
-            lxm_profile_load(file, &p, &perr) == 0) {
-            lxm_obj_str(row, "description", p->description ? p->description : "");
-        } else {
-            lxm_warn("%s", perr.msg);
-            lxm_obj_str(row, "description", "(invalid, see the warning)");
-        }
-        bool local =
-            file && !strncmp(file, ctx->paths.local_profiles, strlen(ctx->paths.local_profiles));
-        lxm_obj_str(row, "source", local ? "local" : "shipped");
-        lxm_array_push(rows, row);
-    }
-    static const char *const columns[] = {"name", "description", "source", NULL};
-    lxm_output_print(stdout, ctx->format, rows, columns, NULL);
-    lxm_value_free(rows);
-    return 0;
-}
-
-static int profile_show(struct lxm_ctx *ctx, const char *name, struct lxm_error *err)
-{
-    _cleanup_free_ char *file = NULL, *text = NULL;
-    _cleanup_profile_ struct lxm_profile *p = NULL;
-    int r = lxm_profile_path(&ctx->paths, name, &file, err);
-    if (r == 0)
-        r = lxm_profile_load(file, &p, err); /* a broken profile is an error */
-    if (r < 0)
-        return r;
-    if (ctx->format == LXM_OUT_JSON) {
-        if ((r = lxm_profile_to_json(p, &text, err)) < 0)
-            return r;
-    } else if ((r = lxm_yaml_read_file(file, &text, NULL, err)) < 0) {
-        return r;
-    }
-    fputs(text, stdout);
-    return 0;
-}
-
-int cmd_profile(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
-{
-    if (argc < 2)
-        return lxm_usage_error(err, "profile", "missing subcommand (list or show)");
-    const char *sub = argv[1];
-    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-        lxm_print_command_help("profile");
-        return 0;
-    }
-    if (!strcmp(sub, "list")) {
-        if (argc > 2)
-            return lxm_usage_error(err, "profile", "list: unexpected argument '%s'", argv[2]);
-        return profile_list(ctx, err);
-    }
-    if (!strcmp(sub, "show")) {
-        if (argc < 3)
-            return lxm_usage_error(err, "profile", "show: missing profile name");
-        if (argc > 3)
-            return lxm_usage_error(err, "profile", "show: unexpected argument '%s'", argv[3]);
-        return profile_show(ctx, argv[2], err);
-    }
-    return lxm_usage_error(err, "profile", "unknown subcommand '%s' (list or show)", sub);
 }

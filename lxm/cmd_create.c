@@ -12,9 +12,10 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "image_remote.h"
+#include "lifecycle.h"
 #include "output.h"
 #include "runtime.h"
-#include "lifecycle.h"
 #include "template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -32,6 +33,8 @@ struct create_args {
     char **profiles;
     char **settings;            /* KEY=VALUE */
     char **include;
+    bool no_default_profile;
+    bool dry_run;
 };
 
 static void create_args_free(struct create_args *a)
@@ -41,23 +44,13 @@ static void create_args_free(struct create_args *a)
     strv_free(a->include);
 }
 
-static bool valid_package_name(const char *p)
-{
-    if (!*p || !((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
-        return false;
-    for (; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("+-.", *p)))
-            return false;
-    return true;
-}
-
 static int add_includes(const char *cmd, const char *list, char ***out, struct lxm_error *err)
 {
     _cleanup_free_ char *copy = strdup(list);
     if (!copy)
         return lxm_error_set(err, ENOMEM, "out of memory");
     for (char *save = NULL, *p = strtok_r(copy, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
-        if (!valid_package_name(p))
+        if (!lxm_valid_package_name(p))
             return lxm_usage_error(err, cmd, "--include: '%s' is not a package name", p);
         if (!strv_contains(*out, p) && strv_push(out, p) < 0)
             return lxm_error_set(err, ENOMEM, "out of memory");
@@ -75,6 +68,8 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         { "profile", required_argument, NULL, 'p' },  { "config", required_argument, NULL, 'c' },
         { "include", required_argument, NULL, 'I' },  { "from", required_argument, NULL, 'F' },
         { "image", required_argument, NULL, 'i' },    { "from-rootfs", required_argument, NULL, 'R' },
+        { "no-default-profile", no_argument, NULL, 'N' },
+        { "dry-run", no_argument, NULL, 'n' },
         { 0 },
     };
     const char *positional[2] = { NULL, NULL };
@@ -99,6 +94,8 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
         case 'F': a->from = optarg; break;
         case 'i': a->image = optarg; break;
         case 'R': a->from_rootfs = optarg; break;
+        case 'N': a->no_default_profile = true; break;
+        case 'n': a->dry_run = true; break;
         case 'p': r = strv_push(&a->profiles, optarg); break;
         case 'c':
             if (!strchr(optarg, '='))
@@ -125,18 +122,56 @@ static int parse_create_args(const char *cmd, int argc, char **argv, struct crea
     return 0;
 }
 
+/* --dry-run: every check of a create, then the bootstrap command it
+ * would run; nothing is made. */
+static int dry_run(struct lxm_ctx *ctx, const struct lxm_create_opts *o, struct lxm_error *err)
+{
+    _cleanup_strv_free_ char **argv = NULL;
+    int r = lxm_lifecycle_create_dry_run(&ctx->paths, o, &argv, err);
+    if (r < 0)
+        return r;
+    if (!argv) {
+        printf("%s: nothing to bootstrap (the image is unpacked, not built)\n", o->name);
+        return 0;
+    }
+    for (size_t i = 0; argv[i]; i++)
+        printf("%s%s", i ? " " : "", argv[i]);
+    putchar('\n');
+    return 0;
+}
+
+/* A valid name no container has yet: checked before a download. */
+static int create_check_new(struct lxm_ctx *ctx, const char *name, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    int r = lxm_container_new(&ctx->paths, name, &c, err);
+    if (r == 0 && access(c->dir, F_OK) == 0)
+        r = lxm_error_set(err, EEXIST, "container '%s' already exists", name);
+    return r;
+}
+
 static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
                      struct lxm_container **out, struct lxm_error *err)
 {
     struct create_args a = { 0 };
+    _cleanup_free_ char *fp = NULL;
     int r = parse_create_args(cmd, argc, argv, &a, err);
+    /* REMOTE:ALIAS: the store's copy, or one made now (before anything of
+     * the container exists, so a failed download leaves nothing). */
+    if (r == 0 && a.image && (r = create_check_new(ctx, a.name, err)) == 0 &&
+        (r = lxm_image_remote_resolve(&ctx->paths, a.image, lxm_progress_mode(ctx->quiet), &fp,
+                                      err)) > 0)
+        r = 0;
     if (r == 0) {
         struct lxm_create_opts o = {
             .name = a.name, .template_name = a.template_name, .release = a.release,
-            .from = a.from, .from_rootfs = a.from_rootfs, .image = a.image, .profiles = a.profiles, .settings = a.settings,
+            .from = a.from, .from_rootfs = a.from_rootfs, .image = fp ? fp : a.image, .profiles = a.profiles,
+            .no_default_profile = a.no_default_profile, .settings = a.settings,
             .include = a.include, .progress = lxm_progress_mode(ctx->quiet),
         };
-        r = lxm_lifecycle_create(&ctx->paths, &o, out, err);
+        r = a.dry_run ? dry_run(ctx, &o, err) : lxm_lifecycle_create(&ctx->paths, &o, out, err);
+        if (r == 0 && a.dry_run)
+            r = 'n';
     }
     create_args_free(&a);
     return r;
@@ -146,7 +181,9 @@ int cmd_create(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
 {
     _cleanup_container_ struct lxm_container *c = NULL;
     int r = do_create(ctx, "create", argc, argv, &c, err);
-    return r == 'h' ? 0 : r;
+    if (r == 0)
+        lxm_cmd_warn_confinement_of(ctx, c->name);
+    return r == 'h' || r == 'n' ? 0 : r;
 }
 
 int cmd_launch(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
@@ -154,8 +191,8 @@ int cmd_launch(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     _cleanup_container_ struct lxm_container *c = NULL;
     int r = do_create(ctx, "launch", argc, argv, &c, err);
     if (r != 0)
-        return r == 'h' ? 0 : r;
-    struct lxm_start_opts opts = { .foreground = false };
+        return r == 'h' || r == 'n' ? 0 : r;
+    struct lxm_start_opts opts = { .foreground = false, .on_config = lxm_cmd_warn_confinement };
     r = lxm_runtime_start(c, &opts, err);
     if (r < 0)
         return lxm_error_prefix(err, "container '%s' was created but did not start", c->name);

@@ -1,4 +1,4 @@
-/* image: list, info, import, export, alias add|remove, delete, prune.
+/* image: list, info, import, copy, export, alias add|remove, delete, prune.
  * Argument parsing and output; the work is in image_store.c and
  * lifecycle.c. */
 #include <errno.h>
@@ -10,15 +10,19 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "image_remote.h"
 #include "image_store.h"
 #include "lifecycle.h"
 #include "output.h"
+#include "simplestreams.h"
+#include "template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
 
-#define IMAGE_USAGE "list | info IMAGE | import FILE|DIR[:TAG] [--alias NAME]... [--split ROOTFS] | " \
-                    "export IMAGE FILE | alias add|remove ... | delete IMAGE | prune"
+#define IMAGE_USAGE "list [REMOTE:[FILTER]] | info IMAGE | import FILE|DIR[:TAG] [--alias NAME]... " \
+                    "[--split ROOTFS] | copy REMOTE:ALIAS [--alias NAME]... | export IMAGE FILE | " \
+                    "alias add|remove ... | delete IMAGE | prune"
 
 static double now_s(void)
 {
@@ -74,10 +78,74 @@ static struct lxm_value *image_row(const struct lxm_paths *paths, const struct l
     return row;
 }
 
+/* `image list REMOTE:[FILTER] [--arch ARCH|all]`: what an image server has. */
+static int remote_list(struct lxm_ctx *ctx, const struct lxm_remote *remote, const char *filter,
+                       const char *arch, struct lxm_error *err)
+{
+    struct lxm_ss_image *v;
+    size_t n;
+    int r = lxm_ss_list(remote->url, strcmp(arch, "all") == 0 ? NULL : arch, filter, &v, &n, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "image list %s:", remote->name);
+    struct lxm_value *rows = lxm_value_array();
+    for (size_t i = 0; i < n; i++) {
+        struct lxm_value *row = lxm_value_object();
+        char size[32];
+        lxm_format_bytes(size, sizeof(size), v[i].meta.size + v[i].rootfs.size);
+        lxm_obj_str(row, "aliases", v[i].aliases ? v[i].aliases : v[i].product);
+        lxm_obj_str(row, "os", v[i].os);
+        lxm_obj_str(row, "release", v[i].release);
+        lxm_obj_str(row, "variant", v[i].variant);
+        lxm_obj_str(row, "arch", v[i].arch);
+        lxm_obj_str(row, "version", v[i].version);
+        lxm_obj_str(row, "rootfs", v[i].rootfs.ftype);
+        if (ctx->format == LXM_OUT_TABLE || ctx->format == LXM_OUT_CSV)
+            lxm_obj_str(row, "size", size);
+        else
+            lxm_obj_int(row, "size", v[i].meta.size + v[i].rootfs.size);
+        lxm_array_push(rows, row);
+    }
+    lxm_output_print(stdout, ctx->format, rows, NULL, NULL);
+    lxm_value_free(rows);
+    lxm_ss_images_free(v, n);
+    return 0;
+}
+
 static int image_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
-    if (argc > 1)
-        return lxm_usage_error(err, "image", "list: unexpected argument '%s'", argv[1]);
+    static const struct option longopts[] = { { "arch", required_argument, NULL, 'A' }, { 0 } };
+    const char *arch = NULL, *where = NULL;
+    optind = 1;
+    while (optind < argc) {
+        int opt = lxm_getopt("image", argc, argv, "", longopts, err);
+        if (opt == 'h')
+            return 0;
+        if (opt == '?')
+            return -LXM_EUSAGE;
+        if (opt == 'A')
+            arch = optarg;
+        if (opt == -1 && optind < argc) {
+            if (where)
+                return lxm_usage_error(err, "image", "list: unexpected argument '%s'", argv[optind]);
+            where = argv[optind++];
+        }
+    }
+    if (where) {
+        struct lxm_remote remote = { 0 };
+        const char *filter = NULL;
+        int r = lxm_remote_split(&ctx->paths, where, &remote, &filter, err);
+        if (r == 0)
+            return lxm_usage_error(err, "image", "list: '%s' is not REMOTE:[FILTER] (see 'lxm remote list')",
+                                   where);
+        if (r > 0)
+            r = remote_list(ctx, &remote, filter, arch ? arch : lxm_host_arch(), err);
+        free(remote.name);
+        free(remote.url);
+        free(remote.protocol);
+        return r;
+    }
+    if (arch)
+        return lxm_usage_error(err, "image", "list: --arch only with REMOTE:");
     struct lxm_image **list = NULL;
     size_t n = 0;
     int r = lxm_image_store_list(&ctx->paths, &list, &n, err);
@@ -154,6 +222,54 @@ static int image_import(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_e
     return 0;
 }
 
+static int image_copy(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    static const struct option longopts[] = { { "alias", required_argument, NULL, 'a' }, { 0 } };
+    _cleanup_strv_free_ char **aliases = NULL;
+    const char *ref = NULL;
+    optind = 1;
+    while (optind < argc) {
+        int opt = lxm_getopt("image", argc, argv, "a:", longopts, err);
+        if (opt == 'h')
+            return 0;
+        if (opt == '?')
+            return -LXM_EUSAGE;
+        if (opt == 'a' && strv_push(&aliases, optarg) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+        if (opt == -1 && optind < argc) {
+            if (ref)
+                return lxm_usage_error(err, "image", "copy: unexpected argument '%s'", argv[optind]);
+            ref = argv[optind++];
+        }
+    }
+    if (!ref)
+        return lxm_usage_error(err, "image", "copy: missing REMOTE:ALIAS");
+    struct lxm_remote remote = { 0 };
+    const char *alias = NULL;
+    int r = lxm_remote_split(&ctx->paths, ref, &remote, &alias, err);
+    if (r == 0)
+        return lxm_usage_error(err, "image", "copy: '%s' is not REMOTE:ALIAS (see 'lxm remote list')",
+                               ref);
+    double t0 = now_s();
+    bool existed = false;
+    _cleanup_image_ struct lxm_image *img = NULL;
+    if (r > 0)
+        r = *alias ? lxm_image_remote_copy(&ctx->paths, &remote, alias, aliases,
+                                           lxm_progress_mode(ctx->quiet), &img, &existed, err)
+                   : lxm_usage_error(err, "image", "copy: missing ALIAS after '%s'", ref);
+    free(remote.name);
+    free(remote.url);
+    free(remote.protocol);
+    if (r < 0)
+        return r;
+    char size[32];
+    lxm_format_bytes(size, sizeof(size), (int64_t)img->size);
+    if (!ctx->quiet)
+        printf("%s image %.12s (%s) from %s in %.1f s\n", existed ? "already had" : "copied",
+               img->fingerprint, size, ref, now_s() - t0);
+    return 0;
+}
+
 static int image_export(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     if (argc != 3)
@@ -208,6 +324,7 @@ int cmd_image(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
         { "list", image_list },     { "ls", image_list },       { "info", image_info },
         { "import", image_import }, { "export", image_export }, { "alias", image_alias },
         { "delete", image_delete }, { "rm", image_delete },     { "prune", image_prune },
+        { "copy", image_copy },
     };
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         lxm_print_command_help("image");

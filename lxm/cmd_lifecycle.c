@@ -64,7 +64,7 @@ static int start_opt(int opt, const char *arg, void *data, struct lxm_error *err
 int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option longopts[] = {{"foreground", no_argument, NULL, 'F'}, {0}};
-    struct lxm_start_opts opts = {0};
+    struct lxm_start_opts opts = {.on_config = lxm_cmd_warn_confinement};
     const char *name;
     int r = parse_args("start", argc, argv, "F", longopts, start_opt, &opts, &name, NULL, err);
     if (r != 0)
@@ -138,7 +138,7 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
         if (r < 0)
             return r;
     }
-    struct lxm_start_opts opts = {0};
+    struct lxm_start_opts opts = {.on_config = lxm_cmd_warn_confinement};
     return lxm_runtime_start(c, &opts, err);
 }
 

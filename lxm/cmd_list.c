@@ -11,6 +11,8 @@
 #include "cgroup.h"
 #include "cmd.h"
 #include "network.h"
+#include "network-ports.h"
+#include "net/addr.h"
 #include "output.h"
 #include "runtime.h"
 #include "storage.h"
@@ -24,7 +26,7 @@ static bool is_active(enum lxm_state s)
            s == LXM_STATE_STARTING;
 }
 
-/* Fields shared by list rows and info: name, state, pid, ipv4, template... */
+/* Fields shared by list rows and info: name, state, pid, ipv4, ipv6, template... */
 static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_runtime_info *ri,
                     struct lxm_error *err)
 {
@@ -40,15 +42,18 @@ static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_r
         lxm_warn("the monitor of '%s' is gone; its init (pid %d) is still running", c->name,
                  (int)ri->init_pid);
     }
-    _cleanup_strv_free_ char **ips = NULL;
-    if (is_active(ri->state) && ri->init_pid > 0)
+    _cleanup_strv_free_ char **ips = NULL, **ips6 = NULL;
+    if (is_active(ri->state) && ri->init_pid > 0) {
         (void)lxm_network_ipv4(ri->init_pid, &ips, NULL);
+        (void)lxm_network_ipv6(ri->init_pid, &ips6, NULL);
+    }
 
     const struct lxm_config *cfg = c->config;
     lxm_obj_str(obj, "name", c->name);
     lxm_obj_str(obj, "state", lxm_state_name(ri->state));
     lxm_obj_int_or_null(obj, "pid", ri->init_pid > 0 ? ri->init_pid : -1);
     lxm_obj_strv(obj, "ipv4", ips);
+    lxm_obj_strv(obj, "ipv6", ips6);
     lxm_obj_str(obj, "template", cfg ? cfg->template : NULL);
     lxm_obj_str(obj, "release", cfg ? cfg->release : NULL);
     lxm_obj_bool(obj, "autostart", cfg ? cfg->autostart : false);
@@ -84,7 +89,7 @@ int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
         describe(c, row, &ri, err);
         lxm_array_push(rows, row);
     }
-    static const char *const cols[] = { "name", "state", "ipv4", "pid", "template", "autostart", NULL };
+    static const char *const cols[] = { "name", "state", "ipv4", "ipv6", "pid", "template", "autostart", NULL };
     lxm_output_print(stdout, ctx->format, rows, ctx->format == LXM_OUT_TABLE ? cols : NULL, NULL);
     lxm_value_free(rows);
     return 0;
@@ -128,6 +133,41 @@ static void add_storage(struct lxm_value *obj, const struct lxm_container *c)
     lxm_obj_int_or_null(st, "own_bytes", ops->usage(c->dir, &bytes, &ignored) == 0 ? (int64_t)bytes : -1);
 }
 
+/* The port forwards in place for it (read from nftables). */
+static void add_forwards(struct lxm_ctx *ctx, struct lxm_value *obj, const char *name)
+{
+    _cleanup_free_ struct lxm_portfwd_entry *e = NULL;
+    int n = 0;
+    struct lxm_error err = {0};
+    if (lxm_ports_list(&ctx->paths, name, &e, &n, &err) < 0) {
+        lxm_warn("%s: %s", name, err.msg);
+        return;
+    }
+    if (ctx->format == LXM_OUT_TABLE) { /* one readable line each */
+        _cleanup_strv_free_ char **lines = calloc(1, sizeof(char *));
+        for (int i = 0; lines && i < n; i++) {
+            char s[80];
+            lxm_portfwd_format(&e[i].f, s, sizeof(s));
+            (void)strv_push(&lines, s);
+        }
+        lxm_obj_strv(obj, "forwards", lines);
+        return;
+    }
+    struct lxm_value *arr = lxm_obj_array(obj, "forwards");
+    for (int i = 0; i < n; i++) {
+        char l[16], t[16];
+        lxm_ipv4_format(e[i].f.listen, l);
+        lxm_ipv4_format(e[i].f.target, t);
+        struct lxm_value *v = lxm_value_object();
+        lxm_obj_str(v, "proto", lxm_portfwd_proto_name(e[i].f.proto));
+        lxm_obj_str(v, "address", l);
+        lxm_obj_int(v, "host", e[i].f.host_port);
+        lxm_obj_str(v, "target", t);
+        lxm_obj_int(v, "target_port", e[i].f.target_port);
+        lxm_array_push(arr, v);
+    }
+}
+
 int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option opts[] = { { 0 } };
@@ -169,6 +209,8 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
         }
         free(st);
     }
+    if (active)
+        add_forwards(ctx, obj, c->name);
     lxm_output_print(stdout, ctx->format, obj, NULL, NULL);
     lxm_value_free(obj);
     return 0;

@@ -9,9 +9,12 @@
 #include "cmd.h"
 #include "net/bridge.h"
 #include "net/dnsmasq.h"
+#include "net/traps.h"
 #include "network.h"
+#include "network-ports.h"
 #include "output.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 #include "util/strv.h"
 
 static void globalp(struct lxm_global **g)
@@ -26,17 +29,42 @@ static int no_more_args(const char *cmd, int argc, char **argv, struct lxm_error
     return 0;
 }
 
+/* What silently drops the bridge's traffic (net/traps.h): one warning
+ * line each, on stderr; the checks themselves never fail the command. */
+static char **find_traps(const struct lxm_bridge_cfg *b)
+{
+    char **traps = NULL;
+    struct lxm_error terr = {0};
+    if (lxm_net_traps(b, &traps, &terr) < 0)
+        lxm_warn("%s", terr.msg);
+    return traps;
+}
+
+static void warn_traps(char **traps)
+{
+    for (char **t = traps; t && *t; t++)
+        lxm_warn("%s", *t);
+}
+
 static int net_up(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struct lxm_error *err)
 {
     struct lxm_cidr a;
     int r = lxm_bridge_up(b, &a, err);
+    _cleanup_strv_free_ char **traps = find_traps(b);
+    warn_traps(traps); /* also (above all) when up failed: they may say why */
     if (r < 0)
         return lxm_error_prefix(err, "net up");
+    struct lxm_cidr6 a6;
+    bool on6 = false;
+    if (lxm_bridge_address6(b, &a6, &on6, NULL) < 0)
+        on6 = false;
     if (!ctx->quiet) {
-        char s[24];
+        char s[24], s6[LXM_CIDR6_LEN] = "";
         lxm_cidr_format(&a, s);
-        printf("bridge %s up at %s (NAT %s, DHCP/DNS %s)\n", b->name, s, b->nat ? "on" : "off",
-               b->dhcp ? "on" : "off");
+        if (on6)
+            lxm_cidr6_format(&a6, s6);
+        printf("bridge %s up at %s%s%s (NAT %s, DHCP/DNS %s)\n", b->name, s, on6 ? " and " : "",
+               s6, b->nat ? "on" : "off", b->dhcp ? "on" : "off");
     }
     return 0;
 }
@@ -52,9 +80,37 @@ static int net_down(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, bool fo
     return 0;
 }
 
+struct forwards {
+    struct lxm_portfwd_entry *e;
+    int n;
+};
+
+static void add_forwards(struct lxm_value *o, const struct lxm_bridge_cfg *b,
+                         const struct forwards *fw)
+{
+    struct lxm_value *arr = lxm_obj_array(o, "forwards");
+    for (int i = 0; i < fw->n; i++) {
+        const struct lxm_portfwd_entry *e = &fw->e[i];
+        if (strcmp(e->bridge, b->name) != 0)
+            continue;
+        char l[16], t[16];
+        lxm_ipv4_format(e->f.listen, l);
+        lxm_ipv4_format(e->f.target, t);
+        struct lxm_value *v = lxm_value_object();
+        lxm_obj_str(v, "container", e->label);
+        lxm_obj_str(v, "proto", lxm_portfwd_proto_name(e->f.proto));
+        lxm_obj_str(v, "address", l);
+        lxm_obj_int(v, "host", e->f.host_port);
+        lxm_obj_str(v, "target", t);
+        lxm_obj_int(v, "target_port", e->f.target_port);
+        lxm_array_push(arr, v);
+    }
+}
+
 static struct lxm_value *status_value(const struct lxm_bridge_cfg *b,
                                       const struct lxm_bridge_status *st,
-                                      const struct lxm_lease *leases, int n)
+                                      const struct lxm_lease *leases, int n, char **traps,
+                                      const struct forwards *fw)
 {
     struct lxm_value *o = lxm_value_object();
     char a[24] = "", net[24] = "";
@@ -67,7 +123,16 @@ static struct lxm_value *status_value(const struct lxm_bridge_cfg *b,
     lxm_obj_str(o, "state", !st->exists ? "absent" : st->up ? "up" : "down");
     lxm_obj_str(o, "ipv4", a[0] ? a : NULL);
     lxm_obj_str(o, "subnet", net[0] ? net : NULL);
+    char a6[LXM_CIDR6_LEN] = "", net6[LXM_CIDR6_LEN] = "";
+    if (st->has_addr6) {
+        struct lxm_cidr6 c6 = lxm_cidr6_network(&st->addr6);
+        lxm_cidr6_format(&st->addr6, a6);
+        lxm_cidr6_format(&c6, net6);
+    }
+    lxm_obj_str(o, "ipv6", a6[0] ? a6 : NULL);
+    lxm_obj_str(o, "subnet6", net6[0] ? net6 : NULL);
     lxm_obj_bool(o, "nat", st->nat);
+    lxm_obj_bool(o, "nat6", st->nat6);
     lxm_obj_int_or_null(o, "dnsmasq_pid", st->dnsmasq > 0 ? st->dnsmasq : -1);
     lxm_obj_bool(o, "dhcp", st->dnsmasq > 0);
     struct lxm_value *dns = lxm_obj_object(o, "dns");
@@ -86,18 +151,24 @@ static struct lxm_value *status_value(const struct lxm_bridge_cfg *b,
         lxm_obj_int(l, "expires", leases[i].expires);
         lxm_array_push(arr, l);
     }
+    lxm_obj_strv(o, "warnings", traps);
+    add_forwards(o, b, fw);
     return o;
 }
 
 static void print_status_table(const struct lxm_bridge_cfg *b, const struct lxm_bridge_status *st,
-                               const struct lxm_lease *leases, int n)
+                               const struct lxm_lease *leases, int n, const struct forwards *fw)
 {
     char a[24] = "-";
     if (st->has_addr)
         lxm_cidr_format(&st->addr, a);
     printf("bridge:  %s (%s)\n", b->name, !st->exists ? "absent" : st->up ? "up" : "down");
+    char a6[LXM_CIDR6_LEN] = "-";
+    if (st->has_addr6)
+        lxm_cidr6_format(&st->addr6, a6);
     printf("ipv4:    %s\n", a);
-    printf("nat:     %s\n", st->nat ? "on" : "off");
+    printf("ipv6:    %s\n", a6);
+    printf("nat:     %s%s\n", st->nat ? "on" : "off", st->nat6 ? " (and NAT66)" : "");
     if (st->dnsmasq > 0)
         printf("dnsmasq: running (pid %d)\n", (int)st->dnsmasq);
     else
@@ -117,6 +188,16 @@ static void print_status_table(const struct lxm_bridge_cfg *b, const struct lxm_
     printf("leases:  %d\n", n);
     for (int i = 0; i < n; i++)
         printf("  %-15s %s %s\n", leases[i].ip, leases[i].mac, leases[i].hostname);
+    int k = 0;
+    for (int i = 0; i < fw->n; i++)
+        k += strcmp(fw->e[i].bridge, b->name) == 0;
+    printf("forwards: %d\n", k);
+    for (int i = 0; i < fw->n; i++) {
+        char s[80];
+        lxm_portfwd_format(&fw->e[i].f, s, sizeof(s));
+        if (strcmp(fw->e[i].bridge, b->name) == 0)
+            printf("  %-44s %s\n", s, fw->e[i].label);
+    }
 }
 
 static int net_status(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struct lxm_error *err)
@@ -129,14 +210,22 @@ static int net_status(struct lxm_ctx *ctx, const struct lxm_bridge_cfg *b, struc
     int n = 0;
     struct lxm_error lerr = {0};
     (void)lxm_dnsmasq_leases(b->dir, b->name, &leases, &n, &lerr);
+    struct forwards fw = {NULL, 0};
+    if ((r = lxm_ports_list(&ctx->paths, NULL, &fw.e, &fw.n, err)) < 0) {
+        lxm_bridge_status_free(&st);
+        return lxm_error_prefix(err, "net status");
+    }
+    _cleanup_strv_free_ char **traps = find_traps(b);
     if (ctx->format == LXM_OUT_TABLE) {
-        print_status_table(b, &st, leases, n);
+        print_status_table(b, &st, leases, n, &fw);
+        warn_traps(traps);
     } else {
-        struct lxm_value *v = status_value(b, &st, leases, n);
+        struct lxm_value *v = status_value(b, &st, leases, n, traps, &fw);
         lxm_output_print(stdout, ctx->format, v, NULL, NULL);
         lxm_value_free(v);
     }
     lxm_bridge_status_free(&st);
+    free(fw.e);
     return 0;
 }
 

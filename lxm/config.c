@@ -786,7 +786,7 @@ static int config_finish(struct walk *w, const struct lxm_ynode *root, void *obj
     const struct lxm_config *c = obj;
     if (!c->name)
         return lxm_walk_error(w, root, "name", "missing (every container config has name: NAME)");
-    return 0;
+    return lxm_config_ports_check(w, root, c);
 }
 
 static int profile_finish(struct walk *w, const struct lxm_ynode *root, void *obj)

@@ -56,6 +56,15 @@ struct lxm_netif {
     bool type_set;              /* type was written (merge: overrides profiles) */
 };
 
+enum lxm_port_proto { LXM_PROTO_TCP, LXM_PROTO_UDP };
+
+struct lxm_port {               /* one port forward (ports:) */
+    int64_t host;               /* 1..65535; 0 = not given */
+    int64_t container;          /* 1..65535; 0 = not given */
+    int proto;                  /* enum lxm_port_proto */
+    char *address;              /* host address to listen on; NULL = all */
+};
+
 struct lxm_mount {
     char *source;               /* host path */
     char *path;                 /* container path */
@@ -113,6 +122,24 @@ struct lxm_setup_file {
     int mode;                   /* -1 = 0644 */
 };
 
+/* Packages one release of a template adds to or takes from source.include. */
+struct lxm_release_packages {
+    char *release;
+    char **include, **exclude;
+};
+
+/* Another init system a template can boot (-c template.init=NAME): its
+ * packages replace some of source.include, and its signals and setup
+ * replace the template's. */
+struct lxm_init_variant {
+    char *name;                 /* sysvinit, openrc, ... */
+    char **include, **exclude;
+    int halt_signal, reboot_signal;
+    struct lxm_setup_file *files;
+    int n_files;
+    char **run;
+};
+
 struct lxm_template {
     char *name;
     char *description;
@@ -122,9 +149,16 @@ struct lxm_template {
     char *variant;
     char **include;
     char *mirror;               /* "host" or URL */
+    char *keyring;              /* the archive's OpenPGP keyring (not Debian's), or NULL */
+    char **components;          /* archive components, NULL = main */
+    struct lxm_release_packages *per_release;
+    int n_per_release;
     char *path;                 /* tarball */
     char *sha256;
     char *init;
+    char *init_system;          /* what it boots: "systemd" when unset */
+    struct lxm_init_variant *inits;
+    int n_inits;
     int halt_signal;
     int reboot_signal;
     struct lxm_setup_file *files;
@@ -156,6 +190,8 @@ struct lxm_config {
     int n_netifs;
     struct lxm_mount *mounts;
     int n_mounts;
+    struct lxm_port *ports;
+    int n_ports;
     struct lxm_security security;
     char *security_profile;
     struct lxm_policy policy;   /* filled by lxm_config_effective() */
@@ -164,6 +200,7 @@ struct lxm_config {
 struct lxm_global {
     char *bridge;
     char *ipv4;                 /* NULL = pick at first net up */
+    char *ipv6;                 /* "ADDR/64" | "none"; NULL = a ULA /64 made at first net up */
     bool nat;
     bool dhcp;
     char **dns_upstream;        /* NULL = the host's resolvers; empty = no forwarding */
@@ -171,6 +208,9 @@ struct lxm_global {
     char *storage_driver;       /* auto | dir | overlay | btrfs */
     char *storage_pool;         /* the loop file of `lxm storage init`; NULL = none */
     char *idmap_range;          /* "auto" or "1000000:65536" */
+    char *mirror_debian;        /* mirrors.debian|ubuntu|devuan: the template's */
+    char *mirror_ubuntu;        /* source.mirror replaced for every create */
+    char *mirror_devuan;
 };
 
 void lxm_limits_init(struct lxm_limits *l);

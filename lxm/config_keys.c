@@ -5,6 +5,7 @@
 #include "config.h"
 #include "config_table.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +15,12 @@
 
 static const char *const net_types[] = {"veth", "macvlan", "none", NULL};
 static const char *const source_types[] = {"busybox", "debootstrap", "tarball", NULL};
+static const char *const port_protos[] = {"tcp", "udp", NULL};
 static const char *const storage_drivers[] = {"auto", "dir", "overlay", "btrfs", NULL};
 
 static int netif_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 static int mount_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
+static int port_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 static int rule_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 static int file_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem);
 
@@ -67,6 +70,18 @@ static const struct key mount_keys[] = {
 static const struct table mount_table =
     TABLE(mount_keys, .elem_size = sizeof(struct lxm_mount), .check = mount_check);
 
+#define PORT_ALLOWED "use a port number 1-65535"
+static const struct key port_keys[] = {
+    K("host", KT_INT, O(struct lxm_port, host), .min = 1, .max = 65535, .none = 0,
+      .allowed = PORT_ALLOWED),
+    K("container", KT_INT, O(struct lxm_port, container), .min = 1, .max = 65535, .none = 0,
+      .allowed = PORT_ALLOWED),
+    K("proto", KT_ENUM, O(struct lxm_port, proto), .choices = port_protos),
+    K("address", KT_STR, O(struct lxm_port, address), .check = lxm_check_host_ipv4),
+};
+static const struct table port_table =
+    TABLE(port_keys, .elem_size = sizeof(struct lxm_port), .check = port_check);
+
 static const struct key config_signal_keys[] = {
     K("halt", KT_SIGNAL, O(struct lxm_config, halt_signal), .allowed = SIGNAL_ALLOWED),
     K("reboot", KT_SIGNAL, O(struct lxm_config, reboot_signal), .allowed = SIGNAL_ALLOWED),
@@ -104,6 +119,8 @@ static const struct key config_keys[] = {
       .sub = &lxm_netif_table, .check = lxm_check_ifname),
     K("mounts", KT_LIST, O(struct lxm_config, mounts), .n_off = O(struct lxm_config, n_mounts),
       .sub = &mount_table),
+    K("ports", KT_LIST, O(struct lxm_config, ports), .n_off = O(struct lxm_config, n_ports),
+      .sub = &port_table),
     K("security", KT_STRUCT, 0, .sub = &config_security_table),
 };
 const struct table lxm_config_table = TABLE(config_keys);
@@ -177,11 +194,24 @@ static const struct key file_keys[] = {
 static const struct table file_table =
     TABLE(file_keys, .elem_size = sizeof(struct lxm_setup_file), .check = file_check);
 
+static const struct key release_packages_keys[] = {
+    K("include", KT_STRV, O(struct lxm_release_packages, include), .check = lxm_check_token),
+    K("exclude", KT_STRV, O(struct lxm_release_packages, exclude), .check = lxm_check_token),
+};
+static const struct table release_packages_table =
+    TABLE(release_packages_keys, .elem_size = sizeof(struct lxm_release_packages), .named = true,
+          .name_off = O(struct lxm_release_packages, release));
+
 static const struct key source_keys[] = {
     K("type", KT_ENUM, O(struct lxm_template, source_type), .choices = source_types),
     K("variant", KT_STR, O(struct lxm_template, variant), .check = lxm_check_token),
     K("include", KT_STRV, O(struct lxm_template, include), .check = lxm_check_token),
     K("mirror", KT_STR, O(struct lxm_template, mirror), .check = lxm_check_mirror),
+    K("keyring", KT_STR, O(struct lxm_template, keyring), .check = lxm_check_abs_path),
+    K("components", KT_STRV, O(struct lxm_template, components), .check = lxm_check_token),
+    K("per_release", KT_NAMED, O(struct lxm_template, per_release),
+      .n_off = O(struct lxm_template, n_per_release), .sub = &release_packages_table,
+      .check = lxm_check_token),
     K("path", KT_STR, O(struct lxm_template, path), .check = lxm_check_nonempty),
     K("sha256", KT_STR, O(struct lxm_template, sha256), .check = lxm_check_sha256),
 };
@@ -200,6 +230,27 @@ static const struct key setup_keys[] = {
 };
 static const struct table setup_table = TABLE(setup_keys);
 
+static const struct key init_signal_keys[] = {
+    K("halt", KT_SIGNAL, O(struct lxm_init_variant, halt_signal), .allowed = SIGNAL_ALLOWED),
+    K("reboot", KT_SIGNAL, O(struct lxm_init_variant, reboot_signal), .allowed = SIGNAL_ALLOWED),
+};
+static const struct table init_signal_table = TABLE(init_signal_keys);
+static const struct key init_setup_keys[] = {
+    K("files", KT_LIST, O(struct lxm_init_variant, files),
+      .n_off = O(struct lxm_init_variant, n_files), .sub = &file_table),
+    K("run", KT_STRV, O(struct lxm_init_variant, run), .check = lxm_check_nonempty),
+};
+static const struct table init_setup_table = TABLE(init_setup_keys);
+static const struct key init_variant_keys[] = {
+    K("include", KT_STRV, O(struct lxm_init_variant, include), .check = lxm_check_token),
+    K("exclude", KT_STRV, O(struct lxm_init_variant, exclude), .check = lxm_check_token),
+    K("signals", KT_STRUCT, 0, .sub = &init_signal_table),
+    K("setup", KT_STRUCT, 0, .sub = &init_setup_table),
+};
+static const struct table init_variant_table =
+    TABLE(init_variant_keys, .elem_size = sizeof(struct lxm_init_variant), .named = true,
+          .name_off = O(struct lxm_init_variant, name));
+
 static const struct key template_keys[] = {
     K("name", KT_STR, O(struct lxm_template, name), .check = lxm_check_ref),
     K("description", KT_STR, O(struct lxm_template, description)),
@@ -207,6 +258,9 @@ static const struct key template_keys[] = {
     K("default_release", KT_STR, O(struct lxm_template, default_release), .check = lxm_check_token),
     K("source", KT_STRUCT, 0, .sub = &source_table),
     K("init", KT_STR, O(struct lxm_template, init), .check = lxm_check_abs_path),
+    K("init_system", KT_STR, O(struct lxm_template, init_system), .check = lxm_check_token),
+    K("inits", KT_NAMED, O(struct lxm_template, inits), .n_off = O(struct lxm_template, n_inits),
+      .sub = &init_variant_table, .check = lxm_check_token),
     K("signals", KT_STRUCT, 0, .sub = &template_signal_table),
     K("setup", KT_STRUCT, 0, .sub = &setup_table),
     K("profiles", KT_STRV, O(struct lxm_template, profiles), .check = lxm_check_ref),
@@ -221,6 +275,7 @@ static const struct table global_dns_table = TABLE(global_dns_keys);
 static const struct key global_network_keys[] = {
     K("bridge", KT_STR, O(struct lxm_global, bridge), .check = lxm_check_ifname),
     K("ipv4", KT_STR, O(struct lxm_global, ipv4), .check = lxm_check_cidr),
+    K("ipv6", KT_STR, O(struct lxm_global, ipv6), .check = lxm_check_ipv6_prefix),
     K("nat", KT_BOOL, O(struct lxm_global, nat)),
     K("dhcp", KT_BOOL, O(struct lxm_global, dhcp)),
     K("dns", KT_STRUCT, 0, .sub = &global_dns_table),
@@ -232,6 +287,12 @@ static const struct key global_storage_keys[] = {
 static const struct key global_idmap_keys[] = {
     K("range", KT_STR, O(struct lxm_global, idmap_range), .check = lxm_check_idrange),
 };
+static const struct key global_mirror_keys[] = {
+    K("debian", KT_STR, O(struct lxm_global, mirror_debian), .check = lxm_check_mirror),
+    K("ubuntu", KT_STR, O(struct lxm_global, mirror_ubuntu), .check = lxm_check_mirror),
+    K("devuan", KT_STR, O(struct lxm_global, mirror_devuan), .check = lxm_check_mirror),
+};
+static const struct table global_mirror_table = TABLE(global_mirror_keys);
 static const struct table global_network_table = TABLE(global_network_keys);
 static const struct table global_storage_table = TABLE(global_storage_keys);
 static const struct table global_idmap_table = TABLE(global_idmap_keys);
@@ -239,6 +300,7 @@ static const struct key global_keys[] = {
     K("network", KT_STRUCT, 0, .sub = &global_network_table),
     K("storage", KT_STRUCT, 0, .sub = &global_storage_table),
     K("idmap", KT_STRUCT, 0, .sub = &global_idmap_table),
+    K("mirrors", KT_STRUCT, 0, .sub = &global_mirror_table),
 };
 const struct table lxm_global_table = TABLE(global_keys);
 
@@ -282,6 +344,17 @@ static int mount_check(struct walk *w, const struct lxm_ynode *at, const char *p
     return 0;
 }
 
+static int port_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem)
+{
+    const struct lxm_port *p = elem;
+    if (!p->host)
+        return missing(w, at, path, "host", "the port on the host, 1-65535, e.g. host: 8080");
+    if (!p->container)
+        return missing(w, at, path, "container",
+                       "the port in the container, 1-65535, e.g. container: 80");
+    return 0;
+}
+
 static int rule_check(struct walk *w, const struct lxm_ynode *at, const char *path, void *elem)
 {
     const struct lxm_seccomp_rule *r = elem;
@@ -297,5 +370,46 @@ static int file_check(struct walk *w, const struct lxm_ynode *at, const char *pa
     const struct lxm_setup_file *f = elem;
     if (!f->path)
         return missing(w, at, path, "path", "use the absolute path in the rootfs");
+    return 0;
+}
+
+/* ---- checks across elements ----------------------------------------- */
+
+static bool same_listen(const struct lxm_port *a, const struct lxm_port *b)
+{
+    if (a->proto != b->proto || a->host != b->host)
+        return false;
+    bool all_a = !a->address || !strcmp(a->address, "0.0.0.0");
+    bool all_b = !b->address || !strcmp(b->address, "0.0.0.0");
+    return all_a || all_b || !strcmp(a->address, b->address);
+}
+
+/* The node of ports[i] in a document (NULL when not found). */
+static const struct lxm_ynode *port_node(const struct lxm_ynode *root, int i)
+{
+    if (!root || root->type != LXM_YAML_MAP)
+        return NULL;
+    for (size_t k = 0; k < root->n; k++) {
+        const struct lxm_ynode *key = root->items[2 * k], *v = root->items[2 * k + 1];
+        if (key->type == LXM_YAML_SCALAR && !strcmp(key->value, "ports") &&
+            v->type == LXM_YAML_SEQ && (size_t)i < v->n)
+            return v->items[i];
+    }
+    return NULL;
+}
+
+int lxm_config_ports_check(struct walk *w, const struct lxm_ynode *root, const struct lxm_config *c)
+{
+    for (int i = 0; i < c->n_ports; i++)
+        for (int j = 0; j < i; j++) {
+            const struct lxm_port *a = &c->ports[j], *b = &c->ports[i];
+            if (!same_listen(a, b))
+                continue;
+            char path[32];
+            snprintf(path, sizeof(path), "ports[%d]", i);
+            return lxm_walk_error(w, port_node(root, i), path,
+                                  "host port %s/%lld is forwarded twice (also by ports[%d])",
+                                  b->proto == LXM_PROTO_UDP ? "udp" : "tcp", (long long)b->host, j);
+        }
     return 0;
 }

@@ -74,3 +74,8 @@ extern const struct table lxm_config_table, lxm_profile_table, lxm_profile_secur
 /* "[FILE:LINE:COL: ]PATH: what" into w->err; returns -EINVAL. */
 int lxm_walk_error(struct walk *w, const struct lxm_ynode *at, const char *path, const char *fmt,
                    ...) __attribute__((format(printf, 4, 5)));
+
+/* ports: no host port (of one protocol and address) forwarded twice. */
+struct lxm_config;
+int lxm_config_ports_check(struct walk *w, const struct lxm_ynode *root,
+                           const struct lxm_config *c);

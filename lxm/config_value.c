@@ -325,6 +325,27 @@ const char *lxm_check_cidr(const char *s, char *allowed)
     return NULL;
 }
 
+const char *lxm_check_ipv6_prefix(const char *s, char *allowed)
+{
+    ALLOW("use none or an IPv6 /64, e.g. fd42:1:2::/64 or fd42:1:2::1/64");
+    if (!strcmp(s, "none"))
+        return NULL;
+    const char *slash = strchr(s, '/');
+    char addr[INET6_ADDRSTRLEN];
+    struct in6_addr in;
+    if (!slash || (size_t)(slash - s) >= sizeof(addr))
+        return "is not an IPv6 prefix";
+    memcpy(addr, s, (size_t)(slash - s));
+    addr[slash - s] = '\0';
+    if (inet_pton(AF_INET6, addr, &in) != 1)
+        return "is not an IPv6 prefix";
+    if (strcmp(slash + 1, "64") != 0)
+        return "is not a /64 (SLAAC needs a /64)";
+    if (in.s6_addr[0] == 0xff || (in.s6_addr[0] == 0xfe && (in.s6_addr[1] & 0xc0) == 0x80))
+        return "is a multicast or link-local prefix";
+    return NULL;
+}
+
 const char *lxm_check_ipv4_conf(const char *s, char *allowed)
 {
     if (!strcmp(s, "dhcp"))
@@ -362,6 +383,18 @@ const char *lxm_check_gateway(const char *s, char *allowed)
     if (!strcmp(s, "auto") || inet_pton(AF_INET, s, &in) == 1)
         return NULL;
     return "is not an IPv4 address";
+}
+
+const char *lxm_check_host_ipv4(const char *s, char *allowed)
+{
+    ALLOW("use an IPv4 address of the host, e.g. 127.0.0.1, or leave it out for all");
+    struct in_addr in;
+    if (inet_pton(AF_INET, s, &in) != 1)
+        return "is not an IPv4 address";
+    uint32_t a = ntohl(in.s_addr);
+    if ((a >> 28) == 0xe || a == 0xffffffffu)
+        return "is a multicast or broadcast address";
+    return NULL;
 }
 
 #define MAX_CPUS 8192

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -49,10 +50,7 @@ int lxm_paths_init(struct lxm_paths *p, const char *root, struct lxm_error *err)
     }
     if (p->root) {
         /* FNV-1a of the root path: stable, short, and distinct per --root. */
-        uint32_t h = 2166136261u;
-        for (const char *s = p->root; *s; s++)
-            h = (h ^ (uint8_t)*s) * 16777619u;
-        p->instance = xasprintf("-%08x", h);
+        p->instance = xasprintf("-%08x", lxm_fnv1a(LXM_FNV1A_INIT, p->root));
     } else
         p->instance = strdup("");
     p->etc = under(p->root, "/etc/lxm");

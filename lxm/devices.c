@@ -17,9 +17,11 @@
 #include "devices.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/strv.h"
 
 #define ANY (-1)
+#define LOG_SIZE (256 * 1024)
 
 struct dev_rule {
     char type;        /* 'c', 'b' or 'a' */
@@ -226,26 +228,73 @@ static size_t build_prog(const struct dev_rule *rules, size_t n, struct bpf_insn
     return k;
 }
 
+static int load_prog(const struct bpf_insn *prog, size_t n, char *log, size_t log_size)
+{
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    attr.insns = (uintptr_t)prog;
+    attr.insn_cnt = (uint32_t)n;
+    attr.license = (uintptr_t) "GPL";
+    if (log) {
+        attr.log_buf = (uintptr_t)log;
+        attr.log_size = (uint32_t)log_size;
+        attr.log_level = 1;
+    }
+    int fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+    return fd < 0 ? -errno : fd;
+}
+
+/* The verifier's last line says why it refused; the log is only asked
+ * for then (a log too small for the whole trace fails the load with
+ * ENOSPC, which is how long allowlists used to fail). */
+static int load_failed(const struct bpf_insn *prog, size_t n, int r, struct lxm_error *err)
+{
+    _cleanup_free_ char *log = NULL;
+    if (r == -EINVAL || r == -EACCES) {
+        log = calloc(1, LOG_SIZE);
+        if (log && load_prog(prog, n, log, LOG_SIZE) >= 0)
+            log[0] = '\0';
+    }
+    const char *last = "";
+    if (log && *log) {
+        size_t len = strlen(log);
+        while (len && log[len - 1] == '\n')
+            log[--len] = '\0';
+        last = strrchr(log, '\n') ? strrchr(log, '\n') + 1 : log;
+    }
+    return lxm_error_errno(err, -r, "devices: load the cgroup device program%s%.200s",
+                           *last ? ": " : "", last);
+}
+
+/* True in a user namespace other than the initial one. */
+static bool in_user_ns(void)
+{
+    _cleanup_free_ char *map = NULL;
+    unsigned a, b, c;
+    if (read_file("/proc/self/uid_map", &map, NULL) < 0)
+        return false;
+    return sscanf(map, "%u %u %u", &a, &b, &c) != 3 || a != 0 || b != 0 || c != 4294967295u;
+}
+
 static int apply_v2(const struct dev_rule *rules, size_t n, int cgroup_fd, struct lxm_error *err)
 {
     _cleanup_free_ struct bpf_insn *prog = calloc(8 + n * 9, sizeof(*prog));
-    char log[4096] = "";
     union bpf_attr attr;
 
     if (!prog)
         return lxm_error_set(err, ENOMEM, "devices: out of memory");
-    memset(&attr, 0, sizeof(attr));
-    attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-    attr.insns = (uintptr_t)prog;
-    attr.insn_cnt = (uint32_t)build_prog(rules, n, prog);
-    attr.license = (uintptr_t) "GPL";
-    attr.log_buf = (uintptr_t)log;
-    attr.log_size = sizeof(log);
-    attr.log_level = 1;
-    _cleanup_close_ int fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+    size_t len = build_prog(rules, n, prog);
+    _cleanup_close_ int fd = load_prog(prog, len, NULL, 0);
+    /* Inside a user namespace (an lxm nested in a container) only host
+     * root may load device programs. There the enclosing container's rules
+     * bound every device access, and nobody inside can mknod a device. */
+    if (fd == -EPERM && in_user_ns()) {
+        lxm_debug("devices: in a user namespace, the enclosing container's device rules apply");
+        return 0;
+    }
     if (fd < 0)
-        return lxm_error_errno(err, errno, "devices: load the cgroup device program%s%.200s",
-                               *log ? ": " : "", log);
+        return load_failed(prog, len, fd, err);
     memset(&attr, 0, sizeof(attr));
     attr.target_fd = cgroup_fd;
     attr.attach_bpf_fd = fd;

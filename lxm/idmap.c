@@ -283,13 +283,41 @@ static int64_t shift_id(const struct lxm_idmap_range *r, size_t n, uint32_t id,
 
 /* ---- /etc/subuid, /etc/subgid ------------------------------------------- */
 
+/* Does /proc/self/FILE map start..start+count-1 in one line? */
+static bool own_map_covers(const char *file, uint32_t start, uint32_t count)
+{
+    _cleanup_free_ char *path = xasprintf("/proc/self/%s", file), *text = NULL;
+    if (!path || read_file(path, &text, NULL) < 0)
+        return true; /* cannot tell: keep the default */
+    for (char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        unsigned long long ns, host, n;
+        if (sscanf(p, "%llu %llu %llu", &ns, &host, &n) == 3 && ns <= start &&
+            (uint64_t)start + count <= ns + n)
+            return true;
+    }
+    return false;
+}
+
+/* The built-in default start: 1000000, unless lxm runs in a user namespace
+ * that does not map those ids (an lxm nested in a container of 65536 ids):
+ * then 0, and its containers share the ids of the one they run in. */
+static uint32_t builtin_start(void)
+{
+    const uint32_t s = LXM_IDMAP_DEFAULT_START, n = LXM_IDMAP_DEFAULT_COUNT;
+    if (own_map_covers("uid_map", s, n) && own_map_covers("gid_map", s, n))
+        return s;
+    if (own_map_covers("uid_map", 0, n) && own_map_covers("gid_map", 0, n))
+        return 0;
+    return s;
+}
+
 /* Root's range when its subuid/subgid line is missing (lxm.yaml
  * idmap.range, else the built-in default). */
 static struct lxm_subid_set default_set(const struct lxm_subid_files *f)
 {
     bool custom = f && f->default_count;
     return (struct lxm_subid_set){
-        .r = {{.host_id = custom ? f->default_start : LXM_IDMAP_DEFAULT_START,
+        .r = {{.host_id = custom ? f->default_start : builtin_start(),
                .count = custom ? f->default_count : LXM_IDMAP_DEFAULT_COUNT}},
         .n = 1,
     };
@@ -906,7 +934,7 @@ int lxm_idmap_mount_supported(const char *dir, int userns_fd, struct lxm_error *
     _cleanup_close_ int own = -1;
     if (userns_fd < 0) {
         struct lxm_idmap map;
-        set_single(&map, LXM_IDMAP_DEFAULT_START, LXM_IDMAP_DEFAULT_START);
+        set_single(&map, builtin_start(), builtin_start());
         own = lxm_idmap_userns_open(&map, err);
         if (own < 0)
             return own;
@@ -1243,6 +1271,14 @@ static int check_disjoint(const struct lxm_idmap_range *r, size_t n, struct lxm_
     return 0;
 }
 
+static bool is_identity(const struct lxm_idmap_range *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].ns_id != r[i].host_id)
+            return false;
+    return true;
+}
+
 int lxm_idmap_shift_tree(const char *root, const struct lxm_idmap *map,
                          enum lxm_idmap_direction dir, struct lxm_idmap_shift_stats *stats,
                          struct lxm_error *err)
@@ -1250,6 +1286,10 @@ int lxm_idmap_shift_tree(const char *root, const struct lxm_idmap *map,
     struct lxm_idmap_shift_stats local = {0};
     struct shift_ctx c = {.map = map, .dir = dir, .st = stats ? stats : &local, .err = err};
     *c.st = (struct lxm_idmap_shift_stats){0};
+    /* An identity map (a nested lxm's containers sharing the ids of the
+     * container it runs in) shifts nothing. */
+    if (is_identity(map->uid, map->n_uid) && is_identity(map->gid, map->n_gid))
+        return 0;
     int r = check_disjoint(map->uid, map->n_uid, err);
     if (r == 0)
         r = check_disjoint(map->gid, map->n_gid, err);

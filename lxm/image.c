@@ -17,6 +17,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/inroot.h"
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/strv.h"
@@ -69,16 +70,6 @@ void lxm_progress_draw(const char *line)
 
 /* ---- progress meter ------------------------------------------------------ */
 
-struct meter {
-    enum lxm_progress mode;
-    const char *verb;           /* "unpacking", "packing", "copying" */
-    const char *done_verb;      /* "unpacked", ... for the closing line */
-    const char *what;           /* a path: its last component is shown */
-    int64_t total;              /* 0 = unknown: show a byte count only */
-    int64_t start_ms, last_ms, bytes;
-    bool drawn;
-};
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -92,15 +83,15 @@ static const char *short_name(const char *path)
     return slash && slash[1] ? slash + 1 : path;
 }
 
-static void meter_start(struct meter *m, enum lxm_progress mode, const char *verb,
+void lxm_meter_start(struct lxm_meter *m, enum lxm_progress mode, const char *verb,
                         const char *done_verb, const char *what, int64_t total)
 {
-    *m = (struct meter){ .mode = mode, .verb = verb, .done_verb = done_verb, .what = what,
+    *m = (struct lxm_meter){ .mode = mode, .verb = verb, .done_verb = done_verb, .what = what,
                          .total = total, .start_ms = now_ms() };
     m->last_ms = m->start_ms;
 }
 
-static void meter_update(struct meter *m, int64_t done)
+void lxm_meter_update(struct lxm_meter *m, int64_t done)
 {
     m->bytes = done;
     if (m->mode != LXM_PROGRESS_TTY)
@@ -126,7 +117,7 @@ static void meter_update(struct meter *m, int64_t done)
 }
 
 /* The closing line: what was made, how big, how long. */
-static void meter_done(struct meter *m, bool ok)
+void lxm_meter_done(struct lxm_meter *m, bool ok)
 {
     if (m->mode != LXM_PROGRESS_TTY)
         return;
@@ -188,16 +179,13 @@ static int resolves_plainly(int rootfd, const char *path, bool only_parent)
     }
     if (!*p || strcmp(p, ".") == 0)
         return 0;
-    struct open_how how = {
-        .flags = O_PATH | O_CLOEXEC,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-    };
-    int fd = (int)syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+    int fd = lxm_openat2(rootfd, p, O_PATH, 0,
+                         RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
     if (fd >= 0) {
         close(fd);
         return 0;
     }
-    if (errno == ELOOP || errno == EXDEV)
+    if (fd == -ELOOP || fd == -EXDEV)
         return -errno;
     return 0; /* missing parents are created by libarchive; ENOTDIR fails there */
 }
@@ -365,7 +353,7 @@ static int extract_entry(struct archive *in, struct archive *out, struct archive
 }
 
 static int extract_entries(struct archive *in, struct archive *out, int rootfd, const char *tarball,
-                           const struct entry_filter *f, struct meter *m, struct lxm_error *err)
+                           const struct entry_filter *f, struct lxm_meter *m, struct lxm_error *err)
 {
     struct skipped_nodes skipped = { 0 };
     int r;
@@ -393,7 +381,7 @@ static int extract_entries(struct archive *in, struct archive *out, int rootfd, 
             r = extract_entry(in, out, e, tarball, err);
         if (r < 0)
             break;
-        meter_update(m, archive_filter_bytes(in, -1));
+        lxm_meter_update(m, archive_filter_bytes(in, -1));
     }
     skipped_nodes_clear(&skipped);
     return r;
@@ -416,7 +404,7 @@ struct extract_job {
     struct archive *in, *out;
     int rootfd;
     const char *tarball;
-    struct meter *meter;
+    struct lxm_meter *meter;
     struct lxm_error *err;
     const struct entry_filter *filter;
 };
@@ -481,14 +469,14 @@ int lxm_image_extract_archive(struct archive *in, const char *label, const char 
     if (!out)
         return lxm_error_set(err, ENOMEM, "out of memory");
     archive_write_disk_set_options(out, EXTRACT_FLAGS);
-    struct meter m;
-    meter_start(&m, progress, "unpacking", "unpacked", label, total);
+    struct lxm_meter m;
+    lxm_meter_start(&m, progress, "unpacking", "unpacked", label, total);
     struct entry_filter f = { filter, arg };
     struct extract_job job = { in, out, rootfd, label, &m, err, &f };
     int r = in_directory(rootfd, dest, extract_job_run, &job, err);
     if (r == 0)
         m.bytes = archive_filter_bytes(in, -1);
-    meter_done(&m, r == 0);
+    lxm_meter_done(&m, r == 0);
     if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */
         return lxm_error_prefix(err, "extract into %s", dest);
     return r;
@@ -563,7 +551,7 @@ static int relativise(struct archive_entry *e, const char *dir, size_t dirlen)
  * block and character nodes are left out (an image never carries them:
  * extraction would skip them anyway, with a warning at every use). */
 static int walk_tree(const char *dir, struct archive *out, int format, bool devices,
-                     struct meter *m, struct lxm_error *err)
+                     struct lxm_meter *m, struct lxm_error *err)
 {
     _cleanup_archive_read_ struct archive *disk = archive_read_disk_new();
     _cleanup_linkresolver_ struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
@@ -611,7 +599,7 @@ static int walk_tree(const char *dir, struct archive *out, int format, bool devi
         }
         archive_entry_free(spare); /* pax never defers; keep it leak-free anyway */
         /* The data read so far (a disk writer has no filter to ask). */
-        meter_update(m, m->bytes + size);
+        lxm_meter_update(m, m->bytes + size);
     }
 }
 
@@ -669,10 +657,10 @@ static int pack_to_fd(const char *dir, int fd, char sha256[65], enum lxm_progres
     int r = open_pack_writer(w, &sink, err);
     if (r < 0)
         return r;
-    struct meter m;
-    meter_start(&m, progress, "packing", "packed", dir, 0);
+    struct lxm_meter m;
+    lxm_meter_start(&m, progress, "packing", "packed", dir, 0);
     r = walk_tree(dir, w, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, false, &m, err);
-    meter_done(&m, r == 0);
+    lxm_meter_done(&m, r == 0);
     if (r < 0)
         return r;
     if (archive_write_close(w) != ARCHIVE_OK)
@@ -716,13 +704,13 @@ struct copy_job {
 static int copy_job_run(void *arg)
 {
     struct copy_job *j = arg;
-    struct meter m;
-    meter_start(&m, lxm_progress_mode(false), "copying", "copied", j->src, 0);
+    struct lxm_meter m;
+    lxm_meter_start(&m, lxm_progress_mode(false), "copying", "copied", j->src, 0);
     int r = walk_tree(j->src, j->out, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, true, &m, j->err);
     /* Only a copy long enough to have shown progress gets a closing line. */
     if (!m.drawn)
         m.mode = LXM_PROGRESS_QUIET;
-    meter_done(&m, r == 0);
+    lxm_meter_done(&m, r == 0);
     if (archive_write_close(j->out) < ARCHIVE_WARN && r == 0)
         r = lxm_archive_error(j->err, j->out, EIO, "copy");
     return r;

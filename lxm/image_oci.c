@@ -16,11 +16,13 @@
 #include <unistd.h>
 
 #include "image_import-internal.h"
+#include "json.h"
 #include "lazy-archive.h"
 #include "lazy-image.h"
 #include "template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/inroot.h"
 #include "util/log.h"
 #include "util/sha256.h"
 
@@ -29,55 +31,6 @@
 #define MAX_INDEX_DEPTH 4
 
 /* ---- JSON ------------------------------------------------------------------------ */
-
-static int json_parse(const char *label, const char *text, size_t len, json_object **out,
-                      struct lxm_error *err)
-{
-    struct json_tokener *tok = json_tokener_new_ex(32);
-    if (!tok)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    json_object *o = len <= INT32_MAX ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
-    enum json_tokener_error je = json_tokener_get_error(tok);
-    json_tokener_free(tok);
-    if (!o || je != json_tokener_success) {
-        if (o)
-            json_object_put(o);
-        return lxm_error_set(err, EINVAL, "%s: not valid JSON (%s)", label,
-                             je == json_tokener_continue ? "unexpected end"
-                                                         : json_tokener_error_desc(je));
-    }
-    if (json_object_get_type(o) != json_type_object) {
-        json_object_put(o);
-        return lxm_error_set(err, EINVAL, "%s: expected a JSON object", label);
-    }
-    *out = o;
-    return 0;
-}
-
-static json_object *jget(json_object *o, const char *key, enum json_type type)
-{
-    json_object *v = NULL;
-    if (!o || json_object_get_type(o) != json_type_object || !json_object_object_get_ex(o, key, &v))
-        return NULL;
-    return v && json_object_get_type(v) == type ? v : NULL;
-}
-
-/* An optional string member: absent is fine, another type is an error. */
-static int jstr(const char *label, json_object *o, const char *key, char **out,
-                struct lxm_error *err)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v) || !v)
-        return 0;
-    if (json_object_get_type(v) != json_type_string)
-        return lxm_error_set(err, EINVAL, "%s: \"%s\" must be a string", label, key);
-    char *s = strdup(json_object_get_string(v));
-    if (!s)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    free(*out);
-    *out = s;
-    return 0;
-}
 
 void lxm_oci_desc_clear(struct lxm_oci_desc *d)
 {
@@ -89,44 +42,34 @@ void lxm_oci_desc_clear(struct lxm_oci_desc *d)
     memset(d, 0, sizeof(*d));
 }
 
-static bool valid_hex(const char *s)
-{
-    if (strlen(s) != 64)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-            return false;
-    return true;
-}
-
 static int parse_desc(const char *label, json_object *o, struct lxm_oci_desc *d,
                       struct lxm_error *err)
 {
     memset(d, 0, sizeof(*d));
     if (!o || json_object_get_type(o) != json_type_object)
         return lxm_error_set(err, EINVAL, "%s: a descriptor must be a JSON object", label);
-    json_object *digest = jget(o, "digest", json_type_string);
-    json_object *size = jget(o, "size", json_type_int);
+    json_object *digest = lxm_jget(o, "digest", json_type_string);
+    json_object *size = lxm_jget(o, "size", json_type_int);
     if (!digest || !size)
         return lxm_error_set(err, EINVAL, "%s: a descriptor needs \"digest\" and \"size\"", label);
     const char *dg = json_object_get_string(digest);
-    if (strncmp(dg, "sha256:", 7) != 0 || !valid_hex(dg + 7))
+    if (strncmp(dg, "sha256:", 7) != 0 || !lxm_valid_sha256_hex(dg + 7))
         return lxm_error_set(err, EINVAL, "%s: digest '%.80s' is not sha256:<64 hex digits>", label, dg);
     memcpy(d->hex, dg + 7, 65);
     d->size = json_object_get_int64(size);
     if (d->size < 0)
         return lxm_error_set(err, EINVAL, "%s: descriptor %.19s has a negative size", label, dg);
-    json_object *ann = jget(o, "annotations", json_type_object);
-    json_object *plat = jget(o, "platform", json_type_object);
-    int r = jstr(label, o, "mediaType", &d->media_type, err);
+    json_object *ann = lxm_jget(o, "annotations", json_type_object);
+    json_object *plat = lxm_jget(o, "platform", json_type_object);
+    int r = lxm_jstr(label, o, "mediaType", &d->media_type, err);
     if (r == 0 && ann)
-        r = jstr(label, ann, "org.opencontainers.image.ref.name", &d->ref_name, err);
+        r = lxm_jstr(label, ann, "org.opencontainers.image.ref.name", &d->ref_name, err);
     if (r == 0 && plat)
-        r = jstr(label, plat, "os", &d->os, err);
+        r = lxm_jstr(label, plat, "os", &d->os, err);
     if (r == 0 && plat)
-        r = jstr(label, plat, "architecture", &d->arch, err);
+        r = lxm_jstr(label, plat, "architecture", &d->arch, err);
     if (r == 0 && plat)
-        r = jstr(label, plat, "variant", &d->variant, err);
+        r = lxm_jstr(label, plat, "variant", &d->variant, err);
     if (r < 0)
         lxm_oci_desc_clear(d);
     return r;
@@ -164,9 +107,9 @@ static int parse_desc_array(const char *label, json_object *o, const char *key,
 bool lxm_oci_is_index(const char *text, size_t len)
 {
     _cleanup_json_ json_object *o = NULL;
-    if (json_parse("", text, len, &o, NULL) < 0)
+    if (lxm_json_parse("", text, len, &o, NULL) < 0)
         return false;
-    return jget(o, "manifests", json_type_array) && !jget(o, "layers", json_type_array);
+    return lxm_jget(o, "manifests", json_type_array) && !lxm_jget(o, "layers", json_type_array);
 }
 
 void lxm_oci_index_clear(struct lxm_oci_index *x)
@@ -182,10 +125,10 @@ int lxm_oci_index_parse(const char *label, const char *text, size_t len,
 {
     memset(out, 0, sizeof(*out));
     _cleanup_json_ json_object *o = NULL;
-    int r = json_parse(label, text, len, &o, err);
+    int r = lxm_json_parse(label, text, len, &o, err);
     if (r < 0)
         return r;
-    if (!jget(o, "manifests", json_type_array))
+    if (!lxm_jget(o, "manifests", json_type_array))
         return lxm_error_set(err, EINVAL, "%s: not an image index (no \"manifests\" array)", label);
     r = parse_desc_array(label, o, "manifests", &out->manifests, &out->n, err);
     return r < 0 ? lxm_error_prefix(err, "%s", label) : 0;
@@ -206,19 +149,19 @@ int lxm_oci_manifest_parse(const char *label, const char *text, size_t len,
 {
     memset(out, 0, sizeof(*out));
     _cleanup_json_ json_object *o = NULL;
-    int r = json_parse(label, text, len, &o, err);
+    int r = lxm_json_parse(label, text, len, &o, err);
     if (r < 0)
         return r;
-    json_object *config = jget(o, "config", json_type_object);
-    if (!config || !jget(o, "layers", json_type_array))
+    json_object *config = lxm_jget(o, "config", json_type_object);
+    if (!config || !lxm_jget(o, "layers", json_type_array))
         return lxm_error_set(err, EINVAL, "%s: not an image manifest (needs \"config\" and \"layers\")",
                              label);
     r = parse_desc(label, config, &out->config, err);
     if (r == 0)
         r = parse_desc_array(label, o, "layers", &out->layers, &out->n_layers, err);
-    json_object *ann = jget(o, "annotations", json_type_object);
+    json_object *ann = lxm_jget(o, "annotations", json_type_object);
     if (r == 0 && ann)
-        r = jstr(label, ann, "org.opencontainers.image.description", &out->description, err);
+        r = lxm_jstr(label, ann, "org.opencontainers.image.description", &out->description, err);
     if (r < 0)
         lxm_oci_manifest_clear(out);
     return r;
@@ -237,17 +180,17 @@ int lxm_oci_config_parse(const char *label, const char *text, size_t len,
 {
     memset(out, 0, sizeof(*out));
     _cleanup_json_ json_object *o = NULL;
-    int r = json_parse(label, text, len, &o, err);
+    int r = lxm_json_parse(label, text, len, &o, err);
     if (r < 0)
         return r;
     _cleanup_free_ char *created = NULL;
-    r = jstr(label, o, "architecture", &out->arch, err);
+    r = lxm_jstr(label, o, "architecture", &out->arch, err);
     if (r == 0)
-        r = jstr(label, o, "os", &out->os, err);
+        r = lxm_jstr(label, o, "os", &out->os, err);
     if (r == 0)
-        r = jstr(label, o, "variant", &out->variant, err);
+        r = lxm_jstr(label, o, "variant", &out->variant, err);
     if (r == 0)
-        r = jstr(label, o, "created", &created, err);
+        r = lxm_jstr(label, o, "created", &created, err);
     if (r == 0 && created && (out->created = lxm_rfc3339_parse(created)) < 0)
         r = lxm_error_set(err, EINVAL, "%s: \"created\": '%.40s' is not an RFC 3339 time", label,
                           created);
@@ -267,15 +210,11 @@ struct layout {
 /* Open a file beneath the layout, never leaving it. */
 static int layout_open(const struct layout *l, const char *rel, struct lxm_error *err)
 {
-    struct open_how how = {
-        .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-    };
-    int fd = (int)syscall(SYS_openat2, l->fd, rel, &how, sizeof(how));
-    if (fd < 0 && (errno == EXDEV || errno == ELOOP))
+    int fd = lxm_openat2(l->fd, rel, O_RDONLY | O_NOCTTY, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    if (fd == -EXDEV || fd == -ELOOP)
         return lxm_error_set(err, EPERM, "%s/%s: a symlink leads out of the layout", l->dir, rel);
     if (fd < 0)
-        return lxm_error_errno(err, errno, "%s/%s", l->dir, rel);
+        return lxm_error_errno(err, -fd, "%s/%s", l->dir, rel);
     return fd;
 }
 
@@ -605,8 +544,8 @@ static int check_oci_layout(const struct layout *l, struct lxm_error *err)
     char label[PATH_MAX + 32];
     snprintf(label, sizeof(label), "%s/oci-layout", l->dir);
     if (r == 0)
-        r = json_parse(label, text, len, &o, err);
-    if (r == 0 && !jget(o, "imageLayoutVersion", json_type_string))
+        r = lxm_json_parse(label, text, len, &o, err);
+    if (r == 0 && !lxm_jget(o, "imageLayoutVersion", json_type_string))
         r = lxm_error_set(err, EINVAL, "%s: no imageLayoutVersion", label);
     return r;
 }
@@ -815,12 +754,8 @@ static char *clean_path(const char *name)
  * when it is not there, -ELOOP/-EXDEV when a symlink or mount is. */
 static int open_dir_plainly(int rootfd, const char *rel)
 {
-    struct open_how how = {
-        .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-    };
-    int fd = (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
-    return fd < 0 ? -errno : fd;
+    return lxm_openat2(rootfd, *rel ? rel : ".", O_RDONLY | O_DIRECTORY, 0,
+                       RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
 }
 
 static int remove_in(int dirfd, const char *name)

@@ -21,6 +21,7 @@
     X(json_object_array_get_idx) \
     X(json_object_array_length) \
     X(json_object_get_int64) \
+    X(json_object_get_object) \
     X(json_object_get_string) \
     X(json_object_get_type) \
     X(json_object_object_get_ex) \
@@ -79,6 +80,7 @@ const struct lxm_sqfs_api *lxm_sqfs(void);
 #define json_object_array_get_idx (lxm_json()->json_object_array_get_idx)
 #define json_object_array_length (lxm_json()->json_object_array_length)
 #define json_object_get_int64 (lxm_json()->json_object_get_int64)
+#define json_object_get_object (lxm_json()->json_object_get_object)
 #define json_object_get_string (lxm_json()->json_object_get_string)
 #define json_object_get_type (lxm_json()->json_object_get_type)
 #define json_object_object_get_ex (lxm_json()->json_object_object_get_ex)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lazy-archive.h"
+#include "lazy-curl.h"
 #include "lazy-image.h"
 #include "lazy-nft.h"
 
@@ -102,6 +103,19 @@ const struct lxm_sqfs_api *lxm_sqfs(void)
     if (!loaded) {
         static const char *const names[] = { LXM_SQFS_FUNCS(NAME) };
         load_table(LXM_LIBSQUASHFS_SONAME, "libsquashfs1", names, (void **)&api,
+                   sizeof(api) / sizeof(void *));
+        loaded = 1;
+    }
+    return &api;
+}
+
+const struct lxm_curl_api *lxm_curl(void)
+{
+    static struct lxm_curl_api api;
+    static int loaded;
+    if (!loaded) {
+        static const char *const names[] = { LXM_CURL_FUNCS(NAME) };
+        load_table(LXM_LIBCURL_SONAME, "libcurl4", names, (void **)&api,
                    sizeof(api) / sizeof(void *));
         loaded = 1;
     }

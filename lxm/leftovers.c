@@ -16,6 +16,8 @@
 #include "lifecycle.h"
 #include "net/dnsmasq.h"
 #include "network.h"
+#include "network-ports.h"
+#include "util/strv.h"
 #include "snapshot.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -37,6 +39,7 @@ const char *lxm_leftover_kind_name(enum lxm_leftover_kind kind)
     case LXM_LEFTOVER_SNAPSHOT: return "partial-snapshot";
     case LXM_LEFTOVER_RECORD: return "staging-record";
     case LXM_LEFTOVER_DNS: return "dns-entry";
+    case LXM_LEFTOVER_FORWARDS: return "port-forwards";
     }
     return "?";
 }
@@ -164,6 +167,25 @@ static void scan_net(struct found *f, const struct lxm_paths *p)
     }
 }
 
+/* nftables chains of port forwards whose container does not run. */
+static void scan_forwards(struct found *f, const struct lxm_paths *p)
+{
+    _cleanup_strv_free_ char **names = NULL;
+    struct lxm_error e = {0};
+    if (lxm_ports_stale(p, &names, &e) < 0) {
+        lxm_debug("leftovers: %s", e.msg);
+        return;
+    }
+    for (char **n = names; n && *n; n++) {
+        _cleanup_free_ char *key = lxm_ports_key(p, *n);
+        add(f, LXM_LEFTOVER_FORWARDS,
+            key ? xasprintf("nftables: ip %s p-%s", LXM_PORTFWD_TABLE, key) : NULL, NULL);
+        if (f->error == 0 && (!(f->v[f->n - 1].key = strdup(*n)) ||
+                              !(f->v[f->n - 1].owner = xasprintf("container %s, not running", *n))))
+            f->error = -ENOMEM;
+    }
+}
+
 static char *staging_dir(const struct lxm_paths *p)
 {
     _cleanup_free_ char *copy = strdup(p->containers);
@@ -210,6 +232,7 @@ int lxm_leftovers_find(const struct lxm_paths *paths, struct lxm_leftover **out,
     scan_containers(&f, paths);
     scan_records(&f, paths);
     scan_net(&f, paths);
+    scan_forwards(&f, paths);
     if (f.error < 0) {
         lxm_leftovers_free(f.v, f.n);
         return lxm_error_errno(err, -f.error, "leftovers");
@@ -241,6 +264,7 @@ int lxm_leftover_remove(const struct lxm_paths *paths, const struct lxm_leftover
             return lxm_error_set(err, ENOMEM, "out of memory");
         return lxm_dnsmasq_remove_host(dir, l->bridge, l->key, err);
     }
+    case LXM_LEFTOVER_FORWARDS: return lxm_ports_remove_stale(paths, l->key, err);
     }
     if (r < 0)
         return lxm_error_errno(err, -r, "remove %s", l->path);

@@ -6,7 +6,8 @@
  * and, for files outside lxm's tree (an export's FILE.tmp.OWNER.*), a record
  * in <lib>/staging/ naming them. A staged thing whose owner is gone is a
  * leftover; one whose owner runs is left alone. So are the dnsmasq entries
- * of a container that no longer exists. Every state-changing command sweeps
+ * of a container that no longer exists, and the port forwards (nftables
+ * chains) of one that does not run. Every state-changing command sweeps
  * them first (lxm_leftovers_sweep); `lxm doctor` lists them. */
 #pragma once
 
@@ -26,6 +27,7 @@ enum lxm_leftover_kind {
     LXM_LEFTOVER_SNAPSHOT,     /* a snapshot half built or half deleted */
     LXM_LEFTOVER_RECORD,       /* a staging record whose owner is gone */
     LXM_LEFTOVER_DNS,          /* dnsmasq entries of a deleted container */
+    LXM_LEFTOVER_FORWARDS,     /* port forwards of a container not running */
 };
 
 struct lxm_leftover {
@@ -33,7 +35,7 @@ struct lxm_leftover {
     char *path;
     char *owner;               /* "pid 123" (gone) or NULL */
     char *bridge;              /* LXM_LEFTOVER_DNS: the bridge; path is the entry */
-    char *key;                 /* LXM_LEFTOVER_DNS: the container name */
+    char *key;                 /* LXM_LEFTOVER_DNS, _FORWARDS: the container name */
 };
 
 /* One word for a kind ("import-staging", "temp-file", ...). */

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "image_import.h"
+#include "init_detect.h"
 #include "runtime.h"
 #include "snapshot.h"
 #include "storage.h"
@@ -182,6 +183,27 @@ static int check_profiles(const struct lxm_paths *paths, char *const *profiles, 
     return 0;
 }
 
+/* -p adds to the template's profiles (default when it names none), after
+ * them and without duplicates; --no-default-profile leaves -p's alone
+ * (none at all: `profiles: []`, nothing merged). */
+static int choose_profiles(const struct lxm_create_opts *o, const struct lxm_template *t,
+                           char ***out)
+{
+    static char *const fallback[] = { (char *)"default", NULL };
+    char *const *base = o->no_default_profile ? NULL : t && t->profiles ? t->profiles : fallback;
+    _cleanup_strv_free_ char **list = calloc(1, sizeof(char *));
+    if (!list)
+        return -ENOMEM;
+    for (size_t i = 0; base && base[i]; i++)
+        if (!strv_contains(list, base[i]) && strv_push(&list, base[i]) < 0)
+            return -ENOMEM;
+    for (size_t i = 0; o->profiles && o->profiles[i]; i++)
+        if (!strv_contains(list, o->profiles[i]) && strv_push(&list, o->profiles[i]) < 0)
+            return -ENOMEM;
+    *out = TAKE_PTR(list);
+    return 0;
+}
+
 static int apply_settings(struct lxm_config *c, char *const *settings, const char *name,
                           struct lxm_error *err)
 {
@@ -205,8 +227,8 @@ static int apply_settings(struct lxm_config *c, char *const *settings, const cha
 /* The new container's config.yaml, complete and validated, before any
  * file is written. t may be NULL (an image whose template is unknown). */
 static int build_config(const struct lxm_paths *paths, const struct lxm_create_opts *o,
-                        const struct lxm_template *t, const char *tname, const char *release,
-                        struct lxm_config **out, struct lxm_error *err)
+                        char *const *settings, const struct lxm_template *t, const char *tname,
+                        const char *release, struct lxm_config **out, struct lxm_error *err)
 {
     _cleanup_free_ char *skeleton = xasprintf("name: %s\n", o->name);
     _cleanup_config_ struct lxm_config *c = NULL;
@@ -221,18 +243,17 @@ static int build_config(const struct lxm_paths *paths, const struct lxm_create_o
         set_str(&c->init, t && t->init ? t->init : "/sbin/init") < 0 ||
         set_str(&c->hostname, o->name) < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    static char *const fallback[] = { (char *)"default", NULL };
-    char *const *profiles = o->profiles ? o->profiles : t ? t->profiles : fallback;
     strv_free(c->profiles);
-    c->profiles = strv_copy(profiles);
-    if (profiles && !c->profiles)
+    c->profiles = NULL;
+    r = choose_profiles(o, t, &c->profiles);
+    if (r < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    r = check_profiles(paths, profiles, err);
+    r = check_profiles(paths, c->profiles, err);
     if (r < 0)
         return r;
     c->halt_signal = t ? t->halt_signal : 0;
     c->reboot_signal = t ? t->reboot_signal : 0;
-    r = apply_settings(c, o->settings, o->name, err);
+    r = apply_settings(c, settings, o->name, err);
     if (r < 0)
         return r;
     *out = TAKE_PTR(c);
@@ -245,10 +266,12 @@ struct plan {
     struct lxm_image *img;      /* with --image */
     const char *release;
     struct lxm_config *cfg;
+    char **settings;            /* -c KEY=VALUE but template.* */
 };
 
 static void plan_free(struct plan *p)
 {
+    strv_free(p->settings);
     lxm_template_free(p->t);
     lxm_image_free(p->img);
     lxm_config_free(p->cfg);
@@ -260,6 +283,10 @@ static int plan_image(const struct lxm_paths *paths, const struct lxm_create_opt
     if (o->template_name || o->from || o->include || o->release)
         return lxm_error_set(err, EINVAL, "--image: not with -t, -r, --from or --include "
                                           "(the image is already built)");
+    for (size_t i = 0; o->settings && o->settings[i]; i++)
+        if (strncmp(o->settings[i], "template.", 9) == 0)
+            return lxm_error_set(err, EINVAL, "-c %s: not with --image (the image is already built)",
+                                 o->settings[i]);
     int r = lxm_image_store_find(paths, o->image, &p->img, err);
     if (r < 0)
         return r;
@@ -269,7 +296,8 @@ static int plan_image(const struct lxm_paths *paths, const struct lxm_create_opt
     if (p->img->template_name)
         lxm_template_find(paths, p->img->template_name, &p->t, &ignored);
     p->release = p->img->release;
-    return build_config(paths, o, p->t, p->img->template_name, p->release, &p->cfg, err);
+    return build_config(paths, o, o->settings, p->t, p->img->template_name, p->release, &p->cfg,
+                        err);
 }
 
 static int plan_create(const struct lxm_paths *paths, const struct lxm_create_opts *o,
@@ -284,6 +312,13 @@ static int plan_create(const struct lxm_paths *paths, const struct lxm_create_op
         r = lxm_template_release(p->t, o->release, &p->release, err);
     if (r < 0)
         return r;
+    struct lxm_global *g = NULL;
+    r = lxm_global_load(paths->global_config, &g, err);
+    if (r == 0)
+        r = lxm_template_apply_options(p->t, g, o->settings, &p->settings, err);
+    lxm_global_free(g);
+    if (r < 0)
+        return r;
     if (o->include && p->t->source_type != LXM_SOURCE_DEBOOTSTRAP)
         return lxm_error_set(err, EINVAL, "--include: template '%s' does not install packages", p->t->name);
     if (o->from && (r = lxm_image_source_access(o->from)) < 0)
@@ -292,7 +327,26 @@ static int plan_create(const struct lxm_paths *paths, const struct lxm_create_op
         return lxm_error_errno(err, errno, "--from-rootfs %s", o->from_rootfs);
     if (!o->from && p->t->source_type == LXM_SOURCE_TARBALL && !p->t->path)
         return lxm_error_set(err, EINVAL, "template '%s' needs --from FILE", p->t->name);
-    return build_config(paths, o, p->t, p->t->name, p->release, &p->cfg, err);
+    return build_config(paths, o, p->settings, p->t, p->t->name, p->release, &p->cfg, err);
+}
+
+int lxm_lifecycle_create_dry_run(const struct lxm_paths *paths, const struct lxm_create_opts *o,
+                                 char ***argv, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    struct plan p = { 0 };
+    int r = lxm_container_new(paths, o->name, &c, err);
+    if (r == 0)
+        r = plan_create(paths, o, &p, err);
+    if (r == 0 && p.t && !p.img) {
+        struct lxm_provision_opts popts = {
+            .name = o->name, .release = p.release, .include = o->include, .from = o->from,
+            .from_rootfs = o->from_rootfs, .progress = o->progress,
+        };
+        r = lxm_template_dry_run(paths, p.t, &popts, argv, err);
+    }
+    plan_free(&p);
+    return r;
 }
 
 /* Fill the staging volume and move it into place. */
@@ -323,6 +377,27 @@ static int build_container(const struct lxm_paths *paths, struct lxm_container *
     return r;
 }
 
+static bool sets_halt(char *const *settings)
+{
+    for (size_t i = 0; settings && settings[i]; i++)
+        if (!strncmp(settings[i], "signals.halt=", 13) || !strncmp(settings[i], "signals=", 8))
+            return true;
+    return false;
+}
+
+/* A tarball or an imported image boots whatever init it holds, which the
+ * tarball template can only guess (SIGPWR): a systemd there ignores it and
+ * would be killed after the stop timeout. Its own halt signal, when known,
+ * unless -c chose one. */
+static void detect_init(const struct lxm_create_opts *o, struct plan *p)
+{
+    if ((p->t && p->t->source_type != LXM_SOURCE_TARBALL) || sets_halt(o->settings))
+        return;
+    int halt;
+    if (lxm_init_detect_halt(p->img->rootfs, p->cfg->init, &halt) > 0)
+        p->cfg->halt_signal = halt;
+}
+
 static int create_locked(const struct lxm_paths *paths, const struct lxm_create_opts *o,
                          struct lxm_container *c, struct plan *p, struct lxm_error *err)
 {
@@ -344,6 +419,7 @@ static int create_locked(const struct lxm_paths *paths, const struct lxm_create_
             (p->img->arch && set_str(&p->cfg->arch, p->img->arch) < 0))
             return lxm_error_set(err, ENOMEM, "out of memory");
     }
+    detect_init(o, p);
     _cleanup_free_ char *staging = staging_dir(paths, "create", c->name);
     if (!staging)
         return lxm_error_set(err, ENOMEM, "out of memory");
@@ -571,8 +647,9 @@ int lxm_lifecycle_copy(const struct lxm_paths *paths, const char *srcname, const
 /* ---- image import, export ---------------------------------------------------------------- */
 
 static int unpack_into_store(const struct lxm_paths *paths, const char *source, const char *extra,
-                             const char *fp, char *const *aliases, enum lxm_progress progress,
-                             struct lxm_image **out, struct lxm_error *err)
+                             const char *fp, const char *label, char *const *aliases,
+                             enum lxm_progress progress, struct lxm_image **out,
+                             struct lxm_error *err)
 {
     const struct lxm_storage_ops *ops;
     _cleanup_free_ char *staging = NULL;
@@ -589,8 +666,9 @@ static int unpack_into_store(const struct lxm_paths *paths, const char *source, 
         r = lxm_image_unpack_any(source, extra, rootfs, &meta, progress, err);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "interrupted");
-    _cleanup_free_ char *desc = xasprintf("%s %s%s%s", meta.format ? meta.format : "file", source,
-                                          extra ? " + " : "", extra ? extra : "");
+    _cleanup_free_ char *desc = label ? strdup(label)
+                                      : xasprintf("%s %s%s%s", meta.format ? meta.format : "file",
+                                                  source, extra ? " + " : "", extra ? extra : "");
     if (r == 0) {
         struct lxm_image img = {
             .fingerprint = (char *)fp, .aliases = (char **)aliases,
@@ -610,6 +688,15 @@ int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source
                                const char *extra, char *const *aliases,
                                enum lxm_progress progress, struct lxm_image **out,
                                bool *existed, struct lxm_error *err)
+{
+    return lxm_lifecycle_image_import_as(paths, source, extra, NULL, aliases, progress, out,
+                                         existed, err);
+}
+
+int lxm_lifecycle_image_import_as(const struct lxm_paths *paths, const char *source,
+                                  const char *extra, const char *label, char *const *aliases,
+                                  enum lxm_progress progress, struct lxm_image **out,
+                                  bool *existed, struct lxm_error *err)
 {
     for (size_t i = 0; aliases && aliases[i]; i++) {
         int r = lxm_image_alias_validate(aliases[i], err);
@@ -638,7 +725,7 @@ int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source
     lxm_image_store_sweep(paths);
     sigset_t old;
     lxm_signals_block(&old);
-    r = unpack_into_store(paths, source, extra, fp, aliases, progress, out, err);
+    r = unpack_into_store(paths, source, extra, fp, label, aliases, progress, out, err);
     lxm_signals_restore(&old);
     return r;
 }

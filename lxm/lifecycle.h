@@ -25,7 +25,8 @@ struct lxm_create_opts {
     const char *from;           /* an image file (any format of image_import.h) to start from */
     const char *from_rootfs;    /* the rootfs file of a split LXC image (with from) */
     const char *image;          /* an image store alias or fingerprint prefix */
-    char **profiles;            /* NULL: the template's */
+    char **profiles;            /* -p: layered after the template's (default) */
+    bool no_default_profile;    /* --no-default-profile: profiles alone replace them */
     char **settings;            /* KEY=VALUE */
     char **include;             /* extra packages */
     enum lxm_progress progress;
@@ -34,6 +35,11 @@ struct lxm_create_opts {
 /* Create the container (stopped). *out (may be NULL) gets it. */
 int lxm_lifecycle_create(const struct lxm_paths *paths, const struct lxm_create_opts *o,
                          struct lxm_container **out, struct lxm_error *err);
+
+/* Everything a create checks, then the bootstrap command it would run
+ * (*argv; NULL when the template bootstraps nothing), making nothing. */
+int lxm_lifecycle_create_dry_run(const struct lxm_paths *paths, const struct lxm_create_opts *o,
+                                 char ***argv, struct lxm_error *err);
 
 /* Copy the stopped container src to a new container dst: the rootfs
  * through its backend (on overlay: the upper layer only), a new identity
@@ -78,6 +84,11 @@ int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source
                                const char *extra, char *const *aliases,
                                enum lxm_progress progress, struct lxm_image **out,
                                bool *existed, struct lxm_error *err);
+/* The same, with label as the image's `source` (NULL: "FORMAT FILE"). */
+int lxm_lifecycle_image_import_as(const struct lxm_paths *paths, const char *source,
+                                  const char *extra, const char *label, char *const *aliases,
+                                  enum lxm_progress progress, struct lxm_image **out,
+                                  bool *existed, struct lxm_error *err);
 
 /* Write an image's tree as a rootfs tarball (zstd, .tar.zst), which
  * `image import` and `create --from` read back. */

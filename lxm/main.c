@@ -17,11 +17,12 @@ static int cmd_version(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
 static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
 
 static const struct lxm_command commands[] = {
-    { "create", cmd_create, "NAME -t TEMPLATE | --image IMAGE [-r RELEASE] [-p PROFILE]... [-c KEY=VALUE]... [--include PKG,...] [--from IMAGE [--from-rootfs FILE]]",
+    { "create", cmd_create, "NAME -t TEMPLATE | --image IMAGE [-r RELEASE] [-p PROFILE]... [--no-default-profile] [-c KEY=VALUE]... [--include PKG,...] [--from IMAGE [--from-rootfs FILE]]",
       "provision a container's root filesystem from a template",
       "  -t, --template NAME   template to provision from (see 'lxm template list')\n"
       "  -r, --release REL     distribution release (default: the template's)\n"
-      "  -p, --profile NAME    apply a profile (repeatable; default: the template's)\n"
+      "  -p, --profile NAME    add a profile after the template's (default) ones (repeatable)\n"
+      "      --no-default-profile  use only the -p profiles, not the template's\n"
       "  -c, --config K=V      set a config key (repeatable), e.g. limits.memory=256MiB\n"
       "      --include PKGS    extra packages, comma separated (debootstrap templates)\n"
       "      --from IMAGE      build the rootfs from an image: a rootfs tarball (.tar, .tar.gz,\n"
@@ -29,7 +30,8 @@ static const struct lxm_command commands[] = {
       "                        a squashfs, or an OCI layout DIR[:TAG]\n"
       "      --from-rootfs FILE  with --from METADATA.tar.xz: the rootfs of a split LXC/Incus\n"
       "                        image (rootfs.squashfs or a rootfs tarball)\n"
-      "      --image IMAGE     create from an image of the store (alias or fingerprint prefix)\n" },
+      "      --image IMAGE     create from an image of the store (alias or fingerprint prefix),\n"
+      "                        or REMOTE:ALIAS of an image server (copied into the store once)\n" },
     { "launch", cmd_launch, "NAME -t TEMPLATE [create options]", "create and start a container", NULL },
     { "start", cmd_start, "NAME [-F]", "boot a container's init",
       "  -F, --foreground      stay in the foreground attached to the console\n" },
@@ -70,9 +72,15 @@ static const struct lxm_command commands[] = {
       "      --trust-profiles  keep the archive's profiles (when no -p), its security.*\n"
       "                        keys and its mounts: only for archives you trust\n" },
     { "template", cmd_template, "list", "list the available templates", NULL },
-    { "image", cmd_image, "list | info IMAGE | import FILE|DIR[:TAG] | export IMAGE FILE | alias add|remove | delete IMAGE | prune",
+    { "image", cmd_image, "list [REMOTE:[FILTER]] | info IMAGE | import FILE|DIR[:TAG] | copy REMOTE:ALIAS | export IMAGE FILE | alias add|remove | delete IMAGE | prune",
       "manage the image store (unpacked images containers share)",
       "  list                          FINGERPRINT, ALIASES, TEMPLATE, RELEASE, ARCH, SIZE, CREATED, USED BY\n"
+      "  list REMOTE:[FILTER] [--arch ARCH|all]\n"
+      "                                the images of an image server (newest build of each;\n"
+      "                                default: this host's architecture)\n"
+      "  copy REMOTE:ALIAS [--alias NAME]...\n"
+      "                                download an image into the store (sha256-checked), so\n"
+      "                                `create --image REMOTE:ALIAS` needs no network after it\n"
       "  info IMAGE                    one image (IMAGE: alias or fingerprint prefix)\n"
       "  import FILE|DIR[:TAG] [--alias NAME]... [--split ROOTFS_FILE]\n"
       "                                unpack an image into the store once (rootfs tarball, lxm\n"
@@ -81,9 +89,26 @@ static const struct lxm_command commands[] = {
       "  alias add IMAGE NAME | alias remove NAME\n"
       "  delete IMAGE                  remove an image no container or snapshot uses\n"
       "  prune                         remove every unused image\n" },
-    { "profile", cmd_profile, "list | show NAME", "list or show profiles",
+    { "remote", cmd_remote, "add NAME URL [--protocol simplestreams] | list | remove NAME",
+      "manage image servers (simplestreams), for REMOTE:ALIAS image names",
+      "  add NAME URL          a new image server (http:// or https://)\n"
+      "  list                  NAME, URL, PROTOCOL (built in: images, the LXC/Incus server)\n"
+      "  remove NAME           forget a server (images copied from it stay in the store)\n" },
+    { "profile", cmd_profile, "list | show NAME | create NAME | edit NAME | copy SRC DST | delete NAME",
+      "manage profiles",
       "  list                  shipped and local profiles (local ones override)\n"
-      "  show NAME             print a profile's YAML (--format json: parsed)\n" },
+      "  show NAME             print a profile's YAML (--format json: parsed)\n"
+      "  create NAME           a new, empty local profile\n"
+      "  edit NAME             open it in $VISUAL/$EDITOR; saved only if valid (a shipped\n"
+      "                        profile is saved as a local one that overrides it)\n"
+      "  copy SRC DST          a new local profile with SRC's content\n"
+      "  delete NAME           remove a local profile (refused while a container uses it)\n" },
+    { "mount", cmd_mount, "add NAME SRC PATH [--ro] | remove NAME PATH",
+      "add or remove a bind mount, live on a running container",
+      "  add NAME SRC PATH     bind host SRC on PATH inside; recorded in config.yaml\n"
+      "      --ro              read-only\n"
+      "  remove NAME PATH      unmount PATH and drop it from config.yaml\n"
+      "A running container gets the change at once, a stopped one at its next start.\n" },
     { "net", cmd_net, "up | down [-f] | status", "manage the bridge, its DHCP/DNS server and NAT",
       "  up                    create the bridge, start DHCP/DNS and NAT (idempotent)\n"
       "  down                  remove them; refused while containers are attached\n"
@@ -100,7 +125,8 @@ static const struct lxm_command commands[] = {
     { "doctor", cmd_doctor, "[--fix] [--format table|json|yaml|csv]",
       "check the host, and find what killed commands left behind",
       "  --fix                 remove the leftovers found (staged files of killed\n"
-      "                        commands, DNS entries of deleted containers)\n"
+      "                        commands, DNS entries of deleted containers, port\n"
+      "                        forwards of containers that do not run)\n"
       "Exit 1 when a check FAILs (or, with --fix, a leftover could not be removed).\n" },
     { "version", cmd_version, "", "print the version", NULL },
     { "help", cmd_help, "[COMMAND]", "show help", NULL },
@@ -113,7 +139,7 @@ static bool sweeps_leftovers(const struct lxm_command *cmd)
 {
     static const char *const names[] = {"create", "launch", "start", "stop", "restart",
                                         "delete", "freeze", "unfreeze", "config", "snapshot",
-                                        "restore", "copy", "export", "import", "net"};
+                                        "restore", "copy", "export", "import", "net", "mount"};
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         if (strcmp(cmd->name, names[i]) == 0)
             return true;
@@ -367,7 +393,12 @@ int main(int argc, char **argv)
     r = cmd->fn(&ctx, argc, argv, &err);
     lxm_paths_free(&ctx.paths);
     if (r >= 0) {
-        fflush(stdout);
+        /* What a command printed is its result: failing to write it out
+         * (a full disk, a closed pipe) is a failure of the command. */
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "lxm: error: writing the output: %s\n", strerror(errno ? errno : EIO));
+            return 1;
+        }
         return r;
     }
 fail:

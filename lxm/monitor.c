@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "devices.h"
+#include "nesting.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -252,9 +253,12 @@ static int prepare_userns(struct monitor *m, pid_t pid, int *rootfd, struct lxm_
         return 0;
     uid_t uid;
     gid_t gid;
-    if (lxm_idmap_host_root(&m->userns.map, &uid, &gid) &&
-        (r = lxm_cgroup_chown(m->cg, uid, gid, err)) < 0)
+    if (!lxm_idmap_host_root(&m->userns.map, &uid, &gid))
+        return 0;
+    if ((r = lxm_cgroup_chown(m->cg, uid, gid, err)) < 0)
         return lxm_error_prefix(err, "cgroup");
+    if (m->cfg->security.nesting && (r = lxm_nesting_delegate(m->cg, uid, gid, err)) < 0)
+        return r;
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "network-ports.h"
 #include "net/addr.h"
 #include "net/bridge.h"
 #include "net/dnsmasq.h"
@@ -24,6 +25,7 @@
 #include "net/netlink.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -39,11 +41,13 @@ struct iface {
     bool is_static;
     struct lxm_cidr addr;
     uint32_t gw; /* 0 = no default route */
+    uint32_t reserve; /* DHCP: the address dnsmasq keeps for it (ports), 0 = none */
 };
 
 struct lxm_network {
     struct iface *ifs;
     int n;
+    char *ports_key; /* its forwards (ports:) are in place under this key */
 };
 
 static void lxm_network_freep(struct lxm_network **n)
@@ -56,15 +60,10 @@ static void globalp(struct lxm_global **g)
     lxm_global_free(*g);
 }
 
+/* The hash of "A/B". */
 static uint32_t fnv1a(const char *a, const char *b)
 {
-    uint32_t h = 2166136261u;
-    for (const char *s = a; s && *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    h = (h ^ '/') * 16777619u;
-    for (const char *s = b; s && *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    return lxm_fnv1a(lxm_fnv1a(lxm_fnv1a(LXM_FNV1A_INIT, a), "/"), b);
 }
 
 /* "v" + up to 8 chars of the name + 4 hex of a hash + index: readable, at
@@ -84,6 +83,12 @@ static void stable_mac(const char *container, const char *ifname, uint8_t mac[LX
     mac[3] = (h >> 16) & 0x7f, mac[4] = (h >> 8) & 0xff, mac[5] = h & 0xff;
 }
 
+void lxm_network_mac(const char *container, const struct lxm_netif *nif, uint8_t mac[LXM_MAC_LEN])
+{
+    if (!nif->hwaddr || strcmp(nif->hwaddr, "auto") == 0 || lxm_mac_parse(nif->hwaddr, mac) < 0)
+        stable_mac(container, nif->name, mac);
+}
+
 int lxm_network_bridge_cfg(const struct lxm_paths *paths, const struct lxm_global *g,
                            struct lxm_bridge_cfg *out, char **dir)
 {
@@ -92,6 +97,7 @@ int lxm_network_bridge_cfg(const struct lxm_paths *paths, const struct lxm_globa
         return -ENOMEM;
     *out = (struct lxm_bridge_cfg){.name = g->bridge ? g->bridge : "lxmbr0",
                                    .ipv4 = g->ipv4,
+                                   .ipv6 = g->ipv6,
                                    .nat = g->nat,
                                    .dhcp = g->dhcp,
                                    .dir = *dir,
@@ -294,6 +300,9 @@ static void prune_dns(const struct lxm_paths *paths, const struct lxm_bridge_cfg
     }
 }
 
+/* The name gets the interface's IPv4 (a static one; DHCP names dynamic
+ * ones) and, when the bridge has IPv6, the SLAAC address the guest makes
+ * from the MAC (EUI-64): known here before the guest even starts. */
 static int register_dns(const struct lxm_config *cfg, const struct lxm_bridge_cfg *b,
                         const struct lxm_network *n, struct lxm_error *err)
 {
@@ -303,10 +312,37 @@ static int register_dns(const struct lxm_config *cfg, const struct lxm_bridge_cf
             continue;
         char mac[18];
         lxm_mac_format(f->mac, mac);
+        struct lxm_cidr6 net;
+        bool on6 = false;
+        int r = lxm_bridge_address6(b, &net, &on6, err);
+        if (r < 0)
+            return r;
+        struct in6_addr ip6 = lxm_ipv6_eui64(&net, f->mac);
         return lxm_dnsmasq_set_host(b->dir, b->name, cfg->name, mac, cfg->name,
-                                    f->is_static ? f->addr.addr : 0, err);
+                                    f->is_static ? f->addr.addr : f->reserve, on6 ? &ip6 : NULL, err);
     }
     return 0;
+}
+
+static void portsp(struct lxm_ports **p)
+{
+    lxm_ports_free(*p);
+}
+
+/* The forwards of cfg; a DHCP target gets its address kept by dnsmasq. */
+static int plan_ports(const struct lxm_paths *paths, const struct lxm_config *cfg,
+                      const struct lxm_bridge_cfg *b, struct lxm_network *n, struct lxm_ports **out,
+                      struct lxm_error *err)
+{
+    uint32_t reserve;
+    const char *ifname;
+    int r = lxm_ports_plan(paths, cfg, b, 0, out, &reserve, &ifname, err);
+    if (r == 0 && *out)
+        r = lxm_ports_check(*out, err);
+    for (int i = 0; r == 0 && reserve && i < n->n; i++)
+        if (!strcmp(n->ifs[i].name, ifname))
+            n->ifs[i].reserve = reserve;
+    return r;
 }
 
 int lxm_network_prepare(const struct lxm_paths *paths, const struct lxm_config *cfg,
@@ -318,6 +354,9 @@ int lxm_network_prepare(const struct lxm_paths *paths, const struct lxm_config *
     if (!n)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (cfg->n_netifs == 0) {
+        if (cfg->n_ports > 0)
+            return lxm_error_set(err, EINVAL,
+                                 "ports: the container has no network interface to forward to");
         *out = TAKE_PTR(n);
         return 0;
     }
@@ -351,11 +390,19 @@ int lxm_network_prepare(const struct lxm_paths *paths, const struct lxm_config *
         if (on_managed && f->is_static && !f->gw)
             f->gw = baddr.addr;
     }
+    _cleanup_(portsp) struct lxm_ports *ports = NULL;
+    if ((r = plan_ports(paths, cfg, &b, n, &ports, err)) < 0)
+        return r;
     if (managed && ((r = lxm_bridge_up(&b, NULL, err)) < 0 ||
                     (b.dhcp && (r = register_dns(cfg, &b, n, err)) < 0)))
         return r;
     if (managed && b.dhcp)
         prune_dns(paths, &b);
+    /* Set live later (config set) or now: cleanup looks under the key. */
+    if (!(n->ports_key = lxm_ports_key(paths, cfg->name)))
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (ports && (r = lxm_ports_apply(ports, err)) < 0)
+        return r;
     *out = TAKE_PTR(n);
     return 0;
 }
@@ -432,8 +479,16 @@ static void delete_host_ends(const struct iface *ifs, int count, bool only_stale
 
 void lxm_network_cleanup(struct lxm_network *n)
 {
-    if (n)
-        delete_host_ends(n->ifs, n->n, false);
+    if (!n)
+        return;
+    delete_host_ends(n->ifs, n->n, false);
+    if (n->ports_key) {
+        struct lxm_error e = {0};
+        if (lxm_portfwd_clear(n->ports_key, &e) < 0)
+            lxm_warn("%s", e.msg);
+        free(n->ports_key);
+        n->ports_key = NULL;
+    }
 }
 
 void lxm_network_free(struct lxm_network *n)
@@ -441,11 +496,14 @@ void lxm_network_free(struct lxm_network *n)
     if (!n)
         return;
     free(n->ifs);
+    free(n->ports_key);
     free(n);
 }
 
 void lxm_network_cleanup_by_name(const struct lxm_paths *paths, const struct lxm_config *cfg)
 {
+    if (cfg && cfg->name)
+        lxm_ports_clear(paths, cfg->name);
     if (!cfg || !cfg->name || cfg->n_netifs <= 0 || cfg->n_netifs > MAX_NETIFS)
         return;
     struct iface ifs[MAX_NETIFS];
@@ -466,6 +524,15 @@ int lxm_network_ipv4(pid_t pid, char ***out, struct lxm_error *err)
     if (r < 0)
         return r;
     return lxm_addr_list(ns, NULL, out, err);
+}
+
+int lxm_network_ipv6(pid_t pid, char ***out, struct lxm_error *err)
+{
+    _cleanup_nl_ struct nl_sock *ns = NULL;
+    int r = lxm_nl_open_pid(pid, &ns, err);
+    if (r < 0)
+        return r;
+    return lxm_addr6_list(ns, NULL, out, err);
 }
 
 int lxm_network_stats(pid_t pid, struct lxm_netif_stats **out, int *n, struct lxm_error *err)

@@ -30,10 +30,15 @@ int lxm_network_attach(struct lxm_network *n, pid_t pid, struct lxm_error *err);
 /* Remove host-side interfaces; safe to call twice and on a crashed start. */
 void lxm_network_cleanup(struct lxm_network *n);
 void lxm_network_free(struct lxm_network *n);
-/* Host-side leftovers of a container (after a monitor crash). */
+/* The MAC of interface nif of container (hwaddr, or a stable one). */
+void lxm_network_mac(const char *container, const struct lxm_netif *nif, uint8_t mac[6]);
+/* Host-side leftovers of a container (after a monitor crash), its port
+ * forwards included. */
 void lxm_network_cleanup_by_name(const struct lxm_paths *paths, const struct lxm_config *cfg);
 /* IPv4 addresses (CIDR strings) inside the netns of pid, except loopback. */
 int lxm_network_ipv4(pid_t pid, char ***out, struct lxm_error *err);
+/* IPv6 addresses inside the netns of pid, except loopback and link-local. */
+int lxm_network_ipv6(pid_t pid, char ***out, struct lxm_error *err);
 
 /* Byte counters of each interface inside the netns of pid, except
  * loopback (for `lxm info`). *out is a malloc'd array of *n entries. */

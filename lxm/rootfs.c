@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,61 +18,14 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "nesting.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/inroot.h"
 #include "util/log.h"
 
 #define ATTR_NOSUID_NODEV (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 #define ATTR_SAFE (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
-
-/* Open path below rootfd as if rootfd were "/": ".." and absolute symlinks
- * stay inside, /proc magic links are refused. */
-static int open_in_root(int rootfd, const char *path, int flags, mode_t mode)
-{
-    struct open_how how = {
-        .flags = (uint64_t)(flags | O_CLOEXEC),
-        .mode = (flags & O_CREAT) ? mode : 0,
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-    };
-    while (*path == '/')
-        path++;
-    if (!*path)
-        path = ".";
-    int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-    return fd < 0 ? -errno : fd;
-}
-
-/* mkdir -p below rootfd; returns an O_PATH fd of the directory. */
-static int mkdir_in_root(int rootfd, const char *path)
-{
-    _cleanup_free_ char *copy = strdup(path);
-    if (!copy)
-        return -ENOMEM;
-    int fd = open_in_root(rootfd, copy, O_PATH | O_DIRECTORY, 0);
-    if (fd != -ENOENT)
-        return fd;
-    char *slash = strrchr(copy, '/');
-    while (slash && slash > copy && slash[1] == '\0') {
-        *slash = '\0';
-        slash = strrchr(copy, '/');
-    }
-    const char *name = copy;
-    _cleanup_close_ int parent = -1;
-    if (slash && slash != copy) {
-        *slash = '\0';
-        name = slash + 1;
-        parent = mkdir_in_root(rootfd, copy);
-    } else {
-        name = slash ? slash + 1 : copy;
-        parent = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
-    }
-    if (parent < 0)
-        return parent;
-    if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
-        return -errno;
-    fd = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    return fd < 0 ? -errno : fd;
-}
 
 /* A regular file to bind something onto (inside the root). */
 static int touch_in_root(int rootfd, const char *path)
@@ -479,6 +431,8 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
         return r;
     setup_cgroup_fs(rootfd);
     r = setup_dev(rootfd, b, err);
+    if (r == 0 && b->cfg->security.nesting)
+        r = lxm_nesting_mounts(rootfd, b->c->id, err);
     if (r == 0 && !b->locked)
         setup_boot_id(rootfd);
     if (r == 0)
@@ -486,4 +440,20 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
     if (r == 0)
         r = pivot(rootfd, err);
     return r;
+}
+
+/* For live mounts (mount_live.c), which resolve targets the same way. */
+int lxm_rootfs_open_in_root(int rootfd, const char *path, int flags)
+{
+    return open_in_root(rootfd, path, flags, 0);
+}
+
+int lxm_rootfs_mkdir_in_root(int rootfd, const char *path)
+{
+    return mkdir_in_root(rootfd, path);
+}
+
+int lxm_rootfs_touch_in_root(int rootfd, const char *path)
+{
+    return touch_in_root(rootfd, path);
 }

@@ -43,6 +43,13 @@ bool lxm_state_is_mine(const struct lxm_container *c);
 /* pidfd of pid if it is still the process that started at starttime. */
 int lxm_pidfd_verified(pid_t pid, uint64_t starttime);
 
+/* Paths below rootfd as if it were "/" (rootfs.c): an O_PATH-style open
+ * (openat2 RESOLVE_IN_ROOT, no magic links), mkdir -p, and a regular file
+ * to bind onto (created if missing). fd or -errno. */
+int lxm_rootfs_open_in_root(int rootfd, const char *path, int flags);
+int lxm_rootfs_mkdir_in_root(int rootfd, const char *path);
+int lxm_rootfs_touch_in_root(int rootfd, const char *path);
+
 /* run/NAME/monitor.sock: one request line per connection.
  *   "state\n"        -> "STATE <NAME> <init_pid> <started_at>\n"
  *   "stop MS KILL\n" -> "kill\n" if it escalates, "stopped\n" when done

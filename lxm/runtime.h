@@ -36,6 +36,10 @@ int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, str
 
 struct lxm_start_opts {
     bool foreground;            /* -F: stay attached to the console */
+    /* Called with the effective config (profiles merged) before anything
+     * boots: where the command layer warns. NULL: the runtime's own loud
+     * line for an unconfined container. */
+    void (*on_config)(const struct lxm_container *c, const struct lxm_config *eff);
 };
 
 /* Boot the container's init; returns once init has been exec'd, or fails

@@ -52,4 +52,6 @@ int lxm_security_apply_nnp(const struct lxm_policy *p, struct lxm_error *err);
  * that allows everything, AppArmor "unconfined"): the runtime then calls
  * lxm_security_warn_unconfined() at start. */
 bool lxm_security_is_unconfined(const struct lxm_policy *p);
+/* No seccomp filter, or one that lets every syscall through. */
+bool lxm_security_seccomp_allows_all(const struct lxm_policy *p);
 void lxm_security_warn_unconfined(const char *container);

@@ -577,7 +577,9 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
         r = lxm_container_check_rootfs(c, err);
     if (r < 0)
         goto out;
-    if (lxm_security_is_unconfined(&c->config->policy))
+    if (opts && opts->on_config)
+        opts->on_config(c, c->config);
+    else if (lxm_security_is_unconfined(&c->config->policy))
         lxm_security_warn_unconfined(c->name);
     warn_no_apparmor(c);
     const char *dirs[] = {c->run_dir, c->log_dir};
@@ -798,7 +800,9 @@ int lxm_runtime_change_limits(struct lxm_container *c, const struct lxm_limits *
     struct lxm_cgroup *cg = running_cgroup(c, &r, err);
     if (!cg)
         return r;
-    r = lxm_cgroup_set_limits(cg, limits, err);
+    /* limits is the whole effective set: a key it leaves unset goes back
+     * to the kernel's default, as at a fresh start (config unset). */
+    r = lxm_cgroup_apply_limits(cg, limits, err);
     if (r < 0) {
         /* Some files may have been written before the one that failed. */
         struct lxm_error e = {0};

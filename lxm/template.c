@@ -4,7 +4,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include "image_import.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/inroot.h"
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/strv.h"
@@ -67,52 +67,6 @@ int lxm_template_release(const struct lxm_template *t, const char *release, cons
 }
 
 /* ---- writing inside a rootfs ---------------------------------------------------- */
-
-/* openat2 beneath a rootfs, symlinks resolved as if chrooted into it: a
- * tree's "/etc -> /" style link can never reach the host. */
-static int open_in_root(int rootfd, const char *path, int flags)
-{
-    struct open_how how = {
-        .flags = (uint64_t)(flags | O_CLOEXEC),
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-    };
-    int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-    return fd < 0 ? -errno : fd;
-}
-
-/* The directory at path (relative, inside the rootfs), created with
- * mode 0755 component by component when missing. Returns an O_PATH fd. */
-static int mkdir_in_root(int rootfd, const char *path)
-{
-    _cleanup_free_ char *p = strdup(path);
-    if (!p)
-        return -ENOMEM;
-    _cleanup_close_ int cur = open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
-    if (cur < 0)
-        return cur;
-    for (char *s = p; *s;) {
-        char *slash = strchr(s, '/');
-        if (slash)
-            *slash = '\0';
-        if (*s) {
-            int fd = open_in_root(rootfd, p, O_PATH | O_DIRECTORY);
-            if (fd == -ENOENT) {
-                if (mkdirat(cur, s, 0755) < 0 && errno != EEXIST)
-                    return -errno;
-                fd = open_in_root(rootfd, p, O_PATH | O_DIRECTORY);
-            }
-            if (fd < 0)
-                return fd;
-            close(cur);
-            cur = fd;
-        }
-        if (!slash)
-            break;
-        *slash = '/';
-        s = slash + 1;
-    }
-    return TAKE_FD(cur);
-}
 
 static int write_all(int fd, const char *data, size_t len)
 {
@@ -176,7 +130,7 @@ static int write_in_root(int rootfd, const char *path, const char *data, mode_t 
 
 static bool is_file_in_root(int rootfd, const char *path)
 {
-    _cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+    _cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
     struct stat st;
     return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
@@ -714,22 +668,37 @@ static const char *find_program(const char *const *candidates)
 /* The bootstrap command line. Downloaded packages are kept in debs (when
  * given) so that a rebuild, or another --include set of the same release,
  * downloads only what changed. */
-static int bootstrap_argv(const char *tool, bool mm, const char *variant, char **packages,
+static char *join_commas(char *const *v)
+{
+    char *list = NULL;
+    for (size_t i = 0; v && v[i]; i++) {
+        char *next = xasprintf("%s%s%s", list ? list : "", list ? "," : "", v[i]);
+        free(list);
+        if (!(list = next))
+            return NULL;
+    }
+    return list;
+}
+
+static int bootstrap_argv(const char *tool, bool mm, const struct lxm_template *t, char **packages,
                           const char *release, const char *rootfs, const char *mirror,
                           const char *debs, char ***out)
 {
     _cleanup_strv_free_ char **argv = NULL;
+    const char *variant = t->variant ? t->variant : "minbase";
     int r = strv_push(&argv, tool);
-    r |= strv_consume(&argv, xasprintf("--variant=%s", variant ? variant : "minbase"));
+    /* debootstrap's default is what mmdebstrap calls standard. */
+    if (mm || strcmp(variant, "standard") != 0)
+        r |= strv_consume(&argv, xasprintf("--variant=%s", variant));
+    if (t->components && t->components[0]) {
+        _cleanup_free_ char *list = join_commas(t->components);
+        r |= list ? strv_consume(&argv, xasprintf("--components=%s", list)) : -ENOMEM;
+    }
+    if (t->keyring)
+        r |= strv_consume(&argv, xasprintf("--keyring=%s", t->keyring));
     if (packages && packages[0]) {
-        _cleanup_free_ char *list = NULL;
-        for (size_t i = 0; packages[i]; i++) {
-            char *next = xasprintf("%s%s%s", list ? list : "", list ? "," : "", packages[i]);
-            free(list);
-            if (!(list = next))
-                return -ENOMEM;
-        }
-        r |= strv_consume(&argv, xasprintf("--include=%s", list));
+        _cleanup_free_ char *list = join_commas(packages);
+        r |= list ? strv_consume(&argv, xasprintf("--include=%s", list)) : -ENOMEM;
     }
     if (debs && mm) {
         r |= strv_push(&argv, "--skip=essential/unlink");
@@ -750,38 +719,61 @@ static int bootstrap_argv(const char *tool, bool mm, const char *variant, char *
 
 /* <cache>/debs/RELEASE-ARCH, or NULL when it cannot be made or its path
  * would need quoting inside mmdebstrap's hooks. */
-static char *package_cache(const struct lxm_paths *paths, const char *release)
+static char *package_cache(const struct lxm_paths *paths, const char *release, bool make)
 {
     char *dir = xasprintf("%s/debs/%s-%s", paths->cache, release, lxm_host_arch());
-    if (!dir || dir[0] != '/' || strpbrk(dir, " \t\n'\"\\$`") || mkdir_p(dir, 0700) < 0) {
+    if (!dir || dir[0] != '/' || strpbrk(dir, " \t\n'\"\\$`") || (make && mkdir_p(dir, 0700) < 0)) {
         free(dir);
         return NULL;
     }
     return dir;
 }
 
-static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_template *t,
-                         const char *release, char **packages, const char *rootfs,
-                         enum lxm_progress progress, struct lxm_error *err)
+/* The bootstrap command for t (rootfs may be a placeholder in a dry run,
+ * which also makes nothing on disk); *mm says which tool it is. */
+static int bootstrap_command(const struct lxm_paths *paths, const struct lxm_template *t,
+                             const char *release, char **packages, const char *rootfs, bool dry,
+                             char ***argv, bool *mm, struct lxm_error *err)
 {
     static const char *const mmdebstrap[] = { "/usr/bin/mmdebstrap", "/usr/sbin/mmdebstrap", NULL };
     static const char *const debootstrap[] = { "/usr/sbin/debootstrap", "/sbin/debootstrap",
                                                "/usr/bin/debootstrap", NULL };
     const char *tool = find_program(mmdebstrap);
-    bool mm = tool != NULL;
+    *mm = tool != NULL;
     if (!tool)
         tool = find_program(debootstrap);
     if (!tool)
         return lxm_error_set(err, ENOENT, "template '%s' needs mmdebstrap or debootstrap "
                                           "(apt-get install mmdebstrap)", t->name);
+    const char *v = t->variant ? t->variant : "minbase";
+    if (!*mm && strcmp(v, "minbase") != 0 && strcmp(v, "buildd") != 0 && strcmp(v, "standard") != 0)
+        return lxm_error_set(err, EINVAL, "variant '%s' needs mmdebstrap (apt-get install mmdebstrap)",
+                             v);
+    if (!dry && t->keyring && access(t->keyring, R_OK) < 0)
+        return lxm_error_set(err, ENOENT, "template '%s' needs the keyring %s (install the "
+                             "distribution's keyring package, e.g. %s-keyring)", t->name,
+                             t->keyring, t->name);
     _cleanup_free_ char *mirror = NULL;
     int r = resolve_mirror(t->mirror, &mirror, err);
     if (r < 0)
         return r;
-    _cleanup_free_ char *debs = package_cache(paths, release);
+    _cleanup_free_ char *debs = package_cache(paths, release, !dry);
+    if (bootstrap_argv(tool, *mm, t, packages, release, rootfs, mirror, debs, argv) < 0)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    return 0;
+}
+
+static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_template *t,
+                         const char *release, char **packages, const char *rootfs,
+                         enum lxm_progress progress, struct lxm_error *err)
+{
     _cleanup_strv_free_ char **argv = NULL;
+    bool mm = false;
+    int r = bootstrap_command(paths, t, release, packages, rootfs, false, &argv, &mm, err);
+    if (r < 0)
+        return r;
     _cleanup_free_ char *label = xasprintf("%s %s", mm ? "mmdebstrap" : "debootstrap", release);
-    if (!label || bootstrap_argv(tool, mm, t->variant, packages, release, rootfs, mirror, debs, &argv) < 0)
+    if (!label)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (progress != LXM_PROGRESS_QUIET)
         fprintf(stderr, "bootstrapping %s %s with %s (first time only: the result is cached)\n",
@@ -796,7 +788,7 @@ static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_templat
 static void drop_dev_nodes(const char *rootfs)
 {
     _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int devfd = rootfd < 0 ? -1 : open_in_root(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    int devfd = rootfd < 0 ? -1 : open_in_root(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
     _cleanup_closedir_ DIR *d = devfd >= 0 ? fdopendir(devfd) : NULL;
     if (!d) {
         if (devfd >= 0)
@@ -812,23 +804,60 @@ static void drop_dev_nodes(const char *rootfs)
     }
 }
 
+/* The template's packages and the create's, each once. */
+static int merged_packages(const struct lxm_template *t, const struct lxm_provision_opts *opts,
+                           char ***out)
+{
+    const struct lxm_release_packages *rel = NULL;
+    for (int i = 0; i < t->n_per_release && opts->release; i++)
+        if (strcmp(t->per_release[i].release, opts->release) == 0)
+            rel = &t->per_release[i];
+    _cleanup_strv_free_ char **packages = NULL;
+    char *const *lists[] = { t->include, rel ? rel->include : NULL, opts->include };
+    for (size_t l = 0; l < 3; l++)
+        for (size_t i = 0; lists[l] && lists[l][i]; i++) {
+            const char *p = lists[l][i];
+            bool dropped = l == 0 && rel && strv_contains(rel->exclude, p);
+            if (!dropped && !strv_contains(packages, p) && strv_push(&packages, p) < 0)
+                return -ENOMEM;
+        }
+    *out = TAKE_PTR(packages);
+    return 0;
+}
+
+int lxm_template_dry_run(const struct lxm_paths *paths, const struct lxm_template *t,
+                         const struct lxm_provision_opts *opts, char ***argv, struct lxm_error *err)
+{
+    *argv = NULL;
+    if (opts->from || t->source_type != LXM_SOURCE_DEBOOTSTRAP)
+        return 0;
+    _cleanup_strv_free_ char **packages = NULL;
+    if (merged_packages(t, opts, &packages) < 0)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_free_ char *name = lxm_image_cache_name(t->name, opts->release, lxm_host_arch(),
+                                                     t->variant, packages);
+    if (!name)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    lxm_debug("image cache file: %s/%s", paths->images, name);
+    bool mm;
+    return bootstrap_command(paths, t, opts->release, packages, "ROOTFS", true, argv, &mm, err);
+}
+
 static int source_debootstrap(const struct lxm_paths *paths, const struct lxm_template *t,
                               const struct lxm_provision_opts *opts, const char *rootfs,
                               struct lxm_error *err)
 {
     if (!opts->release)
         return lxm_error_set(err, EINVAL, "template '%s' names no release", t->name);
-    _cleanup_strv_free_ char **packages = strv_copy(t->include);
-    if (t->include && !packages)
+    _cleanup_strv_free_ char **packages = NULL;
+    if (merged_packages(t, opts, &packages) < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    for (size_t i = 0; opts->include && opts->include[i]; i++)
-        if (!strv_contains(packages, opts->include[i]) && strv_push(&packages, opts->include[i]) < 0)
-            return lxm_error_set(err, ENOMEM, "out of memory");
     _cleanup_free_ char *name = lxm_image_cache_name(t->name, opts->release, lxm_host_arch(),
                                                      t->variant, packages);
     if (!name)
         return lxm_error_set(err, ENOMEM, "out of memory");
     _cleanup_free_ char *cached = NULL;
+    lxm_debug("image cache file: %s/%s", paths->images, name);
     int r = lxm_image_cache_lookup(paths->images, name, &cached, err);
     if (r < 0)
         return r;
@@ -968,6 +997,142 @@ int lxm_template_provision(const struct lxm_paths *paths, const struct lxm_templ
     return r;
 }
 
+/* ---- create-time options (-c template.KEY=VALUE) ---------------------------------- */
+
+static int strdup_into(char **dst, const char *value, struct lxm_error *err)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+bool lxm_valid_package_name(const char *p)
+{
+    if (!*p || !((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+        return false;
+    for (; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("+-.", *p)))
+            return false;
+    return true;
+}
+
+/* Boot another init system: its packages instead of the ones it
+ * excludes, its signals and its setup instead of the template's. */
+static int set_init(struct lxm_template *t, const char *name, struct lxm_error *err)
+{
+    const char *own = t->init_system ? t->init_system : "systemd";
+    if (strcmp(name, own) == 0)
+        return 0;
+    struct lxm_init_variant *v = NULL;
+    for (int i = 0; i < t->n_inits; i++)
+        if (strcmp(t->inits[i].name, name) == 0)
+            v = &t->inits[i];
+    if (!v) {
+        char names[256];
+        int n = snprintf(names, sizeof(names), "%s", own);
+        for (int i = 0; i < t->n_inits && n > 0 && (size_t)n < sizeof(names); i++)
+            n += snprintf(names + n, sizeof(names) - (size_t)n, ", %s", t->inits[i].name);
+        return lxm_error_set(err, EINVAL, "template '%s' boots no init '%s' (use %s)", t->name,
+                             name, names);
+    }
+    _cleanup_strv_free_ char **include = NULL;
+    for (size_t i = 0; t->include && t->include[i]; i++)
+        if (!strv_contains(v->exclude, t->include[i]) && strv_push(&include, t->include[i]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    for (size_t i = 0; v->include && v->include[i]; i++)
+        if (!strv_contains(include, v->include[i]) && strv_push(&include, v->include[i]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    if (strdup_into(&t->init_system, name, err) < 0)
+        return -ENOMEM;
+    strv_free(t->include);
+    t->include = TAKE_PTR(include);
+    t->halt_signal = v->halt_signal;
+    t->reboot_signal = v->reboot_signal;
+    /* The setup moves over; the template frees it with its own fields. */
+    for (int i = 0; i < t->n_files; i++) {
+        free(t->files[i].path);
+        free(t->files[i].content);
+    }
+    free(t->files);
+    strv_free(t->run);
+    t->files = v->files, t->n_files = v->n_files, t->run = v->run;
+    v->files = NULL, v->n_files = 0, v->run = NULL;
+    return 0;
+}
+
+static const char *const variants[] = { "minbase", "buildd", "standard", "important", "required",
+                                        NULL };
+
+static int set_option(struct lxm_template *t, const char *key, const char *value,
+                      struct lxm_error *err)
+{
+    if (t->source_type != LXM_SOURCE_DEBOOTSTRAP)
+        return lxm_error_set(err, EINVAL, "template '%s' does not bootstrap packages", t->name);
+    if (strcmp(key, "variant") == 0) {
+        for (size_t i = 0; variants[i]; i++)
+            if (strcmp(value, variants[i]) == 0)
+                return strdup_into(&t->variant, value, err);
+        return lxm_error_set(err, EINVAL, "'%s' is not a variant (use minbase, buildd, standard, "
+                             "important or required)", value);
+    }
+    if (strcmp(key, "mirror") == 0) {
+        if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0 &&
+            strcmp(value, "host") != 0)
+            return lxm_error_set(err, EINVAL, "'%s' is not a mirror (use host or an http:// or "
+                                 "https:// URL)", value);
+        return strdup_into(&t->mirror, value, err);
+    }
+    if (strcmp(key, "packages") == 0) {
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+        if (!copy)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+        for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+            if (!lxm_valid_package_name(p))
+                return lxm_error_set(err, EINVAL, "'%s' is not a package name", p);
+            if (!strv_contains(t->include, p) && strv_push(&t->include, p) < 0)
+                return lxm_error_set(err, ENOMEM, "out of memory");
+        }
+        return 0;
+    }
+    if (strcmp(key, "init") == 0)
+        return set_init(t, value, err);
+    return lxm_error_set(err, EINVAL, "unknown template option (variant, packages, mirror, init)");
+}
+
+int lxm_template_apply_options(struct lxm_template *t, const struct lxm_global *g,
+                               char *const *settings, char ***rest, struct lxm_error *err)
+{
+    const char *mirror = !g                             ? NULL
+                       : strcmp(t->name, "debian") == 0 ? g->mirror_debian
+                       : strcmp(t->name, "ubuntu") == 0 ? g->mirror_ubuntu
+                       : strcmp(t->name, "devuan") == 0 ? g->mirror_devuan
+                                                        : NULL;
+    if (mirror && t->source_type == LXM_SOURCE_DEBOOTSTRAP && strdup_into(&t->mirror, mirror, err) < 0)
+        return -ENOMEM;
+    _cleanup_strv_free_ char **others = NULL;
+    for (size_t i = 0; settings && settings[i]; i++) {
+        const char *s = settings[i];
+        if (strncmp(s, "template.", 9) != 0) {
+            if (strv_push(&others, s) < 0)
+                return lxm_error_set(err, ENOMEM, "out of memory");
+            continue;
+        }
+        const char *eq = strchr(s, '=');
+        _cleanup_free_ char *key = eq ? strndup(s + 9, (size_t)(eq - s - 9)) : NULL;
+        if (!eq)
+            return lxm_error_set(err, EINVAL, "-c %s: expected KEY=VALUE", s);
+        int r = key ? set_option(t, key, eq + 1, err) : lxm_error_set(err, ENOMEM, "out of memory");
+        if (r < 0)
+            return lxm_error_prefix(err, "-c %s", s);
+    }
+    *rest = TAKE_PTR(others);
+    return 0;
+}
+
 /* ---- recipe --------------------------------------------------------------------------- */
 
 static void hash_str(struct sha256_ctx *c, const char *key, const char *value)
@@ -1039,11 +1204,12 @@ int lxm_template_recipe(const struct lxm_paths *paths, const struct lxm_template
                                                : t->source_type == LXM_SOURCE_DEBOOTSTRAP ? "debootstrap"
                                                                                          : "tarball");
     hash_str(&c, "variant", t->variant);
+    for (size_t i = 0; t->components && t->components[i]; i++)
+        hash_str(&c, "component", t->components[i]);
     /* The package set, order-free (lxm_image_cache_name sorts it). */
-    _cleanup_strv_free_ char **all = strv_copy(t->include);
-    for (size_t i = 0; opts->include && opts->include[i]; i++)
-        if (!strv_contains(all, opts->include[i]) && strv_push(&all, opts->include[i]) < 0)
-            return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_strv_free_ char **all = NULL;
+    if (merged_packages(t, opts, &all) < 0)
+        return lxm_error_set(err, ENOMEM, "out of memory");
     _cleanup_free_ char *packages = lxm_image_cache_name(t->name, opts->release, lxm_host_arch(),
                                                           t->variant, all);
     if (!packages)

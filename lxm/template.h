@@ -49,6 +49,21 @@ int lxm_template_recipe(const struct lxm_paths *paths, const struct lxm_template
                         const struct lxm_provision_opts *opts, char fp[65], char **source,
                         struct lxm_error *err);
 
+/* Apply the create's "-c template.KEY=VALUE" options to t (variant,
+ * packages, mirror; debootstrap templates only) after the global config's
+ * mirrors.NAME; *rest gets the other settings. */
+int lxm_template_apply_options(struct lxm_template *t, const struct lxm_global *g,
+                               char *const *settings, char ***rest, struct lxm_error *err);
+
+/* A Debian package name: a-z or 0-9 first, then a-z 0-9 + - . */
+bool lxm_valid_package_name(const char *p);
+
+/* The bootstrap command a create with these options would run (ROOTFS
+ * for the tree), without running or making anything; *argv is NULL for
+ * templates that bootstrap nothing. */
+int lxm_template_dry_run(const struct lxm_paths *paths, const struct lxm_template *t,
+                         const struct lxm_provision_opts *opts, char ***argv, struct lxm_error *err);
+
 /* lxm_rootfs_set_identity on an open rootfs directory (or mount) fd. */
 int lxm_rootfs_set_identity_at(int rootfd, const char *name, struct lxm_error *err);
 

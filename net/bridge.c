@@ -41,7 +41,7 @@ int lxm_bridge_check(const struct lxm_bridge_cfg *c, struct lxm_error *err)
     struct lxm_cidr a;
     if (c->ipv4 && (r = parse_bridge_addr(c->name, c->ipv4, &a, err)) < 0)
         return r;
-    return 0;
+    return lxm_ipv6_check_conf(c->name, c->ipv6, err);
 }
 
 int lxm_bridge_pick_subnet(struct nl_sock *sk, struct lxm_cidr *out, struct lxm_error *err)
@@ -118,6 +118,46 @@ int lxm_bridge_address(const struct lxm_bridge_cfg *c, struct lxm_cidr *out, str
     return resolve_addr(sk, c, lxm_link_get(sk, c->name, &li, NULL) == 0, out, err);
 }
 
+int lxm_bridge_address6(const struct lxm_bridge_cfg *c, struct lxm_cidr6 *out, bool *on,
+                        struct lxm_error *err)
+{
+    _cleanup_nl_ struct nl_sock *sk = NULL;
+    int r = lxm_nl_open(-1, &sk, err);
+    if (r < 0)
+        return r;
+    struct lxm_link_info li;
+    bool exists = lxm_link_get(sk, c->name, &li, NULL) == 0;
+    return lxm_ipv6_resolve(sk, c->name, c->dir, c->ipv6, exists, out, on, err);
+}
+
+/* The ULA on the bridge, and NAT66 with forwarding when nat is on (the
+ * table is rewritten only when it or the address is new). */
+static int up_ipv6(struct nl_sock *sk, const struct lxm_bridge_cfg *c, bool exists, bool on,
+                   const struct lxm_cidr6 *a6, struct lxm_error *err)
+{
+    bool had = false, there = false;
+    char want[LXM_CIDR6_LEN];
+    lxm_cidr6_format(a6, want);
+    _cleanup_strv_free_ char **have = NULL;
+    if (on && exists && lxm_addr6_list(sk, c->name, &have, NULL) == 0)
+        had = strv_contains(have, want);
+    int r;
+    if (on)
+        lxm_ipv6_router_iface(c->name);
+    if (on && !had && (r = lxm_addr6_add(sk, c->name, a6, err)) < 0)
+        return r;
+    if ((r = lxm_nat6_present(c->name, &there, err)) < 0)
+        return r;
+    if (!on || !c->nat)
+        return there ? lxm_nat6_disable(c->name, err) : 0;
+    struct lxm_cidr6 net = lxm_cidr6_network(a6);
+    char subnet[LXM_CIDR6_LEN];
+    lxm_cidr6_format(&net, subnet);
+    if ((r = lxm_ipv6_forward_enable(err)) < 0)
+        return r;
+    return there && had ? 0 : lxm_nat6_enable(c->name, subnet, err);
+}
+
 static int ensure_link(struct nl_sock *sk, const struct lxm_bridge_cfg *c, bool *exists,
                        struct lxm_error *err)
 {
@@ -171,7 +211,12 @@ int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct 
     struct lxm_cidr a;
     if ((r = resolve_addr(sk, c, exists, &a, err)) < 0)
         return r;
-    struct lxm_dnsmasq_cfg d = {c->dir, c->name, a.addr, a.prefix, c->domain, c->upstream, NULL};
+    struct lxm_cidr6 a6;
+    bool on6;
+    if ((r = lxm_ipv6_resolve(sk, c->name, c->dir, c->ipv6, exists, &a6, &on6, err)) < 0)
+        return r;
+    struct lxm_dnsmasq_cfg d = {c->dir, c->name, a.addr, a.prefix, c->domain, c->upstream, NULL,
+                                on6 ? &a6 : NULL, c->nat};
     if (c->dhcp && (r = lxm_dnsmasq_check(&d, err)) < 0)
         return r;
     char want[24];
@@ -182,7 +227,8 @@ int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct 
     if (!exists && (r = lxm_link_bridge_create(sk, c->name, err)) < 0 && r != -EEXIST)
         return r;
     if ((!had_addr && (r = lxm_addr_add(sk, c->name, &a, err)) < 0) ||
-        (r = lxm_link_set_up(sk, c->name, true, err)) < 0)
+        (r = lxm_link_set_up(sk, c->name, true, err)) < 0 ||
+        (r = up_ipv6(sk, c, exists, on6, &a6, err)) < 0)
         return r;
     struct lxm_cidr net = {lxm_cidr_network(&a), a.prefix};
     char subnet[24];
@@ -252,10 +298,15 @@ int lxm_bridge_status(const struct lxm_bridge_cfg *c, struct lxm_bridge_status *
         if ((r = lxm_addr_list(sk, c->name, &have, err)) < 0)
             return r;
         out->has_addr = have[0] && lxm_cidr_parse(have[0], false, &out->addr, NULL) == 0;
+        _cleanup_strv_free_ char **have6 = NULL;
+        if ((r = lxm_addr6_list(sk, c->name, &have6, err)) < 0)
+            return r;
+        out->has_addr6 = have6[0] && lxm_cidr6_parse(have6[0], &out->addr6, NULL) == 0;
         if ((r = list_ports(sk, li.ifindex, &out->ports, err)) < 0)
             return r;
     }
-    if ((r = lxm_nat_present(c->name, &out->nat, err)) < 0)
+    if ((r = lxm_nat_present(c->name, &out->nat, err)) < 0 ||
+        (r = lxm_nat6_present(c->name, &out->nat6, err)) < 0)
         return r;
     out->dnsmasq = lxm_dnsmasq_pid(c->dir, c->name);
     return 0;
@@ -306,7 +357,8 @@ int lxm_bridge_down(const struct lxm_bridge_cfg *c, bool force, struct lxm_error
                                  "containers first, or use -f",
                                  c->name, strv_length(ports), ports[0], ports[1] ? ", ..." : "");
     }
-    if ((r = lxm_dnsmasq_stop(c->dir, c->name, err)) < 0 || (r = lxm_nat_disable(c->name, err)) < 0)
+    if ((r = lxm_dnsmasq_stop(c->dir, c->name, err)) < 0 || (r = lxm_nat_disable(c->name, err)) < 0 ||
+        (r = lxm_nat6_disable(c->name, err)) < 0)
         return r;
     if (exists && (r = lxm_link_delete(sk, c->name, err)) < 0 && r != -ENODEV)
         return r;

@@ -111,6 +111,27 @@ static int push_upstream(char ***v, const struct lxm_dnsmasq_cfg *c)
     return r;
 }
 
+/* Router advertisements with the /64 for SLAAC, stateless DHCPv6 (the
+ * DNS server) and DNS on the bridge's IPv6 address. Without NAT66 the
+ * router lifetime is 0: the prefix is on-link, nothing routes out. */
+static int push_ipv6(char ***v, const struct lxm_dnsmasq_cfg *c)
+{
+    if (!c->ipv6)
+        return 0;
+    char a[INET6_ADDRSTRLEN], n[INET6_ADDRSTRLEN];
+    struct lxm_cidr6 net = lxm_cidr6_network(c->ipv6);
+    lxm_ipv6_format(&c->ipv6->addr, a);
+    lxm_ipv6_format(&net.addr, n);
+    int r = strv_push(v, "--enable-ra");
+    if (r >= 0)
+        r = strv_consume(v, xasprintf("--listen-address=%s", a));
+    if (r >= 0)
+        r = strv_consume(v, xasprintf("--dhcp-range=%s,ra-stateless,%d,1h", n, net.prefix));
+    if (r >= 0 && !c->ra_route)
+        r = strv_consume(v, xasprintf("--ra-param=%s,60,0", c->bridge));
+    return r;
+}
+
 /* dnsmasq drops privileges after startup but must still read its host
  * directories: keep root only when they are out of others' reach. */
 static const char *pick_user(const char *path)
@@ -180,7 +201,7 @@ static char **build_argv(const struct lxm_dnsmasq_cfg *c, const char *bdir, cons
         else
             failed = strv_consume(&v, dyn[i]) < 0; /* frees dyn[i] on failure */
     }
-    if (failed || push_upstream(&v, c) < 0) {
+    if (failed || push_upstream(&v, c) < 0 || push_ipv6(&v, c) < 0) {
         strv_free(v);
         return NULL;
     }
@@ -218,11 +239,13 @@ static int spawn(char **argv, const char *errfile, struct lxm_error *err)
         return 0;
     _cleanup_free_ char *msg = NULL;
     char line[512] = "";
+    /* dnsmasq starts its complaint with an empty line. */
     if (read_file(errfile, &msg, NULL) == 0)
-        sscanf(msg, "%511[^\n]", line);
+        sscanf(msg, " %511[^\n]", line);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !line[0])
         return lxm_error_set(err, ENOENT, "cannot run %s", argv[0]);
-    return lxm_error_set(err, strstr(line, "in use") ? EADDRINUSE : EIO,
+    int code = strstr(line, "in use") ? EADDRINUSE : strstr(line, "No such device") ? ENODEV : EIO;
+    return lxm_error_set(err, code,
                          "dnsmasq failed (exit %d): %s",
                          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
                          line[0] ? line : "no message");
@@ -286,7 +309,11 @@ int lxm_dnsmasq_ensure(const struct lxm_dnsmasq_cfg *c, pid_t *pid, struct lxm_e
     if (p > 0 && (r = lxm_dnsmasq_stop(c->dir, c->bridge, err)) < 0)
         return r;
     unlink(pf);
-    r = spawn(argv, errfile, err);
+    /* At startup dnsmasq lists the host's interfaces and their addresses
+     * and gives up ("failed to find list of interfaces: No such device")
+     * when one vanishes in between: other containers' veths come and go. */
+    for (int i = 0; (r = spawn(argv, errfile, err)) == -ENODEV && i < 4; i++)
+        usleep(20000 << i);
     if (r < 0)
         return lxm_error_prefix(err, "start DHCP/DNS on %s", c->bridge);
     /* The pid file is written before the parent returns; allow a moment. */
@@ -362,14 +389,20 @@ static int update_host(const char *dir, const char *bridge, const char *key, con
 }
 
 int lxm_dnsmasq_set_host(const char *dir, const char *bridge, const char *key, const char *mac,
-                         const char *name, uint32_t ip, struct lxm_error *err)
+                         const char *name, uint32_t ip, const struct in6_addr *ip6,
+                         struct lxm_error *err)
 {
-    char a[16];
+    char a[16], a6[INET6_ADDRSTRLEN];
     lxm_ipv4_format(ip, a);
+    if (ip6)
+        lxm_ipv6_format(ip6, a6);
     _cleanup_free_ char *dline =
         ip ? xasprintf("%s,%s,%s\n", mac, a, name) : xasprintf("%s,%s\n", mac, name);
-    _cleanup_free_ char *hline = ip ? xasprintf("%s %s\n", a, name) : NULL;
-    if (!dline || (ip && !hline))
+    _cleanup_free_ char *h4 = ip ? xasprintf("%s %s\n", a, name) : strdup("");
+    _cleanup_free_ char *h6 = ip6 ? xasprintf("%s %s\n", a6, name) : strdup("");
+    _cleanup_free_ char *hline =
+        (ip || ip6) && h4 && h6 ? xasprintf("%s%s", h4, h6) : NULL;
+    if (!dline || ((ip || ip6) && !hline))
         return lxm_error_set(err, ENOMEM, "dnsmasq hosts: out of memory");
     return update_host(dir, bridge, key, dline, hline, err);
 }

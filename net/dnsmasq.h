@@ -1,5 +1,6 @@
 /* dnsmasq: one supervised dnsmasq per bridge giving DHCP leases and DNS
- * (NAME and NAME.DOMAIN) on that bridge only. Its files live in
+ * (NAME and NAME.DOMAIN, A and AAAA) on that bridge only, and, with an
+ * IPv6 prefix, router advertisements (SLAAC) and stateless DHCPv6. Its files live in
  * DIR/BRIDGE/ (pid, leases, log, dhcp-hosts/, hosts/); the pid file plus a
  * check of /proc/PID identifies our instance. */
 #pragma once
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "net/ipv6.h"
 #include "util/err.h"
 
 struct lxm_dnsmasq_cfg {
@@ -21,6 +23,8 @@ struct lxm_dnsmasq_cfg {
      * ("ADDR" or "ADDR#PORT"), an empty list meaning nowhere. */
     char *const *upstream;
     const char *resolv_file; /* NULL = lxm_dnsmasq_resolv_file(NULL, NULL) */
+    const struct lxm_cidr6 *ipv6; /* the bridge's /64 address; NULL = IPv4 only */
+    bool ra_route; /* advertise the bridge as IPv6 default router (NAT66 on) */
 };
 
 /* The file holding the host's resolvers: etc (default /etc/resolv.conf),
@@ -42,9 +46,11 @@ int lxm_dnsmasq_stop(const char *dir, const char *bridge, struct lxm_error *err)
 
 /* Record a host: mac (DHCP reservation and name) with ip (0 = dynamic).
  * key names the entry (one per key, replaced). A static ip is also put
- * in DNS. dnsmasq is told (SIGHUP) when an entry changes. */
+ * in DNS, and so is ip6 (its SLAAC address; NULL = none) as AAAA. dnsmasq
+ * is told (SIGHUP) when an entry changes. */
 int lxm_dnsmasq_set_host(const char *dir, const char *bridge, const char *key, const char *mac,
-                         const char *name, uint32_t ip, struct lxm_error *err);
+                         const char *name, uint32_t ip, const struct in6_addr *ip6,
+                         struct lxm_error *err);
 int lxm_dnsmasq_remove_host(const char *dir, const char *bridge, const char *key,
                             struct lxm_error *err);
 

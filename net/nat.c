@@ -91,13 +91,23 @@ static void nlsockp(struct nl_sock **sk)
         nl_socket_free(*sk);
 }
 
-/* A GETTABLE request over nfnetlink: libnftables spends tens of
- * milliseconds setting up in every new process, too much for the check
- * that each container start makes. */
+int lxm_nft_run(const char *script, char **output, struct lxm_error *err, const char *what)
+{
+    return run_nft(script, output, err, what);
+}
+
 int lxm_nat_present(const char *bridge, bool *out, struct lxm_error *err)
 {
     char t[32];
     lxm_nat_table_name(bridge, t);
+    return lxm_nft_table_present(AF_INET /* == NFPROTO_IPV4 */, t, out, err);
+}
+
+/* A GETTABLE request over nfnetlink: libnftables spends tens of
+ * milliseconds setting up in every new process, too much for the check
+ * that each container start makes. */
+int lxm_nft_table_present(int family, const char *t, bool *out, struct lxm_error *err)
+{
     __attribute__((cleanup(nlsockp))) struct nl_sock *sk = nl_socket_alloc();
     if (!sk)
         return lxm_error_set(err, ENOMEM, "out of memory");
@@ -106,7 +116,7 @@ int lxm_nat_present(const char *bridge, bool *out, struct lxm_error *err)
         return lxm_nl_error(err, r, "nfnetlink socket");
     struct nl_msg *m = nlmsg_alloc_simple((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE,
                                           NLM_F_REQUEST | NLM_F_ACK);
-    struct nfgenmsg g = {.nfgen_family = AF_INET /* == NFPROTO_IPV4 */, .version = NFNETLINK_V0};
+    struct nfgenmsg g = {.nfgen_family = (uint8_t)family, .version = NFNETLINK_V0};
     if (!m || nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO) < 0 ||
         nla_put_string(m, NFTA_TABLE_NAME, t) < 0) {
         nlmsg_free(m);

@@ -15,5 +15,11 @@ int lxm_nat_enable(const char *bridge, const char *subnet, struct lxm_error *err
 /* Delete the table; a missing table is success. */
 int lxm_nat_disable(const char *bridge, struct lxm_error *err);
 int lxm_nat_present(const char *bridge, bool *out, struct lxm_error *err);
+/* Does nftables table family/name exist (family: NFPROTO_IPV4, _IPV6,
+ * _INET...)? Asked over nfnetlink, without loading libnftables. */
+int lxm_nft_table_present(int family, const char *name, bool *out, struct lxm_error *err);
+/* Run an nft script through libnftables; *output (may be NULL) gets what
+ * it printed. On failure err holds nft's first error line. */
+int lxm_nft_run(const char *script, char **output, struct lxm_error *err, const char *what);
 /* net.ipv4.ip_forward = 1 in the caller's netns. */
 int lxm_ip_forward_enable(struct lxm_error *err);

@@ -79,6 +79,12 @@ t_cleanup() {
         done
     fi
     lxm net down -f >/dev/null 2>&1 || true
+    # NAT66 on a test bridge (nat: true) switches the host's IPv6
+    # forwarding on and accept_ra 1 to 2: put back what this test changed.
+    local f v
+    while read -r f v; do
+        [ -n "$f" ] && [ -e "$f" ] && [ "$(cat "$f" 2>/dev/null)" != "$v" ] && echo "$v" >"$f" 2>/dev/null
+    done <<<"$T_SYSCTL6"
     # Anything still mounted below our root (a crashed test) is unmounted
     # before the tree goes, so rm never walks into a host filesystem.
     findmnt -rn -o TARGET | grep "^$T_ROOT/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
@@ -96,6 +102,7 @@ t_setup() {
     T_BRIDGE=lxt$(t_id x | tail -c 8)
     mkdir -p "$T_ROOT/etc/lxm"
     printf 'network:\n  bridge: %s\n  dns:\n    upstream: []\n' "$T_BRIDGE" >"$T_ROOT/etc/lxm/lxm.yaml"
+    T_SYSCTL6=$(grep -H . /proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/ipv6/conf/*/accept_ra 2>/dev/null | tr ':' ' ')
     trap t_cleanup EXIT
     trap 'exit 130' INT TERM
 }
@@ -122,6 +129,16 @@ t_id() {
         h=$((((h ^ c) * 16777619) & 0xffffffff))
     done
     printf '%s-%08x' "$1" "$h"
+}
+
+# The cache file of the debian template's default build (bookworm,
+# systemd) as lxm names it, when it is there: the cache also holds other
+# package sets (sysvinit, OpenRC, extra packages), so never pick by ls.
+t_debian_tarball() {
+    local f
+    f=$("$LXM_BIN" --root "$T_ROOT" --debug create --dry-run \
+        t-debian-probe -t debian 2>&1 | sed -n 's/.*image cache file: //p' | head -1)
+    [ -n "$f" ] && [ -s "$f" ] && echo "$f"
 }
 
 # Wait up to $1 seconds for CMD to succeed.

@@ -40,9 +40,13 @@ done
 
 out=$(lxm list); rc=$?
 t_is "list of an empty root exits 0" "$rc" 0
-t_like "list prints a header" "$out" '^NAME +STATE +IPV4 +PID +TEMPLATE +AUTOSTART'
+t_like "list prints a header" "$out" '^NAME +STATE +IPV4 +IPV6 +PID +TEMPLATE +AUTOSTART'
 t_is "list --format json of nothing" "$(lxm list --format json)" "[]"
 t_is "--format before the command" "$(lxm --format json list)" "[]"
+# Output that cannot be written is a failure, not a silent success.
+out=$(lxm list 2>&1 >/dev/full); rc=$?
+t_is "list to a full device exits 1" "$rc" 1
+t_is "and says why" "$out" "lxm: error: writing the output: No space left on device"
 
 t_ok "nothing was written outside --root" test ! -e /var/lib/lxm/containers/nosuch
 t_done

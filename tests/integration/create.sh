@@ -83,8 +83,8 @@ expect_error "bad -c value" 1 "^lxm: error: -c limits\.memory=lots: .*lots" \
 expect_error "release for a template without releases" 1 \
     "^lxm: error: template 'busybox' has no releases \(drop -r x\)$" lxm create c2 -t busybox -r x
 expect_error "unknown release" 1 \
-    "^lxm: error: template 'debian' has no release 'sid' \(releases: bookworm, trixie\)$" \
-    lxm create c2 -t debian -r sid
+    "^lxm: error: template 'debian' has no release 'hamm' \(releases: bullseye, bookworm, trixie, sid\)$" \
+    lxm create c2 -t debian -r hamm
 expect_error "unknown profile" 1 "^lxm: error: .*profile 'nosuch'" lxm create c2 -t busybox -p nosuch
 expect_error "--include on busybox" 1 \
     "^lxm: error: --include: template 'busybox' does not install packages$" \
@@ -116,7 +116,7 @@ t_ok "half-created container gone" test ! -e "$CT/half"
 out=$(lxm template list)
 t_like "template list: header" "$out" '^NAME +RELEASES +DESCRIPTION'
 t_like "template list: busybox" "$out" '(^|[[:space:]])busybox +- +Tiny'
-t_like "template list: debian with releases" "$out" '(^|[[:space:]])debian +bookworm,trixie +Debian'
+t_like "template list: debian with releases" "$out" '(^|[[:space:]])debian +bullseye,bookworm,trixie,sid +Debian'
 t_like "template list --format json" "$(lxm template list --format json)" '"name": ?"debian"'
 
 # --- delete never follows a planted symlink -------------------------------------------

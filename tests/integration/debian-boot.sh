@@ -193,7 +193,7 @@ mkdir -p "$T_ROOT/etc/lxm/profiles"
 sed -e 's/^name: default$/name: v2view/' -e '/^limits:/,/^[^ ]/{/^limits:/d;/^ /d}' \
     "$LXM_PROFILES_DIR/default.yaml" >"$T_ROOT/etc/lxm/profiles/v2view.yaml"
 t_ok "create $V (profile v2view: default without limits)" \
-    lxm create "$V" -t debian -p v2view -c network.eth0.type=none
+    lxm create "$V" -t debian --no-default-profile -p v2view -c network.eth0.type=none
 v2_boot() {
     set -u
     umount -R -l /sys/fs/cgroup 2>/dev/null; mount -t cgroup2 none /sys/fs/cgroup || { echo "mount: failed"; return; }

@@ -23,12 +23,15 @@ images() { ls "$LXM_CACHE_DIR/images/debian-bookworm-$ARCH-"*.tar.zst 2>/dev/nul
 
 # --- first create: cold unless an earlier run left the cache ---------------------------
 t0=$(date +%s%N)
-out=$(lxm create d1 -t debian 2>&1); rc=$?
+out=$(lxm --debug create d1 -t debian 2>&1); rc=$?
 t_is "create d1 -t debian" "$rc" 0
 [ "$rc" = 0 ] || printf '%s\n' "$out" | tail -5 | sed 's/^/#   /'
 case $out in *bootstrapping*) kind=cold ;; *) kind=warm ;; esac
 echo "# first create ($kind): $(ms_since "$t0") ms"
-img=$(images | head -1)
+# The cache holds other package sets too (sysvinit, OpenRC, ...): this
+# template's file is the one lxm names.
+img=$(printf '%s\n' "$out" | sed -n 's/.*image cache file: //p' | head -1)
+t_like "lxm names the cache file" "$img" "^$LXM_CACHE_DIR/images/debian-bookworm-$ARCH-[0-9a-f]+\.tar\.zst\$"
 t_ok "the cache holds the image" test -s "$img"
 t_ok "the cache image has a valid .sha256 beside it" \
     sh -c "cd '${img%/*}' && sha256sum --quiet -c '${img##*/}.sha256'"

@@ -152,8 +152,19 @@ t_is "symlink back to 0" "$(stat -c %u "$TREE/link")" "0"
 [ $has_acl = yes ] && t_is "ACLs round-trip" "$(acl_of "$TREE/f")$(acl_of "$TREE/d")" "$before_acl"
 [ $has_cap = yes ] && t_like "capability back to v2" "$(drv caps "$TREE/capcat")" "^v2 .*permitted=0x00002000"
 
-out=$(drv shift "0 0 65536" "$TREE" 2>&1)
+out=$(drv shift "0 100 65536" "$TREE" 2>&1)
 t_like "shifting with overlapping container/host ids is refused" "$out" "container and host ids overlap"
+# A nested lxm: in a user namespace that maps only 0..65535, root's default
+# range is 0:65536 (the default 1000000.. could not be mapped there).
+NS=$T_ROOT/nested
+mkdir "$NS" && chown 1000000:1000000 "$NS"
+t_is "auto inside a user namespace of 65536 ids" \
+    "$(unshare -U --map-users=1000000,0,65536 --map-groups=1000000,0,65536 --setuid 0 --setgid 0 \
+        "$DRV" parse auto "$NS/subuid" "$NS/subgid" 2>&1)" "0 0 65536"
+t_is "... and root's default written there is 0:65536" "$(cat "$NS/subuid" "$NS/subgid")" "root:0:65536
+root:0:65536"
+# An identity map (a nested lxm's containers, docs/userns.md) shifts nothing.
+t_like "shifting with an identity map changes nothing" "$(drv shift "0 0 65536" "$TREE" 2>&1)" "inodes=0 "
 t_is "refused shift changed nothing" "$(stat -c %u "$TREE/f")" "1000"
 out=$(drv shift "$MAP" "$T_ROOT/missing" 2>&1)
 t_like "shifting a missing tree fails clearly" "$out" "shift $T_ROOT/missing: No such file"

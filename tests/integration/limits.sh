@@ -287,8 +287,9 @@ else
     if [ $rc != 0 ] && printf '%s' "$out" | grep -q "not implemented"; then
         runtime=skip
     else
-        # The one expected line on a kernel without AppArmor is lxm's warning.
-        t_is "start m1 (memory 100MB, no swap)" "$rc: $(grep -v 'AppArmor is not enabled' <<<"$out")" "0: "
+        # The expected lines: lxm's warning on a kernel without AppArmor,
+        # and the one that says m1 has no network (network.eth0.type=none).
+        t_is "start m1 (memory 100MB, no swap)" "$rc: $(grep -v -e 'AppArmor is not enabled' -e 'm1: no network (' <<<"$out")" "0: "
         [ $rc = 0 ] || runtime=no
     fi
 fi
@@ -368,6 +369,24 @@ elif [ $runtime = yes ]; then
         lxm attach m1 -- sh -c 'kill -9 $(pidof memhog)' >/dev/null 2>&1
         wait "$holder" 2>/dev/null
     fi
+
+    # config unset on the running container takes the limit away at once
+    # (it used to stay until the next start).
+    t_ok "config unset limits.memory on the running m1" lxm config unset m1 limits.memory
+    unlimited=$(cat "$mem/$f")
+    if [ "$(role memory)" = v1 ]; then
+        t_like "no memory limit in $f after unset" "$unlimited" '^9[0-9]{18}$'
+    else
+        t_is "no memory limit in $f after unset" "$unlimited" max
+    fi
+    t_is "no limit in lxm info after unset" "$(info_json m1 | jq -r .memory.limit_bytes)" null
+    t_ok "config set limits.memory=50MiB again" lxm config set m1 limits.memory=50MiB
+    t_is "limit back in $f" "$(cat "$mem/$f")" 52428800
+    # The key table bounds config set as start does (a start used to be
+    # the first to refuse 100 bytes).
+    out=$(lxm config set m1 limits.memory=100 2>&1); rc=$?
+    t_is "limits.memory=100 refused by config set" "$rc" 1
+    t_like "and explained" "$out" '^lxm: error: limits\.memory: "100" is out of range'
 
     # Stop removes the cgroup everywhere, even after the monitor was SIGKILLed.
     mon=$(ps -o ppid= -p "$init1" | tr -d ' ')

@@ -52,7 +52,7 @@ t_on_exit "ip link del $PARENT"
 t_on_exit "'$LXM_BIN' --root '$T_ROOT' net down -f"
 
 # Tables besides lxm's own (other lxm roots' lxm_* tables may come and go).
-nft_tables() { nft list tables | grep -v '^table ip lxm_' | sort; }
+nft_tables() { nft list tables | grep -Ev '^table ip6? lxm_' | sort; }
 # Host ends of this run's containers only ("v" + the first 8 characters of
 # the name): other veths on the host come and go with other tests.
 veths() { ip -o link show type veth | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E "^v[a-z]{2}${$:0:6}" | sort; }
@@ -84,6 +84,10 @@ t_like "bridge is up" "$(ip -o link show "$BR")" '<[^>]*[,<]UP[,>]'
 t_ok "nft table lxm_$BR exists" nft list table ip "lxm_$BR"
 t_like "NAT masquerades the subnet" "$(nft list table ip "lxm_$BR")" "ip saddr $NET.0/24 .*masquerade"
 t_is "IPv4 forwarding on" "$(cat /proc/sys/net/ipv4/ip_forward)" 1
+if [ -d /proc/sys/net/ipv6/conf/all ]; then
+    t_ok "NAT66 table ip6 lxm_$BR exists" nft list table ip6 "lxm_$BR"
+    t_is "IPv6 forwarding on" "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" 1
+fi
 pid=$(dnsmasq_pid)
 t_like "dnsmasq pid in status" "$pid" '^[0-9]+$'
 cmd=$(tr '\0' ' ' <"/proc/${pid:-0}/cmdline" 2>/dev/null)
@@ -104,6 +108,7 @@ t_ok "dnsmasq restarted" test -n "$pid2" -a "$pid2" != "$pid" -a -d "/proc/${pid
 t_ok "net down" lxm net down
 t_fail "bridge gone" ip link show "$BR"
 t_fail "nft table gone" nft list table ip "lxm_$BR"
+t_fail "NAT66 table gone" nft list table ip6 "lxm_$BR"
 t_ok "dnsmasq gone" gone "${pid2:-0}"
 t_is "no other nft tables touched" "$(nft_tables)" "$TABLES0"
 
@@ -318,4 +323,5 @@ fi
 t_ok "net down once nothing uses the bridge" lxm net down
 t_fail "bridge gone" ip link show "$BR"
 t_fail "nft table gone" nft list table ip "lxm_$BR"
+t_fail "NAT66 table gone" nft list table ip6 "lxm_$BR"
 t_done

@@ -295,7 +295,7 @@ static void test_config_errors(void)
                  FILE_NAME
                  ":1:1: expected a map, found a list (use name, template, release, "
                  "arch, image, created, profiles, init, signals, hostname, environment, autostart, "
-                 "stop_timeout, limits, network, mounts, security)",
+                 "stop_timeout, limits, network, mounts, ports, security)",
                  "document is a list");
     config_error("name: &a x\nhostname: *a\n",
                  FILE_NAME ":2:11: yaml: aliases are not supported (write the value out)", "alias");
@@ -425,7 +425,27 @@ static void test_template_global(void)
     is_int(lxm_global_parse("/g.yaml", "network: {ipv4: 10.77.0.1/24, nat: false}\n", &g, &err), 0,
            "global parses");
     ok(g && !g->nat && g->dhcp && !strcmp(g->ipv4, "10.77.0.1/24"), "global overrides defaults");
+    ok(g && g->ipv6 == NULL, "default ipv6 unset (a ULA made at net up)");
     lxm_global_free(g);
+    g = NULL;
+    is_int(lxm_global_parse("/g.yaml", "network: {ipv6: 'fd42:1:2::/64'}\n", &g, &err), 0,
+           "network.ipv6 PREFIX::/64 parses");
+    ok(g && !strcmp(g->ipv6, "fd42:1:2::/64"), "... kept as given");
+    lxm_global_free(g);
+    g = NULL;
+    is_int(lxm_global_parse("/g.yaml", "network: {ipv6: none}\n", &g, &err), 0, "ipv6: none");
+    lxm_global_free(g);
+    g = NULL;
+    ok(lxm_global_parse("/g.yaml", "network:\n  ipv6: 'fd42::/48'\n", &g, &err) < 0,
+       "a /48 refused");
+    is_str(err.msg,
+           "/g.yaml:2:9: network.ipv6: \"fd42::/48\" is not a /64 (SLAAC needs a /64) (use none "
+           "or an IPv6 /64, e.g. fd42:1:2::/64 or fd42:1:2::1/64)",
+           "... with file, line and column");
+    ok(lxm_global_parse("/g.yaml", "network: {ipv6: 'fe80::/64'}\n", &g, &err) < 0,
+       "a link-local prefix refused");
+    ok(lxm_global_parse("/g.yaml", "network: {ipv6: 10.0.0.0/24}\n", &g, &err) < 0,
+       "an IPv4 prefix refused");
     ok(lxm_global_parse("/g.yaml", "storage: {driver: zfs}\n", &g, &err) < 0,
        "bad storage driver refused");
     is_str(err.msg,
@@ -694,6 +714,69 @@ static void test_hostile_files(void)
     rm_rf(dir);
 }
 
+static void test_ports(void)
+{
+    struct lxm_error err = {0};
+    struct lxm_config *c = NULL;
+    is_int(lxm_config_parse(FILE_NAME,
+                            "name: x\nports:\n  - {host: 8080, container: 80}\n"
+                            "  - {host: 5353, container: 53, proto: udp, address: 127.0.0.1}\n",
+                            &c, &err),
+           0, "ports: parsed");
+    if (c) {
+        is_int(c->n_ports, 2, "ports: two entries");
+        ok(c->ports[0].host == 8080 && c->ports[0].container == 80 &&
+               c->ports[0].proto == LXM_PROTO_TCP && !c->ports[0].address,
+           "ports: tcp by default, every address");
+        ok(c->ports[1].proto == LXM_PROTO_UDP && !strcmp(c->ports[1].address, "127.0.0.1"),
+           "ports: udp on 127.0.0.1");
+        _cleanup_free_ char *yaml = NULL;
+        lxm_config_to_yaml(c, &yaml, &err);
+        ok(yaml && strstr(yaml, "ports:\n  - host: 8080\n    container: 80\n    proto: tcp\n"),
+           "ports: saved as a list");
+        is_int(lxm_config_set(c, "ports", "[{host: 70000, container: 1}]", &err), -EINVAL,
+               "ports: set out of range refused");
+        is_str(err.msg, "ports[0].host: \"70000\" is out of range (use a port number 1-65535)",
+               "ports: set message");
+        is_int(c->n_ports, 2, "ports: a refused set changes nothing");
+        is_int(lxm_config_set(c, "ports", "[{host: 1, container: 1, proto: udp}]", &err), 0,
+               "ports: set replaces the list");
+        is_int(c->n_ports, 1, "ports: one entry after set");
+        is_int(lxm_config_unset(c, "ports", &err), 0, "ports: unset");
+        is_int(c->n_ports, 0, "ports: none after unset");
+        lxm_config_free(c);
+    }
+    config_error("name: x\nports:\n  - {host: 0, container: 80}\n",
+                 FILE_NAME
+                 ":3:12: ports[0].host: \"0\" is out of range (use a port number 1-65535)",
+                 "port 0");
+    config_error("name: x\nports:\n  - {host: 65536, container: 80}\n",
+                 FILE_NAME ":3:12: ports[0].host: \"65536\" is out of range (use a port number "
+                           "1-65535)",
+                 "port 65536");
+    config_error("name: x\nports:\n  - {host: 80}\n",
+                 FILE_NAME ":3:5: ports[0].container: missing (the port in the container, "
+                           "1-65535, e.g. container: 80)",
+                 "container port missing");
+    config_error("name: x\nports:\n  - {host: 80, container: 8, proto: sctp}\n",
+                 FILE_NAME ":3:37: ports[0].proto: \"sctp\" is not a valid choice (use tcp or udp)",
+                 "proto sctp");
+    config_error("name: x\nports:\n  - {host: 80, container: 8, address: 1.2.3}\n",
+                 FILE_NAME ":3:39: ports[0].address: \"1.2.3\" is not an IPv4 address (use an "
+                           "IPv4 address of the host, e.g. 127.0.0.1, or leave it out for all)",
+                 "address not an address");
+    config_error("name: x\nports:\n  - {host: 80, container: 8}\n"
+                 "  - {host: 80, container: 9, address: 127.0.0.1}\n",
+                 FILE_NAME ":4:5: ports[1]: host port tcp/80 is forwarded twice (also by ports[0])",
+                 "host port twice");
+    is_int(lxm_config_parse(FILE_NAME,
+                            "name: x\nports:\n  - {host: 80, container: 8, proto: udp}\n"
+                            "  - {host: 80, container: 9}\n",
+                            &c, &err),
+           0, "ports: one host port for tcp and udp is fine");
+    lxm_config_free(c);
+}
+
 int main(void)
 {
     test_sizes();
@@ -710,5 +793,6 @@ int main(void)
     test_set_unset();
     test_save();
     test_hostile_files();
+    test_ports();
     return done();
 }

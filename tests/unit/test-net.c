@@ -1,6 +1,6 @@
 /* Unit tests of the pure parts of net/: CIDR parsing and arithmetic,
  * interface names, MAC addresses, nft table names, which resolv.conf
- * dnsmasq is given. */
+ * dnsmasq is given, IPv6 prefixes and EUI-64, the nftables trap reader. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,9 +10,12 @@
 
 #include "net/addr.h"
 #include "net/dnsmasq.h"
+#include "net/ipv6.h"
 #include "net/link.h"
 #include "net/nat.h"
+#include "net/traps.h"
 #include "tap.h"
+#include "util/strv.h"
 
 static void test_cidr(void)
 {
@@ -109,10 +112,124 @@ static void test_resolv_file(void)
     rmdir(dir);
 }
 
+static void test_ipv6(void)
+{
+    struct lxm_error err = {0};
+    struct lxm_cidr6 c;
+    char s[LXM_CIDR6_LEN];
+    is_int(lxm_cidr6_parse("fd42:1:2::1/64", &c, &err), 0, "parse fd42:1:2::1/64");
+    is_int(c.prefix, 64, "prefix 64");
+    struct lxm_cidr6 n = lxm_cidr6_network(&c);
+    lxm_cidr6_format(&n, s);
+    is_str(s, "fd42:1:2::/64", "network of it");
+    const char *bad[] = {"fd42::1", "fd42::1/129", "zz::1/64", "fd42::1/", "/64", "10.0.0.1/24"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        is_int(lxm_cidr6_parse(bad[i], &c, NULL), -EINVAL, "refuse '%s'", bad[i]);
+    const uint8_t mac[6] = {0x00, 0x16, 0x3e, 0x01, 0x2b, 0x6a};
+    lxm_cidr6_parse("fd65:7b86:541e::1/64", &c, NULL);
+    struct in6_addr a = lxm_ipv6_eui64(&c, mac);
+    char as[INET6_ADDRSTRLEN];
+    lxm_ipv6_format(&a, as);
+    is_str(as, "fd65:7b86:541e:0:216:3eff:fe01:2b6a", "EUI-64 flips the U/L bit, ff:fe in the middle");
+    struct lxm_cidr6 u1, u2;
+    is_int(lxm_ula_generate(&u1, &err), 0, "generate a ULA");
+    lxm_ula_generate(&u2, NULL);
+    ok(u1.addr.s6_addr[0] == 0xfd && u1.prefix == 64 && u1.addr.s6_addr[15] == 1 &&
+           u1.addr.s6_addr[6] == 0 && u1.addr.s6_addr[7] == 0,
+       "ULA: fd + 40 bits + subnet 0, ::1/64");
+    ok(memcmp(&u1.addr, &u2.addr, 16) != 0, "two ULAs differ (random global ID)");
+    is_int(lxm_ipv6_check_conf("br0", "fd42:1:2::/64", NULL), 0, "PREFIX::/64 accepted");
+    is_int(lxm_ipv6_check_conf("br0", "none", NULL), 0, "none accepted");
+    is_int(lxm_ipv6_check_conf("br0", "fd42::/48", &err), -EINVAL, "a /48 refused");
+    ok(strstr(err.msg, "not /64") != NULL, "... saying so: %s", err.msg);
+}
+
+/* Rulesets as `nft list ruleset` prints them. */
+static const char docker_ruleset[] =
+    "table ip filter {\n"
+    "\tchain FORWARD {\n"
+    "\t\ttype filter hook forward priority filter; policy drop;\n"
+    "\t\tcounter packets 0 bytes 0 jump DOCKER-USER\n"
+    "\t\toifname \"docker0\" ct state related,established counter packets 0 bytes 0 accept\n"
+    "\t}\n"
+    "\n"
+    "\tchain DOCKER-USER {\n"
+    "\t\tcounter packets 0 bytes 0 return\n"
+    "\t}\n"
+    "}\n"
+    "table ip lxm_br0 {\n"
+    "\tchain forward {\n"
+    "\t\ttype filter hook forward priority filter; policy drop;\n"
+    "\t}\n"
+    "}\n";
+
+static const char ufw_ruleset[] =
+    "table ip filter {\n"
+    "\tset blocked {\n"
+    "\t\ttype ipv4_addr\n"
+    "\t\telements = { 192.0.2.1,\n"
+    "\t\t\t     192.0.2.2 }\n"
+    "\t}\n"
+    "\tchain FORWARD {\n"
+    "\t\ttype filter hook forward priority filter; policy drop;\n"
+    "\t\tcounter packets 0 bytes 0 jump ufw-before-forward\n"
+    "\t}\n"
+    "\tchain ufw-before-forward {\n"
+    "\t}\n"
+    "}\n"
+    "table inet firewalld {\n"
+    "\tchain filter_FORWARD {\n"
+    "\t\ttype filter hook forward priority filter + 10; policy accept;\n"
+    "\t\tct state established,related accept\n"
+    "\t\tiifname != \"br0\" drop\n"
+    "\t\treject with icmpx admin-prohibited\n"
+    "\t}\n"
+    "}\n"
+    "table inet mine {\n"
+    "\tchain input {\n"
+    "\t\ttype filter hook input priority filter; policy drop;\n"
+    "\t}\n"
+    "\tchain fw {\n"
+    "\t\ttype filter hook forward priority filter; policy drop;\n"
+    "\t\tiifname \"br0\" accept\n"
+    "\t\toifname \"br0\" tcp dport 22 drop\n"
+    "\t}\n"
+    "}\n";
+
+static void test_traps_nft(void)
+{
+    char **v = NULL;
+    is_int(lxm_traps_nft_text(docker_ruleset, "br0", &v), 0, "read a Docker ruleset");
+    is_int((int)strv_length(v), 1, "one trap (lxm's own table skipped)");
+    ok(v && v[0] && strstr(v[0], "table ip filter (Docker)") && strstr(v[0], "policy drop") &&
+           strstr(v[0], "fix: iptables -I DOCKER-USER -i br0 -j ACCEPT"),
+       "Docker's policy drop with the DOCKER-USER fix: %s", v && v[0] ? v[0] : "");
+    strv_free(v);
+    v = NULL;
+    is_int(lxm_traps_nft_text(ufw_ruleset, "br0", &v), 0, "read ufw + firewalld + own tables");
+    is_int((int)strv_length(v), 3, "three traps");
+    ok(v && v[0] && strstr(v[0], "(ufw)") && strstr(v[0], "ufw route allow in on br0"),
+       "ufw's fix: %s", v && v[0] ? v[0] : "");
+    ok(v && v[1] && strstr(v[1], "(firewalld)") && strstr(v[1], "'reject with icmpx") &&
+           !strstr(v[1], "!="),
+       "firewalld's unconditional reject, not its != rule: %s", v && v[1] ? v[1] : "");
+    ok(v && v[2] && strstr(v[2], "inet mine") && strstr(v[2], "tcp dport 22 drop") &&
+           !strstr(v[2], "policy"),
+       "a drop rule naming the bridge; the policy drop is answered by an accept: %s",
+       v && v[2] ? v[2] : "");
+    strv_free(v);
+    v = NULL;
+    is_int(lxm_traps_nft_text(docker_ruleset, "other0", &v), 0, "another bridge");
+    is_int((int)strv_length(v), 1, "... caught by Docker's policy too");
+    strv_free(v);
+}
+
 int main(void)
 {
     test_cidr();
     test_names();
     test_resolv_file();
+    test_ipv6();
+    test_traps_nft();
     return done();
 }
