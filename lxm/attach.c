@@ -14,13 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "passwd.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -35,6 +38,7 @@ struct attach_ctx {
     struct lxm_cgroup *cg;
     struct lxm_seccomp *seccomp;
     char *apparmor_profile;
+    struct lxm_user user; /* resolved in the container's passwd/group */
     int pidfd;
     bool userns; /* init is in a user namespace other than ours */
     bool tty;
@@ -62,12 +66,68 @@ static void fail_child(int error_fd, struct lxm_error *err)
     _exit(126);
 }
 
+/* HOME, USER, LOGNAME and SHELL of the user, then the caller's --env. */
+static char **command_env(const struct attach_ctx *a)
+{
+    const struct lxm_user *u = &a->user;
+    const char *term = getenv("TERM");
+    _cleanup_strv_free_ char **extra = NULL;
+    int r = 0;
+    if (u->name) {
+        r |= strv_consume(&extra, xasprintf("USER=%s", u->name));
+        r |= strv_consume(&extra, xasprintf("LOGNAME=%s", u->name));
+    }
+    r |= strv_consume(&extra, xasprintf("SHELL=%s", u->shell));
+    for (size_t i = 0; a->opts->env && a->opts->env[i]; i++)
+        r |= strv_push(&extra, a->opts->env[i]);
+    if (r < 0)
+        return NULL;
+    return lxm_container_env(a->c->config, a->tty && term ? term : "dumb", u->home, extra);
+}
+
+/* --cwd must work; the home directory may be missing (then /). */
+static int enter_cwd(const struct attach_ctx *a, struct lxm_error *err)
+{
+    if (a->opts->cwd)
+        return chdir(a->opts->cwd) < 0
+                   ? lxm_error_errno(err, errno, "attach: chdir %s", a->opts->cwd)
+                   : 0;
+    if (chdir(a->user.home) < 0 && chdir("/") < 0)
+        return lxm_error_errno(err, errno, "attach: chdir /");
+    return 0;
+}
+
+static void exec_command(const struct attach_ctx *a, char **env) __attribute__((noreturn));
+static void exec_command(const struct attach_ctx *a, char **env)
+{
+    struct lxm_error err = {0};
+    /* Only stdio and the error pipe (close-on-exec) cross into the command. */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        lxm_error_errno(&err, errno, "attach: close the host's file descriptors (close_range)");
+        fail_child(a->error_fd, &err);
+    }
+    environ = env;
+    if (a->opts->argv && a->opts->argv[0]) {
+        execvp(a->opts->argv[0], a->opts->argv);
+        lxm_error_errno(&err, errno, "attach: exec %s", a->opts->argv[0]);
+        fail_child(a->error_fd, &err);
+    }
+    /* A login shell: argv[0] is "-" and the shell's name. */
+    const char *base = strrchr(a->user.shell, '/');
+    char login[256];
+    snprintf(login, sizeof(login), "-%s", base ? base + 1 : a->user.shell);
+    char *argv[] = {login, NULL};
+    execv(a->user.shell, argv);
+    lxm_error_errno(&err, errno, "attach: exec the login shell %s", a->user.shell);
+    fail_child(a->error_fd, &err);
+}
+
 /* The command itself, in the container's pid namespace. */
 static void run_command(struct attach_ctx *a, int slave) __attribute__((noreturn));
 static void run_command(struct attach_ctx *a, int slave)
 {
     struct lxm_error err = {0};
-    const struct lxm_attach_opts *o = a->opts;
+    const struct lxm_user *u = &a->user;
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -78,14 +138,9 @@ static void run_command(struct attach_ctx *a, int slave)
             fail_child(a->error_fd, &err);
         }
     }
-    const char *cwd = o->cwd ? o->cwd : "/";
-    if (chdir(cwd) < 0) {
-        lxm_error_errno(&err, errno, "attach: chdir %s", cwd);
+    if (enter_cwd(a, &err) < 0)
         fail_child(a->error_fd, &err);
-    }
-    const char *term = getenv("TERM");
-    char **env = lxm_container_env(a->c->config, a->tty && term ? term : "dumb",
-                                   o->uid == 0 ? "/root" : "/", o->env);
+    char **env = command_env(a);
     /* While still root: dropping from the bounding set needs CAP_SETPCAP,
      * and a filter without no_new_privs needs CAP_SYS_ADMIN. */
     if (!env || lxm_apply_security(a->c->config, a->seccomp, a->apparmor_profile, &err) < 0) {
@@ -93,24 +148,17 @@ static void run_command(struct attach_ctx *a, int slave)
             lxm_error_set(&err, ENOMEM, "out of memory");
         fail_child(a->error_fd, &err);
     }
-    if (o->uid != 0 || o->gid != 0) {
-        if (setgroups(0, NULL) < 0 || setresgid(o->gid, o->gid, o->gid) < 0 ||
-            setresuid(o->uid, o->uid, o->uid) < 0) {
-            lxm_error_errno(&err, errno, "attach: switch to uid %d", (int)o->uid);
-            fail_child(a->error_fd, &err);
-        }
-    }
-    static char *login[] = {"/bin/sh", "-l", NULL};
-    char **argv = o->argv && o->argv[0] ? o->argv : login;
-    /* Only stdio and the error pipe (close-on-exec) cross into the command. */
-    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        lxm_error_errno(&err, errno, "attach: close the host's file descriptors (close_range)");
+    /* Plain root keeps what it has: a profile may have dropped the
+     * capabilities a switch needs. */
+    bool plain_root = u->uid == 0 && u->gid == 0 && u->n_groups <= 1;
+    if (!plain_root &&
+        (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+         setresuid(u->uid, u->uid, u->uid) < 0)) {
+        lxm_error_errno(&err, errno, "attach: switch to uid %u gid %u", (unsigned)u->uid,
+                        (unsigned)u->gid);
         fail_child(a->error_fd, &err);
     }
-    environ = env;
-    execvp(argv[0], argv);
-    lxm_error_errno(&err, errno, "attach: exec %s", argv[0]);
-    fail_child(a->error_fd, &err);
+    exec_command(a, env);
 }
 
 /* Allocate the pty from the container's devpts; the slave through
@@ -200,6 +248,19 @@ static bool in_other_userns(pid_t pid)
            (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
 }
 
+/* The user's names come from the container's files, read through init's
+ * root (where the container sees /), checked to be init's still. */
+static int resolve_user(struct attach_ctx *a, pid_t init, struct lxm_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/root", (int)init);
+    _cleanup_close_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0 || pidfd_send_signal(a->pidfd, 0, NULL, 0) < 0)
+        return lxm_error_set(err, ESRCH, "container '%s' is not running", a->c->name);
+    int r = lxm_user_resolve(root, a->opts->user, &a->user, err);
+    return r < 0 ? lxm_error_prefix(err, "%s", a->c->name) : 0;
+}
+
 static int prepare(struct attach_ctx *a, struct lxm_error *err)
 {
     struct lxm_container *c = a->c;
@@ -217,6 +278,9 @@ static int prepare(struct attach_ctx *a, struct lxm_error *err)
         (a->pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime)) < 0)
         return lxm_error_set(err, ESRCH, "container '%s' is not running", c->name);
     a->userns = in_other_userns(st.init_pid);
+    r = resolve_user(a, st.init_pid, err);
+    if (r < 0)
+        return r;
     r = lxm_runtime_load_config(c, err);
     if (r < 0)
         return r;
@@ -314,7 +378,7 @@ int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *op
     struct attach_ctx a = {.c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1};
     int r = prepare(&a, err);
     if (r == 0) {
-        a.tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        a.tty = opts->pty || (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
         a.same_pgrp = !a.tty && isatty(STDIN_FILENO);
         r = run_attach(&a, err);
     }
@@ -323,5 +387,6 @@ int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *op
     lxm_cgroup_free(a.cg);
     lxm_seccomp_free(a.seccomp);
     free(a.apparmor_profile);
+    lxm_user_clear(&a.user);
     return r;
 }

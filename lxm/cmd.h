@@ -70,6 +70,10 @@ int cmd_start(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_stop(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_restart(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_attach(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_exec(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_shell(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_file(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_log(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_console(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_freeze(struct lxm_ctx *, int, char **, struct lxm_error *);
 int cmd_unfreeze(struct lxm_ctx *, int, char **, struct lxm_error *);
@@ -88,6 +92,8 @@ int cmd_storage(struct lxm_ctx *, int, char **, struct lxm_error *);
  * reboot), saying so on stderr; 0 when there is nothing to do. */
 int lxm_cmd_storage_ready(struct lxm_ctx *ctx, struct lxm_error *err);
 int cmd_doctor(struct lxm_ctx *, int, char **, struct lxm_error *);
+/* Internal: names for shell completion ("lxm __complete KIND"). */
+int cmd_complete(struct lxm_ctx *, int, char **, struct lxm_error *);
 /* Internal: the per-container monitor re-exec entry ("lxm __monitor"). */
 int cmd_monitor(struct lxm_ctx *, int, char **, struct lxm_error *);
 

@@ -1,4 +1,4 @@
-/* start, stop, restart, attach, console, freeze, unfreeze. */
+/* start, stop, restart, console, freeze, unfreeze (attach: cmd_exec.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -7,7 +7,6 @@
 #include "cmd.h"
 #include "runtime.h"
 #include "util/cleanup.h"
-#include "util/strv.h"
 
 #define DEFAULT_STOP_TIMEOUT_MS 30000
 
@@ -140,59 +139,6 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
     }
     struct lxm_start_opts opts = {.on_config = lxm_cmd_warn_confinement};
     return lxm_runtime_start(c, &opts, err);
-}
-
-struct attach_args {
-    struct lxm_attach_opts opts;
-    char **env;
-};
-
-static int attach_opt(int opt, const char *arg, void *data, struct lxm_error *err)
-{
-    struct attach_args *a = data;
-    char *end;
-    switch (opt) {
-    case 'u': {
-        long v = strtol(arg, &end, 10);
-        if (end == arg || *end || v < 0 || v > 0x7fffffff)
-            return lxm_usage_error(err, "attach", "-u %s: not a numeric user id", arg);
-        a->opts.uid = (uid_t)v;
-        a->opts.gid = (gid_t)v;
-        return 0;
-    }
-    case 'e':
-        if (!strchr(arg, '=') || arg[0] == '=')
-            return lxm_usage_error(err, "attach", "--env %s: expected KEY=VALUE", arg);
-        return strv_push(&a->env, arg) < 0 ? lxm_error_set(err, ENOMEM, "out of memory") : 0;
-    case 'C':
-        if (arg[0] != '/')
-            return lxm_usage_error(err, "attach", "--cwd %s: must be an absolute path", arg);
-        a->opts.cwd = arg;
-        return 0;
-    }
-    return 0;
-}
-
-int cmd_attach(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
-{
-    static const struct option longopts[] = {{"uid", required_argument, NULL, 'u'},
-                                             {"env", required_argument, NULL, 'e'},
-                                             {"cwd", required_argument, NULL, 'C'},
-                                             {0}};
-    struct attach_args a = {0};
-    const char *name;
-    char **rest = NULL;
-    int r = parse_args("attach", argc, argv, "u:", longopts, attach_opt, &a, &name, &rest, err);
-    _cleanup_strv_free_ char **env = a.env;
-    if (r != 0)
-        return r == 'h' ? 0 : r;
-    _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_open(&ctx->paths, name, &c, err);
-    if (r < 0)
-        return r;
-    a.opts.env = env;
-    a.opts.argv = rest;
-    return lxm_runtime_attach(c, &a.opts, err);
 }
 
 static int simple(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,

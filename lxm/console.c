@@ -95,9 +95,25 @@ static void drain(int remote, int out)
             break;
 }
 
+/* attach/shell on a pty fed from a pipe: once the pipe has ended, the
+ * pty's end-of-file character is typed each time the session has been
+ * quiet for EOF_IDLE_MS (a shell's line editor may drop typeahead while it
+ * starts, so once is not enough), at most EOF_TRIES times. */
+#define EOF_IDLE_MS 100
+#define EOF_TRIES 50
+
+static void send_eof(int remote)
+{
+    struct termios t;
+    char c = tcgetattr(remote, &t) == 0 && t.c_cc[VEOF] ? (char)t.c_cc[VEOF] : '\x04';
+    (void)!write(remote, &c, 1);
+}
+
 int lxm_relay(int in, int out, int remote, bool escape, int sfd, pid_t child)
 {
     bool pending = false, in_open = true;
+    bool feed_eof = !escape && !isatty(in);
+    int eofs_sent = 0;
     char buf[8192];
     for (;;) {
         struct pollfd p[3] = {
@@ -105,10 +121,17 @@ int lxm_relay(int in, int out, int remote, bool escape, int sfd, pid_t child)
             {.fd = in_open ? in : -1, .events = POLLIN},
             {.fd = sfd, .events = POLLIN},
         };
-        if (poll(p, 3, -1) < 0) {
+        bool eof_due = feed_eof && !in_open && eofs_sent < EOF_TRIES;
+        int n_ready = poll(p, 3, eof_due ? EOF_IDLE_MS : -1);
+        if (n_ready < 0) {
             if (errno == EINTR)
                 continue;
             return -errno;
+        }
+        if (n_ready == 0) {
+            send_eof(remote);
+            eofs_sent++;
+            continue;
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(remote, buf, sizeof(buf));

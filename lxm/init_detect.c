@@ -25,7 +25,7 @@ int lxm_init_detect_halt(const char *rootfs, const char *init, int *halt)
     _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return 0;
-    _cleanup_close_ int fd = open_in_root(rootfd, init, O_PATH, 0);
+    _cleanup_close_ int fd = lxm_open_in_root(rootfd, init, O_PATH, 0);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return 0;

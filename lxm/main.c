@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "leftovers.h"
 #include "util/cleanup.h"
 #include "util/log.h"
+#include "util/strv.h"
 
 static int cmd_version(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
 static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
@@ -39,13 +41,45 @@ static const struct lxm_command commands[] = {
       "  -t, --timeout SECS    wait this long for a clean shutdown before SIGKILL (default 30)\n"
       "  -k, --kill            kill at once\n" },
     { "restart", cmd_restart, "NAME [-t SECONDS]", "stop and start a container", NULL },
-    { "attach", cmd_attach, "NAME [-u UID] [--env K=V]... [--cwd DIR] [-- CMD ARGS...]",
-      "run a command (or a login shell) inside a running container",
-      "  -u, --uid UID         run as this user id (default 0)\n"
+    { "attach", cmd_attach, "NAME [-u USER[:GROUP]] [--env K=V]... [--cwd DIR] [-- CMD ARGS...]",
+      "run a command (or the user's login shell) inside a running container",
+      "  -u, --user USER[:GROUP]  run as this user (a name or id of the container's own\n"
+      "                        /etc/passwd and /etc/group; default root)\n"
       "      --env K=V         set an environment variable (repeatable)\n"
-      "      --cwd DIR         working directory inside the container (default /)\n" },
+      "      --cwd DIR         working directory inside the container (default: the user's home)\n"
+      "A pty is used when stdin and stdout are terminals. The exit status is the command's.\n" },
+    { "exec", cmd_exec, "NAME [-u USER[:GROUP]] [--env K=V]... [--cwd DIR] -- CMD ARGS...",
+      "run a command inside a running container (no shell, a pty only on a terminal)",
+      "  -u, --user USER[:GROUP]  run as this user (names from the container's passwd/group)\n"
+      "      --env K=V         set an environment variable (repeatable)\n"
+      "      --cwd DIR         working directory inside the container (default: the user's home)\n"
+      "The exit status is the command's (128+N when killed by signal N).\n" },
+    { "shell", cmd_shell, "NAME [-u USER[:GROUP]] [--env K=V]...",
+      "open the user's login shell inside a running container, on a pty",
+      "  -u, --user USER[:GROUP]  whose shell and home (the container's /etc/passwd; default root)\n"
+      "      --env K=V         set an environment variable (repeatable)\n" },
     { "console", cmd_console, "NAME", "connect to the container's console (Ctrl-a q detaches)", NULL },
-    { "list", cmd_list, "[--format table|json|yaml|csv]", "list containers", NULL },
+    { "file", cmd_file, "push SRC NAME:PATH [-r] [--uid U] [--gid G] [--mode M] | pull NAME:PATH DST [-r] | edit NAME:PATH",
+      "copy files into or out of a container, or edit one",
+      "  push SRC... NAME:PATH  copy host files in (PATH ending in / or an existing\n"
+      "                        directory: into it); owned by the container's root\n"
+      "  pull NAME:PATH... DST  copy files out (DST a directory when several)\n"
+      "  edit NAME:PATH        open a copy in $VISUAL/$EDITOR, write it back atomically\n"
+      "  -r, --recursive       push/pull directories and what they hold\n"
+      "      --uid U --gid G   push: owner inside the container (names or ids of its\n"
+      "                        passwd/group; default 0)\n"
+      "      --mode M          push: octal mode (default: the source's)\n"
+      "Paths are resolved inside the container's root: its symlinks never lead out.\n"
+      "Works on running and stopped containers.\n" },
+    { "log", cmd_log, "NAME [-f] [--console] [-n LINES]", "show a container's log (lxm's, or the console's)",
+      "  -f, --follow          keep printing lines as they come (Ctrl-C ends)\n"
+      "      --console         the console log (what init and getty wrote)\n"
+      "  -n, --lines N         only the last N lines (default: all)\n" },
+    { "list", cmd_list, "[-c COLUMN,...] [--format table|json|yaml|csv]", "list containers",
+      "  -c, --columns LIST    columns to show (default name,state,ipv4,pid,template,autostart):\n"
+      "                        name state ipv4 ipv6 pid template release autostart profiles\n"
+      "                        uptime memory memory_limit cpu processes disk storage\n"
+      "Tables show sizes and times for people (MiB, s); JSON, YAML and CSV keep raw numbers.\n" },
     { "info", cmd_info, "NAME [--format table|json|yaml|csv]", "show a container's state and resource use", NULL },
     { "delete", cmd_delete, "NAME [-f]", "remove a stopped container",
       "  -f, --force           stop the container first if it is running\n" },
@@ -131,6 +165,7 @@ static const struct lxm_command commands[] = {
     { "version", cmd_version, "", "print the version", NULL },
     { "help", cmd_help, "[COMMAND]", "show help", NULL },
     { "__monitor", cmd_monitor, NULL, NULL, NULL },
+    { "__complete", cmd_complete, NULL, NULL, NULL },
 };
 
 /* Commands that change state first remove what killed commands left
@@ -152,6 +187,26 @@ static const struct lxm_command *find_command(const char *name)
         if (strcmp(commands[i].name, name) == 0)
             return &commands[i];
     return NULL;
+}
+
+/* "unknown command 'lsit' (did you mean 'list'?)": the nearest public
+ * command by edit distance, if it is near enough to be a typo. */
+static int unknown_command(struct lxm_error *err, const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        if (!commands[i].summary)
+            continue;
+        size_t d = str_edit_distance(name, commands[i].name);
+        if (d < best_d)
+            best = commands[i].name, best_d = d;
+    }
+    size_t len = strlen(name);
+    if (best && best_d > 0 && best_d <= (len < 4 ? 1 : 2))
+        return lxm_error_set(err, LXM_EUSAGE, "unknown command '%s' (did you mean '%s'?)", name,
+                             best);
+    return lxm_usage_error(err, NULL, "unknown command '%s'", name);
 }
 
 static void print_usage(FILE *f)
@@ -249,7 +304,7 @@ static int cmd_help(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error
     }
     const struct lxm_command *c = find_command(argv[1]);
     if (!c || !c->summary)
-        return lxm_usage_error(err, NULL, "unknown command '%s'", argv[1]);
+        return unknown_command(err, argv[1]);
     lxm_print_command_help(c->name);
     return 0;
 }
@@ -357,14 +412,16 @@ int main(int argc, char **argv)
 
     const struct lxm_command *cmd = find_command(argv[0]);
     if (!cmd) {
-        r = lxm_usage_error(&err, NULL, "unknown command '%s'", argv[0]);
+        r = unknown_command(&err, argv[0]);
         goto fail;
     }
     r = extract_format(&ctx, &argc, argv, &err);
     if (r < 0)
         goto fail;
 
-    bool needs_root = cmd->fn != cmd_help && cmd->fn != cmd_version;
+    /* __complete only reads names (a user's TAB must not mount pools or
+     * sweep leftovers); what it cannot read it leaves out. */
+    bool needs_root = cmd->fn != cmd_help && cmd->fn != cmd_version && cmd->fn != cmd_complete;
     for (int i = 1; i < argc && needs_root; i++) {
         if (strcmp(argv[i], "--") == 0)
             break;

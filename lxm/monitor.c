@@ -33,6 +33,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/owner.h"
+#include "util/proctitle.h"
 
 /* lxm.log is rotated like console.log. */
 #define MONITOR_LOG_MAX (1024 * 1024)
@@ -407,6 +408,7 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     m->init_starttime = proc_starttime(pid);
     m->started_at = time(NULL);
     m->boot_ms = monitor_now_ms();
+    lxm_info("%s: init started (pid %d)", m->c->name, (int)pid);
     r = record_state(m, 0);
     if (r < 0)
         lxm_warn("%s: write state: %s", m->c->name, strerror(-r));
@@ -588,6 +590,16 @@ static bool on_init_exit(struct monitor *m)
 
 /* --- main loop ------------------------------------------------------------------------ */
 
+/* `ps` shows "lxm monitor NAME", not the start command we were forked
+ * from; top and ps -e show the comm "lxm-monitor". Cosmetic: best effort. */
+static void set_process_title(const char *name)
+{
+    prctl(PR_SET_NAME, "lxm-monitor");
+    _cleanup_free_ char *title = xasprintf("lxm monitor %s", name);
+    if (title)
+        (void)lxm_set_process_title(title);
+}
+
 /* lxm.log is our stderr: past MONITOR_LOG_MAX it becomes lxm.log.1. */
 static void rotate_own_log(struct monitor *m)
 {
@@ -721,7 +733,12 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     redirect_stdio(&m);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
-    prctl(PR_SET_NAME, "lxm-monitor");
+    set_process_title(c->name);
+    /* Our stderr is lxm.log: every line timestamped, none silenced by
+     * the -q of the start command. */
+    lxm_log_set_timestamps(true);
+    if (lxm_log_get_level() < LXM_LOG_NORMAL)
+        lxm_log_set_level(LXM_LOG_NORMAL);
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     monitor_io_init(&m);
 

@@ -15,6 +15,7 @@ struct lxm_value {
     int64_t i;
     char *s;
     char *key;                  /* when inside an object */
+    enum lxm_unit unit;         /* of an integer, for tables */
     struct lxm_value **items;
     size_t n;
 };
@@ -67,6 +68,14 @@ void lxm_obj_int_or_null(struct lxm_value *obj, const char *key, int64_t i)
         add(obj, key, vnew(V_NULL));
     else
         lxm_obj_int(obj, key, i);
+}
+
+void lxm_obj_quantity(struct lxm_value *obj, const char *key, int64_t i, enum lxm_unit unit)
+{
+    struct lxm_value *v = vnew(i < 0 ? V_NULL : V_INT);
+    v->i = i;
+    v->unit = unit;
+    add(obj, key, v);
 }
 
 void lxm_obj_bool(struct lxm_value *obj, const char *key, bool b)
@@ -224,20 +233,36 @@ static void print_yaml(FILE *f, const struct lxm_value *v, int indent)
     }
 }
 
-/* Flatten a row value into text for table/CSV cells. */
-static void cell_text(const struct lxm_value *v, char *buf, size_t len)
+static void human_int(const struct lxm_value *v, char *buf, size_t len)
+{
+    switch (v->unit) {
+    case LXM_UNIT_BYTES: lxm_format_bytes(buf, len, v->i); break;
+    case LXM_UNIT_NS: lxm_format_seconds(buf, len, (double)v->i / 1e9); break;
+    case LXM_UNIT_SECONDS: lxm_format_seconds(buf, len, (double)v->i); break;
+    case LXM_UNIT_NONE: snprintf(buf, len, "%" PRId64, v->i); break;
+    }
+}
+
+/* Flatten a row value into text for table/CSV cells (tables only: human
+ * units). */
+static void cell_text_as(const struct lxm_value *v, char *buf, size_t len, bool human)
 {
     buf[0] = '\0';
     switch (v->type) {
     case V_NULL: snprintf(buf, len, "-"); break;
     case V_BOOL: snprintf(buf, len, "%s", v->b ? "true" : "false"); break;
-    case V_INT: snprintf(buf, len, "%" PRId64, v->i); break;
+    case V_INT:
+        if (human)
+            human_int(v, buf, len);
+        else
+            snprintf(buf, len, "%" PRId64, v->i);
+        break;
     case V_STR: snprintf(buf, len, "%s", v->s); break;
     case V_ARRAY:
     case V_OBJECT:
         for (size_t i = 0; i < v->n; i++) {
             char item[256];
-            cell_text(v->items[i], item, sizeof(item));
+            cell_text_as(v->items[i], item, sizeof(item), human);
             size_t used = strlen(buf);
             snprintf(buf + used, len - used, "%s%s", i ? "," : "", item);
         }
@@ -245,6 +270,11 @@ static void cell_text(const struct lxm_value *v, char *buf, size_t len)
             snprintf(buf, len, "-");
         break;
     }
+}
+
+static void cell_text(const struct lxm_value *v, char *buf, size_t len)
+{
+    cell_text_as(v, buf, len, true);
 }
 
 static const struct lxm_value *lookup(const struct lxm_value *obj, const char *key)
@@ -316,7 +346,7 @@ static void print_rows(FILE *f, enum lxm_output_format fmt, const struct lxm_val
             char buf[1024];
             const struct lxm_value *v = lookup(rows->items[r], cols[c]);
             struct lxm_value none = { .type = V_NULL };
-            cell_text(v ? v : &none, buf, sizeof(buf));
+            cell_text_as(v ? v : &none, buf, sizeof(buf), fmt == LXM_OUT_TABLE);
             if (fmt == LXM_OUT_CSV) {
                 if (c)
                     fputc(',', f);
@@ -345,6 +375,16 @@ static void print_kv(FILE *f, const struct lxm_value *obj, const char *prefix, i
         }
         char buf[1024];
         cell_text(it, buf, sizeof(buf));
+        if (it->unit != LXM_UNIT_NONE) {
+            static const char *const suffixes[] = {"_bytes", "_ns", "_s"};
+            for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
+                size_t kl = strlen(key), sl = strlen(suffixes[k]);
+                if (kl > sl && strcmp(key + kl - sl, suffixes[k]) == 0) {
+                    key[kl - sl] = '\0';
+                    break;
+                }
+            }
+        }
         fprintf(f, "%-*s %s\n", keyw, strcat(key, ":"), buf);
     }
 }
@@ -396,4 +436,23 @@ void lxm_format_bytes(char *buf, size_t len, int64_t bytes)
         snprintf(buf, len, "%" PRId64 "B", bytes);
     else
         snprintf(buf, len, "%.1f%s", v, units[u]);
+}
+
+void lxm_format_seconds(char *buf, size_t len, double s)
+{
+    if (s < 0) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    int64_t t = (int64_t)s;
+    if (s < 10 && s != (double)t)
+        snprintf(buf, len, "%.3fs", s);
+    else if (t < 60)
+        snprintf(buf, len, "%" PRId64 "s", t);
+    else if (t < 3600)
+        snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", t / 60, t % 60);
+    else if (t < 86400)
+        snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", t / 3600, t % 3600 / 60);
+    else
+        snprintf(buf, len, "%" PRId64 "d%02" PRId64 "h", t / 86400, t % 86400 / 3600);
 }

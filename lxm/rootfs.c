@@ -36,16 +36,16 @@ static int touch_in_root(int rootfd, const char *path)
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        _cleanup_close_ int d = mkdir_in_root(rootfd, dir);
+        _cleanup_close_ int d = lxm_mkdir_in_root(rootfd, dir);
         if (d < 0)
             return d;
     }
-    int fd = open_in_root(rootfd, path, O_PATH, 0);
+    int fd = lxm_open_in_root(rootfd, path, O_PATH, 0);
     if (fd == -ENOENT) {
-        fd = open_in_root(rootfd, path, O_CREAT | O_WRONLY | O_NOFOLLOW, 0644);
+        fd = lxm_open_in_root(rootfd, path, O_CREAT | O_WRONLY | O_NOFOLLOW, 0644);
         if (fd >= 0) {
             close(fd);
-            fd = open_in_root(rootfd, path, O_PATH, 0);
+            fd = lxm_open_in_root(rootfd, path, O_PATH, 0);
         }
     }
     return fd;
@@ -107,7 +107,7 @@ static int bind_mount(int srcdir, const char *src, int target, unsigned attrs, c
 static int mount_at(int rootfd, const char *path, const char *type, const char *const *opts,
                     unsigned attrs, struct lxm_error *err)
 {
-    _cleanup_close_ int t = mkdir_in_root(rootfd, path);
+    _cleanup_close_ int t = lxm_mkdir_in_root(rootfd, path);
     if (t < 0)
         return lxm_error_errno(err, -t, "mount %s on %s", type, path);
     return mount_fs(t, type, opts, attrs, path, err);
@@ -221,7 +221,7 @@ static int setup_dev(int rootfd, const struct lxm_boot *b, struct lxm_error *err
     if (r < 0)
         return r;
     /* Our own fresh tmpfs from here on: plain fd-relative calls are safe. */
-    _cleanup_close_ int devfd = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
+    _cleanup_close_ int devfd = lxm_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
     if (devfd < 0)
         return lxm_error_errno(err, -devfd, "open /dev");
     for (size_t i = 0; i < ARRAY_SIZE(base_devices); i++)
@@ -268,7 +268,7 @@ static int setup_user_mounts(int rootfd, const struct lxm_config *cfg, struct lx
         if (fstat(mfd, &st) < 0)
             return lxm_error_errno(err, errno, "mount %s", mt->source);
         _cleanup_close_ int t =
-            S_ISDIR(st.st_mode) ? mkdir_in_root(rootfd, mt->path) : touch_in_root(rootfd, mt->path);
+            S_ISDIR(st.st_mode) ? lxm_mkdir_in_root(rootfd, mt->path) : touch_in_root(rootfd, mt->path);
         if (t < 0)
             return lxm_error_errno(err, -t, "mount %s on %s", mt->source, mt->path);
         int r = attach_mount(mfd, t, mt->source, mt->path, err);
@@ -282,7 +282,7 @@ static int mask_paths(int rootfd, char **paths, struct lxm_error *err)
 {
     static const char *const ro_tmpfs[] = {"size=0", NULL};
     for (size_t i = 0; paths && paths[i]; i++) {
-        _cleanup_close_ int t = open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW, 0);
+        _cleanup_close_ int t = lxm_open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW, 0);
         if (t == -ENOENT)
             continue;
         if (t < 0)
@@ -302,7 +302,7 @@ static int mask_paths(int rootfd, char **paths, struct lxm_error *err)
 static int readonly_paths(int rootfd, char **paths, struct lxm_error *err)
 {
     for (size_t i = 0; paths && paths[i]; i++) {
-        _cleanup_close_ int t = open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW, 0);
+        _cleanup_close_ int t = lxm_open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW, 0);
         if (t == -ENOENT)
             continue;
         if (t < 0)
@@ -333,7 +333,7 @@ int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, struct lxm_er
 static void setup_cgroup_fs(int rootfd)
 {
     struct lxm_error e = {0};
-    _cleanup_close_ int cg = open_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
+    _cleanup_close_ int cg = lxm_open_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
     if (cg < 0 || mount_fs(cg, "cgroup2", NULL, ATTR_SAFE, "/sys/fs/cgroup", &e) < 0)
         lxm_debug("no cgroup2 in the container: %s", cg < 0 ? strerror(-cg) : e.msg);
 }
@@ -357,7 +357,8 @@ void lxm_rootfs_boot_id(int rootfd, int tmpdir)
                      "%02x%02x%02x%02x%02x%02x\n",
                      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
                      b[12], b[13], b[14], b[15]);
-    _cleanup_close_ int target = open_in_root(rootfd, "/proc/sys/kernel/random/boot_id", O_PATH, 0);
+    _cleanup_close_ int target =
+        lxm_open_in_root(rootfd, "/proc/sys/kernel/random/boot_id", O_PATH, 0);
     if (target < 0)
         return;
     _cleanup_close_ int fd =
@@ -373,7 +374,7 @@ void lxm_rootfs_boot_id(int rootfd, int tmpdir)
 
 static void setup_boot_id(int rootfd)
 {
-    _cleanup_close_ int devfd = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
+    _cleanup_close_ int devfd = lxm_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
     if (devfd >= 0)
         lxm_rootfs_boot_id(rootfd, devfd);
 }
@@ -445,12 +446,12 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
 /* For live mounts (mount_live.c), which resolve targets the same way. */
 int lxm_rootfs_open_in_root(int rootfd, const char *path, int flags)
 {
-    return open_in_root(rootfd, path, flags, 0);
+    return lxm_open_in_root(rootfd, path, flags, 0);
 }
 
 int lxm_rootfs_mkdir_in_root(int rootfd, const char *path)
 {
-    return mkdir_in_root(rootfd, path);
+    return lxm_mkdir_in_root(rootfd, path);
 }
 
 int lxm_rootfs_touch_in_root(int rootfd, const char *path)

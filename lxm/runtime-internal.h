@@ -88,6 +88,10 @@ int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *c
  * ns when the layout is idmapped); it goes to init over sync_fd. */
 int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns *u, pid_t pid,
                          struct lxm_error *err);
+/* The ids on disk of a stopped c's rootfs: *shifted (with *map) when
+ * they are host ids (the shifted layout), else the container's own. */
+int lxm_userns_disk_map(const struct lxm_container *c, struct lxm_idmap *map, bool *shifted,
+                        struct lxm_error *err);
 /* `mounts:` entries, idmapped with a namespace of the same map, attached
  * as DIR/0, DIR/1... on a tmpfs in the monitor's own mount namespace
  * before the clone: init's copy of that namespace then holds them with
@@ -157,6 +161,8 @@ int lxm_tty_raw(int fd, struct termios *saved);
 void lxm_tty_restore(int fd, const struct termios *saved);
 void lxm_tty_copy_winsize(int from, int to);
 /* Relay between the local terminal (in/out) and a remote fd until the
- * remote closes, the escape (Ctrl-a q) is typed when escape is set, or a
+ * remote closes (without escape, a stdin that is not a terminal ends
+ * with ^D typed on the remote pty once it is idle), the escape (Ctrl-a q)
+ * is typed when escape is set, or a
  * signal in sigs arrives on sfd. Returns 0, or 1 on detach. */
 int lxm_relay(int in, int out, int remote, bool escape, int sfd, pid_t child);

@@ -55,14 +55,17 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
 int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, struct lxm_error *err);
 
 struct lxm_attach_opts {
-    uid_t uid;
-    gid_t gid;
+    /* "USER[:GROUP]", names or ids, resolved in the container's own
+     * /etc/passwd and /etc/group (passwd.h); NULL = root. */
+    const char *user;
     char **env;                 /* extra K=V */
-    const char *cwd;            /* NULL = / */
-    char **argv;                /* NULL = login shell */
+    const char *cwd;            /* NULL = the user's home (else /) */
+    char **argv;                /* NULL = the user's login shell */
+    bool pty;                   /* a pty even when stdin/stdout are not terminals */
 };
 
-/* Run a command inside; returns its exit status (128+N on signal N). */
+/* Run a command inside; returns its exit status (128+N on signal N). A
+ * pty is used when stdin and stdout are terminals (or opts->pty). */
 int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts, struct lxm_error *err);
 int lxm_runtime_console(struct lxm_container *c, struct lxm_error *err);
 /* Under the lock, like start and stop; freezing a STARTING or STOPPING

@@ -100,7 +100,7 @@ static int write_in_root(int rootfd, const char *path, const char *data, mode_t 
         dir[0] = '\0';
     if (!*base)
         return lxm_error_set(err, EINVAL, "setup file '/%s': not a file name", path);
-    _cleanup_close_ int dfd = mkdir_in_root(rootfd, *dir ? dir : ".");
+    _cleanup_close_ int dfd = lxm_mkdir_in_root(rootfd, *dir ? dir : ".");
     if (dfd < 0)
         return lxm_error_errno(err, -dfd, "create directory /%s in the rootfs", dir);
     char tmp[32];
@@ -130,7 +130,7 @@ static int write_in_root(int rootfd, const char *path, const char *data, mode_t 
 
 static bool is_file_in_root(int rootfd, const char *path)
 {
-    _cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
+    _cleanup_close_ int fd = lxm_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW, 0);
     struct stat st;
     return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
@@ -493,7 +493,7 @@ static int busybox_applets(int rootfd, const char *busybox, struct lxm_error *er
         char *slash = strrchr(line, '/');
         if (slash) {
             *slash = '\0';
-            _cleanup_close_ int dfd = mkdir_in_root(rootfd, line);
+            _cleanup_close_ int dfd = lxm_mkdir_in_root(rootfd, line);
             *slash = '/';
             if (dfd < 0)
                 return lxm_error_errno(err, -dfd, "create the directory of /%s", line);
@@ -788,7 +788,7 @@ static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_templat
 static void drop_dev_nodes(const char *rootfs)
 {
     _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int devfd = rootfd < 0 ? -1 : open_in_root(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+    int devfd = rootfd < 0 ? -1 : lxm_open_in_root(rootfd, "dev", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
     _cleanup_closedir_ DIR *d = devfd >= 0 ? fdopendir(devfd) : NULL;
     if (!d) {
         if (devfd >= 0)

@@ -60,6 +60,16 @@ static int read_layout(const struct lxm_container *c, enum lxm_idmap_method *met
     return 0;
 }
 
+int lxm_userns_disk_map(const struct lxm_container *c, struct lxm_idmap *map, bool *shifted,
+                        struct lxm_error *err)
+{
+    enum lxm_idmap_method method;
+    bool has_map;
+    int r = read_layout(c, &method, map, &has_map, err);
+    *shifted = r == 0 && method == LXM_IDMAP_METHOD_SHIFTED;
+    return r;
+}
+
 static int write_layout(const struct lxm_container *c, enum lxm_idmap_method method,
                         const struct lxm_idmap *map, struct lxm_error *err)
 {

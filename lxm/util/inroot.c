@@ -18,11 +18,18 @@ int lxm_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t re
         .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
         .resolve = resolve,
     };
-    int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+    /* EAGAIN: a rename in the tree raced a ".." walk; the container may
+     * do it on purpose, so the retries are bounded. */
+    int fd = -1;
+    for (int tries = 0; tries < 32; tries++) {
+        fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+        if (fd >= 0 || errno != EAGAIN)
+            break;
+    }
     return fd < 0 ? -errno : fd;
 }
 
-int open_in_root(int rootfd, const char *path, int flags, mode_t mode)
+int lxm_open_in_root(int rootfd, const char *path, int flags, mode_t mode)
 {
     while (*path == '/')
         path++;
@@ -30,12 +37,12 @@ int open_in_root(int rootfd, const char *path, int flags, mode_t mode)
                        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
-int mkdir_in_root(int rootfd, const char *path)
+int lxm_mkdir_in_root(int rootfd, const char *path)
 {
     _cleanup_free_ char *p = strdup(path);
     if (!p)
         return -ENOMEM;
-    _cleanup_close_ int cur = open_in_root(rootfd, "", O_PATH | O_DIRECTORY, 0);
+    _cleanup_close_ int cur = lxm_open_in_root(rootfd, "", O_PATH | O_DIRECTORY, 0);
     if (cur < 0)
         return cur;
     for (char *s = p; *s;) {
@@ -43,11 +50,11 @@ int mkdir_in_root(int rootfd, const char *path)
         if (slash)
             *slash = '\0';
         if (*s) {
-            int fd = open_in_root(rootfd, p, O_PATH | O_DIRECTORY, 0);
+            int fd = lxm_open_in_root(rootfd, p, O_PATH | O_DIRECTORY, 0);
             if (fd == -ENOENT) {
                 if (mkdirat(cur, s, 0755) < 0 && errno != EEXIST)
                     return -errno;
-                fd = open_in_root(rootfd, p, O_PATH | O_DIRECTORY, 0);
+                fd = lxm_open_in_root(rootfd, p, O_PATH | O_DIRECTORY, 0);
             }
             if (fd < 0)
                 return fd;
@@ -60,4 +67,37 @@ int mkdir_in_root(int rootfd, const char *path)
         s = slash + 1;
     }
     return TAKE_FD(cur);
+}
+
+int lxm_read_in_root(int rootfd, const char *path, size_t max, char **out, size_t *len)
+{
+    _cleanup_close_ int fd = lxm_open_in_root(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+    if (fd < 0)
+        return fd;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode))
+        return -EINVAL;
+    if ((size_t)st.st_size > max)
+        return -EFBIG;
+    _cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf)
+        return -ENOMEM;
+    size_t n = 0;
+    while (n < (size_t)st.st_size) {
+        ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -errno;
+        if (k == 0)
+            break;
+        n += (size_t)k;
+    }
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    *out = TAKE_PTR(buf);
+    return 0;
 }

@@ -14,3 +14,8 @@ int strv_contains(char *const *v, const char *s);
 void strv_free(char **v);
 static inline void strv_freep(char ***v) { strv_free(*v); }
 #define _cleanup_strv_free_ __attribute__((cleanup(strv_freep)))
+
+/* Edit distance with adjacent transpositions counting one ("lsit" is 1
+ * from "list"), for "did you mean" hints; strings past 63 bytes compare
+ * as SIZE_MAX. */
+size_t str_edit_distance(const char *a, const char *b);

@@ -203,7 +203,13 @@ for c in u1 p1; do
         snap=$(meta "$S/fx")
         t_ok "write after the snapshot" lxm attach "${c}c" -- sh -c 'echo later >/fx/later'
         t_ok "the snapshot does not see later writes" test ! -e "$S/fx/later"
+        # --- lxm file on btrfs: the running rootfs is init's, the disk holds it -----------
+        printf 'on btrfs\n' >"$T_ROOT/push.txt"
+        t_ok "${c}c running: file push" lxm file push --uid daemon "$T_ROOT/push.txt" "${c}c:/tmp/pushed"
+        t_is "${c}c running: pushed, owned by daemon inside" "$(lxm exec "${c}c" -- stat -c '%u %s' /tmp/pushed)" "1 9"
+        t_is "${c}c running: ... in its subvolume, container ids on disk" "$(stat -c '%u' "$C/tmp/pushed") $(cat "$C/tmp/pushed")" "1 on btrfs"
         t_ok "stop ${c}c" lxm stop -k "${c}c"
+        t_is "${c}c stopped: file pull" "$(lxm file pull "${c}c:/tmp/pushed" -)" "on btrfs"
     else
         t_report fail "start ${c}c" "$(lxm start "${c}c" 2>&1)"
         continue

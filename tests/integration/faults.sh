@@ -49,13 +49,16 @@ cg_names() {
         [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'
     done | sort -u | sed 's/-[0-9a-f]\{8\}$//'
 }
-# "PID:NAME" of every monitor of our root (a fork of `lxm --root R start NAME`).
+# "PID:NAME" of every monitor of our root. Its command line says only
+# "lxm monitor NAME"; its stderr is NAME's lxm.log under our root (or the
+# rotated lxm.log.1 until it reopens).
 monitors_of_root() {
-    local p args
+    local p log rest
     for p in /proc/[0-9]*; do
         [ "$(cat "$p/comm" 2>/dev/null)" = lxm-monitor ] || continue
-        args=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)
-        case "$args" in *"--root $T_ROOT "*) echo "${p#/proc/}:$(echo "$args" | awk '{print $NF}')" ;; esac
+        log=$(readlink "$p/fd/2" 2>/dev/null)
+        rest=${log#"$T_ROOT/var/log/lxm/"}
+        [ "$rest" != "$log" ] && echo "${p#/proc/}:${rest%%/*}"
     done
 }
 states() { timeout 30 "$LXM_BIN" --root "$T_ROOT" list --format json 2>/dev/null | jq -r '.[] | "\(.name) \(.state)"'; }
