@@ -102,7 +102,10 @@ static void exec_command(const struct attach_ctx *a, char **env)
 {
     struct lxm_error err = {0};
     /* Only stdio and the error pipe (close-on-exec) cross into the command. */
-    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        lxm_error_errno(&err, errno, "attach: close the host's file descriptors (close_range)");
+        fail_child(a->error_fd, &err);
+    }
     environ = env;
     if (a->opts->argv && a->opts->argv[0]) {
         execvp(a->opts->argv[0], a->opts->argv);

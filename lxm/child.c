@@ -128,6 +128,11 @@ static int child_run(struct lxm_boot *b, struct lxm_error *err)
         return lxm_error_prefix(err, "user namespace");
     if (unshare(CLONE_NEWCGROUP) < 0)
         return lxm_error_errno(err, errno, "unshare cgroup namespace");
+    /* Our copy of the monitor's mount namespace, where it built the
+     * rootfs: owned by our user namespace, so every mount in it is locked
+     * (rootfs-lock.c). */
+    if (b->locked && unshare(CLONE_NEWNS) < 0)
+        return lxm_error_errno(err, errno, "unshare mount namespace");
     int r = lxm_rootfs_setup(b, err);
     if (r < 0)
         return r;

@@ -207,12 +207,14 @@ static void close_fds_except(int a, int b)
 static pid_t clone_child(struct monitor *m, int *pidfd, int sync_fd, int error_fd)
 {
     int cgfd = m->cg ? lxm_cgroup_v2_fd(m->cg) : -1;
+    bool locked = lxm_mounts_locked(m->cfg);
     /* The cgroup namespace is unshared by the child after the monitor has
      * moved it into every hierarchy, so its root is the container's cgroup
-     * on v1 controllers too, not the monitor's. */
+     * on v1 controllers too, not the monitor's. With locked mounts the
+     * mount namespace is unshared by the child too (rootfs-lock.c). */
     struct clone_args args = {
-        .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-                 CLONE_PIDFD | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0) |
+        .flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_PIDFD |
+                 (locked ? 0 : CLONE_NEWNS) | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0) |
                  (m->userns.enabled ? CLONE_NEWUSER : 0),
         .pidfd = (uint64_t)(uintptr_t)pidfd,
         .exit_signal = SIGCHLD,
@@ -233,6 +235,7 @@ static pid_t clone_child(struct monitor *m, int *pidfd, int sync_fd, int error_f
             .sync_fd = sync_fd,
             .error_fd = error_fd,
             .notify = m->ready.notify_fd >= 0,
+            .locked = locked,
         };
         lxm_child_main(&b);
     }
@@ -281,10 +284,11 @@ static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_e
 
 /* `mounts:` are staged in the monitor's own mount namespace (made once,
  * a slave of the host's) so that init's copy of it locks their flags;
- * the clone starts in the staging dir, where init finds them. */
+ * the clone starts in the staging dir, where init finds them, and where
+ * the locked rootfs is built (rootfs-lock.c). */
 static int stage_mounts(struct monitor *m, struct lxm_error *err)
 {
-    if (m->cfg->n_mounts == 0)
+    if (m->cfg->n_mounts == 0 && !lxm_mounts_locked(m->cfg))
         return 0;
     if (!m->own_mntns) {
         if (unshare(CLONE_NEWNS) < 0)
@@ -316,6 +320,17 @@ static void unstage_mounts(struct monitor *m)
     m->stage_dir = NULL;
 }
 
+/* The rootfs with proc, sysfs and the masks, built where init's copy of
+ * our mount namespace will hold them locked (rootfs-lock.c). */
+static int build_locked(struct monitor *m, int pidfd, int rootfd, struct lxm_error *err)
+{
+    uid_t uid;
+    gid_t gid;
+    if (!lxm_idmap_host_root(&m->userns.map, &uid, &gid))
+        return lxm_error_set(err, EINVAL, "rootfs of %s: the id map has no root", m->c->name);
+    return lxm_rootfs_lock_build(m->cfg, pidfd, m->stage_dir, rootfd, uid, gid, err);
+}
+
 /* Release the waiting child: record it first (a command that finds us
  * dead then knows what we let go), then go and the rootfs. */
 static int release_child(struct monitor *m, pid_t pid, int sync_w, int rootfd,
@@ -326,7 +341,8 @@ static int release_child(struct monitor *m, pid_t pid, int sync_w, int rootfd,
         return lxm_error_errno(err, -r, "record the state of %s", m->c->name);
     if (write(sync_w, "1", 1) != 1)
         return lxm_error_errno(err, errno, "release child");
-    if ((r = lxm_send_fd(sync_w, rootfd)) < 0)
+    /* Under locked masks it takes the tree from the stage instead. */
+    if (!lxm_mounts_locked(m->cfg) && (r = lxm_send_fd(sync_w, rootfd)) < 0)
         return lxm_error_errno(err, -r, "hand the rootfs to init");
     /* In the order init takes them (rootfs.c): the notify socket, then
      * the lxcfs views. */
@@ -386,6 +402,8 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
         return lxm_error_errno(err, saved, "clone3");
     _cleanup_close_ int rootfd = -1;
     r = prepare_child(m, pid, &rootfd, err);
+    if (r == 0 && lxm_mounts_locked(m->cfg))
+        r = build_locked(m, pidfd, rootfd, err);
     if (r == 0)
         r = release_child(m, pid, sync_w, rootfd, err);
     if (r == 0)

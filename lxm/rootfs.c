@@ -319,28 +319,33 @@ static int readonly_paths(int rootfd, char **paths, struct lxm_error *err)
 
 /* --- the whole sequence ---------------------------------------------------------------- */
 
-static int setup_kernel_fs(int rootfd, struct lxm_error *err)
+int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, struct lxm_error *err)
 {
     int r = mount_at(rootfd, "/proc", "proc", NULL, ATTR_SAFE, err);
-    if (r < 0)
-        return r;
-    r = mount_at(rootfd, "/sys", "sysfs", NULL, ATTR_SAFE | MOUNT_ATTR_RDONLY, err);
-    if (r < 0)
-        return r;
-    /* The cgroup namespace makes this the container's own subtree. */
+    if (r == 0)
+        r = mount_at(rootfd, "/sys", "sysfs", NULL, ATTR_SAFE | MOUNT_ATTR_RDONLY, err);
+    if (r == 0)
+        r = mask_paths(rootfd, cfg->policy.masked_paths, err);
+    if (r == 0)
+        r = readonly_paths(rootfd, cfg->policy.readonly_paths, err);
+    return r;
+}
+
+/* The cgroup namespace makes this the container's own subtree. */
+static void setup_cgroup_fs(int rootfd)
+{
     struct lxm_error e = {0};
     _cleanup_close_ int cg = lxm_open_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
     if (cg < 0 || mount_fs(cg, "cgroup2", NULL, ATTR_SAFE, "/sys/fs/cgroup", &e) < 0)
         lxm_debug("no cgroup2 in the container: %s", cg < 0 ? strerror(-cg) : e.msg);
-    return 0;
 }
 
 /* A boot id of this boot bound over /proc/sys/kernel/random/boot_id, so
  * journald and `journalctl -b` / `--list-boots` tell the container's boots
- * apart instead of sharing the host's. The file lives on the container's
- * /dev tmpfs only until it is bound. Best effort: a guest without it
- * still boots. */
-static void setup_boot_id(int rootfd)
+ * apart instead of sharing the host's. The file lives in tmpdir (the
+ * container's /dev, or the monitor's stage) only until it is bound. Best
+ * effort: a guest without it still boots. */
+void lxm_rootfs_boot_id(int rootfd, int tmpdir)
 {
     static const char name[] = ".lxm-boot-id";
     uint8_t b[16];
@@ -354,18 +359,26 @@ static void setup_boot_id(int rootfd)
                      "%02x%02x%02x%02x%02x%02x\n",
                      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
                      b[12], b[13], b[14], b[15]);
-    _cleanup_close_ int devfd = lxm_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
-    _cleanup_close_ int target = lxm_open_in_root(rootfd, "/proc/sys/kernel/random/boot_id", O_PATH, 0);
-    if (devfd < 0 || target < 0)
+    _cleanup_close_ int target =
+        lxm_open_in_root(rootfd, "/proc/sys/kernel/random/boot_id", O_PATH, 0);
+    if (target < 0)
         return;
     _cleanup_close_ int fd =
-        openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
+        openat(tmpdir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
     struct lxm_error e = {0};
     if (fd < 0 || write(fd, id, (size_t)n) != n ||
-        bind_mount(devfd, name, target, 0, "boot id", "/proc/sys/kernel/random/boot_id", &e) < 0)
+        bind_mount(tmpdir, name, target, MOUNT_ATTR_RDONLY | ATTR_SAFE, "boot id",
+                   "/proc/sys/kernel/random/boot_id", &e) < 0)
         lxm_debug("no boot id of its own: %s", e.msg[0] ? e.msg : strerror(errno));
     if (fd >= 0)
-        unlinkat(devfd, name, 0);
+        unlinkat(tmpdir, name, 0);
+}
+
+static void setup_boot_id(int rootfd)
+{
+    _cleanup_close_ int devfd = lxm_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
+    if (devfd >= 0)
+        lxm_rootfs_boot_id(rootfd, devfd);
 }
 
 /* A tmpfs on /run, as systemd-nspawn gives one: systemd would otherwise
@@ -398,40 +411,59 @@ static int pivot(int rootfd, struct lxm_error *err)
     return 0;
 }
 
+/* The rootfs as a detached tree: the one the monitor built with the
+ * locked mounts (a recursive clone: pivot_root refuses a locked mount, and
+ * the clone's top is not locked while everything below stays so), or the
+ * monitor's plain rootfs mount over sync_fd. */
+static int take_rootfs(const struct lxm_boot *b, struct lxm_error *err)
+{
+    int fd;
+    if (b->locked) {
+        fd = open_tree(AT_FDCWD, LXM_STAGE_ROOT,
+                       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+        if (fd < 0)
+            return lxm_error_errno(err, errno, "rootfs %s: clone the staged tree", b->c->rootfs);
+        return fd;
+    }
+    fd = lxm_recv_fd(b->sync_fd);
+    if (fd < 0)
+        return lxm_error_errno(err, -fd, "rootfs %s: receive it from the monitor", b->c->rootfs);
+    return fd;
+}
+
 int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
 {
     const char *rootfs = b->c->rootfs;
     /* Nothing we mount may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
         return lxm_error_errno(err, errno, "make / rslave");
-    /* The monitor's clone of the rootfs (idmapped in a user namespace):
-     * attached on any directory, since pivot_root wants it mounted. */
-    _cleanup_close_ int rootfd = lxm_recv_fd(b->sync_fd);
+    /* Attached on any directory, since pivot_root wants it mounted. */
+    _cleanup_close_ int rootfd = take_rootfs(b, err);
     if (rootfd < 0)
-        return lxm_error_errno(err, -rootfd, "rootfs %s: receive it from the monitor", rootfs);
+        return rootfd;
+    /* Then, over sync_fd, the notify socket and the lxcfs views (in the
+     * order the monitor's release_child sends them). */
     _cleanup_close_ int notify = b->notify ? lxm_recv_fd(b->sync_fd) : -1;
     if (b->notify && notify < 0)
         return lxm_error_errno(err, -notify, "receive the notify socket from the monitor");
     const char *at = access("/mnt", F_OK) == 0 ? "/mnt" : "/tmp";
     if (move_mount(rootfd, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return lxm_error_errno(err, errno, "mount rootfs %s on %s", rootfs, at);
-    int r = setup_kernel_fs(rootfd, err);
-    if (r == 0)
-        r = lxm_lxcfs_setup(rootfd, b->sync_fd, err);
+    int r = b->locked ? 0 : lxm_rootfs_kernel_fs(rootfd, b->cfg, err);
+    if (r < 0)
+        return r;
+    setup_cgroup_fs(rootfd);
+    r = lxm_lxcfs_setup(rootfd, b->sync_fd, err);
     if (r == 0)
         r = setup_dev(rootfd, b, err);
     if (r == 0 && b->cfg->security.nesting)
         r = lxm_nesting_mounts(rootfd, b->c->id, err);
-    if (r == 0)
+    if (r == 0 && !b->locked)
         setup_boot_id(rootfd);
     if (r == 0)
         r = setup_run(rootfd, notify, err);
     if (r == 0)
         r = setup_user_mounts(rootfd, b->cfg, err);
-    if (r == 0)
-        r = mask_paths(rootfd, b->cfg->policy.masked_paths, err);
-    if (r == 0)
-        r = readonly_paths(rootfd, b->cfg->policy.readonly_paths, err);
     if (r == 0)
         r = pivot(rootfd, err);
     return r;

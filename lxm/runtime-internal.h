@@ -111,6 +111,9 @@ struct lxm_boot {
                    * master back */
     int error_fd; /* child writes its failure, CLOEXEC */
     bool notify;  /* the notify socket's mount follows the rootfs on sync_fd */
+    bool locked;  /* lxm_mounts_locked(): the rootfs with /proc, /sys
+                   * and the masks waits in cwd/LXM_STAGE_ROOT instead
+                   * of coming over sync_fd */
 };
 
 /* The monitor's whole life after the start command forked it; never
@@ -122,6 +125,30 @@ void lxm_child_main(struct lxm_boot *b) __attribute__((noreturn));
  * comes from the container's own devpts (a remount by the guest then
  * touches only its own instance); its master is sent over sync_fd. */
 int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err);
+/* /proc, a read-only /sys, then the policy's masked and read-only paths,
+ * below rootfd. */
+int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, struct lxm_error *err);
+/* A boot id of its own bound over /proc/sys/kernel/random/boot_id (the
+ * file is made in tmpdir and unlinked once bound); best effort. Locked
+ * too when mounts are: systemd unmounts what it can below /proc before it
+ * tries a proc of its own for a service (ProtectProc=), and gives up if
+ * it took anything away. */
+void lxm_rootfs_boot_id(int rootfd, int tmpdir);
+
+/* Locked kernel filesystems and masks (rootfs-lock.c). The one switch:
+ * true unless the container is privileged, nesting or unconfined. When
+ * true, init is cloned without a mount namespace of its own (it shares the
+ * monitor's), the monitor calls lxm_rootfs_lock_build() before releasing
+ * it, and init unshares its mount namespace then: the copy, owned by its
+ * user namespace, holds proc, sysfs and the masks locked. */
+bool lxm_mounts_locked(const struct lxm_config *cfg);
+#define LXM_STAGE_ROOT "root"
+/* Attach rootfd at STAGE/root (in the monitor's own mount namespace) and
+ * mount the kernel filesystems and masks on it from a helper in the pid
+ * and network namespaces of init (pidfd), host credentials; a directory
+ * it has to make is owned by uid:gid (container root on the host). */
+int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *stage, int rootfd,
+                          uid_t uid, gid_t gid, struct lxm_error *err);
 
 /* Environment for init and attached processes (container=lxm, PATH...). */
 char **lxm_container_env(const struct lxm_config *cfg, const char *term, const char *home,

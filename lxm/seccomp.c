@@ -128,9 +128,11 @@ static int build_ctx(const struct lxm_policy *p, scmp_filter_ctx *out, struct lx
     if (!ctx)
         return lxm_error_set(err, ENOMEM, "seccomp: cannot create a filter");
     /* no_new_privs is the policy's own decision, made in caps.c. */
-    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0)
+        return lxm_error_errno(err, -r, "leave no_new_privs to the policy");
     /* A syscall of an ABI we did not add cannot be allowed blindly. */
-    seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0)
+        return lxm_error_errno(err, -r, "kill on a foreign architecture");
     if ((r = add_arches(ctx, err)) < 0)
         return r;
     /* Profiles are merged by concatenation: a later rule for a syscall

@@ -263,7 +263,11 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
         _exit(127);
-    syscall(SYS_close_range, 3U, ~0U, 0U);
+    /* Nothing of lxm may reach the command: fail rather than leak. */
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+        fprintf(stderr, "E: close_range: %s\n", strerror(errno));
+        _exit(127);
+    }
     signal(SIGPIPE, SIG_DFL);
     /* lxm blocks Ctrl-C around a create to clean up after it; the
      * command it runs must still get it. */

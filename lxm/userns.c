@@ -225,7 +225,7 @@ int lxm_userns_stage_mounts(const struct lxm_config *cfg, const struct lxm_usern
     if (dirfd < 0)
         return lxm_error_errno(err, errno, "open %s", dir);
     _cleanup_close_ int userns = -1;
-    if (u->enabled && (userns = lxm_idmap_userns_open(&u->map, err)) < 0)
+    if (u->enabled && cfg->n_mounts > 0 && (userns = lxm_idmap_userns_open(&u->map, err)) < 0)
         return lxm_error_prefix(err, "user namespace");
     for (int i = 0; i < cfg->n_mounts; i++) {
         const struct lxm_mount *mt = &cfg->mounts[i];

@@ -87,6 +87,19 @@ in_c "$D" sh -c "echo $marker | systemd-cat -t lxmtest"
 jw() { in_c "$D" journalctl -b -q --no-pager -t lxmtest | grep -q "$marker"; }
 t_ok "journald stores what is logged" t_wait 10 jw
 t_like "journald: the boot's messages are there" "$(in_c "$D" journalctl -b -q --no-pager -u systemd-journald)" 'Journal started'
+# systemd's own sandboxing of a service works on top of the locked masks
+# (issue 16): a transient unit with a private /tmp, a read-only /usr and
+# /etc, read-only kernel tunables and a proc of its own.
+sandboxed='f=/tmp/lxm-unit-$$; touch $f && echo tmp:ok; touch /usr/lxm-unit 2>/dev/null || echo usr:ro;
+touch /etc/lxm-unit 2>/dev/null || echo etc:ro; (: >/proc/sys/kernel/domainname) 2>/dev/null || echo sysctl:ro'
+unit=$(in_c "$D" systemd-run --wait --pipe --quiet -p PrivateTmp=yes -p ProtectSystem=strict \
+    -p ProtectKernelTunables=yes -p ProtectControlGroups=yes -p ProtectProc=invisible \
+    /bin/sh -c "$sandboxed" 2>&1); rc=$?
+t_is "a unit with PrivateTmp=yes ProtectSystem=strict ProtectKernelTunables=yes runs" "$rc" 0
+t_is "... and is sandboxed as asked" "$(printf '%s' "$unit" | tr '\n' ' ')" "tmp:ok usr:ro etc:ro sysctl:ro"
+t_is "... its /tmp was its own" "$(in_c "$D" sh -c 'ls /tmp/lxm-unit-* 2>/dev/null | wc -l')" 0
+t_like "the masks stay put under systemd: umount /proc/timer_list" \
+    "$(in_c "$D" umount /proc/timer_list 2>&1)" "Invalid argument|not mounted"
 # getty may print its prompt a moment after systemd reports "running".
 prompt() { grep -q "$D login:" "$LOGS/$D/console.log" 2>/dev/null; }
 t_wait 10 prompt

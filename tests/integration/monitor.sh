@@ -125,7 +125,7 @@ t_ok "stop $C" lxm stop -k "$C"
 traced_start() {
     local log=$T_ROOT/strace.$1 rc cli
     # To a file, not a pipe: before the fix the start never returned.
-    timeout -k 5 30 strace -I1 -f -b execve -qq -o "$log" -e trace=execve,sendmsg,clone3,waitid \
+    timeout -k 5 30 strace -I1 -f -b execve -qq -o "$log" -e trace=execve,sendmsg,recvmsg,clone3,waitid \
         -e inject="$2" "$LXM_BIN" --root "$T_ROOT" start "$1" >"$log.out" 2>&1
     rc=$?
     # Before the fix the start never returned: end it by its pid (the
@@ -135,22 +135,29 @@ traced_start() {
     echo "$rc $(cat "$log.out")"
 }
 t_ok "create $K" mk "$K"
-# Which sendmsg of the monitor hands init its rootfs (right after release):
-# learnt from one traced start.
-timeout 60 strace -f -b execve -qq -o "$T_ROOT/strace.cal" -e trace=sendmsg,clone3 \
+# The monitor's first step after it releases init (the write of "1" on the
+# sync socket): the hand-over of the rootfs fd (sendmsg, SCM_RIGHTS) or,
+# with locked masks, where the rootfs waits in the monitor's stage, the
+# wait for init's console (recvmsg). Learnt from one traced start.
+timeout 60 strace -f -b execve -qq -o "$T_ROOT/strace.cal" -e trace=write,sendmsg,recvmsg,clone3 \
     "$LXM_BIN" --root "$T_ROOT" start "$K" >/dev/null 2>&1 &
 cal=$!
 t_ok "calibration start" t_wait 20 is_state "$K" RUNNING
 lxm stop -k "$K" >/dev/null 2>&1
 wait "$cal"
 mpid=$(awk '/clone3\(/ { print $1; exit }' "$T_ROOT/strace.cal")
-nsend=$(awk -v m="$mpid" '$1 == m && /sendmsg\(/ { n++ } $1 == m && /SCM_RIGHTS/ { print n; exit }' \
-    "$T_ROOT/strace.cal")
-t_like "calibration: the monitor's rootfs hand-over found" "$nsend" '^[0-9]+$'
+after_release=$(awk -v m="$mpid" '$1 != m { next }
+    /^[0-9]+ +write\([0-9]+, "1", 1\)/ { rel = 1; next }
+    /sendmsg\(/ { s++; if (rel) { print "sendmsg:signal=KILL:when=" s; exit } }
+    /recvmsg\(/ { r++; if (rel) { print "recvmsg:signal=KILL:when=" r; exit } }' "$T_ROOT/strace.cal")
+echo "# kill point right after the release: $after_release"
+t_like "calibration: the monitor's first step after the release found" "$after_release" \
+    '^(sendmsg|recvmsg):signal=KILL:when=[0-9]+$'
 
-# (a) killed after release, before init has its rootfs: the child must see
-# the monitor go (it held the monitor's end of the socketpair before).
-out=$(traced_start "$K" "sendmsg:signal=KILL:when=${nsend:-1}")
+# (a) killed right after release, before init has its rootfs or its
+# console: the child must see the monitor go (it held the monitor's end of
+# the socketpair before).
+out=$(traced_start "$K" "${after_release:-sendmsg:signal=KILL:when=1}")
 t_is "killed after release: start fails" "${out%% *}" 1
 t_like "killed after release: start says why" "$out" 'monitor died during the boot'
 t_ok "killed after release: the child goes away" t_wait 10 no_procs "$K"

@@ -149,9 +149,107 @@ bnd=$(printf '%s\n' "$init_status" | awk '$1 == "CapBnd:" { print $2 }')
 t_is "sys_module (16) and sys_time (25) are gone, sys_boot (22) stays" \
     "$(( (0x$bnd >> 16) & 1 ))$(( (0x$bnd >> 25) & 1 ))$(( (0x$bnd >> 22) & 1 ))" "001"
 
-copy_probe() { lxm attach sec1 -- /bin/sh -c 'cat > /lxm-probe && chmod 755 /lxm-probe' <"$PROBE"; }
+copy_probe() { lxm attach "${1:-sec1}" -- /bin/sh -c 'cat > /lxm-probe && chmod 755 /lxm-probe' <"$PROBE"; }
 t_ok "copy the probe into the container" copy_probe
 run_probes container attach_probe
+
+# --- Locked masks (issue 16) -------------------------------------------------------------
+# Every mask, read-only path and kernel filesystem of the default profile
+# is locked in the container's user namespace: unmounting one is EINVAL,
+# making one read-write EPERM, a fresh proc or sysfs EPERM ("too
+# revealing"), also in a mount namespace of its own (unshare -m). Each
+# probe checks that the mount or unmount call itself is refused.
+yaml_list() { sed -n "s/^$1: *\[\(.*\)\]/\1/p" "$PROFILES/default.yaml" | tr -d ' ' | tr ',' ' '; }
+MASKED=$(yaml_list masked_paths)
+READONLY=$(yaml_list readonly_paths)
+t_like "the default profile masks and write-protects paths" "$MASKED $READONLY" "/proc/.* /proc/"
+MASK_PROBES=$(
+    for p in $MASKED $READONLY /proc /sys /proc/sys/kernel/random/boot_id; do echo "umount $p ^EINVAL$"; done
+    for p in $READONLY /sys; do echo "remount_rw $p ^EPERM$"; done
+    for f in fresh_proc fresh_sysfs fsmount_proc fsmount_sysfs; do echo "$f - ^EPERM$"; done
+)
+# check_mask_result WHERE NAME ARG WANT GOT
+check_mask_result() {
+    case $5 in
+        "SKIP: "*) t_skip "$2 $3 refused ($1)" "${5#SKIP: }" ;;
+        *) t_like "$2 $3 refused ($1): $5" "$5" "$4" ;;
+    esac
+}
+run_mask_probes() { # WHERE RUNNER...
+    local where=$1 name arg want pre
+    shift
+    while read -r name arg want; do
+        for pre in "" unshare:; do
+            check_mask_result "$where${pre:+, after unshare -m}" "$name" "$arg" "$want" \
+                "$("$@" "$pre$name" "$arg" 2>/dev/null | head -1)"
+        done
+    done <<<"$MASK_PROBES"
+}
+run_mask_probes "attached" attach_probe
+
+# The same from the container's init itself: a busybox container whose
+# init runs the probes, writes what they said and sleeps.
+mask_init() {
+    cat <<'SCRIPT'
+#!/bin/sh
+while read -r name arg want; do
+    for pre in "" unshare:; do
+        echo "$pre$name $arg $(/lxm-probe "$pre$name" "$arg" 2>/dev/null | head -1)"
+    done
+done </probe-list >/probe-init.tmp
+mv /probe-init.tmp /probe-init.out
+exec sleep 100000
+SCRIPT
+}
+init_done() { lxm attach sec3 -- test -s /probe-init.out; }
+if lxm create sec3 -t busybox -c network.eth0.type=none >/dev/null 2>&1 && lxm start sec3 >/dev/null 2>&1 &&
+    copy_probe sec3 && mask_init | lxm attach sec3 -- /bin/sh -c 'cat >/probe-init && chmod 755 /probe-init' &&
+    printf '%s\n' "$MASK_PROBES" | lxm attach sec3 -- /bin/sh -c 'cat >/probe-list' &&
+    lxm stop -k sec3 >/dev/null 2>&1 && lxm config set sec3 init=/probe-init >/dev/null 2>&1 &&
+    lxm start sec3 >/dev/null 2>&1 && t_wait 30 init_done; then
+    init_out=$(lxm attach sec3 -- cat /probe-init.out)
+    while read -r name arg want; do
+        for pre in "" unshare:; do
+            got=$(printf '%s\n' "$init_out" | awk -v n="$pre$name" -v a="$arg" '$1 == n && $2 == a { $1 = $2 = ""; sub(/^ +/, ""); print; exit }')
+            check_mask_result "init${pre:+, after unshare -m}" "$name" "$arg" "$want" "$got"
+        done
+    done <<<"$MASK_PROBES"
+    lxm stop -k sec3 >/dev/null 2>&1
+else
+    t_report fail "a container whose init runs the mask probes"
+fi
+
+# The probes can fail: under `unconfined` (nothing locked, nothing masked)
+# a fresh proc and sysfs go through and /proc can be unmounted.
+if lxm create sec4 -t busybox -p default -p unconfined -c network.eth0.type=none >/dev/null 2>&1 &&
+    lxm start sec4 >/dev/null 2>&1 && copy_probe sec4; then
+    for f in fresh_proc fresh_sysfs fsmount_proc; do
+        t_is "$f goes through in an unconfined container" \
+            "$(lxm attach sec4 -- /lxm-probe "$f" 2>/dev/null | head -1)" ALLOWED
+    done
+    t_is "umount /proc goes through in an unconfined container" \
+        "$(lxm attach sec4 -- /lxm-probe umount /proc 2>/dev/null | head -1)" ALLOWED
+    lxm stop -k sec4 >/dev/null 2>&1
+else
+    t_report fail "an unconfined container for the mask probes' counter-check"
+fi
+
+# --- fail closed (issue 16) ----------------------------------------------------------------
+# A library call that confines the process fails (LD_PRELOAD shim): lxm
+# refuses instead of going on without it.
+SHIM=$T_ROOT/lxm-failshim.so
+if gcc -shared -fPIC -O1 -o "$SHIM" "$T_SRC/tests/integration/security/lxm-failshim.c" -ldl 2>"$T_ROOT/gcc-shim.log"; then
+    out=$(LD_PRELOAD=$SHIM LXM_TEST_FAIL=close_range lxm attach sec1 -- /bin/echo RAN 2>&1)
+    t_like "attach refuses when close_range(CLOSE_RANGE_CLOEXEC) fails: $out" "$out" "error: .*close_range"
+    t_unlike() { case $2 in *$3*) t_report fail "$1" ;; *) t_report ok "$1" ;; esac; }
+    t_unlike "... and the command never ran" "$out" RAN
+    lxm create sec5 -t busybox -c network.eth0.type=none >/dev/null 2>&1
+    out=$(LD_PRELOAD=$SHIM LXM_TEST_FAIL=seccomp_attr_set lxm start sec5 2>&1)
+    t_like "start refuses when a seccomp attribute cannot be set: $out" "$out" "error: .*seccomp.*Invalid argument"
+    t_is "... and sec5 is not running" "$(lxm list --format csv | awk -F, '$1 == "sec5" { print $2 }')" STOPPED
+else
+    t_skip "fail-closed checks" "cannot build the LD_PRELOAD shim: $(head -1 "$T_ROOT/gcc-shim.log")"
+fi
 
 # CVE-2019-5736 proper: while `lxm attach` runs repeatedly, a process
 # inside grabs any exe that is the lxm binary (the attach child before its

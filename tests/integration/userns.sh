@@ -131,6 +131,21 @@ t_like "back: mapped uid_map" "$(in_c "$U" cat /proc/self/uid_map)" "^ *0 +$star
 t_is "back: the file is still root's inside" "$(in_c "$U" stat -c %u /made-by-root)" 0
 t_ok "stop $U" lxm stop -k "$U"
 
+# --- a rootfs without /proc and /sys (issue 16) ----------------------------------------
+# Locked masks are mounted by a helper with host credentials; what it has
+# to make in the rootfs must still belong to container root.
+P=np1
+t_ok "create $P" mk "$P"
+rmdir "$(rootfs "$P")/proc" "$(rootfs "$P")/sys"
+t_ok "start $P without /proc and /sys in its rootfs" lxm start "$P"
+t_is "/proc and /sys are made, owned by container root on disk" \
+    "$(stat -c %u:%g "$(rootfs "$P")/proc" "$(rootfs "$P")/sys" | sort -u)" \
+    "$(stat -c %u:%g "$(rootfs "$P")/bin" | sort -u)"
+t_is "... and mounted inside" \
+    "$(in_c "$P" awk '$5 == "/proc" || $5 == "/sys" { print $5 }' /proc/self/mountinfo | tr '\n' ' ')" \
+    "/proc /sys "
+t_ok "stop $P" lxm stop -k "$P"
+
 # --- bad input ---------------------------------------------------------------------
 B=b1
 t_ok "create $B" mk "$B"

@@ -32,6 +32,8 @@
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sched.h>
 #include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -635,6 +637,132 @@ static int probe_syslog(const char *arg)
     return sys_result(klogctl(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, level));
 }
 
+/* --- locked masks (issue 16): the mount or unmount itself must fail ----------- */
+
+/* Is path a mount point in our namespace (a line of mountinfo)? */
+static int is_mount_point(const char *path)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    char line[4096], mp[4096];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof(line), f))
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strcmp(mp, path) == 0)
+            found = 1;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* A probe of a mount must find one: NOTMOUNTED fails the expected errno. */
+static int need_mount(const char *path)
+{
+    if (!path) {
+        printf("SKIP: no path given\n");
+        return 0;
+    }
+    if (access(path, F_OK) < 0) {
+        printf("SKIP: %s does not exist here\n", path);
+        return 0;
+    }
+    if (!is_mount_point(path)) {
+        fprintf(stderr, "probe: %s is not a mount point\n", path);
+        printf("NOTMOUNTED\n");
+        return 0;
+    }
+    return 1;
+}
+
+/* umount (lazy, the strongest form) of a mask or kernel filesystem. */
+static int probe_umount(const char *path)
+{
+    if (!need_mount(path))
+        return 0;
+    if (umount2(path, MNT_DETACH) < 0)
+        return result_errno(errno);
+    return allowed("umount");
+}
+
+/* Read-write again: per mount (bind remount), per superblock (remount),
+ * and with mount_setattr. The nosuid/nodev/noexec we set are passed on, so
+ * only the read-only flag is asked to change. */
+static int probe_remount_rw(const char *path)
+{
+    const unsigned long keep = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    struct statvfs sv;
+    if (!need_mount(path))
+        return 0;
+    if (statvfs(path, &sv) == 0 && !(sv.f_flag & ST_RDONLY)) {
+        fprintf(stderr, "probe: %s is not read-only to begin with\n", path);
+        printf("NOTRO\n");
+        return 0;
+    }
+    int first = 0, ok = 0;
+    if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | keep, NULL) == 0)
+        ok = 1;
+    else
+        first = errno;
+    if (!ok && mount(NULL, path, NULL, MS_REMOUNT | keep, NULL) == 0)
+        ok = 1;
+    struct mount_attr a = {.attr_clr = MOUNT_ATTR_RDONLY};
+    if (!ok && mount_setattr(AT_FDCWD, path, 0, &a, sizeof(a)) == 0)
+        ok = 1;
+    if (!ok)
+        return result_errno(first);
+    mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL);
+    return allowed("remount read-write");
+}
+
+/* A fresh proc or sysfs, with the flags most likely to be let through. */
+static int fresh_mount(const char *type, unsigned long flags)
+{
+    mkdir(TMP "-fresh", 0700);
+    if (mount(type, TMP "-fresh", type, flags, NULL) < 0)
+        return result_errno(errno);
+    umount2(TMP "-fresh", MNT_DETACH);
+    return allowed(type);
+}
+
+static int probe_fresh_proc(const char *arg)
+{
+    return fresh_mount("proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
+static int probe_fresh_sysfs(const char *arg)
+{
+    return fresh_mount("sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+}
+
+/* The same through the new mount API: the check is at fsmount(). */
+static int fs_mount_api(const char *type, unsigned attrs)
+{
+    int fs = fsopen(type, FSOPEN_CLOEXEC);
+    if (fs < 0)
+        return result_errno(errno);
+    if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+        int e = errno;
+        close(fs);
+        return result_errno(e);
+    }
+    int m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+    int e = errno;
+    close(fs);
+    if (m < 0)
+        return result_errno(e);
+    close(m);
+    return allowed(type);
+}
+
+static int probe_fsmount_proc(const char *arg)
+{
+    return fs_mount_api("proc", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+}
+
+static int probe_fsmount_sysfs(const char *arg)
+{
+    return fs_mount_api("sysfs", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+                                     MOUNT_ATTR_RDONLY);
+}
+
 static const struct {
     const char *name;
     int (*fn)(const char *arg);
@@ -674,6 +802,12 @@ static const struct {
     {"swapon", probe_swapon},
     {"iopl", probe_iopl},
     {"syslog", probe_syslog},
+    {"umount", probe_umount},
+    {"remount_rw", probe_remount_rw},
+    {"fresh_proc", probe_fresh_proc},
+    {"fresh_sysfs", probe_fresh_sysfs},
+    {"fsmount_proc", probe_fsmount_proc},
+    {"fsmount_sysfs", probe_fsmount_sysfs},
 };
 
 int main(int argc, char **argv)
@@ -682,6 +816,14 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
             printf("%s\n", probes[i].name);
         return 0;
+    }
+    /* "unshare:NAME": the probe in a mount namespace of its own (unshare -m). */
+    if (argc >= 2 && strncmp(argv[1], "unshare:", 8) == 0) {
+        if (unshare(CLONE_NEWNS) < 0) {
+            printf("UNSHARE:%s\n", strerrorname_np(errno));
+            return 0;
+        }
+        argv[1] += 8;
     }
     for (size_t i = 0; argc >= 2 && i < sizeof(probes) / sizeof(probes[0]); i++)
         if (strcmp(argv[1], probes[i].name) == 0) {
