@@ -51,12 +51,12 @@ HOSTIP=$(ip -4 -o addr show scope global | awk '$2 !~ /^(lx|veth|v)/ {print $4}'
 
 pid_of() { lxm info "$1" --format json | jq -r '.pid // empty'; }
 ipv4_of() { lxm list --format json | jq -r --arg n "$1" '.[] | select(.name==$n) | .ipv4[0] // empty' | cut -d/ -f1; }
-monitor_of() { # the lxm-monitor of container $1 of this root
-    local p
-    for p in /proc/[0-9]*; do
-        [ "$(cat "$p/comm" 2>/dev/null)" = lxm-monitor ] || continue
-        case "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" in *"--root $T_ROOT "*" $1 ") echo "${p#/proc/}" ;; esac
-    done | head -1
+monitor_of() { # the lxm-monitor of container $1 of this root: its init's parent
+    local init mon
+    init=$(pid_of "$1")
+    [ -n "$init" ] || return 0
+    mon=$(ps -o ppid= -p "$init" | tr -d ' ')
+    [ "$(cat "/proc/$mon/comm" 2>/dev/null)" = lxm-monitor ] && echo "$mon"
 }
 has_ip() { [ -n "$(ipv4_of "$1")" ]; }
 state_of() { lxm list --format json | jq -r --arg n "$1" '.[] | select(.name==$n) | .state'; }
