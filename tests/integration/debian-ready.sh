@@ -42,7 +42,7 @@ t_like "eth0 holds its lease" "$(lxm attach web1 -- ip -4 addr show eth0)" 'inet
 t_like "the default route is there" "$(lxm attach web1 -- ip route show default)" '^default via '
 # What apt-get needs next: a name resolves through resolved -> dnsmasq.
 t_like "resolved has eth0's DNS server" "$(lxm attach web1 -- resolvectl dns eth0)" '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+'
-t_like "a name resolves at once" "$(lxm attach web1 -- getent hosts web1.lxm)" '^[0-9.]+ +web1\.lxm'
+t_like "a name resolves at once (IPv4 or, with the bridge's IPv6, AAAA)" "$(lxm attach web1 -- getent hosts web1.lxm)" '^[0-9a-f.:]+ +web1\.lxm'
 t_is "no failed units" "$(lxm attach web1 -- systemctl --failed --plain --no-legend)" ""
 t_ok "lxm stop web1" lxm stop web1
 
