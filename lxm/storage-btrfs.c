@@ -116,14 +116,19 @@ static int destroy_one(const char *path)
     if (strlen(base) > BTRFS_SUBVOL_NAME_MAX)
         return -ENAMETOOLONG;
     strcpy(v2.name, base);
-    if (ioctl(pfd, BTRFS_IOC_SNAP_DESTROY_V2, &v2) == 0)
-        return 0;
-    if (errno != ENOTTY && errno != EOPNOTSUPP)
-        return -errno;
-    /* Kernels before 5.7 know only the first version. */
-    struct btrfs_ioctl_vol_args v1 = { 0 };
-    strcpy(v1.name, base);
-    return ioctl(pfd, BTRFS_IOC_SNAP_DESTROY, &v1) < 0 ? -errno : 0;
+    int r = ioctl(pfd, BTRFS_IOC_SNAP_DESTROY_V2, &v2) == 0 ? 0 : -errno;
+    if (r == -ENOTTY || r == -EOPNOTSUPP) {
+        /* Kernels before 5.7 know only the first version. */
+        struct btrfs_ioctl_vol_args v1 = { 0 };
+        strcpy(v1.name, base);
+        r = ioctl(pfd, BTRFS_IOC_SNAP_DESTROY, &v1) < 0 ? -errno : 0;
+    }
+    /* Committed at once: a deleted container must not come back after a
+     * crash, or after a remount while another mount namespace still held
+     * the pool (the deletion lived only in the old mount's memory). */
+    if (r == 0 && syncfs(pfd) < 0)
+        r = -errno;
+    return r;
 }
 
 static int destroy_nested(const char *dir, dev_t dev, int depth);
