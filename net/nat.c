@@ -103,22 +103,26 @@ int lxm_nat_present(const char *bridge, bool *out, struct lxm_error *err)
     return lxm_nft_table_present(AF_INET /* == NFPROTO_IPV4 */, t, out, err);
 }
 
-/* A GETTABLE request over nfnetlink: libnftables spends tens of
- * milliseconds setting up in every new process, too much for the check
- * that each container start makes. */
-int lxm_nft_table_present(int family, const char *t, bool *out, struct lxm_error *err)
+/* A GETTABLE (or GETCHAIN) request over nfnetlink: libnftables spends
+ * tens of milliseconds setting up in every new process, too much for the
+ * checks that each container start and stop make. */
+int lxm_nft_exists(int family, const char *table, const char *chain, bool *out,
+                   struct lxm_error *err)
 {
+    *out = false;
     __attribute__((cleanup(nlsockp))) struct nl_sock *sk = nl_socket_alloc();
     if (!sk)
         return lxm_error_set(err, ENOMEM, "out of memory");
     int r = nl_connect(sk, NETLINK_NETFILTER);
     if (r < 0)
         return lxm_nl_error(err, r, "nfnetlink socket");
-    struct nl_msg *m = nlmsg_alloc_simple((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE,
-                                          NLM_F_REQUEST | NLM_F_ACK);
+    int type = chain ? NFT_MSG_GETCHAIN : NFT_MSG_GETTABLE;
+    struct nl_msg *m =
+        nlmsg_alloc_simple((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | NLM_F_ACK);
     struct nfgenmsg g = {.nfgen_family = (uint8_t)family, .version = NFNETLINK_V0};
     if (!m || nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO) < 0 ||
-        nla_put_string(m, NFTA_TABLE_NAME, t) < 0) {
+        nla_put_string(m, chain ? NFTA_CHAIN_TABLE : NFTA_TABLE_NAME, table) < 0 ||
+        (chain && nla_put_string(m, NFTA_CHAIN_NAME, chain) < 0)) {
         nlmsg_free(m);
         return lxm_error_set(err, ENOMEM, "out of memory");
     }
@@ -130,8 +134,14 @@ int lxm_nft_table_present(int family, const char *t, bool *out, struct lxm_error
         r = nl_wait_for_ack(sk);
     *out = r >= 0;
     if (r < 0 && lxm_nl_errno(r) != ENOENT)
-        return lxm_nl_error(err, r, "look up nftables table %s", t);
+        return lxm_nl_error(err, r, "look up nftables %s %s", chain ? "chain" : "table",
+                            chain ? chain : table);
     return 0;
+}
+
+int lxm_nft_table_present(int family, const char *t, bool *out, struct lxm_error *err)
+{
+    return lxm_nft_exists(family, t, NULL, out, err);
 }
 
 int lxm_nat_disable(const char *bridge, struct lxm_error *err)

@@ -18,6 +18,9 @@ int lxm_nat_present(const char *bridge, bool *out, struct lxm_error *err);
 /* Does nftables table family/name exist (family: NFPROTO_IPV4, _IPV6,
  * _INET...)? Asked over nfnetlink, without loading libnftables. */
 int lxm_nft_table_present(int family, const char *name, bool *out, struct lxm_error *err);
+/* The same for a chain of a table (chain NULL: the table itself). */
+int lxm_nft_exists(int family, const char *table, const char *chain, bool *out,
+                   struct lxm_error *err);
 /* Run an nft script through libnftables; *output (may be NULL) gets what
  * it printed. On failure err holds nft's first error line. */
 int lxm_nft_run(const char *script, char **output, struct lxm_error *err, const char *what);

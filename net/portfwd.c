@@ -9,15 +9,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <netlink/attr.h>
-#include <netlink/msg.h>
-#include <netlink/netlink.h>
-#include <netlink/socket.h>
 #include "lazy-nft.h"
 
 #include "net/link.h"
+#include "net/nat.h"
 #include "net/netlink.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -572,44 +567,11 @@ int lxm_portfwd_clear(const char *key, struct lxm_error *err)
     return reconcile_guards(err);
 }
 
-static void nlsockp(struct nl_sock **sk)
-{
-    if (*sk)
-        nl_socket_free(*sk);
-}
-
 /* A GETTABLE/GETCHAIN over nfnetlink: cheap enough for every container
  * stop (libnftables is loaded only when there is something to do). */
 static int nft_exists(const char *chain, bool *out, struct lxm_error *err)
 {
-    *out = false;
-    __attribute__((cleanup(nlsockp))) struct nl_sock *sk = nl_socket_alloc();
-    if (!sk)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    int r = nl_connect(sk, NETLINK_NETFILTER);
-    if (r < 0)
-        return lxm_nl_error(err, r, "nfnetlink socket");
-    int type = chain ? NFT_MSG_GETCHAIN : NFT_MSG_GETTABLE;
-    struct nl_msg *m =
-        nlmsg_alloc_simple((NFNL_SUBSYS_NFTABLES << 8) | type, NLM_F_REQUEST | NLM_F_ACK);
-    struct nfgenmsg g = {.nfgen_family = AF_INET /* == NFPROTO_IPV4 */, .version = NFNETLINK_V0};
-    if (!m || nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO) < 0 ||
-        nla_put_string(m, chain ? NFTA_CHAIN_TABLE : NFTA_TABLE_NAME, LXM_PORTFWD_TABLE) < 0 ||
-        (chain && nla_put_string(m, NFTA_CHAIN_NAME, chain) < 0)) {
-        nlmsg_free(m);
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    }
-    r = nl_send_auto(sk, m);
-    nlmsg_free(m);
-    if (r >= 0)
-        r = nl_recvmsgs_default(sk);
-    if (r >= 0)
-        r = nl_wait_for_ack(sk);
-    *out = r >= 0;
-    if (r < 0 && lxm_nl_errno(r) != ENOENT)
-        return lxm_nl_error(err, r, "look up nftables %s %s", chain ? "chain" : "table",
-                            chain ? chain : LXM_PORTFWD_TABLE);
-    return 0;
+    return lxm_nft_exists(AF_INET /* == NFPROTO_IPV4 */, LXM_PORTFWD_TABLE, chain, out, err);
 }
 
 int lxm_portfwd_present(const char *key, bool *out, struct lxm_error *err)
