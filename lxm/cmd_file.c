@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -114,33 +113,6 @@ static int file_pull(struct lxm_ctx *ctx, char **pos, const struct lxm_file_opts
     return 0;
 }
 
-/* $VISUAL / $EDITOR (shell text, like git's) on file; 0 when it exits 0. */
-static int run_editor(const char *file, struct lxm_error *err)
-{
-    const char *editor = getenv("VISUAL");
-    if (!editor || !*editor)
-        editor = getenv("EDITOR");
-    if (!editor || !*editor)
-        editor = "vi";
-    _cleanup_free_ char *script = xasprintf("%s \"$@\"", editor);
-    if (!script)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    pid_t pid = fork();
-    if (pid < 0)
-        return lxm_error_errno(err, errno, "fork");
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", script, "sh", file, (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return lxm_error_errno(err, errno, "wait for the editor");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return lxm_error_set(err, ECANCELED, "editor '%s' failed; the file is unchanged", editor);
-    return 0;
-}
-
 static bool same_content(int a, int b)
 {
     char x[8192], y[8192];
@@ -188,7 +160,7 @@ static int file_edit(struct lxm_ctx *ctx, char **pos, struct lxm_error *err)
             if (write(saved, buf, (size_t)n) != n)
                 break;
         r = n != 0 ? lxm_error_errno(err, errno ? errno : EIO, "keep a copy of %s", path)
-                   : run_editor(tmp, err);
+                   : lxm_run_editor(tmp, err);
     }
     if (r == 0) {
         _cleanup_close_ int edited = open(tmp, O_RDONLY | O_CLOEXEC);
