@@ -825,6 +825,20 @@ static int merged_packages(const struct lxm_template *t, const struct lxm_provis
     return 0;
 }
 
+/* The package set of a build and the name of its bootstrap cache file
+ * (said at --debug: tests find the file by it); -ENOMEM. */
+static int cache_file(const struct lxm_paths *paths, const struct lxm_template *t,
+                      const struct lxm_provision_opts *opts, char ***packages, char **name)
+{
+    if (merged_packages(t, opts, packages) < 0)
+        return -ENOMEM;
+    *name = lxm_image_cache_name(t->name, opts->release, lxm_host_arch(), t->variant, *packages);
+    if (!*name)
+        return -ENOMEM;
+    lxm_debug("image cache file: %s/%s", paths->images, *name);
+    return 0;
+}
+
 int lxm_template_dry_run(const struct lxm_paths *paths, const struct lxm_template *t,
                          const struct lxm_provision_opts *opts, char ***argv, struct lxm_error *err)
 {
@@ -832,13 +846,9 @@ int lxm_template_dry_run(const struct lxm_paths *paths, const struct lxm_templat
     if (opts->from || t->source_type != LXM_SOURCE_DEBOOTSTRAP)
         return 0;
     _cleanup_strv_free_ char **packages = NULL;
-    if (merged_packages(t, opts, &packages) < 0)
+    _cleanup_free_ char *name = NULL;
+    if (cache_file(paths, t, opts, &packages, &name) < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    _cleanup_free_ char *name = lxm_image_cache_name(t->name, opts->release, lxm_host_arch(),
-                                                     t->variant, packages);
-    if (!name)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    lxm_debug("image cache file: %s/%s", paths->images, name);
     bool mm;
     return bootstrap_command(paths, t, opts->release, packages, "ROOTFS", true, argv, &mm, err);
 }
@@ -850,14 +860,10 @@ static int source_debootstrap(const struct lxm_paths *paths, const struct lxm_te
     if (!opts->release)
         return lxm_error_set(err, EINVAL, "template '%s' names no release", t->name);
     _cleanup_strv_free_ char **packages = NULL;
-    if (merged_packages(t, opts, &packages) < 0)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    _cleanup_free_ char *name = lxm_image_cache_name(t->name, opts->release, lxm_host_arch(),
-                                                     t->variant, packages);
-    if (!name)
+    _cleanup_free_ char *name = NULL;
+    if (cache_file(paths, t, opts, &packages, &name) < 0)
         return lxm_error_set(err, ENOMEM, "out of memory");
     _cleanup_free_ char *cached = NULL;
-    lxm_debug("image cache file: %s/%s", paths->images, name);
     int r = lxm_image_cache_lookup(paths->images, name, &cached, err);
     if (r < 0)
         return r;
