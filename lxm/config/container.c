@@ -35,6 +35,14 @@ static char *env_or(const char *var, char *fallback)
     return fallback;
 }
 
+/* lxm.yaml parsed (or refused) once: loaded says which. */
+struct lxm_global_cache {
+    bool loaded;
+    int r;
+    struct lxm_global *global;
+    struct lxm_error err;
+};
+
 int lxm_paths_init(struct lxm_paths *p, const char *root, struct lxm_error *err)
 {
     memset(p, 0, sizeof(*p));
@@ -63,8 +71,9 @@ int lxm_paths_init(struct lxm_paths *p, const char *root, struct lxm_error *err)
     p->log = under(p->root, "/var/log/lxm");
     p->templates = env_or("LXM_TEMPLATES_DIR", strdup(LXM_DATADIR "/templates"));
     p->profiles = env_or("LXM_PROFILES_DIR", strdup(LXM_DATADIR "/profiles"));
+    p->global_cache = calloc(1, sizeof(*p->global_cache));
     if (!p->etc || !p->global_config || !p->local_profiles || !p->containers || !p->cache ||
-        !p->images || !p->run || !p->log || !p->templates || !p->profiles || !p->instance) {
+        !p->images || !p->run || !p->log || !p->templates || !p->profiles || !p->instance || !p->global_cache) {
         lxm_paths_free(p);
         return lxm_error_set(err, ENOMEM, "out of memory");
     }
@@ -80,6 +89,38 @@ void lxm_paths_free(struct lxm_paths *p)
         free(*fields[i]);
         *fields[i] = NULL;
     }
+    lxm_paths_global_forget(p);
+    free(p->global_cache);
+    p->global_cache = NULL;
+}
+
+int lxm_paths_global(const struct lxm_paths *p, const struct lxm_global **out,
+                     struct lxm_error *err)
+{
+    struct lxm_global_cache *gc = p->global_cache;
+    *out = NULL;
+    if (!gc)
+        return lxm_error_set(err, EINVAL, "internal error: paths without lxm_paths_init");
+    if (!gc->loaded) {
+        gc->r = lxm_global_load(p->global_config, &gc->global, &gc->err);
+        gc->loaded = true;
+    }
+    if (gc->r < 0) {
+        if (err)
+            *err = gc->err;
+        return gc->r;
+    }
+    *out = gc->global;
+    return 0;
+}
+
+void lxm_paths_global_forget(const struct lxm_paths *p)
+{
+    struct lxm_global_cache *gc = p->global_cache;
+    if (!gc)
+        return;
+    lxm_global_free(gc->global);
+    *gc = (struct lxm_global_cache){0};
 }
 
 int lxm_container_new(const struct lxm_paths *paths, const char *name,

@@ -57,15 +57,14 @@ int lxm_lxcfs_probe(const char *dir, struct lxm_error *err)
 /* The configured mount point in *dir, NULL when turned off; -ENOMEM. */
 static int lxcfs_dir(const struct lxm_paths *paths, char **dir)
 {
-    struct lxm_global *g = NULL;
+    const struct lxm_global *g;
     struct lxm_error e = {0};
     const char *want = LXM_LXCFS_DEFAULT;
-    if (lxm_global_load(paths->global_config, &g, &e) < 0)
+    if (lxm_paths_global(paths, &g, &e) < 0)
         lxm_debug("lxcfs: %s; trying %s", e.msg, want);
     else if (g->lxcfs)
         want = lxm_lxcfs_off(g->lxcfs) ? NULL : g->lxcfs;
     *dir = want ? strdup(want) : NULL;
-    lxm_global_free(g);
     return want && !*dir ? -ENOMEM : 0;
 }
 

@@ -577,6 +577,8 @@ static bool boot_again(struct monitor *m)
     struct lxm_error e = {0};
     teardown_boot(m);
     m->reboot_pending = false;
+    /* A reboot reads lxm.yaml as it is now, like a start. */
+    lxm_paths_global_forget(m->c->paths);
     if (monitor_boot(m, &e) < 0) {
         lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
         return false;

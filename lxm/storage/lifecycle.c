@@ -313,11 +313,10 @@ static int plan_create(const struct lxm_paths *paths, const struct lxm_create_op
         r = lxm_template_release(p->t, o->release, &p->release, err);
     if (r < 0)
         return r;
-    struct lxm_global *g = NULL;
-    r = lxm_global_load(paths->global_config, &g, err);
+    const struct lxm_global *g;
+    r = lxm_paths_global(paths, &g, err);
     if (r == 0)
         r = lxm_template_apply_options(p->t, g, o->settings, &p->settings, err);
-    lxm_global_free(g);
     if (r < 0)
         return r;
     if (o->include && p->t->source_type != LXM_SOURCE_DEBOOTSTRAP)
