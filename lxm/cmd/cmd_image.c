@@ -211,7 +211,7 @@ static int image_import(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_e
     bool existed = false;
     _cleanup_image_ struct lxm_image *img = NULL;
     int r = lxm_lifecycle_image_import(&ctx->paths, source, split, aliases,
-                                       lxm_progress_mode(ctx->quiet), &img, &existed, err);
+                                       &ctx->report, &img, &existed, err);
     if (r < 0)
         return lxm_error_prefix(err, "image import %s", source);
     char size[32];
@@ -255,7 +255,7 @@ static int image_copy(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_err
     _cleanup_image_ struct lxm_image *img = NULL;
     if (r > 0)
         r = *alias ? lxm_image_remote_copy(&ctx->paths, &remote, alias, aliases,
-                                           lxm_progress_mode(ctx->quiet), &img, &existed, err)
+                                           &ctx->report, &img, &existed, err)
                    : lxm_usage_error(err, "image", "copy: missing ALIAS after '%s'", ref);
     free(remote.name);
     free(remote.url);
@@ -275,7 +275,7 @@ static int image_export(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_e
     if (argc != 3)
         return lxm_usage_error(err, "image", "export: expected IMAGE FILE");
     double t0 = now_s();
-    int r = lxm_lifecycle_image_export(&ctx->paths, argv[1], argv[2], lxm_progress_mode(ctx->quiet), err);
+    int r = lxm_lifecycle_image_export(&ctx->paths, argv[1], argv[2], &ctx->report, err);
     if (r < 0)
         return lxm_error_prefix(err, "image export %s", argv[1]);
     if (!ctx->quiet)

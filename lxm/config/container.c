@@ -258,8 +258,9 @@ int lxm_container_lock(struct lxm_container *c, struct lxm_error *err)
         return fd;
     int r = flock_retry(fd, LOCK_EX | LOCK_NB);
     if (r == -EWOULDBLOCK) {
-        if (isatty(STDERR_FILENO))
-            lxm_info("%s: waiting for another lxm command on this container to finish", c->name);
+        lxm_report_notice(c->paths->report, LXM_NOTICE_WAIT,
+                          "%s: waiting for another lxm command on this container to finish",
+                          c->name);
         r = flock_retry(fd, LOCK_EX);
     }
     if (r < 0)

@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "util/err.h"
+#include "util/report.h"
 
 struct lxm_paths {
     char *root;                 /* --root / LXM_ROOT, NULL = FHS */
@@ -20,6 +21,9 @@ struct lxm_paths {
     char *instance;             /* "" for the FHS root, else "-<8 hex of --root>" */
     char *templates;            /* LXM_TEMPLATES_DIR or $(datadir)/lxm/templates */
     char *profiles;             /* LXM_PROFILES_DIR or $(datadir)/lxm/profiles */
+    /* Where the library's progress and notices go (the command layer's;
+     * NULL = nowhere). */
+    const struct lxm_report *report;
     /* lxm.yaml as parsed at its first use in this command (lxm_paths_global). */
     struct lxm_global_cache *global_cache;
 };

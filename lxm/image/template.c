@@ -177,7 +177,7 @@ int lxm_rootfs_set_identity_at(int rootfd, const char *name, struct lxm_error *e
 struct run_opts {
     const char *label;          /* shown before each condensed line */
     const char *chroot;         /* run chrooted into this dir; NULL = on the host */
-    enum lxm_progress progress;
+    const struct lxm_report *progress;
 };
 
 struct run_output {
@@ -186,8 +186,18 @@ struct run_output {
     size_t len;
     char last[512];             /* the first "E:" line, else the last line */
     bool last_is_error;
-    bool drawn;
 };
+
+/* The command's lines go to the report as they come (a running line, no
+ * byte count: verb NULL), for a person to watch. */
+static void tell(const struct run_output *out, enum lxm_progress_phase phase, const char *line)
+{
+    const struct lxm_report *r = out->o->progress;
+    if (!r || !r->progress)
+        return;
+    struct lxm_progress p = {.phase = phase, .label = line, .what = out->o->label};
+    r->progress(r->data, &p);
+}
 
 static void output_line(struct run_output *out)
 {
@@ -204,19 +214,17 @@ static void output_line(struct run_output *out)
         snprintf(out->last, sizeof(out->last), "%s", l);
         out->last_is_error = is_error;
     }
-    if (out->o->progress == LXM_PROGRESS_TTY) {
-        /* label + line, cut to the terminal's width: a setup command can
-         * be hundreds of characters long. */
-        char shown[1024];
-        snprintf(shown, sizeof(shown), "%s: %s", out->o->label, l);
-        lxm_progress_draw(shown);
-        out->drawn = true;
-    }
+    /* label + line (the command layer cuts it to the terminal's width:
+     * a setup command can be hundreds of characters long). */
+    char shown[1024];
+    snprintf(shown, sizeof(shown), "%s: %s", out->o->label, l);
+    tell(out, LXM_PROGRESS_STEP, shown);
 }
 
 static void read_output(int fd, struct run_output *out)
 {
     char buf[4096];
+    tell(out, LXM_PROGRESS_BEGIN, NULL);
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
@@ -232,8 +240,7 @@ static void read_output(int fd, struct run_output *out)
         }
     }
     output_line(out);
-    if (out->drawn)
-        fputs("\r\033[K", stderr);
+    tell(out, LXM_PROGRESS_END, NULL);
 }
 
 /* A tree from an image has no device nodes (extraction never makes them),
@@ -263,9 +270,11 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
         _exit(127);
-    /* Nothing of lxm may reach the command: fail rather than leak. */
+    /* Nothing of lxm may reach the command: fail rather than leak. Its
+     * own errors go where its output goes (fd 2 is the pipe to
+     * read_output), so the parent names them. */
     if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
-        fprintf(stderr, "E: close_range: %s\n", strerror(errno));
+        dprintf(STDERR_FILENO, "E: close_range: %s\n", strerror(errno));
         _exit(127);
     }
     signal(SIGPIPE, SIG_DFL);
@@ -281,7 +290,7 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
          * away with it instead of staying on the host. */
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
             chroot(o->chroot) < 0 || chdir("/") < 0) {
-            fprintf(stderr, "E: chroot %s: %s\n", o->chroot, strerror(errno));
+            dprintf(STDERR_FILENO, "E: chroot %s: %s\n", o->chroot, strerror(errno));
             _exit(127);
         }
         chroot_dev();
@@ -289,7 +298,7 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
         setenv("HOME", "/root", 1);
     }
     execvp(argv[0], argv);
-    fprintf(stderr, "E: run %s: %s\n", argv[0], strerror(errno));
+    dprintf(STDERR_FILENO, "E: run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
 }
 
@@ -765,7 +774,7 @@ static int bootstrap_command(const struct lxm_paths *paths, const struct lxm_tem
 
 static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_template *t,
                          const char *release, char **packages, const char *rootfs,
-                         enum lxm_progress progress, struct lxm_error *err)
+                         const struct lxm_report *progress, struct lxm_error *err)
 {
     _cleanup_strv_free_ char **argv = NULL;
     bool mm = false;
@@ -775,9 +784,9 @@ static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_templat
     _cleanup_free_ char *label = xasprintf("%s %s", mm ? "mmdebstrap" : "debootstrap", release);
     if (!label)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    if (progress != LXM_PROGRESS_QUIET)
-        fprintf(stderr, "bootstrapping %s %s with %s (first time only: the result is cached)\n",
-                t->name, release, mm ? "mmdebstrap" : "debootstrap");
+    lxm_report_notice(progress, LXM_NOTICE_NOTE,
+                      "bootstrapping %s %s with %s (first time only: the result is cached)", t->name,
+                      release, mm ? "mmdebstrap" : "debootstrap");
     struct run_opts o = { .label = label, .progress = progress };
     return run_command(argv, &o, err);
 }
@@ -885,7 +894,7 @@ static int source_debootstrap(const struct lxm_paths *paths, const struct lxm_te
 /* ---- source: tarball -------------------------------------------------------------- */
 
 static int source_tarball(const struct lxm_paths *paths, const struct lxm_template *t,
-                          const char *rootfs, enum lxm_progress progress, struct lxm_error *err)
+                          const char *rootfs, const struct lxm_report *progress, struct lxm_error *err)
 {
     if (!t->path)
         return lxm_error_set(err, EINVAL, "template '%s' has no source.path (use --from FILE)", t->name);
@@ -946,7 +955,7 @@ static int setup_files(const struct lxm_template *t, const char *rootfs, struct 
     return 0;
 }
 
-static int setup_run(const struct lxm_template *t, const char *rootfs, enum lxm_progress progress,
+static int setup_run(const struct lxm_template *t, const char *rootfs, const struct lxm_report *progress,
                      struct lxm_error *err)
 {
     for (size_t i = 0; t->run && t->run[i]; i++) {

@@ -24,7 +24,7 @@ struct lxm_provision_opts {
                                  * its metadata tarball), else NULL */
     struct lxm_image_meta *meta; /* if not NULL, filled with what the image says
                                   * about itself (only with from) */
-    enum lxm_progress progress;
+    const struct lxm_report *progress;
 };
 
 /* The release to use: release if given, else the template's default

@@ -547,14 +547,15 @@ static void wait_monitor_exit(struct lxm_container *c)
 }
 
 /* The monitor logs a missing AppArmor at every start, but its stderr is the
- * container's log: a person at a terminal is told here too. */
+ * container's log: the command layer tells a person at a terminal too. */
 static void warn_no_apparmor(const struct lxm_container *c)
 {
     const struct lxm_policy *pol = &c->config->policy;
     if (!pol->apparmor_profile || strcmp(pol->apparmor_profile, "unconfined") == 0 ||
-        pol->apparmor_required || !isatty(STDERR_FILENO) || lxm_apparmor_enabled())
+        pol->apparmor_required || lxm_apparmor_enabled())
         return;
-    lxm_warn("AppArmor is not enabled in this kernel; %s runs without it", c->name);
+    lxm_report_notice(c->paths->report, LXM_NOTICE_WARNING,
+                      "AppArmor is not enabled in this kernel; %s runs without it", c->name);
 }
 
 int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts,
@@ -717,9 +718,10 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
     if (r == 0 && !is_running(info.state))
         r = lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
     if (r == 0) {
-        if (!kill && timeout_ms > 0 && isatty(STDERR_FILENO))
-            lxm_info("%s: waiting up to %" PRId64 " s for init to shut down", c->name,
-                     timeout_ms / 1000);
+        if (!kill && timeout_ms > 0)
+            lxm_report_notice(c->paths->report, LXM_NOTICE_WAIT,
+                              "%s: waiting up to %" PRId64 " s for init to shut down", c->name,
+                              timeout_ms / 1000);
         /* Always, not only when FROZEN: the state may be older than a
          * freeze by hand, and a frozen init outlives SIGKILL. */
         thaw(c);

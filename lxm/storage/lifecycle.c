@@ -648,7 +648,7 @@ int lxm_lifecycle_copy(const struct lxm_paths *paths, const char *srcname, const
 
 static int unpack_into_store(const struct lxm_paths *paths, const char *source, const char *extra,
                              const char *fp, const char *label, char *const *aliases,
-                             enum lxm_progress progress, struct lxm_image **out,
+                             const struct lxm_report *progress, struct lxm_image **out,
                              struct lxm_error *err)
 {
     const struct lxm_storage_ops *ops;
@@ -686,7 +686,7 @@ static int unpack_into_store(const struct lxm_paths *paths, const char *source, 
 
 int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source,
                                const char *extra, char *const *aliases,
-                               enum lxm_progress progress, struct lxm_image **out,
+                               const struct lxm_report *progress, struct lxm_image **out,
                                bool *existed, struct lxm_error *err)
 {
     return lxm_lifecycle_image_import_as(paths, source, extra, NULL, aliases, progress, out,
@@ -695,7 +695,7 @@ int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source
 
 int lxm_lifecycle_image_import_as(const struct lxm_paths *paths, const char *source,
                                   const char *extra, const char *label, char *const *aliases,
-                                  enum lxm_progress progress, struct lxm_image **out,
+                                  const struct lxm_report *progress, struct lxm_image **out,
                                   bool *existed, struct lxm_error *err)
 {
     for (size_t i = 0; aliases && aliases[i]; i++) {
@@ -731,7 +731,7 @@ int lxm_lifecycle_image_import_as(const struct lxm_paths *paths, const char *sou
 }
 
 int lxm_lifecycle_image_export(const struct lxm_paths *paths, const char *ref, const char *file,
-                               enum lxm_progress progress, struct lxm_error *err)
+                               const struct lxm_report *progress, struct lxm_error *err)
 {
     size_t n = strlen(file);
     if (!(n > 8 && strcmp(file + n - 8, ".tar.zst") == 0) && !(n > 5 && strcmp(file + n - 5, ".tzst") == 0))
