@@ -23,6 +23,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/inroot.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/strv.h"
@@ -68,20 +69,6 @@ int lxm_template_release(const struct lxm_template *t, const char *release, cons
 
 /* ---- writing inside a rootfs ---------------------------------------------------- */
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Replace (never write through) the file at path inside the rootfs:
  * temp file beside it, then rename over whatever was there. */
 static int write_in_root(int rootfd, const char *path, const char *data, mode_t mode,
@@ -116,7 +103,7 @@ static int write_in_root(int rootfd, const char *path, const char *data, mode_t 
     }
     if (fd < 0)
         return lxm_error_errno(err, EEXIST, "write /%s in the rootfs", path);
-    int r = write_all(fd, data, strlen(data));
+    int r = lxm_write_all(fd, data, strlen(data));
     if (r == 0 && fchmod(fd, mode) < 0)
         r = -errno;
     if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
@@ -441,7 +428,7 @@ static int copy_file_at(const char *src, int dirfd, const char *dst, mode_t mode
             return -errno;
         char buf[65536];
         while ((n = read(in, buf, sizeof(buf))) > 0)
-            if (write_all(out, buf, (size_t)n) < 0)
+            if (lxm_write_all(out, buf, (size_t)n) < 0)
                 return -errno;
         if (n < 0)
             return -errno;

@@ -17,6 +17,7 @@
 #include "runtime/runtime.h"
 #include "security/security.h"
 #include "util/err.h"
+#include "util/io.h"
 
 /* What the monitor records in run/NAME/state, first thing at its start and
  * again at each step of a boot: who the monitor is (so a command tells a
@@ -59,12 +60,7 @@ char *lxm_monitor_socket_path(const struct lxm_container *c);
 /* Connect to the monitor; -ECONNREFUSED/-ENOENT when it is not there,
  * -EAGAIN when its backlog is full (it never blocks the caller). */
 int lxm_monitor_connect(const struct lxm_container *c);
-int lxm_write_all(int fd, const void *buf, size_t len);
-/* Pass an fd over a unix socket (SCM_RIGHTS); recv gives the fd or -errno. */
-int lxm_send_fd(int sock, int fd);
-int lxm_recv_fd(int sock);
-/* Read one line (without '\n') into buf; 0 on success, -EPIPE at EOF. */
-int lxm_read_line(int fd, char *buf, size_t size);
+/* lxm_write_all, lxm_read_line, lxm_send_fd, lxm_recv_fd: util/io.h. */
 
 /* Effective config of a container (profiles merged); c->config set. */
 int lxm_runtime_load_config(struct lxm_container *c, struct lxm_error *err);
