@@ -17,7 +17,6 @@
 #include "storage/lifecycle.h"
 #include "runtime/runtime.h"
 #include "storage/storage.h"
-#include "storage/snapshot.h"
 #include "image/template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -25,6 +24,7 @@
 #include "util/strv.h"
 #include "config/ydoc.h"
 #include "util/owner.h"
+#include "util/signals.h"
 #include "storage/leftovers.h"
 
 #define IO_BLOCK (1 << 20)

@@ -14,13 +14,13 @@
 #include "image/image_import.h"
 #include "runtime/init_detect.h"
 #include "runtime/runtime.h"
-#include "storage/snapshot.h"
 #include "storage/storage.h"
 #include "image/template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/owner.h"
+#include "util/signals.h"
 #include "util/strv.h"
 
 /* How long `delete -f` waits for a clean stop before SIGKILL. */
