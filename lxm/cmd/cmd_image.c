@@ -15,7 +15,7 @@
 #include "storage/lifecycle.h"
 #include "cmd/output.h"
 #include "image/simplestreams.h"
-#include "image/template.h"
+#include "util/arch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"

@@ -9,7 +9,7 @@
 #include "config/container.h"
 #include "storage/lifecycle.h"
 #include "image/simplestreams.h"
-#include "image/template.h"
+#include "util/arch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/sha256.h"

@@ -14,12 +14,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "image/image.h"
 #include "image/image_import.h"
+#include "util/arch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/inroot.h"
@@ -29,22 +29,6 @@
 #include "util/strv.h"
 
 extern char **environ;
-
-const char *lxm_host_arch(void)
-{
-    static const struct { const char *uname, *debian; } map[] = {
-        { "x86_64", "amd64" },  { "aarch64", "arm64" }, { "i686", "i386" },  { "i586", "i386" },
-        { "i386", "i386" },     { "armv7l", "armhf" },  { "armv6l", "armel" }, { "ppc64le", "ppc64el" },
-        { "s390x", "s390x" },   { "riscv64", "riscv64" }, { "mips64", "mips64el" },
-    };
-    struct utsname u;
-    if (uname(&u) < 0)
-        return "unknown";
-    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-        if (strcmp(u.machine, map[i].uname) == 0)
-            return map[i].debian;
-    return "unknown";
-}
 
 int lxm_template_release(const struct lxm_template *t, const char *release, const char **out,
                          struct lxm_error *err)

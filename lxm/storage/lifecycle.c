@@ -16,6 +16,7 @@
 #include "runtime/runtime.h"
 #include "storage/storage.h"
 #include "image/template.h"
+#include "util/arch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
