@@ -28,11 +28,23 @@ struct lxm_runtime_info {
     int64_t started_at;         /* unix seconds, 0 if not running */
     bool monitor_alive;         /* false + RUNNING = monitor died, init alive */
     bool monitor_busy;          /* alive (its pidfd says so) but no answer in time */
+    /* The monitor and init are gone (or the state file is unreadable) but
+     * what they leave on the host is still there: cgroup, network, port
+     * forwards, the state file. lxm_runtime_reap() removes it. STOPPED,
+     * or ABORTING while a child the dead monitor released still lives. */
+    bool stale;
 };
 
 /* The truth about a container, from the monitor (or, if it died, from a
- * pidfd on the recorded init): never from a stale pid file alone. */
+ * pidfd on the recorded init): never from a stale pid file alone. Changes
+ * nothing, on the host or on disk: a stale container is reported (stale),
+ * not cleaned up. */
 int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, struct lxm_error *err);
+/* Clean up after a stale container (see stale above): kill what is left
+ * in its cgroup and remove the cgroup, its network and port forwards and
+ * its state file. Nothing for a container that is not stale. Takes c's
+ * lock unless the caller holds it; start, stop and delete call it. */
+int lxm_runtime_reap(struct lxm_container *c, struct lxm_error *err);
 
 struct lxm_start_opts {
     bool foreground;            /* -F: stay attached to the console */

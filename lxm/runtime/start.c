@@ -302,14 +302,42 @@ static void cleanup_stale(struct lxm_container *c, const struct lxm_state_file *
     lxm_state_remove(c);
 }
 
-/* Only clean up under the lock so a concurrent start is not undone. */
-static void cleanup_stale_locked(struct lxm_container *c, const struct lxm_state_file *st)
+/* With c locked: what a dead monitor and init left is removed, and only
+ * then (a live container is never touched). */
+static int reap_locked(struct lxm_container *c, struct lxm_error *err)
 {
-    bool had_lock = c->lock_fd >= 0;
-    if (lxm_container_trylock(c) == 0) {
-        cleanup_stale(c, st);
-        if (!had_lock)
-            lxm_container_unlock(c);
+    struct lxm_runtime_info info;
+    int r = lxm_runtime_query(c, &info, err);
+    if (r < 0 || !info.stale)
+        return r;
+    struct lxm_state_file st;
+    if (lxm_state_read(c, &st) == 0)
+        cleanup_stale(c, &st);
+    else
+        lxm_state_remove(c); /* unreadable: nothing in it to go by */
+    return 0;
+}
+
+int lxm_runtime_reap(struct lxm_container *c, struct lxm_error *err)
+{
+    bool took = c->lock_fd < 0;
+    int r = lxm_container_lock(c, err);
+    if (r == 0)
+        r = reap_locked(c, err);
+    if (took)
+        lxm_container_unlock(c);
+    return r;
+}
+
+/* The monitor and init are gone: stale, and ABORTING while a child the
+ * monitor had released (it died during a boot) still runs. */
+static void query_stale(const struct lxm_state_file *st, struct lxm_runtime_info *out)
+{
+    out->stale = true;
+    if (st->boot_pid > 0) {
+        _cleanup_close_ int boot = lxm_pidfd_verified(st->boot_pid, st->boot_starttime);
+        if (boot >= 0)
+            out->state = LXM_STATE_ABORTING;
     }
 }
 
@@ -334,8 +362,9 @@ int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, str
     if (r == -ENOENT)
         return 0;
     if (r < 0) {
-        /* Unreadable (never torn: it is replaced atomically): drop it. */
-        lxm_state_remove(c);
+        /* Unreadable (never torn: it is replaced atomically): the next
+         * lxm_runtime_reap drops it. */
+        out->stale = true;
         return 0;
     }
     _cleanup_close_ int monfd = monitor_pidfd(&st);
@@ -356,7 +385,7 @@ int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, str
     }
     if (init_from_state(c, &st, out))
         return 0; /* an orphan: the monitor died after init exec'd */
-    cleanup_stale_locked(c, &st);
+    query_stale(&st, out);
     return 0;
 }
 
@@ -487,7 +516,9 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
     if (r < 0)
         return r;
     struct lxm_runtime_info info = {.state = LXM_STATE_STOPPED};
-    r = lxm_runtime_query(c, &info, err);
+    r = reap_locked(c, err);
+    if (r == 0)
+        r = lxm_runtime_query(c, &info, err);
     if (r < 0)
         goto out;
     if (is_running(info.state)) {
@@ -516,6 +547,7 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
         /* A monitor killed during the boot left its record: a child it
          * had released is killed now, under our lock, and said so; an init
          * it had recorded as running is adopted like any orphan. */
+        (void)reap_locked(c, NULL);
         (void)lxm_runtime_query(c, &info, NULL);
         if (is_running(info.state))
             lxm_warn("%s: its monitor died once init was running: it runs without one "
@@ -636,9 +668,14 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
         return r;
     struct lxm_runtime_info info;
     r = lxm_runtime_query(c, &info, err);
-    if (r == 0 && !is_running(info.state))
+    if (r == 0 && info.stale && !is_running(info.state)) {
+        /* It crashed: what is left of it on the host is what stops. */
+        r = reap_locked(c, err);
+        if (r == 0)
+            remove_run_dir(c);
+    } else if (r == 0 && !is_running(info.state)) {
         r = lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
-    if (r == 0) {
+    } else if (r == 0) {
         if (!kill && timeout_ms > 0 && isatty(STDERR_FILENO))
             lxm_info("%s: waiting up to %" PRId64 " s for init to shut down", c->name,
                      timeout_ms / 1000);

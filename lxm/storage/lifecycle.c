@@ -474,6 +474,12 @@ int lxm_lifecycle_ensure_stopped(struct lxm_container *c, bool force, const char
 {
     struct lxm_runtime_info info;
     int r = lxm_runtime_query(c, &info, err);
+    if (r == 0 && info.stale) {
+        /* A crashed container: its leftovers go, then it is stopped. */
+        r = lxm_runtime_reap(c, err);
+        if (r == 0)
+            r = lxm_runtime_query(c, &info, err);
+    }
     if (r < 0)
         return r;
     if (info.state == LXM_STATE_STOPPED)
