@@ -47,7 +47,9 @@ int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, str
 int lxm_runtime_reap(struct lxm_container *c, struct lxm_error *err);
 
 struct lxm_start_opts {
-    bool foreground;            /* -F: stay attached to the console */
+    /* -F: the caller attaches to the console (lxm_runtime_console) once
+     * the start returns; lxm_start_ready does not wait for readiness. */
+    bool foreground;
     /* Called with the effective config (profiles merged) before anything
      * boots: where the command layer warns. NULL: the runtime's own loud
      * line for an unconfined container. */
@@ -56,9 +58,7 @@ struct lxm_start_opts {
 
 /* Boot the container's init; returns once init has been exec'd, or fails
  * with the child's reason and leaves the host as it was. Takes the lock
- * unless the caller holds it (and releases only what it took); -F's
- * console then runs without it, so a caller that holds it must not ask
- * for the foreground. */
+ * unless the caller holds it (and releases only what it took). */
 int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts, struct lxm_error *err);
 
 /* Clean shutdown: halt signal, wait timeout_ms, then SIGKILL; a frozen

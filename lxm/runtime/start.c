@@ -251,8 +251,6 @@ out:
     if (r < 0 && !is_running(info.state))
         remove_run_dir(c);
     unlock_if(c, took);
-    if (r == 0 && opts && opts->foreground)
-        return lxm_runtime_console(c, err);
     return r;
 }
 
