@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "runtime/runtime.h"
 #include "storage/storage.h"
 #include "image/template.h"
@@ -335,7 +335,7 @@ static int open_rootfs(struct lxm_container *c, struct lxm_error *err)
     if (r == 0)
         r = lxm_storage_of(c->dir, &ops, err);
     if (r == 0)
-        r = lxm_lifecycle_image_rootfs(c->paths, c->config->image, &image, err);
+        r = lxm_image_rootfs(c->paths, c->config->image, &image, err);
     if (r < 0)
         return r;
     struct lxm_storage_mount how = { .userns_fd = -1, .readonly = true };

@@ -13,7 +13,7 @@
 
 #include "config/config.h"
 #include "image/image_store.h"
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "runtime/runtime.h"
 #include "storage/storage.h"
 #include "util/cleanup.h"
@@ -45,7 +45,7 @@ static int container_image(struct lxm_container *c, char **image, struct lxm_err
         if (r < 0)
             return r;
     }
-    return lxm_lifecycle_image_rootfs(c->paths, c->config->image, image, err);
+    return lxm_image_rootfs(c->paths, c->config->image, image, err);
 }
 
 /* ---- names and places ------------------------------------------------------------- */
@@ -312,7 +312,7 @@ static int restore_files(struct lxm_container *c, const char *snapdir, const cha
     if (r == 0)
         r = lxm_config_parse("config.yaml", text, &cfg, err);
     if (r == 0)
-        r = lxm_lifecycle_image_rootfs(c->paths, cfg->image, &image, err);
+        r = lxm_image_rootfs(c->paths, cfg->image, &image, err);
     lxm_config_free(cfg);
     if (r == 0)
         r = ops->restore(image, snapdir, c->dir, err);
