@@ -1,46 +1,12 @@
-/* container: where lxm keeps things (paths relocatable by --root), and one
- * container on disk: its directories, its config, its lock. */
+/* container: one container on disk: its directories, its config, its
+ * lock (where lxm keeps things is paths.h). */
 #pragma once
 
 #include <stdbool.h>
 
 #include "config/config.h"
+#include "config/paths.h"
 #include "util/err.h"
-#include "util/report.h"
-
-struct lxm_paths {
-    char *root;                 /* --root / LXM_ROOT, NULL = FHS */
-    char *etc;                  /* /etc/lxm */
-    char *global_config;        /* /etc/lxm/lxm.yaml */
-    char *local_profiles;       /* /etc/lxm/profiles */
-    char *containers;           /* /var/lib/lxm/containers */
-    char *cache;                /* /var/cache/lxm (LXM_CACHE_DIR overrides) */
-    char *images;               /* <cache>/images */
-    char *run;                  /* /run/lxm */
-    char *log;                  /* /var/log/lxm */
-    char *instance;             /* "" for the FHS root, else "-<8 hex of --root>" */
-    char *templates;            /* LXM_TEMPLATES_DIR or $(datadir)/lxm/templates */
-    char *profiles;             /* LXM_PROFILES_DIR or $(datadir)/lxm/profiles */
-    /* Where the library's progress and notices go (the command layer's;
-     * NULL = nowhere). */
-    const struct lxm_report *report;
-    /* lxm.yaml as parsed at its first use in this command (lxm_paths_global). */
-    struct lxm_global_cache *global_cache;
-};
-
-/* root may be NULL (then LXM_ROOT, then FHS). */
-int lxm_paths_init(struct lxm_paths *p, const char *root, struct lxm_error *err);
-void lxm_paths_free(struct lxm_paths *p);
-/* The global config (lxm.yaml; defaults when there is none), parsed once
- * per command: the first call reads and parses it, every later one gets
- * the same result, or the same error ("FILE:LINE:COL: ..."). So a broken
- * lxm.yaml fails only what uses it. *out is borrowed: valid until
- * lxm_paths_global_forget or lxm_paths_free. */
-int lxm_paths_global(const struct lxm_paths *p, const struct lxm_global **out,
-                     struct lxm_error *err);
-/* The next lxm_paths_global reads the file again (after writing it, and
- * at a container's reboot, which reads the config of that moment). */
-void lxm_paths_global_forget(const struct lxm_paths *p);
 
 /* Per-container locations. Strings are owned by the struct. */
 struct lxm_container {

@@ -34,7 +34,6 @@
      ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |                       \
      ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
 
-
 /* ---- entry checks ---------------------------------------------------------- */
 
 /* Drop "./" prefixes; refuse absolute paths and ".." components. */
