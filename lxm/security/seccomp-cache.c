@@ -1,7 +1,8 @@
 /* seccomp-cache: compiled seccomp programs kept as raw classic BPF in a
- * root-only directory (RUN/seccomp), one file per set of inputs, so that a
- * start or an attach of a container whose filter was compiled before
- * loads it with one read instead of running libseccomp for every ABI.
+ * root-only directory, RUN/.seccomp (no container name starts with a dot),
+ * one file per set of inputs, so that a start or an attach whose filter was
+ * compiled before loads it with one read instead of running libseccomp for
+ * every ABI.
  *
  * The file name is the SHA-256 of everything that shapes the program: the
  * policy's seccomp section and the parts of it lxm_seccomp_compile checks
@@ -192,7 +193,7 @@ int lxm_seccomp_cached(const struct lxm_policy *p, const char *run, struct lxm_s
     *out = NULL;
     if (!p->seccomp_default)
         return 0; /* no filter, nothing to compile */
-    _cleanup_free_ char *dir = run ? xasprintf("%s/seccomp", run) : NULL;
+    _cleanup_free_ char *dir = run ? xasprintf("%s/.seccomp", run) : NULL;
     _cleanup_close_ int dfd = dir ? open_dir(dir) : -1;
     if (dfd >= 0 && lxm_seccomp_cache_key(p, key) == 0) {
         int r = cache_read(dfd, key, out);

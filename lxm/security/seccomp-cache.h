@@ -4,7 +4,7 @@
 
 #include "security/security.h"
 
-/* *out as lxm_seccomp_compile(p) makes it, from the cache in run/seccomp
+/* *out as lxm_seccomp_compile(p) makes it, from the cache in run/.seccomp
  * (run: the lxm run directory, paths->run; the cache directory is created
  * 0700) when an entry for exactly these inputs is there and intact, else
  * compiled and stored there. run NULL: compile only. */
