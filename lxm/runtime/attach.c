@@ -1,13 +1,13 @@
 /* attach.c: run a command inside a running container. The CLI finds init
- * from the state file (no round trip to the monitor) and forks the command
- * straight into init's pid namespace. While the CLI moves it into the
- * container's cgroup (the first cgroup.procs write of a process waits for
- * the kernel, so the two overlap), the command reads what it needs (the
- * user from the container's passwd, the config, the seccomp program from
- * the cache of seccomp-cache.c); then it joins the namespaces (one setns on
- * init's pidfd), takes a pty from the container's own devpts (or the
- * caller's stdio), the container's security context, and nothing else of
- * the host. */
+ * from the state file (no round trip to the monitor), reads what the
+ * command needs (the user from the container's passwd, the config, the
+ * seccomp program from the cache of seccomp-cache.c) and forks the command
+ * straight into init's pid namespace. The command joins the other
+ * namespaces (one setns on init's pidfd) while the CLI moves it into the
+ * container's cgroup (the first cgroup.procs write of a process may wait
+ * for the kernel); then it takes a pty from the container's own devpts (or
+ * the caller's stdio), the container's security context, and nothing else
+ * of the host. */
 #include "runtime/runtime-internal.h"
 
 #include <errno.h>
@@ -184,10 +184,9 @@ static int open_container_pty(int *slave, struct lxm_error *err)
     return master;
 }
 
-static int prepare_command(struct attach_ctx *a, struct lxm_error *err);
-
-/* The forked command, already in init's pid namespace: its own context,
- * then (once the CLI says it is in the cgroup) the namespaces; then
+/* The forked command, already in init's pid namespace: straight into the
+ * other namespaces (it never works in the host's mount namespace), then it
+ * waits until the CLI has moved it into the container's cgroup; then
  * run_command(). */
 static void enter_container(struct attach_ctx *a, int cli_end) __attribute__((noreturn));
 static void enter_container(struct attach_ctx *a, int cli_end)
@@ -198,11 +197,6 @@ static void enter_container(struct attach_ctx *a, int cli_end)
      * (same_pgrp); a pty: setsid() in run_command() makes one. */
     if (!a->same_pgrp && !a->tty)
         setpgid(0, 0);
-    if (prepare_command(a, &err) < 0)
-        fail_child(a->error_fd, &err);
-    char go;
-    if (recv(a->sock, &go, 1, 0) != 1)
-        _exit(126); /* the CLI failed (and says why) or is gone */
     /* With CLONE_NEWUSER the kernel joins the user namespace first, so
      * the others are entered as its root. */
     if (setns(a->pidfd, ATTACH_NS | (a->userns ? CLONE_NEWUSER : 0)) < 0) {
@@ -213,6 +207,9 @@ static void enter_container(struct attach_ctx *a, int cli_end)
         lxm_error_prefix(&err, "attach: user namespace");
         fail_child(a->error_fd, &err);
     }
+    char go;
+    if (recv(a->sock, &go, 1, 0) != 1)
+        _exit(126); /* the CLI failed (and says why) or is gone */
     int slave = -1;
     if (a->tty) {
         int master = open_container_pty(&slave, &err);
@@ -294,13 +291,15 @@ static int find_init(struct attach_ctx *a, struct lxm_error *err)
     return 0;
 }
 
-/* In the command before it enters the namespaces (host root, in the
- * host's mount namespace): everything it takes from the container. */
-static int prepare_command(struct attach_ctx *a, struct lxm_error *err)
+/* Everything the command takes from the container, before it exists. */
+static int prepare(struct attach_ctx *a, struct lxm_error *err)
 {
     struct lxm_container *c = a->c;
+    int r = find_init(a, err);
+    if (r < 0)
+        return r;
     a->userns = in_other_userns(a->init);
-    int r = resolve_user(a, a->init, err);
+    r = resolve_user(a, a->init, err);
     if (r < 0)
         return r;
     r = lxm_runtime_load_config(c, err);
@@ -315,8 +314,8 @@ static int prepare_command(struct attach_ctx *a, struct lxm_error *err)
     return 0;
 }
 
-/* The CLI's side while the command prepares: the cgroup, then "go". On
- * failure the command is killed before it could enter anything. */
+/* The CLI's side while the command enters the namespaces: the cgroup,
+ * then "go". On failure the command is killed before it ran anything. */
 static int join_cgroup(struct attach_ctx *a, pid_t pid, int sock, struct lxm_error *err)
 {
     int r = a->cg ? lxm_cgroup_attach(a->cg, pid, err) : 0;
@@ -417,7 +416,7 @@ int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *op
     if (!lxm_container_exists(c))
         return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
     struct attach_ctx a = {.c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1};
-    int r = find_init(&a, err);
+    int r = prepare(&a, err);
     if (r == 0) {
         a.tty = opts->pty || (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
         a.same_pgrp = !a.tty && isatty(STDIN_FILENO);
