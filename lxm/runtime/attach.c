@@ -1,18 +1,19 @@
 /* attach.c: run a command inside a running container. The CLI finds init
  * from the state file (no round trip to the monitor), reads what the
  * command needs (the user from the container's passwd, the config, the
- * seccomp program from the cache of seccomp-cache.c) and forks the command
- * straight into init's pid namespace. The command joins the other
- * namespaces (one setns on init's pidfd) while the CLI moves it into the
- * container's cgroup (the first cgroup.procs write of a process may wait
- * for the kernel); then it takes a pty from the container's own devpts (or
- * the caller's stdio), the container's security context, and nothing else
- * of the host. */
+ * seccomp program from the cache of seccomp-cache.c), opens the files of
+ * the container's cgroups, and clones the command straight into init's pid
+ * namespace and the container's cgroup2 directory. The command joins the
+ * other namespaces (one setns on init's pidfd) and then the v1 hierarchies
+ * itself (cgroup-enter.h says why), takes a pty from the container's own
+ * devpts (or the caller's stdio), the container's security context, and
+ * nothing else of the host. */
 #include "runtime/runtime-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,9 +24,11 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup-enter.h"
 #include "runtime/passwd.h"
 #include "security/seccomp-cache.h"
 #include "util/cleanup.h"
@@ -42,6 +45,7 @@ struct attach_ctx {
     struct lxm_container *c;
     const struct lxm_attach_opts *opts;
     struct lxm_cgroup *cg;
+    struct lxm_cgroup_entry entry; /* cg's files, opened for the command */
     struct lxm_seccomp *seccomp;
     char *apparmor_profile;
     struct lxm_user user; /* resolved in the container's passwd/group */
@@ -53,7 +57,7 @@ struct attach_ctx {
      * terminal's foreground group (it may read it) and gets Ctrl-C from
      * the terminal itself, so terminal-sent signals are not forwarded. */
     bool same_pgrp;
-    int sock;     /* CLI -> command: the cgroup is joined; back: the pty master */
+    int sock;     /* command -> CLI: the pty master */
     int error_fd; /* command -> CLI: why it failed */
 };
 
@@ -184,15 +188,14 @@ static int open_container_pty(int *slave, struct lxm_error *err)
     return master;
 }
 
-/* The forked command, already in init's pid namespace: straight into the
- * other namespaces (it never works in the host's mount namespace), then it
- * waits until the CLI has moved it into the container's cgroup; then
- * run_command(). */
-static void enter_container(struct attach_ctx *a, int cli_end) __attribute__((noreturn));
-static void enter_container(struct attach_ctx *a, int cli_end)
+/* The command, created in init's pid namespace and the container's
+ * cgroup2 directory: straight into the other namespaces (it never works in
+ * the host's mount namespace), then into the v1 hierarchies by its own
+ * hand, before it touches anything of the container; then run_command(). */
+static void enter_container(struct attach_ctx *a) __attribute__((noreturn));
+static void enter_container(struct attach_ctx *a)
 {
     struct lxm_error err = {0};
-    close(cli_end); /* so that a CLI that died is an EOF here */
     /* Pipes: a group of its own unless it shares the user's terminal
      * (same_pgrp); a pty: setsid() in run_command() makes one. */
     if (!a->same_pgrp && !a->tty)
@@ -207,33 +210,41 @@ static void enter_container(struct attach_ctx *a, int cli_end)
         lxm_error_prefix(&err, "attach: user namespace");
         fail_child(a->error_fd, &err);
     }
-    char go;
-    if (recv(a->sock, &go, 1, 0) != 1)
-        _exit(126); /* the CLI failed (and says why) or is gone */
+    if (lxm_cgroup_entry_join_v1(&a->entry, &err) < 0) {
+        lxm_error_prefix(&err, "attach: cgroup");
+        fail_child(a->error_fd, &err);
+    }
     int slave = -1;
     if (a->tty) {
         int master = open_container_pty(&slave, &err);
         if (master < 0 || lxm_send_fd(a->sock, master) < 0)
             fail_child(a->error_fd, &err);
         close(master);
+        close(a->sock);
     }
-    close(a->sock);
     run_command(a, slave);
 }
 
-/* Fork the command into init's pid namespace: the CLI sets only where its
- * children go (setns CLONE_NEWPID changes nothing of its own) and sets it
- * back after the fork. The pid or -errno. */
-static pid_t fork_into_pidns(struct attach_ctx *a, int cli_end, struct lxm_error *err)
+/* Create the command in init's pid namespace (the CLI sets where its
+ * children go: setns CLONE_NEWPID changes nothing of its own, and it is
+ * set back at once) and, with clone3, in the container's cgroup2
+ * directory. The pid or -errno. */
+static pid_t clone_command(struct attach_ctx *a, struct lxm_error *err)
 {
     _cleanup_close_ int self = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
     if (self < 0)
         return lxm_error_errno(err, errno, "attach: open /proc/self/ns/pid");
     if (setns(a->pidfd, CLONE_NEWPID) < 0)
         return lxm_error_errno(err, errno, "attach: enter the pid namespace");
-    pid_t pid = fork();
+    int cgfd = a->entry.v2_dir;
+    struct clone_args args = {
+        .flags = cgfd >= 0 ? CLONE_INTO_CGROUP : 0,
+        .exit_signal = SIGCHLD,
+        .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0,
+    };
+    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
     if (pid == 0)
-        enter_container(a, cli_end);
+        enter_container(a);
     int e = errno;
     if (setns(self, CLONE_NEWPID) < 0 && pid > 0) {
         /* Cannot happen (our own namespace); never leave a command behind
@@ -243,7 +254,7 @@ static pid_t fork_into_pidns(struct attach_ctx *a, int cli_end, struct lxm_error
         return lxm_error_errno(err, errno, "attach: back to our pid namespace");
     }
     if (pid < 0)
-        return lxm_error_errno(err, e, "attach: fork");
+        return lxm_error_errno(err, e, "attach: clone3%s", cgfd >= 0 ? " into the cgroup" : "");
     return pid;
 }
 
@@ -298,6 +309,8 @@ static int prepare(struct attach_ctx *a, struct lxm_error *err)
     int r = find_init(a, err);
     if (r < 0)
         return r;
+    if (a->cg && (r = lxm_cgroup_entry_open(a->cg, &a->entry, err)) < 0)
+        return lxm_error_prefix(err, "attach: cgroup");
     a->userns = in_other_userns(a->init);
     r = resolve_user(a, a->init, err);
     if (r < 0)
@@ -312,23 +325,6 @@ static int prepare(struct attach_ctx *a, struct lxm_error *err)
     if (r < 0)
         return lxm_error_prefix(err, "attach: apparmor");
     return 0;
-}
-
-/* The CLI's side while the command enters the namespaces: the cgroup,
- * then "go". On failure the command is killed before it ran anything. */
-static int join_cgroup(struct attach_ctx *a, pid_t pid, int sock, struct lxm_error *err)
-{
-    int r = a->cg ? lxm_cgroup_attach(a->cg, pid, err) : 0;
-    if (r == 0 && send(sock, "g", 1, MSG_NOSIGNAL) == 1)
-        return 0;
-    if (r == 0)
-        r = lxm_error_errno(err, errno, "attach: start the command");
-    else
-        lxm_error_prefix(err, "attach: cgroup");
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    return r;
 }
 
 /* Relay the pty until the command exits; then drain what is left. */
@@ -373,12 +369,13 @@ static int command_error(int fd, struct lxm_error *err, int r)
 
 static int run_attach(struct attach_ctx *a, struct lxm_error *err)
 {
-    int sp[2], ep[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+    int sp[2] = {-1, -1}, ep[2];
+    if (a->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return lxm_error_errno(err, errno, "socketpair");
     if (pipe2(ep, O_CLOEXEC) < 0) {
         int e = errno;
-        close(sp[0]), close(sp[1]);
+        if (sp[0] >= 0)
+            close(sp[0]), close(sp[1]);
         return lxm_error_errno(err, e, "pipe");
     }
     sigset_t mask, old;
@@ -390,15 +387,14 @@ static int run_attach(struct attach_ctx *a, struct lxm_error *err)
     _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     a->sock = sp[1];
     a->error_fd = ep[1];
-    pid_t pid = fork_into_pidns(a, sp[0], err);
+    pid_t pid = clone_command(a, err);
     _cleanup_close_ int err_r = ep[0], sock = sp[0];
     close(ep[1]);
-    close(sp[1]);
-    int r = pid < 0 ? pid : join_cgroup(a, pid, sock, err);
-    if (r < 0) {
+    if (sp[1] >= 0)
+        close(sp[1]);
+    if (pid < 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
-        /* The command may have failed first (and made the join fail). */
-        return pid < 0 ? r : command_error(err_r, err, r);
+        return pid;
     }
     if (a->tty) {
         _cleanup_close_ int master = lxm_recv_fd(sock);
@@ -415,7 +411,8 @@ int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *op
 {
     if (!lxm_container_exists(c))
         return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
-    struct attach_ctx a = {.c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1};
+    struct attach_ctx a = {.c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1,
+                           .entry = {.v2_dir = -1}};
     int r = prepare(&a, err);
     if (r == 0) {
         a.tty = opts->pty || (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
@@ -424,6 +421,7 @@ int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *op
     }
     if (a.pidfd >= 0)
         close(a.pidfd);
+    lxm_cgroup_entry_close(&a.entry);
     lxm_cgroup_free(a.cg);
     lxm_seccomp_free(a.seccomp);
     free(a.apparmor_profile);
