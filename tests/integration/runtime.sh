@@ -41,7 +41,7 @@ no_procs() { [ "$(procs_in "$1")" = 0 ]; }
 run_leftovers() {
     ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx -e .locks -e .seccomp
     find "$T_ROOT/run/lxm/.locks" -mindepth 1 \( -not -name '*.lock' -o -not -type f -o -not -empty \) 2>/dev/null
-    find "$T_ROOT/run/lxm/.seccomp" -mindepth 1 \( -not -regex '.*/[0-9a-f]\{64\}' -o -not -type f \) 2>/dev/null
+    find "$T_ROOT/run/lxm/.seccomp" -mindepth 1 -regextype posix-extended \( -not -regex '.*/[0-9a-f]{64}' -o -not -type f \) 2>/dev/null
 }
 
 mk() { lxm create "$1" -t busybox -c network.eth0.type=none; }
