@@ -47,8 +47,7 @@ static int open_v2(const char *dir, int *out, struct lxm_error *err)
     return *out >= 0 ? 0 : lxm_error_errno(err, errno, "open %s", leaf);
 }
 
-int lxm_cgroup_entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e,
-                          struct lxm_error *err)
+int lxm_cgroup_entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e, struct lxm_error *err)
 {
     memset(e, 0, sizeof(*e));
     e->v2_dir = -1;

@@ -22,8 +22,7 @@ struct lxm_cgroup_entry {
 /* Open what the new process needs; the cgroup2 directory is a leaf below
  * the container's ("lxm-attach") when the guest has enabled controllers in
  * its root (no process may live there then). e is cleared first. */
-int lxm_cgroup_entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e,
-                          struct lxm_error *err);
+int lxm_cgroup_entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e, struct lxm_error *err);
 /* In the new process (single-threaded): join every v1 hierarchy. */
 int lxm_cgroup_entry_join_v1(const struct lxm_cgroup_entry *e, struct lxm_error *err);
 void lxm_cgroup_entry_close(struct lxm_cgroup_entry *e);

@@ -38,10 +38,10 @@
 
 struct cache_header {
     char magic[8];
-    uint32_t n_insns;   /* 0: the policy needs no filter */
+    uint32_t n_insns; /* 0: the policy needs no filter */
     uint32_t reserved;
-    char key[64];       /* hex SHA-256 of the inputs, as in the file name */
-    char sum[64];       /* hex SHA-256 of the instructions */
+    char key[64]; /* hex SHA-256 of the inputs, as in the file name */
+    char sum[64]; /* hex SHA-256 of the instructions */
 };
 
 static void hash_str(struct sha256_ctx *h, const char *s)
@@ -155,8 +155,8 @@ static int cache_read(int dfd, const char *key, struct lxm_seccomp **out)
     char sum[65];
     insns_sum(insns, len / sizeof(*insns), sum);
     if (memcmp(hd.magic, CACHE_MAGIC, sizeof(hd.magic)) != 0 ||
-        memcmp(hd.key, key, sizeof(hd.key)) != 0 ||
-        (size_t)hd.n_insns * sizeof(*insns) != len || memcmp(hd.sum, sum, sizeof(hd.sum)) != 0)
+        memcmp(hd.key, key, sizeof(hd.key)) != 0 || (size_t)hd.n_insns * sizeof(*insns) != len ||
+        memcmp(hd.sum, sum, sizeof(hd.sum)) != 0)
         return 0;
     *out = NULL;
     if (hd.n_insns > 0 && !(*out = lxm_seccomp_from_program(insns, hd.n_insns)))

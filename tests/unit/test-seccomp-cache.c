@@ -24,7 +24,8 @@ static char *more_calls[] = {"kexec_load", "open_by_handle_at", "mount", NULL};
 static char run[] = "/tmp/lxm-test-seccomp-cache.XXXXXX";
 static char dir[256], path[512];
 
-static struct lxm_seccomp_rule rules[] = {{"errno EPERM", deny_calls}, {"errno ENOSYS", nosys_calls}};
+static struct lxm_seccomp_rule rules[] = {{"errno EPERM", deny_calls},
+                                          {"errno ENOSYS", nosys_calls}};
 
 static struct lxm_policy policy(void)
 {
@@ -195,7 +196,8 @@ static void test_damage(void)
 
     /* Loose permissions: not trusted. */
     entry_of(&p);
-    ok(chmod(path, 0666) == 0 && cached_is_compiled(&p, "0666"), "a world-writable entry: compiled again");
+    ok(chmod(path, 0666) == 0 && cached_is_compiled(&p, "0666"),
+       "a world-writable entry: compiled again");
     ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "and replaced by a 0600 one");
     unlink(path);
     ok(symlink(mine, path) == 0 || errno == EEXIST, "entry replaced by a symlink");
