@@ -633,11 +633,9 @@ int lxm_cgroup_attach(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err)
     snprintf(buf, sizeof(buf), "%d", (int)pid);
     for (int i = 0; i < cg->n; i++) {
         struct lxm_cg_hier *h = &cg->h[i];
-        int r = lxm_cg_write(h->dir, "cgroup.procs", buf, err);
-        if (r == -ENOENT && access(h->dir, F_OK) < 0) {
-            lxm_error_clear(err); /* not in this hierarchy */
+        if (access(h->dir, F_OK) < 0)
             continue;
-        }
+        int r = lxm_cg_write(h->dir, "cgroup.procs", buf, err);
         if (r == -EBUSY && h->ops->version == 2) {
             /* The guest has enabled controllers in its root (its systemd
              * does): no process may live there any more, so join a leaf. */
