@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tap.h"
+#include "util/child_pipe.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -105,11 +107,35 @@ static void test_fill(void)
     rm_rf(dir);
 }
 
+static void test_child_pipe(void)
+{
+    struct lxm_error err = {0};
+    int fd = -1;
+    pid_t pid = lxm_fork_piped(&fd, &err);
+    if (pid == 0) {
+        (void)!write(fd, "mount: no such path", 19);
+        _exit(1);
+    }
+    ok(pid > 0 && fd >= 0, "fork_piped forks");
+    ok(fcntl(fd, F_GETFD) & FD_CLOEXEC, "the parent's end is O_CLOEXEC");
+    char buf[8];
+    is_int(lxm_read_message(fd, buf, sizeof(buf)), 7, "read_message stops when buf is full");
+    is_str(buf, "mount: ", "and ends it with a NUL");
+    char rest[64];
+    is_int(lxm_read_message(fd, rest, sizeof(rest)), 12, "read_message reads to the end");
+    is_str(rest, "no such path", "the rest of the message");
+    close(fd);
+    int status;
+    is_int(waitpid(pid, &status, 0), pid, "the child is ours to wait for");
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 1, "the child's exit status");
+}
+
 int main(void)
 {
     test_errors();
     test_strv();
     test_fs();
     test_fill();
+    test_child_pipe();
     return done();
 }
