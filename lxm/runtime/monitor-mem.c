@@ -17,6 +17,8 @@
  *     fault-around stays: correct, only larger;
  *   - the stack below what the loop needs, dirtied by the start path, is
  *     given back (MADV_DONTNEED: it reads as zeros if ever reached again);
+ *   - libraries the command opened on first use are closed (the teardown
+ *     opens libnftables again if it needs it);
  *   - free heap goes back to the kernel (malloc_trim).
  */
 #include "runtime/monitor-internal.h"
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/lazy.h"
 
 #ifndef UFFD_FEATURE_WP_ASYNC
 #define UFFD_FEATURE_WP_ASYNC (1 << 15)
@@ -130,6 +133,9 @@ void monitor_trim_memory(struct monitor *m)
                             -1, 0);
     if (l == MAP_FAILED)
         return;
+    /* What the command opened for itself (libnftables for the bridge,
+     * libarchive for an image) comes back if ever used again. */
+    lxm_lazy_unload();
     read_layout(l);
     malloc_trim(0);
     if (m->uffd < 0)
