@@ -12,10 +12,10 @@
 #include "cmd/cmd.h"
 #include "image/image_remote.h"
 #include "image/image_store.h"
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "cmd/output.h"
 #include "image/simplestreams.h"
-#include "image/template.h"
+#include "util/arch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -210,8 +210,8 @@ static int image_import(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_e
     double t0 = now_s();
     bool existed = false;
     _cleanup_image_ struct lxm_image *img = NULL;
-    int r = lxm_lifecycle_image_import(&ctx->paths, source, split, aliases,
-                                       lxm_progress_mode(ctx->quiet), &img, &existed, err);
+    int r = lxm_image_import(&ctx->paths, source, split, aliases,
+                             lxm_progress_mode(ctx->quiet), &img, &existed, err);
     if (r < 0)
         return lxm_error_prefix(err, "image import %s", source);
     char size[32];
@@ -275,7 +275,7 @@ static int image_export(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_e
     if (argc != 3)
         return lxm_usage_error(err, "image", "export: expected IMAGE FILE");
     double t0 = now_s();
-    int r = lxm_lifecycle_image_export(&ctx->paths, argv[1], argv[2], lxm_progress_mode(ctx->quiet), err);
+    int r = lxm_image_export(&ctx->paths, argv[1], argv[2], lxm_progress_mode(ctx->quiet), err);
     if (r < 0)
         return lxm_error_prefix(err, "image export %s", argv[1]);
     if (!ctx->quiet)

@@ -122,10 +122,15 @@ static int start_opt(int opt, const char *arg, void *data, struct lxm_error *err
     return r < 0 ? r : 0;
 }
 
+/* -F: the console is attached here, once the start has let go of the
+ * container's lock (a console holds no lock). */
 static int start_one(struct lxm_container *c, void *data, struct lxm_error *err)
 {
     const struct start_args *a = data;
-    return lxm_start_ready(c, &a->opts, a->ready_timeout_ms, err);
+    int r = lxm_start_ready(c, &a->opts, a->ready_timeout_ms, err);
+    if (r == 0 && a->opts.foreground)
+        r = lxm_runtime_console(c, err);
+    return r;
 }
 
 int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)

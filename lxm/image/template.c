@@ -14,36 +14,21 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "image/image.h"
 #include "image/image_import.h"
+#include "util/arch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/inroot.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/strv.h"
 
 extern char **environ;
-
-const char *lxm_host_arch(void)
-{
-    static const struct { const char *uname, *debian; } map[] = {
-        { "x86_64", "amd64" },  { "aarch64", "arm64" }, { "i686", "i386" },  { "i586", "i386" },
-        { "i386", "i386" },     { "armv7l", "armhf" },  { "armv6l", "armel" }, { "ppc64le", "ppc64el" },
-        { "s390x", "s390x" },   { "riscv64", "riscv64" }, { "mips64", "mips64el" },
-    };
-    struct utsname u;
-    if (uname(&u) < 0)
-        return "unknown";
-    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-        if (strcmp(u.machine, map[i].uname) == 0)
-            return map[i].debian;
-    return "unknown";
-}
 
 int lxm_template_release(const struct lxm_template *t, const char *release, const char **out,
                          struct lxm_error *err)
@@ -67,20 +52,6 @@ int lxm_template_release(const struct lxm_template *t, const char *release, cons
 }
 
 /* ---- writing inside a rootfs ---------------------------------------------------- */
-
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* Replace (never write through) the file at path inside the rootfs:
  * temp file beside it, then rename over whatever was there. */
@@ -116,7 +87,7 @@ static int write_in_root(int rootfd, const char *path, const char *data, mode_t 
     }
     if (fd < 0)
         return lxm_error_errno(err, EEXIST, "write /%s in the rootfs", path);
-    int r = write_all(fd, data, strlen(data));
+    int r = lxm_write_all(fd, data, strlen(data));
     if (r == 0 && fchmod(fd, mode) < 0)
         r = -errno;
     if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
@@ -441,7 +412,7 @@ static int copy_file_at(const char *src, int dirfd, const char *dst, mode_t mode
             return -errno;
         char buf[65536];
         while ((n = read(in, buf, sizeof(buf))) > 0)
-            if (write_all(out, buf, (size_t)n) < 0)
+            if (lxm_write_all(out, buf, (size_t)n) < 0)
                 return -errno;
         if (n < 0)
             return -errno;

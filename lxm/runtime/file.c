@@ -20,7 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "runtime/passwd.h"
 #include "runtime/runtime-internal.h"
 #include "storage/storage.h"
@@ -164,7 +164,7 @@ static int open_stopped(struct froot *r, bool write, struct lxm_error *err)
     if (ret == 0)
         ret = lxm_storage_of(r->c->dir, &ops, err);
     if (ret == 0)
-        ret = lxm_lifecycle_image_rootfs(r->c->paths, r->c->config->image, &image, err);
+        ret = lxm_image_rootfs(r->c->paths, r->c->config->image, &image, err);
     if (ret == 0)
         ret = lxm_userns_disk_map(r->c, &r->map, &r->mapped, err);
     if (ret < 0)
