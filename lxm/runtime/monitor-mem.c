@@ -53,7 +53,7 @@ struct range {
 struct layout {
     struct range drop[MAX_RANGES]; /* file mappings without private pages */
     size_t n_drop;
-    struct range ro[MAX_RANGES];   /* read-only file mappings */
+    struct range ro[MAX_RANGES]; /* read-only file mappings */
     size_t n_ro;
     struct range stack;
 };
@@ -129,8 +129,8 @@ static void drop_stack(const struct range *stack)
 void monitor_trim_memory(struct monitor *m)
 {
     /* Not on the heap nor the stack, which are what is being trimmed. */
-    struct layout *l = mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                            -1, 0);
+    struct layout *l =
+        mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (l == MAP_FAILED)
         return;
     /* What the command opened for itself (libnftables for the bridge,

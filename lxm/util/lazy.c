@@ -34,8 +34,8 @@ void lxm_lazy_unload(void)
 /* Resolve every name of a table; on any failure report and exit like the
  * dynamic linker would have. Called once per library per process (again
  * after lxm_lazy_unload()). */
-static void load_table(const char *soname, const char *pkg, const char *const *names,
-                       void **slots, size_t n, int *loaded)
+static void load_table(const char *soname, const char *pkg, const char *const *names, void **slots,
+                       size_t n, int *loaded)
 {
     void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
