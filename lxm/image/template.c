@@ -20,6 +20,7 @@
 #include "image/image.h"
 #include "image/image_import.h"
 #include "util/arch.h"
+#include "util/child_pipe.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/inroot.h"
@@ -266,22 +267,15 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
 
 static int run_command(char *const argv[], const struct run_opts *o, struct lxm_error *err)
 {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return lxm_error_errno(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        return lxm_error_errno(err, e, "fork");
-    }
+    int fd;
+    pid_t pid = lxm_fork_piped(&fd, err);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0)
-        run_child(argv, o, pfd[1]);
-    close(pfd[1]);
+        run_child(argv, o, fd);
     struct run_output out = { .o = o };
-    read_output(pfd[0], &out);
-    close(pfd[0]);
+    read_output(fd, &out);
+    close(fd);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -298,23 +292,16 @@ static int run_command(char *const argv[], const struct run_opts *o, struct lxm_
 /* Run argv and collect its stdout (for `busybox --list-full`). */
 static int capture_command(char *const argv[], char **out, struct lxm_error *err)
 {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return lxm_error_errno(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        return lxm_error_errno(err, e, "fork");
-    }
+    int fd;
+    pid_t pid = lxm_fork_piped(&fd, err);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0) {
-        if (dup2(pfd[1], 1) < 0)
+        if (dup2(fd, 1) < 0)
             _exit(127);
         execv(argv[0], argv);
         _exit(127);
     }
-    close(pfd[1]);
     size_t len = 0, cap = 16384;
     char *buf = malloc(cap);
     while (buf) {
@@ -328,14 +315,14 @@ static int capture_command(char *const argv[], char **out, struct lxm_error *err
             buf = bigger;
             cap *= 2;
         }
-        ssize_t n = read(pfd[0], buf + len, cap - len - 1);
+        ssize_t n = read(fd, buf + len, cap - len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         len += (size_t)n;
     }
-    close(pfd[0]);
+    close(fd);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;

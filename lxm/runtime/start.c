@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/child_pipe.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -130,40 +131,25 @@ static void remove_run_dir(struct lxm_container *c)
 
 static int spawn_monitor(struct lxm_container *c, struct lxm_error *err)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return lxm_error_errno(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return lxm_error_errno(err, errno, "fork");
-    }
+    int fd;
+    pid_t pid = lxm_fork_piped(&fd, err);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0) {
-        close(p[0]);
         setsid();
         /* Double fork: the monitor is reparented away from the CLI and is
          * not a session leader that could acquire a terminal. */
         pid_t m = fork();
         if (m != 0)
             _exit(m < 0);
-        lxm_monitor_main(c, p[1]);
+        lxm_monitor_main(c, fd);
     }
-    close(p[1]);
-    _cleanup_close_ int rfd = p[0];
+    _cleanup_close_ int rfd = fd;
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     char buf[LXM_ERROR_MAX];
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = read(rfd, buf + n, sizeof(buf) - 1 - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0 || (n += (size_t)k) >= sizeof(buf) - 1)
-            break;
-    }
-    buf[n] = '\0';
+    size_t n = lxm_read_message(rfd, buf, sizeof(buf));
     if (strcmp(buf, "ok\n") == 0)
         return 0;
     if (n == 0)

@@ -102,6 +102,31 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
     return 0;
 }
 
+char *fill_string(fill_fn fill, const void *data, size_t *len)
+{
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    if (!f)
+        return NULL;
+    fill(f, data);
+    bool failed = ferror(f) != 0;
+    if (fclose(f) != 0 || failed) {
+        free(text);
+        return NULL;
+    }
+    if (len)
+        *len = n;
+    return text;
+}
+
+int write_file_atomic_stream(const char *path, mode_t mode, fill_fn fill, const void *data)
+{
+    size_t len;
+    _cleanup_free_ char *text = fill_string(fill, data, &len);
+    return text ? write_file_atomic(path, text, len, mode) : -ENOMEM;
+}
+
 int write_string(const char *path, const char *s)
 {
     _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
