@@ -7,14 +7,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/sched.h>
-#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -578,12 +576,14 @@ static bool boot_again(struct monitor *m)
     struct lxm_error e = {0};
     teardown_boot(m);
     m->reboot_pending = false;
+    monitor_untrim(m);
     /* A reboot reads lxm.yaml as it is now, like a start. */
     lxm_paths_global_forget(m->c->paths);
     if (monitor_boot(m, &e) < 0) {
         lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
         return false;
     }
+    monitor_trim_memory(m);
     return true;
 }
 
@@ -664,7 +664,11 @@ static void run_loop(struct monitor *m)
             monitor_accept(m);
         if (pfd[PFD_TIMER].revents & POLLIN)
             on_stop_timer(m);
+        bool was_ready = m->ready.ready;
         monitor_ready_events(m, pfd + PFD_READY);
+        /* Waiting for readiness ran code the ready guest no longer needs. */
+        if (!was_ready && m->ready.ready)
+            monitor_trim_memory(m);
         if (pfd[PFD_OOM].revents & (m->oom_events | POLLERR))
             check_oom(m, true);
         else if (m->oom_recheck_at > 0 && monitor_now_ms() >= m->oom_recheck_at)
@@ -680,42 +684,6 @@ static void run_loop(struct monitor *m)
             return;
     }
 }
-/* The monitor is a fork of the CLI and maps every library the CLI used.
- * Dropping the page-table entries of file mappings that hold no private
- * (copy-on-write) page loses nothing: they are re-read from the page cache
- * if ever touched again. What stays resident is what the loop uses. */
-static void trim_memory(void)
-{
-    struct {
-        unsigned long start, end;
-    } drop[256];
-    size_t n = 0;
-    malloc_trim(0);
-    {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
-        if (!f)
-            return;
-        char line[512];
-        unsigned long start = 0, end = 0;
-        bool code = false;
-        while (fgets(line, sizeof(line), f) && n < ARRAY_SIZE(drop)) {
-            char perms[8] = "";
-            unsigned long a, b, anon;
-            if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3) {
-                start = a, end = b;
-                code = perms[3] == 'p' && strchr(line, '/');
-            } else if (code && sscanf(line, "Anonymous: %lu kB", &anon) == 1) {
-                if (anon == 0)
-                    drop[n].start = start, drop[n++].end = end;
-                code = false;
-            }
-        }
-    }
-    /* No library calls between the drops: they would fault pages back. */
-    for (size_t i = 0; i < n; i++)
-        madvise((void *)drop[i].start, drop[i].end - drop[i].start, MADV_DONTNEED);
-}
-
 static void redirect_stdio(struct monitor *m)
 {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -743,7 +711,8 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
                         .timer_fd = -1,
                         .boot_timer_fd = -1,
                         .oom_fd = -1,
-                        .pidfd = -1};
+                        .pidfd = -1,
+                        .uffd = -1};
     struct lxm_error err = {0};
     /* The lock belongs to the start command; our copy would keep it held.
      * Nothing else the caller left open (not close-on-exec) stays with us. */
@@ -781,8 +750,9 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     }
     lxm_write_all(result_fd, "ok\n", 3);
     close(result_fd);
-    trim_memory();
+    monitor_trim_memory(&m);
     run_loop(&m);
+    monitor_untrim(&m);
     bool mine = teardown(&m);
     monitor_notify_stop(&m, "stopped\n");
     monitor_io_free(&m);
