@@ -1,5 +1,5 @@
 /* owner: "PID-STARTTIME" tags for staged files (see owner.h). */
-#include "owner.h"
+#include "util/owner.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "fs.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
 
 uint64_t proc_starttime(pid_t pid)
 {

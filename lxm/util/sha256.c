@@ -1,4 +1,4 @@
-#include "sha256.h"
+#include "util/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "util/cleanup.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>

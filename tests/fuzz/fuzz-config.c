@@ -8,8 +8,8 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
  *     -include BUILD/config.h -Ilxm -I. tests/fuzz/fuzz-config.c \
- *     lxm/config.c lxm/config_keys.c lxm/config_merge.c lxm/config_value.c \
- *     lxm/ydoc.c lxm/util/err.c lxm/util/fs.c lxm/util/strv.c lxm/util/log.c \
+ *     lxm/config/config.c lxm/config/config_keys.c lxm/config/config_merge.c lxm/config/config_value.c \
+ *     lxm/config/ydoc.c lxm/util/err.c lxm/util/fs.c lxm/util/strv.c lxm/util/log.c \
  *     -lyaml -lseccomp -lcap -lm -o fuzz-config
  *   mkdir -p corpus && cp profiles/default.yaml profiles/nesting.yaml corpus/
  *   ./fuzz-config -max_total_time=30 corpus
@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "ydoc.h"
+#include "config/config.h"
+#include "config/ydoc.h"
 
 static void check_config_round_trip(const struct lxm_config *c)
 {

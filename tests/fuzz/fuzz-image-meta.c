@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image_import-internal.h"
+#include "image/image_import-internal.h"
 
 static void check_desc(const struct lxm_oci_desc *d)
 {

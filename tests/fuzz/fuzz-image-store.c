@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image_store.h"
+#include "image/image_store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

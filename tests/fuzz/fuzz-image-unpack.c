@@ -21,7 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "image_import.h"
+#include "image/image_import.h"
 #include "util/fs.h"
 
 #define FUZZ_NAME "fuzz-image-unpack"

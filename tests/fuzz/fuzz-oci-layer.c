@@ -22,8 +22,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "image_import.h"
-#include "lazy-archive.h"
+#include "image/image_import.h"
+#include "util/lazy-archive.h"
 #include "util/fs.h"
 
 #define FUZZ_NAME "fuzz-oci-layer"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "passwd.h"
+#include "runtime/passwd.h"
 
 static void check_user(const struct lxm_user *u)
 {

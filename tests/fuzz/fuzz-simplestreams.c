@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "simplestreams.h"
+#include "image/simplestreams.h"
 
 static void bad(const char *what, const char *s)
 {

@@ -20,7 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "image.h"
+#include "image/image.h"
 #include "util/fs.h"
 
 #define FUZZ_NAME "fuzz-tar"

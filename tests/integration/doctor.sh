@@ -54,7 +54,7 @@ t_like "a WARN sysctl says how to raise it" \
     '^(sysctl -w kernel.keys.maxkeys=2000 .*)?$'
 t_like "space: MiB free on the store" "$(detail_of space)" "^[0-9]+ MiB free on $T_ROOT"
 
-# --- firewall traps (net/traps.c), in a network namespace of our own ------------------------------
+# --- firewall traps (lxm/net/traps.c), in a network namespace of our own ------------------------------
 if command -v unshare >/dev/null && command -v nsenter >/dev/null && command -v nft >/dev/null; then
     unshare -n sleep 3600 &
     HOLD=$!

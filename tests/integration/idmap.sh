@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # idmap (issue 8): user namespaces with id maps, idmapped mounts (read-only
 # too), ownership shifting with ACLs and file capabilities, bad input, and
-# the cost of the unprivileged start steps. Drives lxm/idmap.c through
+# the cost of the unprivileged start steps. Drives lxm/security/idmap.c through
 # tests/integration/progs/idmap-driver; subuid/subgid are temp files.
 . "$(dirname "$0")/../lib.sh"
 

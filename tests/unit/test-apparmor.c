@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "security.h"
+#include "security/security.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

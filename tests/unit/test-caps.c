@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "security.h"
+#include "security/security.h"
 #include "tap.h"
 
 static void test_names(void)

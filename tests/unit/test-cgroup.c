@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lxm/cgroup-internal.h"
-#include "lxm/util/cleanup.h"
-#include "lxm/util/fs.h"
+#include "cgroup/cgroup-internal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
 #include "tap.h"
 
 static void put_file(const char *dir, const char *file, const char *content)

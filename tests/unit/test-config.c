@@ -10,15 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "lxcfs.h"
-#include "container.h"
+#include "config/config.h"
+#include "runtime/lxcfs.h"
+#include "config/container.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/strv.h"
-#include "ydoc.h"
+#include "config/ydoc.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."

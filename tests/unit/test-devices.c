@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
-#include "devices.h"
+#include "security/devices.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "idmap.h"
+#include "security/idmap.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/err.h"

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image_import-internal.h"
+#include "image/image_import-internal.h"
 #include "tap.h"
 #include "util/fs.h"
 #include "util/sha256.h"

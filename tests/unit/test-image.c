@@ -1,6 +1,6 @@
 /* image.c and util/sha256.c: checksums, cache names, a pack/extract round
  * trip, and hostile archives refused with nothing written outside. */
-#include "lazy-archive.h"
+#include "util/lazy-archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image.h"
+#include "image/image.h"
 #include "tap.h"
 #include "util/fs.h"
 #include "util/sha256.h"

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "net/addr.h"
-#include "net/dnsmasq.h"
-#include "net/ipv6.h"
-#include "net/link.h"
-#include "net/nat.h"
-#include "net/traps.h"
+#include "lxm/net/addr.h"
+#include "lxm/net/dnsmasq.h"
+#include "lxm/net/ipv6.h"
+#include "lxm/net/link.h"
+#include "lxm/net/nat.h"
+#include "lxm/net/traps.h"
 #include "tap.h"
 #include "util/strv.h"
 

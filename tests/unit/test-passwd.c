@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "output.h"
-#include "passwd.h"
+#include "cmd/output.h"
+#include "runtime/passwd.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "container.h"
-#include "init_detect.h"
-#include "profile.h"
+#include "config/container.h"
+#include "runtime/init_detect.h"
+#include "config/profile.h"
 #include "tap.h"
 #include "util/fs.h"
 

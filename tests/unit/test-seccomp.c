@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "security.h"
+#include "security/security.h"
 #include "tap.h"
 
 static char *kexec_calls[] = {"kexec_load", "open_by_handle_at", "init_module", NULL};

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "container.h"
-#include "export.h"
-#include "snapshot.h"
+#include "config/container.h"
+#include "storage/export.h"
+#include "storage/snapshot.h"
 #include "tap.h"
 #include "util/fs.h"
 

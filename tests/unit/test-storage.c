@@ -11,9 +11,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "copy.h"
-#include "storage-pool.h"
+#include "config/config.h"
+#include "storage/copy.h"
+#include "storage/storage-pool.h"
 #include "tap.h"
 #include "util/fs.h"
 

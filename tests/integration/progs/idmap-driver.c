@@ -1,4 +1,4 @@
-/* idmap-driver: exposes lxm/idmap.c to tests/integration/idmap.sh.
+/* idmap-driver: exposes lxm/security/idmap.c to tests/integration/idmap.sh.
  *
  *   idmap-driver parse SPEC [SUBUID SUBGID]   resolve/parse, print the map
  *   idmap-driver supported DIR                "yes" or "no"
@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "idmap.h"
+#include "security/idmap.h"
 #include "util/cleanup.h"
 #include "util/err.h"
 

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "net/link.h"
-#include "net/netlink.h"
+#include "lxm/net/link.h"
+#include "lxm/net/netlink.h"
 #include "util/cleanup.h"
 
 static int failed;

@@ -21,9 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "devices.h"
-#include "security.h"
+#include "config/config.h"
+#include "security/devices.h"
+#include "security/security.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 

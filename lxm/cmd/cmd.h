@@ -1,0 +1,114 @@
+/* The command layer: one handler per CLI verb. A handler parses its own
+ * arguments, calls the core, prints. It returns the process exit status
+ * (0, or attach's pass-through status) or a negative errno with err set;
+ * main() prints err once and exits 1, or 2 for usage errors. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/container.h"
+#include "cmd/output.h"
+#include "util/err.h"
+
+/* err->code of a usage error (unknown flag, missing argument): exit 2. */
+#define LXM_EUSAGE 4096
+
+
+struct lxm_ctx {
+    struct lxm_paths paths;
+    enum lxm_output_format format;
+    bool quiet;
+    bool debug;
+    const char *argv0;          /* absolute path of this binary (for re-exec) */
+};
+
+typedef int (*lxm_cmd_fn)(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
+
+struct lxm_command {
+    const char *name;
+    lxm_cmd_fn fn;
+    const char *usage;          /* "NAME -t TEMPLATE [-r RELEASE] ..." */
+    const char *summary;        /* one line */
+    const char *help;           /* options, one per line; may be NULL */
+};
+
+/* Set a usage error: "<cmd>: <msg> (see 'lxm <cmd> --help')". */
+int lxm_usage_error(struct lxm_error *err, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* getopt_long wrapper shared by every handler: handles --help/-h (prints
+ * the command's help, returns 'h'), and turns unknown options and missing
+ * arguments into usage errors (returns '?', err set). */
+struct option;
+int lxm_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+               const struct option *longopts, struct lxm_error *err);
+void lxm_print_command_help(const char *cmd);
+
+/* Convenience: `cmd` expects exactly one positional NAME at optind. */
+int lxm_arg_name(const char *cmd, int argc, char **argv, const char **name, struct lxm_error *err);
+
+/* Run $VISUAL, else $EDITOR, else vi on file (the variable is shell text
+ * and may carry arguments, like git's); 0 when it exits 0. */
+int lxm_run_editor(const char *file, struct lxm_error *err);
+
+/* The one warning line for a container whose effective config (profiles
+ * merged) has no seccomp filter, no capability drop or no network
+ * (cmd_profile.c); _of loads NAME's config itself and says nothing when it
+ * cannot. */
+void lxm_cmd_warn_confinement(const struct lxm_container *c, const struct lxm_config *eff);
+void lxm_cmd_warn_confinement_of(struct lxm_ctx *ctx, const char *name);
+
+/* Handlers (one file per group). */
+int cmd_create(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_launch(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_delete(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_copy(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_template(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_image(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_remote(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_start(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_stop(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_restart(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_attach(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_exec(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_shell(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_file(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_log(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_console(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_freeze(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_unfreeze(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_list(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_info(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_config(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_profile(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_mount(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_snapshot(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_restore(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_export(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_import(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_net(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_storage(struct lxm_ctx *, int, char **, struct lxm_error *);
+/* Mount the storage pool lxm.yaml names when it is not mounted (after a
+ * reboot), saying so on stderr; 0 when there is nothing to do. */
+int lxm_cmd_storage_ready(struct lxm_ctx *ctx, struct lxm_error *err);
+int cmd_doctor(struct lxm_ctx *, int, char **, struct lxm_error *);
+/* Internal: names for shell completion ("lxm __complete KIND"). */
+int cmd_complete(struct lxm_ctx *, int, char **, struct lxm_error *);
+int cmd_wait(struct lxm_ctx *, int, char **, struct lxm_error *);
+/* --timeout SECONDS and --no-wait of start, launch and restart (cmd_ready.c):
+ * 1 when opt was one of them (*timeout_ms set; -1 = no wait), 0 when not. */
+#define LXM_OPT_READY_TIMEOUT 0x1001
+#define LXM_OPT_NO_WAIT 0x1002
+#define LXM_READY_LONGOPTS                                                                         \
+    {"timeout", required_argument, NULL, LXM_OPT_READY_TIMEOUT},                                   \
+        {"no-wait", no_argument, NULL, LXM_OPT_NO_WAIT}
+int lxm_cmd_ready_opt(const char *cmd, int opt, const char *arg, int64_t *timeout_ms,
+                      struct lxm_error *err);
+int cmd_autostart(struct lxm_ctx *, int, char **, struct lxm_error *);
+/* `stop --all` (cmd_autostart.c); timeout_ms -1: each container's own. */
+int lxm_cmd_stop_all(struct lxm_ctx *ctx, int64_t timeout_ms, struct lxm_error *err);
+/* Internal: the per-container monitor re-exec entry ("lxm __monitor"). */
+int cmd_monitor(struct lxm_ctx *, int, char **, struct lxm_error *);
+
+int lxm_not_implemented(const char *cmd, struct lxm_error *err);

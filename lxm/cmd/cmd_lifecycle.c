@@ -1,0 +1,289 @@
+/* start, stop, restart, console, freeze, unfreeze (attach: cmd_exec.c). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/autostart.h"
+#include "cmd/cmd.h"
+#include "runtime/ready.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+#include "util/strv.h"
+
+/* Options may come before or after NAME ("stop -k c1", "stop c1 -k");
+ * "--" ends them and the rest is *rest (attach's command). */
+static int parse_args(const char *cmd, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts,
+                      int (*on_opt)(int, const char *, void *, struct lxm_error *), void *data,
+                      const char **name, char ***rest, struct lxm_error *err)
+{
+    *name = NULL;
+    for (;;) {
+        int opt = lxm_getopt(cmd, argc, argv, shortopts, longopts, err);
+        if (opt == 'h')
+            return 'h';
+        if (opt == '?')
+            return -LXM_EUSAGE;
+        if (opt != -1) {
+            int r = on_opt(opt, optarg, data, err);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        bool dashdash = optind > 0 && optind <= argc && strcmp(argv[optind - 1], "--") == 0;
+        if (!dashdash && optind < argc && !*name) {
+            *name = argv[optind++];
+            continue;
+        }
+        break;
+    }
+    if (!*name)
+        return lxm_usage_error(err, cmd, "missing container name");
+    if (optind < argc && !rest)
+        return lxm_usage_error(err, cmd, "unexpected argument '%s'", argv[optind]);
+    if (rest)
+        *rest = optind < argc ? &argv[optind] : NULL;
+    return 0;
+}
+
+/* Like parse_args, for the commands that take several names ("stop c1 c2
+ * -t 5"); *names is NULL when none was given. */
+static int parse_names(const char *cmd, int argc, char **argv, const char *shortopts,
+                       const struct option *longopts,
+                       int (*on_opt)(int, const char *, void *, struct lxm_error *), void *data,
+                       char ***names, struct lxm_error *err)
+{
+    for (;;) {
+        int opt = lxm_getopt(cmd, argc, argv, shortopts, longopts, err);
+        if (opt == 'h')
+            return 'h';
+        if (opt == '?')
+            return -LXM_EUSAGE;
+        if (opt != -1) {
+            int r = on_opt(opt, optarg, data, err);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        if (optind >= argc)
+            return 0;
+        bool dashdash = optind > 0 && strcmp(argv[optind - 1], "--") == 0;
+        do {
+            if (strv_push(names, argv[optind++]) < 0)
+                return lxm_error_set(err, ENOMEM, "out of memory");
+        } while (dashdash && optind < argc);
+    }
+}
+
+/* Run fn on each named container. One name: its error is the command's.
+ * Several: each failure is printed as it happens, the others still run,
+ * and the exit status is 1 if any failed. */
+static int each_name(struct lxm_ctx *ctx, char **names,
+                     int (*fn)(struct lxm_container *, void *, struct lxm_error *), void *data,
+                     struct lxm_error *err)
+{
+    int failed = 0;
+    for (size_t i = 0; names[i]; i++) {
+        struct lxm_error one = { 0 };
+        struct lxm_error *e = names[1] ? &one : err;
+        _cleanup_container_ struct lxm_container *c = NULL;
+        int r = lxm_container_open(&ctx->paths, names[i], &c, e);
+        if (r == 0)
+            r = fn(c, data, e);
+        if (r < 0 && !names[1])
+            return r;
+        if (r < 0) {
+            fprintf(stderr, "lxm: error: %s\n", one.msg[0] ? one.msg : strerror(-r));
+            failed++;
+        }
+    }
+    return failed ? 1 : 0;
+}
+
+static int no_opts(int opt, const char *arg, void *data, struct lxm_error *err)
+{
+    (void)opt, (void)arg, (void)data, (void)err;
+    return 0;
+}
+
+struct start_args {
+    struct lxm_start_opts opts;
+    int64_t ready_timeout_ms;   /* -1: --no-wait */
+};
+
+static int start_opt(int opt, const char *arg, void *data, struct lxm_error *err)
+{
+    struct start_args *a = data;
+    if (opt == 'F')
+        a->opts.foreground = true;
+    int r = lxm_cmd_ready_opt("start", opt, arg, &a->ready_timeout_ms, err);
+    return r < 0 ? r : 0;
+}
+
+static int start_one(struct lxm_container *c, void *data, struct lxm_error *err)
+{
+    const struct start_args *a = data;
+    return lxm_start_ready(c, &a->opts, a->ready_timeout_ms, err);
+}
+
+int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    static const struct option longopts[] = {
+        {"foreground", no_argument, NULL, 'F'}, LXM_READY_LONGOPTS, {0}};
+    struct start_args a = {.opts = {.on_config = lxm_cmd_warn_confinement},
+                           .ready_timeout_ms = LXM_READY_TIMEOUT_MS};
+    _cleanup_strv_free_ char **names = NULL;
+    int r = parse_names("start", argc, argv, "F", longopts, start_opt, &a, &names, err);
+    if (r != 0)
+        return r == 'h' ? 0 : r;
+    if (!names)
+        return lxm_usage_error(err, "start", "missing container name");
+    if (a.opts.foreground && names[1])
+        return lxm_usage_error(err, "start", "-F: one container at a time");
+    return each_name(ctx, names, start_one, &a, err);
+}
+
+struct stop_args {
+    int64_t timeout_ms;         /* -1: the container's stop_timeout (lxm_stop_timeout_of) */
+    bool kill;
+    bool all;
+    int64_t ready_timeout_ms;   /* restart: -1 = --no-wait */
+};
+
+static int stop_opt(int opt, const char *arg, void *data, struct lxm_error *err)
+{
+    struct stop_args *s = data;
+    if (opt == 'k') {
+        s->kill = true;
+    } else if (opt == 'a') {
+        s->all = true;
+    } else if (opt == 't') {
+        char *end;
+        double secs = strtod(arg, &end);
+        if (end == arg || *end || secs < 0 || secs > 86400)
+            return lxm_usage_error(err, "stop", "-t %s: not a number of seconds", arg);
+        s->timeout_ms = (int64_t)(secs * 1000);
+    } else if (opt == LXM_OPT_NO_WAIT) {
+        s->ready_timeout_ms = -1;
+    }
+    return 0;
+}
+
+static const struct option stop_longopts[] = {{"timeout", required_argument, NULL, 't'},
+                                               {"kill", no_argument, NULL, 'k'},
+                                               {"all", no_argument, NULL, 'a'},
+                                               {0}};
+
+static void stop_defaults(struct stop_args *s)
+{
+    s->timeout_ms = -1;
+    s->kill = false;
+    s->all = false;
+    s->ready_timeout_ms = LXM_READY_TIMEOUT_MS;
+}
+
+static int stop_one(struct lxm_container *c, void *data, struct lxm_error *err)
+{
+    const struct stop_args *s = data;
+    int64_t timeout_ms = s->timeout_ms;
+    if (timeout_ms < 0) {
+        struct lxm_error ignored = { 0 };
+        (void)lxm_container_load_config(c, &ignored);
+        timeout_ms = lxm_stop_timeout_of(c->config, -1);
+    }
+    return lxm_runtime_stop(c, timeout_ms, s->kill, err);
+}
+
+int cmd_stop(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    struct stop_args s;
+    stop_defaults(&s);
+    _cleanup_strv_free_ char **names = NULL;
+    int r = parse_names("stop", argc, argv, "t:ka", stop_longopts, stop_opt, &s, &names, err);
+    if (r != 0)
+        return r == 'h' ? 0 : r;
+    if (s.all && names)
+        return lxm_usage_error(err, "stop", "--all: no container names with it");
+    if (s.all && s.kill)
+        return lxm_usage_error(err, "stop", "--all: not with -k");
+    if (s.all)
+        return lxm_cmd_stop_all(ctx, s.timeout_ms, err);
+    if (!names)
+        return lxm_usage_error(err, "stop", "missing container name");
+    return each_name(ctx, names, stop_one, &s, err);
+}
+
+int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    struct stop_args s;
+    stop_defaults(&s);
+    const char *name;
+    static const struct option longopts[] = {{"timeout", required_argument, NULL, 't'},
+                                             {"no-wait", no_argument, NULL, LXM_OPT_NO_WAIT},
+                                             {0}};
+    int r = parse_args("restart", argc, argv, "t:", longopts, stop_opt, &s, &name, NULL, err);
+    if (r != 0)
+        return r == 'h' ? 0 : r;
+    /* One lock over the stop and the start: no command gets in between. */
+    _cleanup_container_ struct lxm_container *c = NULL;
+    r = lxm_container_open_locked(&ctx->paths, name, &c, err);
+    if (r < 0)
+        return r;
+    struct lxm_runtime_info info;
+    r = lxm_runtime_query(c, &info, err);
+    if (r < 0)
+        return r;
+    if (info.state != LXM_STATE_STOPPED) {
+        r = stop_one(c, &s, err);
+        if (r < 0)
+            return r;
+    }
+    struct lxm_start_opts opts = {.on_config = lxm_cmd_warn_confinement};
+    return lxm_start_ready(c, &opts, s.ready_timeout_ms, err);
+}
+
+static int simple(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
+                  struct lxm_container **c, struct lxm_error *err)
+{
+    const char *name;
+    int r = parse_args(cmd, argc, argv, "", NULL, no_opts, NULL, &name, NULL, err);
+    if (r != 0)
+        return r == 'h' ? 1 : r;
+    return lxm_container_open(&ctx->paths, name, c, err);
+}
+
+int cmd_console(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    int r = simple(ctx, "console", argc, argv, &c, err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
+    return lxm_runtime_console(c, err);
+}
+
+int cmd_freeze(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    int r = simple(ctx, "freeze", argc, argv, &c, err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
+    return lxm_runtime_freeze(c, true, err);
+}
+
+int cmd_unfreeze(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    int r = simple(ctx, "unfreeze", argc, argv, &c, err);
+    if (r != 0)
+        return r > 0 ? 0 : r;
+    return lxm_runtime_freeze(c, false, err);
+}
+
+/* The monitor is forked by `lxm start`, not re-executed: nothing to do. */
+int cmd_monitor(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    (void)ctx, (void)argc, (void)argv;
+    return lxm_error_set(err, EINVAL, "__monitor: internal command, not for direct use");
+}

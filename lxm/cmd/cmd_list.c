@@ -1,0 +1,325 @@
+/* list, info: what containers exist and what they are doing. State comes
+ * from the runtime (monitor or pidfd), usage from the cgroup, addresses
+ * from the container's network namespace. */
+#include <errno.h>
+#include <stdlib.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cgroup/cgroup.h"
+#include "cmd/cmd.h"
+#include "net/network.h"
+#include "net/network-ports.h"
+#include "lxm/net/addr.h"
+#include "cmd/output.h"
+#include "runtime/ready.h"
+#include "runtime/runtime.h"
+#include "storage/storage.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+static bool is_active(enum lxm_state s)
+{
+    return s == LXM_STATE_RUNNING || s == LXM_STATE_FROZEN || s == LXM_STATE_STOPPING ||
+           s == LXM_STATE_STARTING;
+}
+
+/* Fields shared by list rows and info: name, state, pid, ipv4, ipv6, template... */
+static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_runtime_info *ri,
+                    struct lxm_error *err)
+{
+    struct lxm_error qerr = { 0 };
+    int r = lxm_runtime_query(c, ri, &qerr);
+    if (r < 0) {
+        lxm_warn("%s: %s", c->name, qerr.msg);
+        ri->state = LXM_STATE_ABORTING;
+    } else if (ri->monitor_busy) {
+        lxm_warn("the monitor of '%s' is alive but did not answer in time; state from its records",
+                 c->name);
+    } else if (is_active(ri->state) && !ri->monitor_alive) {
+        lxm_warn("the monitor of '%s' is gone; its init (pid %d) is still running", c->name,
+                 (int)ri->init_pid);
+    }
+    _cleanup_strv_free_ char **ips = NULL, **ips6 = NULL;
+    if (is_active(ri->state) && ri->init_pid > 0) {
+        (void)lxm_network_ipv4(ri->init_pid, &ips, NULL);
+        (void)lxm_network_ipv6(ri->init_pid, &ips6, NULL);
+    }
+
+    const struct lxm_config *cfg = c->config;
+    lxm_obj_str(obj, "name", c->name);
+    lxm_obj_str(obj, "state", lxm_state_name(ri->state));
+    lxm_obj_int_or_null(obj, "pid", ri->init_pid > 0 ? ri->init_pid : -1);
+    lxm_obj_strv(obj, "ipv4", ips);
+    lxm_obj_strv(obj, "ipv6", ips6);
+    lxm_obj_str(obj, "template", cfg ? cfg->template : NULL);
+    lxm_obj_str(obj, "release", cfg ? cfg->release : NULL);
+    lxm_obj_bool(obj, "autostart", cfg ? cfg->autostart : false);
+    return 0;
+}
+
+static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active)
+{
+    struct lxm_cgroup_stats st = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+    struct lxm_cgroup *cg = NULL;
+    if (active && lxm_cgroup_open(c->id, &cg, NULL) == 0) {
+        (void)lxm_cgroup_stats(cg, &st, NULL);
+        lxm_cgroup_free(cg);
+    }
+    struct lxm_value *mem = lxm_obj_object(obj, "memory");
+    lxm_obj_quantity(mem, "usage_bytes", st.memory_usage, LXM_UNIT_BYTES);
+    lxm_obj_quantity(mem, "limit_bytes", st.memory_limit, LXM_UNIT_BYTES);
+    lxm_obj_quantity(mem, "peak_bytes", st.memory_peak, LXM_UNIT_BYTES);
+    lxm_obj_quantity(mem, "swap_bytes", st.swap_usage, LXM_UNIT_BYTES);
+    lxm_obj_int_or_null(mem, "oom_kills", st.oom_kills);
+    struct lxm_value *cpu = lxm_obj_object(obj, "cpu");
+    lxm_obj_quantity(cpu, "usage_ns", st.cpu_usage_ns, LXM_UNIT_NS);
+    struct lxm_value *pids = lxm_obj_object(obj, "pids");
+    lxm_obj_int_or_null(pids, "current", st.pids_current);
+    lxm_obj_int_or_null(pids, "limit", st.pids_limit);
+    struct lxm_value *io = lxm_obj_object(obj, "io");
+    lxm_obj_quantity(io, "read_bytes", st.io_read_bytes, LXM_UNIT_BYTES);
+    lxm_obj_quantity(io, "write_bytes", st.io_write_bytes, LXM_UNIT_BYTES);
+}
+
+/* The container's profiles and how long it has run. */
+static void add_extra(struct lxm_value *obj, struct lxm_container *c,
+                      const struct lxm_runtime_info *ri)
+{
+    bool active = is_active(ri->state);
+    lxm_obj_strv(obj, "profiles", c->config->profiles);
+    lxm_obj_quantity(obj, "uptime_s",
+                     active && ri->started_at > 0 ? (int64_t)time(NULL) - ri->started_at : -1,
+                     LXM_UNIT_SECONDS);
+}
+
+/* Where the rootfs lives and what it owns (the image excluded). */
+static void add_storage(struct lxm_value *obj, const struct lxm_container *c)
+{
+    const struct lxm_storage_ops *ops;
+    struct lxm_error ignored = { 0 };
+    uint64_t bytes = 0;
+    struct lxm_value *st = lxm_obj_object(obj, "storage");
+    if (lxm_storage_of(c->dir, &ops, &ignored) < 0)
+        return;
+    lxm_obj_str(st, "driver", ops->name);
+    lxm_obj_str(st, "image", c->config->image);
+    lxm_obj_quantity(st, "own_bytes", ops->usage(c->dir, &bytes, &ignored) == 0 ? (int64_t)bytes : -1,
+                     LXM_UNIT_BYTES);
+}
+
+/* list -c: one row per column, so adding a column is one line. `key` is
+ * the row's field (dotted when nested); `needs` is what must be gathered
+ * beyond describe(). */
+enum { NEED_EXTRA = 1, NEED_USAGE = 2, NEED_STORAGE = 4 };
+static const struct list_column {
+    const char *name;
+    const char *key;
+    const char *header;
+    unsigned needs;
+} list_columns[] = {
+    {"name", "name", "NAME", 0},
+    {"state", "state", "STATE", 0},
+    {"ipv4", "ipv4", "IPV4", 0},
+    {"ipv6", "ipv6", "IPV6", 0},
+    {"pid", "pid", "PID", 0},
+    {"template", "template", "TEMPLATE", 0},
+    {"release", "release", "RELEASE", 0},
+    {"autostart", "autostart", "AUTOSTART", 0},
+    {"profiles", "profiles", "PROFILES", NEED_EXTRA},
+    {"uptime", "uptime_s", "UPTIME", NEED_EXTRA},
+    {"memory", "memory.usage_bytes", "MEMORY", NEED_USAGE},
+    {"memory_limit", "memory.limit_bytes", "MEMORY LIMIT", NEED_USAGE},
+    {"cpu", "cpu.usage_ns", "CPU", NEED_USAGE},
+    {"processes", "pids.current", "PROCESSES", NEED_USAGE},
+    {"disk", "storage.own_bytes", "DISK", NEED_STORAGE},
+    {"storage", "storage.driver", "STORAGE", NEED_STORAGE},
+};
+#define LIST_DEFAULT_COLUMNS "name,state,ipv4,ipv6,pid,template,autostart"
+
+static int parse_columns(const char *spec, const char **keys, const char **headers, size_t max,
+                         unsigned *needs, struct lxm_error *err)
+{
+    _cleanup_free_ char *copy = strdup(spec);
+    if (!copy)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    size_t n = 0;
+    char *save = NULL;
+    for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        const struct list_column *col = NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(list_columns) && !col; i++)
+            if (strcmp(list_columns[i].name, w) == 0)
+                col = &list_columns[i];
+        if (!col) {
+            char names[512] = "";
+            for (size_t i = 0; i < ARRAY_SIZE(list_columns); i++)
+                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                         i ? ", " : "", list_columns[i].name);
+            return lxm_usage_error(err, "list", "-c %s: unknown column '%s' (%s)", spec, w, names);
+        }
+        if (n + 1 >= max)
+            return lxm_usage_error(err, "list", "-c %s: too many columns", spec);
+        keys[n] = col->key;
+        headers[n++] = col->header;
+        *needs |= col->needs;
+    }
+    if (n == 0)
+        return lxm_usage_error(err, "list", "-c '%s': no column named", spec);
+    keys[n] = headers[n] = NULL;
+    return 0;
+}
+
+static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active);
+static void add_storage(struct lxm_value *obj, const struct lxm_container *c);
+static void add_extra(struct lxm_value *obj, struct lxm_container *c,
+                      const struct lxm_runtime_info *ri);
+
+static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigned needs)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    if (lxm_container_new(&ctx->paths, name, &c, NULL) < 0)
+        return NULL;
+    struct lxm_error lerr = { 0 };
+    if (lxm_container_load_config(c, &lerr) < 0)
+        lxm_warn("%s", lerr.msg);
+    struct lxm_value *row = lxm_value_object();
+    struct lxm_runtime_info ri = { 0 };
+    describe(c, row, &ri, &lerr);
+    if ((needs & NEED_EXTRA) && c->config)
+        add_extra(row, c, &ri);
+    if (needs & NEED_USAGE)
+        add_usage(row, c, is_active(ri.state));
+    if ((needs & NEED_STORAGE) && c->config)
+        add_storage(row, c);
+    return row;
+}
+
+int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    static const struct option opts[] = { { "columns", required_argument, NULL, 'c' }, { 0 } };
+    const char *spec = LIST_DEFAULT_COLUMNS;
+    bool picked = false;
+    int o;
+    while ((o = lxm_getopt("list", argc, argv, "c:", opts, err)) != -1) {
+        if (o == 'h')
+            return 0;
+        if (o != 'c')
+            return -LXM_EUSAGE;
+        spec = optarg;
+        picked = true;
+    }
+    if (optind < argc)
+        return lxm_usage_error(err, "list", "unexpected argument '%s'", argv[optind]);
+    const char *keys[ARRAY_SIZE(list_columns) * 2 + 1], *headers[ARRAY_SIZE(list_columns) * 2 + 1];
+    unsigned needs = 0;
+    int r = parse_columns(spec, keys, headers, ARRAY_SIZE(keys), &needs, err);
+    if (r < 0)
+        return r;
+
+    _cleanup_strv_free_ char **names = NULL;
+    r = lxm_container_list_names(&ctx->paths, &names, err);
+    if (r < 0)
+        return r;
+    struct lxm_value *rows = lxm_value_array();
+    for (size_t i = 0; names[i]; i++) {
+        struct lxm_value *row = list_row(ctx, names[i], needs);
+        if (row)
+            lxm_array_push(rows, row);
+    }
+    /* CSV without -c keeps every field, in the order of the JSON. */
+    bool table = ctx->format == LXM_OUT_TABLE || (ctx->format == LXM_OUT_CSV && picked);
+    lxm_output_print(stdout, ctx->format, rows, table ? keys : NULL,
+                     ctx->format == LXM_OUT_TABLE ? headers : NULL);
+    lxm_value_free(rows);
+    return 0;
+}
+
+/* The port forwards in place for it (read from nftables). */
+static void add_forwards(struct lxm_ctx *ctx, struct lxm_value *obj, const char *name)
+{
+    _cleanup_free_ struct lxm_portfwd_entry *e = NULL;
+    int n = 0;
+    struct lxm_error err = {0};
+    if (lxm_ports_list(&ctx->paths, name, &e, &n, &err) < 0) {
+        lxm_warn("%s: %s", name, err.msg);
+        return;
+    }
+    if (ctx->format == LXM_OUT_TABLE) { /* one readable line each */
+        _cleanup_strv_free_ char **lines = calloc(1, sizeof(char *));
+        for (int i = 0; lines && i < n; i++) {
+            char s[80];
+            lxm_portfwd_format(&e[i].f, s, sizeof(s));
+            (void)strv_push(&lines, s);
+        }
+        lxm_obj_strv(obj, "forwards", lines);
+        return;
+    }
+    struct lxm_value *arr = lxm_obj_array(obj, "forwards");
+    for (int i = 0; i < n; i++) {
+        char l[16], t[16];
+        lxm_ipv4_format(e[i].f.listen, l);
+        lxm_ipv4_format(e[i].f.target, t);
+        struct lxm_value *v = lxm_value_object();
+        lxm_obj_str(v, "proto", lxm_portfwd_proto_name(e[i].f.proto));
+        lxm_obj_str(v, "address", l);
+        lxm_obj_int(v, "host", e[i].f.host_port);
+        lxm_obj_str(v, "target", t);
+        lxm_obj_int(v, "target_port", e[i].f.target_port);
+        lxm_array_push(arr, v);
+    }
+}
+
+int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
+{
+    static const struct option opts[] = { { 0 } };
+    int o;
+    while ((o = lxm_getopt("info", argc, argv, "", opts, err)) != -1) {
+        if (o == 'h')
+            return 0;
+        return -LXM_EUSAGE;
+    }
+    const char *name;
+    int r = lxm_arg_name("info", argc, argv, &name, err);
+    if (r < 0)
+        return r;
+    _cleanup_container_ struct lxm_container *c = NULL;
+    r = lxm_container_new(&ctx->paths, name, &c, err);
+    if (r < 0)
+        return r;
+    r = lxm_container_load_config(c, err);
+    if (r < 0)
+        return r;
+
+    struct lxm_value *obj = lxm_value_object();
+    struct lxm_runtime_info ri = { 0 };
+    describe(c, obj, &ri, err);
+    bool active = is_active(ri.state);
+    struct lxm_ready_info rd;
+    lxm_ready_query(c, &rd, NULL);
+    /* A container whose monitor died reports RUNNING from its init: ready. */
+    lxm_obj_bool(obj, "ready", ri.state == LXM_STATE_RUNNING || (rd.known && rd.ready));
+    lxm_obj_str(obj, "status", rd.known && rd.status[0] ? rd.status : NULL);
+    lxm_obj_int_or_null(obj, "boot_ms", rd.known ? rd.boot_ms : -1);
+    add_extra(obj, c, &ri);
+    add_usage(obj, c, active);
+    add_storage(obj, c);
+    struct lxm_netif_stats *st = NULL;
+    int n = 0;
+    if (active && ri.init_pid > 0 && lxm_network_stats(ri.init_pid, &st, &n, NULL) == 0) {
+        struct lxm_value *net = lxm_obj_object(obj, "network");
+        for (int i = 0; i < n; i++) {
+            struct lxm_value *iface = lxm_obj_object(net, st[i].name);
+            lxm_obj_quantity(iface, "rx_bytes", (int64_t)st[i].rx_bytes, LXM_UNIT_BYTES);
+            lxm_obj_quantity(iface, "tx_bytes", (int64_t)st[i].tx_bytes, LXM_UNIT_BYTES);
+        }
+        free(st);
+    }
+    if (active)
+        add_forwards(ctx, obj, c->name);
+    lxm_output_print(stdout, ctx->format, obj, NULL, NULL);
+    lxm_value_free(obj);
+    return 0;
+}

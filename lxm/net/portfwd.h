@@ -1,0 +1,70 @@
+/* portfwd: port forwards (DNAT) from host addresses to addresses behind a
+ * bridge, in one nftables table of lxm's own, `ip lxm_port-forwards`, shared by
+ * every lxm root on the host (a host port is host-wide). Each owner (a
+ * running container) has its own chains, named by its key:
+ *   p-KEY  nat prerouting: traffic from outside and from other containers
+ *   o-KEY  nat output: the host's own connections (to 127.0.0.1 as well)
+ *   s-KEY  nat postrouting: masquerade of what would not find its way back
+ *          (hairpin from the bridge's subnet, the host's 127.0.0.0/8)
+ *   f-KEY  filter forward: accept the forwarded connections
+ * and each bridge with forwards one guard chain g-BRIDGE that drops
+ * packets from the bridge to 127.0.0.0/8: forwards from the host's
+ * loopback need net.ipv4.conf.BRIDGE.route_localnet=1, which portfwd sets
+ * while the bridge has forwards and puts back (the old value is kept in
+ * the guard chain's comment) when the last one goes. Knows nothing of
+ * containers: owners are a key and a label. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lxm/net/addr.h"
+#include "util/err.h"
+
+#define LXM_PORTFWD_TABLE "lxm_port-forwards"
+
+enum { LXM_PORTFWD_TCP, LXM_PORTFWD_UDP };
+
+struct lxm_portfwd {
+    int proto;       /* LXM_PORTFWD_TCP | LXM_PORTFWD_UDP */
+    uint32_t listen; /* host address (host order); 0 = every address of the host */
+    uint16_t host_port;
+    uint32_t target; /* address behind the bridge (host order) */
+    uint16_t target_port;
+};
+
+struct lxm_portfwd_owner {
+    const char *key;        /* [a-z0-9-], unique host-wide (a container's id) */
+    const char *label;      /* for people: the container's name */
+    const char *bridge;     /* where target lives */
+    struct lxm_cidr subnet; /* the bridge's subnet */
+};
+
+/* One forward of one owner, as found in the table. */
+struct lxm_portfwd_entry {
+    char key[96];
+    char label[64];
+    char bridge[16];
+    struct lxm_portfwd f;
+};
+
+const char *lxm_portfwd_proto_name(int proto);
+/* "tcp 0.0.0.0:8080 -> 10.77.0.5:80" */
+void lxm_portfwd_format(const struct lxm_portfwd *f, char *buf, size_t len);
+/* Replace the owner's forwards by these n (n = 0: remove them), in one
+ * transaction. A host port (proto, address) another owner holds is
+ * refused (-EADDRINUSE, naming it) and nothing changes. */
+int lxm_portfwd_set(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *f, int n,
+                    struct lxm_error *err);
+/* What set would refuse, checked without changing anything (set checks
+ * again). */
+int lxm_portfwd_check(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *f, int n,
+                      struct lxm_error *err);
+/* Whether key has forwards in place (over nfnetlink, without libnftables). */
+int lxm_portfwd_present(const char *key, bool *out, struct lxm_error *err);
+/* Remove key's forwards; none is success (and cheap: no libnftables). */
+int lxm_portfwd_clear(const char *key, struct lxm_error *err);
+/* Every forward in the table (*out NULL when none); key limits it to one
+ * owner (NULL = all). */
+int lxm_portfwd_list(const char *key, struct lxm_portfwd_entry **out, int *n,
+                     struct lxm_error *err);

@@ -1,0 +1,392 @@
+/* attach.c: run a command inside a running container. The CLI forks a
+ * helper that joins the container's cgroup and namespaces (one setns on
+ * init's pidfd) and forks the command, which takes a pty from the
+ * container's own devpts (or the caller's stdio), the container's
+ * security context, and nothing else of the host. */
+#include "runtime/runtime-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/passwd.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+#define ATTACH_NS                                                                                  \
+    (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
+
+extern char **environ;
+
+struct attach_ctx {
+    struct lxm_container *c;
+    const struct lxm_attach_opts *opts;
+    struct lxm_cgroup *cg;
+    struct lxm_seccomp *seccomp;
+    char *apparmor_profile;
+    struct lxm_user user; /* resolved in the container's passwd/group */
+    int pidfd;
+    bool userns; /* init is in a user namespace other than ours */
+    bool tty;
+    /* Pipes, but stdin is the user's terminal: the command stays in the
+     * terminal's foreground group (it may read it) and gets Ctrl-C from
+     * the terminal itself, so terminal-sent signals are not forwarded. */
+    bool same_pgrp;
+    int sock;     /* helper -> CLI: the pty master */
+    int error_fd; /* helper/command -> CLI: why it failed */
+};
+
+static int exit_code(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 1;
+}
+
+static void fail_child(int error_fd, struct lxm_error *err) __attribute__((noreturn));
+static void fail_child(int error_fd, struct lxm_error *err)
+{
+    (void)!lxm_write_all(error_fd, err->msg, strlen(err->msg));
+    _exit(126);
+}
+
+/* HOME, USER, LOGNAME and SHELL of the user, then the caller's --env. */
+static char **command_env(const struct attach_ctx *a)
+{
+    const struct lxm_user *u = &a->user;
+    const char *term = getenv("TERM");
+    _cleanup_strv_free_ char **extra = NULL;
+    int r = 0;
+    if (u->name) {
+        r |= strv_consume(&extra, xasprintf("USER=%s", u->name));
+        r |= strv_consume(&extra, xasprintf("LOGNAME=%s", u->name));
+    }
+    r |= strv_consume(&extra, xasprintf("SHELL=%s", u->shell));
+    for (size_t i = 0; a->opts->env && a->opts->env[i]; i++)
+        r |= strv_push(&extra, a->opts->env[i]);
+    if (r < 0)
+        return NULL;
+    return lxm_container_env(a->c->config, a->tty && term ? term : "dumb", u->home, extra);
+}
+
+/* --cwd must work; the home directory may be missing (then /). */
+static int enter_cwd(const struct attach_ctx *a, struct lxm_error *err)
+{
+    if (a->opts->cwd)
+        return chdir(a->opts->cwd) < 0
+                   ? lxm_error_errno(err, errno, "attach: chdir %s", a->opts->cwd)
+                   : 0;
+    if (chdir(a->user.home) < 0 && chdir("/") < 0)
+        return lxm_error_errno(err, errno, "attach: chdir /");
+    return 0;
+}
+
+static void exec_command(const struct attach_ctx *a, char **env) __attribute__((noreturn));
+static void exec_command(const struct attach_ctx *a, char **env)
+{
+    struct lxm_error err = {0};
+    /* Only stdio and the error pipe (close-on-exec) cross into the command. */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        lxm_error_errno(&err, errno, "attach: close the host's file descriptors (close_range)");
+        fail_child(a->error_fd, &err);
+    }
+    environ = env;
+    if (a->opts->argv && a->opts->argv[0]) {
+        execvp(a->opts->argv[0], a->opts->argv);
+        lxm_error_errno(&err, errno, "attach: exec %s", a->opts->argv[0]);
+        fail_child(a->error_fd, &err);
+    }
+    /* A login shell: argv[0] is "-" and the shell's name. */
+    const char *base = strrchr(a->user.shell, '/');
+    char login[256];
+    snprintf(login, sizeof(login), "-%s", base ? base + 1 : a->user.shell);
+    char *argv[] = {login, NULL};
+    execv(a->user.shell, argv);
+    lxm_error_errno(&err, errno, "attach: exec the login shell %s", a->user.shell);
+    fail_child(a->error_fd, &err);
+}
+
+/* The command itself, in the container's pid namespace. */
+static void run_command(struct attach_ctx *a, int slave) __attribute__((noreturn));
+static void run_command(struct attach_ctx *a, int slave)
+{
+    struct lxm_error err = {0};
+    const struct lxm_user *u = &a->user;
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (slave >= 0) {
+        if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 ||
+            dup2(slave, 1) < 0 || dup2(slave, 2) < 0) {
+            lxm_error_errno(&err, errno, "attach: terminal");
+            fail_child(a->error_fd, &err);
+        }
+    }
+    if (enter_cwd(a, &err) < 0)
+        fail_child(a->error_fd, &err);
+    char **env = command_env(a);
+    /* While still root: dropping from the bounding set needs CAP_SETPCAP,
+     * and a filter without no_new_privs needs CAP_SYS_ADMIN. */
+    if (!env || lxm_apply_security(a->c->config, a->seccomp, a->apparmor_profile, &err) < 0) {
+        if (!env)
+            lxm_error_set(&err, ENOMEM, "out of memory");
+        fail_child(a->error_fd, &err);
+    }
+    /* Plain root keeps what it has: a profile may have dropped the
+     * capabilities a switch needs. */
+    bool plain_root = u->uid == 0 && u->gid == 0 && u->n_groups <= 1;
+    if (!plain_root &&
+        (setgroups(u->n_groups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+         setresuid(u->uid, u->uid, u->uid) < 0)) {
+        lxm_error_errno(&err, errno, "attach: switch to uid %u gid %u", (unsigned)u->uid,
+                        (unsigned)u->gid);
+        fail_child(a->error_fd, &err);
+    }
+    exec_command(a, env);
+}
+
+/* Allocate the pty from the container's devpts; the slave through
+ * TIOCGPTPEER so no path inside the container is trusted for it. */
+static int open_container_pty(int *slave, struct lxm_error *err)
+{
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0)
+        return lxm_error_errno(err, errno, "attach: open /dev/ptmx in the container");
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+        (*slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+        close(master);
+        return lxm_error_errno(err, errno, "attach: open pty");
+    }
+    return master;
+}
+
+/* Forward signals to the command and pass its status on as ours. */
+static void wait_command(pid_t pid, const sigset_t *mask, bool same_pgrp) __attribute__((noreturn));
+static void wait_command(pid_t pid, const sigset_t *mask, bool same_pgrp)
+{
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(mask, &si);
+        if (sig == SIGCHLD) {
+            int status;
+            pid_t r = waitpid(pid, &status, WNOHANG);
+            if (r == pid)
+                _exit(exit_code(status));
+        } else if (sig > 0 && sig != SIGWINCH && !(same_pgrp && si.si_code == SI_KERNEL)) {
+            kill(pid, sig);
+        }
+    }
+}
+
+static void attach_helper(struct attach_ctx *a, const sigset_t *mask) __attribute__((noreturn));
+static void attach_helper(struct attach_ctx *a, const sigset_t *mask)
+{
+    struct lxm_error err = {0};
+    /* Otherwise only the CLI takes terminal signals; it forwards them once. */
+    if (!a->same_pgrp)
+        setpgid(0, 0);
+    if (a->cg && lxm_cgroup_attach(a->cg, getpid(), &err) < 0) {
+        lxm_error_prefix(&err, "attach: cgroup");
+        fail_child(a->error_fd, &err);
+    }
+    /* With CLONE_NEWUSER the kernel joins the user namespace first, so
+     * the others are entered as its root. */
+    if (setns(a->pidfd, ATTACH_NS | (a->userns ? CLONE_NEWUSER : 0)) < 0) {
+        lxm_error_errno(&err, errno, "attach: enter namespaces");
+        fail_child(a->error_fd, &err);
+    }
+    if (a->userns && lxm_idmap_become_root(&err) < 0) {
+        lxm_error_prefix(&err, "attach: user namespace");
+        fail_child(a->error_fd, &err);
+    }
+    int slave = -1, master = -1;
+    if (a->tty) {
+        master = open_container_pty(&slave, &err);
+        if (master < 0 || lxm_send_fd(a->sock, master) < 0)
+            fail_child(a->error_fd, &err);
+        close(master);
+    }
+    close(a->sock);
+    pid_t pid = fork();
+    if (pid < 0) {
+        lxm_error_errno(&err, errno, "attach: fork");
+        fail_child(a->error_fd, &err);
+    }
+    if (pid == 0)
+        run_command(a, slave);
+    if (slave >= 0)
+        close(slave);
+    close(a->error_fd);
+    wait_command(pid, mask, a->same_pgrp);
+}
+
+/* Decided from init itself, not the config: it may have been changed
+ * since the boot. */
+static bool in_other_userns(pid_t pid)
+{
+    char path[64];
+    struct stat a, b;
+    snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+    return stat(path, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 &&
+           (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
+}
+
+/* The user's names come from the container's files, read through init's
+ * root (where the container sees /), checked to be init's still. */
+static int resolve_user(struct attach_ctx *a, pid_t init, struct lxm_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/root", (int)init);
+    _cleanup_close_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0 || pidfd_send_signal(a->pidfd, 0, NULL, 0) < 0)
+        return lxm_error_set(err, ESRCH, "container '%s' is not running", a->c->name);
+    int r = lxm_user_resolve(root, a->opts->user, &a->user, err);
+    return r < 0 ? lxm_error_prefix(err, "%s", a->c->name) : 0;
+}
+
+static int prepare(struct attach_ctx *a, struct lxm_error *err)
+{
+    struct lxm_container *c = a->c;
+    struct lxm_runtime_info info;
+    int r = lxm_runtime_query(c, &info, err);
+    if (r < 0)
+        return r;
+    if (info.state == LXM_STATE_STOPPED)
+        return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
+    if (info.state == LXM_STATE_FROZEN)
+        return lxm_error_set(err, EBUSY, "container '%s' is frozen (run 'lxm unfreeze %s' first)",
+                             c->name, c->name);
+    struct lxm_state_file st;
+    if (lxm_state_read(c, &st) < 0 ||
+        (a->pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime)) < 0)
+        return lxm_error_set(err, ESRCH, "container '%s' is not running", c->name);
+    a->userns = in_other_userns(st.init_pid);
+    r = resolve_user(a, st.init_pid, err);
+    if (r < 0)
+        return r;
+    r = lxm_runtime_load_config(c, err);
+    if (r < 0)
+        return r;
+    r = lxm_cgroup_open(c->id, &a->cg, err);
+    if (r < 0 && r != -ENOENT)
+        return lxm_error_prefix(err, "attach: cgroup");
+    lxm_error_clear(err);
+    r = lxm_seccomp_compile(&c->config->policy, &a->seccomp, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "attach: seccomp");
+    if (lxm_apparmor_enabled()) {
+        r = lxm_apparmor_prepare(c->id, &c->config->policy, c->run_dir, &a->apparmor_profile,
+                                 err);
+        if (r < 0)
+            return lxm_error_prefix(err, "attach: apparmor");
+    }
+    return 0;
+}
+
+/* Relay the pty until the helper exits; then drain what is left. */
+static void relay_pty(int master, int sfd, pid_t helper)
+{
+    struct termios saved;
+    bool raw = lxm_tty_raw(STDIN_FILENO, &saved) == 0;
+    lxm_tty_copy_winsize(STDIN_FILENO, master);
+    lxm_relay(STDIN_FILENO, STDOUT_FILENO, master, false, sfd, helper);
+    if (raw)
+        lxm_tty_restore(STDIN_FILENO, &saved);
+}
+
+static int wait_helper(pid_t helper, int sfd, bool same_pgrp)
+{
+    for (;;) {
+        int status;
+        pid_t r = waitpid(helper, &status, WNOHANG);
+        if (r == helper)
+            return exit_code(status);
+        if (r < 0 && errno != EINTR)
+            return 1;
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
+            si.ssi_signo != SIGWINCH && !(same_pgrp && si.ssi_code == SI_KERNEL))
+            kill(helper, (int)si.ssi_signo);
+    }
+}
+
+static int run_attach(struct attach_ctx *a, struct lxm_error *err)
+{
+    int sp[2] = {-1, -1}, ep[2];
+    if (a->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return lxm_error_errno(err, errno, "socketpair");
+    if (pipe2(ep, O_CLOEXEC) < 0)
+        return lxm_error_errno(err, errno, "pipe");
+    sigset_t mask, old;
+    sigemptyset(&mask);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGCHLD, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+        sigaddset(&mask, sigs[i]);
+    sigprocmask(SIG_BLOCK, &mask, &old);
+    _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    a->sock = sp[1];
+    a->error_fd = ep[1];
+    pid_t helper = fork();
+    if (helper == 0)
+        attach_helper(a, &mask);
+    _cleanup_close_ int err_r = ep[0], sock = sp[0];
+    close(ep[1]);
+    if (sp[1] >= 0)
+        close(sp[1]);
+    if (helper < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return lxm_error_errno(err, errno, "fork");
+    }
+    if (a->tty) {
+        _cleanup_close_ int master = lxm_recv_fd(sock);
+        if (master >= 0)
+            relay_pty(master, sfd, helper);
+    }
+    int code = wait_helper(helper, sfd, a->same_pgrp);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    char msg[LXM_ERROR_MAX];
+    ssize_t n = read(err_r, msg, sizeof(msg) - 1);
+    if (n > 0) {
+        msg[n] = '\0';
+        return lxm_error_set(err, EIO, "%s", msg);
+    }
+    return code;
+}
+
+int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts,
+                       struct lxm_error *err)
+{
+    if (!lxm_container_exists(c))
+        return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
+    struct attach_ctx a = {.c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1};
+    int r = prepare(&a, err);
+    if (r == 0) {
+        a.tty = opts->pty || (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
+        a.same_pgrp = !a.tty && isatty(STDIN_FILENO);
+        r = run_attach(&a, err);
+    }
+    if (a.pidfd >= 0)
+        close(a.pidfd);
+    lxm_cgroup_free(a.cg);
+    lxm_seccomp_free(a.seccomp);
+    free(a.apparmor_profile);
+    lxm_user_clear(&a.user);
+    return r;
+}

@@ -1,0 +1,140 @@
+/* monitor internals: what monitor.c (setup, boots, teardown, the loop) and
+ * monitor-io.c (console and socket clients) share. The monitor is one
+ * thread serving every peer; none of them may ever block it, so every fd
+ * towards a peer is non-blocking and what a peer cannot take at once waits
+ * in a bounded queue. Not for other modules. */
+#pragma once
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runtime/ready.h"
+#include "runtime/runtime-internal.h"
+
+#define MAX_CLIENTS 32
+/* Console output a client may fall behind by before it is dropped. */
+#define CLIENT_OUT_MAX (64 * 1024)
+/* Recent console output, replayed to each new console client. */
+#define CONSOLE_RING_SIZE (16 * 1024)
+/* Console input waiting for the guest to read its console. */
+#define CONSOLE_IN_MAX (16 * 1024)
+/* A connection must complete its request line within this. */
+#define REQUEST_TIMEOUT_MS 5000
+
+/* A byte queue of fixed capacity (a ring). */
+struct byte_queue {
+    char *buf;
+    size_t cap, head, len;
+};
+
+/* CLIENT_WAIT: a `wait-ready` request, answered "ready\n" when the
+ * container is (at once if it is). */
+enum client_kind { CLIENT_REQUEST, CLIENT_STOP, CLIENT_CONSOLE, CLIENT_WAIT };
+
+struct client {
+    int fd;                 /* -1: free slot */
+    enum client_kind kind;
+    int64_t last_active;    /* monotonic ms of the connect or its last input */
+    size_t len;
+    char line[128];         /* the request line being read */
+    struct byte_queue out;  /* what the client has not taken yet */
+};
+
+/* Readiness of the current boot (monitor-ready.c). */
+struct monitor_ready {
+    int notify_fd;           /* run/NAME/notify, datagrams from the guest; -1 if none */
+    int watch_fd;            /* address/route events of the container's netns; -1 */
+    bool want_notify;        /* this boot waits for READY=1 */
+    bool notified;           /* READY=1 seen this boot */
+    bool leased;             /* every DHCP interface has its lease */
+    bool ready;
+    int64_t begin_ms;        /* monotonic ms the boot began (start or reboot) */
+    int64_t boot_ms;         /* begin to ready, -1 until ready */
+    int64_t notified_ms;     /* begin to READY=1, -1 */
+    int64_t leased_ms;       /* begin to the last lease, -1 (0: none wanted) */
+    char status[LXM_READY_STATUS_MAX];
+};
+
+struct monitor {
+    struct lxm_container *c;
+    struct lxm_config *cfg;
+    struct lxm_cgroup *cg;
+    struct lxm_network *net;
+    struct lxm_seccomp *seccomp;
+    char *apparmor_profile;
+    struct lxm_userns userns;
+    bool own_mntns;
+    char *stage_dir;
+    uint64_t starttime;      /* our own, recorded in the state file */
+    int listen_fd;
+    int master_fd;
+    int slave_fd;
+    int log_fd;
+    off_t log_size;
+    int timer_fd;            /* stop timeout */
+    int boot_timer_fd;       /* delayed reboot (reboot loop back-off) */
+    int oom_fd;              /* memory events of the cgroup, -1 if none */
+    short oom_events;
+    int64_t oom_kills;       /* last count written to lxm.log */
+    int64_t oom_recheck_at;  /* monotonic ms of the next look, 0 = none */
+    int oom_rechecks;        /* looks left after an event */
+    int pidfd;               /* init of this boot; -1 between boots */
+    pid_t init_pid;
+    uint64_t init_starttime;
+    int64_t started_at;
+    int64_t boot_ms;         /* monotonic ms when this boot's init exec'd */
+    int fast_reboots;        /* reboots in a row, each soon after its boot */
+    bool reboot_pending;     /* waiting on boot_timer_fd */
+    bool stopping;
+    struct monitor_ready ready;
+    struct byte_queue ring;        /* recent console output */
+    struct byte_queue console_in;  /* client input for the guest */
+    struct client clients[MAX_CLIENTS];
+};
+
+int64_t monitor_now_ms(void);
+enum lxm_state monitor_state(struct monitor *m);
+void monitor_begin_stop(struct monitor *m, int64_t timeout_ms, bool kill);
+
+/* monitor-io.c */
+void monitor_io_init(struct monitor *m);
+void monitor_io_free(struct monitor *m);
+/* Append the pollfds of the console master and the clients to pfd (room
+ * for 1 + MAX_CLIENTS), in the order monitor_io_events() expects. */
+int monitor_io_pollfds(struct monitor *m, struct pollfd *pfd);
+void monitor_io_events(struct monitor *m, const struct pollfd *pfd, int n);
+/* Poll timeout (ms, -1 = none) until the next idle request expires;
+ * drops the ones that have. */
+int monitor_io_expire(struct monitor *m);
+void monitor_accept(struct monitor *m);
+/* Read what the console has (init's last words too). */
+void monitor_read_console(struct monitor *m);
+/* A new console master for this boot. */
+void monitor_take_console(struct monitor *m, int master);
+/* Move DIR/NAME to DIR/NAME.1 and open a new DIR/NAME; -1 on failure. */
+int monitor_log_rotate(const char *dir, const char *name);
+/* One line to every client waiting on a stop. */
+void monitor_notify_stop(struct monitor *m, const char *line);
+
+/* One line to every client waiting for readiness; they are dropped. */
+void monitor_notify_ready(struct monitor *m);
+
+/* monitor-ready.c */
+void monitor_ready_init(struct monitor *m);
+/* The notify socket (run/NAME/notify), owned by the container's root. */
+int monitor_ready_setup(struct monitor *m, struct lxm_error *err);
+/* A detached bind mount of the notify socket for init to attach at
+ * LXM_NOTIFY_SOCKET; -1 when there is none. */
+int monitor_ready_mount_fd(struct monitor *m);
+/* Init of a new boot has exec'd: arm readiness for it. */
+void monitor_ready_boot(struct monitor *m);
+/* Init is gone (a reboot follows or the end): not ready; begin_ms of
+ * the next boot is now. */
+void monitor_ready_reset(struct monitor *m);
+/* pollfds of the notify socket and the lease watch (2 entries). */
+void monitor_ready_pollfds(struct monitor *m, struct pollfd *pfd);
+void monitor_ready_events(struct monitor *m, const struct pollfd *pfd);
+void monitor_ready_free(struct monitor *m);

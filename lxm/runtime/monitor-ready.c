@@ -1,0 +1,259 @@
+/* monitor-ready.c: the monitor's half of readiness (see ready.h). A
+ * datagram socket in the run dir, bound into the container at
+ * /run/host/notify, takes the notify protocol of systemd (READY=1,
+ * STATUS=...) from init alone: the sender's credentials, which the
+ * kernel vouches for, must name init's pid, as systemd-nspawn checks. A
+ * netlink socket in the container's netns says when a DHCP lease may
+ * have come. Both are re-armed at every boot. */
+#include "runtime/monitor-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "net/network.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+/* Largest notify datagram read (systemd's own limit is larger, but
+ * nothing we read comes close); longer ones are cut. */
+#define NOTIFY_MAX 4096
+/* Room for the credentials and a few fds (FDSTORE=1): fds are closed. */
+#define NOTIFY_FDS 16
+
+static char *notify_path(const struct monitor *m)
+{
+    return xasprintf("%s/notify", m->c->run_dir);
+}
+
+void monitor_ready_init(struct monitor *m)
+{
+    m->ready = (struct monitor_ready){
+        .notify_fd = -1, .watch_fd = -1, .boot_ms = -1, .begin_ms = monitor_now_ms()};
+}
+
+int monitor_ready_setup(struct monitor *m, struct lxm_error *err)
+{
+    _cleanup_free_ char *path = notify_path(m);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (!path)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return lxm_error_set(err, ENAMETOOLONG, "socket path %s is too long", path);
+    strcpy(sa.sun_path, path);
+    unlink(path);
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+        return lxm_error_errno(err, errno, "notify socket");
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return lxm_error_errno(err, errno, "bind %s", path);
+    /* Only the container's root may send: sending needs write access. */
+    uid_t uid = 0;
+    gid_t gid = 0;
+    if (m->userns.enabled && !lxm_idmap_host_root(&m->userns.map, &uid, &gid))
+        return lxm_error_set(err, EINVAL, "notify socket: the id map has no root");
+    if (chown(path, uid, gid) < 0 || chmod(path, 0600) < 0)
+        return lxm_error_errno(err, errno, "notify socket %s", path);
+    m->ready.notify_fd = TAKE_FD(fd);
+    return 0;
+}
+
+int monitor_ready_mount_fd(struct monitor *m)
+{
+    if (m->ready.notify_fd < 0)
+        return -1;
+    _cleanup_free_ char *path = notify_path(m);
+    return path ? open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) : -1;
+}
+
+/* `ready: auto` waits for READY=1 from systemd, whatever path names it:
+ * the binary init runs is what counts. */
+static bool init_is_systemd(pid_t pid)
+{
+    char link[64], exe[4096];
+    snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    const char *base = strrchr(exe, '/');
+    return strcmp(base ? base + 1 : exe, "systemd") == 0;
+}
+
+static bool wants_notify(struct monitor *m)
+{
+    const char *mode = m->cfg->ready ? m->cfg->ready : "auto";
+    bool want =
+        strcmp(mode, "notify") == 0 || (strcmp(mode, "auto") == 0 && init_is_systemd(m->init_pid));
+    if (want && m->ready.notify_fd < 0) {
+        lxm_warn("%s: no notify socket: ready once init runs", m->c->name);
+        return false;
+    }
+    return want;
+}
+
+static void close_watch(struct monitor *m)
+{
+    if (m->ready.watch_fd >= 0)
+        close(m->ready.watch_fd);
+    m->ready.watch_fd = -1;
+}
+
+static void check_ready(struct monitor *m)
+{
+    struct monitor_ready *r = &m->ready;
+    if (r->ready || m->pidfd < 0 || m->stopping || (r->want_notify && !r->notified) || !r->leased)
+        return;
+    r->ready = true;
+    r->boot_ms = monitor_now_ms() - r->begin_ms;
+    char why[96] = "";
+    if (r->want_notify)
+        snprintf(why, sizeof(why), ": READY=1 at %" PRId64 " ms", r->notified_ms);
+    if (r->leased_ms > 0)
+        snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s DHCP lease at %" PRId64 " ms",
+                 why[0] ? "," : ":", r->leased_ms);
+    lxm_info("%s: ready, %" PRId64 " ms after its boot began%s", m->c->name, r->boot_ms, why);
+    monitor_notify_ready(m);
+}
+
+static void check_lease(struct monitor *m)
+{
+    struct lxm_error e = {0};
+    bool leased = false;
+    if (lxm_network_leased(m->net, m->init_pid, &leased, &e) < 0)
+        lxm_debug("%s: lease: %s", m->c->name, e.msg);
+    if (leased && !m->ready.leased)
+        m->ready.leased_ms = m->ready.watch_fd >= 0 ? monitor_now_ms() - m->ready.begin_ms : 0;
+    m->ready.leased = leased;
+    if (leased)
+        close_watch(m);
+}
+
+void monitor_ready_boot(struct monitor *m)
+{
+    struct monitor_ready *r = &m->ready;
+    r->notified = r->ready = r->leased = false;
+    r->boot_ms = r->notified_ms = r->leased_ms = -1;
+    r->status[0] = '\0';
+    r->want_notify = wants_notify(m);
+    close_watch(m);
+    if (lxm_network_wants_lease(m->net)) {
+        struct lxm_error e = {0};
+        /* Subscribed before the first look: no lease slips in between. */
+        r->watch_fd = lxm_network_watch_fd(m->init_pid, &e);
+        if (r->watch_fd < 0)
+            lxm_warn("%s: cannot watch for the DHCP lease: %s", m->c->name, e.msg);
+    }
+    check_lease(m);
+    check_ready(m);
+}
+
+void monitor_ready_reset(struct monitor *m)
+{
+    struct monitor_ready *r = &m->ready;
+    close_watch(m);
+    r->notified = r->ready = r->leased = false;
+    r->boot_ms = -1;
+    r->begin_ms = monitor_now_ms();
+}
+
+/* STATUS= text kept printable, on one line. */
+static void set_status(struct monitor_ready *r, const char *s, size_t n)
+{
+    if (n >= sizeof(r->status))
+        n = sizeof(r->status) - 1;
+    for (size_t i = 0; i < n; i++)
+        r->status[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
+    r->status[n] = '\0';
+}
+
+static void parse_notify(struct monitor *m, char *buf, size_t len)
+{
+    for (char *p = buf, *end = buf + len; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (n == 7 && memcmp(p, "READY=1", 7) == 0 && !m->ready.notified) {
+            m->ready.notified = true;
+            m->ready.notified_ms = monitor_now_ms() - m->ready.begin_ms;
+        } else if (n >= 7 && memcmp(p, "STATUS=", 7) == 0)
+            set_status(&m->ready, p + 7, n - 7);
+        p += n + 1;
+    }
+}
+
+/* One datagram; false when there is none left. Fds passed with it are
+ * closed; a sender other than this boot's init is ignored. */
+static bool read_notify(struct monitor *m)
+{
+    char buf[NOTIFY_MAX];
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * NOTIFY_FDS)];
+    } u;
+    struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    ssize_t n = recvmsg(m->ready.notify_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    if (n < 0)
+        return errno == EINTR;
+    const struct ucred *cred = NULL;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET)
+            continue;
+        if (cm->cmsg_type == SCM_CREDENTIALS && cm->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+            cred = (const struct ucred *)CMSG_DATA(cm);
+        else if (cm->cmsg_type == SCM_RIGHTS)
+            for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                close(fd);
+            }
+    }
+    if (!cred || m->pidfd < 0 || cred->pid != m->init_pid) {
+        lxm_debug("%s: notify message from pid %d ignored: only init counts", m->c->name,
+                  cred ? (int)cred->pid : 0);
+        return true;
+    }
+    parse_notify(m, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf));
+    return true;
+}
+
+void monitor_ready_pollfds(struct monitor *m, struct pollfd *pfd)
+{
+    pfd[0] = (struct pollfd){.fd = m->ready.notify_fd, .events = POLLIN};
+    pfd[1] = (struct pollfd){.fd = m->ready.watch_fd, .events = POLLIN};
+}
+
+void monitor_ready_events(struct monitor *m, const struct pollfd *pfd)
+{
+    if (pfd[0].fd >= 0 && (pfd[0].revents & POLLIN)) {
+        /* Bounded: a guest that floods the socket cannot hold the loop. */
+        for (int i = 0; i < 64 && read_notify(m); i++)
+            ;
+    }
+    if (pfd[1].fd >= 0 && pfd[1].fd == m->ready.watch_fd && pfd[1].revents) {
+        char buf[8192];
+        while (recv(m->ready.watch_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+            ;
+        check_lease(m);
+    }
+    check_ready(m);
+}
+
+void monitor_ready_free(struct monitor *m)
+{
+    close_watch(m);
+    if (m->ready.notify_fd >= 0)
+        close(m->ready.notify_fd);
+    m->ready.notify_fd = -1;
+}

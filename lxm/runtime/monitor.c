@@ -1,0 +1,789 @@
+/* monitor.c: the per-container monitor. It owns the host side of a running
+ * container (cgroup, network, console pty, state file, socket), is the
+ * parent of init, boots it again on reboot and cleans up when it stops. */
+#include "runtime/monitor-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/sched.h>
+#include <malloc.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "security/devices.h"
+#include "runtime/lxcfs.h"
+#include "runtime/nesting.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/owner.h"
+#include "util/proctitle.h"
+
+/* lxm.log is rotated like console.log. */
+#define MONITOR_LOG_MAX (1024 * 1024)
+/* A boot that ends (in a reboot) sooner than this after init's exec is a
+ * fast one; after FAST_REBOOT_FREE of them in a row the next boot waits,
+ * from BACKOFF_FIRST_MS doubling up to BACKOFF_MAX_MS, and after
+ * FAST_REBOOT_LIMIT the container is stopped (like systemd's start limit). */
+#define FAST_BOOT_MS 10000
+#define FAST_REBOOT_FREE 2
+#define FAST_REBOOT_LIMIT 8
+#define BACKOFF_FIRST_MS 250
+#define BACKOFF_MAX_MS 30000
+
+int64_t monitor_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* run/NAME/state from what we know now; boot_pid is a child released but
+ * not yet seen exec init (0 if none). */
+static int record_state(struct monitor *m, pid_t boot_pid)
+{
+    struct lxm_state_file st = {
+        .monitor_pid = getpid(),
+        .init_pid = m->init_pid,
+        .init_starttime = m->init_starttime,
+        .started_at = m->started_at,
+        .monitor_starttime = m->starttime,
+        .boot_pid = boot_pid,
+        .boot_starttime = boot_pid > 0 ? proc_starttime(boot_pid) : 0,
+    };
+    return lxm_state_write(m->c, &st);
+}
+
+/* --- setup ------------------------------------------------------------------ */
+
+static int open_listen_socket(struct monitor *m, struct lxm_error *err)
+{
+    _cleanup_free_ char *path = lxm_monitor_socket_path(m->c);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (!path)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return lxm_error_set(err, ENAMETOOLONG, "socket path %s is too long", path);
+    strcpy(sa.sun_path, path);
+    unlink(path);
+    m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (m->listen_fd < 0)
+        return lxm_error_errno(err, errno, "socket");
+    if (bind(m->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(m->listen_fd, 16) < 0)
+        return lxm_error_errno(err, errno, "bind %s", path);
+    return 0;
+}
+
+/* OOM kills are reported in lxm.log; a host without a memory controller
+ * has nothing to report. */
+static void watch_oom(struct monitor *m)
+{
+    struct lxm_error e = {0};
+    if (!m->cg)
+        return;
+    m->oom_fd = lxm_cgroup_memory_events_fd(m->cg, &m->oom_events, &e);
+    if (m->oom_fd < 0 && m->oom_fd != -EOPNOTSUPP)
+        lxm_warn("%s: OOM kills will not be logged: %s", m->c->name, e.msg);
+    int64_t n = lxm_cgroup_oom_kills(m->cg);
+    m->oom_kills = n > 0 ? n : 0;
+}
+
+/* The event comes when the memory cgroup hits OOM, which can be before
+ * the kill is counted (v1 notifies first): look again a few times. */
+#define OOM_RECHECK_MS 50
+#define OOM_RECHECKS 20
+
+static void check_oom(struct monitor *m, bool event)
+{
+    if (event) {
+        lxm_cgroup_memory_events_ack(m->cg, m->oom_fd);
+        m->oom_rechecks = OOM_RECHECKS;
+    }
+    int64_t n = lxm_cgroup_oom_kills(m->cg);
+    if (n > m->oom_kills) {
+        lxm_info("%s: oom-kill: %" PRId64 " process(es) killed by the memory limit", m->c->name,
+                 n - m->oom_kills);
+        m->oom_rechecks = 0;
+    }
+    if (n >= 0)
+        m->oom_kills = n;
+    m->oom_recheck_at = m->oom_rechecks-- > 0 ? monitor_now_ms() + OOM_RECHECK_MS : 0;
+}
+
+/* Poll timeout: the sooner of an idle client's expiry and an OOM recheck. */
+static int loop_timeout(struct monitor *m)
+{
+    int t = monitor_io_expire(m);
+    if (m->oom_recheck_at > 0) {
+        int64_t left = m->oom_recheck_at - monitor_now_ms();
+        int o = left > 0 ? (int)left : 0;
+        t = t < 0 || o < t ? o : t;
+    }
+    return t;
+}
+
+static void unstage_mounts(struct monitor *m);
+
+static int monitor_setup(struct monitor *m, struct lxm_error *err)
+{
+    int r = open_listen_socket(m, err);
+    if (r < 0)
+        return r;
+    r = lxm_userns_prepare(m->c, m->cfg, &m->userns, err);
+    if (r < 0)
+        return r;
+    r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "cgroup");
+    /* Before init exists: it must never see a device outside the list. */
+    r = lxm_devices_apply_cgroup(&m->cfg->policy, m->cg, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "devices");
+    r = lxm_seccomp_compile(&m->cfg->policy, &m->seccomp, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "seccomp");
+    r = lxm_apparmor_prepare(m->c->id, &m->cfg->policy, m->c->run_dir, &m->apparmor_profile, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "apparmor");
+    m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    m->boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (m->timer_fd < 0 || m->boot_timer_fd < 0)
+        return lxm_error_errno(err, errno, "timerfd");
+    watch_oom(m);
+    return monitor_ready_setup(m, err);
+}
+
+/* --- boot ---------------------------------------------------------------------- */
+
+static void kill_child(int pidfd)
+{
+    siginfo_t si;
+    pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+    while (waitid(P_PIDFD, pidfd, &si, WEXITED) < 0 && errno == EINTR)
+        ;
+}
+
+/* Read the child's verdict: "" (EOF: init exec'd) or its error message. */
+static void read_child_error(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t k = read(fd, buf + n, size - 1 - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0 || (n += (size_t)k) >= size - 1)
+            break;
+    }
+    buf[n] = '\0';
+}
+
+static void close_fds_except(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    if (lo > 3)
+        close_range(3, (unsigned)lo - 1, 0);
+    if (hi > lo + 1)
+        close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+    close_range((unsigned)hi + 1, ~0U, 0);
+}
+
+static pid_t clone_child(struct monitor *m, int *pidfd, int sync_fd, int error_fd)
+{
+    int cgfd = m->cg ? lxm_cgroup_v2_fd(m->cg) : -1;
+    bool locked = lxm_mounts_locked(m->cfg);
+    /* The cgroup namespace is unshared by the child after the monitor has
+     * moved it into every hierarchy, so its root is the container's cgroup
+     * on v1 controllers too, not the monitor's. With locked mounts the
+     * mount namespace is unshared by the child too (rootfs-lock.c). */
+    struct clone_args args = {
+        .flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_PIDFD |
+                 (locked ? 0 : CLONE_NEWNS) | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0) |
+                 (m->userns.enabled ? CLONE_NEWUSER : 0),
+        .pidfd = (uint64_t)(uintptr_t)pidfd,
+        .exit_signal = SIGCHLD,
+        .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0,
+    };
+    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+    if (pid == 0) {
+        /* The child keeps stdio and its two ends of the channels, nothing
+         * else of ours: with our end of sync_fd it would never see EOF if
+         * we die before releasing it, and with the result pipe, the socket
+         * or a client it would keep them open for as long as it lives. */
+        close_fds_except(sync_fd, error_fd);
+        struct lxm_boot b = {
+            .c = m->c,
+            .cfg = m->cfg,
+            .seccomp = m->seccomp,
+            .apparmor_profile = m->apparmor_profile,
+            .sync_fd = sync_fd,
+            .error_fd = error_fd,
+            .notify = m->ready.notify_fd >= 0,
+            .locked = locked,
+        };
+        lxm_child_main(&b);
+    }
+    return pid;
+}
+
+/* The user ns of init: its maps, then the rootfs idmapped with it, and
+ * the cgroup2 subtree handed to its root. */
+static int prepare_userns(struct monitor *m, pid_t pid, int *rootfd, struct lxm_error *err)
+{
+    int r;
+    if (m->userns.enabled && (r = lxm_idmap_write(pid, &m->userns.map, err)) < 0)
+        return lxm_error_prefix(err, "user namespace");
+    *rootfd = lxm_userns_rootfs_fd(m->c, &m->userns, pid, err);
+    if (*rootfd < 0)
+        return *rootfd;
+    if (!m->userns.enabled || !m->cg)
+        return 0;
+    uid_t uid;
+    gid_t gid;
+    if (!lxm_idmap_host_root(&m->userns.map, &uid, &gid))
+        return 0;
+    if ((r = lxm_cgroup_chown(m->cg, uid, gid, err)) < 0)
+        return lxm_error_prefix(err, "cgroup");
+    if (m->cfg->security.nesting && (r = lxm_nesting_delegate(m->cg, uid, gid, err)) < 0)
+        return r;
+    return 0;
+}
+
+/* Host-side steps between clone and release; the child is waiting. */
+static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_error *err)
+{
+    int r;
+    if (m->cg) {
+        r = lxm_cgroup_attach(m->cg, pid, err);
+        if (r < 0)
+            return lxm_error_prefix(err, "cgroup");
+    }
+    if (m->net) {
+        r = lxm_network_attach(m->net, pid, err);
+        if (r < 0)
+            return lxm_error_prefix(err, "network");
+    }
+    return prepare_userns(m, pid, rootfd, err);
+}
+
+/* `mounts:` are staged in the monitor's own mount namespace (made once,
+ * a slave of the host's) so that init's copy of it locks their flags;
+ * the clone starts in the staging dir, where init finds them, and where
+ * the locked rootfs is built (rootfs-lock.c). */
+static int stage_mounts(struct monitor *m, struct lxm_error *err)
+{
+    if (m->cfg->n_mounts == 0 && !lxm_mounts_locked(m->cfg))
+        return 0;
+    if (!m->own_mntns) {
+        if (unshare(CLONE_NEWNS) < 0)
+            return lxm_error_errno(err, errno, "mounts: unshare mount namespace");
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+            return lxm_error_errno(err, errno, "mounts: make / rslave");
+        m->own_mntns = true;
+    }
+    free(m->stage_dir);
+    m->stage_dir = xasprintf("%s/mounts", m->c->run_dir);
+    if (!m->stage_dir)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    int r = lxm_userns_stage_mounts(m->cfg, &m->userns, m->stage_dir, err);
+    if (r == 0 && chdir(m->stage_dir) < 0)
+        r = lxm_error_errno(err, errno, "chdir %s", m->stage_dir);
+    if (r < 0)
+        unstage_mounts(m);
+    return r;
+}
+
+static void unstage_mounts(struct monitor *m)
+{
+    if (!m->stage_dir)
+        return;
+    (void)!chdir("/");
+    umount2(m->stage_dir, MNT_DETACH);
+    rmdir(m->stage_dir);
+    free(m->stage_dir);
+    m->stage_dir = NULL;
+}
+
+/* The rootfs with proc, sysfs and the masks, built where init's copy of
+ * our mount namespace will hold them locked (rootfs-lock.c). */
+static int build_locked(struct monitor *m, int pidfd, int rootfd, struct lxm_error *err)
+{
+    uid_t uid;
+    gid_t gid;
+    if (!lxm_idmap_host_root(&m->userns.map, &uid, &gid))
+        return lxm_error_set(err, EINVAL, "rootfs of %s: the id map has no root", m->c->name);
+    return lxm_rootfs_lock_build(m->cfg, pidfd, m->stage_dir, rootfd, uid, gid, err);
+}
+
+/* Release the waiting child: record it first (a command that finds us
+ * dead then knows what we let go), then go and the rootfs. */
+static int release_child(struct monitor *m, pid_t pid, int sync_w, int rootfd,
+                         struct lxm_error *err)
+{
+    int r = record_state(m, pid);
+    if (r < 0)
+        return lxm_error_errno(err, -r, "record the state of %s", m->c->name);
+    if (write(sync_w, "1", 1) != 1)
+        return lxm_error_errno(err, errno, "release child");
+    /* Under locked masks it takes the tree from the stage instead. */
+    if (!lxm_mounts_locked(m->cfg) && (r = lxm_send_fd(sync_w, rootfd)) < 0)
+        return lxm_error_errno(err, -r, "hand the rootfs to init");
+    /* In the order init takes them (rootfs.c): the notify socket, then
+     * the lxcfs views. */
+    if (m->ready.notify_fd >= 0) {
+        _cleanup_close_ int notify = monitor_ready_mount_fd(m);
+        if (notify < 0)
+            return lxm_error_errno(err, errno, "bind the notify socket");
+        if ((r = lxm_send_fd(sync_w, notify)) < 0)
+            return lxm_error_errno(err, -r, "hand the notify socket to init");
+    }
+    if ((r = lxm_lxcfs_send(m->c->paths, sync_w)) < 0)
+        return lxm_error_errno(err, -r, "hand the lxcfs views to init");
+    return 0;
+}
+
+/* After release: the console master, then "" (init exec'd) or the child's
+ * reason on err_r. */
+static int await_exec(struct monitor *m, int sync_w, int err_r, int pidfd, struct lxm_error *err)
+{
+    int master = lxm_recv_fd(sync_w);
+    if (master >= 0)
+        monitor_take_console(m, master);
+    char msg[LXM_ERROR_MAX];
+    read_child_error(err_r, msg, sizeof(msg));
+    unstage_mounts(m);
+    siginfo_t si = {0};
+    if (!msg[0] && waitid(P_PIDFD, pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+        snprintf(msg, sizeof(msg), "init exited at once (%s %d)",
+                 si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
+    return msg[0] ? lxm_error_set(err, EIO, "%s", msg) : 0;
+}
+
+static int monitor_boot(struct monitor *m, struct lxm_error *err)
+{
+    int sync[2], errp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0)
+        return lxm_error_errno(err, errno, "socketpair");
+    if (pipe2(errp, O_CLOEXEC) < 0) {
+        close(sync[0]);
+        close(sync[1]);
+        return lxm_error_errno(err, errno, "pipe");
+    }
+    _cleanup_close_ int sync_w = sync[1], err_r = errp[0];
+    _cleanup_close_ int sync_c = sync[0], err_c = errp[1];
+    int r = lxm_network_prepare(m->c->paths, m->cfg, &m->net, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "network");
+    r = stage_mounts(m, err);
+    if (r < 0)
+        return r;
+    int pidfd = -1;
+    pid_t pid = clone_child(m, &pidfd, sync_c, err_c);
+    int saved = errno;
+    close(TAKE_FD(sync_c));
+    close(TAKE_FD(err_c));
+    if (pid < 0)
+        return lxm_error_errno(err, saved, "clone3");
+    _cleanup_close_ int rootfd = -1;
+    r = prepare_child(m, pid, &rootfd, err);
+    if (r == 0 && lxm_mounts_locked(m->cfg))
+        r = build_locked(m, pidfd, rootfd, err);
+    if (r == 0)
+        r = release_child(m, pid, sync_w, rootfd, err);
+    if (r == 0)
+        r = await_exec(m, sync_w, err_r, pidfd, err);
+    if (r < 0) {
+        unstage_mounts(m);
+        kill_child(pidfd);
+        close(pidfd);
+        (void)record_state(m, 0);
+        return r;
+    }
+    m->pidfd = pidfd;
+    m->init_pid = pid;
+    m->init_starttime = proc_starttime(pid);
+    m->started_at = time(NULL);
+    m->boot_ms = monitor_now_ms();
+    lxm_info("%s: init started (pid %d)", m->c->name, (int)pid);
+    r = record_state(m, 0);
+    if (r < 0)
+        lxm_warn("%s: write state: %s", m->c->name, strerror(-r));
+    monitor_ready_boot(m);
+    return 0;
+}
+
+/* --- teardown --------------------------------------------------------------------- */
+
+static void teardown_boot(struct monitor *m)
+{
+    if (m->net) {
+        lxm_network_cleanup(m->net);
+        lxm_network_free(m->net);
+        m->net = NULL;
+    }
+    if (m->pidfd >= 0) {
+        close(m->pidfd);
+        m->pidfd = -1;
+    }
+}
+
+/* The host side goes only while the state file still names us: should a
+ * newer instance of the container ever run (whatever went wrong for that to
+ * happen), its cgroup, state, socket and run dir are not ours to remove. */
+static bool teardown(struct monitor *m)
+{
+    struct lxm_error e = {0};
+    bool mine = lxm_state_is_mine(m->c);
+    teardown_boot(m);
+    unstage_mounts(m);
+    monitor_ready_free(m);
+    if (m->oom_fd >= 0) {
+        close(m->oom_fd);
+        m->oom_fd = -1;
+    }
+    if (!mine)
+        lxm_warn("%s: the container has another monitor now: leaving its cgroup and run dir "
+                 "alone",
+                 m->c->name);
+    if (m->cg) {
+        if (mine && lxm_cgroup_destroy(m->cg, &e) < 0)
+            lxm_warn("%s: %s", m->c->name, e.msg);
+        lxm_cgroup_free(m->cg);
+        m->cg = NULL;
+    }
+    if (mine)
+        lxm_state_remove(m->c);
+    return mine;
+}
+
+/* Drop the run dir when no lxm command holds the lock (a poweroff from
+ * inside; a stop command removes it itself) and no new instance moved in
+ * since our teardown (a start that took the lock meanwhile: its monitor
+ * socket and state file are there). Never waits: a stop holding the lock
+ * waits for us. */
+static void remove_run_dir_if_idle(struct monitor *m)
+{
+    if (lxm_container_trylock(m->c) < 0)
+        return;
+    _cleanup_free_ char *sock = lxm_monitor_socket_path(m->c);
+    _cleanup_free_ char *state = xasprintf("%s/state", m->c->run_dir);
+    if (sock && state && !path_exists(sock) && !path_exists(state))
+        rm_rf(m->c->run_dir);
+    lxm_container_unlock(m->c);
+}
+
+/* --- state and stop --------------------------------------------------------------- */
+
+enum lxm_state monitor_state(struct monitor *m)
+{
+    if (m->stopping)
+        return LXM_STATE_STOPPING;
+    if (m->pidfd < 0)
+        return LXM_STATE_STARTING; /* between boots (a delayed reboot) */
+    if (m->cg && lxm_cgroup_is_frozen(m->cg) == 1)
+        return LXM_STATE_FROZEN;
+    /* Init runs, the guest has not said it is ready (ready.h). */
+    return m->ready.ready ? LXM_STATE_RUNNING : LXM_STATE_STARTING;
+}
+
+/* The v1 freezer keeps a frozen task alive through SIGKILL: thaw first. */
+static void kill_init(struct monitor *m)
+{
+    if (m->cg)
+        lxm_cgroup_freeze(m->cg, false, NULL);
+    pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
+}
+
+void monitor_begin_stop(struct monitor *m, int64_t timeout_ms, bool kill)
+{
+    if (m->pidfd < 0) {
+        /* Between boots: nothing to stop but the boot to come. */
+    } else if (kill || timeout_ms <= 0) {
+        kill_init(m);
+    } else if (!m->stopping) {
+        pidfd_send_signal(m->pidfd, lxm_halt_signal(m->cfg), NULL, 0);
+        struct itimerspec its = {.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000}};
+        timerfd_settime(m->timer_fd, 0, &its, NULL);
+    }
+    m->stopping = true;
+}
+
+/* --- reboots ---------------------------------------------------------------------- */
+
+/* Init has exited: true if it asked for a reboot (pid-ns reboot(RESTART)
+ * kills init with SIGHUP) and we are not stopping. */
+static bool init_exited(struct monitor *m)
+{
+    siginfo_t si = {0};
+    while (waitid(P_PIDFD, m->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+        ;
+    /* One line in lxm.log per boot's end: how a container went down (a
+     * clean halt, a reboot, or SIGKILL) is the first thing one asks. */
+    if (si.si_code == CLD_EXITED) {
+        lxm_info("%s: init exited with status %d", m->c->name, si.si_status);
+    } else {
+        const char *abbrev = sigabbrev_np(si.si_status);
+        lxm_info("%s: init killed by SIG%s%s", m->c->name, abbrev ? abbrev : "?",
+                 si.si_status == SIGHUP   ? " (reboot)"
+                 : si.si_status == SIGINT ? " (halt or poweroff)"
+                                          : "");
+    }
+    return !m->stopping && si.si_code == CLD_KILLED && si.si_status == SIGHUP;
+}
+
+/* How long to wait before booting again (ms), or -1 to stop: a guest that
+ * reboots as soon as it is up must not spin the host. */
+static int64_t reboot_delay(struct monitor *m)
+{
+    int64_t ran = monitor_now_ms() - m->boot_ms;
+    m->fast_reboots = ran < FAST_BOOT_MS ? m->fast_reboots + 1 : 0;
+    if (m->fast_reboots >= FAST_REBOOT_LIMIT) {
+        lxm_warn("%s: reboot loop: %d reboots in a row, each within %d s of its boot: "
+                 "stopping the container (lxm start to try again)",
+                 m->c->name, m->fast_reboots, FAST_BOOT_MS / 1000);
+        return -1;
+    }
+    if (m->fast_reboots <= FAST_REBOOT_FREE)
+        return 0;
+    int64_t delay = BACKOFF_FIRST_MS;
+    for (int i = FAST_REBOOT_FREE + 1; i < m->fast_reboots && delay < BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    if (delay > BACKOFF_MAX_MS)
+        delay = BACKOFF_MAX_MS;
+    lxm_info("%s: %d fast reboots in a row: booting again in %" PRId64 ".%03d s", m->c->name,
+             m->fast_reboots, delay / 1000, (int)(delay % 1000));
+    return delay;
+}
+
+/* Boot again now or when the back-off timer fires; false to stop. */
+static bool boot_again(struct monitor *m)
+{
+    struct lxm_error e = {0};
+    teardown_boot(m);
+    m->reboot_pending = false;
+    if (monitor_boot(m, &e) < 0) {
+        lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
+        return false;
+    }
+    return true;
+}
+
+/* Init is gone: false when the monitor's work is done. */
+static bool on_init_exit(struct monitor *m)
+{
+    /* Drain what init wrote last before it went away. */
+    monitor_read_console(m);
+    monitor_ready_reset(m);
+    if (!init_exited(m))
+        return false;
+    int64_t delay = reboot_delay(m);
+    if (delay < 0)
+        return false;
+    if (delay == 0)
+        return boot_again(m);
+    teardown_boot(m);
+    struct itimerspec its = {.it_value = {delay / 1000, (delay % 1000) * 1000000}};
+    timerfd_settime(m->boot_timer_fd, 0, &its, NULL);
+    m->reboot_pending = true;
+    return true;
+}
+
+/* --- main loop ------------------------------------------------------------------------ */
+
+/* `ps` shows "lxm monitor NAME", not the start command we were forked
+ * from; top and ps -e show the comm "lxm-monitor". Cosmetic: best effort. */
+static void set_process_title(const char *name)
+{
+    prctl(PR_SET_NAME, "lxm-monitor");
+    _cleanup_free_ char *title = xasprintf("lxm monitor %s", name);
+    if (title)
+        (void)lxm_set_process_title(title);
+}
+
+/* lxm.log is our stderr: past MONITOR_LOG_MAX it becomes lxm.log.1. */
+static void rotate_own_log(struct monitor *m)
+{
+    struct stat st;
+    if (fstat(STDERR_FILENO, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= MONITOR_LOG_MAX)
+        return;
+    int fd = monitor_log_rotate(m->c->log_dir, "lxm.log");
+    if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+}
+
+static void on_stop_timer(struct monitor *m)
+{
+    uint64_t ticks;
+    if (read(m->timer_fd, &ticks, sizeof(ticks)) > 0 && m->pidfd >= 0) {
+        monitor_notify_stop(m, "kill\n");
+        kill_init(m);
+    }
+}
+
+/* Fixed pollfds, then the console and clients (monitor-io.c). */
+enum { PFD_INIT, PFD_LISTEN, PFD_TIMER, PFD_BOOT_TIMER, PFD_OOM, PFD_READY, PFD_IO = PFD_READY + 2 };
+
+static void run_loop(struct monitor *m)
+{
+    for (;;) {
+        struct pollfd pfd[PFD_IO + 1 + MAX_CLIENTS];
+        pfd[PFD_INIT] = (struct pollfd){.fd = m->pidfd, .events = POLLIN};
+        pfd[PFD_LISTEN] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
+        pfd[PFD_TIMER] = (struct pollfd){.fd = m->timer_fd, .events = POLLIN};
+        pfd[PFD_BOOT_TIMER] = (struct pollfd){.fd = m->boot_timer_fd, .events = POLLIN};
+        pfd[PFD_OOM] = (struct pollfd){.fd = m->oom_fd, .events = m->oom_events};
+        monitor_ready_pollfds(m, pfd + PFD_READY);
+        int n = PFD_IO + monitor_io_pollfds(m, pfd + PFD_IO);
+        int timeout = loop_timeout(m);
+        if (poll(pfd, (nfds_t)n, timeout) < 0)
+            continue;
+        rotate_own_log(m);
+        monitor_io_events(m, pfd + PFD_IO, n - PFD_IO);
+        if (pfd[PFD_LISTEN].revents & POLLIN)
+            monitor_accept(m);
+        if (pfd[PFD_TIMER].revents & POLLIN)
+            on_stop_timer(m);
+        monitor_ready_events(m, pfd + PFD_READY);
+        if (pfd[PFD_OOM].revents & (m->oom_events | POLLERR))
+            check_oom(m, true);
+        else if (m->oom_recheck_at > 0 && monitor_now_ms() >= m->oom_recheck_at)
+            check_oom(m, false);
+        if (m->reboot_pending && m->stopping)
+            return; /* stopped while waiting to boot again */
+        if (pfd[PFD_BOOT_TIMER].revents & POLLIN) {
+            uint64_t ticks;
+            if (read(m->boot_timer_fd, &ticks, sizeof(ticks)) > 0 && !boot_again(m))
+                return;
+        }
+        if ((pfd[PFD_INIT].revents & POLLIN) && !on_init_exit(m))
+            return;
+    }
+}
+/* The monitor is a fork of the CLI and maps every library the CLI used.
+ * Dropping the page-table entries of file mappings that hold no private
+ * (copy-on-write) page loses nothing: they are re-read from the page cache
+ * if ever touched again. What stays resident is what the loop uses. */
+static void trim_memory(void)
+{
+    struct {
+        unsigned long start, end;
+    } drop[256];
+    size_t n = 0;
+    malloc_trim(0);
+    {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
+        if (!f)
+            return;
+        char line[512];
+        unsigned long start = 0, end = 0;
+        bool code = false;
+        while (fgets(line, sizeof(line), f) && n < ARRAY_SIZE(drop)) {
+            char perms[8] = "";
+            unsigned long a, b, anon;
+            if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3) {
+                start = a, end = b;
+                code = perms[3] == 'p' && strchr(line, '/');
+            } else if (code && sscanf(line, "Anonymous: %lu kB", &anon) == 1) {
+                if (anon == 0)
+                    drop[n].start = start, drop[n++].end = end;
+                code = false;
+            }
+        }
+    }
+    /* No library calls between the drops: they would fault pages back. */
+    for (size_t i = 0; i < n; i++)
+        madvise((void *)drop[i].start, drop[i].end - drop[i].start, MADV_DONTNEED);
+}
+
+static void redirect_stdio(struct monitor *m)
+{
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    _cleanup_free_ char *log = xasprintf("%s/lxm.log", m->c->log_dir);
+    int logfd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(logfd >= 0 ? logfd : null, 2);
+        close(null);
+    }
+    if (logfd >= 0)
+        close(logfd);
+    rotate_own_log(m);
+}
+
+void lxm_monitor_main(struct lxm_container *c, int result_fd)
+{
+    struct monitor m = {.c = c,
+                        .cfg = c->config,
+                        .listen_fd = -1,
+                        .master_fd = -1,
+                        .slave_fd = -1,
+                        .log_fd = -1,
+                        .timer_fd = -1,
+                        .boot_timer_fd = -1,
+                        .oom_fd = -1,
+                        .pidfd = -1};
+    struct lxm_error err = {0};
+    /* The lock belongs to the start command; our copy would keep it held.
+     * Nothing else the caller left open (not close-on-exec) stays with us. */
+    lxm_container_unlock(c);
+    if (result_fd > 3)
+        close_range(3, (unsigned)result_fd - 1, 0);
+    close_range((unsigned)result_fd + 1, ~0U, 0);
+    redirect_stdio(&m);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    set_process_title(c->name);
+    /* Our stderr is lxm.log: every line timestamped, none silenced by
+     * the -q of the start command. */
+    lxm_log_set_timestamps(true);
+    if (lxm_log_get_level() < LXM_LOG_NORMAL)
+        lxm_log_set_level(LXM_LOG_NORMAL);
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+    monitor_io_init(&m);
+    monitor_ready_init(&m);
+
+    /* Who we are goes on record before anything of the container exists. */
+    m.starttime = proc_starttime(getpid());
+    int r = record_state(&m, 0);
+    if (r < 0)
+        r = lxm_error_errno(&err, -r, "record the state of %s", c->name);
+    if (r == 0)
+        r = monitor_setup(&m, &err);
+    if (r == 0)
+        r = monitor_boot(&m, &err);
+    if (r < 0) {
+        /* The start command reads until we are gone: undo first. */
+        teardown(&m);
+        lxm_write_all(result_fd, err.msg, strlen(err.msg));
+        _exit(1);
+    }
+    lxm_write_all(result_fd, "ok\n", 3);
+    close(result_fd);
+    trim_memory();
+    run_loop(&m);
+    bool mine = teardown(&m);
+    monitor_notify_stop(&m, "stopped\n");
+    monitor_io_free(&m);
+    if (mine)
+        remove_run_dir_if_idle(&m);
+    _exit(0);
+}

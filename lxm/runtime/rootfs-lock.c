@@ -1,0 +1,145 @@
+/* rootfs-lock.c: kernel filesystems and masks the container cannot undo.
+ *
+ * The kernel locks the mounts that a mount namespace inherits when it is
+ * made for a less privileged user namespace: there they cannot be
+ * unmounted or moved (EINVAL), their read-only/nosuid/nodev/noexec flags
+ * cannot be cleared (EPERM), and a fresh proc or sysfs is refused while a
+ * locked mount hides part of the existing one (EPERM, "too revealing").
+ * Mounts a container makes in its own namespace get none of that.
+ *
+ * So, when lxm_mounts_locked() says so, the tree that must stick is built
+ * on the host side: the monitor attaches the rootfs at STAGE/root in its
+ * own mount namespace (owned by the host's user namespace), and a helper
+ * that has joined init's pid and network namespaces (proc and sysfs show
+ * the namespaces of whoever mounts them) but not its user namespace mounts
+ * /proc, a read-only /sys, the masked and the read-only paths on it. Init,
+ * cloned without a mount namespace of its own, then unshares one: the copy
+ * belongs to its user namespace and holds all of those locked. What init
+ * mounts afterwards (/dev, the cgroup2 view, bind mounts) stays its own. */
+#include "runtime/runtime-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+
+/* The one switch. Off where there is nothing to lock against (privileged:
+ * no user namespace, container root is host root), where nested
+ * containers need proc and sysfs mounts of their own (nesting), and where
+ * the policy confines nothing anyway (unconfined). */
+bool lxm_mounts_locked(const struct lxm_config *cfg)
+{
+    if (cfg->security.privileged)
+        return false;
+    if (cfg->security.nesting)
+        return false;
+    return !lxm_security_is_unconfined(&cfg->policy);
+}
+
+static void wait_pid(pid_t pid, int *status)
+{
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+}
+
+struct helper_args {
+    const struct lxm_config *cfg;
+    int pidfd, rootfd, stage, errfd;
+    uid_t uid; /* host ids of container root: the owner of what we create */
+    gid_t gid;
+};
+
+/* Mount the kernel filesystems and masks. A directory missing in the
+ * rootfs (/proc, /sys) is made as container root would make it: host root
+ * has no id on an idmapped rootfs (EOVERFLOW), and on a shifted one the
+ * directory must belong to container root anyway. */
+static int build(const struct helper_args *h, struct lxm_error *err)
+{
+    setfsgid(h->gid);
+    setfsuid(h->uid);
+    int r = lxm_rootfs_kernel_fs(h->rootfd, h->cfg, err);
+    setfsuid(0);
+    setfsgid(0);
+    if (r == 0)
+        lxm_rootfs_boot_id(h->rootfd, h->stage);
+    return r;
+}
+
+/* In the helper: join init's pid and network namespaces; a fork is what
+ * enters the pid namespace, so the mounting is done by our child. */
+static _Noreturn void helper(const struct helper_args *h)
+{
+    struct lxm_error err = {0};
+    int errfd = h->errfd;
+    if (setns(h->pidfd, CLONE_NEWPID | CLONE_NEWNET) < 0) {
+        lxm_error_errno(&err, errno, "join the container's pid and network namespaces");
+    } else {
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (build(h, &err) == 0)
+                _exit(0);
+            (void)!lxm_write_all(errfd, err.msg, strlen(err.msg));
+            _exit(1);
+        }
+        if (pid < 0) {
+            lxm_error_errno(&err, errno, "fork into the container's pid namespace");
+        } else {
+            int status = 0;
+            wait_pid(pid, &status);
+            _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+        }
+    }
+    (void)!lxm_write_all(errfd, err.msg, strlen(err.msg));
+    _exit(1);
+}
+
+int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *stage, int rootfd,
+                          uid_t uid, gid_t gid, struct lxm_error *err)
+{
+    _cleanup_close_ int dir = open(stage, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0)
+        return lxm_error_errno(err, errno, "open %s", stage);
+    if (mkdirat(dir, LXM_STAGE_ROOT, 0755) < 0 && errno != EEXIST)
+        return lxm_error_errno(err, errno, "mkdir %s/" LXM_STAGE_ROOT, stage);
+    if (move_mount(rootfd, "", dir, LXM_STAGE_ROOT, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return lxm_error_errno(err, errno, "mount the rootfs on %s/" LXM_STAGE_ROOT, stage);
+    _cleanup_close_ int root =
+        openat(dir, LXM_STAGE_ROOT, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (root < 0)
+        return lxm_error_errno(err, errno, "open %s/" LXM_STAGE_ROOT, stage);
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return lxm_error_errno(err, errno, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        struct helper_args h = {cfg, pidfd, root, dir, p[1], uid, gid};
+        helper(&h);
+    }
+    int saved = errno;
+    close(p[1]);
+    _cleanup_close_ int rd = p[0];
+    if (pid < 0)
+        return lxm_error_errno(err, saved, "fork");
+    char msg[LXM_ERROR_MAX];
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof(msg) - 1 &&
+           ((k = read(rd, msg + n, sizeof(msg) - 1 - n)) > 0 || (k < 0 && errno == EINTR)))
+        n += k > 0 ? (size_t)k : 0;
+    msg[n] = '\0';
+    int status = 0;
+    wait_pid(pid, &status);
+    if (msg[0])
+        return lxm_error_set(err, EIO, "%s", msg);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return lxm_error_set(err, EIO, "the mount helper failed (status %d)", status);
+    return 0;
+}

@@ -1,0 +1,169 @@
+/* runtime internals: what start.c, monitor.c, child.c, rootfs.c, attach.c
+ * and console.c share (the state file, the monitor socket protocol, the
+ * child's boot arguments, small syscall wrappers). Not for other modules. */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <termios.h>
+
+#include "cgroup/cgroup.h"
+#include "config/config.h"
+#include "config/container.h"
+#include "security/idmap.h"
+#include "net/network.h"
+#include "runtime/runtime.h"
+#include "security/security.h"
+#include "util/err.h"
+
+/* What the monitor records in run/NAME/state, first thing at its start and
+ * again at each step of a boot: who the monitor is (so a command tells a
+ * slow monitor from a dead one by a pidfd, and an old monitor can tell the
+ * container has a newer one), which init runs, and which child is between
+ * its release and the exec of init. One line of numbers, replaced
+ * atomically; the first four fields keep their place for scripts. */
+struct lxm_state_file {
+    pid_t monitor_pid;
+    pid_t init_pid;              /* 0 until the first init has exec'd */
+    uint64_t init_starttime;     /* /proc/PID/stat field 22 */
+    int64_t started_at;          /* unix seconds */
+    uint64_t monitor_starttime;  /* 0 in a file of an older lxm */
+    pid_t boot_pid;              /* released child, init not exec'd yet; 0 */
+    uint64_t boot_starttime;
+};
+
+int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *st);
+/* 0, -ENOENT when there is none, -EINVAL when unreadable. */
+int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st);
+void lxm_state_remove(const struct lxm_container *c);
+/* True if the state file names the calling process as its monitor. */
+bool lxm_state_is_mine(const struct lxm_container *c);
+/* pidfd of pid if it is still the process that started at starttime. */
+int lxm_pidfd_verified(pid_t pid, uint64_t starttime);
+
+/* Paths below rootfd as if it were "/" (rootfs.c): an O_PATH-style open
+ * (openat2 RESOLVE_IN_ROOT, no magic links), mkdir -p, and a regular file
+ * to bind onto (created if missing). fd or -errno. */
+int lxm_rootfs_open_in_root(int rootfd, const char *path, int flags);
+int lxm_rootfs_mkdir_in_root(int rootfd, const char *path);
+int lxm_rootfs_touch_in_root(int rootfd, const char *path);
+
+/* run/NAME/monitor.sock: one request line per connection.
+ *   "state\n"        -> "STATE <NAME> <init_pid> <started_at>\n"
+ *   "stop MS KILL\n" -> "kill\n" if it escalates, "stopped\n" when done
+ *   "console\n"      -> "ok\n", the last 16 KiB of console output, then raw
+ *                       bytes both ways (a client that lags 64 KiB is dropped) */
+char *lxm_monitor_socket_path(const struct lxm_container *c);
+/* Connect to the monitor; -ECONNREFUSED/-ENOENT when it is not there,
+ * -EAGAIN when its backlog is full (it never blocks the caller). */
+int lxm_monitor_connect(const struct lxm_container *c);
+int lxm_write_all(int fd, const void *buf, size_t len);
+/* Pass an fd over a unix socket (SCM_RIGHTS); recv gives the fd or -errno. */
+int lxm_send_fd(int sock, int fd);
+int lxm_recv_fd(int sock);
+/* Read one line (without '\n') into buf; 0 on success, -EPIPE at EOF. */
+int lxm_read_line(int fd, char *buf, size_t size);
+
+/* Effective config of a container (profiles merged); c->config set. */
+int lxm_runtime_load_config(struct lxm_container *c, struct lxm_error *err);
+int lxm_halt_signal(const struct lxm_config *cfg);
+
+/* User namespace of a start (userns.c). */
+struct lxm_storage_ops;
+struct lxm_userns {
+    bool enabled;                  /* false: privileged, no user ns */
+    struct lxm_idmap map;
+    enum lxm_idmap_method method;  /* rootfs layout, as recorded */
+    const struct lxm_storage_ops *storage; /* the backend holding the rootfs */
+    char image[4096];              /* the image tree under it, or "" */
+};
+
+/* Resolve the map (unprivileged) and bring the rootfs to the layout the
+ * config asks for, recorded in containers/NAME/idmap.state. */
+int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *cfg,
+                       struct lxm_userns *u, struct lxm_error *err);
+/* The detached rootfs mount init attaches (idmapped with init's user
+ * ns when the layout is idmapped); it goes to init over sync_fd. */
+int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns *u, pid_t pid,
+                         struct lxm_error *err);
+/* The ids on disk of a stopped c's rootfs: *shifted (with *map) when
+ * they are host ids (the shifted layout), else the container's own. */
+int lxm_userns_disk_map(const struct lxm_container *c, struct lxm_idmap *map, bool *shifted,
+                        struct lxm_error *err);
+/* `mounts:` entries, idmapped with a namespace of the same map, attached
+ * as DIR/0, DIR/1... on a tmpfs in the monitor's own mount namespace
+ * before the clone: init's copy of that namespace then holds them with
+ * their flags locked (container root cannot remount a read-only one rw),
+ * and init clones them from its cwd (DIR). */
+int lxm_userns_stage_mounts(const struct lxm_config *cfg, const struct lxm_userns *u,
+                            const char *dir, struct lxm_error *err);
+
+/* Everything the monitor hands the child across clone3. */
+struct lxm_boot {
+    struct lxm_container *c;
+    struct lxm_config *cfg;
+    struct lxm_seccomp *seccomp;
+    char *apparmor_profile;
+    int sync_fd;  /* socket: child reads one byte = go, then the
+                   * rootfs mount fd; sends the console pty
+                   * master back */
+    int error_fd; /* child writes its failure, CLOEXEC */
+    bool notify;  /* the notify socket's mount follows the rootfs on sync_fd */
+    bool locked;  /* lxm_mounts_locked(): the rootfs with /proc, /sys
+                   * and the masks waits in cwd/LXM_STAGE_ROOT instead
+                   * of coming over sync_fd */
+};
+
+/* The monitor's whole life after the start command forked it; never
+ * returns. result_fd gets "ok\n" or the error message. */
+void lxm_monitor_main(struct lxm_container *c, int result_fd) __attribute__((noreturn));
+/* In the new namespaces: set up the rootfs, exec init; never returns. */
+void lxm_child_main(struct lxm_boot *b) __attribute__((noreturn));
+/* Mount everything below the rootfs and pivot into it. The console pty
+ * comes from the container's own devpts (a remount by the guest then
+ * touches only its own instance); its master is sent over sync_fd. */
+int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err);
+/* /proc, a read-only /sys, then the policy's masked and read-only paths,
+ * below rootfd. */
+int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, struct lxm_error *err);
+/* A boot id of its own bound over /proc/sys/kernel/random/boot_id (the
+ * file is made in tmpdir and unlinked once bound); best effort. Locked
+ * too when mounts are: systemd unmounts what it can below /proc before it
+ * tries a proc of its own for a service (ProtectProc=), and gives up if
+ * it took anything away. */
+void lxm_rootfs_boot_id(int rootfd, int tmpdir);
+
+/* Locked kernel filesystems and masks (rootfs-lock.c). The one switch:
+ * true unless the container is privileged, nesting or unconfined. When
+ * true, init is cloned without a mount namespace of its own (it shares the
+ * monitor's), the monitor calls lxm_rootfs_lock_build() before releasing
+ * it, and init unshares its mount namespace then: the copy, owned by its
+ * user namespace, holds proc, sysfs and the masks locked. */
+bool lxm_mounts_locked(const struct lxm_config *cfg);
+#define LXM_STAGE_ROOT "root"
+/* Attach rootfd at STAGE/root (in the monitor's own mount namespace) and
+ * mount the kernel filesystems and masks on it from a helper in the pid
+ * and network namespaces of init (pidfd), host credentials; a directory
+ * it has to make is owned by uid:gid (container root on the host). */
+int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *stage, int rootfd,
+                          uid_t uid, gid_t gid, struct lxm_error *err);
+
+/* Environment for init and attached processes (container=lxm, PATH...). */
+char **lxm_container_env(const struct lxm_config *cfg, const char *term, const char *home,
+                         char *const *extra);
+/* Apply caps, AppArmor and seccomp of the policy to the calling process. */
+int lxm_apply_security(const struct lxm_config *cfg, struct lxm_seccomp *seccomp,
+                       const char *apparmor_profile, struct lxm_error *err);
+
+/* Terminal helpers (console.c). */
+int lxm_tty_raw(int fd, struct termios *saved);
+void lxm_tty_restore(int fd, const struct termios *saved);
+void lxm_tty_copy_winsize(int from, int to);
+/* Relay between the local terminal (in/out) and a remote fd until the
+ * remote closes (without escape, a stdin that is not a terminal ends
+ * with ^D typed on the remote pty once it is idle), the escape (Ctrl-a q)
+ * is typed when escape is set, or a
+ * signal in sigs arrives on sfd. Returns 0, or 1 on detach. */
+int lxm_relay(int in, int out, int remote, bool escape, int sfd, pid_t child);

@@ -1,0 +1,84 @@
+/* runtime: starting, stopping and querying a container. The start sequence
+ * lives in start.c (parent side), monitor.c (the per-container monitor) and
+ * child.c (inside the new namespaces); this header is their whole
+ * interface to the command layer. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config/container.h"
+#include "util/err.h"
+
+enum lxm_state {
+    LXM_STATE_STOPPED,
+    LXM_STATE_STARTING,
+    LXM_STATE_RUNNING,
+    LXM_STATE_FROZEN,
+    LXM_STATE_STOPPING,
+    LXM_STATE_ABORTING,
+};
+
+const char *lxm_state_name(enum lxm_state s);
+
+struct lxm_runtime_info {
+    enum lxm_state state;
+    pid_t init_pid;             /* in the host's pid namespace, 0 if none */
+    int64_t started_at;         /* unix seconds, 0 if not running */
+    bool monitor_alive;         /* false + RUNNING = monitor died, init alive */
+    bool monitor_busy;          /* alive (its pidfd says so) but no answer in time */
+};
+
+/* The truth about a container, from the monitor (or, if it died, from a
+ * pidfd on the recorded init): never from a stale pid file alone. */
+int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, struct lxm_error *err);
+
+struct lxm_start_opts {
+    bool foreground;            /* -F: stay attached to the console */
+    /* Called with the effective config (profiles merged) before anything
+     * boots: where the command layer warns. NULL: the runtime's own loud
+     * line for an unconfined container. */
+    void (*on_config)(const struct lxm_container *c, const struct lxm_config *eff);
+};
+
+/* Boot the container's init; returns once init has been exec'd, or fails
+ * with the child's reason and leaves the host as it was. Takes the lock
+ * unless the caller holds it (and releases only what it took); -F's
+ * console then runs without it, so a caller that holds it must not ask
+ * for the foreground. */
+int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts, struct lxm_error *err);
+
+/* Clean shutdown: halt signal, wait timeout_ms, then SIGKILL; a frozen
+ * container is thawed first. kill=true skips the wait. Returns when init
+ * is gone and the host side cleaned. Takes the lock like start. */
+int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, struct lxm_error *err);
+
+struct lxm_attach_opts {
+    /* "USER[:GROUP]", names or ids, resolved in the container's own
+     * /etc/passwd and /etc/group (passwd.h); NULL = root. */
+    const char *user;
+    char **env;                 /* extra K=V */
+    const char *cwd;            /* NULL = the user's home (else /) */
+    char **argv;                /* NULL = the user's login shell */
+    bool pty;                   /* a pty even when stdin/stdout are not terminals */
+};
+
+/* Run a command inside; returns its exit status (128+N on signal N). A
+ * pty is used when stdin and stdout are terminals (or opts->pty). */
+int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts, struct lxm_error *err);
+int lxm_runtime_console(struct lxm_container *c, struct lxm_error *err);
+/* Under the lock, like start and stop; freezing a STARTING or STOPPING
+ * container is refused (-EBUSY). */
+int lxm_runtime_freeze(struct lxm_container *c, bool freeze, struct lxm_error *err);
+
+/* config set/edit, with c locked: give a running c's cgroup `limits` (the
+ * effective limits of a config not saved yet); a stopped c is left alone
+ * (0). All or nothing: when a write fails, the limits of the saved
+ * config.yaml are put back and err says what failed; the caller then
+ * saves nothing. */
+int lxm_runtime_change_limits(struct lxm_container *c, const struct lxm_limits *limits,
+                              struct lxm_error *err);
+/* Put the effective limits of the saved config.yaml on a running c (to
+ * undo lxm_runtime_change_limits when saving failed); 0 if stopped. */
+int lxm_runtime_apply_limits(struct lxm_container *c, struct lxm_error *err);
