@@ -17,9 +17,9 @@
 
 #include "image/image_import-internal.h"
 #include "image/json.h"
+#include "util/arch.h"
 #include "util/lazy-archive.h"
 #include "image/lazy-image.h"
-#include "image/template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/inroot.h"

@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "config/container.h"
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "image/simplestreams.h"
-#include "image/template.h"
+#include "util/arch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/sha256.h"
@@ -46,8 +46,8 @@ static int fetch_and_import(const struct lxm_paths *paths, const struct lxm_remo
     if (r == 0)
         r = lxm_ss_download(remote->url, &img->rootfs, dir, progress, &rootfs, err);
     if (r == 0)
-        r = lxm_lifecycle_image_import_as(paths, meta, rootfs, label, aliases, progress, out,
-                                          existed, err);
+        r = lxm_image_import_as(paths, meta, rootfs, label, aliases, progress, out,
+                                existed, err);
     /* In the store (or refused as no image): the files have done their
      * work. A failed download keeps its .part for the next attempt. */
     if (meta && (r == 0 || r == -EINVAL))

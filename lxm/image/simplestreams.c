@@ -13,6 +13,7 @@
 #include "image/lazy-curl.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/progress.h"
 #include "util/sha256.h"
 
 /* The indexes of the public image server are a few MiB; a server sending

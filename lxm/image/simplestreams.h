@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "image/image.h"
 #include "util/err.h"
+#include "util/progress.h"
 
 struct lxm_ss_item {
     char *ftype, *path, *sha256; /* path relative to the server URL */

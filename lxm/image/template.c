@@ -14,36 +14,22 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "image/image.h"
 #include "image/image_import.h"
+#include "util/arch.h"
+#include "util/child_pipe.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/inroot.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/strv.h"
 
 extern char **environ;
-
-const char *lxm_host_arch(void)
-{
-    static const struct { const char *uname, *debian; } map[] = {
-        { "x86_64", "amd64" },  { "aarch64", "arm64" }, { "i686", "i386" },  { "i586", "i386" },
-        { "i386", "i386" },     { "armv7l", "armhf" },  { "armv6l", "armel" }, { "ppc64le", "ppc64el" },
-        { "s390x", "s390x" },   { "riscv64", "riscv64" }, { "mips64", "mips64el" },
-    };
-    struct utsname u;
-    if (uname(&u) < 0)
-        return "unknown";
-    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-        if (strcmp(u.machine, map[i].uname) == 0)
-            return map[i].debian;
-    return "unknown";
-}
 
 int lxm_template_release(const struct lxm_template *t, const char *release, const char **out,
                          struct lxm_error *err)
@@ -67,20 +53,6 @@ int lxm_template_release(const struct lxm_template *t, const char *release, cons
 }
 
 /* ---- writing inside a rootfs ---------------------------------------------------- */
-
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* Replace (never write through) the file at path inside the rootfs:
  * temp file beside it, then rename over whatever was there. */
@@ -116,7 +88,7 @@ static int write_in_root(int rootfd, const char *path, const char *data, mode_t 
     }
     if (fd < 0)
         return lxm_error_errno(err, EEXIST, "write /%s in the rootfs", path);
-    int r = write_all(fd, data, strlen(data));
+    int r = lxm_write_all(fd, data, strlen(data));
     if (r == 0 && fchmod(fd, mode) < 0)
         r = -errno;
     if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
@@ -295,22 +267,15 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
 
 static int run_command(char *const argv[], const struct run_opts *o, struct lxm_error *err)
 {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return lxm_error_errno(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        return lxm_error_errno(err, e, "fork");
-    }
+    int fd;
+    pid_t pid = lxm_fork_piped(&fd, err);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0)
-        run_child(argv, o, pfd[1]);
-    close(pfd[1]);
+        run_child(argv, o, fd);
     struct run_output out = { .o = o };
-    read_output(pfd[0], &out);
-    close(pfd[0]);
+    read_output(fd, &out);
+    close(fd);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -327,23 +292,16 @@ static int run_command(char *const argv[], const struct run_opts *o, struct lxm_
 /* Run argv and collect its stdout (for `busybox --list-full`). */
 static int capture_command(char *const argv[], char **out, struct lxm_error *err)
 {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return lxm_error_errno(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        return lxm_error_errno(err, e, "fork");
-    }
+    int fd;
+    pid_t pid = lxm_fork_piped(&fd, err);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0) {
-        if (dup2(pfd[1], 1) < 0)
+        if (dup2(fd, 1) < 0)
             _exit(127);
         execv(argv[0], argv);
         _exit(127);
     }
-    close(pfd[1]);
     size_t len = 0, cap = 16384;
     char *buf = malloc(cap);
     while (buf) {
@@ -357,14 +315,14 @@ static int capture_command(char *const argv[], char **out, struct lxm_error *err
             buf = bigger;
             cap *= 2;
         }
-        ssize_t n = read(pfd[0], buf + len, cap - len - 1);
+        ssize_t n = read(fd, buf + len, cap - len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         len += (size_t)n;
     }
-    close(pfd[0]);
+    close(fd);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -441,7 +399,7 @@ static int copy_file_at(const char *src, int dirfd, const char *dst, mode_t mode
             return -errno;
         char buf[65536];
         while ((n = read(in, buf, sizeof(buf))) > 0)
-            if (write_all(out, buf, (size_t)n) < 0)
+            if (lxm_write_all(out, buf, (size_t)n) < 0)
                 return -errno;
         if (n < 0)
             return -errno;

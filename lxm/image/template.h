@@ -77,6 +77,3 @@ int lxm_rootfs_set_identity(const char *rootfs, const char *name, struct lxm_err
 int lxm_template_list(const struct lxm_paths *paths, struct lxm_template ***out, size_t *n,
                       struct lxm_error *err);
 void lxm_template_list_free(struct lxm_template **list, size_t n);
-
-/* This machine's architecture in Debian's spelling (amd64, arm64, ...). */
-const char *lxm_host_arch(void);

@@ -11,8 +11,9 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "runtime/runtime-internal.h"
 #include "util/cleanup.h"
+#include "util/inroot.h"
+#include "util/io.h"
 #include "util/log.h"
 
 #define FUSE_MAGIC 0x65735546
@@ -127,7 +128,7 @@ int lxm_lxcfs_setup(int rootfd, int sock, struct lxm_error *err)
         if (mfd < 0)
             return lxm_error_errno(err, -mfd, "lxcfs: receive /%s", lxm_lxcfs_files[i]);
         const char *rel = lxm_lxcfs_files[i];
-        _cleanup_close_ int target = lxm_rootfs_open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+        _cleanup_close_ int target = lxm_open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW, 0);
         if (target >= 0 && move_mount(mfd, "", target, "",
                                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0) {
             n++;

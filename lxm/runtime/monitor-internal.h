@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "runtime/ready.h"
+#include "runtime/state.h"
 #include "runtime/runtime-internal.h"
 
 #define MAX_CLIENTS 32

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "security/devices.h"
+#include "security/seccomp-cache.h"
 #include "runtime/lxcfs.h"
 #include "runtime/nesting.h"
 #include "util/cleanup.h"
@@ -156,7 +157,7 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     r = lxm_devices_apply_cgroup(&m->cfg->policy, m->cg, err);
     if (r < 0)
         return lxm_error_prefix(err, "devices");
-    r = lxm_seccomp_compile(&m->cfg->policy, &m->seccomp, err);
+    r = lxm_seccomp_cached(&m->cfg->policy, m->c->paths->run, &m->seccomp, err);
     if (r < 0)
         return lxm_error_prefix(err, "seccomp");
     r = lxm_apparmor_prepare(m->c->id, &m->cfg->policy, m->c->run_dir, &m->apparmor_profile, err);

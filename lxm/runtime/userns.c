@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "storage/storage.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -123,7 +123,7 @@ static int find_storage(const struct lxm_container *c, const struct lxm_config *
     _cleanup_free_ char *image = NULL;
     int r = lxm_storage_of(c->dir, &u->storage, err);
     if (r == 0)
-        r = lxm_lifecycle_image_rootfs(c->paths, cfg->image, &image, err);
+        r = lxm_image_rootfs(c->paths, cfg->image, &image, err);
     if (r < 0)
         return lxm_error_prefix(err, "rootfs of %s", c->name);
     if (image && strlen(image) >= sizeof(u->image))

@@ -14,10 +14,9 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "runtime/runtime.h"
 #include "storage/storage.h"
-#include "storage/snapshot.h"
 #include "image/template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -25,6 +24,7 @@
 #include "util/strv.h"
 #include "config/ydoc.h"
 #include "util/owner.h"
+#include "util/signals.h"
 #include "storage/leftovers.h"
 
 #define IO_BLOCK (1 << 20)
@@ -335,7 +335,7 @@ static int open_rootfs(struct lxm_container *c, struct lxm_error *err)
     if (r == 0)
         r = lxm_storage_of(c->dir, &ops, err);
     if (r == 0)
-        r = lxm_lifecycle_image_rootfs(c->paths, c->config->image, &image, err);
+        r = lxm_image_rootfs(c->paths, c->config->image, &image, err);
     if (r < 0)
         return r;
     struct lxm_storage_mount how = { .userns_fd = -1, .readonly = true };

@@ -19,12 +19,12 @@
 
 #include "config/config.h"
 #include "config/config_check.h"
-#include "storage/snapshot.h"
 #include "storage/storage-btrfs.h"
 #include "storage/storage.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/signals.h"
 #include "config/ydoc.h"
 
 static void globalp(struct lxm_global **g)
