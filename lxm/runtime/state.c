@@ -198,18 +198,25 @@ static int read_line_while_alive(int fd, int pidfd, int64_t ms, char *buf, size_
         if (r < 0)
             return -errno;
         if (p[0].revents) {
-            /* A byte at a time: a second line ("kill", then "stopped")
-             * stays in the socket for the next call. */
-            ssize_t k = recv(fd, buf + n, 1, MSG_DONTWAIT);
+            /* Peek, then take up to the end of the line only: a second
+             * line ("kill", then "stopped") stays in the socket for the
+             * next call. */
+            ssize_t k = recv(fd, buf + n, size - 1 - n, MSG_PEEK | MSG_DONTWAIT);
+            if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (k <= 0)
+                return -ECONNRESET;
+            char *nl = memchr(buf + n, '\n', (size_t)k);
+            size_t take = nl ? (size_t)(nl - (buf + n)) + 1 : (size_t)k;
+            k = recv(fd, buf + n, take, MSG_DONTWAIT);
             if (k < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
             if (k <= 0)
                 return -ECONNRESET;
             n += (size_t)k;
             buf[n] = '\0';
-            char *nl = strchr(buf, '\n');
-            if (nl) {
-                *nl = '\0';
+            if (nl && (size_t)k == take) {
+                buf[n - 1] = '\0';
                 return 0;
             }
             if (n >= size - 1)
