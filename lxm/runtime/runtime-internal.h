@@ -34,6 +34,12 @@ struct lxm_state_file {
     uint64_t boot_starttime;
 };
 
+/* lxm_runtime_start, and whether the guest was ready already when init
+ * had been exec'd (*ready: the monitor said so in its verdict; the state
+ * was RUNNING then, and no query is needed to know it). */
+int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts *opts,
+                           bool *ready, struct lxm_error *err);
+
 int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *st);
 /* 0, -ENOENT when there is none, -EINVAL when unreadable. */
 int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st);

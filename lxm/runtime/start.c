@@ -79,7 +79,9 @@ int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *
                   st->monitor_starttime, (int)st->boot_pid, st->boot_starttime);
     if (!path || !text)
         return -ENOMEM;
-    return write_file_atomic(path, text, strlen(text), 0600);
+    /* Replaced atomically, not synced: it names processes, which a crash
+     * of the host takes with it (lxm_state_read drops what is unreadable). */
+    return write_file_replace(path, text, strlen(text), 0600);
 }
 
 int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st)
@@ -485,7 +487,9 @@ static void remove_run_dir(struct lxm_container *c)
         lxm_warn("remove %s: %s", c->run_dir, strerror(-r));
 }
 
-static int spawn_monitor(struct lxm_container *c, struct lxm_error *err)
+/* Fork the monitor and wait for its verdict: "ok\n", "ok ready\n" (init
+ * runs and the guest is ready already: *ready) or its error. */
+static int spawn_monitor(struct lxm_container *c, bool *ready, struct lxm_error *err)
 {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
@@ -521,7 +525,8 @@ static int spawn_monitor(struct lxm_container *c, struct lxm_error *err)
             break;
     }
     buf[n] = '\0';
-    if (strcmp(buf, "ok\n") == 0)
+    *ready = strcmp(buf, "ok ready\n") == 0;
+    if (*ready || strcmp(buf, "ok\n") == 0)
         return 0;
     if (n == 0)
         return lxm_error_set(err, EIO,
@@ -560,6 +565,14 @@ static void warn_no_apparmor(const struct lxm_container *c)
 int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts,
                       struct lxm_error *err)
 {
+    bool ready;
+    return lxm_runtime_start_tell(c, opts, &ready, err);
+}
+
+int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts *opts,
+                           bool *ready, struct lxm_error *err)
+{
+    *ready = false;
     bool took;
     int r = lock_existing(c, &took, err);
     if (r < 0)
@@ -588,7 +601,7 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
             r = lxm_error_errno(err, -r, "create %s", dirs[i]);
     if (r < 0)
         goto out;
-    r = spawn_monitor(c, err);
+    r = spawn_monitor(c, ready, err);
     if (r < 0) {
         wait_monitor_exit(c);
         /* A monitor killed during the boot left its record: a child it

@@ -89,7 +89,9 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
+/* Write a temporary file and rename it over path; durable also fsyncs the
+ * file and its directory before and after the rename. */
+static int replace_file(const char *path, const char *data, size_t len, mode_t mode, bool durable)
 {
     _cleanup_free_ char *dir_copy = strdup(path);
     /* The owner tag lets the next lxm command remove it if we die here. */
@@ -102,7 +104,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
     int r = write_all(fd, data, len);
     if (r == 0 && fchmod(fd, mode) < 0)
         r = -errno;
-    if (r == 0 && fsync(fd) < 0)
+    if (r == 0 && durable && fsync(fd) < 0)
         r = -errno;
     if (r == 0 && rename(tmp, path) < 0)
         r = -errno;
@@ -110,10 +112,22 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
         unlink(tmp);
         return r;
     }
+    if (!durable)
+        return 0;
     _cleanup_close_ int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0)
         (void)fsync(dfd);
     return 0;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+    return replace_file(path, data, len, mode, true);
+}
+
+int write_file_replace(const char *path, const char *data, size_t len, mode_t mode)
+{
+    return replace_file(path, data, len, mode, false);
 }
 
 int write_string(const char *path, const char *s)
