@@ -270,7 +270,9 @@ static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_e
 {
     int r;
     if (m->cg) {
-        r = lxm_cgroup_attach(m->cg, pid, err);
+        /* clone_child put it in the cgroup2 directory when there is one. */
+        r = lxm_cgroup_v2_fd(m->cg) >= 0 ? lxm_cgroup_attach_cloned(m->cg, pid, err)
+                                          : lxm_cgroup_attach(m->cg, pid, err);
         if (r < 0)
             return lxm_error_prefix(err, "cgroup");
     }
