@@ -152,6 +152,9 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
     if (r < 0)
         return lxm_error_prefix(err, "cgroup");
+    /* The first boot's attach of init begins its wait now (cgroup-warm.c). */
+    if ((r = lxm_cgroup_attach_begin(m->cg, &m->attach_job)) < 0)
+        return lxm_error_errno(err, -r, "cgroup attach");
     /* Before init exists: it must never see a device outside the list. */
     r = lxm_devices_apply_cgroup(&m->cfg->policy, m->cg, err);
     if (r < 0)
@@ -265,17 +268,11 @@ static int prepare_userns(struct monitor *m, pid_t pid, int *rootfd, struct lxm_
     return 0;
 }
 
-/* Host-side steps between clone and release; the child is waiting. */
+/* Host-side steps between clone and release; the child is waiting (its
+ * cgroup attach runs beside them, see monitor_boot). */
 static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_error *err)
 {
     int r;
-    if (m->cg) {
-        /* clone_child put it in the cgroup2 directory when there is one. */
-        r = lxm_cgroup_v2_fd(m->cg) >= 0 ? lxm_cgroup_attach_cloned(m->cg, pid, err)
-                                          : lxm_cgroup_attach(m->cg, pid, err);
-        if (r < 0)
-            return lxm_error_prefix(err, "cgroup");
-    }
     if (m->net) {
         r = lxm_network_attach(m->net, pid, err);
         if (r < 0)
@@ -395,17 +392,31 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     r = stage_mounts(m, err);
     if (r < 0)
         return r;
+    /* The first boot's job was begun in setup; a reboot begins one. */
+    struct lxm_cgroup_attach_job *job = m->attach_job;
+    m->attach_job = NULL;
+    if (!job && m->cg && (r = lxm_cgroup_attach_begin(m->cg, &job)) < 0)
+        return lxm_error_errno(err, -r, "cgroup attach");
     int pidfd = -1;
     pid_t pid = clone_child(m, &pidfd, sync_c, err_c);
     int saved = errno;
     close(TAKE_FD(sync_c));
     close(TAKE_FD(err_c));
-    if (pid < 0)
+    if (pid < 0) {
+        lxm_cgroup_attach_end(job, NULL);
         return lxm_error_errno(err, saved, "clone3");
+    }
+    /* Into the v1 hierarchies while we go on (clone_child put it in the
+     * cgroup2 directory when there is one); joined before the release. */
+    if (job)
+        lxm_cgroup_attach_pid(job, pid, lxm_cgroup_v2_fd(m->cg) >= 0);
     _cleanup_close_ int rootfd = -1;
     r = prepare_child(m, pid, &rootfd, err);
     if (r == 0 && lxm_mounts_locked(m->cfg))
         r = build_locked(m, pidfd, rootfd, err);
+    int ra = lxm_cgroup_attach_end(job, r == 0 ? err : NULL);
+    if (r == 0 && ra < 0)
+        r = lxm_error_prefix(err, "cgroup");
     if (r == 0)
         r = release_child(m, pid, sync_w, rootfd, err);
     if (r == 0)
@@ -453,6 +464,10 @@ static bool teardown(struct monitor *m)
     struct lxm_error e = {0};
     bool mine = lxm_state_is_mine(m->c);
     teardown_boot(m);
+    if (m->attach_job) {
+        lxm_cgroup_attach_end(m->attach_job, NULL);
+        m->attach_job = NULL;
+    }
     unstage_mounts(m);
     monitor_ready_free(m);
     if (m->oom_fd >= 0) {
