@@ -909,16 +909,19 @@ int lxm_cgroup_stats(struct lxm_cgroup *cg, struct lxm_cgroup_stats *st, struct 
     return 0;
 }
 
-int64_t lxm_cgroup_oom_kills(struct lxm_cgroup *cg)
-{
-    struct lxm_cgroup_stats st;
-    lxm_cgroup_stats(cg, &st, NULL);
-    return st.oom_kills < 0 ? -ENOENT : st.oom_kills;
-}
-
 static struct lxm_cg_hier *role_hier(struct lxm_cgroup *cg, enum lxm_cg_role r)
 {
     return cg->role[r] >= 0 ? &cg->h[cg->role[r]] : NULL;
+}
+
+/* Only the memory hierarchy's files: the monitor asks at every start. */
+int64_t lxm_cgroup_oom_kills(struct lxm_cgroup *cg)
+{
+    struct lxm_cgroup_stats st = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    struct lxm_cg_hier *h = role_hier(cg, LXM_CG_MEMORY);
+    if (h)
+        h->ops->stats(h, LXM_CG_ROLE(LXM_CG_MEMORY), &st);
+    return st.oom_kills < 0 ? -ENOENT : st.oom_kills;
 }
 
 int lxm_cgroup_freeze(struct lxm_cgroup *cg, bool frozen, struct lxm_error *err)

@@ -24,6 +24,11 @@ char *xasprintf(const char *fmt, ...)
 
 int mkdir_p(const char *path, mode_t mode)
 {
+    /* Mostly the parents exist (every start makes its run dir): one call. */
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -errno;
     _cleanup_free_ char *p = strdup(path);
     if (!p)
         return -ENOMEM;
