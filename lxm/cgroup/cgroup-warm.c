@@ -155,11 +155,15 @@ int lxm_cgroup_attach_begin(struct lxm_cgroup *cg, struct lxm_cgroup_attach_job 
         return -ENOMEM;
     *j = (struct lxm_cgroup_attach_job){.cg = cg, .helper = -1, .to_fd = -1, .from_fd = -1};
     const char *warm_mount = NULL;
-    for (int i = 0; i < cg->n && !warm_mount; i++)
-        if (warm_hierarchy(cg->h[i].ops->version, cg->h[i].opts))
+    bool v1 = false;
+    for (int i = 0; i < cg->n; i++) {
+        v1 = v1 || cg->h[i].ops->version == 1;
+        if (!warm_mount && warm_hierarchy(cg->h[i].ops->version, cg->h[i].opts))
             warm_mount = cg->h[i].mount;
+    }
+    /* Pure v2: clone3 puts init in its cgroup, and nothing is left to do. */
     int to[2], from[2];
-    if (pipe2(to, O_CLOEXEC) < 0)
+    if (!v1 || pipe2(to, O_CLOEXEC) < 0)
         return 0;
     if (pipe2(from, O_CLOEXEC) < 0) {
         close(to[0]);
