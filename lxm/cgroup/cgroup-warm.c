@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup-internal.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
 
 /* A hierarchy for the throwaway move: v1, with a controller (not a named
  * one such as name=systemd). */
@@ -34,13 +36,13 @@ static bool warm_hierarchy(int version, const char *opts)
     return version == 1 && opts && strncmp(opts, "name=", 5) != 0;
 }
 
-/* Move the calling thread (only it) to the root of the hierarchy mounted
- * at mount: the kernel takes its writer lock as for any attach. */
-static void move_self_to(const char *mount)
+/* Move the calling thread (only it) into the cgroup dir of a v1
+ * hierarchy: the kernel takes its writer lock as for any attach. */
+static void move_self_to(const char *dir)
 {
     char path[4096], tid[32];
     int n = snprintf(tid, sizeof(tid), "%d", (int)gettid());
-    if ((size_t)snprintf(path, sizeof(path), "%s/tasks", mount) >= sizeof(path))
+    if ((size_t)snprintf(path, sizeof(path), "%s/tasks", dir) >= sizeof(path))
         return;
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -50,6 +52,28 @@ static void move_self_to(const char *mount)
     }
 }
 
+/* Our own cgroup in the hierarchy with these controllers ("cpu,cpuacct"),
+ * from /proc/self/cgroup, below mount; NULL if it does not say. */
+static char *own_cgroup_dir(const char *mount, const char *opts)
+{
+    _cleanup_free_ char *text = NULL;
+    if (read_file("/proc/thread-self/cgroup", &text, NULL) < 0)
+        return NULL;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *ctrl = strchr(line, ':');
+        char *path = ctrl ? strchr(ctrl + 1, ':') : NULL;
+        if (!path)
+            continue;
+        *path++ = '\0';
+        if (strcmp(ctrl + 1, opts) == 0 && path[0] == '/')
+            return xasprintf("%s%s", mount, strcmp(path, "/") == 0 ? "" : path);
+    }
+    return NULL;
+}
+
+/* The start command's thread: a move into the cgroup it is in already,
+ * which moves nothing but takes the lock all the same. */
 static void move_self(void)
 {
     struct lxm_cg_layout l = {.n = 0};
@@ -57,7 +81,9 @@ static void move_self(void)
         return;
     for (int i = 0; i < l.n; i++)
         if (warm_hierarchy(l.m[i].version, l.m[i].opts)) {
-            move_self_to(l.m[i].path);
+            _cleanup_free_ char *dir = own_cgroup_dir(l.m[i].path, l.m[i].opts);
+            if (dir)
+                move_self_to(dir);
             break;
         }
     lxm_cg_layout_clear(&l);
@@ -127,7 +153,7 @@ static bool io_full(int fd, void *buf, size_t len, bool out)
 
 /* The helper: the warming move, then the attach it is asked for (or none
  * when the request pipe closes), its result back, and out. */
-static _Noreturn void helper_main(struct lxm_cgroup *cg, const char *warm_mount, int in, int out)
+static _Noreturn void helper_main(struct lxm_cgroup *cg, const char *warm_dir, int in, int out)
 {
     unsigned lo = (unsigned)(in < out ? in : out), hi = (unsigned)(in < out ? out : in);
     if (lo > 3)
@@ -135,8 +161,8 @@ static _Noreturn void helper_main(struct lxm_cgroup *cg, const char *warm_mount,
     if (hi > lo + 1)
         close_range(lo + 1, hi - 1, 0);
     close_range(hi + 1, ~0U, 0);
-    if (warm_mount)
-        move_self_to(warm_mount);
+    if (warm_dir)
+        move_self_to(warm_dir);
     struct job_request req;
     if (!io_full(in, &req, sizeof(req), false) || req.pid <= 0)
         _exit(0);
@@ -154,12 +180,14 @@ int lxm_cgroup_attach_begin(struct lxm_cgroup *cg, struct lxm_cgroup_attach_job 
     if (!j)
         return -ENOMEM;
     *j = (struct lxm_cgroup_attach_job){.cg = cg, .helper = -1, .to_fd = -1, .from_fd = -1};
-    const char *warm_mount = NULL;
+    /* The helper moves itself to lxm's own parent of the container's
+     * cgroup (it exists: the container's is in it). */
+    _cleanup_free_ char *warm_dir = NULL;
     bool v1 = false;
     for (int i = 0; i < cg->n; i++) {
         v1 = v1 || cg->h[i].ops->version == 1;
-        if (!warm_mount && warm_hierarchy(cg->h[i].ops->version, cg->h[i].opts))
-            warm_mount = cg->h[i].mount;
+        if (!warm_dir && warm_hierarchy(cg->h[i].ops->version, cg->h[i].opts))
+            warm_dir = strndup(cg->h[i].dir, strlen(cg->h[i].dir) - strlen(cg->name) - 1);
     }
     /* Pure v2: clone3 puts init in its cgroup, and nothing is left to do. */
     int to[2], from[2];
@@ -172,7 +200,7 @@ int lxm_cgroup_attach_begin(struct lxm_cgroup *cg, struct lxm_cgroup_attach_job 
     }
     j->helper = fork();
     if (j->helper == 0)
-        helper_main(cg, warm_mount, to[0], from[1]);
+        helper_main(cg, warm_dir, to[0], from[1]);
     close(to[0]);
     close(from[1]);
     if (j->helper < 0) {
