@@ -149,16 +149,8 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     r = lxm_userns_prepare(m->c, m->cfg, &m->userns, err);
     if (r < 0)
         return r;
-    r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
-    if (r < 0)
-        return lxm_error_prefix(err, "cgroup");
-    /* The first boot's attach of init begins its wait now (cgroup-warm.c). */
-    if ((r = lxm_cgroup_attach_begin(m->cg, &m->attach_job)) < 0)
-        return lxm_error_errno(err, -r, "cgroup attach");
-    /* Before init exists: it must never see a device outside the list. */
-    r = lxm_devices_apply_cgroup(&m->cfg->policy, m->cg, err);
-    if (r < 0)
-        return lxm_error_prefix(err, "devices");
+    /* What needs no cgroup comes first: while the start command's early
+     * attach wait runs it holds the host's cgroup lock (cgroup-warm.c). */
     r = lxm_seccomp_compile(&m->cfg->policy, &m->seccomp, err);
     if (r < 0)
         return lxm_error_prefix(err, "seccomp");
@@ -169,8 +161,20 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     m->boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (m->timer_fd < 0 || m->boot_timer_fd < 0)
         return lxm_error_errno(err, errno, "timerfd");
+    if ((r = monitor_ready_setup(m, err)) < 0)
+        return r;
+    r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "cgroup");
+    /* The first boot's attach of init begins its wait now (cgroup-warm.c). */
+    if ((r = lxm_cgroup_attach_begin(m->cg, &m->attach_job)) < 0)
+        return lxm_error_errno(err, -r, "cgroup attach");
+    /* Before init exists: it must never see a device outside the list. */
+    r = lxm_devices_apply_cgroup(&m->cfg->policy, m->cg, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "devices");
     watch_oom(m);
-    return monitor_ready_setup(m, err);
+    return 0;
 }
 
 /* --- boot ---------------------------------------------------------------------- */
