@@ -21,7 +21,20 @@ struct lxm_ctx {
     bool quiet;
     bool debug;
     const char *argv0;          /* absolute path of this binary (for re-exec) */
+    /* The library's progress and notices come here (cmd/report.c), and
+     * paths.report points here; what a running meter has drawn. */
+    struct lxm_report report;
+    struct lxm_cmd_meter {
+        bool tty;               /* stdout and stderr are terminals, no --quiet */
+        bool drawn;             /* a running line is on the screen */
+        int64_t start_ms, last_ms;
+    } meter;
 };
+
+/* Set ctx->report (and ctx->paths.report) from ctx->quiet and the
+ * terminals: meters only for a person at a terminal, notes unless
+ * --quiet, waits and warnings for a terminal. After lxm_paths_init. */
+void lxm_cmd_report_init(struct lxm_ctx *ctx);
 
 typedef int (*lxm_cmd_fn)(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err);
 

@@ -170,7 +170,7 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
     /* REMOTE:ALIAS: the store's copy, or one made now (before anything of
      * the container exists, so a failed download leaves nothing). */
     if (r == 0 && a.image && (r = create_check_new(ctx, a.name, err)) == 0 &&
-        (r = lxm_image_remote_resolve(&ctx->paths, a.image, lxm_progress_mode(ctx->quiet), &fp,
+        (r = lxm_image_remote_resolve(&ctx->paths, a.image, &ctx->report, &fp,
                                       err)) > 0)
         r = 0;
     if (r == 0) {
@@ -178,7 +178,7 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
             .name = a.name, .template_name = a.template_name, .release = a.release,
             .from = a.from, .from_rootfs = a.from_rootfs, .image = fp ? fp : a.image, .profiles = a.profiles,
             .no_default_profile = a.no_default_profile, .settings = a.settings,
-            .include = a.include, .progress = lxm_progress_mode(ctx->quiet),
+            .include = a.include, .progress = &ctx->report,
         };
         r = a.dry_run ? dry_run(ctx, &o, err) : lxm_lifecycle_create(&ctx->paths, &o, out, err);
         if (r == 0 && a.dry_run)

@@ -12,10 +12,10 @@
 #include "cmd/cmd.h"
 #include "image/image_remote.h"
 #include "image/image_store.h"
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "cmd/output.h"
 #include "image/simplestreams.h"
-#include "image/template.h"
+#include "util/arch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -181,6 +181,45 @@ static int image_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_err
     return 0;
 }
 
+/* import's and copy's options, anywhere on the line: -a/--alias (may
+ * repeat), --split (when longopts has it) and the one SOURCE. 'h' after
+ * --help. */
+static int parse_source_args(const char *sub, int argc, char **argv, const struct option *longopts,
+                             char ***aliases, const char **split, const char **source,
+                             struct lxm_error *err)
+{
+    optind = 1;
+    while (optind < argc) {
+        int opt = lxm_getopt("image", argc, argv, "a:", longopts, err);
+        if (opt == 'h')
+            return 'h';
+        if (opt == '?')
+            return -LXM_EUSAGE;
+        if (opt == 'a' && strv_push(aliases, optarg) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+        if (opt == 's')
+            *split = optarg;
+        if (opt == -1 && optind < argc) {
+            if (*source)
+                return lxm_usage_error(err, "image", "%s: unexpected argument '%s'", sub,
+                                       argv[optind]);
+            *source = argv[optind++];
+        }
+    }
+    return 0;
+}
+
+/* "imported image 0123456789ab (12.3 MiB) in 1.2 s" and the like. */
+static void print_stored(const struct lxm_ctx *ctx, const struct lxm_image *img, bool existed,
+                         const char *done, const char *from, double t0)
+{
+    char size[32];
+    lxm_format_bytes(size, sizeof(size), (int64_t)img->size);
+    if (!ctx->quiet)
+        printf("%s image %.12s (%s)%s%s in %.1f s\n", existed ? "already had" : done,
+               img->fingerprint, size, from ? " from " : "", from ? from : "", now_s() - t0);
+}
+
 static int image_import(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option longopts[] = {
@@ -188,37 +227,19 @@ static int image_import(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_e
     };
     _cleanup_strv_free_ char **aliases = NULL;
     const char *split = NULL, *source = NULL;
-    optind = 1;
-    while (optind < argc) {
-        int opt = lxm_getopt("image", argc, argv, "a:", longopts, err);
-        if (opt == 'h')
-            return 0;
-        if (opt == '?')
-            return -LXM_EUSAGE;
-        if (opt == 'a' && strv_push(&aliases, optarg) < 0)
-            return lxm_error_set(err, ENOMEM, "out of memory");
-        if (opt == 's')
-            split = optarg;
-        if (opt == -1 && optind < argc) {
-            if (source)
-                return lxm_usage_error(err, "image", "import: unexpected argument '%s'", argv[optind]);
-            source = argv[optind++];
-        }
-    }
+    int r = parse_source_args("import", argc, argv, longopts, &aliases, &split, &source, err);
+    if (r != 0)
+        return r == 'h' ? 0 : r;
     if (!source)
         return lxm_usage_error(err, "image", "import: missing FILE or DIR[:TAG]");
     double t0 = now_s();
     bool existed = false;
     _cleanup_image_ struct lxm_image *img = NULL;
-    int r = lxm_lifecycle_image_import(&ctx->paths, source, split, aliases,
-                                       lxm_progress_mode(ctx->quiet), &img, &existed, err);
+    r = lxm_image_import(&ctx->paths, source, split, aliases, &ctx->report, &img,
+                         &existed, err);
     if (r < 0)
         return lxm_error_prefix(err, "image import %s", source);
-    char size[32];
-    lxm_format_bytes(size, sizeof(size), (int64_t)img->size);
-    if (!ctx->quiet)
-        printf("%s image %.12s (%s) in %.1f s\n", existed ? "already had" : "imported",
-               img->fingerprint, size, now_s() - t0);
+    print_stored(ctx, img, existed, "imported", NULL, t0);
     return 0;
 }
 
@@ -226,27 +247,15 @@ static int image_copy(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_err
 {
     static const struct option longopts[] = { { "alias", required_argument, NULL, 'a' }, { 0 } };
     _cleanup_strv_free_ char **aliases = NULL;
-    const char *ref = NULL;
-    optind = 1;
-    while (optind < argc) {
-        int opt = lxm_getopt("image", argc, argv, "a:", longopts, err);
-        if (opt == 'h')
-            return 0;
-        if (opt == '?')
-            return -LXM_EUSAGE;
-        if (opt == 'a' && strv_push(&aliases, optarg) < 0)
-            return lxm_error_set(err, ENOMEM, "out of memory");
-        if (opt == -1 && optind < argc) {
-            if (ref)
-                return lxm_usage_error(err, "image", "copy: unexpected argument '%s'", argv[optind]);
-            ref = argv[optind++];
-        }
-    }
+    const char *split = NULL, *ref = NULL;
+    int r = parse_source_args("copy", argc, argv, longopts, &aliases, &split, &ref, err);
+    if (r != 0)
+        return r == 'h' ? 0 : r;
     if (!ref)
         return lxm_usage_error(err, "image", "copy: missing REMOTE:ALIAS");
     struct lxm_remote remote = { 0 };
     const char *alias = NULL;
-    int r = lxm_remote_split(&ctx->paths, ref, &remote, &alias, err);
+    r = lxm_remote_split(&ctx->paths, ref, &remote, &alias, err);
     if (r == 0)
         return lxm_usage_error(err, "image", "copy: '%s' is not REMOTE:ALIAS (see 'lxm remote list')",
                                ref);
@@ -255,18 +264,14 @@ static int image_copy(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_err
     _cleanup_image_ struct lxm_image *img = NULL;
     if (r > 0)
         r = *alias ? lxm_image_remote_copy(&ctx->paths, &remote, alias, aliases,
-                                           lxm_progress_mode(ctx->quiet), &img, &existed, err)
+                                           &ctx->report, &img, &existed, err)
                    : lxm_usage_error(err, "image", "copy: missing ALIAS after '%s'", ref);
     free(remote.name);
     free(remote.url);
     free(remote.protocol);
     if (r < 0)
         return r;
-    char size[32];
-    lxm_format_bytes(size, sizeof(size), (int64_t)img->size);
-    if (!ctx->quiet)
-        printf("%s image %.12s (%s) from %s in %.1f s\n", existed ? "already had" : "copied",
-               img->fingerprint, size, ref, now_s() - t0);
+    print_stored(ctx, img, existed, "copied", ref, t0);
     return 0;
 }
 
@@ -275,7 +280,7 @@ static int image_export(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_e
     if (argc != 3)
         return lxm_usage_error(err, "image", "export: expected IMAGE FILE");
     double t0 = now_s();
-    int r = lxm_lifecycle_image_export(&ctx->paths, argv[1], argv[2], lxm_progress_mode(ctx->quiet), err);
+    int r = lxm_image_export(&ctx->paths, argv[1], argv[2], &ctx->report, err);
     if (r < 0)
         return lxm_error_prefix(err, "image export %s", argv[1]);
     if (!ctx->quiet)

@@ -12,33 +12,49 @@
 #include "util/cleanup.h"
 #include "util/strv.h"
 
-/* Options may come before or after NAME ("stop -k c1", "stop c1 -k");
- * "--" ends them and the rest is *rest (attach's command). */
-static int parse_args(const char *cmd, int argc, char **argv, const char *shortopts,
-                      const struct option *longopts,
-                      int (*on_opt)(int, const char *, void *, struct lxm_error *), void *data,
-                      const char **name, char ***rest, struct lxm_error *err)
+typedef int (*opt_fn)(int opt, const char *arg, void *data, struct lxm_error *err);
+
+/* Options up to the next operand or the end, each given to on_opt: 0 with
+ * optind at the operand (or argc), 'h' after --help, <0 on a bad option or
+ * on_opt's error. Options may come before or after operands ("stop -k c1",
+ * "stop c1 -k"). */
+static int next_operand(const char *cmd, int argc, char **argv, const char *shortopts,
+                        const struct option *longopts, opt_fn on_opt, void *data,
+                        struct lxm_error *err)
 {
-    *name = NULL;
     for (;;) {
         int opt = lxm_getopt(cmd, argc, argv, shortopts, longopts, err);
         if (opt == 'h')
             return 'h';
         if (opt == '?')
             return -LXM_EUSAGE;
-        if (opt != -1) {
-            int r = on_opt(opt, optarg, data, err);
-            if (r < 0)
-                return r;
-            continue;
-        }
-        bool dashdash = optind > 0 && optind <= argc && strcmp(argv[optind - 1], "--") == 0;
-        if (!dashdash && optind < argc && !*name) {
-            *name = argv[optind++];
-            continue;
-        }
-        break;
+        if (opt == -1)
+            return 0;
+        int r = on_opt(opt, optarg, data, err);
+        if (r < 0)
+            return r;
     }
+}
+
+/* Did the operand at optind come after "--"? */
+static bool after_dashdash(int argc, char **argv)
+{
+    return optind > 0 && optind <= argc && strcmp(argv[optind - 1], "--") == 0;
+}
+
+/* One NAME; "--" ends the options and the rest is *rest (attach's
+ * command). */
+static int parse_args(const char *cmd, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts, opt_fn on_opt, void *data,
+                      const char **name, char ***rest, struct lxm_error *err)
+{
+    *name = NULL;
+    int r;
+    while ((r = next_operand(cmd, argc, argv, shortopts, longopts, on_opt, data, err)) == 0 &&
+           !after_dashdash(argc, argv) && optind < argc && !*name)
+        *name = argv[optind++];
+    if (r != 0)
+        return r;
     if (!*name)
         return lxm_usage_error(err, cmd, "missing container name");
     if (optind < argc && !rest)
@@ -51,30 +67,19 @@ static int parse_args(const char *cmd, int argc, char **argv, const char *shorto
 /* Like parse_args, for the commands that take several names ("stop c1 c2
  * -t 5"); *names is NULL when none was given. */
 static int parse_names(const char *cmd, int argc, char **argv, const char *shortopts,
-                       const struct option *longopts,
-                       int (*on_opt)(int, const char *, void *, struct lxm_error *), void *data,
-                       char ***names, struct lxm_error *err)
+                       const struct option *longopts, opt_fn on_opt, void *data, char ***names,
+                       struct lxm_error *err)
 {
-    for (;;) {
-        int opt = lxm_getopt(cmd, argc, argv, shortopts, longopts, err);
-        if (opt == 'h')
-            return 'h';
-        if (opt == '?')
-            return -LXM_EUSAGE;
-        if (opt != -1) {
-            int r = on_opt(opt, optarg, data, err);
-            if (r < 0)
-                return r;
-            continue;
-        }
-        if (optind >= argc)
-            return 0;
-        bool dashdash = optind > 0 && strcmp(argv[optind - 1], "--") == 0;
+    int r;
+    while ((r = next_operand(cmd, argc, argv, shortopts, longopts, on_opt, data, err)) == 0 &&
+           optind < argc) {
+        bool dashdash = after_dashdash(argc, argv);
         do {
             if (strv_push(names, argv[optind++]) < 0)
                 return lxm_error_set(err, ENOMEM, "out of memory");
         } while (dashdash && optind < argc);
     }
+    return r;
 }
 
 /* Run fn on each named container. One name: its error is the command's.
@@ -122,10 +127,15 @@ static int start_opt(int opt, const char *arg, void *data, struct lxm_error *err
     return r < 0 ? r : 0;
 }
 
+/* -F: the console is attached here, once the start has let go of the
+ * container's lock (a console holds no lock). */
 static int start_one(struct lxm_container *c, void *data, struct lxm_error *err)
 {
     const struct start_args *a = data;
-    return lxm_start_ready(c, &a->opts, a->ready_timeout_ms, err);
+    int r = lxm_start_ready(c, &a->opts, a->ready_timeout_ms, err);
+    if (r == 0 && a->opts.foreground)
+        r = lxm_runtime_console(c, err);
+    return r;
 }
 
 int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)

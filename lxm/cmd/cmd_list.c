@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +15,8 @@
 #include "net/network.h"
 #include "net/network-ports.h"
 #include "lxm/net/addr.h"
+#include "net/ipv6.h"
+#include "net/netlink.h"
 #include "cmd/output.h"
 #include "runtime/ready.h"
 #include "runtime/runtime.h"
@@ -29,7 +33,7 @@ static bool is_active(enum lxm_state s)
 
 /* Fields shared by list rows and info: name, state, pid, ipv4, ipv6, template... */
 static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_runtime_info *ri,
-                    struct lxm_error *err)
+                    bool addrs, struct lxm_error *err)
 {
     struct lxm_error qerr = { 0 };
     int r = lxm_runtime_query(c, ri, &qerr);
@@ -43,10 +47,13 @@ static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_r
         lxm_warn("the monitor of '%s' is gone; its init (pid %d) is still running", c->name,
                  (int)ri->init_pid);
     }
+    /* Both families through one socket in the container's netns. */
     _cleanup_strv_free_ char **ips = NULL, **ips6 = NULL;
-    if (is_active(ri->state) && ri->init_pid > 0) {
-        (void)lxm_network_ipv4(ri->init_pid, &ips, NULL);
-        (void)lxm_network_ipv6(ri->init_pid, &ips6, NULL);
+    _cleanup_nl_ struct nl_sock *ns = NULL;
+    if (addrs && is_active(ri->state) && ri->init_pid > 0 &&
+        lxm_nl_open_pid(ri->init_pid, &ns, NULL) == 0) {
+        (void)lxm_addr_list(ns, NULL, &ips, NULL);
+        (void)lxm_addr6_list(ns, NULL, &ips6, NULL);
     }
 
     const struct lxm_config *cfg = c->config;
@@ -114,7 +121,7 @@ static void add_storage(struct lxm_value *obj, const struct lxm_container *c)
 /* list -c: one row per column, so adding a column is one line. `key` is
  * the row's field (dotted when nested); `needs` is what must be gathered
  * beyond describe(). */
-enum { NEED_EXTRA = 1, NEED_USAGE = 2, NEED_STORAGE = 4 };
+enum { NEED_EXTRA = 1, NEED_USAGE = 2, NEED_STORAGE = 4, NEED_ADDRS = 8 };
 static const struct list_column {
     const char *name;
     const char *key;
@@ -123,8 +130,8 @@ static const struct list_column {
 } list_columns[] = {
     {"name", "name", "NAME", 0},
     {"state", "state", "STATE", 0},
-    {"ipv4", "ipv4", "IPV4", 0},
-    {"ipv6", "ipv6", "IPV6", 0},
+    {"ipv4", "ipv4", "IPV4", NEED_ADDRS},
+    {"ipv6", "ipv6", "IPV6", NEED_ADDRS},
     {"pid", "pid", "PID", 0},
     {"template", "template", "TEMPLATE", 0},
     {"release", "release", "RELEASE", 0},
@@ -187,7 +194,7 @@ static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigne
         lxm_warn("%s", lerr.msg);
     struct lxm_value *row = lxm_value_object();
     struct lxm_runtime_info ri = { 0 };
-    describe(c, row, &ri, &lerr);
+    describe(c, row, &ri, needs & NEED_ADDRS, &lerr);
     if ((needs & NEED_EXTRA) && c->config)
         add_extra(row, c, &ri);
     if (needs & NEED_USAGE)
@@ -195,6 +202,53 @@ static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigne
     if ((needs & NEED_STORAGE) && c->config)
         add_storage(row, c);
     return row;
+}
+
+/* The rows are gathered by a few threads: most of a row's time is spent
+ * waiting (for its monitor to answer, for netlink), so with many
+ * containers they overlap. Each row is built from its own container and
+ * lands at its own index: the order is the names' order. */
+struct list_job {
+    struct lxm_ctx *ctx;
+    char **names;
+    struct lxm_value **rows;
+    size_t n;
+    unsigned needs;
+    atomic_size_t next;
+};
+
+static void *list_worker(void *arg)
+{
+    struct list_job *j = arg;
+    for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
+        j->rows[i] = list_row(j->ctx, j->names[i], j->needs);
+    return NULL;
+}
+
+#define LIST_ROWS_PER_THREAD 16
+#define LIST_MAX_THREADS 8
+
+static int list_rows(struct lxm_ctx *ctx, char **names, unsigned needs, struct lxm_value *out,
+                     struct lxm_error *err)
+{
+    struct list_job j = { .ctx = ctx, .names = names, .n = strv_length(names), .needs = needs };
+    _cleanup_free_ struct lxm_value **rows = calloc(j.n + 1, sizeof(*rows));
+    if (!rows)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    j.rows = rows;
+    pthread_t tid[LIST_MAX_THREADS];
+    size_t want = j.n / LIST_ROWS_PER_THREAD, started = 0;
+    if (want > LIST_MAX_THREADS)
+        want = LIST_MAX_THREADS;
+    while (started < want && pthread_create(&tid[started], NULL, list_worker, &j) == 0)
+        started++;
+    list_worker(&j); /* this thread too (alone when there are few rows) */
+    for (size_t t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    for (size_t i = 0; i < j.n; i++)
+        if (rows[i])
+            lxm_array_push(out, rows[i]);
+    return 0;
 }
 
 int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
@@ -223,14 +277,16 @@ int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     r = lxm_container_list_names(&ctx->paths, &names, err);
     if (r < 0)
         return r;
-    struct lxm_value *rows = lxm_value_array();
-    for (size_t i = 0; names[i]; i++) {
-        struct lxm_value *row = list_row(ctx, names[i], needs);
-        if (row)
-            lxm_array_push(rows, row);
-    }
     /* CSV without -c keeps every field, in the order of the JSON. */
     bool table = ctx->format == LXM_OUT_TABLE || (ctx->format == LXM_OUT_CSV && picked);
+    if (!table)
+        needs |= NEED_ADDRS; /* every row carries its addresses */
+    struct lxm_value *rows = lxm_value_array();
+    r = list_rows(ctx, names, needs, rows, err);
+    if (r < 0) {
+        lxm_value_free(rows);
+        return r;
+    }
     lxm_output_print(stdout, ctx->format, rows, table ? keys : NULL,
                      ctx->format == LXM_OUT_TABLE ? headers : NULL);
     lxm_value_free(rows);
@@ -295,7 +351,7 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 
     struct lxm_value *obj = lxm_value_object();
     struct lxm_runtime_info ri = { 0 };
-    describe(c, obj, &ri, err);
+    describe(c, obj, &ri, true, err);
     bool active = is_active(ri.state);
     struct lxm_ready_info rd;
     lxm_ready_query(c, &rd, NULL);

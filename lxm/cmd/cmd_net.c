@@ -17,11 +17,6 @@
 #include "util/log.h"
 #include "util/strv.h"
 
-static void globalp(struct lxm_global **g)
-{
-    lxm_global_free(*g);
-}
-
 static int no_more_args(const char *cmd, int argc, char **argv, struct lxm_error *err)
 {
     if (optind < argc)
@@ -254,8 +249,8 @@ int cmd_net(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     int r = no_more_args("net", argc, argv, err);
     if (r < 0)
         return r;
-    _cleanup_(globalp) struct lxm_global *g = NULL;
-    if ((r = lxm_global_load(ctx->paths.global_config, &g, err)) < 0)
+    const struct lxm_global *g;
+    if ((r = lxm_paths_global(&ctx->paths, &g, err)) < 0)
         return r;
     struct lxm_bridge_cfg b;
     _cleanup_free_ char *dir = NULL;

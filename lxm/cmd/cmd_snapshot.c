@@ -147,7 +147,7 @@ int cmd_export(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     r = lxm_container_open(&ctx->paths, pos[0], &c, err);
     if (r < 0)
         return r;
-    return lxm_export(c, pos[1], lxm_progress_mode(ctx->quiet), err);
+    return lxm_export(c, pos[1], &ctx->report, err);
 }
 
 /* import FILE [NAME] [-p PROFILE]... [--trust-profiles] */
@@ -201,7 +201,7 @@ int cmd_import(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     struct lxm_import_opts opts = {
         .profiles = profiles,
         .trust_profiles = a.trust,
-        .progress = lxm_progress_mode(ctx->quiet),
+        .progress = &ctx->report,
     };
     return lxm_import(&ctx->paths, a.pos[0], a.n > 1 ? a.pos[1] : NULL, &opts, NULL, err);
 }

@@ -458,6 +458,7 @@ int main(int argc, char **argv)
     r = lxm_paths_init(&ctx.paths, root, &err);
     if (r < 0)
         goto fail;
+    lxm_cmd_report_init(&ctx);
     /* After a reboot the storage pool is mounted again by whichever
      * command comes first (`storage` does it itself, after its checks). */
     if (needs_root && cmd->fn != cmd_storage && cmd->fn != cmd_monitor &&

@@ -235,6 +235,16 @@ int lxm_template_load(const char *file, struct lxm_template **out, struct lxm_er
 int lxm_template_parse(const char *file, const char *text, struct lxm_template **out, struct lxm_error *err);
 int lxm_global_load(const char *file, struct lxm_global **out, struct lxm_error *err); /* missing file = defaults */
 int lxm_global_parse(const char *file, const char *text, struct lxm_global **out, struct lxm_error *err); /* text NULL = defaults */
+/* The global config of these paths (lxm.yaml; defaults when there is
+ * none), parsed once per command: the first call reads and parses it,
+ * every later one gets the same result, or the same error
+ * ("FILE:LINE:COL: ..."). So a broken lxm.yaml fails only what uses it.
+ * *out is borrowed: valid until lxm_paths_global_forget or lxm_paths_free. */
+int lxm_paths_global(const struct lxm_paths *p, const struct lxm_global **out,
+                     struct lxm_error *err);
+/* The next lxm_paths_global reads the file again (after writing it, and
+ * at a container's reboot, which reads the config of that moment). */
+void lxm_paths_global_forget(const struct lxm_paths *p);
 
 /* Find by name in the search path (local profiles dir first, then shipped). */
 int lxm_profile_find(const struct lxm_paths *paths, const char *name, struct lxm_profile **out, struct lxm_error *err);

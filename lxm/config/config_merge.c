@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "config/config_check.h"
-#include "config/container.h"
+#include "config/paths.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"

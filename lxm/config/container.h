@@ -1,30 +1,12 @@
-/* container: where lxm keeps things (paths relocatable by --root), and one
- * container on disk: its directories, its config, its lock. */
+/* container: one container on disk: its directories, its config, its
+ * lock (where lxm keeps things is paths.h). */
 #pragma once
 
 #include <stdbool.h>
 
 #include "config/config.h"
+#include "config/paths.h"
 #include "util/err.h"
-
-struct lxm_paths {
-    char *root;                 /* --root / LXM_ROOT, NULL = FHS */
-    char *etc;                  /* /etc/lxm */
-    char *global_config;        /* /etc/lxm/lxm.yaml */
-    char *local_profiles;       /* /etc/lxm/profiles */
-    char *containers;           /* /var/lib/lxm/containers */
-    char *cache;                /* /var/cache/lxm (LXM_CACHE_DIR overrides) */
-    char *images;               /* <cache>/images */
-    char *run;                  /* /run/lxm */
-    char *log;                  /* /var/log/lxm */
-    char *instance;             /* "" for the FHS root, else "-<8 hex of --root>" */
-    char *templates;            /* LXM_TEMPLATES_DIR or $(datadir)/lxm/templates */
-    char *profiles;             /* LXM_PROFILES_DIR or $(datadir)/lxm/profiles */
-};
-
-/* root may be NULL (then LXM_ROOT, then FHS). */
-int lxm_paths_init(struct lxm_paths *p, const char *root, struct lxm_error *err);
-void lxm_paths_free(struct lxm_paths *p);
 
 /* Per-container locations. Strings are owned by the struct. */
 struct lxm_container {

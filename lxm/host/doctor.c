@@ -229,9 +229,9 @@ static void check_traps(struct checks *c, const struct lxm_bridge_cfg *b)
 
 static void check_bridge(struct checks *c, const struct lxm_paths *paths)
 {
-    struct lxm_global *g = NULL;
+    const struct lxm_global *g;
     struct lxm_error e = {0};
-    if (lxm_global_load(paths->global_config, &g, &e) < 0) {
+    if (lxm_paths_global(paths, &g, &e) < 0) {
         report(c, "bridge", LXM_DOCTOR_FAIL, "correct the global config", "%s", e.msg);
         return;
     }
@@ -255,7 +255,6 @@ static void check_bridge(struct checks *c, const struct lxm_paths *paths)
     if (have_cfg)
         check_traps(c, &b);
     lxm_bridge_status_free(&st);
-    lxm_global_free(g);
 }
 
 /* The container store, or its nearest existing parent (before the first
@@ -340,9 +339,9 @@ static void check_sysctls(struct checks *c)
 
 static void check_lxcfs(struct checks *c, const struct lxm_paths *paths)
 {
-    struct lxm_global *g = NULL;
+    const struct lxm_global *g;
     struct lxm_error e = {0};
-    if (lxm_global_load(paths->global_config, &g, &e) < 0) {
+    if (lxm_paths_global(paths, &g, &e) < 0) {
         report(c, "lxcfs", LXM_DOCTOR_FAIL, "correct the global config", "%s", e.msg);
         return;
     }
@@ -363,7 +362,6 @@ static void check_lxcfs(struct checks *c, const struct lxm_paths *paths)
                "systemctl start lxcfs, or run 'lxcfs PATH' and set lxcfs: PATH in lxm.yaml",
                "lxcfs is installed but not running on %s (%s): containers see the host's /proc",
                g->lxcfs, e.msg);
-    lxm_global_free(g);
 }
 
 /* Free space where containers and images are written. */

@@ -34,105 +34,6 @@
      ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |                       \
      ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
 
-
-enum lxm_progress lxm_progress_mode(bool quiet)
-{
-    /* Progress is for a person watching: no progress lines at all when
-     * stdout is not a terminal (a script, a log, a pipe), only the rare
-     * one-line notice (PLAIN). Drawn on stderr. */
-    if (quiet)
-        return LXM_PROGRESS_QUIET;
-    if (!isatty(STDOUT_FILENO) || !isatty(STDERR_FILENO))
-        return LXM_PROGRESS_PLAIN;
-    return LXM_PROGRESS_TTY;
-}
-
-int lxm_terminal_width(void)
-{
-    struct winsize ws;
-    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
-        return ws.ws_col;
-    return 80;
-}
-
-void lxm_progress_draw(const char *line)
-{
-    /* One physical line, whatever the width: cut to the terminal (a line
-     * that wraps cannot be redrawn in place and floods the screen). */
-    int cols = lxm_terminal_width() - 1;
-    int n = (int)strlen(line);
-    if (n <= cols)
-        fprintf(stderr, "\r\033[K%s", line);
-    else
-        fprintf(stderr, "\r\033[K%.*s~", cols - 1, line);
-    fflush(stderr);
-}
-
-/* ---- progress meter ------------------------------------------------------ */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *short_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash && slash[1] ? slash + 1 : path;
-}
-
-void lxm_meter_start(struct lxm_meter *m, enum lxm_progress mode, const char *verb,
-                        const char *done_verb, const char *what, int64_t total)
-{
-    *m = (struct lxm_meter){ .mode = mode, .verb = verb, .done_verb = done_verb, .what = what,
-                         .total = total, .start_ms = now_ms() };
-    m->last_ms = m->start_ms;
-}
-
-void lxm_meter_update(struct lxm_meter *m, int64_t done)
-{
-    m->bytes = done;
-    if (m->mode != LXM_PROGRESS_TTY)
-        return;
-    int64_t t = now_ms();
-    /* Nothing for quick steps; at most 5 redraws a second after that. */
-    if (t - m->last_ms < 200 || t - m->start_ms < 300)
-        return;
-    m->last_ms = t;
-    m->drawn = true;
-    double mib = (double)done / (1 << 20);
-    char line[512];
-    if (m->total <= 0) {
-        snprintf(line, sizeof(line), "%s %.1f MiB %s", m->verb, mib, short_name(m->what));
-    } else {
-        int pct = (int)(done * 100 / m->total);
-        pct = pct > 100 ? 100 : pct;
-        /* Numbers first: a narrow terminal cuts the name, not them. */
-        snprintf(line, sizeof(line), "%s %3d%% %.1f/%.1f MiB %s", m->verb, pct, mib,
-                 (double)m->total / (1 << 20), short_name(m->what));
-    }
-    lxm_progress_draw(line);
-}
-
-/* The closing line: what was made, how big, how long. */
-void lxm_meter_done(struct lxm_meter *m, bool ok)
-{
-    if (m->mode != LXM_PROGRESS_TTY)
-        return;
-    if (m->drawn)
-        fputs("\r\033[K", stderr);
-    m->drawn = false;
-    if (!ok)
-        return;
-    char line[512];
-    snprintf(line, sizeof(line), "%s %.1f MiB in %.1f s: %s", m->done_verb,
-             (double)m->bytes / (1 << 20), (double)(now_ms() - m->start_ms) / 1000, m->what);
-    lxm_progress_draw(line);
-    fputc('\n', stderr);
-}
-
 /* ---- entry checks ---------------------------------------------------------- */
 
 /* Drop "./" prefixes; refuse absolute paths and ".." components. */
@@ -459,7 +360,7 @@ int lxm_tar_open(const char *file, int *fdp, struct archive **out, int64_t *size
 }
 
 int lxm_image_extract_archive(struct archive *in, const char *label, const char *dest,
-                              lxm_entry_filter filter, void *arg, enum lxm_progress progress,
+                              lxm_entry_filter filter, void *arg, const struct lxm_report *progress,
                               int64_t total, struct lxm_error *err)
 {
     _cleanup_close_ int rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -475,14 +376,14 @@ int lxm_image_extract_archive(struct archive *in, const char *label, const char 
     struct extract_job job = { in, out, rootfd, label, &m, err, &f };
     int r = in_directory(rootfd, dest, extract_job_run, &job, err);
     if (r == 0)
-        m.bytes = archive_filter_bytes(in, -1);
+        m.p.done = archive_filter_bytes(in, -1);
     lxm_meter_done(&m, r == 0);
     if (r == -ENOSPC || r == -EDQUOT) /* say which filesystem is full */
         return lxm_error_prefix(err, "extract into %s", dest);
     return r;
 }
 
-int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress progress,
+int lxm_image_extract(const char *tarball, const char *dest, const struct lxm_report *progress,
                       struct lxm_error *err)
 {
     _cleanup_close_ int fd = -1;
@@ -599,7 +500,7 @@ static int walk_tree(const char *dir, struct archive *out, int format, bool devi
         }
         archive_entry_free(spare); /* pax never defers; keep it leak-free anyway */
         /* The data read so far (a disk writer has no filter to ask). */
-        lxm_meter_update(m, m->bytes + size);
+        lxm_meter_update(m, m->p.done + size);
     }
 }
 
@@ -646,7 +547,7 @@ static int open_pack_writer(struct archive *w, struct sink *sink, struct lxm_err
     return 0;
 }
 
-static int pack_to_fd(const char *dir, int fd, char sha256[65], enum lxm_progress progress,
+static int pack_to_fd(const char *dir, int fd, char sha256[65], const struct lxm_report *progress,
                       struct lxm_error *err)
 {
     _cleanup_archive_write_ struct archive *w = archive_write_new();
@@ -674,7 +575,7 @@ static int pack_to_fd(const char *dir, int fd, char sha256[65], enum lxm_progres
     return 0;
 }
 
-int lxm_image_pack(const char *dir, const char *out, char sha256[65], enum lxm_progress progress,
+int lxm_image_pack(const char *dir, const char *out, char sha256[65], const struct lxm_report *progress,
                    struct lxm_error *err)
 {
     _cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", out);
@@ -697,6 +598,7 @@ int lxm_image_pack(const char *dir, const char *out, char sha256[65], enum lxm_p
 
 struct copy_job {
     const char *src;
+    const struct lxm_report *report;
     struct archive *out;
     struct lxm_error *err;
 };
@@ -705,11 +607,10 @@ static int copy_job_run(void *arg)
 {
     struct copy_job *j = arg;
     struct lxm_meter m;
-    lxm_meter_start(&m, lxm_progress_mode(false), "copying", "copied", j->src, 0);
-    int r = walk_tree(j->src, j->out, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, true, &m, j->err);
+    lxm_meter_start(&m, j->report, "copying", "copied", j->src, 0);
     /* Only a copy long enough to have shown progress gets a closing line. */
-    if (!m.drawn)
-        m.mode = LXM_PROGRESS_QUIET;
+    m.p.brief = true;
+    int r = walk_tree(j->src, j->out, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, true, &m, j->err);
     lxm_meter_done(&m, r == 0);
     if (archive_write_close(j->out) < ARCHIVE_WARN && r == 0)
         r = lxm_archive_error(j->err, j->out, EIO, "copy");
@@ -725,7 +626,7 @@ int lxm_image_copy_tree(const char *src, const char *dst, struct lxm_error *err)
     if (!out)
         return lxm_error_set(err, ENOMEM, "out of memory");
     archive_write_disk_set_options(out, EXTRACT_FLAGS);
-    struct copy_job job = { src, out, err };
+    struct copy_job job = { src, NULL, out, err };
     int r = in_directory(dstfd, dst, copy_job_run, &job, err);
     if (r < 0)
         return lxm_error_prefix(err, "copy %s to %s", src, dst);
@@ -795,7 +696,7 @@ int lxm_image_cache_lookup(const char *images_dir, const char *name, char **path
 }
 
 int lxm_image_cache_store(const char *images_dir, const char *name, const char *dir,
-                          enum lxm_progress progress, struct lxm_error *err)
+                          const struct lxm_report *progress, struct lxm_error *err)
 {
     int r = mkdir_p(images_dir, 0700);
     if (r < 0)

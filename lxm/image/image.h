@@ -8,38 +8,10 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/report.h"
 
-/* How long operations report progress (stderr): not at all (--quiet),
- * no progress but a rare one-line notice such as "bootstrapping..."
- * (stdout not a terminal), or one line redrawn in place and a closing
- * line saying what was made and how long it took (a terminal). */
-enum lxm_progress { LXM_PROGRESS_QUIET, LXM_PROGRESS_PLAIN, LXM_PROGRESS_TTY };
-
-/* The mode for this process: quiet wins; TTY only when stdout and stderr
- * are terminals; else PLAIN. */
-enum lxm_progress lxm_progress_mode(bool quiet);
-
-/* The terminal's width (stderr), 80 when unknown. */
-int lxm_terminal_width(void);
-/* Redraw the progress line: cut to the terminal's width, never wrapped. */
-void lxm_progress_draw(const char *line);
-
-/* A progress meter on stderr (TTY mode only): "VERB 42% 1.0/2.4 MiB NAME",
- * at most 5 redraws a second, nothing for steps under 0.3 s, and a closing
- * "DONE_VERB 2.4 MiB in 1.2 s: WHAT" line on success. */
-struct lxm_meter {
-    enum lxm_progress mode;
-    const char *verb;           /* "unpacking", "packing", "copying" */
-    const char *done_verb;      /* "unpacked", ... for the closing line */
-    const char *what;           /* a path: its last component is shown */
-    int64_t total;              /* 0 = unknown: show a byte count only */
-    int64_t start_ms, last_ms, bytes;
-    bool drawn;
-};
-void lxm_meter_start(struct lxm_meter *m, enum lxm_progress mode, const char *verb,
-                     const char *done_verb, const char *what, int64_t total);
-void lxm_meter_update(struct lxm_meter *m, int64_t done);
-void lxm_meter_done(struct lxm_meter *m, bool ok);
+/* Long operations take a report (util/report.h) for their progress
+ * meter; NULL = none. */
 
 /* Extract tarball (tar, pax, gnu; none/gz/xz/zst/bz2/lzma) into the
  * existing directory dest, keeping owners, modes, times, xattrs, ACLs, file
@@ -48,7 +20,7 @@ void lxm_meter_done(struct lxm_meter *m, bool ok);
  * entry with an absolute path, a ".." component, or a path (or hard link
  * target) through a symlink is refused, naming the entry; nothing is ever written outside dest, but
  * dest may hold a partial tree on error (the caller removes it). */
-int lxm_image_extract(const char *tarball, const char *dest, enum lxm_progress progress,
+int lxm_image_extract(const char *tarball, const char *dest, const struct lxm_report *progress,
                       struct lxm_error *err);
 
 struct archive;
@@ -70,7 +42,7 @@ typedef int (*lxm_entry_filter)(void *arg, struct archive *in, struct archive_en
  * existing directory dest, with the same checks and fidelity as
  * lxm_image_extract(). filter may be NULL. */
 int lxm_image_extract_archive(struct archive *in, const char *label, const char *dest,
-                              lxm_entry_filter filter, void *arg, enum lxm_progress progress,
+                              lxm_entry_filter filter, void *arg, const struct lxm_report *progress,
                               int64_t total, struct lxm_error *err);
 
 /* A tar reader with only in-process decompressors (gzip, xz, zstd, bzip2,
@@ -86,7 +58,7 @@ int lxm_tar_open(const char *file, int *fdp, struct archive **out, int64_t *size
  * temp file and renamed), never leaving dir's filesystem, without its
  * device nodes (extraction never makes them). sha256 (may be
  * NULL) receives the tarball's checksum as hex. */
-int lxm_image_pack(const char *dir, const char *out, char sha256[65], enum lxm_progress progress,
+int lxm_image_pack(const char *dir, const char *out, char sha256[65], const struct lxm_report *progress,
                    struct lxm_error *err);
 
 /* Copy the tree below src into the existing empty directory dst with the
@@ -107,4 +79,4 @@ int lxm_image_cache_lookup(const char *images_dir, const char *name, char **path
 
 /* Pack dir into the cache under name, with its .sha256 beside it. */
 int lxm_image_cache_store(const char *images_dir, const char *name, const char *dir,
-                          enum lxm_progress progress, struct lxm_error *err);
+                          const struct lxm_report *progress, struct lxm_error *err);

@@ -87,7 +87,7 @@ int lxm_oci_split_source(const char *source, char **dir, char **tag);
 /* The OCI image layout at source ("DIR" or "DIR:TAG", "oci:" prefix
  * allowed) into rootfs. 1 = source names no OCI layout (nothing done). */
 int lxm_oci_unpack(const char *source, const char *rootfs, struct lxm_image_meta *meta,
-                   enum lxm_progress progress, struct lxm_error *err);
+                   const struct lxm_report *progress, struct lxm_error *err);
 
 /* The identity of the image an OCI source names (see
  * lxm_image_source_id); 1 = source names no OCI layout. */

@@ -366,7 +366,7 @@ static int strip_filter(void *arg, struct archive *in, struct archive_entry *e, 
 /* The rootfs/ of an lxm export or an LXC unified tarball, with the
  * metadata file (capture) read on the way. */
 static int unpack_stripped(const char *file, const char *capture, const char *rootfs,
-                           enum lxm_progress progress, char **meta_text, size_t *meta_len,
+                           const struct lxm_report *progress, char **meta_text, size_t *meta_len,
                            struct lxm_error *err)
 {
     _cleanup_close_ int fd = -1;
@@ -453,7 +453,7 @@ static int read_metadata_tarball(const char *file, struct lxm_image_meta *meta,
     return lxm_lxc_metadata_parse(label ? label : file, text, yaml.captured_len, meta, err);
 }
 
-static int unpack_plain(const char *file, const char *rootfs, enum lxm_progress progress,
+static int unpack_plain(const char *file, const char *rootfs, const struct lxm_report *progress,
                         struct lxm_error *err)
 {
     if (lxm_is_squashfs(file)) {
@@ -466,7 +466,7 @@ static int unpack_plain(const char *file, const char *rootfs, enum lxm_progress 
 }
 
 static int unpack_tar_kind(const char *source, enum tar_kind kind, const char *rootfs,
-                           struct lxm_image_meta *meta, enum lxm_progress progress,
+                           struct lxm_image_meta *meta, const struct lxm_report *progress,
                            struct lxm_error *err)
 {
     if (kind == TAR_PLAIN)
@@ -498,7 +498,7 @@ static int set_format(struct lxm_image_meta *meta, const char *format, struct lx
 }
 
 static int unpack_split(const char *source, const char *extra, const char *rootfs,
-                        struct lxm_image_meta *meta, enum lxm_progress progress,
+                        struct lxm_image_meta *meta, const struct lxm_report *progress,
                         struct lxm_error *err)
 {
     int r = read_metadata_tarball(source, meta, err);
@@ -511,7 +511,7 @@ static int unpack_split(const char *source, const char *extra, const char *rootf
 }
 
 int lxm_image_unpack_any(const char *source, const char *extra, const char *rootfs,
-                         struct lxm_image_meta *meta, enum lxm_progress progress,
+                         struct lxm_image_meta *meta, const struct lxm_report *progress,
                          struct lxm_error *err)
 {
     static const char *const formats[] = {

@@ -30,7 +30,7 @@ void lxm_image_meta_clear(struct lxm_image_meta *m);
  * tarball), else NULL. On error rootfs may hold a partial tree (the caller
  * removes it). */
 int lxm_image_unpack_any(const char *source, const char *extra, const char *rootfs,
-                         struct lxm_image_meta *meta, enum lxm_progress progress,
+                         struct lxm_image_meta *meta, const struct lxm_report *progress,
                          struct lxm_error *err);
 
 /* 0 when source names something readable: a file, or the directory of an

@@ -17,9 +17,9 @@
 
 #include "image/image_import-internal.h"
 #include "image/json.h"
+#include "util/arch.h"
 #include "util/lazy-archive.h"
 #include "image/lazy-image.h"
-#include "image/template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/inroot.h"
@@ -204,7 +204,7 @@ int lxm_oci_config_parse(const char *label, const char *text, size_t len,
 struct layout {
     const char *dir;
     int fd;                 /* the layout directory */
-    enum lxm_progress progress;
+    const struct lxm_report *progress;
 };
 
 /* Open a file beneath the layout, never leaving it. */
@@ -635,7 +635,7 @@ int lxm_oci_source_id(const char *source, char hex[65], struct lxm_error *err)
 }
 
 int lxm_oci_unpack(const char *source, const char *rootfs, struct lxm_image_meta *meta,
-                   enum lxm_progress progress, struct lxm_error *err)
+                   const struct lxm_report *progress, struct lxm_error *err)
 {
     _cleanup_free_ char *dir = NULL, *tag = NULL;
     struct layout l = { .fd = -1, .progress = progress };

@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "config/container.h"
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "image/simplestreams.h"
-#include "image/template.h"
+#include "util/arch.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/sha256.h"
@@ -34,7 +34,7 @@ static char *label_of(const struct lxm_remote *remote, const char *alias,
 /* Both files into CACHE/downloads, then into the store. */
 static int fetch_and_import(const struct lxm_paths *paths, const struct lxm_remote *remote,
                             const char *alias, const struct lxm_ss_image *img,
-                            char *const *aliases, enum lxm_progress progress,
+                            char *const *aliases, const struct lxm_report *progress,
                             struct lxm_image **out, bool *existed, struct lxm_error *err)
 {
     _cleanup_free_ char *dir = xasprintf("%s/downloads", paths->cache);
@@ -46,8 +46,8 @@ static int fetch_and_import(const struct lxm_paths *paths, const struct lxm_remo
     if (r == 0)
         r = lxm_ss_download(remote->url, &img->rootfs, dir, progress, &rootfs, err);
     if (r == 0)
-        r = lxm_lifecycle_image_import_as(paths, meta, rootfs, label, aliases, progress, out,
-                                          existed, err);
+        r = lxm_image_import_as(paths, meta, rootfs, label, aliases, progress, out,
+                                existed, err);
     /* In the store (or refused as no image): the files have done their
      * work. A failed download keeps its .part for the next attempt. */
     if (meta && (r == 0 || r == -EINVAL))
@@ -58,7 +58,7 @@ static int fetch_and_import(const struct lxm_paths *paths, const struct lxm_remo
 }
 
 int lxm_image_remote_copy(const struct lxm_paths *paths, const struct lxm_remote *remote,
-                          const char *alias, char *const *aliases, enum lxm_progress progress,
+                          const char *alias, char *const *aliases, const struct lxm_report *progress,
                           struct lxm_image **out, bool *existed, struct lxm_error *err)
 {
     for (size_t i = 0; aliases && aliases[i]; i++) {
@@ -108,7 +108,7 @@ static int find_copied(const struct lxm_paths *paths, const char *ref, char **fp
 }
 
 int lxm_image_remote_resolve(const struct lxm_paths *paths, const char *ref,
-                             enum lxm_progress progress, char **fp, struct lxm_error *err)
+                             const struct lxm_report *progress, char **fp, struct lxm_error *err)
 {
     struct lxm_remote remote = { 0 };
     const char *alias = NULL;

@@ -18,11 +18,11 @@ struct lxm_paths;
 
 /* Copy REMOTE:ALIAS (the newest build for this host's architecture). */
 int lxm_image_remote_copy(const struct lxm_paths *paths, const struct lxm_remote *remote,
-                          const char *alias, char *const *aliases, enum lxm_progress progress,
+                          const char *alias, char *const *aliases, const struct lxm_report *progress,
                           struct lxm_image **out, bool *existed, struct lxm_error *err);
 
 /* The store image for ref when ref is "REMOTE:ALIAS": one copied from
  * there before (newest first, no network), else a copy made now.
  * 1 and *fp (64 hex) when ref was a remote reference, 0 when it was not. */
 int lxm_image_remote_resolve(const struct lxm_paths *paths, const char *ref,
-                             enum lxm_progress progress, char **fp, struct lxm_error *err);
+                             const struct lxm_report *progress, char **fp, struct lxm_error *err);

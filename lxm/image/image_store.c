@@ -204,18 +204,9 @@ static void write_kv(FILE *f, const char *key, const char *value)
     fputc('\n', f);
 }
 
-static int save_meta(const char *dir, const struct lxm_image *img, struct lxm_error *err)
+static void write_meta(FILE *f, const void *data)
 {
-    _cleanup_free_ char *file = xasprintf("%s/image.yaml", dir);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!file || !f) {
-        if (f)
-            fclose(f);
-        free(text);
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    }
+    const struct lxm_image *img = data;
     write_kv(f, "fingerprint", img->fingerprint);
     fputs("aliases: [", f);
     for (size_t i = 0; img->aliases && img->aliases[i]; i++) {
@@ -230,9 +221,14 @@ static int save_meta(const char *dir, const struct lxm_image *img, struct lxm_er
     write_kv(f, "created", img->created);
     write_kv(f, "source", img->source);
     write_kv(f, "driver", img->driver);
-    fclose(f);
-    int r = text ? write_file_atomic(file, text, len, 0644) : -ENOMEM;
-    free(text);
+}
+
+static int save_meta(const char *dir, const struct lxm_image *img, struct lxm_error *err)
+{
+    _cleanup_free_ char *file = xasprintf("%s/image.yaml", dir);
+    if (!file)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    int r = write_file_atomic_stream(file, 0644, write_meta, img);
     return r < 0 ? lxm_error_errno(err, -r, "write %s", file) : 0;
 }
 

@@ -141,6 +141,15 @@ int lxm_remotes_load(const struct lxm_paths *paths, struct lxm_remote **out, siz
     return 0;
 }
 
+/* The index of name in v, or n. */
+static size_t find(const struct lxm_remote *v, size_t n, const char *name)
+{
+    size_t i = 0;
+    while (i < n && strcmp(v[i].name, name) != 0)
+        i++;
+    return i;
+}
+
 int lxm_remote_get(const struct lxm_paths *paths, const char *name, struct lxm_remote *out,
                    struct lxm_error *err)
 {
@@ -149,41 +158,40 @@ int lxm_remote_get(const struct lxm_paths *paths, const char *name, struct lxm_r
     int r = lxm_remotes_load(paths, &all, &n, err);
     if (r < 0)
         return r;
-    int found = 0;
-    for (size_t i = 0; i < n && !found; i++)
-        if (strcmp(all[i].name, name) == 0) {
-            *out = all[i];
-            all[i] = (struct lxm_remote){ 0 };
-            found = 1;
-        }
+    size_t at = find(all, n, name);
+    if (at < n) {
+        *out = all[at];
+        all[at] = (struct lxm_remote){ 0 };
+    }
     lxm_remotes_free(all, n);
-    return found;
+    return at < n;
+}
+
+struct remote_list {
+    const struct lxm_remote *v;
+    size_t n;
+};
+
+static void write_remotes(FILE *f, const void *data)
+{
+    const struct remote_list *l = data;
+    fputs("# Image servers (lxm remote add/remove). An image is REMOTE:ALIAS.\n", f);
+    for (size_t i = 0; i < l->n; i++) {
+        fprintf(f, "%s:\n  url: ", l->v[i].name);
+        lxm_yaml_write_scalar(f, l->v[i].url);
+        fprintf(f, "\n  protocol: %s\n", l->v[i].protocol);
+    }
 }
 
 static int save(const struct lxm_paths *paths, const struct lxm_remote *v, size_t n,
                 struct lxm_error *err)
 {
     _cleanup_free_ char *file = remotes_file(paths);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!file || !f) {
-        if (f)
-            fclose(f);
-        free(text);
+    if (!file)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    }
-    fputs("# Image servers (lxm remote add/remove). An image is REMOTE:ALIAS.\n", f);
-    for (size_t i = 0; i < n; i++) {
-        fprintf(f, "%s:\n  url: ", v[i].name);
-        lxm_yaml_write_scalar(f, v[i].url);
-        fprintf(f, "\n  protocol: %s\n", v[i].protocol);
-    }
-    fclose(f);
     int r = mkdir_p(paths->etc, 0755);
     if (r == 0)
-        r = write_file_atomic(file, text, len, 0644);
-    free(text);
+        r = write_file_atomic_stream(file, 0644, write_remotes, &(struct remote_list){ v, n });
     return r < 0 ? lxm_error_errno(err, -r, "write %s", file) : 0;
 }
 
@@ -206,6 +214,43 @@ static int lock_remotes(const struct lxm_paths *paths, struct lxm_error *err)
     return fd;
 }
 
+/* Under the lock: load the list, let edit change it and, unless edit
+ * failed, save it sorted. */
+static int edit_remotes(const struct lxm_paths *paths,
+                        int (*edit)(struct lxm_remote **v, size_t *n, const void *data,
+                                    struct lxm_error *err),
+                        const void *data, struct lxm_error *err)
+{
+    _cleanup_close_ int lock = lock_remotes(paths, err);
+    if (lock < 0)
+        return lock;
+    struct lxm_remote *all;
+    size_t n;
+    int r = lxm_remotes_load(paths, &all, &n, err);
+    if (r < 0)
+        return r;
+    r = edit(&all, &n, data, err);
+    if (r == 0) {
+        if (n > 1)
+            qsort(all, n, sizeof(*all), by_name);
+        r = save(paths, all, n, err);
+    }
+    lxm_remotes_free(all, n);
+    return r;
+}
+
+static int add_one(struct lxm_remote **v, size_t *n, const void *data, struct lxm_error *err)
+{
+    const struct lxm_remote *add = data;
+    size_t at = find(*v, *n, add->name);
+    if (at < *n)
+        return lxm_error_set(err, EEXIST, "remote '%s' exists (%s); remove it first", add->name,
+                             (*v)[at].url);
+    if (push(v, n, add->name, add->url, PROTOCOL) < 0)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    return 0;
+}
+
 int lxm_remote_add(const struct lxm_paths *paths, const char *name, const char *url,
                    const char *protocol, struct lxm_error *err)
 {
@@ -216,55 +261,28 @@ int lxm_remote_add(const struct lxm_paths *paths, const char *name, const char *
                              url);
     if (protocol && strcmp(protocol, PROTOCOL) != 0)
         return lxm_error_set(err, EINVAL, "protocol '%s': lxm speaks " PROTOCOL, protocol);
-    _cleanup_close_ int lock = lock_remotes(paths, err);
-    if (lock < 0)
-        return lock;
-    struct lxm_remote *all;
-    size_t n;
-    int r = lxm_remotes_load(paths, &all, &n, err);
-    if (r < 0)
-        return r;
-    for (size_t i = 0; i < n && r == 0; i++)
-        if (strcmp(all[i].name, name) == 0)
-            r = lxm_error_set(err, EEXIST, "remote '%s' exists (%s); remove it first", name,
-                              all[i].url);
-    if (r == 0)
-        r = push(&all, &n, name, url, PROTOCOL) < 0 ? lxm_error_set(err, ENOMEM, "out of memory") : 0;
-    if (r == 0) {
-        if (n > 1)
-            qsort(all, n, sizeof(*all), by_name);
-        r = save(paths, all, n, err);
-    }
-    lxm_remotes_free(all, n);
-    return r;
+    const struct lxm_remote add = { .name = (char *)name, .url = (char *)url };
+    return edit_remotes(paths, add_one, &add, err);
+}
+
+static int remove_one(struct lxm_remote **v, size_t *n, const void *data, struct lxm_error *err)
+{
+    const char *name = data;
+    size_t at = find(*v, *n, name);
+    if (at == *n)
+        return lxm_error_set(err, ENOENT, "no remote '%s' (see 'lxm remote list')", name);
+    struct lxm_remote *gone = &(*v)[at];
+    free(gone->name);
+    free(gone->url);
+    free(gone->protocol);
+    memmove(gone, gone + 1, (*n - at - 1) * sizeof(*gone));
+    (*n)--;
+    return 0;
 }
 
 int lxm_remote_remove(const struct lxm_paths *paths, const char *name, struct lxm_error *err)
 {
-    _cleanup_close_ int lock = lock_remotes(paths, err);
-    if (lock < 0)
-        return lock;
-    struct lxm_remote *all;
-    size_t n;
-    int r = lxm_remotes_load(paths, &all, &n, err);
-    if (r < 0)
-        return r;
-    size_t at = n;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(all[i].name, name) == 0)
-            at = i;
-    if (at == n) {
-        lxm_remotes_free(all, n);
-        return lxm_error_set(err, ENOENT, "no remote '%s' (see 'lxm remote list')", name);
-    }
-    free(all[at].name);
-    free(all[at].url);
-    free(all[at].protocol);
-    memmove(&all[at], &all[at + 1], (n - at - 1) * sizeof(*all));
-    n--;
-    r = save(paths, all, n, err);
-    lxm_remotes_free(all, n);
-    return r;
+    return edit_remotes(paths, remove_one, name, err);
 }
 
 int lxm_remote_split(const struct lxm_paths *paths, const char *ref, struct lxm_remote *remote,

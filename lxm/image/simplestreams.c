@@ -13,6 +13,7 @@
 #include "image/lazy-curl.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/report.h"
 #include "util/sha256.h"
 
 /* The indexes of the public image server are a few MiB; a server sending
@@ -528,7 +529,7 @@ static int check_sum(const char *file, const struct lxm_ss_item *item, const cha
 
 /* Download into part (locked, maybe partly there), check, rename to final. */
 static int download_part(const char *url, const struct lxm_ss_item *item, const char *part,
-                         const char *final, enum lxm_progress progress, struct lxm_error *err)
+                         const char *final, const struct lxm_report *progress, struct lxm_error *err)
 {
     _cleanup_close_ int fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
@@ -564,7 +565,7 @@ static int download_part(const char *url, const struct lxm_ss_item *item, const 
 }
 
 int lxm_ss_download(const char *base, const struct lxm_ss_item *item, const char *dir,
-                    enum lxm_progress progress, char **path, struct lxm_error *err)
+                    const struct lxm_report *progress, char **path, struct lxm_error *err)
 {
     char sfx[32];
     suffix(item->ftype ? item->ftype : "bin", sfx);

@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "image/image.h"
 #include "util/err.h"
+#include "util/report.h"
 
 struct lxm_ss_item {
     char *ftype, *path, *sha256; /* path relative to the server URL */
@@ -45,7 +45,7 @@ int lxm_ss_find(const char *url, const char *alias, const char *arch, struct lxm
  * already there is checked again, not fetched. *path is the result. A
  * mismatch deletes what was fetched. */
 int lxm_ss_download(const char *url, const struct lxm_ss_item *item, const char *dir,
-                    enum lxm_progress progress, char **path, struct lxm_error *err);
+                    const struct lxm_report *progress, char **path, struct lxm_error *err);
 
 /* The parsers behind them, for a document already in memory (label names
  * it in errors): index.json -> the products file's path (relative, no

@@ -14,36 +14,22 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "image/image.h"
 #include "image/image_import.h"
+#include "util/arch.h"
+#include "util/child_pipe.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/inroot.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/strv.h"
 
 extern char **environ;
-
-const char *lxm_host_arch(void)
-{
-    static const struct { const char *uname, *debian; } map[] = {
-        { "x86_64", "amd64" },  { "aarch64", "arm64" }, { "i686", "i386" },  { "i586", "i386" },
-        { "i386", "i386" },     { "armv7l", "armhf" },  { "armv6l", "armel" }, { "ppc64le", "ppc64el" },
-        { "s390x", "s390x" },   { "riscv64", "riscv64" }, { "mips64", "mips64el" },
-    };
-    struct utsname u;
-    if (uname(&u) < 0)
-        return "unknown";
-    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-        if (strcmp(u.machine, map[i].uname) == 0)
-            return map[i].debian;
-    return "unknown";
-}
 
 int lxm_template_release(const struct lxm_template *t, const char *release, const char **out,
                          struct lxm_error *err)
@@ -67,20 +53,6 @@ int lxm_template_release(const struct lxm_template *t, const char *release, cons
 }
 
 /* ---- writing inside a rootfs ---------------------------------------------------- */
-
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* Replace (never write through) the file at path inside the rootfs:
  * temp file beside it, then rename over whatever was there. */
@@ -116,7 +88,7 @@ static int write_in_root(int rootfd, const char *path, const char *data, mode_t 
     }
     if (fd < 0)
         return lxm_error_errno(err, EEXIST, "write /%s in the rootfs", path);
-    int r = write_all(fd, data, strlen(data));
+    int r = lxm_write_all(fd, data, strlen(data));
     if (r == 0 && fchmod(fd, mode) < 0)
         r = -errno;
     if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
@@ -177,7 +149,7 @@ int lxm_rootfs_set_identity_at(int rootfd, const char *name, struct lxm_error *e
 struct run_opts {
     const char *label;          /* shown before each condensed line */
     const char *chroot;         /* run chrooted into this dir; NULL = on the host */
-    enum lxm_progress progress;
+    const struct lxm_report *progress;
 };
 
 struct run_output {
@@ -186,8 +158,18 @@ struct run_output {
     size_t len;
     char last[512];             /* the first "E:" line, else the last line */
     bool last_is_error;
-    bool drawn;
 };
+
+/* The command's lines go to the report as they come (a running line, no
+ * byte count: verb NULL), for a person to watch. */
+static void tell(const struct run_output *out, enum lxm_progress_phase phase, const char *line)
+{
+    const struct lxm_report *r = out->o->progress;
+    if (!r || !r->progress)
+        return;
+    struct lxm_progress p = {.phase = phase, .label = line, .what = out->o->label};
+    r->progress(r->data, &p);
+}
 
 static void output_line(struct run_output *out)
 {
@@ -204,19 +186,17 @@ static void output_line(struct run_output *out)
         snprintf(out->last, sizeof(out->last), "%s", l);
         out->last_is_error = is_error;
     }
-    if (out->o->progress == LXM_PROGRESS_TTY) {
-        /* label + line, cut to the terminal's width: a setup command can
-         * be hundreds of characters long. */
-        char shown[1024];
-        snprintf(shown, sizeof(shown), "%s: %s", out->o->label, l);
-        lxm_progress_draw(shown);
-        out->drawn = true;
-    }
+    /* label + line (the command layer cuts it to the terminal's width:
+     * a setup command can be hundreds of characters long). */
+    char shown[1024];
+    snprintf(shown, sizeof(shown), "%s: %s", out->o->label, l);
+    tell(out, LXM_PROGRESS_STEP, shown);
 }
 
 static void read_output(int fd, struct run_output *out)
 {
     char buf[4096];
+    tell(out, LXM_PROGRESS_BEGIN, NULL);
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
@@ -232,8 +212,7 @@ static void read_output(int fd, struct run_output *out)
         }
     }
     output_line(out);
-    if (out->drawn)
-        fputs("\r\033[K", stderr);
+    tell(out, LXM_PROGRESS_END, NULL);
 }
 
 /* A tree from an image has no device nodes (extraction never makes them),
@@ -263,9 +242,11 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
         _exit(127);
-    /* Nothing of lxm may reach the command: fail rather than leak. */
+    /* Nothing of lxm may reach the command: fail rather than leak. Its
+     * own errors go where its output goes (fd 2 is the pipe to
+     * read_output), so the parent names them. */
     if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
-        fprintf(stderr, "E: close_range: %s\n", strerror(errno));
+        dprintf(STDERR_FILENO, "E: close_range: %s\n", strerror(errno));
         _exit(127);
     }
     signal(SIGPIPE, SIG_DFL);
@@ -281,7 +262,7 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
          * away with it instead of staying on the host. */
         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
             chroot(o->chroot) < 0 || chdir("/") < 0) {
-            fprintf(stderr, "E: chroot %s: %s\n", o->chroot, strerror(errno));
+            dprintf(STDERR_FILENO, "E: chroot %s: %s\n", o->chroot, strerror(errno));
             _exit(127);
         }
         chroot_dev();
@@ -289,28 +270,21 @@ static _Noreturn void run_child(char *const argv[], const struct run_opts *o, in
         setenv("HOME", "/root", 1);
     }
     execvp(argv[0], argv);
-    fprintf(stderr, "E: run %s: %s\n", argv[0], strerror(errno));
+    dprintf(STDERR_FILENO, "E: run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
 }
 
 static int run_command(char *const argv[], const struct run_opts *o, struct lxm_error *err)
 {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return lxm_error_errno(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        return lxm_error_errno(err, e, "fork");
-    }
+    int fd;
+    pid_t pid = lxm_fork_piped(&fd, err);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0)
-        run_child(argv, o, pfd[1]);
-    close(pfd[1]);
+        run_child(argv, o, fd);
     struct run_output out = { .o = o };
-    read_output(pfd[0], &out);
-    close(pfd[0]);
+    read_output(fd, &out);
+    close(fd);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -327,23 +301,16 @@ static int run_command(char *const argv[], const struct run_opts *o, struct lxm_
 /* Run argv and collect its stdout (for `busybox --list-full`). */
 static int capture_command(char *const argv[], char **out, struct lxm_error *err)
 {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return lxm_error_errno(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        return lxm_error_errno(err, e, "fork");
-    }
+    int fd;
+    pid_t pid = lxm_fork_piped(&fd, err);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0) {
-        if (dup2(pfd[1], 1) < 0)
+        if (dup2(fd, 1) < 0)
             _exit(127);
         execv(argv[0], argv);
         _exit(127);
     }
-    close(pfd[1]);
     size_t len = 0, cap = 16384;
     char *buf = malloc(cap);
     while (buf) {
@@ -357,14 +324,14 @@ static int capture_command(char *const argv[], char **out, struct lxm_error *err
             buf = bigger;
             cap *= 2;
         }
-        ssize_t n = read(pfd[0], buf + len, cap - len - 1);
+        ssize_t n = read(fd, buf + len, cap - len - 1);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         len += (size_t)n;
     }
-    close(pfd[0]);
+    close(fd);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -441,7 +408,7 @@ static int copy_file_at(const char *src, int dirfd, const char *dst, mode_t mode
             return -errno;
         char buf[65536];
         while ((n = read(in, buf, sizeof(buf))) > 0)
-            if (write_all(out, buf, (size_t)n) < 0)
+            if (lxm_write_all(out, buf, (size_t)n) < 0)
                 return -errno;
         if (n < 0)
             return -errno;
@@ -765,7 +732,7 @@ static int bootstrap_command(const struct lxm_paths *paths, const struct lxm_tem
 
 static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_template *t,
                          const char *release, char **packages, const char *rootfs,
-                         enum lxm_progress progress, struct lxm_error *err)
+                         const struct lxm_report *progress, struct lxm_error *err)
 {
     _cleanup_strv_free_ char **argv = NULL;
     bool mm = false;
@@ -775,9 +742,9 @@ static int run_bootstrap(const struct lxm_paths *paths, const struct lxm_templat
     _cleanup_free_ char *label = xasprintf("%s %s", mm ? "mmdebstrap" : "debootstrap", release);
     if (!label)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    if (progress != LXM_PROGRESS_QUIET)
-        fprintf(stderr, "bootstrapping %s %s with %s (first time only: the result is cached)\n",
-                t->name, release, mm ? "mmdebstrap" : "debootstrap");
+    lxm_report_notice(progress, LXM_NOTICE_NOTE,
+                      "bootstrapping %s %s with %s (first time only: the result is cached)", t->name,
+                      release, mm ? "mmdebstrap" : "debootstrap");
     struct run_opts o = { .label = label, .progress = progress };
     return run_command(argv, &o, err);
 }
@@ -885,7 +852,7 @@ static int source_debootstrap(const struct lxm_paths *paths, const struct lxm_te
 /* ---- source: tarball -------------------------------------------------------------- */
 
 static int source_tarball(const struct lxm_paths *paths, const struct lxm_template *t,
-                          const char *rootfs, enum lxm_progress progress, struct lxm_error *err)
+                          const char *rootfs, const struct lxm_report *progress, struct lxm_error *err)
 {
     if (!t->path)
         return lxm_error_set(err, EINVAL, "template '%s' has no source.path (use --from FILE)", t->name);
@@ -946,7 +913,7 @@ static int setup_files(const struct lxm_template *t, const char *rootfs, struct 
     return 0;
 }
 
-static int setup_run(const struct lxm_template *t, const char *rootfs, enum lxm_progress progress,
+static int setup_run(const struct lxm_template *t, const char *rootfs, const struct lxm_report *progress,
                      struct lxm_error *err)
 {
     for (size_t i = 0; t->run && t->run[i]; i++) {

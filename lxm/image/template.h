@@ -24,7 +24,7 @@ struct lxm_provision_opts {
                                  * its metadata tarball), else NULL */
     struct lxm_image_meta *meta; /* if not NULL, filled with what the image says
                                   * about itself (only with from) */
-    enum lxm_progress progress;
+    const struct lxm_report *progress;
 };
 
 /* The release to use: release if given, else the template's default
@@ -77,6 +77,3 @@ int lxm_rootfs_set_identity(const char *rootfs, const char *name, struct lxm_err
 int lxm_template_list(const struct lxm_paths *paths, struct lxm_template ***out, size_t *n,
                       struct lxm_error *err);
 void lxm_template_list_free(struct lxm_template **list, size_t n);
-
-/* This machine's architecture in Debian's spelling (amd64, arm64, ...). */
-const char *lxm_host_arch(void);

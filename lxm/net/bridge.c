@@ -130,32 +130,42 @@ int lxm_bridge_address6(const struct lxm_bridge_cfg *c, struct lxm_cidr6 *out, b
     return lxm_ipv6_resolve(sk, c->name, c->dir, c->ipv6, exists, out, on, err);
 }
 
-/* The ULA on the bridge, and NAT66 with forwarding when nat is on (the
- * table is rewritten only when it or the address is new). */
+/* NAT of one family as the bridge wants it, with forwarding on when it
+ * does. The table is rewritten only when it or the address is new:
+ * libnftables costs tens of ms per process. */
+static int sync_nat(enum lxm_nat_family fam, const char *bridge, bool want, const char *subnet,
+                    bool had_addr, struct lxm_error *err)
+{
+    bool there = false;
+    int r = lxm_nat_present(fam, bridge, &there, err);
+    if (r < 0)
+        return r;
+    if (!want)
+        return there ? lxm_nat_disable(fam, bridge, err) : 0;
+    r = fam == LXM_NAT_IPV6 ? lxm_ipv6_forward_enable(err) : lxm_ip_forward_enable(err);
+    if (r < 0)
+        return r;
+    return there && had_addr ? 0 : lxm_nat_enable(fam, bridge, subnet, err);
+}
+
+/* The ULA on the bridge, and NAT66 with forwarding when nat is on. */
 static int up_ipv6(struct nl_sock *sk, const struct lxm_bridge_cfg *c, bool exists, bool on,
                    const struct lxm_cidr6 *a6, struct lxm_error *err)
 {
-    bool had = false, there = false;
-    char want[LXM_CIDR6_LEN];
-    lxm_cidr6_format(a6, want);
+    bool had = false;
+    char want[LXM_CIDR6_LEN], subnet[LXM_CIDR6_LEN] = "";
     _cleanup_strv_free_ char **have = NULL;
-    if (on && exists && lxm_addr6_list(sk, c->name, &have, NULL) == 0)
-        had = strv_contains(have, want);
-    int r;
-    if (on)
+    if (on) {
+        lxm_cidr6_format(a6, want);
+        struct lxm_cidr6 net = lxm_cidr6_network(a6);
+        lxm_cidr6_format(&net, subnet);
+        had = exists && lxm_addr6_list(sk, c->name, &have, NULL) == 0 && strv_contains(have, want);
         lxm_ipv6_router_iface(c->name);
+    }
+    int r;
     if (on && !had && (r = lxm_addr6_add(sk, c->name, a6, err)) < 0)
         return r;
-    if ((r = lxm_nat6_present(c->name, &there, err)) < 0)
-        return r;
-    if (!on || !c->nat)
-        return there ? lxm_nat6_disable(c->name, err) : 0;
-    struct lxm_cidr6 net = lxm_cidr6_network(a6);
-    char subnet[LXM_CIDR6_LEN];
-    lxm_cidr6_format(&net, subnet);
-    if ((r = lxm_ipv6_forward_enable(err)) < 0)
-        return r;
-    return there && had ? 0 : lxm_nat6_enable(c->name, subnet, err);
+    return sync_nat(LXM_NAT_IPV6, c->name, on && c->nat, subnet, had, err);
 }
 
 static int ensure_link(struct nl_sock *sk, const struct lxm_bridge_cfg *c, bool *exists,
@@ -233,18 +243,8 @@ int lxm_bridge_up(const struct lxm_bridge_cfg *c, struct lxm_cidr *addr, struct 
     struct lxm_cidr net = {lxm_cidr_network(&a), a.prefix};
     char subnet[24];
     lxm_cidr_format(&net, subnet);
-    bool nat_there = false;
-    if ((r = lxm_nat_present(c->name, &nat_there, err)) < 0)
+    if ((r = sync_nat(LXM_NAT_IPV4, c->name, c->nat, subnet, had_addr, err)) < 0)
         return r;
-    if (c->nat) {
-        /* The table is rewritten only when it or the address is new:
-         * libnftables costs tens of ms per process. */
-        if ((r = lxm_ip_forward_enable(err)) < 0 ||
-            ((!nat_there || !had_addr) && (r = lxm_nat_enable(c->name, subnet, err)) < 0))
-            return r;
-    } else if (nat_there && (r = lxm_nat_disable(c->name, err)) < 0) {
-        return r;
-    }
     if (c->dhcp) {
         /* A dnsmasq that outlived its bridge holds sockets on the old
          * interface and would not serve the new one. */
@@ -305,8 +305,8 @@ int lxm_bridge_status(const struct lxm_bridge_cfg *c, struct lxm_bridge_status *
         if ((r = list_ports(sk, li.ifindex, &out->ports, err)) < 0)
             return r;
     }
-    if ((r = lxm_nat_present(c->name, &out->nat, err)) < 0 ||
-        (r = lxm_nat6_present(c->name, &out->nat6, err)) < 0)
+    if ((r = lxm_nat_present(LXM_NAT_IPV4, c->name, &out->nat, err)) < 0 ||
+        (r = lxm_nat_present(LXM_NAT_IPV6, c->name, &out->nat6, err)) < 0)
         return r;
     out->dnsmasq = lxm_dnsmasq_pid(c->dir, c->name);
     return 0;
@@ -357,8 +357,9 @@ int lxm_bridge_down(const struct lxm_bridge_cfg *c, bool force, struct lxm_error
                                  "containers first, or use -f",
                                  c->name, strv_length(ports), ports[0], ports[1] ? ", ..." : "");
     }
-    if ((r = lxm_dnsmasq_stop(c->dir, c->name, err)) < 0 || (r = lxm_nat_disable(c->name, err)) < 0 ||
-        (r = lxm_nat6_disable(c->name, err)) < 0)
+    if ((r = lxm_dnsmasq_stop(c->dir, c->name, err)) < 0 ||
+        (r = lxm_nat_disable(LXM_NAT_IPV4, c->name, err)) < 0 ||
+        (r = lxm_nat_disable(LXM_NAT_IPV6, c->name, err)) < 0)
         return r;
     if (exists && (r = lxm_link_delete(sk, c->name, err)) < 0 && r != -ENODEV)
         return r;

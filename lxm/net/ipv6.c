@@ -9,14 +9,12 @@
 #include <sys/random.h>
 
 #include <linux/if_addr.h>
-#include <linux/netfilter.h>
 #include <netlink/addr.h>
 #include <netlink/cache.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 
 #include "lxm/net/link.h"
-#include "lxm/net/nat.h"
 #include "lxm/net/netlink.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -249,53 +247,6 @@ int lxm_addr6_list(struct nl_sock *sk, const char *ifname, char ***out, struct l
     }
     *out = TAKE_PTR(v);
     return 0;
-}
-
-int lxm_nat6_present(const char *bridge, bool *out, struct lxm_error *err)
-{
-    char t[32];
-    lxm_nat_table_name(bridge, t);
-    return lxm_nft_table_present(NFPROTO_IPV6, t, out, err);
-}
-
-int lxm_nat6_enable(const char *bridge, const char *subnet, struct lxm_error *err)
-{
-    if (lxm_ifname_validate(bridge, err) < 0)
-        return lxm_error_prefix(err, "NAT66");
-    char t[32];
-    lxm_nat_table_name(bridge, t);
-    _cleanup_free_ char *script =
-        xasprintf("add table ip6 %1$s\n"
-                  "delete table ip6 %1$s\n"
-                  "table ip6 %1$s {\n"
-                  "  chain postrouting {\n"
-                  "    type nat hook postrouting priority srcnat; policy accept;\n"
-                  "    ip6 saddr %3$s ip6 daddr != %3$s oifname != \"%2$s\" masquerade\n"
-                  "  }\n"
-                  "  chain forward {\n"
-                  "    type filter hook forward priority filter; policy accept;\n"
-                  "    iifname \"%2$s\" accept\n"
-                  "    oifname \"%2$s\" ct state established,related accept\n"
-                  "  }\n"
-                  "}\n",
-                  t, bridge, subnet);
-    if (!script)
-        return lxm_error_set(err, ENOMEM, "NAT66: out of memory");
-    return lxm_nft_run(script, NULL, err, "NAT66 for bridge");
-}
-
-int lxm_nat6_disable(const char *bridge, struct lxm_error *err)
-{
-    bool present;
-    int r = lxm_nat6_present(bridge, &present, err);
-    if (r < 0 || !present)
-        return r;
-    char t[32];
-    lxm_nat_table_name(bridge, t);
-    _cleanup_free_ char *script = xasprintf("delete table ip6 %s\n", t);
-    if (!script)
-        return lxm_error_set(err, ENOMEM, "NAT66: out of memory");
-    return lxm_nft_run(script, NULL, err, "remove NAT66 table");
 }
 
 int lxm_ipv6_forward_enable(struct lxm_error *err)

@@ -1,7 +1,8 @@
 /* ipv6: the IPv6 side of a managed bridge: a ULA /64 (generated once from
  * a random 40-bit global ID and recorded in DIR/BRIDGE/ipv6, like the IPv4
  * subnet), its address on the bridge, the SLAAC (EUI-64) address a guest
- * derives from its MAC, and NAT66 in lxm's own table "ip6 lxm_BRIDGE". */
+ * derives from its MAC (NAT66, in lxm's own table "ip6 lxm_BRIDGE", is
+ * nat.c's). */
 #pragma once
 
 #include <netinet/in.h>
@@ -55,11 +56,6 @@ int lxm_addr6_add(struct nl_sock *sk, const char *ifname, const struct lxm_cidr6
  * loopback ones, as "ADDR/N" strings. */
 int lxm_addr6_list(struct nl_sock *sk, const char *ifname, char ***out, struct lxm_error *err);
 
-/* NAT66 for subnet ("fd..::/64") behind bridge: table ip6 lxm_BRIDGE with
- * a masquerade and forward accepts, replaced atomically. */
-int lxm_nat6_enable(const char *bridge, const char *subnet, struct lxm_error *err);
-int lxm_nat6_disable(const char *bridge, struct lxm_error *err);
-int lxm_nat6_present(const char *bridge, bool *out, struct lxm_error *err);
 /* net.ipv6.conf.all.forwarding = 1 in the caller's netns. Interfaces that
  * take router advertisements (accept_ra 1) would stop doing so once the
  * host forwards: they are set to 2 (accept even when forwarding) first. */

@@ -57,32 +57,46 @@ static int run_nft(const char *script, char **output, struct lxm_error *err, con
     return 0;
 }
 
-int lxm_nat_enable(const char *bridge, const char *subnet, struct lxm_error *err)
+/* What differs between the two families: the nft family, which is also
+ * the keyword of its address matches, and the name in messages. */
+static const struct {
+    const char *nft;
+    int nfproto;
+    const char *what;
+} families[] = {
+    [LXM_NAT_IPV4] = {"ip", AF_INET /* == NFPROTO_IPV4 */, "NAT"},
+    [LXM_NAT_IPV6] = {"ip6", AF_INET6 /* == NFPROTO_IPV6 */, "NAT66"},
+};
+
+int lxm_nat_enable(enum lxm_nat_family fam, const char *bridge, const char *subnet,
+                   struct lxm_error *err)
 {
+    const char *what = families[fam].what;
     if (lxm_ifname_validate(bridge, err) < 0)
-        return lxm_error_prefix(err, "NAT");
-    char t[32];
+        return lxm_error_prefix(err, "%s", what);
+    char t[32], step[32];
     lxm_nat_table_name(bridge, t);
     /* add+delete first makes the whole replacement one transaction that
      * works whether or not the table exists. */
     _cleanup_free_ char *script =
-        xasprintf("add table ip %1$s\n"
-                  "delete table ip %1$s\n"
-                  "table ip %1$s {\n"
+        xasprintf("add table %1$s %2$s\n"
+                  "delete table %1$s %2$s\n"
+                  "table %1$s %2$s {\n"
                   "  chain postrouting {\n"
                   "    type nat hook postrouting priority srcnat; policy accept;\n"
-                  "    ip saddr %3$s ip daddr != %3$s oifname != \"%2$s\" masquerade\n"
+                  "    %1$s saddr %4$s %1$s daddr != %4$s oifname != \"%3$s\" masquerade\n"
                   "  }\n"
                   "  chain forward {\n"
                   "    type filter hook forward priority filter; policy accept;\n"
-                  "    iifname \"%2$s\" accept\n"
-                  "    oifname \"%2$s\" ct state established,related accept\n"
+                  "    iifname \"%3$s\" accept\n"
+                  "    oifname \"%3$s\" ct state established,related accept\n"
                   "  }\n"
                   "}\n",
-                  t, bridge, subnet);
+                  families[fam].nft, t, bridge, subnet);
     if (!script)
-        return lxm_error_set(err, ENOMEM, "NAT: out of memory");
-    return run_nft(script, NULL, err, "NAT for bridge");
+        return lxm_error_set(err, ENOMEM, "%s: out of memory", what);
+    snprintf(step, sizeof(step), "%s for bridge", what);
+    return run_nft(script, NULL, err, step);
 }
 
 static void nlsockp(struct nl_sock **sk)
@@ -96,11 +110,12 @@ int lxm_nft_run(const char *script, char **output, struct lxm_error *err, const 
     return run_nft(script, output, err, what);
 }
 
-int lxm_nat_present(const char *bridge, bool *out, struct lxm_error *err)
+int lxm_nat_present(enum lxm_nat_family fam, const char *bridge, bool *out,
+                    struct lxm_error *err)
 {
     char t[32];
     lxm_nat_table_name(bridge, t);
-    return lxm_nft_table_present(AF_INET /* == NFPROTO_IPV4 */, t, out, err);
+    return lxm_nft_table_present(families[fam].nfproto, t, out, err);
 }
 
 /* A GETTABLE (or GETCHAIN) request over nfnetlink: libnftables spends
@@ -144,18 +159,20 @@ int lxm_nft_table_present(int family, const char *t, bool *out, struct lxm_error
     return lxm_nft_exists(family, t, NULL, out, err);
 }
 
-int lxm_nat_disable(const char *bridge, struct lxm_error *err)
+int lxm_nat_disable(enum lxm_nat_family fam, const char *bridge, struct lxm_error *err)
 {
     bool present;
-    int r = lxm_nat_present(bridge, &present, err);
+    int r = lxm_nat_present(fam, bridge, &present, err);
     if (r < 0 || !present)
         return r;
-    char t[32];
+    const char *what = families[fam].what;
+    char t[32], step[32];
     lxm_nat_table_name(bridge, t);
-    _cleanup_free_ char *script = xasprintf("delete table ip %s\n", t);
+    _cleanup_free_ char *script = xasprintf("delete table %s %s\n", families[fam].nft, t);
     if (!script)
-        return lxm_error_set(err, ENOMEM, "NAT: out of memory");
-    return run_nft(script, NULL, err, "remove NAT table");
+        return lxm_error_set(err, ENOMEM, "%s: out of memory", what);
+    snprintf(step, sizeof(step), "remove %s table", what);
+    return run_nft(script, NULL, err, step);
 }
 
 int lxm_ip_forward_enable(struct lxm_error *err)

@@ -1,6 +1,7 @@
-/* nat: IPv4 forwarding and NAT for a bridge's subnet through nftables
- * (libnftables): one table of lxm's own per bridge (ip lxm_BRIDGE) holding
- * a postrouting masquerade and forward accepts; removing it removes all. */
+/* nat: IPv4 forwarding, and NAT (IPv4) and NAT66 (IPv6) for a bridge's
+ * subnets through nftables (libnftables): one table of lxm's own per bridge
+ * and family (ip lxm_BRIDGE, ip6 lxm_BRIDGE) holding a postrouting
+ * masquerade and forward accepts; removing it removes all. */
 #pragma once
 
 #include <stdbool.h>
@@ -9,12 +10,15 @@
 
 /* The table name for bridge ("lxm_" + name, non [A-Za-z0-9_] as '_'). */
 void lxm_nat_table_name(const char *bridge, char out[32]);
-/* Create or replace (atomically) the table for bridge and subnet
- * ("10.77.0.0/24"). */
-int lxm_nat_enable(const char *bridge, const char *subnet, struct lxm_error *err);
+enum lxm_nat_family { LXM_NAT_IPV4, LXM_NAT_IPV6 };
+/* Create or replace (atomically) the table of family fam for bridge and
+ * subnet ("10.77.0.0/24", "fd..::/64"). */
+int lxm_nat_enable(enum lxm_nat_family fam, const char *bridge, const char *subnet,
+                   struct lxm_error *err);
 /* Delete the table; a missing table is success. */
-int lxm_nat_disable(const char *bridge, struct lxm_error *err);
-int lxm_nat_present(const char *bridge, bool *out, struct lxm_error *err);
+int lxm_nat_disable(enum lxm_nat_family fam, const char *bridge, struct lxm_error *err);
+int lxm_nat_present(enum lxm_nat_family fam, const char *bridge, bool *out,
+                    struct lxm_error *err);
 /* Does nftables table family/name exist (family: NFPROTO_IPV4, _IPV6,
  * _INET...)? Asked over nfnetlink, without loading libnftables. */
 int lxm_nft_table_present(int family, const char *name, bool *out, struct lxm_error *err);

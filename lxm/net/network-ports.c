@@ -305,11 +305,6 @@ void lxm_ports_clear(const struct lxm_paths *paths, const char *name)
         lxm_warn("%s: %s", name, e.msg);
 }
 
-static void globalp(struct lxm_global **g)
-{
-    lxm_global_free(*g);
-}
-
 
 /* The DHCP reservation that makes a forward's target address known, with
  * the AAAA record of the container's SLAAC address kept (register_dns of
@@ -339,8 +334,8 @@ int lxm_ports_change(struct lxm_container *c, const struct lxm_config *eff, stru
     if (ri.init_pid <= 0 || ri.state == LXM_STATE_STOPPED || ri.state == LXM_STATE_STOPPING ||
         ri.state == LXM_STATE_ABORTING)
         return 0;
-    _cleanup_(globalp) struct lxm_global *g = NULL;
-    if ((r = lxm_global_load(c->paths->global_config, &g, err)) < 0)
+    const struct lxm_global *g;
+    if ((r = lxm_paths_global(c->paths, &g, err)) < 0)
         return r;
     struct lxm_bridge_cfg b;
     _cleanup_free_ char *dir = NULL;

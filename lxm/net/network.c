@@ -59,11 +59,6 @@ static void lxm_network_freep(struct lxm_network **n)
     lxm_network_free(*n);
 }
 
-static void globalp(struct lxm_global **g)
-{
-    lxm_global_free(*g);
-}
-
 /* The hash of "A/B". */
 static uint32_t fnv1a(const char *a, const char *b)
 {
@@ -364,8 +359,8 @@ int lxm_network_prepare(const struct lxm_paths *paths, const struct lxm_config *
         *out = TAKE_PTR(n);
         return 0;
     }
-    _cleanup_(globalp) struct lxm_global *g = NULL;
-    int r = lxm_global_load(paths->global_config, &g, err);
+    const struct lxm_global *g;
+    int r = lxm_paths_global(paths, &g, err);
     if (r < 0)
         return r;
     struct lxm_bridge_cfg b;

@@ -349,8 +349,9 @@ static bool has_guard(const struct table_state *s, const char *bridge)
 
 /* Add the guards missing, drop those not needed, and the table when
  * nothing is left in it. */
-static void write_guards(FILE *f, const struct table_state *s)
+static void write_guards(FILE *f, const void *data)
 {
+    const struct table_state *s = data;
     char path[96];
     for (int i = 0; i < s->n; i++) {
         const char *br = s->e[i].bridge;
@@ -386,16 +387,12 @@ static int reconcile_guards(struct lxm_error *err)
     int r = read_state(&s, err);
     if (r < 0 || !s.exists)
         return r;
-    _cleanup_free_ char *script = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&script, &len);
-    if (!f) {
+    _cleanup_free_ char *script = fill_string(write_guards, &s, NULL);
+    if (!script) {
         state_free(&s);
         return lxm_error_set(err, ENOMEM, "out of memory");
     }
-    write_guards(f, &s);
-    fclose(f);
-    if (script && *script && (r = run(script, NULL, NULL, err)) < 0) {
+    if (*script && (r = run(script, NULL, NULL, err)) < 0) {
         state_free(&s);
         return r;
     }
@@ -480,60 +477,86 @@ static int check_word(const char *s, size_t max, struct lxm_error *err)
     return 0;
 }
 
-int lxm_portfwd_check(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *fw, int n,
-                      struct lxm_error *err)
+/* The owner's names become an interface match, chain names and comments. */
+static int check_owner(const struct lxm_portfwd_owner *o, struct lxm_error *err)
 {
     int r = lxm_ifname_validate(o->bridge, err);
     if (r < 0)
         return lxm_error_prefix(err, "port forwards");
     if ((r = check_word(o->key, 90, err)) < 0 || (r = check_word(o->label, 63, err)) < 0)
         return r;
+    return 0;
+}
+
+/* fw against the forwards in the table and the host's sockets; *exists
+ * (may be NULL): is the table there? */
+static int check_fw(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *fw, int n,
+                    bool *exists, struct lxm_error *err)
+{
     struct table_state s;
-    if ((r = read_state(&s, err)) < 0)
+    int r = read_state(&s, err);
+    if (r < 0)
         return r;
     r = check_conflicts(&s, o, fw, n, err);
     if (r == 0)
         r = check_host_sockets(&s, o, fw, n, err);
+    if (exists)
+        *exists = s.exists;
     state_free(&s);
     return r;
+}
+
+int lxm_portfwd_check(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *fw, int n,
+                      struct lxm_error *err)
+{
+    int r = check_owner(o, err);
+    return r < 0 ? r : check_fw(o, fw, n, NULL, err);
+}
+
+/* Run the script fill prints, then put the guards right. */
+static int apply(fill_fn fill, const void *data, struct lxm_error *err)
+{
+    _cleanup_free_ char *script = fill_string(fill, data, NULL);
+    if (!script)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    int r = run(script, NULL, NULL, err);
+    return r < 0 ? r : reconcile_guards(err);
+}
+
+struct owner_fw {
+    const struct lxm_portfwd_owner *o;
+    const struct lxm_portfwd *fw;
+    int n;
+};
+
+static void write_set(FILE *f, const void *data)
+{
+    const struct owner_fw *s = data;
+    fputs("add table " T "\n", f);
+    drop_chains(f, s->o->key);
+    if (s->n > 0)
+        write_owner(f, s->o, s->fw, s->n);
 }
 
 int lxm_portfwd_set(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *fw, int n,
                     struct lxm_error *err)
 {
-    int r = lxm_ifname_validate(o->bridge, err);
+    int r = check_owner(o, err);
     if (r < 0)
-        return lxm_error_prefix(err, "port forwards");
-    if ((r = check_word(o->key, 90, err)) < 0 || (r = check_word(o->label, 63, err)) < 0)
         return r;
     _cleanup_close_ int lock = lock_table(err);
     if (lock < 0)
         return lock;
-    struct table_state s;
-    if ((r = read_state(&s, err)) < 0)
-        return r;
-    r = check_conflicts(&s, o, fw, n, err);
-    if (r == 0)
-        r = check_host_sockets(&s, o, fw, n, err);
-    bool exists = s.exists;
-    state_free(&s);
+    bool exists = false;
+    r = check_fw(o, fw, n, &exists, err);
     if (r < 0 || (!exists && n == 0))
         return r;
-    _cleanup_free_ char *script = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&script, &len);
-    if (!f)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    fputs("add table " T "\n", f);
-    drop_chains(f, o->key);
-    if (n > 0)
-        write_owner(f, o, fw, n);
-    fclose(f);
-    if (!script)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    if ((r = run(script, NULL, NULL, err)) < 0)
-        return r;
-    return reconcile_guards(err);
+    return apply(write_set, &(struct owner_fw){o, fw, n}, err);
+}
+
+static void write_clear(FILE *f, const void *key)
+{
+    drop_chains(f, key);
 }
 
 int lxm_portfwd_clear(const char *key, struct lxm_error *err)
@@ -553,18 +576,7 @@ int lxm_portfwd_clear(const char *key, struct lxm_error *err)
     state_free(&s);
     if (r < 0 || !mine)
         return r;
-    _cleanup_free_ char *script = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&script, &len);
-    if (!f)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    drop_chains(f, key);
-    fclose(f);
-    if (!script)
-        return lxm_error_set(err, ENOMEM, "out of memory");
-    if ((r = run(script, NULL, NULL, err)) < 0)
-        return r;
-    return reconcile_guards(err);
+    return apply(write_clear, key, err);
 }
 
 /* A GETTABLE/GETCHAIN over nfnetlink: cheap enough for every container

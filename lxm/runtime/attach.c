@@ -1,13 +1,19 @@
-/* attach.c: run a command inside a running container. The CLI forks a
- * helper that joins the container's cgroup and namespaces (one setns on
- * init's pidfd) and forks the command, which takes a pty from the
- * container's own devpts (or the caller's stdio), the container's
- * security context, and nothing else of the host. */
+/* attach.c: run a command inside a running container. The CLI finds init
+ * from the state file (no round trip to the monitor), reads what the
+ * command needs (the user from the container's passwd, the config, the
+ * seccomp program from the cache of seccomp-cache.c), opens the files of
+ * the container's cgroups, and clones the command straight into init's pid
+ * namespace and the container's cgroup2 directory. The command joins the
+ * other namespaces (one setns on init's pidfd) and then the v1 hierarchies
+ * itself (cgroup-enter.h says why), takes a pty from the container's own
+ * devpts (or the caller's stdio), the container's security context, and
+ * nothing else of the host. */
 #include "runtime/runtime-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,10 +24,13 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup-enter.h"
 #include "runtime/passwd.h"
+#include "security/seccomp-cache.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -36,18 +45,20 @@ struct attach_ctx {
     struct lxm_container *c;
     const struct lxm_attach_opts *opts;
     struct lxm_cgroup *cg;
+    struct lxm_cgroup_entry entry; /* cg's files, opened for the command */
     struct lxm_seccomp *seccomp;
     char *apparmor_profile;
     struct lxm_user user; /* resolved in the container's passwd/group */
     int pidfd;
+    pid_t init;
     bool userns; /* init is in a user namespace other than ours */
     bool tty;
     /* Pipes, but stdin is the user's terminal: the command stays in the
      * terminal's foreground group (it may read it) and gets Ctrl-C from
      * the terminal itself, so terminal-sent signals are not forwarded. */
     bool same_pgrp;
-    int sock;     /* helper -> CLI: the pty master */
-    int error_fd; /* helper/command -> CLI: why it failed */
+    int sock;     /* command -> CLI: the pty master */
+    int error_fd; /* command -> CLI: why it failed */
 };
 
 static int exit_code(int status)
@@ -177,35 +188,18 @@ static int open_container_pty(int *slave, struct lxm_error *err)
     return master;
 }
 
-/* Forward signals to the command and pass its status on as ours. */
-static void wait_command(pid_t pid, const sigset_t *mask, bool same_pgrp) __attribute__((noreturn));
-static void wait_command(pid_t pid, const sigset_t *mask, bool same_pgrp)
-{
-    for (;;) {
-        siginfo_t si;
-        int sig = sigwaitinfo(mask, &si);
-        if (sig == SIGCHLD) {
-            int status;
-            pid_t r = waitpid(pid, &status, WNOHANG);
-            if (r == pid)
-                _exit(exit_code(status));
-        } else if (sig > 0 && sig != SIGWINCH && !(same_pgrp && si.si_code == SI_KERNEL)) {
-            kill(pid, sig);
-        }
-    }
-}
-
-static void attach_helper(struct attach_ctx *a, const sigset_t *mask) __attribute__((noreturn));
-static void attach_helper(struct attach_ctx *a, const sigset_t *mask)
+/* The command, created in init's pid namespace and the container's
+ * cgroup2 directory: straight into the other namespaces (it never works in
+ * the host's mount namespace), then into the v1 hierarchies by its own
+ * hand, before it touches anything of the container; then run_command(). */
+static void enter_container(struct attach_ctx *a) __attribute__((noreturn));
+static void enter_container(struct attach_ctx *a)
 {
     struct lxm_error err = {0};
-    /* Otherwise only the CLI takes terminal signals; it forwards them once. */
-    if (!a->same_pgrp)
+    /* Pipes: a group of its own unless it shares the user's terminal
+     * (same_pgrp); a pty: setsid() in run_command() makes one. */
+    if (!a->same_pgrp && !a->tty)
         setpgid(0, 0);
-    if (a->cg && lxm_cgroup_attach(a->cg, getpid(), &err) < 0) {
-        lxm_error_prefix(&err, "attach: cgroup");
-        fail_child(a->error_fd, &err);
-    }
     /* With CLONE_NEWUSER the kernel joins the user namespace first, so
      * the others are entered as its root. */
     if (setns(a->pidfd, ATTACH_NS | (a->userns ? CLONE_NEWUSER : 0)) < 0) {
@@ -216,25 +210,52 @@ static void attach_helper(struct attach_ctx *a, const sigset_t *mask)
         lxm_error_prefix(&err, "attach: user namespace");
         fail_child(a->error_fd, &err);
     }
-    int slave = -1, master = -1;
+    if (lxm_cgroup_entry_join_v1(&a->entry, &err) < 0) {
+        lxm_error_prefix(&err, "attach: cgroup");
+        fail_child(a->error_fd, &err);
+    }
+    int slave = -1;
     if (a->tty) {
-        master = open_container_pty(&slave, &err);
+        int master = open_container_pty(&slave, &err);
         if (master < 0 || lxm_send_fd(a->sock, master) < 0)
             fail_child(a->error_fd, &err);
         close(master);
+        close(a->sock);
     }
-    close(a->sock);
-    pid_t pid = fork();
-    if (pid < 0) {
-        lxm_error_errno(&err, errno, "attach: fork");
-        fail_child(a->error_fd, &err);
-    }
+    run_command(a, slave);
+}
+
+/* Create the command in init's pid namespace (the CLI sets where its
+ * children go: setns CLONE_NEWPID changes nothing of its own, and it is
+ * set back at once) and, with clone3, in the container's cgroup2
+ * directory. The pid or -errno. */
+static pid_t clone_command(struct attach_ctx *a, struct lxm_error *err)
+{
+    _cleanup_close_ int self = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        return lxm_error_errno(err, errno, "attach: open /proc/self/ns/pid");
+    if (setns(a->pidfd, CLONE_NEWPID) < 0)
+        return lxm_error_errno(err, errno, "attach: enter the pid namespace");
+    int cgfd = a->entry.v2_dir;
+    struct clone_args args = {
+        .flags = cgfd >= 0 ? CLONE_INTO_CGROUP : 0,
+        .exit_signal = SIGCHLD,
+        .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0,
+    };
+    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
     if (pid == 0)
-        run_command(a, slave);
-    if (slave >= 0)
-        close(slave);
-    close(a->error_fd);
-    wait_command(pid, mask, a->same_pgrp);
+        enter_container(a);
+    int e = errno;
+    if (setns(self, CLONE_NEWPID) < 0 && pid > 0) {
+        /* Cannot happen (our own namespace); never leave a command behind
+         * that nobody waits for the right way. */
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return lxm_error_errno(err, errno, "attach: back to our pid namespace");
+    }
+    if (pid < 0)
+        return lxm_error_errno(err, e, "attach: clone3%s", cgfd >= 0 ? " into the cgroup" : "");
+    return pid;
 }
 
 /* Decided from init itself, not the config: it may have been changed
@@ -261,70 +282,89 @@ static int resolve_user(struct attach_ctx *a, pid_t init, struct lxm_error *err)
     return r < 0 ? lxm_error_prefix(err, "%s", a->c->name) : 0;
 }
 
+/* Running = the state file names an init that is still the same process
+ * (no round trip to the monitor); frozen = its cgroup says so. */
+static int find_init(struct attach_ctx *a, struct lxm_error *err)
+{
+    struct lxm_container *c = a->c;
+    struct lxm_state_file st;
+    if (lxm_state_read(c, &st) < 0 || st.init_pid <= 0 ||
+        (a->pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime)) < 0)
+        return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
+    a->init = st.init_pid;
+    int r = lxm_cgroup_open(c->id, &a->cg, err);
+    if (r < 0 && r != -ENOENT)
+        return lxm_error_prefix(err, "attach: cgroup");
+    lxm_error_clear(err);
+    if (a->cg && lxm_cgroup_is_frozen(a->cg) == 1)
+        return lxm_error_set(err, EBUSY, "container '%s' is frozen (run 'lxm unfreeze %s' first)",
+                             c->name, c->name);
+    return 0;
+}
+
+/* Everything the command takes from the container, before it exists. */
 static int prepare(struct attach_ctx *a, struct lxm_error *err)
 {
     struct lxm_container *c = a->c;
-    struct lxm_runtime_info info;
-    int r = lxm_runtime_query(c, &info, err);
+    int r = find_init(a, err);
     if (r < 0)
         return r;
-    if (info.state == LXM_STATE_STOPPED)
-        return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
-    if (info.state == LXM_STATE_FROZEN)
-        return lxm_error_set(err, EBUSY, "container '%s' is frozen (run 'lxm unfreeze %s' first)",
-                             c->name, c->name);
-    struct lxm_state_file st;
-    if (lxm_state_read(c, &st) < 0 ||
-        (a->pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime)) < 0)
-        return lxm_error_set(err, ESRCH, "container '%s' is not running", c->name);
-    a->userns = in_other_userns(st.init_pid);
-    r = resolve_user(a, st.init_pid, err);
+    if (a->cg && (r = lxm_cgroup_entry_open(a->cg, &a->entry, err)) < 0)
+        return lxm_error_prefix(err, "attach: cgroup");
+    a->userns = in_other_userns(a->init);
+    r = resolve_user(a, a->init, err);
     if (r < 0)
         return r;
     r = lxm_runtime_load_config(c, err);
     if (r < 0)
         return r;
-    r = lxm_cgroup_open(c->id, &a->cg, err);
-    if (r < 0 && r != -ENOENT)
-        return lxm_error_prefix(err, "attach: cgroup");
-    lxm_error_clear(err);
-    r = lxm_seccomp_compile(&c->config->policy, &a->seccomp, err);
+    r = lxm_seccomp_cached(&c->config->policy, c->paths->run, &a->seccomp, err);
     if (r < 0)
         return lxm_error_prefix(err, "attach: seccomp");
-    if (lxm_apparmor_enabled()) {
-        r = lxm_apparmor_prepare(c->id, &c->config->policy, c->run_dir, &a->apparmor_profile,
-                                 err);
-        if (r < 0)
-            return lxm_error_prefix(err, "attach: apparmor");
-    }
+    r = lxm_apparmor_attach_profile(c->id, &c->config->policy, &a->apparmor_profile, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "attach: apparmor");
     return 0;
 }
 
-/* Relay the pty until the helper exits; then drain what is left. */
-static void relay_pty(int master, int sfd, pid_t helper)
+/* Relay the pty until the command exits; then drain what is left. */
+static void relay_pty(int master, int sfd, pid_t pid)
 {
     struct termios saved;
     bool raw = lxm_tty_raw(STDIN_FILENO, &saved) == 0;
     lxm_tty_copy_winsize(STDIN_FILENO, master);
-    lxm_relay(STDIN_FILENO, STDOUT_FILENO, master, false, sfd, helper);
+    lxm_relay(STDIN_FILENO, STDOUT_FILENO, master, false, sfd, pid);
     if (raw)
         lxm_tty_restore(STDIN_FILENO, &saved);
 }
 
-static int wait_helper(pid_t helper, int sfd, bool same_pgrp)
+/* Forward signals to the command and pass its status on as ours. */
+static int wait_command(pid_t pid, int sfd, bool same_pgrp)
 {
     for (;;) {
         int status;
-        pid_t r = waitpid(helper, &status, WNOHANG);
-        if (r == helper)
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
             return exit_code(status);
         if (r < 0 && errno != EINTR)
             return 1;
         struct signalfd_siginfo si;
         if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
             si.ssi_signo != SIGWINCH && !(same_pgrp && si.ssi_code == SI_KERNEL))
-            kill(helper, (int)si.ssi_signo);
+            kill(pid, (int)si.ssi_signo);
     }
+}
+
+/* What the command wrote on its error pipe before dying, as the error;
+ * otherwise r. */
+static int command_error(int fd, struct lxm_error *err, int r)
+{
+    char msg[LXM_ERROR_MAX];
+    ssize_t n = read(fd, msg, sizeof(msg) - 1);
+    if (n <= 0)
+        return r;
+    msg[n] = '\0';
+    return lxm_error_set(err, EIO, "%s", msg);
 }
 
 static int run_attach(struct attach_ctx *a, struct lxm_error *err)
@@ -332,8 +372,12 @@ static int run_attach(struct attach_ctx *a, struct lxm_error *err)
     int sp[2] = {-1, -1}, ep[2];
     if (a->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return lxm_error_errno(err, errno, "socketpair");
-    if (pipe2(ep, O_CLOEXEC) < 0)
-        return lxm_error_errno(err, errno, "pipe");
+    if (pipe2(ep, O_CLOEXEC) < 0) {
+        int e = errno;
+        if (sp[0] >= 0)
+            close(sp[0]), close(sp[1]);
+        return lxm_error_errno(err, e, "pipe");
+    }
     sigset_t mask, old;
     sigemptyset(&mask);
     int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGCHLD, SIGUSR1, SIGUSR2};
@@ -343,31 +387,23 @@ static int run_attach(struct attach_ctx *a, struct lxm_error *err)
     _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     a->sock = sp[1];
     a->error_fd = ep[1];
-    pid_t helper = fork();
-    if (helper == 0)
-        attach_helper(a, &mask);
+    pid_t pid = clone_command(a, err);
     _cleanup_close_ int err_r = ep[0], sock = sp[0];
     close(ep[1]);
     if (sp[1] >= 0)
         close(sp[1]);
-    if (helper < 0) {
+    if (pid < 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
-        return lxm_error_errno(err, errno, "fork");
+        return pid;
     }
     if (a->tty) {
         _cleanup_close_ int master = lxm_recv_fd(sock);
         if (master >= 0)
-            relay_pty(master, sfd, helper);
+            relay_pty(master, sfd, pid);
     }
-    int code = wait_helper(helper, sfd, a->same_pgrp);
+    int code = wait_command(pid, sfd, a->same_pgrp);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    char msg[LXM_ERROR_MAX];
-    ssize_t n = read(err_r, msg, sizeof(msg) - 1);
-    if (n > 0) {
-        msg[n] = '\0';
-        return lxm_error_set(err, EIO, "%s", msg);
-    }
-    return code;
+    return command_error(err_r, err, code);
 }
 
 int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts,
@@ -375,7 +411,8 @@ int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *op
 {
     if (!lxm_container_exists(c))
         return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
-    struct attach_ctx a = {.c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1};
+    struct attach_ctx a = {
+        .c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1, .entry = {.v2_dir = -1}};
     int r = prepare(&a, err);
     if (r == 0) {
         a.tty = opts->pty || (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
@@ -384,6 +421,7 @@ int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *op
     }
     if (a.pidfd >= 0)
         close(a.pidfd);
+    lxm_cgroup_entry_close(&a.entry);
     lxm_cgroup_free(a.cg);
     lxm_seccomp_free(a.seccomp);
     free(a.apparmor_profile);

@@ -14,6 +14,7 @@
 #include "runtime/ready.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
+#include "util/io.h"
 #include "util/strv.h"
 
 static int64_t pick_timeout(int64_t config_ms, int64_t given_ms)
@@ -207,19 +208,6 @@ struct stopper {
     size_t len;
 };
 
-static void write_all(int fd, const char *s, size_t len)
-{
-    while (len > 0) {
-        ssize_t k = write(fd, s, len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return;
-        s += k;
-        len -= (size_t)k;
-    }
-}
-
 /* The stopping process: "D" (stopped), "S" (was not running) or "F"
  * and the error, on fd. The container is looked at again under its lock:
  * it may have stopped since the plan was made. */
@@ -239,9 +227,9 @@ stop_child(const struct lxm_paths *paths, const struct boot_entry *e, int64_t gi
     }
     if (r < 0)
         res = "F";
-    write_all(fd, res, 1);
+    (void)lxm_write_all(fd, res, 1);
     if (r < 0)
-        write_all(fd, cerr.msg, strlen(cerr.msg));
+        (void)lxm_write_all(fd, cerr.msg, strlen(cerr.msg));
     lxm_container_free(c);
     _exit(r < 0);
 }

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/init_detect.h"
-#include "runtime/ready.h"
+#include "runtime/state.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"

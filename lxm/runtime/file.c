@@ -20,7 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "runtime/passwd.h"
 #include "runtime/runtime-internal.h"
 #include "storage/storage.h"
@@ -164,7 +164,7 @@ static int open_stopped(struct froot *r, bool write, struct lxm_error *err)
     if (ret == 0)
         ret = lxm_storage_of(r->c->dir, &ops, err);
     if (ret == 0)
-        ret = lxm_lifecycle_image_rootfs(r->c->paths, r->c->config->image, &image, err);
+        ret = lxm_image_rootfs(r->c->paths, r->c->config->image, &image, err);
     if (ret == 0)
         ret = lxm_userns_disk_map(r->c, &r->map, &r->mapped, err);
     if (ret < 0)
@@ -265,6 +265,52 @@ static int write_atomic(int dir, const char *name, int in_fd, const struct owner
     return r;
 }
 
+/* Each entry of directory src but . and .. to fn, with "what/NAME" for its
+ * messages and depth + 1 (more than MAX_DEPTH levels are refused). src
+ * stays open: a dup of it is read. */
+typedef int (*entry_fn)(void *walk, int src_dir, const char *name, int dst, const char *what,
+                        int depth);
+
+static int each_entry(int src, int dst, const char *what, int depth, struct lxm_error *err,
+                      entry_fn fn, void *walk)
+{
+    if (depth > MAX_DEPTH)
+        return lxm_error_set(err, ELOOP, "%s: more than %d levels of directories", what, MAX_DEPTH);
+    int dfd = dup(src);
+    _cleanup_closedir_ DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return lxm_error_errno(err, errno, "read %s", what);
+    }
+    struct dirent *e;
+    while ((errno = 0, e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        _cleanup_free_ char *sub = xasprintf("%s/%s", what, e->d_name);
+        if (!sub)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+        int r = fn(walk, src, e->d_name, dst, sub, depth + 1);
+        if (r < 0)
+            return r;
+    }
+    return errno ? lxm_error_errno(err, errno, "read %s", what) : 0;
+}
+
+/* The last name of path, trailing slashes dropped (*copy holds it; "" for
+ * an empty path). */
+static const char *last_name(const char *path, char **copy)
+{
+    *copy = strdup(path);
+    if (!*copy)
+        return NULL;
+    size_t len = strlen(*copy);
+    while (len > 1 && (*copy)[len - 1] == '/')
+        (*copy)[--len] = '\0';
+    const char *slash = strrchr(*copy, '/');
+    return slash ? slash + 1 : *copy;
+}
+
 /* ---- push ------------------------------------------------------------------------------ */
 
 struct push {
@@ -350,29 +396,9 @@ static int push_symlink(struct push *p, int src_dir, const char *src_name, int d
 static int push_entry(struct push *p, int src_dir, const char *src_name, int dir,
                       const char *name, const char *what, int depth);
 
-static int push_tree(struct push *p, int src, int dir, const char *what, int depth)
+static int push_child(void *p, int src_dir, const char *name, int dir, const char *what, int depth)
 {
-    if (depth > MAX_DEPTH)
-        return lxm_error_set(p->err, ELOOP, "%s: more than %d levels of directories", what, MAX_DEPTH);
-    int dfd = dup(src);
-    _cleanup_closedir_ DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
-    if (!d) {
-        if (dfd >= 0)
-            close(dfd);
-        return lxm_error_errno(p->err, errno, "read %s", what);
-    }
-    struct dirent *e;
-    while ((errno = 0, e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        _cleanup_free_ char *sub = xasprintf("%s/%s", what, e->d_name);
-        if (!sub)
-            return lxm_error_set(p->err, ENOMEM, "out of memory");
-        int r = push_entry(p, src, e->d_name, dir, e->d_name, sub, depth + 1);
-        if (r < 0)
-            return r;
-    }
-    return errno ? lxm_error_errno(p->err, errno, "read %s", what) : 0;
+    return push_entry(p, src_dir, name, dir, name, what, depth);
 }
 
 static int push_entry(struct push *p, int src_dir, const char *src_name, int dir,
@@ -389,7 +415,7 @@ static int push_entry(struct push *p, int src_dir, const char *src_name, int dir
         if (src < 0)
             return lxm_error_errno(p->err, errno, "open %s", what);
         _cleanup_close_ int sub = push_mkdir(p, dir, name, st.st_mode, what);
-        return sub < 0 ? sub : push_tree(p, src, sub, what, depth);
+        return sub < 0 ? sub : each_entry(src, sub, what, depth, p->err, push_child, p);
     }
     if (!S_ISREG(st.st_mode))
         return lxm_error_set(p->err, EINVAL, "%s: not a file, directory or symlink", what);
@@ -429,13 +455,10 @@ int lxm_file_push(struct lxm_container *c, const char *src, const char *path,
         return lxm_error_errno(err, errno, "%s", src);
     if (S_ISDIR(st.st_mode) && !o->recursive)
         return lxm_error_set(err, EISDIR, "%s is a directory (use -r)", src);
-    _cleanup_free_ char *copy = strdup(src);
-    if (!copy)
+    _cleanup_free_ char *copy = NULL;
+    const char *base = last_name(src, &copy);
+    if (!base)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    size_t len = strlen(copy);
-    while (len > 1 && copy[len - 1] == '/')
-        copy[--len] = '\0';
-    const char *base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
     _cleanup_froot_ struct froot r = {0};
     int ret = froot_open(c, true, &r, err);
     struct push p = {.r = &r, .err = err};
@@ -481,29 +504,9 @@ static int pull_file(struct pull *p, int src, const struct stat *st, int dst, co
 static int pull_entry(struct pull *p, int src_dir, const char *src_name, int dst, const char *name,
                       const char *what, int depth);
 
-static int pull_tree(struct pull *p, int src, int dst, const char *what, int depth)
+static int pull_child(void *p, int src_dir, const char *name, int dst, const char *what, int depth)
 {
-    if (depth > MAX_DEPTH)
-        return lxm_error_set(p->err, ELOOP, "%s: more than %d levels of directories", what, MAX_DEPTH);
-    int dfd = dup(src);
-    _cleanup_closedir_ DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
-    if (!d) {
-        if (dfd >= 0)
-            close(dfd);
-        return lxm_error_errno(p->err, errno, "read %s", what);
-    }
-    struct dirent *e;
-    while ((errno = 0, e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        _cleanup_free_ char *sub = xasprintf("%s/%s", what, e->d_name);
-        if (!sub)
-            return lxm_error_set(p->err, ENOMEM, "out of memory");
-        int r = pull_entry(p, src, e->d_name, dst, e->d_name, sub, depth + 1);
-        if (r < 0)
-            return r;
-    }
-    return errno ? lxm_error_errno(p->err, errno, "read %s", what) : 0;
+    return pull_entry(p, src_dir, name, dst, name, what, depth);
 }
 
 static int pull_dir(struct pull *p, int src, const struct stat *st, int dst, const char *name,
@@ -515,7 +518,7 @@ static int pull_dir(struct pull *p, int src, const struct stat *st, int dst, con
                                                     (depth ? O_NOFOLLOW : 0));
     if (out < 0)
         return lxm_error_errno(p->err, errno, "open %s", name);
-    int r = pull_tree(p, src, out, what, depth);
+    int r = each_entry(src, out, what, depth, p->err, pull_child, p);
     if (r == 0 && fchmod(out, st->st_mode & 0777) < 0)
         r = lxm_error_errno(p->err, errno, "chmod %s", name);
     return r;
@@ -591,13 +594,10 @@ int lxm_file_pull(struct lxm_container *c, const char *path, const char *dst,
     _cleanup_close_ int fd = lxm_open_in_root(r.fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
     if (fd < 0)
         return lxm_error_errno(err, -fd, "pull %s:%s", c->name, path);
-    _cleanup_free_ char *copy = strdup(path), *name = NULL;
-    if (!copy)
+    _cleanup_free_ char *copy = NULL, *name = NULL;
+    const char *base = last_name(path, &copy);
+    if (!base)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    size_t len = strlen(copy);
-    while (len > 1 && copy[len - 1] == '/')
-        copy[--len] = '\0';
-    const char *base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
     if (!*base || strcmp(base, "..") == 0 || strcmp(base, ".") == 0)
         base = c->name;
     int dir = AT_FDCWD;

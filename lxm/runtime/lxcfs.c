@@ -11,8 +11,9 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "runtime/runtime-internal.h"
 #include "util/cleanup.h"
+#include "util/inroot.h"
+#include "util/io.h"
 #include "util/log.h"
 
 #define FUSE_MAGIC 0x65735546
@@ -57,15 +58,14 @@ int lxm_lxcfs_probe(const char *dir, struct lxm_error *err)
 /* The configured mount point in *dir, NULL when turned off; -ENOMEM. */
 static int lxcfs_dir(const struct lxm_paths *paths, char **dir)
 {
-    struct lxm_global *g = NULL;
+    const struct lxm_global *g;
     struct lxm_error e = {0};
     const char *want = LXM_LXCFS_DEFAULT;
-    if (lxm_global_load(paths->global_config, &g, &e) < 0)
+    if (lxm_paths_global(paths, &g, &e) < 0)
         lxm_debug("lxcfs: %s; trying %s", e.msg, want);
     else if (g->lxcfs)
         want = lxm_lxcfs_off(g->lxcfs) ? NULL : g->lxcfs;
     *dir = want ? strdup(want) : NULL;
-    lxm_global_free(g);
     return want && !*dir ? -ENOMEM : 0;
 }
 
@@ -127,7 +127,7 @@ int lxm_lxcfs_setup(int rootfd, int sock, struct lxm_error *err)
         if (mfd < 0)
             return lxm_error_errno(err, -mfd, "lxcfs: receive /%s", lxm_lxcfs_files[i]);
         const char *rel = lxm_lxcfs_files[i];
-        _cleanup_close_ int target = lxm_rootfs_open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
+        _cleanup_close_ int target = lxm_open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW, 0);
         if (target >= 0 && move_mount(mfd, "", target, "",
                                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0) {
             n++;

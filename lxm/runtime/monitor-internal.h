@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "runtime/ready.h"
+#include "runtime/state.h"
 #include "runtime/runtime-internal.h"
 
 #define MAX_CLIENTS 32
@@ -94,6 +94,7 @@ struct monitor {
     struct byte_queue ring;        /* recent console output */
     struct byte_queue console_in;  /* client input for the guest */
     struct client clients[MAX_CLIENTS];
+    int uffd;                /* keeps fault-around off (monitor-mem.c); -1 */
 };
 
 int64_t monitor_now_ms(void);
@@ -122,6 +123,12 @@ void monitor_notify_stop(struct monitor *m, const char *line);
 
 /* One line to every client waiting for readiness; they are dropped. */
 void monitor_notify_ready(struct monitor *m);
+
+/* monitor-mem.c: give back what the boot left resident, and keep what
+ * the idle loop touches to the pages it touches. */
+void monitor_trim_memory(struct monitor *m);
+/* Fault-around on again: a boot or the teardown runs a lot of code. */
+void monitor_untrim(struct monitor *m);
 
 /* monitor-ready.c */
 void monitor_ready_init(struct monitor *m);

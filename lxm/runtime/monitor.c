@@ -7,14 +7,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/sched.h>
-#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -28,6 +26,7 @@
 #include <unistd.h>
 
 #include "security/devices.h"
+#include "security/seccomp-cache.h"
 #include "runtime/lxcfs.h"
 #include "runtime/nesting.h"
 #include "util/cleanup.h"
@@ -151,7 +150,7 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
         return r;
     /* What needs no cgroup comes first: while the start command's early
      * attach wait runs it holds the host's cgroup lock (cgroup-warm.c). */
-    r = lxm_seccomp_compile(&m->cfg->policy, &m->seccomp, err);
+    r = lxm_seccomp_cached(&m->cfg->policy, m->c->paths->run, &m->seccomp, err);
     if (r < 0)
         return lxm_error_prefix(err, "seccomp");
     r = lxm_apparmor_prepare(m->c->id, &m->cfg->policy, m->c->run_dir, &m->apparmor_profile, err);
@@ -598,10 +597,14 @@ static bool boot_again(struct monitor *m)
     struct lxm_error e = {0};
     teardown_boot(m);
     m->reboot_pending = false;
+    monitor_untrim(m);
+    /* A reboot reads lxm.yaml as it is now, like a start. */
+    lxm_paths_global_forget(m->c->paths);
     if (monitor_boot(m, &e) < 0) {
         lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
         return false;
     }
+    monitor_trim_memory(m);
     return true;
 }
 
@@ -682,7 +685,11 @@ static void run_loop(struct monitor *m)
             monitor_accept(m);
         if (pfd[PFD_TIMER].revents & POLLIN)
             on_stop_timer(m);
+        bool was_ready = m->ready.ready;
         monitor_ready_events(m, pfd + PFD_READY);
+        /* Waiting for readiness ran code the ready guest no longer needs. */
+        if (!was_ready && m->ready.ready)
+            monitor_trim_memory(m);
         if (pfd[PFD_OOM].revents & (m->oom_events | POLLERR))
             check_oom(m, true);
         else if (m->oom_recheck_at > 0 && monitor_now_ms() >= m->oom_recheck_at)
@@ -698,42 +705,6 @@ static void run_loop(struct monitor *m)
             return;
     }
 }
-/* The monitor is a fork of the CLI and maps every library the CLI used.
- * Dropping the page-table entries of file mappings that hold no private
- * (copy-on-write) page loses nothing: they are re-read from the page cache
- * if ever touched again. What stays resident is what the loop uses. */
-static void trim_memory(void)
-{
-    struct {
-        unsigned long start, end;
-    } drop[256];
-    size_t n = 0;
-    malloc_trim(0);
-    {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
-        if (!f)
-            return;
-        char line[512];
-        unsigned long start = 0, end = 0;
-        bool code = false;
-        while (fgets(line, sizeof(line), f) && n < ARRAY_SIZE(drop)) {
-            char perms[8] = "";
-            unsigned long a, b, anon;
-            if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3) {
-                start = a, end = b;
-                code = perms[3] == 'p' && strchr(line, '/');
-            } else if (code && sscanf(line, "Anonymous: %lu kB", &anon) == 1) {
-                if (anon == 0)
-                    drop[n].start = start, drop[n++].end = end;
-                code = false;
-            }
-        }
-    }
-    /* No library calls between the drops: they would fault pages back. */
-    for (size_t i = 0; i < n; i++)
-        madvise((void *)drop[i].start, drop[i].end - drop[i].start, MADV_DONTNEED);
-}
-
 static void redirect_stdio(struct monitor *m)
 {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -761,7 +732,8 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
                         .timer_fd = -1,
                         .boot_timer_fd = -1,
                         .oom_fd = -1,
-                        .pidfd = -1};
+                        .pidfd = -1,
+                        .uffd = -1};
     struct lxm_error err = {0};
     /* The lock belongs to the start command; our copy would keep it held.
      * Nothing else the caller left open (not close-on-exec) stays with us. */
@@ -802,8 +774,9 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     const char *verdict = m.ready.ready ? "ok ready\n" : "ok\n";
     lxm_write_all(result_fd, verdict, strlen(verdict));
     close(result_fd);
-    trim_memory();
+    monitor_trim_memory(&m);
     run_loop(&m);
+    monitor_untrim(&m);
     bool mine = teardown(&m);
     monitor_notify_stop(&m, "stopped\n");
     monitor_io_free(&m);

@@ -31,6 +31,7 @@
 #include "config/config_check.h"
 #include "security/idmap.h"
 #include "runtime/runtime-internal.h"
+#include "util/child_pipe.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -93,32 +94,20 @@ static int target_open(struct lxm_container *c, struct target *t, struct lxm_err
 static int in_child(int (*fn)(const void *, struct lxm_error *), const void *arg,
                     struct lxm_error *err)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return lxm_error_errno(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return lxm_error_errno(err, errno, "fork");
-    }
+    int fd;
+    pid_t pid = lxm_fork_piped(&fd, err);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0) {
-        close(p[0]);
         struct lxm_error e = {0};
         int r = fn(arg, &e);
         if (r < 0)
-            (void)!write(p[1], e.msg, strlen(e.msg));
+            (void)!write(fd, e.msg, strlen(e.msg));
         _exit(r < 0 ? 1 : r == 0 ? 0 : 2);
     }
-    close(p[1]);
-    char msg[LXM_ERROR_MAX] = "";
-    size_t n = 0;
-    ssize_t k;
-    while (n < sizeof(msg) - 1 &&
-           ((k = read(p[0], msg + n, sizeof(msg) - 1 - n)) > 0 || (k < 0 && errno == EINTR)))
-        n += k > 0 ? (size_t)k : 0;
-    msg[n] = '\0';
-    close(p[0]);
+    char msg[LXM_ERROR_MAX];
+    lxm_read_message(fd, msg, sizeof(msg));
+    close(fd);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)

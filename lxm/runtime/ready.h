@@ -18,12 +18,10 @@
 
 #include "config/container.h"
 #include "runtime/runtime.h"
+#include "runtime/state.h"
 #include "util/err.h"
 
 #define LXM_READY_TIMEOUT_MS 60000
-#define LXM_READY_STATUS_MAX 256
-/* Where the notify socket is inside the container (NOTIFY_SOCKET). */
-#define LXM_NOTIFY_SOCKET "/run/host/notify"
 
 struct lxm_ready_info {
     bool known; /* a live monitor answered */

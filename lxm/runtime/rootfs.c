@@ -24,7 +24,7 @@
 #include "util/fs.h"
 #include "util/inroot.h"
 #include "util/log.h"
-#include "runtime/ready.h"
+#include "runtime/state.h"
 
 #define ATTR_NOSUID_NODEV (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)
 #define ATTR_SAFE (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)

@@ -1,6 +1,7 @@
 /* runtime internals: what start.c, monitor.c, child.c, rootfs.c, attach.c
- * and console.c share (the state file, the monitor socket protocol, the
- * child's boot arguments, small syscall wrappers). Not for other modules. */
+ * and console.c share (the child's boot arguments, the user namespace, the
+ * rootfs setup; the state file and the monitor socket are state.h). Not
+ * for other modules. */
 #pragma once
 
 #include <signal.h>
@@ -15,39 +16,16 @@
 #include "security/idmap.h"
 #include "net/network.h"
 #include "runtime/runtime.h"
+#include "runtime/state.h"
 #include "security/security.h"
 #include "util/err.h"
-
-/* What the monitor records in run/NAME/state, first thing at its start and
- * again at each step of a boot: who the monitor is (so a command tells a
- * slow monitor from a dead one by a pidfd, and an old monitor can tell the
- * container has a newer one), which init runs, and which child is between
- * its release and the exec of init. One line of numbers, replaced
- * atomically; the first four fields keep their place for scripts. */
-struct lxm_state_file {
-    pid_t monitor_pid;
-    pid_t init_pid;              /* 0 until the first init has exec'd */
-    uint64_t init_starttime;     /* /proc/PID/stat field 22 */
-    int64_t started_at;          /* unix seconds */
-    uint64_t monitor_starttime;  /* 0 in a file of an older lxm */
-    pid_t boot_pid;              /* released child, init not exec'd yet; 0 */
-    uint64_t boot_starttime;
-};
+#include "util/io.h"
 
 /* lxm_runtime_start, and whether the guest was ready already when init
  * had been exec'd (*ready: the monitor said so in its verdict; the state
  * was RUNNING then, and no query is needed to know it). */
 int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts *opts,
                            bool *ready, struct lxm_error *err);
-
-int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *st);
-/* 0, -ENOENT when there is none, -EINVAL when unreadable. */
-int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st);
-void lxm_state_remove(const struct lxm_container *c);
-/* True if the state file names the calling process as its monitor. */
-bool lxm_state_is_mine(const struct lxm_container *c);
-/* pidfd of pid if it is still the process that started at starttime. */
-int lxm_pidfd_verified(pid_t pid, uint64_t starttime);
 
 /* Paths below rootfd as if it were "/" (rootfs.c): an O_PATH-style open
  * (openat2 RESOLVE_IN_ROOT, no magic links), mkdir -p, and a regular file
@@ -56,25 +34,6 @@ int lxm_rootfs_open_in_root(int rootfd, const char *path, int flags);
 int lxm_rootfs_mkdir_in_root(int rootfd, const char *path);
 int lxm_rootfs_touch_in_root(int rootfd, const char *path);
 
-/* run/NAME/monitor.sock: one request line per connection.
- *   "state\n"        -> "STATE <NAME> <init_pid> <started_at>\n"
- *   "stop MS KILL\n" -> "kill\n" if it escalates, "stopped\n" when done
- *   "console\n"      -> "ok\n", the last 16 KiB of console output, then raw
- *                       bytes both ways (a client that lags 64 KiB is dropped) */
-char *lxm_monitor_socket_path(const struct lxm_container *c);
-/* Connect to the monitor; -ECONNREFUSED/-ENOENT when it is not there,
- * -EAGAIN when its backlog is full (it never blocks the caller). */
-int lxm_monitor_connect(const struct lxm_container *c);
-int lxm_write_all(int fd, const void *buf, size_t len);
-/* Pass an fd over a unix socket (SCM_RIGHTS); recv gives the fd or -errno. */
-int lxm_send_fd(int sock, int fd);
-int lxm_recv_fd(int sock);
-/* Read one line (without '\n') into buf; 0 on success, -EPIPE at EOF. */
-int lxm_read_line(int fd, char *buf, size_t size);
-
-/* Effective config of a container (profiles merged); c->config set. */
-int lxm_runtime_load_config(struct lxm_container *c, struct lxm_error *err);
-int lxm_halt_signal(const struct lxm_config *cfg);
 
 /* User namespace of a start (userns.c). */
 struct lxm_storage_ops;

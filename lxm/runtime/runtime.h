@@ -28,14 +28,28 @@ struct lxm_runtime_info {
     int64_t started_at;         /* unix seconds, 0 if not running */
     bool monitor_alive;         /* false + RUNNING = monitor died, init alive */
     bool monitor_busy;          /* alive (its pidfd says so) but no answer in time */
+    /* The monitor and init are gone (or the state file is unreadable) but
+     * what they leave on the host is still there: cgroup, network, port
+     * forwards, the state file. lxm_runtime_reap() removes it. STOPPED,
+     * or ABORTING while a child the dead monitor released still lives. */
+    bool stale;
 };
 
 /* The truth about a container, from the monitor (or, if it died, from a
- * pidfd on the recorded init): never from a stale pid file alone. */
+ * pidfd on the recorded init): never from a stale pid file alone. Changes
+ * nothing, on the host or on disk: a stale container is reported (stale),
+ * not cleaned up. */
 int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, struct lxm_error *err);
+/* Clean up after a stale container (see stale above): kill what is left
+ * in its cgroup and remove the cgroup, its network and port forwards and
+ * its state file. Nothing for a container that is not stale. Takes c's
+ * lock unless the caller holds it; start, stop and delete call it. */
+int lxm_runtime_reap(struct lxm_container *c, struct lxm_error *err);
 
 struct lxm_start_opts {
-    bool foreground;            /* -F: stay attached to the console */
+    /* -F: the caller attaches to the console (lxm_runtime_console) once
+     * the start returns; lxm_start_ready does not wait for readiness. */
+    bool foreground;
     /* Called with the effective config (profiles merged) before anything
      * boots: where the command layer warns. NULL: the runtime's own loud
      * line for an unconfined container. */
@@ -44,9 +58,7 @@ struct lxm_start_opts {
 
 /* Boot the container's init; returns once init has been exec'd, or fails
  * with the child's reason and leaves the host as it was. Takes the lock
- * unless the caller holds it (and releases only what it took); -F's
- * console then runs without it, so a caller that holds it must not ask
- * for the foreground. */
+ * unless the caller holds it (and releases only what it took). */
 int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts, struct lxm_error *err);
 
 /* Clean shutdown: halt signal, wait timeout_ms, then SIGKILL; a frozen

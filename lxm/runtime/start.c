@@ -1,6 +1,6 @@
 /* start.c: the parent side of the runtime: start (fork the monitor and wait
- * for its verdict), stop, query, freeze, live limits, and the state file
- * and socket plumbing the other runtime files share. */
+ * for its verdict), stop, the reaping of a crashed container, freeze and
+ * live limits. The state file and the monitor's client are state.c. */
 #include "runtime/runtime-internal.h"
 
 #include <errno.h>
@@ -20,340 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/child_pipe.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/owner.h"
 
-#define DEFAULT_HALT_SIGNAL SIGPWR
-
-const char *lxm_state_name(enum lxm_state s)
-{
-    switch (s) {
-    case LXM_STATE_STOPPED: return "STOPPED";
-    case LXM_STATE_STARTING: return "STARTING";
-    case LXM_STATE_RUNNING: return "RUNNING";
-    case LXM_STATE_FROZEN: return "FROZEN";
-    case LXM_STATE_STOPPING: return "STOPPING";
-    case LXM_STATE_ABORTING: return "ABORTING";
-    }
-    return "UNKNOWN";
-}
-
-static int state_from_name(const char *s, enum lxm_state *out)
-{
-    for (int i = LXM_STATE_STOPPED; i <= LXM_STATE_ABORTING; i++)
-        if (strcmp(s, lxm_state_name((enum lxm_state)i)) == 0) {
-            *out = (enum lxm_state)i;
-            return 0;
-        }
-    return -EINVAL;
-}
-
-int lxm_halt_signal(const struct lxm_config *cfg)
-{
-    return cfg && cfg->halt_signal > 0 ? cfg->halt_signal : DEFAULT_HALT_SIGNAL;
-}
-
-int lxm_runtime_load_config(struct lxm_container *c, struct lxm_error *err)
-{
-    int r = lxm_container_load_config(c, err);
-    if (r < 0)
-        return r;
-    return lxm_config_effective(c->paths, c->config, err);
-}
-
-/* --- state file ----------------------------------------------------------- */
-
-static char *state_path(const struct lxm_container *c)
-{
-    return xasprintf("%s/state", c->run_dir);
-}
-
-int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *st)
-{
-    _cleanup_free_ char *path = state_path(c);
-    _cleanup_free_ char *text =
-        xasprintf("%d %d %" PRIu64 " %" PRId64 " %" PRIu64 " %d %" PRIu64 "\n",
-                  (int)st->monitor_pid, (int)st->init_pid, st->init_starttime, st->started_at,
-                  st->monitor_starttime, (int)st->boot_pid, st->boot_starttime);
-    if (!path || !text)
-        return -ENOMEM;
-    /* Replaced atomically, not synced: it names processes, which a crash
-     * of the host takes with it (lxm_state_read drops what is unreadable). */
-    return write_file_replace(path, text, strlen(text), 0600);
-}
-
-int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st)
-{
-    _cleanup_free_ char *path = state_path(c);
-    _cleanup_free_ char *text = NULL;
-    if (!path)
-        return -ENOMEM;
-    int r = read_file(path, &text, NULL);
-    if (r < 0)
-        return r;
-    int mon, init, boot = 0;
-    *st = (struct lxm_state_file){0};
-    int n = sscanf(text, "%d %d %" SCNu64 " %" SCNd64 " %" SCNu64 " %d %" SCNu64, &mon, &init,
-                   &st->init_starttime, &st->started_at, &st->monitor_starttime, &boot,
-                   &st->boot_starttime);
-    /* An older lxm wrote four fields, always with an init. */
-    if (n < 4 || (n < 7 && init <= 0) || mon < 0 || init < 0 || boot < 0)
-        return -EINVAL;
-    st->monitor_pid = mon;
-    st->init_pid = init;
-    st->boot_pid = boot;
-    return 0;
-}
-
-bool lxm_state_is_mine(const struct lxm_container *c)
-{
-    struct lxm_state_file st;
-    return lxm_state_read(c, &st) == 0 && st.monitor_pid == getpid() &&
-           st.monitor_starttime == proc_starttime(getpid());
-}
-
-void lxm_state_remove(const struct lxm_container *c)
-{
-    _cleanup_free_ char *path = state_path(c);
-    _cleanup_free_ char *sock = lxm_monitor_socket_path(c);
-    if (path)
-        unlink(path);
-    if (sock)
-        unlink(sock);
-}
-
-int lxm_pidfd_verified(pid_t pid, uint64_t starttime)
-{
-    if (pid <= 0)
-        return -ESRCH;
-    _cleanup_close_ int fd = pidfd_open(pid, 0);
-    if (fd < 0)
-        return -errno;
-    /* The pidfd pins the process: checking after opening closes the race.
-     * A zombie (readable pidfd) is no longer that process either. */
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (proc_starttime(pid) != starttime || poll(&p, 1, 0) > 0)
-        return -ESRCH;
-    return TAKE_FD(fd);
-}
-
-/* --- monitor socket -------------------------------------------------------- */
-
-char *lxm_monitor_socket_path(const struct lxm_container *c)
-{
-    return xasprintf("%s/monitor.sock", c->run_dir);
-}
-
-int lxm_monitor_connect(const struct lxm_container *c)
-{
-    _cleanup_free_ char *path = lxm_monitor_socket_path(c);
-    if (!path)
-        return -ENOMEM;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    /* Non-blocking: a connect to a unix socket whose backlog is full
-     * would otherwise wait for the monitor to accept. */
-    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -errno;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        return -errno;
-    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
-        return -errno;
-    return TAKE_FD(fd);
-}
-
-int lxm_write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-                poll(&pfd, 1, -1);
-                continue;
-            }
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-int lxm_read_line(int fd, char *buf, size_t size)
-{
-    size_t n = 0;
-    while (n + 1 < size) {
-        ssize_t k = read(fd, buf + n, 1);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -errno;
-        if (k == 0)
-            return -EPIPE;
-        if (buf[n] == '\n')
-            break;
-        n++;
-    }
-    buf[n] = '\0';
-    return 0;
-}
-
-int lxm_send_fd(int sock, int fd)
-{
-    char data = 'm';
-    struct iovec iov = {.iov_base = &data, .iov_len = 1};
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } u = {0};
-    struct msghdr msg = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-int lxm_recv_fd(int sock)
-{
-    char data;
-    struct iovec iov = {.iov_base = &data, .iov_len = 1};
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } u = {0};
-    struct msghdr msg = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
-        return -EIO;
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    if (!cm || cm->cmsg_type != SCM_RIGHTS)
-        return -EIO;
-    int fd;
-    memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-    return fd;
-}
-
-/* --- query ------------------------------------------------------------------ */
-
-/* How long a command waits for the monitor's answer. Not a liveness test
- * (the monitor's pidfd is): a monitor that answers late is reported from
- * the state file, never as gone. */
-#define QUERY_WAIT_MS 3000
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* One line from fd within ms; gives up early when the process behind
- * pidfd (-1: unknown) exits. -ETIMEDOUT, -ECONNRESET, -EPROTO or 0. */
-static int read_line_while_alive(int fd, int pidfd, int64_t ms, char *buf, size_t size)
-{
-    size_t n = 0;
-    int64_t deadline = now_ms() + ms;
-    for (;;) {
-        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
-            return -ETIMEDOUT;
-        int r = poll(p, 2, (int)left);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (p[0].revents) {
-            /* A byte at a time: a second line ("kill", then "stopped")
-             * stays in the socket for the next call. */
-            ssize_t k = recv(fd, buf + n, 1, MSG_DONTWAIT);
-            if (k < 0 && (errno == EINTR || errno == EAGAIN))
-                continue;
-            if (k <= 0)
-                return -ECONNRESET;
-            n += (size_t)k;
-            buf[n] = '\0';
-            char *nl = strchr(buf, '\n');
-            if (nl) {
-                *nl = '\0';
-                return 0;
-            }
-            if (n >= size - 1)
-                return -EPROTO;
-        } else if (p[1].revents) {
-            return -ECONNRESET;
-        }
-    }
-}
-
-static int query_monitor(struct lxm_container *c, int monfd, struct lxm_runtime_info *out)
-{
-    _cleanup_close_ int fd = lxm_monitor_connect(c);
-    if (fd < 0)
-        return fd == -EAGAIN ? -ETIMEDOUT : fd;
-    char line[256], state[32];
-    int pid;
-    int64_t started;
-    if (send(fd, "state\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT) != 6)
-        return -ECONNRESET;
-    int r = read_line_while_alive(fd, monfd, QUERY_WAIT_MS, line, sizeof(line));
-    if (r < 0)
-        return r;
-    if (sscanf(line, "STATE %31s %d %" SCNd64, state, &pid, &started) != 3 ||
-        state_from_name(state, &out->state) < 0)
-        return -EPROTO;
-    out->init_pid = pid;
-    out->started_at = started;
-    out->monitor_alive = true;
-    return 0;
-}
-
-/* A pidfd of the monitor the state file names, if it is still that one. */
-static int monitor_pidfd(const struct lxm_state_file *st)
-{
-    if (st->monitor_starttime == 0)
-        return -ESRCH;
-    return lxm_pidfd_verified(st->monitor_pid, st->monitor_starttime);
-}
-
-static bool pidfd_exited(int pidfd)
-{
-    struct pollfd p = {.fd = pidfd, .events = POLLIN};
-    return poll(&p, 1, 0) > 0;
-}
-
-/* RUNNING or FROZEN if the recorded init lives; false otherwise. */
-static bool init_from_state(struct lxm_container *c, const struct lxm_state_file *st,
-                            struct lxm_runtime_info *out)
-{
-    _cleanup_close_ int pidfd =
-        st->init_pid > 0 ? lxm_pidfd_verified(st->init_pid, st->init_starttime) : -1;
-    if (pidfd < 0)
-        return false;
-    out->state = LXM_STATE_RUNNING;
-    out->init_pid = st->init_pid;
-    out->started_at = st->started_at;
-    struct lxm_cgroup *cg = NULL;
-    struct lxm_error e = {0};
-    if (lxm_cgroup_open(c->id, &cg, &e) == 0) {
-        if (lxm_cgroup_is_frozen(cg) == 1)
-            out->state = LXM_STATE_FROZEN;
-        lxm_cgroup_free(cg);
-    }
-    return true;
-}
+/* --- stale containers -------------------------------------------------------- */
 
 /* The monitor is gone and so is init: undo what it would have undone. A
  * child it had released but not seen exec init (it died during a boot,
@@ -382,62 +55,31 @@ static void cleanup_stale(struct lxm_container *c, const struct lxm_state_file *
     lxm_state_remove(c);
 }
 
-/* Only clean up under the lock so a concurrent start is not undone. */
-static void cleanup_stale_locked(struct lxm_container *c, const struct lxm_state_file *st)
+/* With c locked: what a dead monitor and init left is removed, and only
+ * then (a live container is never touched). */
+static int reap_locked(struct lxm_container *c, struct lxm_error *err)
 {
-    bool had_lock = c->lock_fd >= 0;
-    if (lxm_container_trylock(c) == 0) {
-        cleanup_stale(c, st);
-        if (!had_lock)
-            lxm_container_unlock(c);
-    }
-}
-
-/* The monitor is alive (monfd) but did not answer: what the state file and
- * pidfds say, and never a teardown. */
-static void query_busy_monitor(struct lxm_container *c, const struct lxm_state_file *st,
-                               struct lxm_runtime_info *out)
-{
-    out->monitor_alive = true;
-    out->monitor_busy = true;
-    if (!init_from_state(c, st, out))
-        out->state = st->init_pid > 0 ? LXM_STATE_STOPPING : LXM_STATE_STARTING;
-}
-
-int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, struct lxm_error *err)
-{
-    (void)err;
-    memset(out, 0, sizeof(*out));
-    out->state = LXM_STATE_STOPPED;
+    struct lxm_runtime_info info;
+    int r = lxm_runtime_query(c, &info, err);
+    if (r < 0 || !info.stale)
+        return r;
     struct lxm_state_file st;
-    int r = lxm_state_read(c, &st);
-    if (r == -ENOENT)
-        return 0;
-    if (r < 0) {
-        /* Unreadable (never torn: it is replaced atomically): drop it. */
-        lxm_state_remove(c);
-        return 0;
-    }
-    _cleanup_close_ int monfd = monitor_pidfd(&st);
-    if (monfd >= 0 && st.boot_pid > 0) {
-        /* Between release and exec: the monitor answers once it is done. */
-        out->state = LXM_STATE_STARTING;
-        out->monitor_alive = true;
-        return 0;
-    }
-    if (monfd >= 0 || st.monitor_starttime == 0) {
-        r = query_monitor(c, monfd, out);
-        if (r == 0)
-            return 0;
-        if (monfd >= 0 && !pidfd_exited(monfd)) {
-            query_busy_monitor(c, &st, out);
-            return 0;
-        }
-    }
-    if (init_from_state(c, &st, out))
-        return 0; /* an orphan: the monitor died after init exec'd */
-    cleanup_stale_locked(c, &st);
+    if (lxm_state_read(c, &st) == 0)
+        cleanup_stale(c, &st);
+    else
+        lxm_state_remove(c); /* unreadable: nothing in it to go by */
     return 0;
+}
+
+int lxm_runtime_reap(struct lxm_container *c, struct lxm_error *err)
+{
+    bool took = c->lock_fd < 0;
+    int r = lxm_container_lock(c, err);
+    if (r == 0)
+        r = reap_locked(c, err);
+    if (took)
+        lxm_container_unlock(c);
+    return r;
 }
 
 static bool is_running(enum lxm_state s)
@@ -491,40 +133,25 @@ static void remove_run_dir(struct lxm_container *c)
  * runs and the guest is ready already: *ready) or its error. */
 static int spawn_monitor(struct lxm_container *c, bool *ready, struct lxm_error *err)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return lxm_error_errno(err, errno, "pipe");
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return lxm_error_errno(err, errno, "fork");
-    }
+    int fd;
+    pid_t pid = lxm_fork_piped(&fd, err);
+    if (pid < 0)
+        return (int)pid;
     if (pid == 0) {
-        close(p[0]);
         setsid();
         /* Double fork: the monitor is reparented away from the CLI and is
          * not a session leader that could acquire a terminal. */
         pid_t m = fork();
         if (m != 0)
             _exit(m < 0);
-        lxm_monitor_main(c, p[1]);
+        lxm_monitor_main(c, fd);
     }
-    close(p[1]);
-    _cleanup_close_ int rfd = p[0];
+    _cleanup_close_ int rfd = fd;
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     char buf[LXM_ERROR_MAX];
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = read(rfd, buf + n, sizeof(buf) - 1 - n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0 || (n += (size_t)k) >= sizeof(buf) - 1)
-            break;
-    }
-    buf[n] = '\0';
+    size_t n = lxm_read_message(rfd, buf, sizeof(buf));
     *ready = strcmp(buf, "ok ready\n") == 0;
     if (*ready || strcmp(buf, "ok\n") == 0)
         return 0;
@@ -543,7 +170,7 @@ static void wait_monitor_exit(struct lxm_container *c)
     struct lxm_state_file st;
     if (lxm_state_read(c, &st) < 0)
         return;
-    _cleanup_close_ int monfd = monitor_pidfd(&st);
+    _cleanup_close_ int monfd = lxm_state_monitor_pidfd(&st);
     if (monfd >= 0) {
         struct pollfd p = {.fd = monfd, .events = POLLIN};
         while (poll(&p, 1, 10000) < 0 && errno == EINTR)
@@ -552,14 +179,15 @@ static void wait_monitor_exit(struct lxm_container *c)
 }
 
 /* The monitor logs a missing AppArmor at every start, but its stderr is the
- * container's log: a person at a terminal is told here too. */
+ * container's log: the command layer tells a person at a terminal too. */
 static void warn_no_apparmor(const struct lxm_container *c)
 {
     const struct lxm_policy *pol = &c->config->policy;
     if (!pol->apparmor_profile || strcmp(pol->apparmor_profile, "unconfined") == 0 ||
-        pol->apparmor_required || !isatty(STDERR_FILENO) || lxm_apparmor_enabled())
+        pol->apparmor_required || lxm_apparmor_enabled())
         return;
-    lxm_warn("AppArmor is not enabled in this kernel; %s runs without it", c->name);
+    lxm_report_notice(c->paths->report, LXM_NOTICE_WARNING,
+                      "AppArmor is not enabled in this kernel; %s runs without it", c->name);
 }
 
 int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts,
@@ -578,7 +206,9 @@ int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts 
     if (r < 0)
         return r;
     struct lxm_runtime_info info = {.state = LXM_STATE_STOPPED};
-    r = lxm_runtime_query(c, &info, err);
+    r = reap_locked(c, err);
+    if (r == 0)
+        r = lxm_runtime_query(c, &info, err);
     if (r < 0)
         goto out;
     if (is_running(info.state)) {
@@ -609,6 +239,7 @@ int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts 
         /* A monitor killed during the boot left its record: a child it
          * had released is killed now, under our lock, and said so; an init
          * it had recorded as running is adopted like any orphan. */
+        (void)reap_locked(c, NULL);
         (void)lxm_runtime_query(c, &info, NULL);
         if (is_running(info.state))
             lxm_warn("%s: its monitor died once init was running: it runs without one "
@@ -620,8 +251,6 @@ out:
     if (r < 0 && !is_running(info.state))
         remove_run_dir(c);
     unlock_if(c, took);
-    if (r == 0 && opts && opts->foreground)
-        return lxm_runtime_console(c, err);
     return r;
 }
 
@@ -636,42 +265,6 @@ static bool pidfd_wait(int pidfd, int64_t ms)
         if (r < 0 && errno == EINTR)
             continue;
         return r > 0;
-    }
-}
-
-static void say_killing(const struct lxm_container *c, int64_t timeout_ms)
-{
-    if (timeout_ms > 0)
-        lxm_info("%s: init did not shut down within %" PRId64 " s: killing it (SIGKILL)", c->name,
-                 timeout_ms / 1000);
-}
-
-/* Beyond the stop timeout, how long a stop waits for a live monitor to
- * report the container down before it gives up (leaving it to finish). */
-#define STOP_GRACE_MS 30000
-
-/* Stop through the monitor (monfd: its pidfd, -1 if unknown): 0 once it
- * says "stopped", -ECONNRESET if it died on the way, -ETIMEDOUT if it is
- * still at it after the grace period. */
-static int stop_via_monitor(struct lxm_container *c, int monfd, int64_t timeout_ms, bool kill)
-{
-    _cleanup_close_ int fd = lxm_monitor_connect(c);
-    if (fd < 0)
-        return fd == -EAGAIN ? -ETIMEDOUT : -ECONNRESET;
-    char req[64], line[64];
-    int n = snprintf(req, sizeof(req), "stop %" PRId64 " %d\n", timeout_ms, kill ? 1 : 0);
-    if (send(fd, req, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
-        return -ECONNRESET;
-    int64_t deadline = now_ms() + (kill ? 0 : timeout_ms) + STOP_GRACE_MS;
-    for (;;) {
-        int64_t left = deadline - now_ms();
-        int r = read_line_while_alive(fd, monfd, left > 0 ? left : 0, line, sizeof(line));
-        if (r < 0)
-            return r == -ETIMEDOUT ? r : -ECONNRESET;
-        if (strcmp(line, "kill") == 0 && !kill)
-            say_killing(c, timeout_ms);
-        else if (strcmp(line, "stopped") == 0)
-            return 0;
     }
 }
 
@@ -690,7 +283,7 @@ static int stop_orphan(struct lxm_container *c, int64_t timeout_ms, bool kill,
                 pidfd_send_signal(pidfd, lxm_halt_signal(c->config), NULL, 0);
             if (kill || !pidfd_wait(pidfd, timeout_ms)) {
                 if (!kill)
-                    say_killing(c, timeout_ms);
+                    lxm_runtime_say_killing(c, timeout_ms);
                 thaw(c);
                 pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
                 pidfd_wait(pidfd, -1);
@@ -708,11 +301,11 @@ static int stop_running(struct lxm_container *c, const struct lxm_runtime_info *
 {
     if (info->monitor_alive) {
         struct lxm_state_file st;
-        _cleanup_close_ int monfd = lxm_state_read(c, &st) == 0 ? monitor_pidfd(&st) : -1;
-        int r = stop_via_monitor(c, monfd, timeout_ms, kill);
+        _cleanup_close_ int monfd = lxm_state_read(c, &st) == 0 ? lxm_state_monitor_pidfd(&st) : -1;
+        int r = lxm_monitor_stop(c, monfd, timeout_ms, kill);
         if (r == 0)
             return 0;
-        if (monfd >= 0 && !pidfd_exited(monfd))
+        if (monfd >= 0 && !lxm_pidfd_exited(monfd))
             return lxm_error_set(err, ETIMEDOUT,
                                  "container '%s': its monitor (pid %d) is alive but has not "
                                  "finished the stop; it was left to do so (see %s/lxm.log)",
@@ -729,12 +322,18 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
         return r;
     struct lxm_runtime_info info;
     r = lxm_runtime_query(c, &info, err);
-    if (r == 0 && !is_running(info.state))
+    if (r == 0 && info.stale && !is_running(info.state)) {
+        /* It crashed: what is left of it on the host is what stops. */
+        r = reap_locked(c, err);
+        if (r == 0)
+            remove_run_dir(c);
+    } else if (r == 0 && !is_running(info.state)) {
         r = lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
-    if (r == 0) {
-        if (!kill && timeout_ms > 0 && isatty(STDERR_FILENO))
-            lxm_info("%s: waiting up to %" PRId64 " s for init to shut down", c->name,
-                     timeout_ms / 1000);
+    } else if (r == 0) {
+        if (!kill && timeout_ms > 0)
+            lxm_report_notice(c->paths->report, LXM_NOTICE_WAIT,
+                              "%s: waiting up to %" PRId64 " s for init to shut down", c->name,
+                              timeout_ms / 1000);
         /* Always, not only when FROZEN: the state may be older than a
          * freeze by hand, and a frozen init outlives SIGKILL. */
         thaw(c);

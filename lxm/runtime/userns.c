@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "storage/storage.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -92,13 +92,12 @@ static bool same_map(const struct lxm_idmap *a, const struct lxm_idmap *b)
 static int resolve_map(const struct lxm_container *c, const struct lxm_config *cfg,
                        struct lxm_idmap *map, struct lxm_error *err)
 {
-    struct lxm_global *g = NULL;
-    int r = lxm_global_load(c->paths->global_config, &g, err);
+    const struct lxm_global *g;
+    int r = lxm_paths_global(c->paths, &g, err);
     if (r < 0)
         return r;
     struct lxm_subid_files files = {0};
     r = lxm_idmap_parse_default_range(g->idmap_range, &files, err);
-    lxm_global_free(g);
     if (r < 0)
         return r;
     return lxm_idmap_resolve(cfg->security.idmap, &files, map, err);
@@ -123,7 +122,7 @@ static int find_storage(const struct lxm_container *c, const struct lxm_config *
     _cleanup_free_ char *image = NULL;
     int r = lxm_storage_of(c->dir, &u->storage, err);
     if (r == 0)
-        r = lxm_lifecycle_image_rootfs(c->paths, cfg->image, &image, err);
+        r = lxm_image_rootfs(c->paths, cfg->image, &image, err);
     if (r < 0)
         return lxm_error_prefix(err, "rootfs of %s", c->name);
     if (image && strlen(image) >= sizeof(u->image))

@@ -20,7 +20,11 @@
 
 bool lxm_apparmor_enabled(void)
 {
-    return aa_is_enabled() == 1;
+    /* Asked once per process: the answer cannot change under it. */
+    static int enabled = -1;
+    if (enabled < 0)
+        enabled = aa_is_enabled() == 1;
+    return enabled;
 }
 
 /* What a system container never needs and an escape usually does. */
@@ -255,4 +259,15 @@ int lxm_apparmor_onexec(const char *profile, struct lxm_error *err)
     if (aa_change_onexec(profile) < 0)
         return lxm_error_errno(err, errno, "apparmor: change to profile %s at exec", profile);
     return 0;
+}
+
+int lxm_apparmor_attach_profile(const char *container, const struct lxm_policy *p, char **profile,
+                                struct lxm_error *err)
+{
+    const char *mode = p->apparmor_profile ? p->apparmor_profile : "generated";
+    *profile = NULL;
+    if (strcmp(mode, "unconfined") == 0 || !lxm_apparmor_enabled())
+        return 0;
+    *profile = strcmp(mode, "generated") == 0 ? xasprintf("lxm-%s", container) : strdup(mode);
+    return *profile ? 0 : lxm_error_set(err, ENOMEM, "apparmor: out of memory");
 }

@@ -231,6 +231,18 @@ const struct sock_filter *lxm_seccomp_program(const struct lxm_seccomp *s, size_
     return s ? s->insns : NULL;
 }
 
+struct lxm_seccomp *lxm_seccomp_from_program(const struct sock_filter *insns, size_t n_insns)
+{
+    struct lxm_seccomp *s = calloc(1, sizeof(*s));
+    if (!s || !(s->insns = malloc(n_insns * sizeof(*insns)))) {
+        free(s);
+        return NULL;
+    }
+    memcpy(s->insns, insns, n_insns * sizeof(*insns));
+    s->n_insns = n_insns;
+    return s;
+}
+
 int lxm_seccomp_load(struct lxm_seccomp *s, struct lxm_error *err)
 {
     if (!s)

@@ -31,6 +31,8 @@ int lxm_seccomp_parse_action(const char *s, uint32_t *action, struct lxm_error *
 /* The compiled classic-BPF program (tests, debugging). */
 struct sock_filter;
 const struct sock_filter *lxm_seccomp_program(const struct lxm_seccomp *s, size_t *n_insns);
+/* A filter from a program compiled before (a copy); NULL without memory. */
+struct lxm_seccomp *lxm_seccomp_from_program(const struct sock_filter *insns, size_t n_insns);
 
 /* AppArmor: is it in this kernel? */
 bool lxm_apparmor_enabled(void);
@@ -41,6 +43,10 @@ int lxm_apparmor_generate(const char *container, const struct lxm_policy *p, cha
  * the policy requires it: error). */
 int lxm_apparmor_prepare(const char *container, const struct lxm_policy *p, const char *run_dir,
                          char **profile, struct lxm_error *err);
+/* For a process joining a running container: the profile its init runs
+ * under (loaded by the start), NULL when unconfined or without AppArmor. */
+int lxm_apparmor_attach_profile(const char *container, const struct lxm_policy *p, char **profile,
+                                struct lxm_error *err);
 /* In the child: switch to profile at the next exec (aa_change_onexec). */
 int lxm_apparmor_onexec(const char *profile, struct lxm_error *err);
 /* apparmor_parser -QK FILE: does the profile parse (no kernel needed)? */

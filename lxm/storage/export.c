@@ -14,10 +14,9 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "runtime/runtime.h"
 #include "storage/storage.h"
-#include "storage/snapshot.h"
 #include "image/template.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -25,6 +24,7 @@
 #include "util/strv.h"
 #include "config/ydoc.h"
 #include "util/owner.h"
+#include "util/signals.h"
 #include "storage/leftovers.h"
 
 #define IO_BLOCK (1 << 20)
@@ -61,52 +61,6 @@ int lxm_export_compression_for(const char *file, enum lxm_export_compression *ou
         }
     return lxm_error_set(
         err, EINVAL, "%s: unknown archive type (name it .tar, .tar.gz, .tar.xz or .tar.zst)", file);
-}
-
-/* ---- progress ------------------------------------------------------------------------ */
-
-struct progress {
-    enum lxm_progress mode;
-    const char *name;
-    const char *file;
-    struct timespec start, last;
-    int64_t bytes;
-    bool drawn;
-};
-
-static int64_t ms_since(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
-static void progress_update(struct progress *p, int64_t bytes)
-{
-    p->bytes = bytes;
-    if (p->mode != LXM_PROGRESS_TTY || ms_since(&p->start) < 300 || (p->drawn && ms_since(&p->last) < 200))
-        return;
-    clock_gettime(CLOCK_MONOTONIC, &p->last);
-    p->drawn = true;
-    char line[512];
-    snprintf(line, sizeof(line), "exporting %.1f MiB %s", (double)bytes / (1 << 20), p->name);
-    lxm_progress_draw(line);
-}
-
-/* The closing line: what was written, how big, how long. */
-static void progress_done(struct progress *p, bool ok)
-{
-    if (p->mode != LXM_PROGRESS_TTY)
-        return;
-    if (p->drawn)
-        fputs("\r\033[K", stderr);
-    if (!ok)
-        return;
-    char line[512];
-    snprintf(line, sizeof(line), "exported %.1f MiB in %.1f s: %s to %s", (double)p->bytes / (1 << 20),
-             (double)ms_since(&p->start) / 1000, p->name, p->file);
-    lxm_progress_draw(line);
-    fputc('\n', stderr);
 }
 
 /* ---- export ------------------------------------------------------------------------- */
@@ -227,7 +181,7 @@ static int open_disk_reader(struct archive *disk, const char *rootfs, struct lxm
  * its backend mounts it: overlay layers flattened, whiteouts honoured),
  * never leaving its filesystem. */
 static int write_rootfs(struct archive *w, const struct lxm_container *c, const char *root,
-                        struct progress *p, struct lxm_error *err)
+                        struct lxm_meter *p, struct lxm_error *err)
 {
     _cleanup_archive_read_ struct archive *disk = archive_read_disk_new();
     _cleanup_linkresolver_ struct archive_entry_linkresolver *links =
@@ -263,13 +217,13 @@ static int write_rootfs(struct archive *w, const struct lxm_container *c, const 
         archive_entry_free(spare);
         if (r == 0 && lxm_signals_pending())
             r = lxm_error_set(err, EINTR, "interrupted");
-        progress_update(p, archive_filter_bytes(w, 0));
+        lxm_meter_update(p, archive_filter_bytes(w, 0));
     }
     return r;
 }
 
 static int write_export(const struct lxm_container *c, const char *root, int fd,
-                        enum lxm_export_compression comp, struct progress *p, struct lxm_error *err)
+                        enum lxm_export_compression comp, struct lxm_meter *p, struct lxm_error *err)
 {
     _cleanup_archive_write_ struct archive *w = archive_write_new();
     if (!w)
@@ -287,7 +241,7 @@ static int write_export(const struct lxm_container *c, const char *root, int fd,
 }
 
 static int export_to(const struct lxm_container *c, const char *root, const char *file,
-                     enum lxm_export_compression comp, enum lxm_progress mode,
+                     enum lxm_export_compression comp, const struct lxm_report *report,
                      struct lxm_error *err)
 {
     _cleanup_free_ char *prefix = xasprintf("%s.tmp.%s.", file, owner_tag());
@@ -309,15 +263,18 @@ static int export_to(const struct lxm_container *c, const char *root, const char
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return lxm_error_errno(err, errno, "create %s", tmp);
-    struct progress p = {.mode = mode, .name = c->name, .file = file};
-    clock_gettime(CLOCK_MONOTONIC, &p.start);
-    p.last = p.start;
+    _cleanup_free_ char *what = xasprintf("%s to %s", c->name, file);
+    if (!what)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    struct lxm_meter p;
+    lxm_meter_start(&p, report, "exporting", "exported", c->name, 0);
+    p.p.what = what;
     r = write_export(c, root, fd, comp, &p, err);
     if (r == 0) {
         struct stat st;
-        p.bytes = fstat(fd, &st) == 0 ? st.st_size : p.bytes;
+        p.p.done = fstat(fd, &st) == 0 ? st.st_size : p.p.done;
     }
-    progress_done(&p, r == 0);
+    lxm_meter_done(&p, r == 0);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "interrupted");
     if (r == 0 && rename(tmp, file) < 0)
@@ -335,14 +292,14 @@ static int open_rootfs(struct lxm_container *c, struct lxm_error *err)
     if (r == 0)
         r = lxm_storage_of(c->dir, &ops, err);
     if (r == 0)
-        r = lxm_lifecycle_image_rootfs(c->paths, c->config->image, &image, err);
+        r = lxm_image_rootfs(c->paths, c->config->image, &image, err);
     if (r < 0)
         return r;
     struct lxm_storage_mount how = { .userns_fd = -1, .readonly = true };
     return ops->mount(image, c->dir, &how, err);
 }
 
-int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress progress,
+int lxm_export(struct lxm_container *c, const char *file, const struct lxm_report *progress,
                struct lxm_error *err)
 {
     enum lxm_export_compression comp;
@@ -702,7 +659,7 @@ static int import_into(const struct lxm_paths *paths, const char *file, const ch
 int lxm_import(const struct lxm_paths *paths, const char *file, const char *name,
                const struct lxm_import_opts *opts, char **out, struct lxm_error *err)
 {
-    static const struct lxm_import_opts defaults = {.progress = LXM_PROGRESS_QUIET};
+    static const struct lxm_import_opts defaults = {.progress = NULL};
     if (!opts)
         opts = &defaults;
     _cleanup_container_ struct lxm_container *c = NULL;

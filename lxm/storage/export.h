@@ -16,7 +16,7 @@ int lxm_export_compression_for(const char *file, enum lxm_export_compression *ou
 
 /* Write c (stopped; its lock is taken) to file: built as a temp file in the
  * same directory and renamed into place, so file is whole or untouched. */
-int lxm_export(struct lxm_container *c, const char *file, enum lxm_progress progress,
+int lxm_export(struct lxm_container *c, const char *file, const struct lxm_report *progress,
                struct lxm_error *err);
 
 /* What the importing user decides, not the archive (NULL: [default],
@@ -25,7 +25,7 @@ struct lxm_import_opts {
     char *const *profiles;      /* -p: the container's profiles; NULL = [default] */
     bool trust_profiles;        /* keep the archive's profiles (when no -p) and its
                                  * security.* and mounts keys */
-    enum lxm_progress progress;
+    const struct lxm_report *progress;
 };
 
 /* Create a container from an exported tarball. name NULL = the name in the

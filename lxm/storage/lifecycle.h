@@ -29,7 +29,7 @@ struct lxm_create_opts {
     bool no_default_profile;    /* --no-default-profile: profiles alone replace them */
     char **settings;            /* KEY=VALUE */
     char **include;             /* extra packages */
-    enum lxm_progress progress;
+    const struct lxm_report *progress;
 };
 
 /* Create the container (stopped). *out (may be NULL) gets it. */
@@ -67,30 +67,8 @@ int lxm_lifecycle_template_image(const struct lxm_paths *paths, const struct lxm
  * them. */
 int lxm_lifecycle_remove_dir(const char *dir, struct lxm_error *err);
 
-/* The image tree a volume's config names, NULL when it names none. */
-int lxm_lifecycle_image_rootfs(const struct lxm_paths *paths, const char *fp, char **out,
-                               struct lxm_error *err);
-
 /* Write a rootfs's identity (hostname, hosts, machine-id) through its
  * backend's mount of vol. */
 int lxm_lifecycle_set_identity(const char *image_rootfs, const char *vol, const char *name,
                                struct lxm_error *err);
 
-/* Import an image (any format lxm_image_unpack_any reads: a file, a split
- * LXC image with extra = its rootfs file, or an OCI layout "DIR[:TAG]")
- * into the store, unpacked once. Its fingerprint is the sha256 of what was
- * imported; importing the same thing again only adds the aliases. */
-int lxm_lifecycle_image_import(const struct lxm_paths *paths, const char *source,
-                               const char *extra, char *const *aliases,
-                               enum lxm_progress progress, struct lxm_image **out,
-                               bool *existed, struct lxm_error *err);
-/* The same, with label as the image's `source` (NULL: "FORMAT FILE"). */
-int lxm_lifecycle_image_import_as(const struct lxm_paths *paths, const char *source,
-                                  const char *extra, const char *label, char *const *aliases,
-                                  enum lxm_progress progress, struct lxm_image **out,
-                                  bool *existed, struct lxm_error *err);
-
-/* Write an image's tree as a rootfs tarball (zstd, .tar.zst), which
- * `image import` and `create --from` read back. */
-int lxm_lifecycle_image_export(const struct lxm_paths *paths, const char *ref, const char *file,
-                               enum lxm_progress progress, struct lxm_error *err);

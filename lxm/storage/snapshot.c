@@ -13,7 +13,7 @@
 
 #include "config/config.h"
 #include "image/image_store.h"
-#include "storage/lifecycle.h"
+#include "image/image_io.h"
 #include "runtime/runtime.h"
 #include "storage/storage.h"
 #include "util/cleanup.h"
@@ -21,37 +21,7 @@
 #include "util/log.h"
 #include "config/ydoc.h"
 #include "util/owner.h"
-
-/* ---- signals ------------------------------------------------------------------- */
-
-static void interrupt_set(sigset_t *s)
-{
-    sigemptyset(s);
-    sigaddset(s, SIGINT);
-    sigaddset(s, SIGTERM);
-    sigaddset(s, SIGHUP);
-}
-
-void lxm_signals_block(sigset_t *old)
-{
-    sigset_t s;
-    interrupt_set(&s);
-    sigprocmask(SIG_BLOCK, &s, old);
-}
-
-bool lxm_signals_pending(void)
-{
-    sigset_t p;
-    if (sigpending(&p) < 0)
-        return false;
-    return sigismember(&p, SIGINT) == 1 || sigismember(&p, SIGTERM) == 1 ||
-           sigismember(&p, SIGHUP) == 1;
-}
-
-void lxm_signals_restore(const sigset_t *old)
-{
-    sigprocmask(SIG_SETMASK, old, NULL);
-}
+#include "util/signals.h"
 
 /* ---- volumes ------------------------------------------------------------------------ */
 
@@ -75,7 +45,7 @@ static int container_image(struct lxm_container *c, char **image, struct lxm_err
         if (r < 0)
             return r;
     }
-    return lxm_lifecycle_image_rootfs(c->paths, c->config->image, image, err);
+    return lxm_image_rootfs(c->paths, c->config->image, image, err);
 }
 
 /* ---- names and places ------------------------------------------------------------- */
@@ -342,7 +312,7 @@ static int restore_files(struct lxm_container *c, const char *snapdir, const cha
     if (r == 0)
         r = lxm_config_parse("config.yaml", text, &cfg, err);
     if (r == 0)
-        r = lxm_lifecycle_image_rootfs(c->paths, cfg->image, &image, err);
+        r = lxm_image_rootfs(c->paths, cfg->image, &image, err);
     lxm_config_free(cfg);
     if (r == 0)
         r = ops->restore(image, snapdir, c->dir, err);

@@ -50,11 +50,3 @@ void lxm_snapshot_list_free(struct lxm_snapshot *list, size_t n);
 
 /* Remove every snapshot of c, each through the backend holding it. */
 int lxm_snapshot_remove_all(const struct lxm_container *c, struct lxm_error *err);
-
-/* A long copy interrupted by Ctrl-C must still clean up after itself:
- * block SIGINT/SIGTERM/SIGHUP around it, poll lxm_signals_pending() between
- * steps, clean up, then restore the mask (a pending signal then takes its
- * normal effect). No handler, so no process-wide state. */
-void lxm_signals_block(sigset_t *old);
-bool lxm_signals_pending(void);
-void lxm_signals_restore(const sigset_t *old);

@@ -19,18 +19,13 @@
 
 #include "config/config.h"
 #include "config/config_check.h"
-#include "storage/snapshot.h"
 #include "storage/storage-btrfs.h"
 #include "storage/storage.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/signals.h"
 #include "config/ydoc.h"
-
-static void globalp(struct lxm_global **g)
-{
-    lxm_global_free(*g);
-}
 
 static char *parent_of(const char *path)
 {
@@ -203,6 +198,7 @@ static int record_pool(const struct lxm_paths *paths, const char *pool, struct l
     if ((r = mkdir_p(paths->etc, 0755)) < 0)
         return lxm_error_errno(err, -r, "create %s", paths->etc);
     r = write_file_atomic(paths->global_config, out, strlen(out), mode);
+    lxm_paths_global_forget(paths);
     return r < 0 ? lxm_error_errno(err, -r, "write %s", paths->global_config) : 0;
 }
 
@@ -375,8 +371,8 @@ static int check_init(const struct lxm_paths *paths, const char *target, const c
     int r = lxm_storage_pool_check_size(size, err);
     if (r < 0)
         return r;
-    _cleanup_(globalp) struct lxm_global *g = NULL;
-    r = lxm_global_load(paths->global_config, &g, err);
+    const struct lxm_global *g;
+    r = lxm_paths_global(paths, &g, err);
     if (r < 0)
         return r;
     if (g->storage_pool)
@@ -523,10 +519,10 @@ static int ensure_locked(const char *target, const char *pool, struct lxm_error 
 
 int lxm_storage_pool_ensure(const struct lxm_paths *paths, char **pool_out, struct lxm_error *err)
 {
-    _cleanup_(globalp) struct lxm_global *g = NULL;
+    const struct lxm_global *g;
     struct lxm_error ignored = { 0 };
     /* A broken lxm.yaml is reported by the commands that use it. */
-    if (lxm_global_load(paths->global_config, &g, &ignored) < 0 || !g->storage_pool)
+    if (lxm_paths_global(paths, &g, &ignored) < 0 || !g->storage_pool)
         return 0;
     _cleanup_free_ char *target = lxm_storage_state_dir(paths);
     if (!target)
@@ -571,8 +567,8 @@ int lxm_storage_info(const struct lxm_paths *paths, struct lxm_storage_info *inf
                      struct lxm_error *err)
 {
     *info = (struct lxm_storage_info){ .size = -1, .used = -1, .file_bytes = -1 };
-    _cleanup_(globalp) struct lxm_global *g = NULL;
-    int r = lxm_global_load(paths->global_config, &g, err);
+    const struct lxm_global *g;
+    int r = lxm_paths_global(paths, &g, err);
     if (r < 0)
         return r;
     const struct lxm_storage_ops *ops;

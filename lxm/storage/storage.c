@@ -353,8 +353,8 @@ int lxm_storage_get(const char *driver, const char *state_dir,
 int lxm_storage_for(const struct lxm_paths *paths, const struct lxm_storage_ops **out,
                     struct lxm_error *err)
 {
-    struct lxm_global *g = NULL;
-    int r = lxm_global_load(paths->global_config, &g, err);
+    const struct lxm_global *g;
+    int r = lxm_paths_global(paths, &g, err);
     if (r < 0)
         return r;
     _cleanup_free_ char *state = lxm_storage_state_dir(paths);
@@ -364,7 +364,6 @@ int lxm_storage_for(const struct lxm_paths *paths, const struct lxm_storage_ops 
         r = lxm_error_errno(err, -r, "create %s", state);
     else
         r = lxm_storage_get(g->storage_driver, state, out, err);
-    lxm_global_free(g);
     return r;
 }
 

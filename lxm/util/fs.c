@@ -1,5 +1,6 @@
 #include "util/fs.h"
 #include "util/cleanup.h"
+#include "util/io.h"
 #include "util/owner.h"
 
 #include <errno.h>
@@ -79,21 +80,6 @@ int read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        data += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Write a temporary file and rename it over path; durable also fsyncs the
  * file and its directory before and after the rename. */
 static int replace_file(const char *path, const char *data, size_t len, mode_t mode, bool durable)
@@ -106,7 +92,7 @@ static int replace_file(const char *path, const char *data, size_t len, mode_t m
     _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    int r = write_all(fd, data, len);
+    int r = lxm_write_all(fd, data, len);
     if (r == 0 && fchmod(fd, mode) < 0)
         r = -errno;
     if (r == 0 && durable && fsync(fd) < 0)
@@ -133,6 +119,31 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
 int write_file_replace(const char *path, const char *data, size_t len, mode_t mode)
 {
     return replace_file(path, data, len, mode, false);
+}
+
+char *fill_string(fill_fn fill, const void *data, size_t *len)
+{
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    if (!f)
+        return NULL;
+    fill(f, data);
+    bool failed = ferror(f) != 0;
+    if (fclose(f) != 0 || failed) {
+        free(text);
+        return NULL;
+    }
+    if (len)
+        *len = n;
+    return text;
+}
+
+int write_file_atomic_stream(const char *path, mode_t mode, fill_fn fill, const void *data)
+{
+    size_t len;
+    _cleanup_free_ char *text = fill_string(fill, data, &len);
+    return text ? write_file_atomic(path, text, len, mode) : -ENOMEM;
 }
 
 int write_string(const char *path, const char *s)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* asprintf that returns the string or NULL. */
@@ -24,6 +25,17 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
  * part), without the fsyncs: for runtime state under the run dir, which
  * means nothing after a crash of the host (the processes it names are gone). */
 int write_file_replace(const char *path, const char *data, size_t len, mode_t mode);
+
+/* Something that prints a text (a YAML document, an nft script) with
+ * fprintf and friends. */
+typedef void (*fill_fn)(FILE *f, const void *data);
+
+/* What fill prints, as a NUL-terminated string (*len its length; len may
+ * be NULL), or NULL when memory ran out. */
+char *fill_string(fill_fn fill, const void *data, size_t *len);
+
+/* write_file_atomic of what fill prints. 0 or -errno. */
+int write_file_atomic_stream(const char *path, mode_t mode, fill_fn fill, const void *data);
 
 /* Write a short string to an existing file (sysfs, cgroupfs, procfs). */
 int write_string(const char *path, const char *s);

@@ -12,11 +12,30 @@
 #include "image/lazy-curl.h"
 #include "image/lazy-image.h"
 #include "util/lazy-nft.h"
+#include "util/lazy.h"
+
+/* What is loaded, so that a process done with these libraries (the
+ * monitor, a fork of a command that used them) can let them go. */
+static struct {
+    void *handle;
+    int *loaded;
+} loaded_libs[8];
+static size_t n_loaded;
+
+void lxm_lazy_unload(void)
+{
+    for (size_t i = 0; i < n_loaded; i++) {
+        dlclose(loaded_libs[i].handle);
+        *loaded_libs[i].loaded = 0;
+    }
+    n_loaded = 0;
+}
 
 /* Resolve every name of a table; on any failure report and exit like the
- * dynamic linker would have. Called once per library per process. */
-static void load_table(const char *soname, const char *pkg, const char *const *names,
-                       void **slots, size_t n)
+ * dynamic linker would have. Called once per library per process (again
+ * after lxm_lazy_unload()). */
+static void load_table(const char *soname, const char *pkg, const char *const *names, void **slots,
+                       size_t n, int *loaded)
 {
     void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
@@ -31,6 +50,9 @@ static void load_table(const char *soname, const char *pkg, const char *const *n
             _exit(1);
         }
     }
+    if (n_loaded < sizeof(loaded_libs) / sizeof(loaded_libs[0]))
+        loaded_libs[n_loaded].handle = h, loaded_libs[n_loaded++].loaded = loaded;
+    *loaded = 1;
 }
 
 #define NAME(f) #f,
@@ -45,8 +67,7 @@ const struct lxm_archive_api *lxm_archive(void)
     if (!loaded) {
         static const char *const names[] = { LXM_ARCHIVE_FUNCS(NAME) };
         load_table(LXM_LIBARCHIVE_SONAME, "libarchive13", names, (void **)&api,
-                   sizeof(api) / sizeof(void *));
-        loaded = 1;
+                   sizeof(api) / sizeof(void *), &loaded);
     }
     return &api;
 }
@@ -77,8 +98,7 @@ const struct lxm_nft_api *lxm_nft(void)
     if (!loaded) {
         static const char *const names[] = { LXM_NFT_FUNCS(NAME) };
         load_table(LXM_LIBNFTABLES_SONAME, "libnftables1", names, (void **)&api,
-                   sizeof(api) / sizeof(void *));
-        loaded = 1;
+                   sizeof(api) / sizeof(void *), &loaded);
     }
     return &api;
 }
@@ -90,8 +110,7 @@ const struct lxm_json_api *lxm_json(void)
     if (!loaded) {
         static const char *const names[] = { LXM_JSON_FUNCS(NAME) };
         load_table(LXM_LIBJSONC_SONAME, "libjson-c5", names, (void **)&api,
-                   sizeof(api) / sizeof(void *));
-        loaded = 1;
+                   sizeof(api) / sizeof(void *), &loaded);
     }
     return &api;
 }
@@ -103,8 +122,7 @@ const struct lxm_sqfs_api *lxm_sqfs(void)
     if (!loaded) {
         static const char *const names[] = { LXM_SQFS_FUNCS(NAME) };
         load_table(LXM_LIBSQUASHFS_SONAME, "libsquashfs1", names, (void **)&api,
-                   sizeof(api) / sizeof(void *));
-        loaded = 1;
+                   sizeof(api) / sizeof(void *), &loaded);
     }
     return &api;
 }
@@ -116,8 +134,7 @@ const struct lxm_curl_api *lxm_curl(void)
     if (!loaded) {
         static const char *const names[] = { LXM_CURL_FUNCS(NAME) };
         load_table(LXM_LIBCURL_SONAME, "libcurl4", names, (void **)&api,
-                   sizeof(api) / sizeof(void *));
-        loaded = 1;
+                   sizeof(api) / sizeof(void *), &loaded);
     }
     return &api;
 }

@@ -1,6 +1,7 @@
 /* owner: "PID-STARTTIME" tags for staged files (see owner.h). */
 #include "util/owner.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,15 +9,21 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
-#include "util/fs.h"
+
+/* The first 22 fields of /proc/PID/stat fit: comm is at most 64 bytes
+ * and every number at most 20 digits. Read here, not with util/fs.h
+ * (which names its temporary files with owner_tag()). */
+#define STAT_HEAD 1024
 
 uint64_t proc_starttime(pid_t pid)
 {
-    char path[64];
-    _cleanup_free_ char *text = NULL;
+    char path[64], text[STAT_HEAD + 1];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if (pid <= 0 || read_file(path, &text, NULL) < 0)
+    _cleanup_close_ int fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    ssize_t n = fd >= 0 ? read(fd, text, STAT_HEAD) : -1;
+    if (n <= 0)
         return 0;
+    text[n] = '\0';
     /* comm may hold spaces and parens: count fields from the last ')'.
      * Field 22 is starttime; p walks the spaces before fields 3..22. */
     char *p = strrchr(text, ')');

@@ -63,7 +63,7 @@ static void sha256_block(uint32_t h[8], const uint8_t *p)
 #if defined(__x86_64__)
 /* SHA extensions: about 5x the portable code, which matters when a warm
  * create verifies a 60 MiB image before extracting it. */
-static int cpu_has_shani(void)
+static int probe_shani(void)
 {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_SSSE3))
@@ -71,6 +71,15 @@ static int cpu_has_shani(void)
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
         return 0;
     return (b >> 29) & 1;
+}
+
+/* cpuid once per process: in a VM each one traps to the hypervisor. */
+static int cpu_has_shani(void)
+{
+    static int has = -1;
+    if (has < 0)
+        has = probe_shani();
+    return has;
 }
 
 __attribute__((target("sha,sse4.1,ssse3")))

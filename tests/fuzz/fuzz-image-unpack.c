@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct lxm_error err = { 0 };
     struct lxm_image_meta meta;
-    int r = lxm_image_unpack_any(input, NULL, dest, &meta, LXM_PROGRESS_QUIET, &err);
+    int r = lxm_image_unpack_any(input, NULL, dest, &meta, NULL, &err);
     if (r < 0 && !err.msg[0]) {
         fprintf(stderr, "fuzz-image-unpack: failed (%d) without a message\n", r);
         abort();

@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct lxm_error err = { 0 };
     struct lxm_image_meta meta;
-    int r = lxm_image_unpack_any(layout, NULL, dest, &meta, LXM_PROGRESS_QUIET, &err);
+    int r = lxm_image_unpack_any(layout, NULL, dest, &meta, NULL, &err);
     if (r < 0 && !err.msg[0]) {
         fprintf(stderr, "fuzz-oci-layer: failed (%d) without a message\n", r);
         abort();

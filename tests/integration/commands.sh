@@ -215,6 +215,22 @@ out=$(lxm list -c name,bogus 2>&1); rc=$?
 t_like "list -c unknown column: usage error naming the columns" "$rc $out" "^2 .*unknown column 'bogus' \(name, state"
 t_like "list -c csv keeps raw numbers" "$(lxm list -c name,memory --format csv | grep "^$C,")" "^$C,[0-9]+$"
 t_is "list without -c: the default columns" "$(lxm list | head -1 | tr -s ' ')" "NAME STATE IPV4 IPV6 PID TEMPLATE AUTOSTART"
+# Many rows are gathered by several threads (cmd_list.c): every row once,
+# in name order, each with its own state, pid and fields.
+many=()
+for i in $(seq -w 1 40); do many+=("cm$$m$i"); done
+for n in "${many[@]}"; do lxm create "$n" -t busybox -c network.eth0.type=none >/dev/null 2>&1 || break; done
+t_is "40 more containers made" "$(lxm list -c name | grep -c "^cm$$m")" 40
+t_is "list of 41+: every name once, sorted" "$(lxm list -c name | tail -n +2 | sed 's/ *$//')" \
+    "$(ls "$T_ROOT/var/lib/lxm/containers" | LC_ALL=C sort)"
+t_is "list of 41+: $C RUNNING with its pid" "$(lxm list -c name,state,pid | grep "^$C " | tr -s ' ')" \
+    "$C RUNNING $(init_pid "$C")"
+t_is "list of 41+: the others STOPPED" "$(lxm list -c name,state | grep -c "^cm$$m[0-9]* *STOPPED")" 40
+t_is "list of 41+ --format json: every row has its fields" \
+    "$(lxm --format json list | jq -r '.[] | select(.name | startswith("'"cm$$"'")) | "\(.state) \(.ipv4 | type) \(.template)"' | sort | uniq -c | sed 's/^ *//')" \
+    "1 RUNNING array busybox
+40 STOPPED array busybox"
+for n in "${many[@]}"; do lxm delete "$n" >/dev/null 2>&1; done
 out=$(lxm info "$C")
 t_like "info: memory in binary units" "$out" $'memory.usage: +[0-9.]+(B|KiB|MiB|GiB)\n'
 t_like "info: uptime in seconds" "$out" $'uptime: +[0-9]+(\\.[0-9]+)?s\n|uptime: +[0-9]+m[0-9]{2}s\n'

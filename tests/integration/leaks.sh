@@ -49,9 +49,11 @@ counts() {
     # Rotated logs (NAME.log.1) are bounded by design, not leaks.
     echo "files $(find "$T_ROOT" -xdev ! -name '*.log.[0-9]*' | wc -l)"
     echo "shell-fds $(find /proc/$$/fd -mindepth 1 | wc -l)"
-    # Every process of our pid namespace; the counting subshell and find
-    # are there each time alike.
-    procs=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
+    # Every process of our pid namespace, counted by a glob in this shell:
+    # a `find | wc` pipeline counted itself 1 or 2 times, as wc was forked
+    # before or after find read /proc (seen as "before 6, after 5").
+    procs=0
+    for p in /proc/[0-9]*; do [ -d "$p" ] && procs=$((procs + 1)); done
     echo "processes $procs"
 }
 state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $2 }'; }

@@ -233,7 +233,9 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
     mon=$(monitor_of "$A")
     kill -9 "$mon" "$init"
     t_ok "crash 2: lxm list sees $A stopped" t_wait 10 is_stopped "$A"
-    t_is "crash 2: the stale cleanup of lxm list removed its chains" "$(chains_of "$A")" 0
+    t_is "crash 2: lxm list changed nothing (its chains are still there)" "$(chains_of "$A")" 4
+    t_ok "crash 2: lxm stop cleans up after the crashed $A" lxm stop "$A"
+    t_is "crash 2: the stop removed its chains" "$(chains_of "$A")" 0
     t_is "crash 2: route_localnet put back" "$(localnet)" 0
     # Forwards whose container has no state at all (its run dir lost):
     # found by doctor, removed by --fix.

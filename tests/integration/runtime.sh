@@ -35,11 +35,13 @@ init_pid() { cut -d' ' -f2 "$T_ROOT/run/lxm/$1/state"; }
 monitor_pid() { cut -d' ' -f1 "$T_ROOT/run/lxm/$1/state"; }
 no_procs() { [ "$(procs_in "$1")" = 0 ]; }
 # What run/lxm holds besides the locks (run/lxm/.locks/NAME.lock: empty
-# files that are never removed, docs/locking.md), and anything in .locks
-# that is not such a file.
+# files that are never removed, docs/locking.md) and the seccomp program
+# cache (run/lxm/.seccomp/KEY, kept across starts, docs/security.md), and
+# anything in those two that is not such a file.
 run_leftovers() {
-    ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx .locks
+    ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx -e .locks -e .seccomp
     find "$T_ROOT/run/lxm/.locks" -mindepth 1 \( -not -name '*.lock' -o -not -type f -o -not -empty \) 2>/dev/null
+    find "$T_ROOT/run/lxm/.seccomp" -mindepth 1 -regextype posix-extended \( -not -regex '.*/[0-9a-f]{64}' -o -not -type f \) 2>/dev/null
 }
 
 mk() { lxm create "$1" -t busybox -c network.eth0.type=none; }

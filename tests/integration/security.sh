@@ -234,6 +234,44 @@ else
     t_report fail "an unconfined container for the mask probes' counter-check"
 fi
 
+# --- the seccomp program cache (lxm/security/seccomp-cache.c) -----------------------------
+# Start and attach load a compiled program from run/lxm/.seccomp. A damaged
+# entry is never loaded (compiled again and replaced); a changed policy gets
+# a program of its own at the next start.
+CACHE=$T_ROOT/run/lxm/.seccomp
+seccomp_mode() { lxm attach "$1" -- /bin/sh -c 'sed -n "s/^Seccomp:[[:space:]]*//p" /proc/self/status'; }
+rm -rf "$CACHE"
+t_is "an attach with an empty cache: filter on" "$(seccomp_mode sec1)" 2
+t_is "... and its program is stored: one entry, 0600 in a 0700 directory" \
+    "$(stat -c %a "$CACHE" 2>/dev/null) $(find "$CACHE" -type f -perm 600 -user root | wc -l)" "700 1"
+entry=$(find "$CACHE" -type f | head -1)
+good=$(sha256sum <"$entry")
+printf 'garbage!' | dd of="$entry" bs=1 seek=200 conv=notrunc status=none
+t_is "with its cache entry damaged, keyctl in an attach is still denied" \
+    "$(attach_probe keyctl 2>/dev/null | head -1)" ENOSYS
+t_is "... the damaged entry was replaced by the good program" "$(sha256sum <"$entry")" "$good"
+mkdir -p "$T_ROOT/etc/lxm/profiles"
+nohost() { printf 'name: nohost\nseccomp:\n  rules:\n    - action: errno EPERM\n      syscalls: [%s]\n' "$1" \
+    >"$T_ROOT/etc/lxm/profiles/nohost.yaml"; }
+nohost sethostname
+if lxm create sec6 -t busybox -p default -p nohost -c network.eth0.type=none >/dev/null 2>&1 &&
+    lxm start sec6 >/dev/null 2>&1; then
+    t_fail "a profile denying sethostname: hostname fails in an attach" lxm attach sec6 -- hostname probe-a
+    lxm stop -k sec6 >/dev/null 2>&1
+    n_before=$(find "$CACHE" -type f | wc -l)
+    nohost setdomainname
+    if lxm start sec6 >/dev/null 2>&1; then
+        t_ok "the profile changed to setdomainname: hostname works after a restart" \
+            lxm attach sec6 -- hostname probe-b
+        t_is "... from a new cache entry" "$(find "$CACHE" -type f | wc -l)" "$((n_before + 1))"
+        lxm stop -k sec6 >/dev/null 2>&1
+    else
+        t_report fail "restart sec6 with the changed profile"
+    fi
+else
+    t_report fail "a container with a local seccomp profile (sec6)"
+fi
+
 # --- fail closed (issue 16) ----------------------------------------------------------------
 # A library call that confines the process fails (LD_PRELOAD shim): lxm
 # refuses instead of going on without it.
@@ -244,6 +282,8 @@ if gcc -shared -fPIC -O1 -o "$SHIM" "$T_SRC/tests/integration/security/lxm-fails
     t_unlike() { case $2 in *$3*) t_report fail "$1" ;; *) t_report ok "$1" ;; esac; }
     t_unlike "... and the command never ran" "$out" RAN
     lxm create sec5 -t busybox -c network.eth0.type=none >/dev/null 2>&1
+    # sec1's program (the same policy) is cached: compile it again.
+    rm -rf "$T_ROOT/run/lxm/.seccomp"
     out=$(LD_PRELOAD=$SHIM LXM_TEST_FAIL=seccomp_attr_set lxm start sec5 2>&1)
     t_like "start refuses when a seccomp attribute cannot be set: $out" "$out" "error: .*seccomp.*Invalid argument"
     t_is "... and sec5 is not running" "$(lxm list --format csv | awk -F, '$1 == "sec5" { print $2 }')" STOPPED

@@ -827,6 +827,38 @@ static void test_ports(void)
     lxm_config_free(c);
 }
 
+/* lxm.yaml is parsed once per command: later calls see the first parse
+ * (or its error, word for word) even when the file changes under them,
+ * until forgotten. */
+static void test_global_once(void)
+{
+    struct lxm_paths paths = {0};
+    struct lxm_error err = {0};
+    char root[] = "/tmp/lxm-test-global.XXXXXX";
+    ok(mkdtemp(root) != NULL, "temp root");
+    is_int(lxm_paths_init(&paths, root, &err), 0, "paths (%s)", err.msg);
+    _cleanup_free_ char *dir = xasprintf("%s/etc/lxm", root);
+    mkdir_p(dir, 0755);
+    const char *one = "network: {bridge: once0}\n";
+    write_file_atomic(paths.global_config, one, strlen(one), 0644);
+    const struct lxm_global *g = NULL, *g2 = NULL;
+    is_int(lxm_paths_global(&paths, &g, &err), 0, "first use parses lxm.yaml (%s)", err.msg);
+    is_str(g ? g->bridge : NULL, "once0", "its bridge");
+    const char *bad = "network: {bridge: once1}\nlxcfs: [a, b]\n";
+    write_file_atomic(paths.global_config, bad, strlen(bad), 0644);
+    is_int(lxm_paths_global(&paths, &g2, &err), 0, "a second use does not read it again");
+    ok(g2 == g, "and gets the same parse");
+    lxm_paths_global_forget(&paths);
+    struct lxm_error e1 = {0}, e2 = {0};
+    ok(lxm_paths_global(&paths, &g, &e1) < 0 && strstr(e1.msg, "lxm.yaml:2:8: lxcfs"),
+       "forgotten: read again, a broken file is refused with its place (%s)", e1.msg);
+    write_file_atomic(paths.global_config, one, strlen(one), 0644);
+    ok(lxm_paths_global(&paths, &g, &e2) < 0 && strcmp(e1.msg, e2.msg) == 0 && e1.code == e2.code,
+       "the same error again, from the one parse");
+    lxm_paths_free(&paths);
+    rm_rf(root);
+}
+
 int main(void)
 {
     test_sizes();
@@ -844,5 +876,6 @@ int main(void)
     test_save();
     test_hostile_files();
     test_ports();
+    test_global_once();
     return done();
 }

@@ -1,0 +1,28 @@
+/* cgroup-enter: how a new process gets into a container's cgroups without
+ * the kernel's global cgroup lock. On cgroup2 it is created there by
+ * clone3(CLONE_INTO_CGROUP); on each v1 hierarchy it writes "0" to the
+ * "tasks" file itself: a single-threaded process that moves itself needs
+ * no threadgroup lock, where a write of a pid to cgroup.procs takes the
+ * lock that every fork and exit on the host takes too, once per hierarchy
+ * (ten times on a hybrid host; with a busy host each waits). The files
+ * are opened by the caller beforehand (host root, host mount namespace),
+ * so the process can join from inside the container's namespaces: v1
+ * checks the opener's credentials. */
+#pragma once
+
+#include "cgroup/cgroup.h"
+
+struct lxm_cgroup_entry {
+    int v2_dir;       /* clone3's cgroup, -1: no cgroup2 directory */
+    int v1_tasks[16]; /* open for writing, one per v1 hierarchy */
+    const char *v1_dir[16];
+    int n_v1;
+};
+
+/* Open what the new process needs; the cgroup2 directory is a leaf below
+ * the container's ("lxm-attach") when the guest has enabled controllers in
+ * its root (no process may live there then). e is cleared first. */
+int lxm_cgroup_entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e, struct lxm_error *err);
+/* In the new process (single-threaded): join every v1 hierarchy. */
+int lxm_cgroup_entry_join_v1(const struct lxm_cgroup_entry *e, struct lxm_error *err);
+void lxm_cgroup_entry_close(struct lxm_cgroup_entry *e);

@@ -1,0 +1,14 @@
+/* io: whole writes, line reads and fd passing over pipes and unix
+ * sockets (one copy each, for every module). */
+#pragma once
+
+#include <stddef.h>
+
+/* Write all of buf: retries EINTR, waits for POLLOUT on EAGAIN. 0 or
+ * -errno. */
+int lxm_write_all(int fd, const void *buf, size_t len);
+/* Read one line (without '\n') into buf; 0 on success, -EPIPE at EOF. */
+int lxm_read_line(int fd, char *buf, size_t size);
+/* Pass an fd over a unix socket (SCM_RIGHTS); recv gives the fd or -errno. */
+int lxm_send_fd(int sock, int fd);
+int lxm_recv_fd(int sock);
