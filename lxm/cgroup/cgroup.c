@@ -627,13 +627,13 @@ pid_t lxm_cgroup_any_pid(struct lxm_cgroup *cg)
     return first;
 }
 
-int lxm_cgroup_attach(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err)
+static int attach(struct lxm_cgroup *cg, pid_t pid, bool v1_only, struct lxm_error *err)
 {
     char buf[32];
     snprintf(buf, sizeof(buf), "%d", (int)pid);
     for (int i = 0; i < cg->n; i++) {
         struct lxm_cg_hier *h = &cg->h[i];
-        if (access(h->dir, F_OK) < 0)
+        if ((v1_only && h->ops->version == 2) || access(h->dir, F_OK) < 0)
             continue;
         int r = lxm_cg_write(h->dir, "cgroup.procs", buf, err);
         if (r == -EBUSY && h->ops->version == 2) {
@@ -651,6 +651,16 @@ int lxm_cgroup_attach(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err)
             return lxm_error_prefix(err, "attach pid %d", (int)pid);
     }
     return 0;
+}
+
+int lxm_cgroup_attach(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err)
+{
+    return attach(cg, pid, false, err);
+}
+
+int lxm_cgroup_attach_cloned(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err)
+{
+    return attach(cg, pid, true, err);
 }
 
 /* --- limits ---------------------------------------------------------------- */
@@ -899,16 +909,19 @@ int lxm_cgroup_stats(struct lxm_cgroup *cg, struct lxm_cgroup_stats *st, struct 
     return 0;
 }
 
-int64_t lxm_cgroup_oom_kills(struct lxm_cgroup *cg)
-{
-    struct lxm_cgroup_stats st;
-    lxm_cgroup_stats(cg, &st, NULL);
-    return st.oom_kills < 0 ? -ENOENT : st.oom_kills;
-}
-
 static struct lxm_cg_hier *role_hier(struct lxm_cgroup *cg, enum lxm_cg_role r)
 {
     return cg->role[r] >= 0 ? &cg->h[cg->role[r]] : NULL;
+}
+
+/* Only the memory hierarchy's files: the monitor asks at every start. */
+int64_t lxm_cgroup_oom_kills(struct lxm_cgroup *cg)
+{
+    struct lxm_cgroup_stats st = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    struct lxm_cg_hier *h = role_hier(cg, LXM_CG_MEMORY);
+    if (h)
+        h->ops->stats(h, LXM_CG_ROLE(LXM_CG_MEMORY), &st);
+    return st.oom_kills < 0 ? -ENOENT : st.oom_kills;
 }
 
 int lxm_cgroup_freeze(struct lxm_cgroup *cg, bool frozen, struct lxm_error *err)

@@ -148,13 +148,8 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     r = lxm_userns_prepare(m->c, m->cfg, &m->userns, err);
     if (r < 0)
         return r;
-    r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
-    if (r < 0)
-        return lxm_error_prefix(err, "cgroup");
-    /* Before init exists: it must never see a device outside the list. */
-    r = lxm_devices_apply_cgroup(&m->cfg->policy, m->cg, err);
-    if (r < 0)
-        return lxm_error_prefix(err, "devices");
+    /* What needs no cgroup comes first: while the start command's early
+     * attach wait runs it holds the host's cgroup lock (cgroup-warm.c). */
     r = lxm_seccomp_cached(&m->cfg->policy, m->c->paths->run, &m->seccomp, err);
     if (r < 0)
         return lxm_error_prefix(err, "seccomp");
@@ -165,8 +160,20 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     m->boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (m->timer_fd < 0 || m->boot_timer_fd < 0)
         return lxm_error_errno(err, errno, "timerfd");
+    if ((r = monitor_ready_setup(m, err)) < 0)
+        return r;
+    r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "cgroup");
+    /* The first boot's attach of init begins its wait now (cgroup-warm.c). */
+    if ((r = lxm_cgroup_attach_begin(m->cg, &m->attach_job)) < 0)
+        return lxm_error_errno(err, -r, "cgroup attach");
+    /* Before init exists: it must never see a device outside the list. */
+    r = lxm_devices_apply_cgroup(&m->cfg->policy, m->cg, err);
+    if (r < 0)
+        return lxm_error_prefix(err, "devices");
     watch_oom(m);
-    return monitor_ready_setup(m, err);
+    return 0;
 }
 
 /* --- boot ---------------------------------------------------------------------- */
@@ -264,15 +271,11 @@ static int prepare_userns(struct monitor *m, pid_t pid, int *rootfd, struct lxm_
     return 0;
 }
 
-/* Host-side steps between clone and release; the child is waiting. */
+/* Host-side steps between clone and release; the child is waiting (its
+ * cgroup attach runs beside them, see monitor_boot). */
 static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_error *err)
 {
     int r;
-    if (m->cg) {
-        r = lxm_cgroup_attach(m->cg, pid, err);
-        if (r < 0)
-            return lxm_error_prefix(err, "cgroup");
-    }
     if (m->net) {
         r = lxm_network_attach(m->net, pid, err);
         if (r < 0)
@@ -392,17 +395,31 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     r = stage_mounts(m, err);
     if (r < 0)
         return r;
+    /* The first boot's job was begun in setup; a reboot begins one. */
+    struct lxm_cgroup_attach_job *job = m->attach_job;
+    m->attach_job = NULL;
+    if (!job && m->cg && (r = lxm_cgroup_attach_begin(m->cg, &job)) < 0)
+        return lxm_error_errno(err, -r, "cgroup attach");
     int pidfd = -1;
     pid_t pid = clone_child(m, &pidfd, sync_c, err_c);
     int saved = errno;
     close(TAKE_FD(sync_c));
     close(TAKE_FD(err_c));
-    if (pid < 0)
+    if (pid < 0) {
+        lxm_cgroup_attach_end(job, NULL);
         return lxm_error_errno(err, saved, "clone3");
+    }
+    /* Into the v1 hierarchies while we go on (clone_child put it in the
+     * cgroup2 directory when there is one); joined before the release. */
+    if (job)
+        lxm_cgroup_attach_pid(job, pid, lxm_cgroup_v2_fd(m->cg) >= 0);
     _cleanup_close_ int rootfd = -1;
     r = prepare_child(m, pid, &rootfd, err);
     if (r == 0 && lxm_mounts_locked(m->cfg))
         r = build_locked(m, pidfd, rootfd, err);
+    int ra = lxm_cgroup_attach_end(job, r == 0 ? err : NULL);
+    if (r == 0 && ra < 0)
+        r = lxm_error_prefix(err, "cgroup");
     if (r == 0)
         r = release_child(m, pid, sync_w, rootfd, err);
     if (r == 0)
@@ -450,6 +467,10 @@ static bool teardown(struct monitor *m)
     struct lxm_error e = {0};
     bool mine = lxm_state_is_mine(m->c);
     teardown_boot(m);
+    if (m->attach_job) {
+        lxm_cgroup_attach_end(m->attach_job, NULL);
+        m->attach_job = NULL;
+    }
     unstage_mounts(m);
     monitor_ready_free(m);
     if (m->oom_fd >= 0) {
@@ -748,7 +769,10 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
         lxm_write_all(result_fd, err.msg, strlen(err.msg));
         _exit(1);
     }
-    lxm_write_all(result_fd, "ok\n", 3);
+    /* "ready" spares the start command a query when the guest is ready
+     * once init runs (ready.h); the lock it holds keeps a freeze out. */
+    const char *verdict = m.ready.ready ? "ok ready\n" : "ok\n";
+    lxm_write_all(result_fd, verdict, strlen(verdict));
     close(result_fd);
     monitor_trim_memory(&m);
     run_loop(&m);

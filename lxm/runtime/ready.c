@@ -224,9 +224,13 @@ int lxm_start_ready(struct lxm_container *c, const struct lxm_start_opts *opts,
     int r = lxm_container_lock(c, err);
     if (r < 0)
         return r;
-    r = lxm_runtime_start(c, opts, err);
+    bool ready = false;
+    r = lxm_runtime_start_tell(c, opts, &ready, err);
+    /* The monitor's verdict says when the guest was ready at once (an init
+     * other than systemd, no DHCP to wait for); else look. */
     struct lxm_runtime_info ri;
-    bool ready = r == 0 && lxm_runtime_query(c, &ri, NULL) == 0 && holds(c, &ri, LXM_WAIT_READY);
+    if (r == 0 && !ready)
+        ready = lxm_runtime_query(c, &ri, NULL) == 0 && holds(c, &ri, LXM_WAIT_READY);
     lxm_container_unlock(c);
     if (r < 0 || ready)
         return r;

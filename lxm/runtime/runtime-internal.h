@@ -21,6 +21,11 @@
 #include "util/err.h"
 #include "util/io.h"
 
+/* lxm_runtime_start, and whether the guest was ready already when init
+ * had been exec'd (*ready: the monitor said so in its verdict; the state
+ * was RUNNING then, and no query is needed to know it). */
+int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts *opts,
+                           bool *ready, struct lxm_error *err);
 
 /* Paths below rootfd as if it were "/" (rootfs.c): an O_PATH-style open
  * (openat2 RESOLVE_IN_ROOT, no magic links), mkdir -p, and a regular file

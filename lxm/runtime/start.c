@@ -129,7 +129,9 @@ static void remove_run_dir(struct lxm_container *c)
         lxm_warn("remove %s: %s", c->run_dir, strerror(-r));
 }
 
-static int spawn_monitor(struct lxm_container *c, struct lxm_error *err)
+/* Fork the monitor and wait for its verdict: "ok\n", "ok ready\n" (init
+ * runs and the guest is ready already: *ready) or its error. */
+static int spawn_monitor(struct lxm_container *c, bool *ready, struct lxm_error *err)
 {
     int fd;
     pid_t pid = lxm_fork_piped(&fd, err);
@@ -150,7 +152,8 @@ static int spawn_monitor(struct lxm_container *c, struct lxm_error *err)
         ;
     char buf[LXM_ERROR_MAX];
     size_t n = lxm_read_message(rfd, buf, sizeof(buf));
-    if (strcmp(buf, "ok\n") == 0)
+    *ready = strcmp(buf, "ok ready\n") == 0;
+    if (*ready || strcmp(buf, "ok\n") == 0)
         return 0;
     if (n == 0)
         return lxm_error_set(err, EIO,
@@ -190,6 +193,14 @@ static void warn_no_apparmor(const struct lxm_container *c)
 int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts,
                       struct lxm_error *err)
 {
+    bool ready;
+    return lxm_runtime_start_tell(c, opts, &ready, err);
+}
+
+int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts *opts,
+                           bool *ready, struct lxm_error *err)
+{
+    *ready = false;
     bool took;
     int r = lock_existing(c, &took, err);
     if (r < 0)
@@ -204,6 +215,8 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
         r = lxm_error_set(err, EEXIST, "container '%s' is already running", c->name);
         goto out;
     }
+    /* While we read the configuration and the monitor sets up. */
+    lxm_cgroup_warm_attach();
     r = lxm_runtime_load_config(c, err);
     if (r == 0)
         r = lxm_container_check_rootfs(c, err);
@@ -220,7 +233,7 @@ int lxm_runtime_start(struct lxm_container *c, const struct lxm_start_opts *opts
             r = lxm_error_errno(err, -r, "create %s", dirs[i]);
     if (r < 0)
         goto out;
-    r = spawn_monitor(c, err);
+    r = spawn_monitor(c, ready, err);
     if (r < 0) {
         wait_monitor_exit(c);
         /* A monitor killed during the boot left its record: a child it

@@ -81,7 +81,9 @@ int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *
                   st->monitor_starttime, (int)st->boot_pid, st->boot_starttime);
     if (!path || !text)
         return -ENOMEM;
-    return write_file_atomic(path, text, strlen(text), 0600);
+    /* Replaced atomically, not synced: it names processes, which a crash
+     * of the host takes with it (lxm_state_read drops what is unreadable). */
+    return write_file_replace(path, text, strlen(text), 0600);
 }
 
 int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st)

@@ -165,10 +165,16 @@ static int apply_v1(const struct dev_rule *rules, size_t n, const char *dir, str
         return lxm_error_set(err, ENOMEM, "devices: out of memory");
     if ((r = write_string(deny, "a")) < 0)
         return lxm_error_errno(err, -r, "devices: write 'a' to %s", deny);
+    /* One open for every rule: each write is one rule to the kernel. */
+    _cleanup_close_ int fd = open(allow, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lxm_error_errno(err, errno, "devices: open %s", allow);
     for (size_t i = 0; i < n; i++) {
         rule_line(&rules[i], line, sizeof(line));
-        if ((r = write_string(allow, line)) < 0)
-            return lxm_error_errno(err, -r, "devices: write '%s' to %s", line, allow);
+        ssize_t w = write(fd, line, strlen(line));
+        if (w < 0 || (size_t)w != strlen(line))
+            return lxm_error_errno(err, w < 0 ? errno : EIO, "devices: write '%s' to %s", line,
+                                   allow);
     }
     return 0;
 }

@@ -25,6 +25,11 @@ char *xasprintf(const char *fmt, ...)
 
 int mkdir_p(const char *path, mode_t mode)
 {
+    /* Mostly the parents exist (every start makes its run dir): one call. */
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -errno;
     _cleanup_free_ char *p = strdup(path);
     if (!p)
         return -ENOMEM;
@@ -75,7 +80,9 @@ int read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
-int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
+/* Write a temporary file and rename it over path; durable also fsyncs the
+ * file and its directory before and after the rename. */
+static int replace_file(const char *path, const char *data, size_t len, mode_t mode, bool durable)
 {
     _cleanup_free_ char *dir_copy = strdup(path);
     /* The owner tag lets the next lxm command remove it if we die here. */
@@ -88,7 +95,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
     int r = lxm_write_all(fd, data, len);
     if (r == 0 && fchmod(fd, mode) < 0)
         r = -errno;
-    if (r == 0 && fsync(fd) < 0)
+    if (r == 0 && durable && fsync(fd) < 0)
         r = -errno;
     if (r == 0 && rename(tmp, path) < 0)
         r = -errno;
@@ -96,10 +103,22 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
         unlink(tmp);
         return r;
     }
+    if (!durable)
+        return 0;
     _cleanup_close_ int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0)
         (void)fsync(dfd);
     return 0;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+    return replace_file(path, data, len, mode, true);
+}
+
+int write_file_replace(const char *path, const char *data, size_t len, mode_t mode)
+{
+    return replace_file(path, data, len, mode, false);
 }
 
 char *fill_string(fill_fn fill, const void *data, size_t *len)

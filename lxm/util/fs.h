@@ -21,6 +21,10 @@ int read_file(const char *path, char **out, size_t *len);
  * the directory. A crash leaves the old or the new file, never a torn one,
  * and at most a temp file that the next lxm command removes. 0 or -errno. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* Like write_file_atomic (readers see the old or the new file, never a
+ * part), without the fsyncs: for runtime state under the run dir, which
+ * means nothing after a crash of the host (the processes it names are gone). */
+int write_file_replace(const char *path, const char *data, size_t len, mode_t mode);
 
 /* Something that prints a text (a YAML document, an nft script) with
  * fprintf and friends. */

@@ -289,10 +289,14 @@ monitor_boot() { # INJECT TRACEFILE
         "$LXM_BIN" --root "$T_ROOT" start "$X" >/dev/null 2>&1 &
     sp=$!
     # Wait (up to 10 s: strace starts slowly on a loaded machine) for the
-    # start command to exist before watching it.
+    # start command to exist before watching it. strace's first child may
+    # be a probe of its own, gone at once: the start command runs lxm.
+    local bin
+    bin=$(readlink -f "$LXM_BIN")
     for ((i = 0; i < 1000; i++)); do
         cli=$(awk '{print $1}' "/proc/$sp/task/$sp/children" 2>/dev/null)
-        [ -n "$cli" ] && break
+        [ -n "$cli" ] && [ "$(readlink "/proc/$cli/exe" 2>/dev/null)" = "$bin" ] && break
+        cli=
         sleep 0.01
     done
     local hung=0

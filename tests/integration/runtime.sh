@@ -59,6 +59,10 @@ t_is "attach ps: only the container's processes" \
 t_like "attach ps: a handful of processes, not the host's" \
     "$(printf '%s\n' "$ps_out" | wc -l)" '^[2-9]$'
 t_is "the host sees one init in the container's cgroup" "$(inits_in "$C")" 1
+# In every hierarchy, v1 ones included (the monitor attaches there beside
+# its other work and must have finished before the release).
+t_is "init is in the container's cgroup in every hierarchy" \
+    "$(grep -vc "/lxm/$(t_id "$C")\$" "/proc/$(init_pid "$C")/cgroup")" 0
 
 ipid=$(init_pid "$C")
 same=
@@ -120,6 +124,8 @@ lxm attach "$C" -- reboot
 t_ok "reboot inside: init comes back" t_wait 20 eval '[ -f "$T_ROOT/run/lxm/$C/state" ] && [ "$(init_pid "$C")" != "$old" ]'
 t_is "reboot inside: still RUNNING" "$(state_of "$C")" RUNNING
 t_is "reboot inside: one init" "$(inits_in "$C")" 1
+t_is "reboot inside: the new init is in every hierarchy" \
+    "$(grep -vc "/lxm/$(t_id "$C")\$" "/proc/$(init_pid "$C")/cgroup")" 0
 
 old=$(init_pid "$C")
 t_ok "restart" lxm restart "$C" -t 10
