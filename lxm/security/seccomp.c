@@ -156,18 +156,6 @@ static int build_ctx(const struct lxm_policy *p, scmp_filter_ctx *out, struct lx
     return 0;
 }
 
-/* default allow and no rule that does anything else: no filter at all. */
-static bool filter_is_noop(const struct lxm_policy *p)
-{
-    if (strcmp(p->seccomp_default, "allow") != 0)
-        return false;
-    for (int i = 0; i < p->n_seccomp_rules; i++)
-        if (strcmp(p->seccomp_rules[i].action, "allow") != 0 && p->seccomp_rules[i].syscalls &&
-            p->seccomp_rules[i].syscalls[0])
-            return false;
-    return true;
-}
-
 /* libseccomp 2.5 exports to an fd only: a memfd, read back whole. */
 static int export_bpf(scmp_filter_ctx ctx, struct lxm_seccomp *s, struct lxm_error *err)
 {
@@ -207,13 +195,13 @@ int lxm_seccomp_compile(const struct lxm_policy *p, struct lxm_seccomp **out, st
      * an EACCES from the child. */
     bool drops_admin = strv_contains(p->caps_drop, "sys_admin") ||
                        (p->caps_keep && !strv_contains(p->caps_keep, "sys_admin"));
-    if (drops_admin && !p->no_new_privs && !filter_is_noop(p))
+    if (drops_admin && !p->no_new_privs && !lxm_security_seccomp_allows_all(p))
         return lxm_error_set(err, EINVAL, "seccomp: a filter without sys_admin needs "
                                           "no_new_privs: true (the kernel refuses it otherwise)");
     if ((r = build_ctx(p, &ctx, err)) < 0)
         return r; /* also checks every name of a no-op policy */
-    if (filter_is_noop(p))
-        return 0;
+    if (lxm_security_seccomp_allows_all(p))
+        return 0; /* default allow and no rule that does anything else */
     struct lxm_seccomp *s = calloc(1, sizeof(*s));
     if (!s)
         return lxm_error_set(err, ENOMEM, "seccomp: out of memory");
