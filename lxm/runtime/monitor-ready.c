@@ -44,12 +44,11 @@ void monitor_ready_init(struct monitor *m)
 int monitor_ready_setup(struct monitor *m, struct lxm_error *err)
 {
     _cleanup_free_ char *path = notify_path(m);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa;
     if (!path)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    if (strlen(path) >= sizeof(sa.sun_path))
+    if (lxm_sockaddr_un(&sa, path) < 0)
         return lxm_error_set(err, ENAMETOOLONG, "socket path %s is too long", path);
-    strcpy(sa.sun_path, path);
     unlink(path);
     _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;

@@ -75,12 +75,11 @@ static int record_state(struct monitor *m, pid_t boot_pid)
 static int open_listen_socket(struct monitor *m, struct lxm_error *err)
 {
     _cleanup_free_ char *path = lxm_monitor_socket_path(m->c);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sockaddr_un sa;
     if (!path)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    if (strlen(path) >= sizeof(sa.sun_path))
+    if (lxm_sockaddr_un(&sa, path) < 0)
         return lxm_error_set(err, ENAMETOOLONG, "socket path %s is too long", path);
-    strcpy(sa.sun_path, path);
     unlink(path);
     m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (m->listen_fd < 0)

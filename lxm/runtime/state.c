@@ -153,10 +153,9 @@ int lxm_monitor_connect(const struct lxm_container *c)
     _cleanup_free_ char *path = lxm_monitor_socket_path(c);
     if (!path)
         return -ENOMEM;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path))
+    struct sockaddr_un sa;
+    if (lxm_sockaddr_un(&sa, path) < 0)
         return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
     /* Non-blocking: a connect to a unix socket whose backlog is full
      * would otherwise wait for the monitor to accept. */
     _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -86,3 +86,12 @@ int lxm_recv_fd(int sock)
     memcpy(&fd, CMSG_DATA(cm), sizeof(int));
     return fd;
 }
+
+int lxm_sockaddr_un(struct sockaddr_un *sa, const char *path)
+{
+    *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa->sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa->sun_path, path);
+    return 0;
+}

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/un.h>
 
 /* Write all of buf: retries EINTR, waits for POLLOUT on EAGAIN. 0 or
  * -errno. */
@@ -12,3 +13,6 @@ int lxm_read_line(int fd, char *buf, size_t size);
 /* Pass an fd over a unix socket (SCM_RIGHTS); recv gives the fd or -errno. */
 int lxm_send_fd(int sock, int fd);
 int lxm_recv_fd(int sock);
+/* Fill a unix socket address with path: 0, or -ENAMETOOLONG if it does
+ * not fit in sun_path. */
+int lxm_sockaddr_un(struct sockaddr_un *sa, const char *path);
