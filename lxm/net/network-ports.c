@@ -102,27 +102,7 @@ static bool taken(const struct plan_ctx *x, const struct lxm_lease *leases, int 
                 return true;
         }
     }
-    _cleanup_strv_free_ char **names = NULL;
-    if (lxm_container_list_names(x->paths, &names, NULL) < 0 || !names)
-        return false;
-    for (char **nm = names; *nm; nm++) {
-        if (!strcmp(*nm, x->cfg->name))
-            continue;
-        _cleanup_free_ char *file = xasprintf("%s/%s/config.yaml", x->paths->containers, *nm);
-        struct lxm_config *other = NULL;
-        if (!file || lxm_config_load(file, &other, NULL) < 0)
-            continue;
-        bool dup = false;
-        for (int i = 0; i < other->n_netifs && !dup; i++) {
-            struct lxm_cidr c;
-            const char *v = other->netifs[i].ipv4;
-            dup = v && lxm_cidr_parse(v, false, &c, NULL) == 0 && c.addr == a;
-        }
-        lxm_config_free(other);
-        if (dup)
-            return true;
-    }
-    return false;
+    return lxm_network_ipv4_claimed(x->paths, x->cfg->name, a, NULL);
 }
 
 /* The address a DHCP container on the managed bridge is to keep: the one

@@ -160,13 +160,12 @@ static int parse_iface(const struct lxm_config *cfg, const char *instance, const
     return parse_addr(nif, f, err);
 }
 
-/* A static address must not be claimed by another container's config. */
-static int check_duplicate(const struct lxm_paths *paths, const char *self, const struct iface *f,
-                           struct lxm_error *err)
+bool lxm_network_ipv4_claimed(const struct lxm_paths *paths, const char *self, uint32_t addr,
+                              char **owner)
 {
     _cleanup_strv_free_ char **names = NULL;
     if (lxm_container_list_names(paths, &names, NULL) < 0 || !names)
-        return 0;
+        return false;
     for (char **n = names; *n; n++) {
         if (strcmp(*n, self) == 0)
             continue;
@@ -178,15 +177,28 @@ static int check_duplicate(const struct lxm_paths *paths, const char *self, cons
         for (int i = 0; i < other->n_netifs && !dup; i++) {
             struct lxm_cidr c;
             const char *v = other->netifs[i].ipv4;
-            dup = v && lxm_cidr_parse(v, false, &c, NULL) == 0 && c.addr == f->addr.addr;
+            dup = v && lxm_cidr_parse(v, false, &c, NULL) == 0 && c.addr == addr;
         }
         lxm_config_free(other);
         if (dup) {
-            char s[16];
-            lxm_ipv4_format(f->addr.addr, s);
-            return lxm_error_set(err, EADDRINUSE, "ipv4 %s is already used by container '%s'", s,
-                                 *n);
+            if (owner)
+                *owner = strdup(*n);
+            return true;
         }
+    }
+    return false;
+}
+
+/* A static address must not be claimed by another container's config. */
+static int check_duplicate(const struct lxm_paths *paths, const char *self, const struct iface *f,
+                           struct lxm_error *err)
+{
+    _cleanup_free_ char *owner = NULL;
+    if (lxm_network_ipv4_claimed(paths, self, f->addr.addr, &owner)) {
+        char s[16];
+        lxm_ipv4_format(f->addr.addr, s);
+        return lxm_error_set(err, EADDRINUSE, "ipv4 %s is already used by container '%s'", s,
+                             owner ? owner : "?");
     }
     return 0;
 }

@@ -47,6 +47,12 @@ int lxm_network_leased(const struct lxm_network *n, pid_t pid, bool *leased,
  * IPv4 address and route changes: readable when a lease may have come. */
 int lxm_network_watch_fd(pid_t pid, struct lxm_error *err);
 
+/* Whether another container of this root (not self) claims the IPv4
+ * address addr (host order) as a static ipv4 in its config; *owner (if
+ * owner is not NULL) gets its name, malloc'd. */
+bool lxm_network_ipv4_claimed(const struct lxm_paths *paths, const char *self, uint32_t addr,
+                              char **owner);
+
 /* IPv4 addresses (CIDR strings) inside the netns of pid, except loopback. */
 int lxm_network_ipv4(pid_t pid, char ***out, struct lxm_error *err);
 /* IPv6 addresses inside the netns of pid, except loopback and link-local. */
