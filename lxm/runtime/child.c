@@ -165,11 +165,16 @@ static int child_run(struct lxm_boot *b, struct lxm_error *err)
     return lxm_error_errno(err, errno, "exec %s", init);
 }
 
+void lxm_child_fail(int error_fd, const struct lxm_error *err)
+{
+    if (lxm_write_all(error_fd, err->msg, strlen(err->msg)) < 0)
+        _exit(127);
+    _exit(1);
+}
+
 void lxm_child_main(struct lxm_boot *b)
 {
     struct lxm_error err = {0};
     child_run(b, &err);
-    if (lxm_write_all(b->error_fd, err.msg, strlen(err.msg)) < 0)
-        _exit(127);
-    _exit(1);
+    lxm_child_fail(b->error_fd, &err);
 }

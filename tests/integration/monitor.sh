@@ -145,8 +145,7 @@ cal=$!
 t_ok "calibration start" t_wait 20 is_state "$K" RUNNING
 lxm stop -k "$K" >/dev/null 2>&1
 wait "$cal"
-# The monitor is the process that clones init (new namespaces): the start
-# command's own clone3 (a thread, cgroup-warm.c) is not it.
+# The monitor is the process that clones init (new namespaces).
 mpid=$(awk '/clone3\(\{flags=[^}]*CLONE_NEWPID/ { print $1; exit }' "$T_ROOT/strace.cal")
 after_release=$(awk -v m="$mpid" '$1 != m { next }
     /^[0-9]+ +write\([0-9]+, "1", 1\)/ { rel = 1; next }
