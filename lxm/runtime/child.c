@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lxm/net/link.h"
 #include "runtime/init_detect.h"
 #include "runtime/state.h"
 #include "util/cleanup.h"
@@ -116,6 +117,9 @@ static void reset_signals(void)
 
 static int child_run(struct lxm_boot *b, struct lxm_error *err)
 {
+    /* Ours from the clone on, while the monitor works on the host side. */
+    if (lxm_link_lo_up(err) < 0)
+        return lxm_error_prefix(err, "network");
     char go;
     ssize_t n;
     while ((n = read(b->sync_fd, &go, 1)) < 0 && errno == EINTR)
