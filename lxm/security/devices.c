@@ -339,5 +339,8 @@ int lxm_devices_apply_cgroup(const struct lxm_policy *p, struct lxm_cgroup *cg,
         return lxm_error_set(err, EOPNOTSUPP,
                              "devices: the host has neither a v1 devices "
                              "cgroup nor a cgroup2 for the container");
-    return lxm_devices_apply(p, v1, v2, err);
+    /* The kernel checks a device against both where both exist (a hybrid
+     * host): the v1 list alone then decides, and a BPF program beside it
+     * would only cost its load and its memory. */
+    return lxm_devices_apply(p, v1, v1 ? -1 : v2, err);
 }
