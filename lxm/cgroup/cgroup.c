@@ -742,16 +742,22 @@ int lxm_cgroup_apply_limits(struct lxm_cgroup *cg, const struct lxm_limits *limi
 
 /* --- create / destroy ------------------------------------------------------ */
 
+/* 1: made now, 0: it was there. */
 static int make_dir(const struct lxm_cg_hier *h, const char *parent, const char *dir,
                     struct lxm_error *err)
 {
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+    bool made = mkdir(dir, 0755) == 0;
+    if (!made && errno != EEXIST)
         return lxm_error_errno(err, errno, "mkdir %s", dir);
-    return h->ops->prepare_dir(h, parent, dir, err);
+    int r = h->ops->prepare_dir(h, parent, dir, err);
+    return r < 0 ? r : made;
 }
 
+/* 1: every container directory is new (the kernel's defaults in all of
+ * them), 0: one was left over. */
 static int create_dirs(struct lxm_cgroup *cg, struct lxm_error *err)
 {
+    int fresh = 1;
     for (int i = 0; i < cg->n; i++) {
         struct lxm_cg_hier *h = &cg->h[i];
         _cleanup_free_ char *top = strndup(h->dir, strlen(h->dir) - strlen(cg->name) - 1);
@@ -762,8 +768,9 @@ static int create_dirs(struct lxm_cgroup *cg, struct lxm_error *err)
             r = make_dir(h, top, h->dir, err);
         if (r < 0)
             return r;
+        fresh &= r;
     }
-    return 0;
+    return fresh;
 }
 
 int lxm_cgroup_create_in(const struct lxm_cg_layout *l, const char *parent, const char *name,
@@ -783,8 +790,10 @@ int lxm_cgroup_create_in(const struct lxm_cg_layout *l, const char *parent, cons
                              parent, name, (int)busy);
     }
     r = create_dirs(cg, err);
+    /* New directories have the kernel's defaults: only what is set is
+     * written; a left-over one is reset in full. */
     if (r >= 0)
-        r = apply_limits(cg, limits, true, err);
+        r = apply_limits(cg, limits, r == 0, err);
     if (r >= 0) {
         open_v2_fd(cg);
         if (cg->v2 >= 0 && cg->v2_fd < 0)
