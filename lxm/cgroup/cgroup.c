@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,6 +533,31 @@ int lxm_cgroup_open(const char *name, struct lxm_cgroup **out, struct lxm_error 
         return r;
     r = lxm_cgroup_open_in(&l, cgroup_parent(), name, out, err);
     lxm_cg_layout_clear(&l);
+    return r;
+}
+
+/* The host's layout for lxm_cgroup_peek_frozen, read once per process:
+ * a command that looks at many containers reads mountinfo once. */
+static struct lxm_cg_layout peek_layout;
+static int peek_layout_r;
+static pthread_once_t peek_layout_once = PTHREAD_ONCE_INIT;
+
+static void peek_layout_detect(void)
+{
+    peek_layout_r = lxm_cg_layout_detect(&peek_layout, NULL);
+}
+
+int lxm_cgroup_peek_frozen(const char *name)
+{
+    pthread_once(&peek_layout_once, peek_layout_detect);
+    if (peek_layout_r < 0)
+        return peek_layout_r;
+    struct lxm_cgroup *cg = NULL;
+    int r = lxm_cgroup_new_in(&peek_layout, cgroup_parent(), name, &cg, NULL);
+    if (r < 0)
+        return r;
+    r = lxm_cgroup_is_frozen(cg);
+    lxm_cgroup_free(cg);
     return r;
 }
 
