@@ -2,6 +2,7 @@
  * from the runtime (monitor or pidfd), usage from the cgroup, addresses
  * from the container's network namespace. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -16,7 +17,7 @@
 #include "net/network-ports.h"
 #include "lxm/net/addr.h"
 #include "net/ipv6.h"
-#include "net/netlink.h"
+#include "net/nsaddr.h"
 #include "cmd/output.h"
 #include "runtime/ready.h"
 #include "runtime/runtime.h"
@@ -32,8 +33,10 @@ static bool is_active(enum lxm_state s)
 }
 
 /* Fields shared by list rows and info: name, state, pid, ipv4, ipv6, template... */
+/* home_ns: an fd of our own netns, for the address lookups to return to
+ * (-1: each opens one). */
 static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_runtime_info *ri,
-                    bool addrs, struct lxm_error *err)
+                    bool addrs, int home_ns, struct lxm_error *err)
 {
     struct lxm_error qerr = { 0 };
     int r = lxm_runtime_query(c, ri, &qerr);
@@ -47,14 +50,10 @@ static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_r
         lxm_warn("the monitor of '%s' is gone; its init (pid %d) is still running", c->name,
                  (int)ri->init_pid);
     }
-    /* Both families through one socket in the container's netns. */
+    /* Both families from one dump in the container's netns. */
     _cleanup_strv_free_ char **ips = NULL, **ips6 = NULL;
-    _cleanup_nl_ struct nl_sock *ns = NULL;
-    if (addrs && is_active(ri->state) && ri->init_pid > 0 &&
-        lxm_nl_open_pid(ri->init_pid, &ns, NULL) == 0) {
-        (void)lxm_addr_list(ns, NULL, &ips, NULL);
-        (void)lxm_addr6_list(ns, NULL, &ips6, NULL);
-    }
+    if (addrs && is_active(ri->state) && ri->init_pid > 0)
+        (void)lxm_nsaddr_list(ri->init_pid, home_ns, &ips, &ips6, NULL);
 
     const struct lxm_config *cfg = c->config;
     lxm_obj_str(obj, "name", c->name);
@@ -184,7 +183,8 @@ static void add_storage(struct lxm_value *obj, const struct lxm_container *c);
 static void add_extra(struct lxm_value *obj, struct lxm_container *c,
                       const struct lxm_runtime_info *ri);
 
-static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigned needs)
+static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigned needs,
+                                  int home_ns)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
     if (lxm_container_new(&ctx->paths, name, &c, NULL) < 0)
@@ -194,7 +194,7 @@ static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigne
         lxm_warn("%s", lerr.msg);
     struct lxm_value *row = lxm_value_object();
     struct lxm_runtime_info ri = { 0 };
-    describe(c, row, &ri, needs & NEED_ADDRS, &lerr);
+    describe(c, row, &ri, needs & NEED_ADDRS, home_ns, &lerr);
     if ((needs & NEED_EXTRA) && c->config)
         add_extra(row, c, &ri);
     if (needs & NEED_USAGE)
@@ -214,6 +214,7 @@ struct list_job {
     struct lxm_value **rows;
     size_t n;
     unsigned needs;
+    int home_ns; /* our netns, shared by the threads (describe) */
     atomic_size_t next;
 };
 
@@ -221,7 +222,7 @@ static void *list_worker(void *arg)
 {
     struct list_job *j = arg;
     for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
-        j->rows[i] = list_row(j->ctx, j->names[i], j->needs);
+        j->rows[i] = list_row(j->ctx, j->names[i], j->needs, j->home_ns);
     return NULL;
 }
 
@@ -236,6 +237,9 @@ static int list_rows(struct lxm_ctx *ctx, char **names, unsigned needs, struct l
     if (!rows)
         return lxm_error_set(err, ENOMEM, "out of memory");
     j.rows = rows;
+    _cleanup_close_ int home_ns =
+        needs & NEED_ADDRS ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC) : -1;
+    j.home_ns = home_ns;
     pthread_t tid[LIST_MAX_THREADS];
     size_t want = j.n / LIST_ROWS_PER_THREAD, started = 0;
     if (want > LIST_MAX_THREADS)
@@ -351,7 +355,7 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 
     struct lxm_value *obj = lxm_value_object();
     struct lxm_runtime_info ri = { 0 };
-    describe(c, obj, &ri, true, err);
+    describe(c, obj, &ri, true, -1, err);
     bool active = is_active(ri.state);
     struct lxm_ready_info rd;
     lxm_ready_query(c, &rd, NULL);
