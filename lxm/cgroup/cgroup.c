@@ -536,29 +536,44 @@ int lxm_cgroup_open(const char *name, struct lxm_cgroup **out, struct lxm_error 
     return r;
 }
 
-/* The host's layout for lxm_cgroup_peek_frozen, read once per process:
- * a command that looks at many containers reads mountinfo once. */
-static struct lxm_cg_layout peek_layout;
-static int peek_layout_r;
-static pthread_once_t peek_layout_once = PTHREAD_ONCE_INIT;
+/* Where lxm_cgroup_peek_frozen looks, found once per process: the
+ * hierarchy that serves the freezer role (its backend and mount) and the
+ * parent, which are the same for every container. */
+static struct {
+    const struct lxm_cg_ops *ops; /* NULL: no freezer on this host */
+    char *mount;
+    const char *parent;
+} peek;
+static pthread_once_t peek_once = PTHREAD_ONCE_INIT;
 
-static void peek_layout_detect(void)
+static void peek_find_freezer(void)
 {
-    peek_layout_r = lxm_cg_layout_detect(&peek_layout, NULL);
+    struct lxm_cg_layout l = {.n = 0};
+    struct lxm_cgroup *cg = NULL;
+    peek.parent = cgroup_parent();
+    if (lxm_cg_layout_detect(&l, NULL) == 0 &&
+        lxm_cgroup_new_in(&l, peek.parent, "peek", &cg, NULL) == 0 &&
+        cg->role[LXM_CG_FREEZER] >= 0) {
+        const struct lxm_cg_hier *h = &cg->h[cg->role[LXM_CG_FREEZER]];
+        peek.mount = strdup(h->mount);
+        peek.ops = peek.mount ? h->ops : NULL;
+    }
+    lxm_cgroup_free(cg);
+    lxm_cg_layout_clear(&l);
 }
 
 int lxm_cgroup_peek_frozen(const char *name)
 {
-    pthread_once(&peek_layout_once, peek_layout_detect);
-    if (peek_layout_r < 0)
-        return peek_layout_r;
-    struct lxm_cgroup *cg = NULL;
-    int r = lxm_cgroup_new_in(&peek_layout, cgroup_parent(), name, &cg, NULL);
-    if (r < 0)
-        return r;
-    r = lxm_cgroup_is_frozen(cg);
-    lxm_cgroup_free(cg);
-    return r;
+    pthread_once(&peek_once, peek_find_freezer);
+    if (!peek.ops)
+        return -EOPNOTSUPP;
+    if (check_name("name", name, NULL) < 0)
+        return -EINVAL;
+    _cleanup_free_ char *dir = xasprintf("%s/%s/%s", peek.mount, peek.parent, name);
+    if (!dir)
+        return -ENOMEM;
+    struct lxm_cg_hier h = {.ops = peek.ops, .mount = peek.mount, .dir = dir};
+    return peek.ops->is_frozen(&h);
 }
 
 int lxm_cgroup_v2_fd(struct lxm_cgroup *cg)
