@@ -289,14 +289,14 @@ static bool init_from_state(struct lxm_container *c, const struct lxm_state_file
 }
 
 /* Is pid still the process that started at starttime, and neither a
- * zombie nor (with not_stopped) stopped by a signal or a tracer? */
-static bool proc_is(pid_t pid, uint64_t starttime, bool not_stopped)
+ * zombie nor (with not_stopped) stopped by a signal or a tracer? Its
+ * state letter in *state. */
+static bool proc_is(pid_t pid, uint64_t starttime, bool not_stopped, char *state)
 {
-    char state;
-    if (pid <= 0 || proc_starttime_state(pid, &state) != starttime)
+    if (pid <= 0 || proc_starttime_state(pid, state) != starttime)
         return false;
-    return state != 'Z' && state != 'X' && state != 'x' &&
-           !(not_stopped && (state == 'T' || state == 't'));
+    return *state != 'Z' && *state != 'X' && *state != 'x' &&
+           !(not_stopped && (*state == 'T' || *state == 't'));
 }
 
 /* The state from the monitor's own record, without asking it: when the
@@ -307,17 +307,21 @@ static bool proc_is(pid_t pid, uint64_t starttime, bool not_stopped)
 static bool query_record(struct lxm_container *c, const struct lxm_state_file *st,
                          struct lxm_runtime_info *out)
 {
+    char mon_state, init_state;
     if (st->flags < 0 || st->boot_pid > 0 || st->init_pid <= 0 || st->monitor_starttime == 0 ||
-        !proc_is(st->monitor_pid, st->monitor_starttime, true) ||
-        !proc_is(st->init_pid, st->init_starttime, false))
+        !proc_is(st->monitor_pid, st->monitor_starttime, true, &mon_state) ||
+        !proc_is(st->init_pid, st->init_starttime, false, &init_state))
         return false;
     out->monitor_alive = true;
     out->init_pid = st->init_pid;
     out->started_at = st->started_at;
-    /* In the order of the monitor's own answer (monitor_state). */
+    /* In the order of the monitor's own answer (monitor_state). A frozen
+     * cgroup (v1 FROZEN, v2 frozen 1) is one whose every task is frozen,
+     * and the kernel shows a frozen task as D (uninterruptible): an init
+     * in any other state means not frozen, without reading the cgroup. */
     if (st->flags & LXM_STATE_F_STOPPING)
         out->state = LXM_STATE_STOPPING;
-    else if (lxm_cgroup_peek_frozen(c->id) == 1)
+    else if (init_state == 'D' && lxm_cgroup_peek_frozen(c->id) == 1)
         out->state = LXM_STATE_FROZEN;
     else
         out->state = st->flags & LXM_STATE_F_READY ? LXM_STATE_RUNNING : LXM_STATE_STARTING;
