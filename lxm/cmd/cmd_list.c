@@ -120,7 +120,7 @@ static void add_storage(struct lxm_value *obj, const struct lxm_container *c)
 /* list -c: one row per column, so adding a column is one line. `key` is
  * the row's field (dotted when nested); `needs` is what must be gathered
  * beyond describe(). */
-enum { NEED_EXTRA = 1, NEED_USAGE = 2, NEED_STORAGE = 4, NEED_ADDRS = 8 };
+enum { NEED_EXTRA = 1, NEED_USAGE = 2, NEED_STORAGE = 4, NEED_ADDRS = 8, NEED_CONFIG = 16 };
 static const struct list_column {
     const char *name;
     const char *key;
@@ -132,17 +132,17 @@ static const struct list_column {
     {"ipv4", "ipv4", "IPV4", NEED_ADDRS},
     {"ipv6", "ipv6", "IPV6", NEED_ADDRS},
     {"pid", "pid", "PID", 0},
-    {"template", "template", "TEMPLATE", 0},
-    {"release", "release", "RELEASE", 0},
-    {"autostart", "autostart", "AUTOSTART", 0},
-    {"profiles", "profiles", "PROFILES", NEED_EXTRA},
-    {"uptime", "uptime_s", "UPTIME", NEED_EXTRA},
+    {"template", "template", "TEMPLATE", NEED_CONFIG},
+    {"release", "release", "RELEASE", NEED_CONFIG},
+    {"autostart", "autostart", "AUTOSTART", NEED_CONFIG},
+    {"profiles", "profiles", "PROFILES", NEED_EXTRA | NEED_CONFIG},
+    {"uptime", "uptime_s", "UPTIME", NEED_EXTRA | NEED_CONFIG},
     {"memory", "memory.usage_bytes", "MEMORY", NEED_USAGE},
     {"memory_limit", "memory.limit_bytes", "MEMORY LIMIT", NEED_USAGE},
     {"cpu", "cpu.usage_ns", "CPU", NEED_USAGE},
     {"processes", "pids.current", "PROCESSES", NEED_USAGE},
-    {"disk", "storage.own_bytes", "DISK", NEED_STORAGE},
-    {"storage", "storage.driver", "STORAGE", NEED_STORAGE},
+    {"disk", "storage.own_bytes", "DISK", NEED_STORAGE | NEED_CONFIG},
+    {"storage", "storage.driver", "STORAGE", NEED_STORAGE | NEED_CONFIG},
 };
 #define LIST_DEFAULT_COLUMNS "name,state,ipv4,ipv6,pid,template,autostart"
 
@@ -190,7 +190,8 @@ static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigne
     if (lxm_container_new(&ctx->paths, name, &c, NULL) < 0)
         return NULL;
     struct lxm_error lerr = { 0 };
-    if (lxm_container_load_config(c, &lerr) < 0)
+    /* config.yaml is parsed only for the columns that show it. */
+    if ((needs & NEED_CONFIG) && lxm_container_load_config(c, &lerr) < 0)
         lxm_warn("%s", lerr.msg);
     struct lxm_value *row = lxm_value_object();
     struct lxm_runtime_info ri = { 0 };
@@ -284,7 +285,7 @@ int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     /* CSV without -c keeps every field, in the order of the JSON. */
     bool table = ctx->format == LXM_OUT_TABLE || (ctx->format == LXM_OUT_CSV && picked);
     if (!table)
-        needs |= NEED_ADDRS; /* every row carries its addresses */
+        needs |= NEED_ADDRS | NEED_CONFIG; /* every row carries every field */
     struct lxm_value *rows = lxm_value_array();
     r = list_rows(ctx, names, needs, rows, err);
     if (r < 0) {
