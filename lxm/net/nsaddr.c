@@ -21,8 +21,11 @@
 #include "util/cleanup.h"
 #include "util/strv.h"
 
-/* Room for one batch of a dump: the kernel fills at most 32 KiB a read. */
-#define DUMP_BUF (32 * 1024)
+/* Room for one batch of a dump: the kernel fills a batch of at most
+ * NLMSG_GOODSIZE (under 8 KiB) or the largest buffer this socket has
+ * read with; a longer one would show as MSG_TRUNC. On the stack: no
+ * allocation per container. */
+#define DUMP_BUF (16 * 1024)
 
 /* A NETLINK_ROUTE socket made in netns (the thread goes back to home_ns,
  * or to the netns it was in when home_ns is -1). */
@@ -134,10 +137,10 @@ int lxm_nsaddr_list(pid_t pid, int home_ns, char ***v4, char ***v6, struct lxm_e
     };
     if (send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
         return lxm_error_errno(err, errno, "list addresses");
-    _cleanup_free_ char *buf = malloc(DUMP_BUF);
+    char buf[DUMP_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
     _cleanup_strv_free_ char **a4 = calloc(1, sizeof(char *));
     _cleanup_strv_free_ char **a6 = calloc(1, sizeof(char *));
-    if (!buf || !a4 || !a6)
+    if (!a4 || !a6)
         return lxm_error_set(err, ENOMEM, "list addresses: out of memory");
     int r = read_dump(fd, buf, &a4, &a6, err);
     if (r < 0)
