@@ -43,6 +43,15 @@ lxm list >/dev/null 2>&1
 lxm list --format json >/dev/null 2>&1
 t_is "list left the state file as it was" "$(fingerprint "$A")" "$before"
 
+# config.yaml is read only for the columns that show it.
+opens_of_config() {
+    strace -f -qq -e trace=openat -o "$T_ROOT/open.txt" "$LXM_BIN" --root "$T_ROOT" "$@" >/dev/null 2>&1
+    grep -c "/$A/config.yaml" "$T_ROOT/open.txt"
+}
+t_is "list -c name,state,pid,ipv4: config.yaml not read" "$(opens_of_config list -c name,state,pid,ipv4)" 0
+t_is "list (TEMPLATE, AUTOSTART): config.yaml read once" "$(opens_of_config list)" 1
+t_is "list --format json: config.yaml read once" "$(opens_of_config --format json list)" 1
+
 # --- 2. frozen: from the cgroup ---------------------------------------------------------------
 if lxm freeze "$A" 2>/dev/null; then
     t_is "frozen: list says FROZEN" "$(state_of "$A")" FROZEN
