@@ -51,6 +51,11 @@ int lxm_cgroup_apply_limits(struct lxm_cgroup *cg, const struct lxm_limits *limi
 int lxm_cgroup_stats(struct lxm_cgroup *cg, struct lxm_cgroup_stats *st, struct lxm_error *err);
 int lxm_cgroup_freeze(struct lxm_cgroup *cg, bool frozen, struct lxm_error *err);
 int lxm_cgroup_is_frozen(struct lxm_cgroup *cg);   /* 1, 0, or -errno */
+/* The same for the container called name, without opening its cgroup:
+ * one read of its freezer file (-ENOENT when there is none). For a
+ * command that asks about many containers; the host's layout is read
+ * once per process. */
+int lxm_cgroup_peek_frozen(const char *name);
 /* Hand ownership of the container's cgroup2 subtree to uid/gid (user ns). */
 int lxm_cgroup_chown(struct lxm_cgroup *cg, uid_t uid, gid_t gid, struct lxm_error *err);
 /* A process in the container's cgroups (any hierarchy), 0 if none. */

@@ -2,6 +2,7 @@
  * from the runtime (monitor or pidfd), usage from the cgroup, addresses
  * from the container's network namespace. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -16,7 +17,7 @@
 #include "net/network-ports.h"
 #include "lxm/net/addr.h"
 #include "net/ipv6.h"
-#include "net/netlink.h"
+#include "net/nsaddr.h"
 #include "cmd/output.h"
 #include "runtime/ready.h"
 #include "runtime/runtime.h"
@@ -32,8 +33,10 @@ static bool is_active(enum lxm_state s)
 }
 
 /* Fields shared by list rows and info: name, state, pid, ipv4, ipv6, template... */
+/* home_ns: an fd of our own netns, for the address lookups to return to
+ * (-1: each opens one). */
 static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_runtime_info *ri,
-                    bool addrs, struct lxm_error *err)
+                    bool addrs, int home_ns, struct lxm_error *err)
 {
     struct lxm_error qerr = { 0 };
     int r = lxm_runtime_query(c, ri, &qerr);
@@ -47,14 +50,10 @@ static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_r
         lxm_warn("the monitor of '%s' is gone; its init (pid %d) is still running", c->name,
                  (int)ri->init_pid);
     }
-    /* Both families through one socket in the container's netns. */
+    /* Both families from one dump in the container's netns. */
     _cleanup_strv_free_ char **ips = NULL, **ips6 = NULL;
-    _cleanup_nl_ struct nl_sock *ns = NULL;
-    if (addrs && is_active(ri->state) && ri->init_pid > 0 &&
-        lxm_nl_open_pid(ri->init_pid, &ns, NULL) == 0) {
-        (void)lxm_addr_list(ns, NULL, &ips, NULL);
-        (void)lxm_addr6_list(ns, NULL, &ips6, NULL);
-    }
+    if (addrs && is_active(ri->state) && ri->init_pid > 0)
+        (void)lxm_nsaddr_list(ri->init_pid, home_ns, &ips, &ips6, NULL);
 
     const struct lxm_config *cfg = c->config;
     lxm_obj_str(obj, "name", c->name);
@@ -121,7 +120,7 @@ static void add_storage(struct lxm_value *obj, const struct lxm_container *c)
 /* list -c: one row per column, so adding a column is one line. `key` is
  * the row's field (dotted when nested); `needs` is what must be gathered
  * beyond describe(). */
-enum { NEED_EXTRA = 1, NEED_USAGE = 2, NEED_STORAGE = 4, NEED_ADDRS = 8 };
+enum { NEED_EXTRA = 1, NEED_USAGE = 2, NEED_STORAGE = 4, NEED_ADDRS = 8, NEED_CONFIG = 16 };
 static const struct list_column {
     const char *name;
     const char *key;
@@ -133,17 +132,17 @@ static const struct list_column {
     {"ipv4", "ipv4", "IPV4", NEED_ADDRS},
     {"ipv6", "ipv6", "IPV6", NEED_ADDRS},
     {"pid", "pid", "PID", 0},
-    {"template", "template", "TEMPLATE", 0},
-    {"release", "release", "RELEASE", 0},
-    {"autostart", "autostart", "AUTOSTART", 0},
-    {"profiles", "profiles", "PROFILES", NEED_EXTRA},
-    {"uptime", "uptime_s", "UPTIME", NEED_EXTRA},
+    {"template", "template", "TEMPLATE", NEED_CONFIG},
+    {"release", "release", "RELEASE", NEED_CONFIG},
+    {"autostart", "autostart", "AUTOSTART", NEED_CONFIG},
+    {"profiles", "profiles", "PROFILES", NEED_EXTRA | NEED_CONFIG},
+    {"uptime", "uptime_s", "UPTIME", NEED_EXTRA | NEED_CONFIG},
     {"memory", "memory.usage_bytes", "MEMORY", NEED_USAGE},
     {"memory_limit", "memory.limit_bytes", "MEMORY LIMIT", NEED_USAGE},
     {"cpu", "cpu.usage_ns", "CPU", NEED_USAGE},
     {"processes", "pids.current", "PROCESSES", NEED_USAGE},
-    {"disk", "storage.own_bytes", "DISK", NEED_STORAGE},
-    {"storage", "storage.driver", "STORAGE", NEED_STORAGE},
+    {"disk", "storage.own_bytes", "DISK", NEED_STORAGE | NEED_CONFIG},
+    {"storage", "storage.driver", "STORAGE", NEED_STORAGE | NEED_CONFIG},
 };
 #define LIST_DEFAULT_COLUMNS "name,state,ipv4,ipv6,pid,template,autostart"
 
@@ -184,17 +183,19 @@ static void add_storage(struct lxm_value *obj, const struct lxm_container *c);
 static void add_extra(struct lxm_value *obj, struct lxm_container *c,
                       const struct lxm_runtime_info *ri);
 
-static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigned needs)
+static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigned needs,
+                                  int home_ns)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
     if (lxm_container_new(&ctx->paths, name, &c, NULL) < 0)
         return NULL;
     struct lxm_error lerr = { 0 };
-    if (lxm_container_load_config(c, &lerr) < 0)
+    /* config.yaml is parsed only for the columns that show it. */
+    if ((needs & NEED_CONFIG) && lxm_container_load_config(c, &lerr) < 0)
         lxm_warn("%s", lerr.msg);
     struct lxm_value *row = lxm_value_object();
     struct lxm_runtime_info ri = { 0 };
-    describe(c, row, &ri, needs & NEED_ADDRS, &lerr);
+    describe(c, row, &ri, needs & NEED_ADDRS, home_ns, &lerr);
     if ((needs & NEED_EXTRA) && c->config)
         add_extra(row, c, &ri);
     if (needs & NEED_USAGE)
@@ -214,6 +215,7 @@ struct list_job {
     struct lxm_value **rows;
     size_t n;
     unsigned needs;
+    int home_ns; /* our netns, shared by the threads (describe) */
     atomic_size_t next;
 };
 
@@ -221,7 +223,7 @@ static void *list_worker(void *arg)
 {
     struct list_job *j = arg;
     for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
-        j->rows[i] = list_row(j->ctx, j->names[i], j->needs);
+        j->rows[i] = list_row(j->ctx, j->names[i], j->needs, j->home_ns);
     return NULL;
 }
 
@@ -236,6 +238,9 @@ static int list_rows(struct lxm_ctx *ctx, char **names, unsigned needs, struct l
     if (!rows)
         return lxm_error_set(err, ENOMEM, "out of memory");
     j.rows = rows;
+    _cleanup_close_ int home_ns =
+        needs & NEED_ADDRS ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC) : -1;
+    j.home_ns = home_ns;
     pthread_t tid[LIST_MAX_THREADS];
     size_t want = j.n / LIST_ROWS_PER_THREAD, started = 0;
     if (want > LIST_MAX_THREADS)
@@ -280,7 +285,7 @@ int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     /* CSV without -c keeps every field, in the order of the JSON. */
     bool table = ctx->format == LXM_OUT_TABLE || (ctx->format == LXM_OUT_CSV && picked);
     if (!table)
-        needs |= NEED_ADDRS; /* every row carries its addresses */
+        needs |= NEED_ADDRS | NEED_CONFIG; /* every row carries every field */
     struct lxm_value *rows = lxm_value_array();
     r = list_rows(ctx, names, needs, rows, err);
     if (r < 0) {
@@ -351,7 +356,7 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 
     struct lxm_value *obj = lxm_value_object();
     struct lxm_runtime_info ri = { 0 };
-    describe(c, obj, &ri, true, err);
+    describe(c, obj, &ri, true, -1, err);
     bool active = is_active(ri.state);
     struct lxm_ready_info rd;
     lxm_ready_query(c, &rd, NULL);

@@ -137,6 +137,11 @@ int lxm_addr_add(struct nl_sock *sk, const char *ifname, const struct lxm_cidr *
     return 0;
 }
 
+bool lxm_addr_listed(int scope)
+{
+    return scope != RT_SCOPE_HOST;
+}
+
 int lxm_addr_list(struct nl_sock *sk, const char *ifname, char ***out, struct lxm_error *err)
 {
     int want = 0;
@@ -152,7 +157,7 @@ int lxm_addr_list(struct nl_sock *sk, const char *ifname, char ***out, struct lx
         struct nl_addr *local = rtnl_addr_get_local(a);
         if (rtnl_addr_get_family(a) != AF_INET || !local || nl_addr_get_len(local) != 4)
             continue;
-        if (want ? rtnl_addr_get_ifindex(a) != want : (rtnl_addr_get_scope(a) == RT_SCOPE_HOST))
+        if (want ? rtnl_addr_get_ifindex(a) != want : !lxm_addr_listed(rtnl_addr_get_scope(a)))
             continue;
         uint32_t be;
         memcpy(&be, nl_addr_get_binary_addr(local), 4);

@@ -42,6 +42,9 @@ int lxm_addr_add(struct nl_sock *sk, const char *ifname, const struct lxm_cidr *
 /* IPv4 addresses of ifname (NULL = every interface except loopback) as
  * "A.B.C.D/N" strings in a NULL-terminated strv. */
 int lxm_addr_list(struct nl_sock *sk, const char *ifname, char ***out, struct lxm_error *err);
+/* Is an IPv4 address of this scope (RT_SCOPE_*) one that the lists of
+ * every interface show (here and in nsaddr.h)? Not host scope (127.0.0.1). */
+bool lxm_addr_listed(int scope);
 /* default via gw (on whatever interface reaches it). */
 int lxm_route_add_default(struct nl_sock *sk, uint32_t gw, struct lxm_error *err);
 /* *out: the namespace of sk has an IPv4 default route (main table). */

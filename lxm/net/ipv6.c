@@ -217,6 +217,11 @@ int lxm_addr6_add(struct nl_sock *sk, const char *ifname, const struct lxm_cidr6
     return 0;
 }
 
+bool lxm_addr6_listed(const struct in6_addr *a, int scope)
+{
+    return scope < RT_SCOPE_LINK && !is_link_local(a);
+}
+
 int lxm_addr6_list(struct nl_sock *sk, const char *ifname, char ***out, struct lxm_error *err)
 {
     int want = 0;
@@ -234,11 +239,11 @@ int lxm_addr6_list(struct nl_sock *sk, const char *ifname, char ***out, struct l
         struct nl_addr *local = rtnl_addr_get_local(a);
         if (rtnl_addr_get_family(a) != AF_INET6 || !local || nl_addr_get_len(local) != 16)
             continue;
-        if ((want && rtnl_addr_get_ifindex(a) != want) || rtnl_addr_get_scope(a) >= RT_SCOPE_LINK)
+        if (want && rtnl_addr_get_ifindex(a) != want)
             continue;
         struct lxm_cidr6 c = {.prefix = rtnl_addr_get_prefixlen(a)};
         memcpy(&c.addr, nl_addr_get_binary_addr(local), 16);
-        if (is_link_local(&c.addr))
+        if (!lxm_addr6_listed(&c.addr, rtnl_addr_get_scope(a)))
             continue;
         char s[LXM_CIDR6_LEN];
         lxm_cidr6_format(&c, s);

@@ -55,6 +55,9 @@ int lxm_addr6_add(struct nl_sock *sk, const char *ifname, const struct lxm_cidr6
 /* IPv6 addresses of ifname (NULL = every interface) except link-local and
  * loopback ones, as "ADDR/N" strings. */
 int lxm_addr6_list(struct nl_sock *sk, const char *ifname, char ***out, struct lxm_error *err);
+/* Is an IPv6 address of this scope (RT_SCOPE_*) one that the lists show
+ * (here and in nsaddr.h)? Global or site scope, and not link-local. */
+bool lxm_addr6_listed(const struct in6_addr *a, int scope);
 
 /* net.ipv6.conf.all.forwarding = 1 in the caller's netns. Interfaces that
  * take router advertisements (accept_ra 1) would stop doing so once the

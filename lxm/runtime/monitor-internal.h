@@ -99,6 +99,9 @@ struct monitor {
 int64_t monitor_now_ms(void);
 enum lxm_state monitor_state(struct monitor *m);
 void monitor_begin_stop(struct monitor *m, int64_t timeout_ms, bool kill);
+/* Rewrite the state file (no boot under way): after a change of what a
+ * state request would answer, before anyone is told of it. */
+void monitor_record_state(struct monitor *m);
 
 /* monitor-io.c */
 void monitor_io_init(struct monitor *m);

@@ -122,6 +122,7 @@ static void check_ready(struct monitor *m)
         snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s DHCP lease at %" PRId64 " ms",
                  why[0] ? "," : ":", r->leased_ms);
     lxm_info("%s: ready, %" PRId64 " ms after its boot began%s", m->c->name, r->boot_ms, why);
+    monitor_record_state(m);
     monitor_notify_ready(m);
 }
 

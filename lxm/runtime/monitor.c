@@ -67,8 +67,16 @@ static int record_state(struct monitor *m, pid_t boot_pid)
         .monitor_starttime = m->starttime,
         .boot_pid = boot_pid,
         .boot_starttime = boot_pid > 0 ? proc_starttime(boot_pid) : 0,
+        .flags = (m->ready.ready ? LXM_STATE_F_READY : 0) | (m->stopping ? LXM_STATE_F_STOPPING : 0),
     };
     return lxm_state_write(m->c, &st);
+}
+
+void monitor_record_state(struct monitor *m)
+{
+    int r = record_state(m, 0);
+    if (r < 0)
+        lxm_warn("%s: write state: %s", m->c->name, strerror(-r));
 }
 
 /* --- setup ------------------------------------------------------------------ */
@@ -527,7 +535,10 @@ void monitor_begin_stop(struct monitor *m, int64_t timeout_ms, bool kill)
         struct itimerspec its = {.it_value = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000}};
         timerfd_settime(m->timer_fd, 0, &its, NULL);
     }
-    m->stopping = true;
+    if (!m->stopping) {
+        m->stopping = true;
+        monitor_record_state(m);
+    }
 }
 
 /* --- reboots ---------------------------------------------------------------------- */

@@ -36,7 +36,9 @@ struct lxm_runtime_info {
 };
 
 /* The truth about a container, from the monitor (or, if it died, from a
- * pidfd on the recorded init): never from a stale pid file alone. Changes
+ * pidfd on the recorded init): never from a stale pid file alone. The
+ * monitor's record in the state file answers without a round trip while
+ * the monitor and its init are verifiably alive (state.h). Changes
  * nothing, on the host or on disk: a stale container is reported (stale),
  * not cleaned up. */
 int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, struct lxm_error *err);

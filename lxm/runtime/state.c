@@ -76,9 +76,10 @@ int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *
 {
     _cleanup_free_ char *path = state_path(c);
     _cleanup_free_ char *text =
-        xasprintf("%d %d %" PRIu64 " %" PRId64 " %" PRIu64 " %d %" PRIu64 "\n",
+        xasprintf("%d %d %" PRIu64 " %" PRId64 " %" PRIu64 " %d %" PRIu64 " %d\n",
                   (int)st->monitor_pid, (int)st->init_pid, st->init_starttime, st->started_at,
-                  st->monitor_starttime, (int)st->boot_pid, st->boot_starttime);
+                  st->monitor_starttime, (int)st->boot_pid, st->boot_starttime,
+                  st->flags > 0 ? st->flags : 0);
     if (!path || !text)
         return -ENOMEM;
     /* Replaced atomically, not synced: it names processes, which a crash
@@ -95,14 +96,16 @@ int lxm_state_read(const struct lxm_container *c, struct lxm_state_file *st)
     int r = read_file(path, &text, NULL);
     if (r < 0)
         return r;
-    int mon, init, boot = 0;
+    int mon, init, boot = 0, flags = -1;
     *st = (struct lxm_state_file){0};
-    int n = sscanf(text, "%d %d %" SCNu64 " %" SCNd64 " %" SCNu64 " %d %" SCNu64, &mon, &init,
-                   &st->init_starttime, &st->started_at, &st->monitor_starttime, &boot,
-                   &st->boot_starttime);
-    /* An older lxm wrote four fields, always with an init. */
-    if (n < 4 || (n < 7 && init <= 0) || mon < 0 || init < 0 || boot < 0)
+    int n = sscanf(text, "%d %d %" SCNu64 " %" SCNd64 " %" SCNu64 " %d %" SCNu64 " %d", &mon,
+                   &init, &st->init_starttime, &st->started_at, &st->monitor_starttime, &boot,
+                   &st->boot_starttime, &flags);
+    /* An older lxm wrote four fields, always with an init, then seven. */
+    if (n < 4 || (n < 7 && init <= 0) || mon < 0 || init < 0 || boot < 0 ||
+        (n == 8 && flags < 0))
         return -EINVAL;
+    st->flags = n == 8 ? flags : -1;
     st->monitor_pid = mon;
     st->init_pid = init;
     st->boot_pid = boot;
@@ -285,6 +288,46 @@ static bool init_from_state(struct lxm_container *c, const struct lxm_state_file
     return true;
 }
 
+/* Is pid still the process that started at starttime, and neither a
+ * zombie nor (with not_stopped) stopped by a signal or a tracer? Its
+ * state letter in *state. */
+static bool proc_is(pid_t pid, uint64_t starttime, bool not_stopped, char *state)
+{
+    if (pid <= 0 || proc_starttime_state(pid, state) != starttime)
+        return false;
+    return *state != 'Z' && *state != 'X' && *state != 'x' &&
+           !(not_stopped && (*state == 'T' || *state == 't'));
+}
+
+/* The state from the monitor's own record, without asking it: when the
+ * file carries it (flags), no boot is under way, and both the monitor
+ * and the init it names run. A stopped or traced monitor is asked all
+ * the same, so that its silence is reported (monitor_busy); so is one
+ * between boots (its init is gone). */
+static bool query_record(struct lxm_container *c, const struct lxm_state_file *st,
+                         struct lxm_runtime_info *out)
+{
+    char mon_state, init_state;
+    if (st->flags < 0 || st->boot_pid > 0 || st->init_pid <= 0 || st->monitor_starttime == 0 ||
+        !proc_is(st->monitor_pid, st->monitor_starttime, true, &mon_state) ||
+        !proc_is(st->init_pid, st->init_starttime, false, &init_state))
+        return false;
+    out->monitor_alive = true;
+    out->init_pid = st->init_pid;
+    out->started_at = st->started_at;
+    /* In the order of the monitor's own answer (monitor_state). A frozen
+     * cgroup (v1 FROZEN, v2 frozen 1) is one whose every task is frozen,
+     * and the kernel shows a frozen task as D (uninterruptible): an init
+     * in any other state means not frozen, without reading the cgroup. */
+    if (st->flags & LXM_STATE_F_STOPPING)
+        out->state = LXM_STATE_STOPPING;
+    else if (init_state == 'D' && lxm_cgroup_peek_frozen(c->id) == 1)
+        out->state = LXM_STATE_FROZEN;
+    else
+        out->state = st->flags & LXM_STATE_F_READY ? LXM_STATE_RUNNING : LXM_STATE_STARTING;
+    return true;
+}
+
 /* The monitor and init are gone: stale, and ABORTING while a child the
  * monitor had released (it died during a boot) still runs. */
 static void query_stale(const struct lxm_state_file *st, struct lxm_runtime_info *out)
@@ -323,6 +366,8 @@ int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, str
         out->stale = true;
         return 0;
     }
+    if (query_record(c, &st, out))
+        return 0;
     _cleanup_close_ int monfd = lxm_state_monitor_pidfd(&st);
     if (monfd >= 0 && st.boot_pid > 0) {
         /* Between release and exec: the monitor answers once it is done. */

@@ -20,8 +20,9 @@ struct lxm_config;
  * again at each step of a boot: who the monitor is (so a command tells a
  * slow monitor from a dead one by a pidfd, and an old monitor can tell the
  * container has a newer one), which init runs, and which child is between
- * its release and the exec of init. One line of numbers, replaced
- * atomically; the first four fields keep their place for scripts. */
+ * its release and the exec of init, and what it would answer to a state
+ * request (flags). One line of numbers, replaced atomically; the first
+ * four fields keep their place for scripts. */
 struct lxm_state_file {
     pid_t monitor_pid;
     pid_t init_pid;              /* 0 until the first init has exec'd */
@@ -30,7 +31,16 @@ struct lxm_state_file {
     uint64_t monitor_starttime;  /* 0 in a file of an older lxm */
     pid_t boot_pid;              /* released child, init not exec'd yet; 0 */
     uint64_t boot_starttime;
+    int flags;                   /* LXM_STATE_F_*; -1 in a file of an older lxm */
 };
+
+/* The monitor's own view in the state file (the eighth field), rewritten
+ * before anyone is told of a change: while the monitor and the init the
+ * file names both live, a command takes its state from the file
+ * (RUNNING, STARTING or STOPPING; FROZEN from the cgroup) instead of
+ * asking the monitor. */
+#define LXM_STATE_F_READY 1     /* the guest is ready (else STARTING) */
+#define LXM_STATE_F_STOPPING 2  /* a stop is under way */
 
 int lxm_state_write(const struct lxm_container *c, const struct lxm_state_file *st);
 /* 0, -ENOENT when there is none, -EINVAL when unreadable. */

@@ -15,9 +15,11 @@
  * (which names its temporary files with owner_tag()). */
 #define STAT_HEAD 1024
 
-uint64_t proc_starttime(pid_t pid)
+uint64_t proc_starttime_state(pid_t pid, char *state)
 {
     char path[64], text[STAT_HEAD + 1];
+    if (state)
+        *state = '?';
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     _cleanup_close_ int fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     ssize_t n = fd >= 0 ? read(fd, text, STAT_HEAD) : -1;
@@ -25,13 +27,21 @@ uint64_t proc_starttime(pid_t pid)
         return 0;
     text[n] = '\0';
     /* comm may hold spaces and parens: count fields from the last ')'.
-     * Field 22 is starttime; p walks the spaces before fields 3..22. */
+     * Field 3 is the state, 22 the starttime; p walks the spaces before
+     * fields 3..22. */
     char *p = strrchr(text, ')');
     if (p)
         p++;
+    if (state && p && p[0] == ' ')
+        *state = p[1];
     for (int field = 3; p && field < 22; field++)
         p = strchr(p + 1, ' ');
     return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+uint64_t proc_starttime(pid_t pid)
+{
+    return proc_starttime_state(pid, NULL);
 }
 
 const char *owner_tag(void)

@@ -14,6 +14,9 @@
 /* Start time of pid in clock ticks since boot; 0 if there is no such
  * process. */
 uint64_t proc_starttime(pid_t pid);
+/* The same and the process's state letter (R, S, D, T, t, Z, X...) from
+ * one read of /proc/PID/stat; state is '?' when there is no such process. */
+uint64_t proc_starttime_state(pid_t pid, char *state);
 
 /* The calling process's tag ("1234-567890"); recomputed after a fork. */
 const char *owner_tag(void);
