@@ -93,7 +93,7 @@ static int run(struct lxm_ctx *ctx, enum run_kind kind, const char *cmd, int arg
     a.opts.pty = kind == RUN_SHELL;
     a.opts.env = env;
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_open(&ctx->paths, name, &c, err);
+    r = lxm_cmd_container(ctx, cmd, name, 0, &c, err);
     return r < 0 ? r : lxm_runtime_attach(c, &a.opts, err);
 }
 

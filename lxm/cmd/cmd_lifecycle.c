@@ -94,7 +94,7 @@ static int each_name(struct lxm_ctx *ctx, char **names,
         struct lxm_error one = { 0 };
         struct lxm_error *e = names[1] ? &one : err;
         _cleanup_container_ struct lxm_container *c = NULL;
-        int r = lxm_container_open(&ctx->paths, names[i], &c, e);
+        int r = lxm_cmd_container(ctx, NULL, names[i], 0, &c, e);
         if (r == 0)
             r = fn(c, data, e);
         if (r < 0 && !names[1])
@@ -238,7 +238,7 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
         return r == 'h' ? 0 : r;
     /* One lock over the stop and the start: no command gets in between. */
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_open_locked(&ctx->paths, name, &c, err);
+    r = lxm_cmd_container(ctx, "restart", name, LXM_CMD_LOCKED, &c, err);
     if (r < 0)
         return r;
     struct lxm_runtime_info info;
@@ -261,7 +261,7 @@ static int simple(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
     int r = parse_args(cmd, argc, argv, "", NULL, no_opts, NULL, &name, NULL, err);
     if (r != 0)
         return r == 'h' ? 1 : r;
-    return lxm_container_open(&ctx->paths, name, c, err);
+    return lxm_cmd_container(ctx, cmd, name, 0, c, err);
 }
 
 int cmd_console(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
