@@ -71,7 +71,7 @@ static int complete_images(struct lxm_ctx *ctx, struct lxm_error *err)
 static int complete_snapshots(struct lxm_ctx *ctx, const char *name, struct lxm_error *err)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = lxm_container_open(&ctx->paths, name, &c, err);
+    int r = lxm_cmd_container(ctx, "__complete", name, 0, &c, err);
     if (r < 0)
         return r;
     struct lxm_snapshot *list = NULL;

@@ -29,13 +29,6 @@ static void config_freep(struct lxm_config **c)
 }
 #define _cleanup_config_ __attribute__((cleanup(config_freep)))
 
-static int open_container(struct lxm_ctx *ctx, const char *name, bool lock,
-                          struct lxm_container **out, struct lxm_error *err)
-{
-    return lock ? lxm_container_open_locked(&ctx->paths, name, out, err)
-                : lxm_container_open(&ctx->paths, name, out, err);
-}
-
 /* The effective config (profiles merged) of cfg, in a copy: the profiles
  * it names must exist (a typo fails now, not at the next start), and its
  * limits are what a running container gets. */
@@ -132,7 +125,7 @@ static int config_show(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
     if (!name)
         return lxm_usage_error(err, "config", "show: missing container name");
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = open_container(ctx, name, false, &c, err);
+    int r = lxm_cmd_container(ctx, "config", name, 0, &c, err);
     if (r == 0)
         r = lxm_container_load_config(c, err); /* a broken file is an error */
     if (r == 0 && effective)
@@ -237,7 +230,7 @@ static int config_change(struct lxm_ctx *ctx, int argc, char **argv, bool set,
             return lxm_error_set(err, ENOMEM, "out of memory");
     }
     _cleanup_container_ struct lxm_container *c = NULL;
-    if ((r = open_container(ctx, name, true, &c, err)) < 0 ||
+    if ((r = lxm_cmd_container(ctx, "config", name, LXM_CMD_LOCKED, &c, err)) < 0 ||
         (r = lxm_container_load_config(c, err)) < 0)
         return r;
     for (int i = 0; keys[i]; i++) {
@@ -386,7 +379,7 @@ static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
     _cleanup_container_ struct lxm_container *c = NULL;
     _cleanup_free_ char *old = NULL, *tmp = NULL, *edited = NULL;
     if ((r = lxm_arg_name("config", argc, argv, &name, err)) < 0 ||
-        (r = open_container(ctx, name, false, &c, err)) < 0)
+        (r = lxm_cmd_container(ctx, "config", name, 0, &c, err)) < 0)
         return r;
     if ((r = lxm_yaml_read_file(c->config_file, &old, NULL, err)) < 0)
         return r;

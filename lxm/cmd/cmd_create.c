@@ -155,7 +155,7 @@ static int dry_run(struct lxm_ctx *ctx, const struct lxm_create_opts *o, struct 
 static int create_check_new(struct lxm_ctx *ctx, const char *name, struct lxm_error *err)
 {
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = lxm_container_new(&ctx->paths, name, &c, err);
+    int r = lxm_cmd_container(ctx, NULL, name, LXM_CMD_NEW, &c, err);
     if (r == 0 && access(c->dir, F_OK) == 0)
         r = lxm_error_set(err, EEXIST, "container '%s' already exists", name);
     return r;
@@ -229,12 +229,10 @@ int cmd_delete(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
         force = true;
     }
     const char *name;
-    int r = lxm_arg_name("delete", argc, argv, &name, err);
-    if (r < 0)
-        return r;
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_new(&ctx->paths, name, &c, err);
-    if (r < 0)
+    int r;
+    if ((r = lxm_arg_name("delete", argc, argv, &name, err)) < 0 ||
+        (r = lxm_cmd_container(ctx, "delete", name, LXM_CMD_NEW, &c, err)) < 0)
         return r;
     return lxm_lifecycle_delete(c, force, err);
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "runtime/runtime.h"
@@ -90,10 +91,13 @@ static int run(struct lxm_ctx *ctx, enum run_kind kind, const char *cmd, int arg
     if (kind == RUN_SHELL && a.opts.argv)
         return lxm_usage_error(err, cmd, "unexpected argument '%s' (a command: lxm exec)",
                                a.opts.argv[0]);
-    a.opts.pty = kind == RUN_SHELL;
+    /* A pty for a person at a terminal (stdin and stdout), and always for
+     * shell. */
+    a.opts.stdin_tty = isatty(STDIN_FILENO);
+    a.opts.pty = kind == RUN_SHELL || (a.opts.stdin_tty && isatty(STDOUT_FILENO));
     a.opts.env = env;
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_open(&ctx->paths, name, &c, err);
+    r = lxm_cmd_container(ctx, cmd, name, 0, &c, err);
     return r < 0 ? r : lxm_runtime_attach(c, &a.opts, err);
 }
 

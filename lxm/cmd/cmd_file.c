@@ -80,7 +80,7 @@ static int file_push(struct lxm_ctx *ctx, char **pos, const struct lxm_file_opts
     /* Several sources go into PATH, which must then be a directory. */
     _cleanup_free_ char *into = n > 2 && path[strlen(path) - 1] != '/' ? xasprintf("%s/", path) : NULL;
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_open(&ctx->paths, pos[n - 1], &c, err);
+    r = lxm_cmd_container(ctx, "file", pos[n - 1], 0, &c, err);
     for (size_t i = 0; r == 0 && i + 1 < n; i++)
         r = lxm_file_push(c, pos[i], into ? into : path, o, err);
     return r;
@@ -101,7 +101,7 @@ static int file_pull(struct lxm_ctx *ctx, char **pos, const struct lxm_file_opts
         int r = split_remote("pull", pos[i], &path, err);
         _cleanup_container_ struct lxm_container *c = NULL;
         if (r == 0)
-            r = lxm_container_open(&ctx->paths, pos[i], &c, err);
+            r = lxm_cmd_container(ctx, "file", pos[i], 0, &c, err);
         unsigned skipped = 0;
         if (r == 0)
             r = lxm_file_pull(c, path, dst, o, &skipped, err);
@@ -135,7 +135,7 @@ static int file_edit(struct lxm_ctx *ctx, char **pos, struct lxm_error *err)
     int r = split_remote("edit", pos[0], &path, err);
     _cleanup_container_ struct lxm_container *c = NULL;
     if (r == 0)
-        r = lxm_container_open(&ctx->paths, pos[0], &c, err);
+        r = lxm_cmd_container(ctx, "file", pos[0], 0, &c, err);
     if (r < 0)
         return r;
     const char *tmpdir = getenv("TMPDIR");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/autostart.h"
 #include "cmd/cmd.h"
@@ -94,7 +95,7 @@ static int each_name(struct lxm_ctx *ctx, char **names,
         struct lxm_error one = { 0 };
         struct lxm_error *e = names[1] ? &one : err;
         _cleanup_container_ struct lxm_container *c = NULL;
-        int r = lxm_container_open(&ctx->paths, names[i], &c, e);
+        int r = lxm_cmd_container(ctx, NULL, names[i], 0, &c, e);
         if (r == 0)
             r = fn(c, data, e);
         if (r < 0 && !names[1])
@@ -127,6 +128,23 @@ static int start_opt(int opt, const char *arg, void *data, struct lxm_error *err
     return r < 0 ? r : 0;
 }
 
+/* The console of a running c on our stdin/stdout; a person at a terminal
+ * is told how to leave it, and the terminal is raw meanwhile. */
+static int console(struct lxm_container *c, struct lxm_error *err)
+{
+    _cleanup_close_ int fd = -1;
+    int r = lxm_runtime_console_open(c, &fd, err);
+    if (r < 0)
+        return r;
+    bool tty = isatty(STDIN_FILENO);
+    if (tty)
+        fprintf(stderr, "Connected to the console of %s (Ctrl-a q to detach)\r\n", c->name);
+    r = lxm_runtime_console_relay(fd, &tty, err);
+    if (tty)
+        fprintf(stderr, "\nDetached from %s\n", c->name);
+    return r;
+}
+
 /* -F: the console is attached here, once the start has let go of the
  * container's lock (a console holds no lock). */
 static int start_one(struct lxm_container *c, void *data, struct lxm_error *err)
@@ -134,7 +152,7 @@ static int start_one(struct lxm_container *c, void *data, struct lxm_error *err)
     const struct start_args *a = data;
     int r = lxm_start_ready(c, &a->opts, a->ready_timeout_ms, err);
     if (r == 0 && a->opts.foreground)
-        r = lxm_runtime_console(c, err);
+        r = console(c, err);
     return r;
 }
 
@@ -238,7 +256,7 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
         return r == 'h' ? 0 : r;
     /* One lock over the stop and the start: no command gets in between. */
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_open_locked(&ctx->paths, name, &c, err);
+    r = lxm_cmd_container(ctx, "restart", name, LXM_CMD_LOCKED, &c, err);
     if (r < 0)
         return r;
     struct lxm_runtime_info info;
@@ -261,7 +279,7 @@ static int simple(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
     int r = parse_args(cmd, argc, argv, "", NULL, no_opts, NULL, &name, NULL, err);
     if (r != 0)
         return r == 'h' ? 1 : r;
-    return lxm_container_open(&ctx->paths, name, c, err);
+    return lxm_cmd_container(ctx, cmd, name, 0, c, err);
 }
 
 int cmd_console(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
@@ -270,7 +288,7 @@ int cmd_console(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
     int r = simple(ctx, "console", argc, argv, &c, err);
     if (r != 0)
         return r > 0 ? 0 : r;
-    return lxm_runtime_console(c, err);
+    return console(c, err);
 }
 
 int cmd_freeze(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)

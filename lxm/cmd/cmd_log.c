@@ -43,10 +43,8 @@ int cmd_log(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
                 return lxm_usage_error(err, "log", "-n %s: not a number of lines", optarg);
         }
     }
-    if (!name)
-        return lxm_usage_error(err, "log", "missing container name");
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = lxm_container_open(&ctx->paths, name, &c, err);
+    int r = lxm_cmd_container(ctx, "log", name, 0, &c, err);
     if (r < 0)
         return r;
     signal(SIGPIPE, SIG_IGN); /* `lxm log -f c1 | head` ends on EPIPE */

@@ -49,7 +49,7 @@ void lxm_cmd_warn_confinement_of(struct lxm_ctx *ctx, const char *name)
     _cleanup_container_ struct lxm_container *c = NULL;
     _cleanup_config_ struct lxm_config *eff = NULL;
     struct lxm_error ignored = {0};
-    if (lxm_container_open(&ctx->paths, name, &c, &ignored) < 0 ||
+    if (lxm_cmd_container(ctx, NULL, name, 0, &c, &ignored) < 0 ||
         lxm_config_load(c->config_file, &eff, &ignored) < 0 ||
         lxm_config_effective(&ctx->paths, eff, &ignored) < 0)
         return;

@@ -58,9 +58,7 @@ int cmd_wait(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
             name = argv[optind++];
         }
     }
-    if (!name)
-        return lxm_usage_error(err, "wait", "missing container name");
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r = lxm_container_open(&ctx->paths, name, &c, err);
+    int r = lxm_cmd_container(ctx, "wait", name, 0, &c, err);
     return r < 0 ? r : lxm_wait(c, state, timeout_ms, err);
 }

@@ -94,7 +94,7 @@ int cmd_snapshot(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *e
     if ((flags & SNAP_LIST) && n > 1)
         return lxm_usage_error(err, "snapshot", "unexpected argument '%s'", pos[1]);
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_open(&ctx->paths, pos[0], &c, err);
+    r = lxm_cmd_container(ctx, "snapshot", pos[0], 0, &c, err);
     if (r < 0)
         return r;
     if (flags & SNAP_LIST)
@@ -123,7 +123,7 @@ int cmd_restore(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
         return lxm_usage_error(err, "restore", "%s",
                                n == 0 ? "missing container name" : "missing snapshot name");
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_open(&ctx->paths, pos[0], &c, err);
+    r = lxm_cmd_container(ctx, "restore", pos[0], 0, &c, err);
     if (r < 0)
         return r;
     return lxm_snapshot_restore(c, pos[1], err);
@@ -144,7 +144,7 @@ int cmd_export(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     if (lxm_export_compression_for(pos[1], &comp, err) < 0)
         return lxm_usage_error(err, "export", "%s", err->msg);
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_open(&ctx->paths, pos[0], &c, err);
+    r = lxm_cmd_container(ctx, "export", pos[0], 0, &c, err);
     if (r < 0)
         return r;
     return lxm_export(c, pos[1], &ctx->report, err);

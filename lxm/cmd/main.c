@@ -308,6 +308,18 @@ int lxm_arg_name(const char *cmd, int argc, char **argv, const char **name, stru
     return 0;
 }
 
+int lxm_cmd_container(struct lxm_ctx *ctx, const char *cmd, const char *name, unsigned flags,
+                      struct lxm_container **out, struct lxm_error *err)
+{
+    if (!name)
+        return lxm_usage_error(err, cmd, "missing container name");
+    if (flags & LXM_CMD_NEW)
+        return lxm_container_new(&ctx->paths, name, out, err);
+    if (flags & LXM_CMD_LOCKED)
+        return lxm_container_open_locked(&ctx->paths, name, out, err);
+    return lxm_container_open(&ctx->paths, name, out, err);
+}
+
 int lxm_not_implemented(const char *cmd, struct lxm_error *err)
 {
     return lxm_error_set(err, ENOSYS, "'%s' is not implemented yet", cmd);

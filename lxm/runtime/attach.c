@@ -328,12 +328,12 @@ static int prepare(struct attach_ctx *a, struct lxm_error *err)
 }
 
 /* Relay the pty until the command exits; then drain what is left. */
-static void relay_pty(int master, int sfd, pid_t pid)
+static void relay_pty(int master, int sfd, pid_t pid, bool stdin_tty)
 {
     struct termios saved;
     bool raw = lxm_tty_raw(STDIN_FILENO, &saved) == 0;
     lxm_tty_copy_winsize(STDIN_FILENO, master);
-    lxm_relay(STDIN_FILENO, STDOUT_FILENO, master, false, sfd, pid);
+    lxm_relay(STDIN_FILENO, STDOUT_FILENO, master, stdin_tty ? 0 : LXM_RELAY_FEED_EOF, sfd, pid);
     if (raw)
         lxm_tty_restore(STDIN_FILENO, &saved);
 }
@@ -399,7 +399,7 @@ static int run_attach(struct attach_ctx *a, struct lxm_error *err)
     if (a->tty) {
         _cleanup_close_ int master = lxm_recv_fd(sock);
         if (master >= 0)
-            relay_pty(master, sfd, pid);
+            relay_pty(master, sfd, pid, a->opts->stdin_tty);
     }
     int code = wait_command(pid, sfd, a->same_pgrp);
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -415,8 +415,8 @@ int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *op
         .c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1, .entry = {.v2_dir = -1}};
     int r = prepare(&a, err);
     if (r == 0) {
-        a.tty = opts->pty || (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
-        a.same_pgrp = !a.tty && isatty(STDIN_FILENO);
+        a.tty = opts->pty;
+        a.same_pgrp = !opts->pty && opts->stdin_tty;
         r = run_attach(&a, err);
     }
     if (a.pidfd >= 0)

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -109,10 +108,10 @@ static void send_eof(int remote)
     (void)!write(remote, &c, 1);
 }
 
-int lxm_relay(int in, int out, int remote, bool escape, int sfd, pid_t child)
+int lxm_relay(int in, int out, int remote, unsigned flags, int sfd, pid_t child)
 {
     bool pending = false, in_open = true;
-    bool feed_eof = !escape && !isatty(in);
+    bool escape = flags & LXM_RELAY_ESCAPE, feed_eof = flags & LXM_RELAY_FEED_EOF;
     int eofs_sent = 0;
     char buf[8192];
     for (;;) {
@@ -159,7 +158,7 @@ int lxm_relay(int in, int out, int remote, bool escape, int sfd, pid_t child)
     }
 }
 
-int lxm_runtime_console(struct lxm_container *c, struct lxm_error *err)
+int lxm_runtime_console_open(struct lxm_container *c, int *fd_out, struct lxm_error *err)
 {
     if (!lxm_container_exists(c))
         return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
@@ -179,17 +178,17 @@ int lxm_runtime_console(struct lxm_container *c, struct lxm_error *err)
     if (fd < 0 || lxm_write_all(fd, "console\n", 8) < 0 ||
         lxm_read_line(fd, line, sizeof(line)) < 0 || strcmp(line, "ok") != 0)
         return lxm_error_set(err, EIO, "container '%s': console not available", c->name);
-    bool tty = isatty(STDIN_FILENO);
+    *fd_out = TAKE_FD(fd);
+    return 0;
+}
+
+int lxm_runtime_console_relay(int fd, bool *raw, struct lxm_error *err)
+{
     struct termios saved;
-    if (tty) {
-        fprintf(stderr, "Connected to the console of %s (Ctrl-a q to detach)\r\n", c->name);
-        if (lxm_tty_raw(STDIN_FILENO, &saved) < 0)
-            tty = false;
-    }
-    r = lxm_relay(STDIN_FILENO, STDOUT_FILENO, fd, true, -1, 0);
-    if (tty) {
+    if (*raw && lxm_tty_raw(STDIN_FILENO, &saved) < 0)
+        *raw = false;
+    int r = lxm_relay(STDIN_FILENO, STDOUT_FILENO, fd, LXM_RELAY_ESCAPE, -1, 0);
+    if (*raw)
         lxm_tty_restore(STDIN_FILENO, &saved);
-        fprintf(stderr, "\nDetached from %s\n", c->name);
-    }
     return r < 0 ? lxm_error_errno(err, -r, "console") : 0;
 }

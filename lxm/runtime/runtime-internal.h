@@ -129,9 +129,10 @@ int lxm_apply_security(const struct lxm_config *cfg, struct lxm_seccomp *seccomp
 int lxm_tty_raw(int fd, struct termios *saved);
 void lxm_tty_restore(int fd, const struct termios *saved);
 void lxm_tty_copy_winsize(int from, int to);
-/* Relay between the local terminal (in/out) and a remote fd until the
- * remote closes (without escape, a stdin that is not a terminal ends
- * with ^D typed on the remote pty once it is idle), the escape (Ctrl-a q)
- * is typed when escape is set, or a
- * signal in sigs arrives on sfd. Returns 0, or 1 on detach. */
-int lxm_relay(int in, int out, int remote, bool escape, int sfd, pid_t child);
+/* Relay between the local side (in/out) and a remote fd until the
+ * remote closes, the escape (Ctrl-a q) is typed under LXM_RELAY_ESCAPE,
+ * or child exits (SIGCHLD on sfd; other signals on sfd go to child).
+ * LXM_RELAY_FEED_EOF: once in has ended (a pipe, not a terminal), ^D is
+ * typed on the remote pty whenever it is idle. Returns 0, or 1 on detach. */
+enum { LXM_RELAY_ESCAPE = 1u << 0, LXM_RELAY_FEED_EOF = 1u << 1 };
+int lxm_relay(int in, int out, int remote, unsigned flags, int sfd, pid_t child);

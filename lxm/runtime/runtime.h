@@ -49,7 +49,7 @@ int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, str
 int lxm_runtime_reap(struct lxm_container *c, struct lxm_error *err);
 
 struct lxm_start_opts {
-    /* -F: the caller attaches to the console (lxm_runtime_console) once
+    /* -F: the caller attaches to the console (lxm_runtime_console_open) once
      * the start returns; lxm_start_ready does not wait for readiness. */
     bool foreground;
     /* Called with the effective config (profiles merged) before anything
@@ -75,13 +75,28 @@ struct lxm_attach_opts {
     char **env;                 /* extra K=V */
     const char *cwd;            /* NULL = the user's home (else /) */
     char **argv;                /* NULL = the user's login shell */
-    bool pty;                   /* a pty even when stdin/stdout are not terminals */
+    /* What the caller's stdin and stdout are; the command layer decides
+     * (the library does not look at terminals). pty: the command runs on
+     * a pty of the container's, relayed to stdin/stdout; else it gets
+     * stdin/stdout/stderr themselves. stdin_tty: stdin is a terminal: with
+     * a pty, in raw mode while it runs; without, the command stays in the
+     * terminal's foreground group. With a pty and a stdin that is not a
+     * terminal, the pty's end-of-file is typed once stdin has ended. */
+    bool pty;
+    bool stdin_tty;
 };
 
-/* Run a command inside; returns its exit status (128+N on signal N). A
- * pty is used when stdin and stdout are terminals (or opts->pty). */
+/* Run a command inside; returns its exit status (128+N on signal N). */
 int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts, struct lxm_error *err);
-int lxm_runtime_console(struct lxm_container *c, struct lxm_error *err);
+
+/* lxm console: connect to the console pty the monitor of a running c
+ * holds; *fd is the byte stream to it (the caller closes it). */
+int lxm_runtime_console_open(struct lxm_container *c, int *fd, struct lxm_error *err);
+/* Relay stdin/stdout and the console fd until the console closes or Ctrl-a
+ * q is typed. *raw: stdin is a terminal, to be put in raw mode meanwhile;
+ * false on return when it could not be (it was left as it was). What the
+ * user is told around it is the caller's. */
+int lxm_runtime_console_relay(int fd, bool *raw, struct lxm_error *err);
 /* Under the lock, like start and stop; freezing a STARTING or STOPPING
  * container is refused (-EBUSY). */
 int lxm_runtime_freeze(struct lxm_container *c, bool freeze, struct lxm_error *err);

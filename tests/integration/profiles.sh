@@ -147,7 +147,7 @@ t_is "config set on a stopped container: no note" "$rc $out" "0 "
 
 # --- init detection: --from a rootfs whose /sbin/init is systemd ------------------------------
 BB=$(command -v busybox)
-if ! gcc -static -O2 -o "$T_ROOT/fake-systemd" "$T_SRC/tests/integration/progs/fake-systemd.c" 2>"$T_ROOT/gcc.log"; then
+if ! gcc -static -O2 -o "$T_ROOT/fake-systemd" "$T_SRC"/tests/integration/progs/{fake-systemd,sd-notify}.c 2>"$T_ROOT/gcc.log"; then
     t_skip "init detection" "cannot build a static program: $(head -1 "$T_ROOT/gcc.log")"
 elif [ -z "$BB" ]; then
     t_skip "init detection" "no busybox on this host"

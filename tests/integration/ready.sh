@@ -18,7 +18,7 @@ CT=$T_ROOT/var/lib/lxm/containers
 LOGS=$T_ROOT/var/log/lxm
 
 NI=$T_ROOT/notify-init
-gcc -static -O2 -o "$NI" "$T_SRC/tests/integration/progs/notify-init.c" ||
+gcc -static -O2 -o "$NI" "$T_SRC"/tests/integration/progs/{notify-init,sd-notify}.c ||
     { echo "Bail out! cannot build notify-init.c statically (glibc static libs?)"; exit 1; }
 
 state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $2 }'; }

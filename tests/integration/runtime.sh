@@ -102,6 +102,10 @@ out=$( (sleep 0.3; printf '\n'; sleep 0.5; printf '\001q') |
     timeout 20 script -qec "'$LXM_BIN' --root '$T_ROOT' console $C" /dev/null 2>&1)
 t_is "console: Ctrl-a q detaches" "$?" 0
 t_like "console: shows the getty" "$out" 'login:'
+# The command layer says these (the library does not print): the user's
+# lines around a console session on a terminal, as they have always been.
+t_like "console: says how to detach" "$out" "Connected to the console of $C \\(Ctrl-a q to detach\\)"
+t_like "console: says it detached" "$out" "Detached from $C"
 t_like "console.log keeps init's output" "$(cat "$T_ROOT/var/log/lxm/$C/console.log")" 'login:'
 
 # --- freeze -------------------------------------------------------------------

@@ -5,29 +5,14 @@
  *   child      a child sends READY=1 (must not count: only init does);
  *              pid 1 sends STATUS= only
  *   silent     STATUS= only, never READY=1
- * Built statically at test time; no library of lxm. */
+ * Built statically (with sd-notify.c) at test time; no library of lxm. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-static void send_msg(const char *msg)
-{
-    const char *path = getenv("NOTIFY_SOCKET");
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (!path || strlen(path) >= sizeof(sa.sun_path))
-        return;
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa));
-    close(fd);
-}
+#include "sd-notify.h"
 
 int main(int argc, char **argv)
 {
@@ -41,20 +26,20 @@ int main(int argc, char **argv)
         fclose(f);
     }
     if (strcmp(mode, "ready") == 0) {
-        send_msg("STATUS=notify-init: starting");
+        sd_notify_send("STATUS=notify-init: starting");
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
         nanosleep(&ts, NULL);
-        send_msg("READY=1\nSTATUS=notify-init: up");
+        sd_notify_send("READY=1\nSTATUS=notify-init: up");
     } else if (strcmp(mode, "child") == 0) {
         pid_t p = fork();
         if (p == 0) {
-            send_msg("READY=1\nSTATUS=sent by a child");
+            sd_notify_send("READY=1\nSTATUS=sent by a child");
             _exit(0);
         }
         waitpid(p, NULL, 0);
-        send_msg("STATUS=notify-init: a child said READY=1");
+        sd_notify_send("STATUS=notify-init: a child said READY=1");
     } else {
-        send_msg("STATUS=notify-init: never ready");
+        sd_notify_send("STATUS=notify-init: never ready");
     }
     argv[0] = (char *)"/sbin/init";
     execv("/sbin/init", argv);
