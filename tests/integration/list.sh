@@ -82,7 +82,7 @@ echo "$saved" >"$(state_file "$A")"
 
 # --- 5. not ready yet: STARTING from the record -----------------------------------------------
 NI=$T_ROOT/notify-init
-if gcc -static -O2 -o "$NI" "$T_SRC/tests/integration/progs/notify-init.c" 2>/dev/null; then
+if gcc -static -O2 -o "$NI" "$T_SRC"/tests/integration/progs/{notify-init,sd-notify}.c 2>/dev/null; then
     t_ok "create $S (ready: notify; init never says READY=1)" eval 'mk "$S" -c init=/sbin/notify-init -c ready=notify &&
         install -m 0755 "$NI" "$T_ROOT/var/lib/lxm/containers/$S/rootfs/sbin/notify-init" &&
         echo silent >"$T_ROOT/var/lib/lxm/containers/$S/rootfs/etc/notify-mode"'
