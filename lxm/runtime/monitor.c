@@ -435,10 +435,10 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     m->started_at = time(NULL);
     m->boot_ms = monitor_now_ms();
     lxm_info("%s: init started (pid %d)", m->c->name, (int)pid);
-    r = record_state(m, 0);
-    if (r < 0)
-        lxm_warn("%s: write state: %s", m->c->name, strerror(-r));
+    /* A container that is ready at once is recorded so, in one write. */
     monitor_ready_boot(m);
+    if (!m->ready.ready)
+        monitor_record_state(m);
     return 0;
 }
 
