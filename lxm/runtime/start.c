@@ -16,7 +16,6 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,18 +137,16 @@ static int spawn_monitor(struct lxm_container *c, bool *ready, struct lxm_error 
     if (pid < 0)
         return (int)pid;
     if (pid == 0) {
+        /* A session of its own, away from the command's terminal and job
+         * control. One fork, not two: the command does not wait for it
+         * (only for its answer), and when the command exits it is
+         * reparented like any orphan. It never opens a terminal (the
+         * console's master comes over a socket), so being a session
+         * leader cannot give it one. */
         setsid();
-        /* Double fork: the monitor is reparented away from the CLI and is
-         * not a session leader that could acquire a terminal. */
-        pid_t m = fork();
-        if (m != 0)
-            _exit(m < 0);
         lxm_monitor_main(c, fd);
     }
     _cleanup_close_ int rfd = fd;
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
     char buf[LXM_ERROR_MAX];
     size_t n = lxm_read_message(rfd, buf, sizeof(buf));
     *ready = strcmp(buf, "ok ready\n") == 0;
