@@ -53,7 +53,7 @@ t_ok "wait (ready) returns at once" timeout 5 "$LXM_BIN" --root "$T_ROOT" wait "
 ask() { $PY -c 'import socket,sys
 s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode()+b"\n")
 print(s.makefile().readline().strip())' "$T_ROOT/run/lxm/$1/monitor.sock" "$2"; }
-t_like "a ready query: READY 1 (ready, notified, leased)" "$(ask "$A" ready)" "^READY 1 1 1 [0-9]+ "
+t_like "a ready query: READY 1 (ready, notified, leased)" "$(ask "$A" ready)" "^READY 1 1 1 [0-9]+"
 t_ok "freeze" lxm freeze "$A"
 t_ok "list: FROZEN (the idle monitor reads the freezer)" t_wait 5 is_state "$A" FROZEN
 t_ok "unfreeze" lxm unfreeze "$A"
