@@ -9,6 +9,9 @@
  * state it kept is loaded, and what it did not keep is made again from the
  * container's config (the network's host-side names, the cgroup), the rest
  * (user namespace, seccomp, AppArmor) only if a reboot needs it.
+ * Both binaries are held open from the start on (the idle one's fd goes
+ * back and forth with the state): an upgrade of lxm while the container
+ * runs changes neither, so the two always speak the same format.
  * LXM_MONITOR_IDLE=0 in the start command's environment keeps the full
  * monitor (to compare the two). */
 #include "runtime/monitor-internal.h"
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -60,12 +64,20 @@ static bool idle_binary(char *path, size_t size)
            access(path, X_OK) == 0;
 }
 
+void monitor_open_idle(struct monitor *m)
+{
+    char path[PATH_MAX];
+    const char *env = getenv("LXM_MONITOR_IDLE");
+    if ((env && strcmp(env, "0") == 0) || !idle_binary(path, sizeof(path)))
+        return;
+    m->idle_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
 void monitor_go_idle(struct monitor *m)
 {
-    char path[PATH_MAX], fdarg[16];
-    const char *env = getenv("LXM_MONITOR_IDLE");
+    char fdarg[16];
     m->idle_failed = true; /* whatever happens next, once is enough */
-    if ((env && strcmp(env, "0") == 0) || !idle_binary(path, sizeof(path)))
+    if (m->idle_fd < 0)
         return;
     struct monitor_names names = {.name = m->c->name,
                                   .log_dir = m->c->log_dir,
@@ -81,11 +93,11 @@ void monitor_go_idle(struct monitor *m)
         char title[300];
         snprintf(title, sizeof(title), "lxm monitor %s", m->c->name);
         char *argv[] = {title, fdarg, NULL};
-        execve(path, argv, environ);
+        syscall(SYS_execveat, m->idle_fd, "", argv, environ, AT_EMPTY_PATH);
         r = -errno;
         monitor_handover_abort(m, memfd);
     }
-    lxm_warn("%s: the idle monitor %s cannot take over: %s", m->c->name, path, strerror(-r));
+    lxm_warn("%s: the idle monitor cannot take over: %s", m->c->name, strerror(-r));
     if (m->exe_fd >= 0)
         close(m->exe_fd);
     if (m->frozen_fd >= 0)

@@ -28,7 +28,7 @@ struct handover_header {
     uint32_t name_len, log_dir_len, root_len;
     int log_level;
     uint64_t starttime;
-    int listen_fd, pidfd, oom_fd, exe_fd, frozen_fd;
+    int listen_fd, pidfd, oom_fd, idle_fd, exe_fd, frozen_fd;
     int master_fd, slave_fd, log_fd;
     int64_t log_size;
     short oom_events;
@@ -44,7 +44,7 @@ struct handover_header {
 
 /* Every fd the state names: the fixed ones, then the console's and the
  * clients'. */
-#define HANDOVER_FDS (7 + MONITOR_IO_FDS)
+#define HANDOVER_FDS (8 + MONITOR_IO_FDS)
 
 static int handover_fds(const struct monitor *m, int *fds)
 {
@@ -52,6 +52,7 @@ static int handover_fds(const struct monitor *m, int *fds)
     fds[n++] = m->listen_fd;
     fds[n++] = m->pidfd;
     fds[n++] = m->oom_fd;
+    fds[n++] = m->idle_fd;
     fds[n++] = m->exe_fd;
     fds[n++] = m->frozen_fd;
     fds[n++] = m->ready.notify_fd;
@@ -81,6 +82,7 @@ int monitor_handover_save(const struct monitor *m, const struct monitor_names *n
         .listen_fd = m->listen_fd,
         .pidfd = m->pidfd,
         .oom_fd = m->oom_fd,
+        .idle_fd = m->idle_fd,
         .exe_fd = m->exe_fd,
         .frozen_fd = m->frozen_fd,
         .master_fd = m->master_fd,
@@ -170,6 +172,7 @@ int monitor_handover_load(struct monitor *m, struct monitor_names *names, int me
     m->listen_fd = h.listen_fd;
     m->pidfd = h.pidfd;
     m->oom_fd = h.oom_fd;
+    m->idle_fd = h.idle_fd;
     m->exe_fd = h.exe_fd;
     m->frozen_fd = h.frozen_fd;
     m->master_fd = h.master_fd;

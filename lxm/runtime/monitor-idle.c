@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util/lazy.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -39,6 +40,12 @@ static bool is_frozen(int fd)
     buf[n] = '\0';
     return strncmp(buf, "FROZEN", 6) == 0 || strncmp(buf, "frozen 1", 8) == 0 ||
            strstr(buf, "\nfrozen 1") != NULL;
+}
+
+/* monitor-mem.c gives back the libraries the lxm binary opened on first
+ * use; this program opens none. */
+void lxm_lazy_unload(void)
+{
 }
 
 /* The requests monitor-io.c hands on. */
@@ -124,6 +131,7 @@ int main(int argc, char **argv)
 {
     struct monitor *m = &monitor;
     m->c = &container;
+    m->uffd = -1;
     char *end;
     long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
     if (fd < 0 || *end) {
@@ -144,5 +152,8 @@ int main(int argc, char **argv)
     lxm_log_set_level((enum lxm_log_level)names.log_level);
     prctl(PR_SET_NAME, "lxm-monitor");
     lxm_debug("%s: idle monitor", names.name);
+    /* What the start-up touched (the loader's reads, the state's) is not
+     * what the loop needs: only the pages it touches stay mapped. */
+    monitor_trim_memory(m);
     run_loop(m);
 }

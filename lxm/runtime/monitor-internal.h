@@ -97,6 +97,7 @@ struct monitor {
     int uffd;                /* keeps fault-around off (monitor-mem.c); -1 */
     /* The hand-over between the full monitor and the idle one
      * (monitor-handover.c, monitor-idle.c). */
+    int idle_fd;             /* the idle binary, opened at the start; -1: none */
     int exe_fd;              /* idle: the lxm binary to go back to; -1 */
     int frozen_fd;           /* idle: freezer.state or cgroup.events; -1 */
     bool idle_failed;        /* full: the idle form could not be run */
@@ -164,6 +165,9 @@ int monitor_handover_load(struct monitor *m, struct monitor_names *names, int me
 /* The container is up and nothing is under way that needs the full
  * monitor: the idle one can take over. */
 bool monitor_may_idle(struct monitor *m);
+/* Open the idle binary (m->idle_fd) when the monitor starts: the one of
+ * the same build, whatever an upgrade puts on disk later. */
+void monitor_open_idle(struct monitor *m);
 /* Exec the idle monitor; returns only if that failed (m->idle_failed,
  * not tried again). */
 void monitor_go_idle(struct monitor *m);

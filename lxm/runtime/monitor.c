@@ -30,7 +30,6 @@
 #include "security/seccomp-cache.h"
 #include "runtime/lxcfs.h"
 #include "runtime/nesting.h"
-#include "net/network.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -743,6 +742,7 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
                         .oom_fd = -1,
                         .pidfd = -1,
                         .uffd = -1,
+                        .idle_fd = -1,
                         .exe_fd = -1,
                         .frozen_fd = -1};
     struct lxm_error err = {0};
@@ -753,6 +753,7 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
         close_range(3, (unsigned)result_fd - 1, 0);
     close_range((unsigned)result_fd + 1, ~0U, 0);
     redirect_stdio(&m);
+    monitor_open_idle(&m);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     set_process_title(c->name);
@@ -801,6 +802,7 @@ void lxm_runtime_monitor_resume(struct lxm_container *c, int memfd)
                         .oom_fd = -1,
                         .pidfd = -1,
                         .uffd = -1,
+                        .idle_fd = -1,
                         .exe_fd = -1,
                         .frozen_fd = -1};
     struct lxm_error err = {0};
