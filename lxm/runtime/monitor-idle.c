@@ -75,6 +75,7 @@ static void go_full(struct monitor *m)
     char *argv[10];
     int n = 0;
     int fd = monitor_handover_save(m, &names);
+    int r = fd;
     if (fd >= 0) {
         snprintf(fdarg, sizeof(fdarg), "%d", fd);
         argv[n++] = "lxm";
@@ -90,11 +91,10 @@ static void go_full(struct monitor *m)
         argv[n++] = fdarg;
         argv[n] = NULL;
         syscall(SYS_execveat, m->exe_fd, "", argv, environ, AT_EMPTY_PATH);
-        int saved = errno;
+        r = -errno;
         monitor_handover_abort(m, fd);
-        errno = saved;
     }
-    lxm_warn("%s: cannot run the full monitor again: %s", names.name, strerror(errno));
+    lxm_warn("%s: cannot run the full monitor again: %s", names.name, strerror(-r));
     sleep(1);
 }
 
