@@ -47,14 +47,15 @@ static int open_v2(const char *dir, int *out, struct lxm_error *err)
     return *out >= 0 ? 0 : lxm_error_errno(err, errno, "open %s", leaf);
 }
 
-int lxm_cgroup_entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e, struct lxm_error *err)
+static int entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e, bool v2,
+                      struct lxm_error *err)
 {
     memset(e, 0, sizeof(*e));
     e->v2_dir = -1;
     for (int i = 0; i < cg->n; i++) {
         const char *dir = cg->h[i].dir;
         if (cg->h[i].ops->version == 2) {
-            int r = open_v2(dir, &e->v2_dir, err);
+            int r = v2 ? open_v2(dir, &e->v2_dir, err) : 0;
             if (r < 0) {
                 lxm_cgroup_entry_close(e);
                 return r;
@@ -74,6 +75,17 @@ int lxm_cgroup_entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e, str
         e->v1_tasks[e->n_v1++] = fd;
     }
     return 0;
+}
+
+int lxm_cgroup_entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e, struct lxm_error *err)
+{
+    return entry_open(cg, e, true, err);
+}
+
+int lxm_cgroup_entry_open_v1(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e,
+                             struct lxm_error *err)
+{
+    return entry_open(cg, e, false, err);
 }
 
 int lxm_cgroup_entry_join_v1(const struct lxm_cgroup_entry *e, struct lxm_error *err)

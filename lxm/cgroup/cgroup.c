@@ -627,13 +627,13 @@ pid_t lxm_cgroup_any_pid(struct lxm_cgroup *cg)
     return first;
 }
 
-static int attach(struct lxm_cgroup *cg, pid_t pid, bool v1_only, struct lxm_error *err)
+int lxm_cgroup_attach(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err)
 {
     char buf[32];
     snprintf(buf, sizeof(buf), "%d", (int)pid);
     for (int i = 0; i < cg->n; i++) {
         struct lxm_cg_hier *h = &cg->h[i];
-        if ((v1_only && h->ops->version == 2) || access(h->dir, F_OK) < 0)
+        if (access(h->dir, F_OK) < 0)
             continue;
         int r = lxm_cg_write(h->dir, "cgroup.procs", buf, err);
         if (r == -EBUSY && h->ops->version == 2) {
@@ -651,16 +651,6 @@ static int attach(struct lxm_cgroup *cg, pid_t pid, bool v1_only, struct lxm_err
             return lxm_error_prefix(err, "attach pid %d", (int)pid);
     }
     return 0;
-}
-
-int lxm_cgroup_attach(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err)
-{
-    return attach(cg, pid, false, err);
-}
-
-int lxm_cgroup_attach_cloned(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err)
-{
-    return attach(cg, pid, true, err);
 }
 
 /* --- limits ---------------------------------------------------------------- */

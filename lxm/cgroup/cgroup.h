@@ -41,29 +41,6 @@ int lxm_cgroup_v2_fd(struct lxm_cgroup *cg);
 const char *lxm_cgroup_v2_path(struct lxm_cgroup *cg);
 /* Move a process into every hierarchy of the container. */
 int lxm_cgroup_attach(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err);
-/* The same for a process that clone3(CLONE_INTO_CGROUP) created in the
- * cgroup2 directory (lxm_cgroup_v2_fd): only the v1 hierarchies are left.
- * Writing it into cgroup.procs again would be no move, yet the kernel would
- * take its cgroup-wide writer lock for it, which may wait for an RCU grace
- * period (milliseconds) when no move happened just before. */
-int lxm_cgroup_attach_cloned(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err);
-/* A start is about to attach a process to v1 hierarchies: begin, in a
- * throwaway thread of the caller, the wait the kernel makes the first such
- * move after a quiet spell (cgroup-warm.c says why), so that the attach
- * finds it over or under way. Nothing happens on a host without v1. */
-void lxm_cgroup_warm_attach(void);
-/* The monitor's attach of init in a helper process: begun once the
- * cgroups exist and before the child does (it starts the kernel's wait at
- * once, as lxm_cgroup_warm_attach does), told the pid after clone3, and
- * ended (reaped) before the child is released; end returns the attach's
- * result. begin fails only for memory (-ENOMEM, nothing to end); without
- * a helper (fork failed) end attaches in the caller. End without a pid
- * ends the job and attaches nothing. */
-struct lxm_cgroup_attach_job;
-int lxm_cgroup_attach_begin(struct lxm_cgroup *cg, struct lxm_cgroup_attach_job **job);
-void lxm_cgroup_attach_pid(struct lxm_cgroup_attach_job *job, pid_t pid, bool cloned);
-int lxm_cgroup_attach_end(struct lxm_cgroup_attach_job *job, struct lxm_error *err);
-
 /* Apply (live) limits; keys left unset are not touched. */
 int lxm_cgroup_set_limits(struct lxm_cgroup *cg, const struct lxm_limits *limits, struct lxm_error *err);
 /* Apply a whole limits block live: like set_limits, but unset keys go back

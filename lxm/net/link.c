@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <netlink/addr.h>
 #include <netlink/cache.h>
@@ -245,6 +249,22 @@ int lxm_link_set_up(struct nl_sock *sk, const char *name, bool up, struct lxm_er
     else
         rtnl_link_unset_flags(c, IFF_UP);
     return change(sk, name, c, err, up ? "bring up" : "bring down");
+}
+
+int lxm_link_lo_up(struct lxm_error *err)
+{
+    _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return lxm_error_errno(err, errno, "bring up lo: socket");
+    struct ifreq ifr = {.ifr_name = "lo"};
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+        return lxm_error_errno(err, errno, "bring up lo");
+    if (ifr.ifr_flags & IFF_UP)
+        return 0;
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+        return lxm_error_errno(err, errno, "bring up lo");
+    return 0;
 }
 
 int lxm_link_set_master(struct nl_sock *sk, const char *name, const char *master,

@@ -66,6 +66,10 @@ int lxm_link_macvlan_create(struct nl_sock *sk, const struct lxm_macvlan_spec *s
                             struct lxm_error *err);
 
 int lxm_link_set_up(struct nl_sock *sk, const char *name, bool up, struct lxm_error *err);
+/* Raise lo in the caller's own network namespace: two ioctls on a socket,
+ * no netlink. For a container's init, which owns its namespace from the
+ * clone on and does this while the monitor works on the host side. */
+int lxm_link_lo_up(struct lxm_error *err);
 int lxm_link_set_master(struct nl_sock *sk, const char *name, const char *master,
                         struct lxm_error *err);
 int lxm_link_set_mtu(struct nl_sock *sk, const char *name, unsigned mtu, struct lxm_error *err);

@@ -360,7 +360,7 @@ int lxm_network_prepare(const struct lxm_paths *paths, const struct lxm_config *
                         struct lxm_network **out, struct lxm_error *err)
 {
     *out = NULL;
-    /* Always an object, even without interfaces: attach raises lo. */
+    /* Always an object, even without interfaces. */
     _cleanup_(lxm_network_freep) struct lxm_network *n = calloc(1, sizeof(*n));
     if (!n)
         return lxm_error_set(err, ENOMEM, "out of memory");
@@ -419,11 +419,6 @@ int lxm_network_prepare(const struct lxm_paths *paths, const struct lxm_config *
     return 0;
 }
 
-static int lo_up(struct nl_sock *ns, struct lxm_error *err)
-{
-    return lxm_link_set_up(ns, "lo", true, err);
-}
-
 static int attach_one(struct nl_sock *host, struct nl_sock *ns, int nsfd, const struct iface *f,
                       struct lxm_error *err)
 {
@@ -454,15 +449,16 @@ static int attach_one(struct nl_sock *host, struct nl_sock *ns, int nsfd, const 
 
 int lxm_network_attach(struct lxm_network *n, pid_t pid, struct lxm_error *err)
 {
+    /* lo: init raises it itself (lxm_link_lo_up). */
+    if (!n || n->n == 0)
+        return 0;
     _cleanup_close_ int nsfd = lxm_netns_open_pid(pid, err);
     if (nsfd < 0)
         return nsfd;
     _cleanup_nl_ struct nl_sock *ns = NULL;
     int r = lxm_nl_open(nsfd, &ns, err);
-    if (r < 0 || (r = lo_up(ns, err)) < 0)
+    if (r < 0)
         return r;
-    if (!n || n->n == 0)
-        return 0;
     _cleanup_nl_ struct nl_sock *host = NULL;
     if ((r = lxm_nl_open(-1, &host, err)) < 0)
         return r;

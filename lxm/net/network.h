@@ -25,8 +25,8 @@ struct lxm_network;
 int lxm_network_prepare(const struct lxm_paths *paths, const struct lxm_config *cfg,
                         struct lxm_network **out, struct lxm_error *err);
 /* Create the interfaces with their final names directly in the netns of
- * pid (still waiting to exec init), address them and bring them up;
- * loopback up (also when n is NULL or has no interfaces). */
+ * pid (still waiting to exec init), address them and bring them up.
+ * Loopback is init's own to raise (lxm_link_lo_up). */
 int lxm_network_attach(struct lxm_network *n, pid_t pid, struct lxm_error *err);
 /* Remove host-side interfaces; safe to call twice and on a crashed start. */
 void lxm_network_cleanup(struct lxm_network *n);

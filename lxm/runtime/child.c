@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lxm/net/link.h"
 #include "runtime/init_detect.h"
 #include "runtime/state.h"
 #include "util/cleanup.h"
@@ -116,6 +117,9 @@ static void reset_signals(void)
 
 static int child_run(struct lxm_boot *b, struct lxm_error *err)
 {
+    /* Ours from the clone on, while the monitor works on the host side. */
+    if (lxm_link_lo_up(err) < 0)
+        return lxm_error_prefix(err, "network");
     char go;
     ssize_t n;
     while ((n = read(b->sync_fd, &go, 1)) < 0 && errno == EINTR)
@@ -165,11 +169,16 @@ static int child_run(struct lxm_boot *b, struct lxm_error *err)
     return lxm_error_errno(err, errno, "exec %s", init);
 }
 
+void lxm_child_fail(int error_fd, const struct lxm_error *err)
+{
+    if (lxm_write_all(error_fd, err->msg, strlen(err->msg)) < 0)
+        _exit(127);
+    _exit(1);
+}
+
 void lxm_child_main(struct lxm_boot *b)
 {
     struct lxm_error err = {0};
     child_run(b, &err);
-    if (lxm_write_all(b->error_fd, err.msg, strlen(err.msg)) < 0)
-        _exit(127);
-    _exit(1);
+    lxm_child_fail(b->error_fd, &err);
 }

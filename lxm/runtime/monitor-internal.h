@@ -62,7 +62,6 @@ struct monitor {
     struct lxm_container *c;
     struct lxm_config *cfg;
     struct lxm_cgroup *cg;
-    struct lxm_cgroup_attach_job *attach_job; /* begun in setup, for the first boot */
     struct lxm_network *net;
     struct lxm_seccomp *seccomp;
     char *apparmor_profile;

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup-enter.h"
 #include "security/devices.h"
 #include "security/seccomp-cache.h"
 #include "runtime/lxcfs.h"
@@ -141,8 +142,6 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     r = lxm_userns_prepare(m->c, m->cfg, &m->userns, err);
     if (r < 0)
         return r;
-    /* What needs no cgroup comes first: while the start command's early
-     * attach wait runs it holds the host's cgroup lock (cgroup-warm.c). */
     r = lxm_seccomp_cached(&m->cfg->policy, m->c->paths->run, &m->seccomp, err);
     if (r < 0)
         return lxm_error_prefix(err, "seccomp");
@@ -158,9 +157,6 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
     if (r < 0)
         return lxm_error_prefix(err, "cgroup");
-    /* The first boot's attach of init begins its wait now (cgroup-warm.c). */
-    if ((r = lxm_cgroup_attach_begin(m->cg, &m->attach_job)) < 0)
-        return lxm_error_errno(err, -r, "cgroup attach");
     /* Before init exists: it must never see a device outside the list. */
     r = lxm_devices_apply_cgroup(&m->cfg->policy, m->cg, err);
     if (r < 0)
@@ -203,13 +199,15 @@ static void close_fds_except(int a, int b)
     close_range((unsigned)hi + 1, ~0U, 0);
 }
 
-static pid_t clone_child(struct monitor *m, int *pidfd, int sync_fd, int error_fd)
+static pid_t clone_child(struct monitor *m, const struct lxm_cgroup_entry *entry, int *pidfd,
+                         int sync_fd, int error_fd)
 {
     int cgfd = m->cg ? lxm_cgroup_v2_fd(m->cg) : -1;
     bool locked = lxm_mounts_locked(m->cfg);
-    /* The cgroup namespace is unshared by the child after the monitor has
-     * moved it into every hierarchy, so its root is the container's cgroup
-     * on v1 controllers too, not the monitor's. With locked mounts the
+    /* The child is created in the cgroup2 directory and joins each v1
+     * hierarchy itself, first thing (cgroup-enter.h: no global lock); it
+     * unshares its cgroup namespace later, so that the namespace's root is
+     * the container's cgroup on v1 controllers too. With locked mounts the
      * mount namespace is unshared by the child too (rootfs-lock.c). */
     struct clone_args args = {
         .flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_PIDFD |
@@ -221,6 +219,9 @@ static pid_t clone_child(struct monitor *m, int *pidfd, int sync_fd, int error_f
     };
     pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
     if (pid == 0) {
+        struct lxm_error join_err = {0};
+        if (lxm_cgroup_entry_join_v1(entry, &join_err) < 0)
+            lxm_child_fail(error_fd, &join_err);
         /* The child keeps stdio and its two ends of the channels, nothing
          * else of ours: with our end of sync_fd it would never see EOF if
          * we die before releasing it, and with the result pipe, the socket
@@ -264,8 +265,8 @@ static int prepare_userns(struct monitor *m, pid_t pid, int *rootfd, struct lxm_
     return 0;
 }
 
-/* Host-side steps between clone and release; the child is waiting (its
- * cgroup attach runs beside them, see monitor_boot). */
+/* Host-side steps between clone and release; the child is waiting (it
+ * has joined its cgroups by then or is joining them, see clone_child). */
 static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_error *err)
 {
     int r;
@@ -388,31 +389,21 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     r = stage_mounts(m, err);
     if (r < 0)
         return r;
-    /* The first boot's job was begun in setup; a reboot begins one. */
-    struct lxm_cgroup_attach_job *job = m->attach_job;
-    m->attach_job = NULL;
-    if (!job && m->cg && (r = lxm_cgroup_attach_begin(m->cg, &job)) < 0)
-        return lxm_error_errno(err, -r, "cgroup attach");
+    struct lxm_cgroup_entry entry = {.v2_dir = -1};
+    if (m->cg && (r = lxm_cgroup_entry_open_v1(m->cg, &entry, err)) < 0)
+        return lxm_error_prefix(err, "cgroup");
     int pidfd = -1;
-    pid_t pid = clone_child(m, &pidfd, sync_c, err_c);
+    pid_t pid = clone_child(m, &entry, &pidfd, sync_c, err_c);
     int saved = errno;
+    lxm_cgroup_entry_close(&entry);
     close(TAKE_FD(sync_c));
     close(TAKE_FD(err_c));
-    if (pid < 0) {
-        lxm_cgroup_attach_end(job, NULL);
+    if (pid < 0)
         return lxm_error_errno(err, saved, "clone3");
-    }
-    /* Into the v1 hierarchies while we go on (clone_child put it in the
-     * cgroup2 directory when there is one); joined before the release. */
-    if (job)
-        lxm_cgroup_attach_pid(job, pid, lxm_cgroup_v2_fd(m->cg) >= 0);
     _cleanup_close_ int rootfd = -1;
     r = prepare_child(m, pid, &rootfd, err);
     if (r == 0 && lxm_mounts_locked(m->cfg))
         r = build_locked(m, pidfd, rootfd, err);
-    int ra = lxm_cgroup_attach_end(job, r == 0 ? err : NULL);
-    if (r == 0 && ra < 0)
-        r = lxm_error_prefix(err, "cgroup");
     if (r == 0)
         r = release_child(m, pid, sync_w, rootfd, err);
     if (r == 0)
@@ -460,10 +451,6 @@ static bool teardown(struct monitor *m)
     struct lxm_error e = {0};
     bool mine = lxm_state_is_mine(m->c);
     teardown_boot(m);
-    if (m->attach_job) {
-        lxm_cgroup_attach_end(m->attach_job, NULL);
-        m->attach_job = NULL;
-    }
     unstage_mounts(m);
     monitor_ready_free(m);
     if (m->oom_fd >= 0) {

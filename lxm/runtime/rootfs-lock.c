@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/log.h"
 
 /* The one switch. Off where there is nothing to lock against (privileged:
  * no user namespace, container root is host root), where nested
@@ -72,32 +73,39 @@ static int build(const struct helper_args *h, struct lxm_error *err)
     return r;
 }
 
-/* In the helper: join init's pid and network namespaces; a fork is what
- * enters the pid namespace, so the mounting is done by our child. */
+/* In the helper, forked into init's pid namespace: join its network
+ * namespace too and mount. */
 static _Noreturn void helper(const struct helper_args *h)
 {
     struct lxm_error err = {0};
-    int errfd = h->errfd;
-    if (setns(h->pidfd, CLONE_NEWPID | CLONE_NEWNET) < 0) {
-        lxm_error_errno(&err, errno, "join the container's pid and network namespaces");
-    } else {
-        pid_t pid = fork();
-        if (pid == 0) {
-            if (build(h, &err) == 0)
-                _exit(0);
-            (void)!lxm_write_all(errfd, err.msg, strlen(err.msg));
-            _exit(1);
-        }
-        if (pid < 0) {
-            lxm_error_errno(&err, errno, "fork into the container's pid namespace");
-        } else {
-            int status = 0;
-            wait_pid(pid, &status);
-            _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
-        }
-    }
-    (void)!lxm_write_all(errfd, err.msg, strlen(err.msg));
+    if (setns(h->pidfd, CLONE_NEWNET) < 0)
+        lxm_error_errno(&err, errno, "join the container's network namespace");
+    else if (build(h, &err) == 0)
+        _exit(0);
+    (void)!lxm_write_all(h->errfd, err.msg, strlen(err.msg));
     _exit(1);
+}
+
+/* Fork the helper into init's pid namespace: only a fork enters one, so
+ * our namespace for children is init's for this one fork and then ours
+ * again (the one we live in never changes). */
+static pid_t fork_into_pidns(int pidfd, struct lxm_error *err)
+{
+    _cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (own < 0)
+        return lxm_error_errno(err, errno, "open /proc/self/ns/pid");
+    if (setns(pidfd, CLONE_NEWPID) < 0)
+        return lxm_error_errno(err, errno, "join the container's pid namespace");
+    pid_t pid = fork();
+    int saved = errno;
+    if (pid == 0)
+        return 0;
+    if (setns(own, CLONE_NEWPID) < 0) {
+        /* Every later child of ours would be born in the container. */
+        lxm_warn("back to our own pid namespace: %s; the monitor exits", strerror(errno));
+        _exit(1);
+    }
+    return pid < 0 ? lxm_error_errno(err, saved, "fork into the container's pid namespace") : pid;
 }
 
 int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *stage, int rootfd,
@@ -117,17 +125,16 @@ int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *s
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return lxm_error_errno(err, errno, "pipe");
-    pid_t pid = fork();
+    pid_t pid = fork_into_pidns(pidfd, err);
     if (pid == 0) {
         close(p[0]);
         struct helper_args h = {cfg, pidfd, root, dir, p[1], uid, gid};
         helper(&h);
     }
-    int saved = errno;
     close(p[1]);
     _cleanup_close_ int rd = p[0];
     if (pid < 0)
-        return lxm_error_errno(err, saved, "fork");
+        return pid;
     char msg[LXM_ERROR_MAX];
     size_t n = 0;
     ssize_t k;

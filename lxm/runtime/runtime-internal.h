@@ -84,6 +84,9 @@ struct lxm_boot {
 /* The monitor's whole life after the start command forked it; never
  * returns. result_fd gets "ok\n" or the error message. */
 void lxm_monitor_main(struct lxm_container *c, int result_fd) __attribute__((noreturn));
+/* The child's failure: err's message to error_fd (the monitor reads it
+ * as the start's error), then exit; never returns. */
+void lxm_child_fail(int error_fd, const struct lxm_error *err) __attribute__((noreturn));
 /* In the new namespaces: set up the rootfs, exec init; never returns. */
 void lxm_child_main(struct lxm_boot *b) __attribute__((noreturn));
 /* Mount everything below the rootfs and pivot into it. The console pty

@@ -215,8 +215,6 @@ int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts 
         r = lxm_error_set(err, EEXIST, "container '%s' is already running", c->name);
         goto out;
     }
-    /* While we read the configuration and the monitor sets up. */
-    lxm_cgroup_warm_attach();
     r = lxm_runtime_load_config(c, err);
     if (r == 0)
         r = lxm_container_check_rootfs(c, err);
