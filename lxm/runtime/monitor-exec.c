@@ -35,6 +35,11 @@
 extern char **environ;
 
 #define IDLE_BINARY "lxm-monitor-idle"
+/* An idle monitor that hands back this soon after it took over, this many
+ * times in a row, is given up (whatever event it keeps seeing must not
+ * make the two exec each other in a loop). */
+#define QUICK_RETURN_MS 1000
+#define QUICK_RETURNS_MAX 5
 
 bool monitor_may_idle(struct monitor *m)
 {
@@ -55,8 +60,8 @@ static bool idle_binary(char *path, size_t size)
     if (n > 0) {
         self[n] = '\0';
         char *slash = strrchr(self, '/');
-        if (slash && snprintf(path, size, "%.*s/%s", (int)(slash - self), self, IDLE_BINARY) <
-                         (int)size &&
+        if (slash &&
+            snprintf(path, size, "%.*s/%s", (int)(slash - self), self, IDLE_BINARY) < (int)size &&
             access(path, X_OK) == 0)
             return true;
     }
@@ -86,6 +91,7 @@ void monitor_go_idle(struct monitor *m)
     m->exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     int fd = m->cg ? lxm_cgroup_frozen_fd(m->cg) : -1;
     m->frozen_fd = fd >= 0 ? fd : -1;
+    m->idle_since_ms = monitor_now_ms();
     int memfd = m->exe_fd >= 0 ? monitor_handover_save(m, &names) : -errno;
     int r = memfd;
     if (memfd >= 0) {
@@ -144,6 +150,13 @@ int monitor_resume_load(struct monitor *m, int memfd, struct lxm_error *err)
         close(m->frozen_fd);
     m->exe_fd = m->frozen_fd = -1;
     m->need_boot_setup = true;
+    m->quick_returns =
+        monitor_now_ms() - m->idle_since_ms < QUICK_RETURN_MS ? m->quick_returns + 1 : 0;
+    if (m->quick_returns >= QUICK_RETURNS_MAX) {
+        lxm_warn("%s: the idle monitor handed back %d times in a row at once: staying whole",
+                 m->c->name, m->quick_returns);
+        m->idle_failed = true;
+    }
     m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     m->boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (m->timer_fd < 0 || m->boot_timer_fd < 0)

@@ -37,6 +37,8 @@ struct handover_header {
     uint64_t init_starttime;
     int64_t started_at, boot_ms;
     int fast_reboots;
+    int64_t idle_since_ms;
+    int quick_returns;
     bool own_mntns, stop_pending, stop_kill;
     int64_t stop_ms;
     struct monitor_ready ready;
@@ -96,6 +98,8 @@ int monitor_handover_save(const struct monitor *m, const struct monitor_names *n
         .started_at = m->started_at,
         .boot_ms = m->boot_ms,
         .fast_reboots = m->fast_reboots,
+        .idle_since_ms = m->idle_since_ms,
+        .quick_returns = m->quick_returns,
         .own_mntns = m->own_mntns,
         .stop_pending = m->stop_pending,
         .stop_kill = m->stop_kill,
@@ -186,6 +190,8 @@ int monitor_handover_load(struct monitor *m, struct monitor_names *names, int me
     m->started_at = h.started_at;
     m->boot_ms = h.boot_ms;
     m->fast_reboots = h.fast_reboots;
+    m->idle_since_ms = h.idle_since_ms;
+    m->quick_returns = h.quick_returns;
     m->own_mntns = h.own_mntns;
     m->stop_pending = h.stop_pending;
     m->stop_kill = h.stop_kill;

@@ -44,9 +44,7 @@ static bool is_frozen(int fd)
 
 /* monitor-mem.c gives back the libraries the lxm binary opened on first
  * use; this program opens none. */
-void lxm_lazy_unload(void)
-{
-}
+void lxm_lazy_unload(void) {}
 
 /* The requests monitor-io.c hands on. */
 enum lxm_state monitor_state(struct monitor *m)

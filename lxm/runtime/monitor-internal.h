@@ -101,6 +101,8 @@ struct monitor {
     int frozen_fd;           /* idle: freezer.state or cgroup.events; -1 */
     bool idle_failed;        /* full: the idle form could not be run */
     bool need_boot_setup;    /* full, resumed: userns/seccomp/AppArmor before a boot */
+    int64_t idle_since_ms;   /* monotonic ms of the last hand-over to the idle form */
+    int quick_returns;       /* hand-backs in a row, each soon after the hand-over */
     bool stop_pending;       /* idle: a stop request for the full form */
     bool stop_kill;
     int64_t stop_ms;

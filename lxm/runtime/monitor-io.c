@@ -505,8 +505,10 @@ int monitor_io_save(const struct monitor *m, int fd)
         r = save_queue(&m->console_in, fd);
     for (int i = 0; i < MAX_CLIENTS && r == 0; i++) {
         const struct client *cl = &m->clients[i];
-        struct saved_client sc = {
-            .fd = cl->fd, .kind = cl->kind, .last_active = cl->last_active, .len = (uint32_t)cl->len};
+        struct saved_client sc = {.fd = cl->fd,
+                                  .kind = cl->kind,
+                                  .last_active = cl->last_active,
+                                  .len = (uint32_t)cl->len};
         memcpy(sc.line, cl->line, sizeof(sc.line));
         r = lxm_write_all(fd, &sc, sizeof(sc));
         if (r == 0 && cl->fd >= 0)

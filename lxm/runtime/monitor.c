@@ -683,6 +683,8 @@ static void run_loop(struct monitor *m)
         }
         if ((pfd[PFD_INIT].revents & POLLIN) && !on_init_exit(m))
             return;
+        /* After the events: what made the idle monitor hand over (init's
+         * exit, a stop, an OOM event) is dealt with first. */
         if (monitor_may_idle(m))
             monitor_go_idle(m);
     }
@@ -774,6 +776,9 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     lxm_write_all(result_fd, verdict, strlen(verdict));
     close(result_fd);
     monitor_trim_memory(&m);
+    /* A guest ready once init runs: idle at once, not at the first event. */
+    if (monitor_may_idle(&m))
+        monitor_go_idle(&m);
     serve(&m);
 }
 
