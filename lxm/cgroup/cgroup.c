@@ -981,6 +981,19 @@ int lxm_cgroup_is_frozen(struct lxm_cgroup *cg)
     return h ? h->ops->is_frozen(h) : -EOPNOTSUPP;
 }
 
+int lxm_cgroup_frozen_fd(struct lxm_cgroup *cg)
+{
+    struct lxm_cg_hier *h = role_hier(cg, LXM_CG_FREEZER);
+    if (!h)
+        return -EOPNOTSUPP;
+    _cleanup_free_ char *path =
+        xasprintf("%s/%s", h->dir, h->ops->version == 1 ? "freezer.state" : "cgroup.events");
+    if (!path)
+        return -ENOMEM;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
 int lxm_cgroup_memory_events_fd(struct lxm_cgroup *cg, short *events, struct lxm_error *err)
 {
     struct lxm_cg_hier *h = role_hier(cg, LXM_CG_MEMORY);

@@ -56,6 +56,10 @@ int lxm_cgroup_is_frozen(struct lxm_cgroup *cg);   /* 1, 0, or -errno */
  * command that asks about many containers; the host's layout is read
  * once per process. */
 int lxm_cgroup_peek_frozen(const char *name);
+/* An fd of the file that says whether cg is frozen, for a reader that has
+ * no struct lxm_cgroup (the idle monitor): v1 freezer.state ("FROZEN"),
+ * v2 cgroup.events (a line "frozen 1"); -errno. */
+int lxm_cgroup_frozen_fd(struct lxm_cgroup *cg);
 /* Hand ownership of the container's cgroup2 subtree to uid/gid (user ns). */
 int lxm_cgroup_chown(struct lxm_cgroup *cg, uid_t uid, gid_t gid, struct lxm_error *err);
 /* A process in the container's cgroups (any hierarchy), 0 if none. */

@@ -309,9 +309,17 @@ int cmd_unfreeze(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *e
     return lxm_runtime_freeze(c, false, err);
 }
 
-/* The monitor is forked by `lxm start`, not re-executed: nothing to do. */
+/* The monitor is forked by `lxm start`; its idle form (lxm-monitor-idle)
+ * execs `lxm __monitor resume NAME FD` to become the full monitor again. */
 int cmd_monitor(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
-    (void)ctx, (void)argc, (void)argv;
-    return lxm_error_set(err, EINVAL, "__monitor: internal command, not for direct use");
+    char *end;
+    long fd = argc == 4 && strcmp(argv[1], "resume") == 0 ? strtol(argv[3], &end, 10) : -1;
+    if (fd < 0 || *end)
+        return lxm_error_set(err, EINVAL, "__monitor: internal command, not for direct use");
+    struct lxm_container *c = NULL;
+    int r = lxm_container_open(&ctx->paths, argv[2], &c, err);
+    if (r < 0)
+        return r;
+    lxm_runtime_monitor_resume(c, (int)fd);
 }

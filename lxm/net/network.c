@@ -499,6 +499,28 @@ void lxm_network_cleanup(struct lxm_network *n)
     }
 }
 
+int lxm_network_of_running(const struct lxm_paths *paths, const struct lxm_config *cfg,
+                           struct lxm_network **out)
+{
+    *out = NULL;
+    if (cfg->n_netifs > MAX_NETIFS)
+        return -EINVAL;
+    _cleanup_(lxm_network_freep) struct lxm_network *n = calloc(1, sizeof(*n));
+    if (!n || (cfg->n_netifs > 0 && !(n->ifs = calloc(cfg->n_netifs, sizeof(*n->ifs)))))
+        return -ENOMEM;
+    for (int i = 0; i < cfg->n_netifs; i++) {
+        if (cfg->netifs[i].type == LXM_NET_NONE)
+            continue;
+        n->ifs[n->n].type = cfg->netifs[i].type;
+        host_name(cfg->name, paths->instance, i, n->ifs[n->n].host);
+        n->n++;
+    }
+    if (!(n->ports_key = lxm_ports_key(paths, cfg->name)))
+        return -ENOMEM;
+    *out = TAKE_PTR(n);
+    return 0;
+}
+
 void lxm_network_free(struct lxm_network *n)
 {
     if (!n)

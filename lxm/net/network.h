@@ -31,6 +31,11 @@ int lxm_network_attach(struct lxm_network *n, pid_t pid, struct lxm_error *err);
 /* Remove host-side interfaces; safe to call twice and on a crashed start. */
 void lxm_network_cleanup(struct lxm_network *n);
 void lxm_network_free(struct lxm_network *n);
+/* The object lxm_network_prepare made for a container that runs, from its
+ * config, for lxm_network_cleanup (a monitor that exec'd itself again has
+ * only its config); creates and checks nothing. 0 or -errno. */
+int lxm_network_of_running(const struct lxm_paths *paths, const struct lxm_config *cfg,
+                           struct lxm_network **out);
 /* The MAC of interface nif of container (hwaddr, or a stable one). */
 void lxm_network_mac(const char *container, const struct lxm_netif *nif, uint8_t mac[6]);
 /* Host-side leftovers of a container (after a monitor crash), its port

@@ -94,6 +94,18 @@ struct monitor {
     struct byte_queue console_in;  /* client input for the guest */
     struct client clients[MAX_CLIENTS];
     int uffd;                /* keeps fault-around off (monitor-mem.c); -1 */
+    /* The hand-over between the full monitor and the idle one
+     * (monitor-handover.c, monitor-idle.c). */
+    int idle_fd;             /* the idle binary, opened at the start; -1: none */
+    int exe_fd;              /* idle: the lxm binary to go back to; -1 */
+    int frozen_fd;           /* idle: freezer.state or cgroup.events; -1 */
+    bool idle_failed;        /* full: the idle form could not be run */
+    bool need_boot_setup;    /* full, resumed: userns/seccomp/AppArmor before a boot */
+    int64_t idle_since_ms;   /* monotonic ms of the last hand-over to the idle form */
+    int quick_returns;       /* hand-backs in a row, each soon after the hand-over */
+    bool stop_pending;       /* idle: a stop request for the full form */
+    bool stop_kill;
+    int64_t stop_ms;
 };
 
 int64_t monitor_now_ms(void);
@@ -126,6 +138,50 @@ void monitor_notify_stop(struct monitor *m, const char *line);
 /* One line to every client waiting for readiness; they are dropped. */
 void monitor_notify_ready(struct monitor *m);
 
+/* Hand-over state of the console and the clients: written to and read
+ * from fd (a memfd), in the order of monitor_io_fds(). */
+int monitor_io_save(const struct monitor *m, int fd);
+int monitor_io_load(struct monitor *m, int fd);
+/* The fds of the console and the clients (-1 for a free slot): room for
+ * MONITOR_IO_FDS. */
+#define MONITOR_IO_FDS (3 + MAX_CLIENTS)
+int monitor_io_fds(const struct monitor *m, int *fds);
+
+/* monitor-handover.c: what the full monitor and the idle one pass to each
+ * other through exec: the state of struct monitor that outlives a boot
+ * step, in a memfd, and the fds it names, kept open across the exec. */
+struct monitor_names {
+    char *name;
+    char *log_dir;
+    char *root;              /* --root, "" for none */
+    int log_level;
+};
+/* The memfd (not close-on-exec, at offset 0), with every fd it names made
+ * inheritable; -errno. */
+int monitor_handover_save(const struct monitor *m, const struct monitor_names *names);
+/* The exec failed: close-on-exec again, the memfd closed. */
+void monitor_handover_abort(const struct monitor *m, int memfd);
+/* Fill m (and names, each string malloc'd) from the memfd, which is
+ * closed; its fds are made close-on-exec again. */
+int monitor_handover_load(struct monitor *m, struct monitor_names *names, int memfd);
+
+/* monitor-exec.c: the full monitor's side of the hand-over. */
+/* The container is up and nothing is under way that needs the full
+ * monitor: the idle one can take over. */
+bool monitor_may_idle(struct monitor *m);
+/* Open the idle binary (m->idle_fd) when the monitor starts: the one of
+ * the same build, whatever an upgrade puts on disk later. */
+void monitor_open_idle(struct monitor *m);
+/* Exec the idle monitor; returns only if that failed (m->idle_failed,
+ * not tried again). */
+void monitor_go_idle(struct monitor *m);
+/* The full monitor again, from the idle one's memfd: m as it was, with
+ * what the idle one does not keep (the config, the cgroup, the network)
+ * made again from the container's config. */
+int monitor_resume_load(struct monitor *m, int memfd, struct lxm_error *err);
+/* Before a reboot of a resumed monitor: what monitor_setup prepared. */
+int monitor_resume_boot_setup(struct monitor *m, struct lxm_error *err);
+
 /* monitor-mem.c: give back what the boot left resident, and keep what
  * the idle loop touches to the pages it touches. */
 void monitor_trim_memory(struct monitor *m);
@@ -148,3 +204,7 @@ void monitor_ready_reset(struct monitor *m);
 void monitor_ready_pollfds(struct monitor *m, struct pollfd *pfd);
 void monitor_ready_events(struct monitor *m, const struct pollfd *pfd);
 void monitor_ready_free(struct monitor *m);
+
+/* monitor-notify.c: read what init sent to the notify socket (a bounded
+ * number of datagrams per call). */
+void monitor_notify_read(struct monitor *m);

@@ -9,19 +9,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "util/cleanup.h"
-#include "util/fs.h"
+#include "util/io.h"
 #include "util/log.h"
 
 #define CONSOLE_LOG_MAX (1024 * 1024)
+
+int64_t monitor_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* --- byte queues -------------------------------------------------------------- */
 
@@ -367,9 +375,10 @@ void monitor_io_events(struct monitor *m, const struct pollfd *pfd, int n)
 /* Move FILE to FILE.1 and open a new FILE; -1 if that fails. */
 int monitor_log_rotate(const char *dir, const char *name)
 {
-    _cleanup_free_ char *log = xasprintf("%s/%s", dir, name);
-    _cleanup_free_ char *old = xasprintf("%s/%s.1", dir, name);
-    if (!log || !old || rename(log, old) < 0)
+    char log[PATH_MAX], old[PATH_MAX];
+    if (snprintf(log, sizeof(log), "%s/%s", dir, name) >= (int)sizeof(log) ||
+        snprintf(old, sizeof(old), "%s/%s.1", dir, name) >= (int)sizeof(old) ||
+        rename(log, old) < 0)
         return -1;
     return open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
@@ -422,8 +431,9 @@ void monitor_take_console(struct monitor *m, int master)
 
 static void open_console_log(struct monitor *m)
 {
-    _cleanup_free_ char *log = xasprintf("%s/console.log", m->c->log_dir);
-    m->log_fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+    char log[PATH_MAX];
+    bool fits = snprintf(log, sizeof(log), "%s/console.log", m->c->log_dir) < (int)sizeof(log);
+    m->log_fd = fits ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
     struct stat st;
     if (m->log_fd >= 0 && fstat(m->log_fd, &st) == 0)
         m->log_size = st.st_size;
@@ -445,4 +455,101 @@ void monitor_io_free(struct monitor *m)
             drop_client(&m->clients[i]);
     bq_free(&m->ring);
     bq_free(&m->console_in);
+}
+
+/* --- hand-over (monitor-handover.c) --------------------------------------------- */
+
+/* A queue as its length and its bytes in order. */
+static int save_queue(const struct byte_queue *q, int fd)
+{
+    uint32_t len = (uint32_t)q->len;
+    size_t first = q->len < q->cap - q->head ? q->len : q->cap - q->head;
+    int r = lxm_write_all(fd, &len, sizeof(len));
+    if (r == 0 && len > 0)
+        r = lxm_write_all(fd, q->buf + q->head, first);
+    if (r == 0 && len > first)
+        r = lxm_write_all(fd, q->buf, q->len - first);
+    return r;
+}
+
+/* lazy: an empty queue stays unallocated (a client's, allocated on use). */
+static int load_queue(struct byte_queue *q, size_t cap, bool lazy, int fd)
+{
+    uint32_t len;
+    int r = lxm_read_all(fd, &len, sizeof(len));
+    if (r < 0)
+        return r;
+    if (len > cap)
+        return -EINVAL;
+    if (len == 0 && lazy)
+        return 0;
+    if (!bq_alloc(q, cap))
+        return -ENOMEM;
+    q->len = len;
+    return lxm_read_all(fd, q->buf, len);
+}
+
+/* What a client is, without its queue. */
+struct saved_client {
+    int fd;
+    int kind;
+    int64_t last_active;
+    uint32_t len;
+    char line[sizeof(((struct client *)0)->line)];
+};
+
+int monitor_io_save(const struct monitor *m, int fd)
+{
+    int r = save_queue(&m->ring, fd);
+    if (r == 0)
+        r = save_queue(&m->console_in, fd);
+    for (int i = 0; i < MAX_CLIENTS && r == 0; i++) {
+        const struct client *cl = &m->clients[i];
+        struct saved_client sc = {.fd = cl->fd,
+                                  .kind = cl->kind,
+                                  .last_active = cl->last_active,
+                                  .len = (uint32_t)cl->len};
+        memcpy(sc.line, cl->line, sizeof(sc.line));
+        r = lxm_write_all(fd, &sc, sizeof(sc));
+        if (r == 0 && cl->fd >= 0)
+            r = save_queue(&cl->out, fd);
+    }
+    return r;
+}
+
+int monitor_io_load(struct monitor *m, int fd)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        m->clients[i] = (struct client){.fd = -1};
+    int r = load_queue(&m->ring, CONSOLE_RING_SIZE, false, fd);
+    if (r == 0)
+        r = load_queue(&m->console_in, CONSOLE_IN_MAX, false, fd);
+    for (int i = 0; i < MAX_CLIENTS && r == 0; i++) {
+        struct saved_client sc;
+        struct client *cl = &m->clients[i];
+        if ((r = lxm_read_all(fd, &sc, sizeof(sc))) < 0)
+            break;
+        if (sc.fd < 0)
+            continue;
+        if (sc.len >= sizeof(cl->line) || sc.kind < CLIENT_REQUEST || sc.kind > CLIENT_WAIT)
+            return -EINVAL;
+        *cl = (struct client){.fd = sc.fd, .kind = sc.kind, .last_active = sc.last_active,
+                              .len = sc.len};
+        memcpy(cl->line, sc.line, sizeof(cl->line));
+        cl->line[cl->len] = '\0';
+        r = load_queue(&cl->out, CLIENT_OUT_MAX, true, fd);
+    }
+    return r;
+}
+
+/* Every fd of the console and the clients, for the caller to hand on. */
+int monitor_io_fds(const struct monitor *m, int *fds)
+{
+    int n = 0;
+    fds[n++] = m->master_fd;
+    fds[n++] = m->slave_fd;
+    fds[n++] = m->log_fd;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        fds[n++] = m->clients[i].fd;
+    return n;
 }

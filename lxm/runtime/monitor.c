@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -47,13 +48,6 @@
 #define FAST_REBOOT_LIMIT 8
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 30000
-
-int64_t monitor_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* run/NAME/state from what we know now; boot_pid is a child released but
  * not yet seen exec init (0 if none). */
@@ -597,7 +591,7 @@ static bool boot_again(struct monitor *m)
     monitor_untrim(m);
     /* A reboot reads lxm.yaml as it is now, like a start. */
     lxm_paths_global_forget(m->c->paths);
-    if (monitor_boot(m, &e) < 0) {
+    if ((m->need_boot_setup && monitor_resume_boot_setup(m, &e) < 0) || monitor_boot(m, &e) < 0) {
         lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
         return false;
     }
@@ -700,8 +694,25 @@ static void run_loop(struct monitor *m)
         }
         if ((pfd[PFD_INIT].revents & POLLIN) && !on_init_exit(m))
             return;
+        /* After the events: what made the idle monitor hand over (init's
+         * exit, a stop, an OOM event) is dealt with first. */
+        if (monitor_may_idle(m))
+            monitor_go_idle(m);
     }
 }
+/* The loop until the container stops, then its teardown. */
+static __attribute__((noreturn)) void serve(struct monitor *m)
+{
+    run_loop(m);
+    monitor_untrim(m);
+    bool mine = teardown(m);
+    monitor_notify_stop(m, "stopped\n");
+    monitor_io_free(m);
+    if (mine)
+        remove_run_dir_if_idle(m);
+    _exit(0);
+}
+
 static void redirect_stdio(struct monitor *m)
 {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -730,7 +741,10 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
                         .boot_timer_fd = -1,
                         .oom_fd = -1,
                         .pidfd = -1,
-                        .uffd = -1};
+                        .uffd = -1,
+                        .idle_fd = -1,
+                        .exe_fd = -1,
+                        .frozen_fd = -1};
     struct lxm_error err = {0};
     /* The lock belongs to the start command; our copy would keep it held.
      * Nothing else the caller left open (not close-on-exec) stays with us. */
@@ -739,6 +753,7 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
         close_range(3, (unsigned)result_fd - 1, 0);
     close_range((unsigned)result_fd + 1, ~0U, 0);
     redirect_stdio(&m);
+    monitor_open_idle(&m);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     set_process_title(c->name);
@@ -772,12 +787,49 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     lxm_write_all(result_fd, verdict, strlen(verdict));
     close(result_fd);
     monitor_trim_memory(&m);
-    run_loop(&m);
-    monitor_untrim(&m);
-    bool mine = teardown(&m);
-    monitor_notify_stop(&m, "stopped\n");
-    monitor_io_free(&m);
-    if (mine)
-        remove_run_dir_if_idle(&m);
-    _exit(0);
+    /* A guest ready once init runs: idle at once, not at the first event. */
+    if (monitor_may_idle(&m))
+        monitor_go_idle(&m);
+    serve(&m);
+}
+
+void lxm_runtime_monitor_resume(struct lxm_container *c, int memfd)
+{
+    struct monitor m = {.c = c,
+                        .listen_fd = -1,
+                        .master_fd = -1,
+                        .slave_fd = -1,
+                        .log_fd = -1,
+                        .timer_fd = -1,
+                        .boot_timer_fd = -1,
+                        .oom_fd = -1,
+                        .pidfd = -1,
+                        .uffd = -1,
+                        .idle_fd = -1,
+                        .exe_fd = -1,
+                        .frozen_fd = -1};
+    struct lxm_error err = {0};
+    /* stdio, the ignored signals and the title's comm are the idle
+     * monitor's, which had them from us. */
+    set_process_title(c->name);
+    lxm_log_set_timestamps(true);
+    if (lxm_log_get_level() < LXM_LOG_NORMAL)
+        lxm_log_set_level(LXM_LOG_NORMAL);
+    int r = monitor_resume_load(&m, memfd, &err);
+    if (r < 0 && m.listen_fd < 0) {
+        /* Nothing to serve with: the next command finds us gone (stale)
+         * and cleans up. */
+        lxm_warn("%s: monitor: %s", c->name, err.msg);
+        _exit(1);
+    }
+    if (r < 0) {
+        lxm_warn("%s: monitor: %s: stopping the container", c->name, err.msg);
+        monitor_begin_stop(&m, 0, true);
+    }
+    if (m.stop_pending) {
+        m.stop_pending = false;
+        monitor_begin_stop(&m, m.stop_ms, m.stop_kill);
+    }
+    lxm_debug("%s: full monitor again", c->name);
+    serve(&m);
 }

@@ -100,6 +100,9 @@ int lxm_runtime_console_relay(int fd, bool *raw, struct lxm_error *err);
 /* Under the lock, like start and stop; freezing a STARTING or STOPPING
  * container is refused (-EBUSY). */
 int lxm_runtime_freeze(struct lxm_container *c, bool freeze, struct lxm_error *err);
+/* The container's monitor, exec'd again by its idle form with its state
+ * in memfd (`lxm __monitor resume NAME FD`, monitor-exec.c). */
+void lxm_runtime_monitor_resume(struct lxm_container *c, int memfd) __attribute__((noreturn));
 
 /* config set/edit, with c locked: give a running c's cgroup `limits` (the
  * effective limits of a config not saved yet); a stopped c is left alone

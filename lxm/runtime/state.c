@@ -29,19 +29,6 @@
 
 #define DEFAULT_HALT_SIGNAL SIGPWR
 
-const char *lxm_state_name(enum lxm_state s)
-{
-    switch (s) {
-    case LXM_STATE_STOPPED: return "STOPPED";
-    case LXM_STATE_STARTING: return "STARTING";
-    case LXM_STATE_RUNNING: return "RUNNING";
-    case LXM_STATE_FROZEN: return "FROZEN";
-    case LXM_STATE_STOPPING: return "STOPPING";
-    case LXM_STATE_ABORTING: return "ABORTING";
-    }
-    return "UNKNOWN";
-}
-
 static int state_from_name(const char *s, enum lxm_state *out)
 {
     for (int i = LXM_STATE_STOPPED; i <= LXM_STATE_ABORTING; i++)

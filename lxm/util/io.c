@@ -30,6 +30,21 @@ int lxm_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+int lxm_read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t n = read(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EPIPE;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 int lxm_read_line(int fd, char *buf, size_t size)
 {
     size_t n = 0;

@@ -8,6 +8,8 @@
 /* Write all of buf: retries EINTR, waits for POLLOUT on EAGAIN. 0 or
  * -errno. */
 int lxm_write_all(int fd, const void *buf, size_t len);
+/* Read exactly len bytes: 0, -EPIPE at an early EOF, or -errno. */
+int lxm_read_all(int fd, void *buf, size_t len);
 /* Read one line (without '\n') into buf; 0 on success, -EPIPE at EOF. */
 int lxm_read_line(int fd, char *buf, size_t size);
 /* Pass an fd over a unix socket (SCM_RIGHTS); recv gives the fd or -errno. */
