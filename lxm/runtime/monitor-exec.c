@@ -80,7 +80,7 @@ void monitor_open_idle(struct monitor *m)
 
 void monitor_go_idle(struct monitor *m)
 {
-    char fdarg[16];
+    char fdarg[64];
     m->idle_failed = true; /* whatever happens next, once is enough */
     if (m->idle_fd < 0)
         return;
@@ -95,11 +95,22 @@ void monitor_go_idle(struct monitor *m)
     int memfd = m->exe_fd >= 0 ? monitor_handover_save(m, &names) : -errno;
     int r = memfd;
     if (memfd >= 0) {
-        snprintf(fdarg, sizeof(fdarg), "%d", memfd);
+        /* The state's fd in the environment: argv is only the title
+         * that ps shows, as for the full monitor. */
+        snprintf(fdarg, sizeof(fdarg), LXM_MONITOR_HANDOVER_ENV "=%d", memfd);
         char title[300];
         snprintf(title, sizeof(title), "lxm monitor %s", m->c->name);
-        char *argv[] = {title, fdarg, NULL};
-        syscall(SYS_execveat, m->idle_fd, "", argv, environ, AT_EMPTY_PATH);
+        char *argv[] = {title, NULL};
+        size_t n = 0;
+        while (environ[n])
+            n++;
+        char **env = calloc(n + 2, sizeof(*env));
+        if (env) {
+            memcpy(env, environ, n * sizeof(*env));
+            env[n] = fdarg;
+            syscall(SYS_execveat, m->idle_fd, "", argv, env, AT_EMPTY_PATH);
+        }
+        free(env);
         r = -errno;
         monitor_handover_abort(m, memfd);
     }
@@ -109,23 +120,6 @@ void monitor_go_idle(struct monitor *m)
     if (m->frozen_fd >= 0)
         close(m->frozen_fd);
     m->exe_fd = m->frozen_fd = -1;
-}
-
-int monitor_resume_boot_setup(struct monitor *m, struct lxm_error *err)
-{
-    if (!m->cfg)
-        return lxm_error_set(err, EINVAL, "no config");
-    int r = lxm_userns_prepare(m->c, m->cfg, &m->userns, err);
-    if (r < 0)
-        return r;
-    r = lxm_seccomp_cached(&m->cfg->policy, m->c->paths->run, &m->seccomp, err);
-    if (r < 0)
-        return lxm_error_prefix(err, "seccomp");
-    r = lxm_apparmor_prepare(m->c->id, &m->cfg->policy, m->c->run_dir, &m->apparmor_profile, err);
-    if (r < 0)
-        return lxm_error_prefix(err, "apparmor");
-    m->need_boot_setup = false;
-    return 0;
 }
 
 int monitor_resume_load(struct monitor *m, int memfd, struct lxm_error *err)

@@ -130,9 +130,12 @@ int main(int argc, char **argv)
     struct monitor *m = &monitor;
     m->c = &container;
     m->uffd = -1;
-    char *end;
-    long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
-    if (fd < 0 || *end) {
+    (void)argv;
+    const char *s = getenv(LXM_MONITOR_HANDOVER_ENV);
+    char *end = NULL;
+    long fd = argc == 1 && s ? strtol(s, &end, 10) : -1;
+    unsetenv(LXM_MONITOR_HANDOVER_ENV);
+    if (fd < 0 || !end || *end) {
         fprintf(stderr, "lxm-monitor-idle: for lxm's monitor only, not to be run by hand\n");
         return 2;
     }

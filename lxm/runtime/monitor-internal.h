@@ -156,6 +156,9 @@ struct monitor_names {
     char *root;              /* --root, "" for none */
     int log_level;
 };
+/* The environment variable that gives the idle monitor the fd of the
+ * saved state (argv is only its title). */
+#define LXM_MONITOR_HANDOVER_ENV "LXM_MONITOR_HANDOVER"
 /* The memfd (not close-on-exec, at offset 0), with every fd it names made
  * inheritable; -errno. */
 int monitor_handover_save(const struct monitor *m, const struct monitor_names *names);
@@ -179,8 +182,10 @@ void monitor_go_idle(struct monitor *m);
  * what the idle one does not keep (the config, the cgroup, the network)
  * made again from the container's config. */
 int monitor_resume_load(struct monitor *m, int memfd, struct lxm_error *err);
-/* Before a reboot of a resumed monitor: what monitor_setup prepared. */
-int monitor_resume_boot_setup(struct monitor *m, struct lxm_error *err);
+/* monitor.c: the id map, the seccomp program and the AppArmor profile a
+ * boot needs; part of monitor_setup, and again before a resumed monitor
+ * reboots the guest. */
+int monitor_boot_policy(struct monitor *m, struct lxm_error *err);
 
 /* monitor-mem.c: give back what the boot left resident, and keep what
  * the idle loop touches to the pages it touches. */

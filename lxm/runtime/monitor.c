@@ -142,12 +142,11 @@ static int loop_timeout(struct monitor *m)
 
 static void unstage_mounts(struct monitor *m);
 
-static int monitor_setup(struct monitor *m, struct lxm_error *err)
+int monitor_boot_policy(struct monitor *m, struct lxm_error *err)
 {
-    int r = open_listen_socket(m, err);
-    if (r < 0)
-        return r;
-    r = lxm_userns_prepare(m->c, m->cfg, &m->userns, err);
+    if (!m->cfg)
+        return lxm_error_set(err, EINVAL, "no config");
+    int r = lxm_userns_prepare(m->c, m->cfg, &m->userns, err);
     if (r < 0)
         return r;
     r = lxm_seccomp_cached(&m->cfg->policy, m->c->paths->run, &m->seccomp, err);
@@ -156,6 +155,15 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
     r = lxm_apparmor_prepare(m->c->id, &m->cfg->policy, m->c->run_dir, &m->apparmor_profile, err);
     if (r < 0)
         return lxm_error_prefix(err, "apparmor");
+    m->need_boot_setup = false;
+    return 0;
+}
+
+static int monitor_setup(struct monitor *m, struct lxm_error *err)
+{
+    int r = open_listen_socket(m, err);
+    if (r < 0 || (r = monitor_boot_policy(m, err)) < 0)
+        return r;
     m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     m->boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (m->timer_fd < 0 || m->boot_timer_fd < 0)
@@ -591,7 +599,7 @@ static bool boot_again(struct monitor *m)
     monitor_untrim(m);
     /* A reboot reads lxm.yaml as it is now, like a start. */
     lxm_paths_global_forget(m->c->paths);
-    if ((m->need_boot_setup && monitor_resume_boot_setup(m, &e) < 0) || monitor_boot(m, &e) < 0) {
+    if ((m->need_boot_setup && monitor_boot_policy(m, &e) < 0) || monitor_boot(m, &e) < 0) {
         lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
         return false;
     }
@@ -729,22 +737,29 @@ static void redirect_stdio(struct monitor *m)
     rotate_own_log(m);
 }
 
+/* A monitor of c with no fd open yet. */
+static void monitor_init(struct monitor *m, struct lxm_container *c)
+{
+    *m = (struct monitor){.c = c,
+                          .listen_fd = -1,
+                          .master_fd = -1,
+                          .slave_fd = -1,
+                          .log_fd = -1,
+                          .timer_fd = -1,
+                          .boot_timer_fd = -1,
+                          .oom_fd = -1,
+                          .pidfd = -1,
+                          .uffd = -1,
+                          .idle_fd = -1,
+                          .exe_fd = -1,
+                          .frozen_fd = -1};
+}
+
 void lxm_monitor_main(struct lxm_container *c, int result_fd)
 {
-    struct monitor m = {.c = c,
-                        .cfg = c->config,
-                        .listen_fd = -1,
-                        .master_fd = -1,
-                        .slave_fd = -1,
-                        .log_fd = -1,
-                        .timer_fd = -1,
-                        .boot_timer_fd = -1,
-                        .oom_fd = -1,
-                        .pidfd = -1,
-                        .uffd = -1,
-                        .idle_fd = -1,
-                        .exe_fd = -1,
-                        .frozen_fd = -1};
+    struct monitor m;
+    monitor_init(&m, c);
+    m.cfg = c->config;
     struct lxm_error err = {0};
     /* The lock belongs to the start command; our copy would keep it held.
      * Nothing else the caller left open (not close-on-exec) stays with us. */
@@ -795,19 +810,8 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
 
 void lxm_runtime_monitor_resume(struct lxm_container *c, int memfd)
 {
-    struct monitor m = {.c = c,
-                        .listen_fd = -1,
-                        .master_fd = -1,
-                        .slave_fd = -1,
-                        .log_fd = -1,
-                        .timer_fd = -1,
-                        .boot_timer_fd = -1,
-                        .oom_fd = -1,
-                        .pidfd = -1,
-                        .uffd = -1,
-                        .idle_fd = -1,
-                        .exe_fd = -1,
-                        .frozen_fd = -1};
+    struct monitor m;
+    monitor_init(&m, c);
     struct lxm_error err = {0};
     /* stdio, the ignored signals and the title's comm are the idle
      * monitor's, which had them from us. */

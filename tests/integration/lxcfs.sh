@@ -102,7 +102,7 @@ hostview() {
     t_is "$1: no lxcfs view inside" "$(in_c grep -c ' - fuse.lxcfs ' /proc/self/mountinfo)" 0
     t_is "$1: MemTotal is the host's" "$(in_c cat /proc/meminfo | meminfo MemTotal /dev/stdin)" "$HOST_TOTAL"
     t_is "$1: /proc/cpuinfo has the host's processors" "$(in_c grep -c '^processor' /proc/cpuinfo)" "$HOST_CPUS"
-    t_like "$1: the monitor log says why (one line)" "$(tail -n 3 "$T_ROOT/var/log/lxm/$C/lxm.log")" "$2"
+    t_like "$1: the monitor log says why (one line)" "$(tail -n 6 "$T_ROOT/var/log/lxm/$C/lxm.log")" "$2"
     t_ok "stop $C" lxm stop "$C"
 }
 cp "$T_ROOT/etc/lxm/lxm.yaml" "$T_ROOT/lxm.yaml.orig"

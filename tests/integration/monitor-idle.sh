@@ -62,7 +62,10 @@ t_is "still the same idle monitor" "$(monitor_pid "$A") $(is_idle "$A" && echo i
 
 # The console: the boot's output replayed from the ring, input reaches
 # the guest's shell (getty's login prompt answers), output reaches
-# console.log; all through the idle monitor.
+# console.log; all through the idle monitor. Once getty is up: input
+# that comes before it opens the console is flushed.
+t_ok "the guest's getty is up (its prompt in console.log)" t_wait 10 grep -q "login:" \
+    "$T_ROOT/var/log/lxm/$A/console.log"
 out=$($PY - "$T_ROOT/run/lxm/$A/monitor.sock" <<'EOF'
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
