@@ -14,6 +14,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/io.h"
 
 #define FREEZE_TIMEOUT_MS 10000
 
@@ -264,25 +265,18 @@ static int v2_is_frozen(const struct lxm_cg_hier *h)
     return lxm_cg_parse_kv(ev, "frozen", &v) == 0 ? v == 1 : -EOPNOTSUPP;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* cgroup.events changes (POLLPRI) when "frozen" flips; poll it rather than
  * sleep, with a short tick in case the notification raced our read. */
 static int v2_wait_frozen(const struct lxm_cg_hier *h, bool frozen)
 {
     _cleanup_free_ char *path = xasprintf("%s/cgroup.events", h->dir);
     _cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    int64_t deadline = now_ms() + FREEZE_TIMEOUT_MS;
+    int64_t deadline = lxm_now_ms() + FREEZE_TIMEOUT_MS;
     for (;;) {
         int r = v2_is_frozen(h);
         if (r < 0 || r == frozen)
             return r < 0 ? r : 0;
-        if (now_ms() > deadline)
+        if (lxm_now_ms() > deadline)
             return -ETIMEDOUT;
         if (fd >= 0) {
             char buf[256];

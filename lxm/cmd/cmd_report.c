@@ -6,18 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "util/log.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util/io.h"
 
 /* The terminal's width (stderr), 80 when unknown. */
 static int terminal_width(void)
@@ -50,7 +43,7 @@ static void step(struct lxm_cmd_meter *m, const struct lxm_progress *p)
         }
         return;
     }
-    int64_t t = now_ms();
+    int64_t t = lxm_now_ms();
     if (t - m->last_ms < 200 || t - m->start_ms < 300)
         return;
     m->last_ms = t;
@@ -80,7 +73,7 @@ static void finish(struct lxm_cmd_meter *m, const struct lxm_progress *p)
         return;
     char line[512];
     snprintf(line, sizeof(line), "%s %.1f MiB in %.1f s: %s", p->done_verb,
-             (double)p->done / (1 << 20), (double)(now_ms() - m->start_ms) / 1000, p->what);
+             (double)p->done / (1 << 20), (double)(lxm_now_ms() - m->start_ms) / 1000, p->what);
     draw(line);
     fputc('\n', stderr);
 }
@@ -93,7 +86,7 @@ static void on_progress(void *data, const struct lxm_progress *p)
     switch (p->phase) {
     case LXM_PROGRESS_BEGIN:
         m->drawn = false;
-        m->start_ms = m->last_ms = now_ms();
+        m->start_ms = m->last_ms = lxm_now_ms();
         break;
     case LXM_PROGRESS_STEP:
         step(m, p);

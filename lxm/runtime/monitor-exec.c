@@ -91,7 +91,7 @@ void monitor_go_idle(struct monitor *m)
     m->exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     int fd = m->cg ? lxm_cgroup_frozen_fd(m->cg) : -1;
     m->frozen_fd = fd >= 0 ? fd : -1;
-    m->idle_since_ms = monitor_now_ms();
+    m->idle_since_ms = lxm_now_ms();
     int memfd = m->exe_fd >= 0 ? monitor_handover_save(m, &names) : -errno;
     int r = memfd;
     if (memfd >= 0) {
@@ -145,7 +145,7 @@ int monitor_resume_load(struct monitor *m, int memfd, struct lxm_error *err)
     m->exe_fd = m->frozen_fd = -1;
     m->need_boot_setup = true;
     m->quick_returns =
-        monitor_now_ms() - m->idle_since_ms < QUICK_RETURN_MS ? m->quick_returns + 1 : 0;
+        lxm_now_ms() - m->idle_since_ms < QUICK_RETURN_MS ? m->quick_returns + 1 : 0;
     if (m->quick_returns >= QUICK_RETURNS_MAX) {
         lxm_warn("%s: the idle monitor handed back %d times in a row at once: staying whole",
                  m->c->name, m->quick_returns);

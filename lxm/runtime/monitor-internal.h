@@ -13,6 +13,7 @@
 
 #include "runtime/state.h"
 #include "runtime/runtime-internal.h"
+#include "util/io.h"
 
 #define MAX_CLIENTS 32
 /* Console output a client may fall behind by before it is dropped. */
@@ -108,7 +109,6 @@ struct monitor {
     int64_t stop_ms;
 };
 
-int64_t monitor_now_ms(void);
 enum lxm_state monitor_state(struct monitor *m);
 void monitor_begin_stop(struct monitor *m, int64_t timeout_ms, bool kill);
 /* Rewrite the state file (no boot under way): after a change of what a

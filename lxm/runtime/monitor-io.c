@@ -16,20 +16,12 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/io.h"
 #include "util/log.h"
 
 #define CONSOLE_LOG_MAX (1024 * 1024)
-
-int64_t monitor_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- byte queues -------------------------------------------------------------- */
 
@@ -216,13 +208,13 @@ void monitor_accept(struct monitor *m)
             close(fd);
             continue;
         }
-        *cl = (struct client){.fd = fd, .kind = CLIENT_REQUEST, .last_active = monitor_now_ms()};
+        *cl = (struct client){.fd = fd, .kind = CLIENT_REQUEST, .last_active = lxm_now_ms()};
     }
 }
 
 int monitor_io_expire(struct monitor *m)
 {
-    int64_t now = monitor_now_ms(), next = -1;
+    int64_t now = lxm_now_ms(), next = -1;
     for (int i = 0; i < MAX_CLIENTS; i++) {
         struct client *cl = &m->clients[i];
         if (cl->fd < 0 || cl->kind != CLIENT_REQUEST)
@@ -315,7 +307,7 @@ static void read_console_client(struct monitor *m, struct client *cl)
         drop_client(cl);
         return;
     }
-    cl->last_active = monitor_now_ms();
+    cl->last_active = lxm_now_ms();
     bq_push(&m->console_in, buf, (size_t)n);
     flush_console_in(m);
 }

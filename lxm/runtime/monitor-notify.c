@@ -34,7 +34,7 @@ static void parse_notify(struct monitor *m, char *buf, size_t len)
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (n == 7 && memcmp(p, "READY=1", 7) == 0 && !m->ready.notified) {
             m->ready.notified = true;
-            m->ready.notified_ms = monitor_now_ms() - m->ready.begin_ms;
+            m->ready.notified_ms = lxm_now_ms() - m->ready.begin_ms;
         } else if (n >= 7 && memcmp(p, "STATUS=", 7) == 0)
             set_status(&m->ready, p + 7, n - 7);
         p += n + 1;

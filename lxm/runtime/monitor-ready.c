@@ -32,7 +32,7 @@ static char *notify_path(const struct monitor *m)
 void monitor_ready_init(struct monitor *m)
 {
     m->ready = (struct monitor_ready){
-        .notify_fd = -1, .watch_fd = -1, .boot_ms = -1, .begin_ms = monitor_now_ms()};
+        .notify_fd = -1, .watch_fd = -1, .boot_ms = -1, .begin_ms = lxm_now_ms()};
 }
 
 int monitor_ready_setup(struct monitor *m, struct lxm_error *err)
@@ -108,7 +108,7 @@ static void check_ready(struct monitor *m)
     if (r->ready || m->pidfd < 0 || m->stopping || (r->want_notify && !r->notified) || !r->leased)
         return;
     r->ready = true;
-    r->boot_ms = monitor_now_ms() - r->begin_ms;
+    r->boot_ms = lxm_now_ms() - r->begin_ms;
     char why[96] = "";
     if (r->want_notify)
         snprintf(why, sizeof(why), ": READY=1 at %" PRId64 " ms", r->notified_ms);
@@ -127,7 +127,7 @@ static void check_lease(struct monitor *m)
     if (lxm_network_leased(m->net, m->init_pid, &leased, &e) < 0)
         lxm_debug("%s: lease: %s", m->c->name, e.msg);
     if (leased && !m->ready.leased)
-        m->ready.leased_ms = m->ready.watch_fd >= 0 ? monitor_now_ms() - m->ready.begin_ms : 0;
+        m->ready.leased_ms = m->ready.watch_fd >= 0 ? lxm_now_ms() - m->ready.begin_ms : 0;
     m->ready.leased = leased;
     if (leased)
         close_watch(m);
@@ -158,7 +158,7 @@ void monitor_ready_reset(struct monitor *m)
     close_watch(m);
     r->notified = r->ready = r->leased = false;
     r->boot_ms = -1;
-    r->begin_ms = monitor_now_ms();
+    r->begin_ms = lxm_now_ms();
 }
 
 void monitor_ready_pollfds(struct monitor *m, struct pollfd *pfd)

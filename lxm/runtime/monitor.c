@@ -125,7 +125,7 @@ static void check_oom(struct monitor *m, bool event)
     }
     if (n >= 0)
         m->oom_kills = n;
-    m->oom_recheck_at = m->oom_rechecks-- > 0 ? monitor_now_ms() + OOM_RECHECK_MS : 0;
+    m->oom_recheck_at = m->oom_rechecks-- > 0 ? lxm_now_ms() + OOM_RECHECK_MS : 0;
 }
 
 /* Poll timeout: the sooner of an idle client's expiry and an OOM recheck. */
@@ -133,7 +133,7 @@ static int loop_timeout(struct monitor *m)
 {
     int t = monitor_io_expire(m);
     if (m->oom_recheck_at > 0) {
-        int64_t left = m->oom_recheck_at - monitor_now_ms();
+        int64_t left = m->oom_recheck_at - lxm_now_ms();
         int o = left > 0 ? (int)left : 0;
         t = t < 0 || o < t ? o : t;
     }
@@ -435,7 +435,7 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     m->init_pid = pid;
     m->init_starttime = proc_starttime(pid);
     m->started_at = time(NULL);
-    m->boot_ms = monitor_now_ms();
+    m->boot_ms = lxm_now_ms();
     lxm_info("%s: init started (pid %d)", m->c->name, (int)pid);
     /* A container that is ready at once is recorded so, in one write. */
     monitor_ready_boot(m);
@@ -570,7 +570,7 @@ static bool init_exited(struct monitor *m)
  * reboots as soon as it is up must not spin the host. */
 static int64_t reboot_delay(struct monitor *m)
 {
-    int64_t ran = monitor_now_ms() - m->boot_ms;
+    int64_t ran = lxm_now_ms() - m->boot_ms;
     m->fast_reboots = ran < FAST_BOOT_MS ? m->fast_reboots + 1 : 0;
     if (m->fast_reboots >= FAST_REBOOT_LIMIT) {
         lxm_warn("%s: reboot loop: %d reboots in a row, each within %d s of its boot: "
@@ -691,7 +691,7 @@ static void run_loop(struct monitor *m)
             monitor_trim_memory(m);
         if (pfd[PFD_OOM].revents & (m->oom_events | POLLERR))
             check_oom(m, true);
-        else if (m->oom_recheck_at > 0 && monitor_now_ms() >= m->oom_recheck_at)
+        else if (m->oom_recheck_at > 0 && lxm_now_ms() >= m->oom_recheck_at)
             check_oom(m, false);
         if (m->reboot_pending && m->stopping)
             return; /* stopped while waiting to boot again */

@@ -16,46 +16,12 @@
 
 #include "runtime/runtime-internal.h"
 #include "util/cleanup.h"
+#include "util/io.h"
 
 /* How long a command waits for the monitor's answer to "ready". */
 #define READY_QUERY_MS 3000
 /* The look-again interval while nothing can be waited on. */
 #define WAIT_STEP_MS 50
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* One line from fd within ms (the fd is blocking; poll bounds it). */
-static int read_line_within(int fd, int64_t ms, char *buf, size_t size)
-{
-    size_t n = 0;
-    int64_t deadline = now_ms() + ms;
-    while (n + 1 < size) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
-            return -ETIMEDOUT;
-        int r = poll(&p, 1, (int)left);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 ? -errno : -ETIMEDOUT;
-        ssize_t k = recv(fd, buf + n, 1, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -ECONNRESET;
-        if (buf[n] == '\n')
-            break;
-        n++;
-    }
-    buf[n] = '\0';
-    return 0;
-}
 
 int lxm_ready_query(struct lxm_container *c, struct lxm_ready_info *out, struct lxm_error *err)
 {
@@ -66,7 +32,7 @@ int lxm_ready_query(struct lxm_container *c, struct lxm_ready_info *out, struct 
         return 0;
     char line[128 + LXM_READY_STATUS_MAX];
     if (send(fd, "ready\n", 6, MSG_NOSIGNAL) != 6 ||
-        read_line_within(fd, READY_QUERY_MS, line, sizeof(line)) < 0)
+        lxm_read_line_within(fd, -1, READY_QUERY_MS, line, sizeof(line)) < 0)
         return 0;
     int ready, notified, leased, pos = 0;
     int64_t boot_ms;
@@ -132,14 +98,14 @@ static void sleep_ms(int64_t ms)
  * or for the monitor to drop us (it stopped, or evicted us). */
 static void wait_ready_event(struct lxm_container *c, int64_t ms)
 {
-    int64_t t0 = now_ms();
+    int64_t t0 = lxm_now_ms();
     _cleanup_close_ int fd = lxm_monitor_connect(c);
     char line[32];
     if (fd >= 0 && send(fd, "wait-ready\n", 11, MSG_NOSIGNAL) == 11 &&
-        read_line_within(fd, ms, line, sizeof(line)) == 0)
+        lxm_read_line_within(fd, -1, ms, line, sizeof(line)) == 0)
         return;
     /* Refused or dropped at once: do not spin on it. */
-    int64_t spent = now_ms() - t0;
+    int64_t spent = lxm_now_ms() - t0;
     if (spent < WAIT_STEP_MS && ms > spent)
         sleep_ms(ms - spent < WAIT_STEP_MS - spent ? ms - spent : WAIT_STEP_MS - spent);
 }
@@ -176,7 +142,7 @@ static void format_secs(int64_t ms, char *buf, size_t size)
 static int wait_state(struct lxm_container *c, enum lxm_wait_state want, int64_t timeout_ms,
                       bool stop_fails)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : lxm_now_ms() + timeout_ms;
     for (;;) {
         struct lxm_runtime_info ri;
         if (lxm_runtime_query(c, &ri, NULL) < 0)
@@ -185,7 +151,7 @@ static int wait_state(struct lxm_container *c, enum lxm_wait_state want, int64_t
             return 0;
         if (stop_fails && ri.state == LXM_STATE_STOPPED)
             return -ECHILD;
-        int64_t left = deadline < 0 ? 60000 : deadline - now_ms();
+        int64_t left = deadline < 0 ? 60000 : deadline - lxm_now_ms();
         if (left <= 0)
             return -ETIMEDOUT;
         bool live = ri.state != LXM_STATE_STOPPED;

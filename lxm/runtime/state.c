@@ -15,7 +15,6 @@
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
@@ -165,59 +164,6 @@ int lxm_monitor_connect(const struct lxm_container *c)
  * the state file, never as gone. */
 #define QUERY_WAIT_MS 3000
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* One line from fd within ms; gives up early when the process behind
- * pidfd (-1: unknown) exits. -ETIMEDOUT, -ECONNRESET, -EPROTO or 0. */
-static int read_line_while_alive(int fd, int pidfd, int64_t ms, char *buf, size_t size)
-{
-    size_t n = 0;
-    int64_t deadline = now_ms() + ms;
-    for (;;) {
-        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
-            return -ETIMEDOUT;
-        int r = poll(p, 2, (int)left);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (p[0].revents) {
-            /* Peek, then take up to the end of the line only: a second
-             * line ("kill", then "stopped") stays in the socket for the
-             * next call. */
-            ssize_t k = recv(fd, buf + n, size - 1 - n, MSG_PEEK | MSG_DONTWAIT);
-            if (k < 0 && (errno == EINTR || errno == EAGAIN))
-                continue;
-            if (k <= 0)
-                return -ECONNRESET;
-            char *nl = memchr(buf + n, '\n', (size_t)k);
-            size_t take = nl ? (size_t)(nl - (buf + n)) + 1 : (size_t)k;
-            k = recv(fd, buf + n, take, MSG_DONTWAIT);
-            if (k < 0 && (errno == EINTR || errno == EAGAIN))
-                continue;
-            if (k <= 0)
-                return -ECONNRESET;
-            n += (size_t)k;
-            buf[n] = '\0';
-            if (nl && (size_t)k == take) {
-                buf[n - 1] = '\0';
-                return 0;
-            }
-            if (n >= size - 1)
-                return -EPROTO;
-        } else if (p[1].revents) {
-            return -ECONNRESET;
-        }
-    }
-}
-
 static int query_monitor(struct lxm_container *c, int monfd, struct lxm_runtime_info *out)
 {
     _cleanup_close_ int fd = lxm_monitor_connect(c);
@@ -228,7 +174,7 @@ static int query_monitor(struct lxm_container *c, int monfd, struct lxm_runtime_
     int64_t started;
     if (send(fd, "state\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT) != 6)
         return -ECONNRESET;
-    int r = read_line_while_alive(fd, monfd, QUERY_WAIT_MS, line, sizeof(line));
+    int r = lxm_read_line_within(fd, monfd, QUERY_WAIT_MS, line, sizeof(line));
     if (r < 0)
         return r;
     if (sscanf(line, "STATE %31s %d %" SCNd64, state, &pid, &started) != 3 ||
@@ -402,10 +348,10 @@ int lxm_monitor_stop(struct lxm_container *c, int monfd, int64_t timeout_ms, boo
     int n = snprintf(req, sizeof(req), "stop %" PRId64 " %d\n", timeout_ms, kill ? 1 : 0);
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
         return -ECONNRESET;
-    int64_t deadline = now_ms() + (kill ? 0 : timeout_ms) + STOP_GRACE_MS;
+    int64_t deadline = lxm_now_ms() + (kill ? 0 : timeout_ms) + STOP_GRACE_MS;
     for (;;) {
-        int64_t left = deadline - now_ms();
-        int r = read_line_while_alive(fd, monfd, left > 0 ? left : 0, line, sizeof(line));
+        int64_t left = deadline - lxm_now_ms();
+        int r = lxm_read_line_within(fd, monfd, left > 0 ? left : 0, line, sizeof(line));
         if (r < 0)
             return r == -ETIMEDOUT ? r : -ECONNRESET;
         if (strcmp(line, "kill") == 0 && !kill)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 int lxm_write_all(int fd, const void *buf, size_t len)
@@ -62,6 +63,57 @@ int lxm_read_line(int fd, char *buf, size_t size)
     }
     buf[n] = '\0';
     return 0;
+}
+
+int64_t lxm_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int lxm_read_line_within(int fd, int pidfd, int64_t ms, char *buf, size_t size)
+{
+    size_t n = 0;
+    int64_t deadline = lxm_now_ms() + ms;
+    for (;;) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+        int64_t left = deadline - lxm_now_ms();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        int r = poll(p, 2, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (p[0].revents) {
+            /* Peek, then take up to the end of the line only: a second
+             * line ("kill", then "stopped") stays in the socket for the
+             * next call. */
+            ssize_t k = recv(fd, buf + n, size - 1 - n, MSG_PEEK | MSG_DONTWAIT);
+            if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (k <= 0)
+                return -ECONNRESET;
+            char *nl = memchr(buf + n, '\n', (size_t)k);
+            size_t take = nl ? (size_t)(nl - (buf + n)) + 1 : (size_t)k;
+            k = recv(fd, buf + n, take, MSG_DONTWAIT);
+            if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (k <= 0)
+                return -ECONNRESET;
+            n += (size_t)k;
+            buf[n] = '\0';
+            if (nl && (size_t)k == take) {
+                buf[n - 1] = '\0';
+                return 0;
+            }
+            if (n >= size - 1)
+                return -EPROTO;
+        } else if (p[1].revents) {
+            return -ECONNRESET;
+        }
+    }
 }
 
 int lxm_send_fd(int sock, int fd)
