@@ -136,7 +136,9 @@ int main(int argc, char **argv)
     long fd = argc == 1 && s ? strtol(s, &end, 10) : -1;
     unsetenv(LXM_MONITOR_HANDOVER_ENV);
     if (fd < 0 || !end || *end) {
-        fprintf(stderr, "lxm-monitor-idle: for lxm's monitor only, not to be run by hand\n");
+        static const char usage[] =
+            "lxm-monitor-idle: for lxm's monitor only, not to be run by hand\n";
+        (void)!write(STDERR_FILENO, usage, sizeof(usage) - 1);
         return 2;
     }
     lxm_log_set_timestamps(true);
@@ -153,8 +155,12 @@ int main(int argc, char **argv)
     lxm_log_set_level((enum lxm_log_level)names.log_level);
     prctl(PR_SET_NAME, "lxm-monitor");
     lxm_debug("%s: idle monitor", names.name);
+#ifndef LXM_IDLE_NOLIBC
     /* What the start-up touched (the loader's reads, the state's) is not
-     * what the loop needs: only the pages it touches stay mapped. */
+     * what the loop needs: only the pages it touches stay mapped. Without
+     * libc (monitor-idle-rt.c) there is no loader, and the whole image is
+     * smaller than the 64 KiB fault-around maps at once. */
     monitor_trim_memory(m);
+#endif
     run_loop(m);
 }
