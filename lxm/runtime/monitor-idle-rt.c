@@ -84,7 +84,10 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f)
     return ret;
 }
 
-int *__errno_location(void) { return &rt.err_no; }
+int *__errno_location(void)
+{
+    return &rt.err_no;
+}
 
 /* The libc convention: -1 and errno for an error. */
 static long ret(long r)
@@ -96,7 +99,8 @@ static long ret(long r)
     return r;
 }
 
-#define SYS(n, a, b, c, d, e, f) ret(sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f)))
+#define SYS(n, a, b, c, d, e, f)                                                                   \
+    ret(sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f)))
 
 long syscall(long n, ...)
 {
@@ -109,18 +113,54 @@ long syscall(long n, ...)
     return SYS(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-ssize_t read(int fd, void *buf, size_t n) { return SYS(SYS_read, fd, buf, n, 0, 0, 0); }
-ssize_t write(int fd, const void *buf, size_t n) { return SYS(SYS_write, fd, buf, n, 0, 0, 0); }
-ssize_t pread(int fd, void *buf, size_t n, off_t off) { return SYS(SYS_pread64, fd, buf, n, off, 0, 0); }
-int close(int fd) { return (int)SYS(SYS_close, fd, 0, 0, 0, 0, 0); }
-off_t lseek(int fd, off_t off, int whence) { return SYS(SYS_lseek, fd, off, whence, 0, 0, 0); }
-int fstat(int fd, struct stat *st) { return (int)SYS(SYS_fstat, fd, st, 0, 0, 0, 0); }
-int rename(const char *from, const char *to) { return (int)SYS(SYS_rename, from, to, 0, 0, 0, 0); }
-int memfd_create(const char *name, unsigned flags) { return (int)SYS(SYS_memfd_create, name, flags, 0, 0, 0, 0); }
-int poll(struct pollfd *pfd, nfds_t n, int ms) { return (int)SYS(SYS_poll, pfd, n, ms, 0, 0, 0); }
-int clock_gettime(clockid_t clk, struct timespec *ts) { return (int)SYS(SYS_clock_gettime, clk, ts, 0, 0, 0, 0); }
-int munmap(void *p, size_t n) { return (int)SYS(SYS_munmap, p, n, 0, 0, 0, 0); }
-int mprotect(void *p, size_t n, int prot) { return (int)SYS(SYS_mprotect, p, n, prot, 0, 0, 0); }
+ssize_t read(int fd, void *buf, size_t n)
+{
+    return SYS(SYS_read, fd, buf, n, 0, 0, 0);
+}
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    return SYS(SYS_write, fd, buf, n, 0, 0, 0);
+}
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+    return SYS(SYS_pread64, fd, buf, n, off, 0, 0);
+}
+int close(int fd)
+{
+    return (int)SYS(SYS_close, fd, 0, 0, 0, 0, 0);
+}
+off_t lseek(int fd, off_t off, int whence)
+{
+    return SYS(SYS_lseek, fd, off, whence, 0, 0, 0);
+}
+int fstat(int fd, struct stat *st)
+{
+    return (int)SYS(SYS_fstat, fd, st, 0, 0, 0, 0);
+}
+int rename(const char *from, const char *to)
+{
+    return (int)SYS(SYS_rename, from, to, 0, 0, 0, 0);
+}
+int memfd_create(const char *name, unsigned flags)
+{
+    return (int)SYS(SYS_memfd_create, name, flags, 0, 0, 0, 0);
+}
+int poll(struct pollfd *pfd, nfds_t n, int ms)
+{
+    return (int)SYS(SYS_poll, pfd, n, ms, 0, 0, 0);
+}
+int clock_gettime(clockid_t clk, struct timespec *ts)
+{
+    return (int)SYS(SYS_clock_gettime, clk, ts, 0, 0, 0, 0);
+}
+int munmap(void *p, size_t n)
+{
+    return (int)SYS(SYS_munmap, p, n, 0, 0, 0, 0);
+}
+int mprotect(void *p, size_t n, int prot)
+{
+    return (int)SYS(SYS_mprotect, p, n, prot, 0, 0, 0);
+}
 
 void *mmap(void *p, size_t n, int prot, int flags, int fd, off_t off)
 {
@@ -178,8 +218,14 @@ ssize_t recv(int fd, void *buf, size_t n, int flags)
     return SYS(SYS_recvfrom, fd, buf, n, flags, 0, 0);
 }
 
-ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) { return SYS(SYS_sendmsg, fd, msg, flags, 0, 0, 0); }
-ssize_t recvmsg(int fd, struct msghdr *msg, int flags) { return SYS(SYS_recvmsg, fd, msg, flags, 0, 0, 0); }
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    return SYS(SYS_sendmsg, fd, msg, flags, 0, 0, 0);
+}
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    return SYS(SYS_recvmsg, fd, msg, flags, 0, 0, 0);
+}
 
 unsigned sleep(unsigned s)
 {
@@ -254,7 +300,10 @@ int strncmp(const char *a, const char *b, size_t n)
     return 0;
 }
 
-int strcmp(const char *a, const char *b) { return strncmp(a, b, SIZE_MAX); }
+int strcmp(const char *a, const char *b)
+{
+    return strncmp(a, b, SIZE_MAX);
+}
 
 char *strchr(const char *s, int c)
 {
@@ -288,9 +337,10 @@ long strtol(const char *s, char **end, int base)
         base = 10; /* no prefixes: the monitor reads decimal and bare hex */
     const char *digits = p;
     for (;; p++) {
-        int d = *p >= '0' && *p <= '9' ? *p - '0'
-              : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
-              : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : 99;
+        int d = *p >= '0' && *p <= '9'   ? *p - '0'
+                : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+                                         : 99;
         if (d >= base)
             break;
         v = v * (unsigned)base + (unsigned)d;
@@ -306,15 +356,25 @@ char *strerror(int e)
         int no;
         const char *text;
     } names[] = {
-        {EPERM, "Operation not permitted"}, {ENOENT, "No such file or directory"},
-        {EINTR, "Interrupted system call"}, {EIO, "Input/output error"},
-        {EBADF, "Bad file descriptor"}, {EAGAIN, "Resource temporarily unavailable"},
-        {ENOMEM, "Cannot allocate memory"}, {EACCES, "Permission denied"},
-        {EFAULT, "Bad address"}, {EEXIST, "File exists"}, {EINVAL, "Invalid argument"},
-        {EMFILE, "Too many open files"}, {ENOSPC, "No space left on device"},
-        {EPIPE, "Broken pipe"}, {ENAMETOOLONG, "File name too long"},
-        {ENOSYS, "Function not implemented"}, {ENOEXEC, "Exec format error"},
-        {EPROTO, "Protocol error"}, {ECONNRESET, "Connection reset by peer"},
+        {EPERM, "Operation not permitted"},
+        {ENOENT, "No such file or directory"},
+        {EINTR, "Interrupted system call"},
+        {EIO, "Input/output error"},
+        {EBADF, "Bad file descriptor"},
+        {EAGAIN, "Resource temporarily unavailable"},
+        {ENOMEM, "Cannot allocate memory"},
+        {EACCES, "Permission denied"},
+        {EFAULT, "Bad address"},
+        {EEXIST, "File exists"},
+        {EINVAL, "Invalid argument"},
+        {EMFILE, "Too many open files"},
+        {ENOSPC, "No space left on device"},
+        {EPIPE, "Broken pipe"},
+        {ENAMETOOLONG, "File name too long"},
+        {ENOSYS, "Function not implemented"},
+        {ENOEXEC, "Exec format error"},
+        {EPROTO, "Protocol error"},
+        {ECONNRESET, "Connection reset by peer"},
         {ETIMEDOUT, "Connection timed out"},
     };
     static char other[32];
@@ -471,8 +531,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             longs += *f == 'h' ? 0 : *f == 'l' ? 1 : 2;
         if (*f == 'd' || *f == 'i') {
             long long v = longs ? va_arg(ap, long long) : va_arg(ap, int);
-            put_num(&o, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, v < 0,
-                    10, width, pad, left);
+            put_num(&o, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, v < 0, 10,
+                    width, pad, left);
         } else if (*f == 'u' || *f == 'x') {
             unsigned long long v = longs ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
             put_num(&o, v, false, *f == 'u' ? 10 : 16, width, pad, left);
@@ -541,7 +601,10 @@ int sscanf(const char *s, const char *fmt, ...)
 
 /* stdio: the monitor writes its log lines with write(2) itself. */
 FILE *stderr;
-int fflush(FILE *f) { return 0; }
+int fflush(FILE *f)
+{
+    return 0;
+}
 
 /* --- time --------------------------------------------------------------------- */
 
@@ -582,9 +645,13 @@ size_t strftime(char *buf, size_t size, const char *fmt, const struct tm *tm)
             continue;
         }
         f++;
-        int v = *f == 'Y' ? tm->tm_year + 1900 : *f == 'm' ? tm->tm_mon + 1
-              : *f == 'd' ? tm->tm_mday : *f == 'H' ? tm->tm_hour
-              : *f == 'M' ? tm->tm_min : *f == 'S' ? tm->tm_sec : -1;
+        int v = *f == 'Y'   ? tm->tm_year + 1900
+                : *f == 'm' ? tm->tm_mon + 1
+                : *f == 'd' ? tm->tm_mday
+                : *f == 'H' ? tm->tm_hour
+                : *f == 'M' ? tm->tm_min
+                : *f == 'S' ? tm->tm_sec
+                            : -1;
         if (v < 0)
             put(&o, *f, 1);
         else
@@ -644,10 +711,17 @@ static bool read_mm(struct prctl_mm_map *map)
         p = end;
     }
     *map = (struct prctl_mm_map){
-        .start_code = f[26], .end_code = f[27], .start_stack = f[28],
-        .start_data = f[45], .end_data = f[46], .start_brk = f[47],
+        .start_code = f[26],
+        .end_code = f[27],
+        .start_stack = f[28],
+        .start_data = f[45],
+        .end_data = f[46],
+        .start_brk = f[47],
         .brk = (unsigned long)sys6(SYS_brk, 0, 0, 0, 0, 0, 0),
-        .arg_start = f[48], .arg_end = f[49], .env_start = f[50], .env_end = f[51],
+        .arg_start = f[48],
+        .arg_end = f[49],
+        .env_start = f[50],
+        .env_end = f[51],
         .exe_fd = (uint32_t)-1,
     };
     return true;
