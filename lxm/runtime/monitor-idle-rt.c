@@ -28,12 +28,16 @@
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <asm/prctl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -58,9 +62,20 @@
  * the monitor allocates). A page
  * costs only once written: a stack page once the deepest path has run
  * (a log line over a 4 KiB console read: two or three). */
+/* The thread block as glibc lays it out, for the stack protector that a
+ * distribution's CFLAGS may turn on (-fstack-protector-strong reads its
+ * canary at %fs:0x28); %fs points here before any protected code runs. */
+struct tcb {
+    void *self;
+    uintptr_t unused[4];
+    uintptr_t canary;
+};
+_Static_assert(offsetof(struct tcb, canary) == 0x28, "the canary is at %fs:0x28");
+
 static struct {
     char guard[2 * PAGE]; /* the page inside it PROT_NONE: an overflow faults */
     char stack[STACK_SIZE];
+    struct tcb tcb;
     int err_no;
     int argc;
     char **argv;
@@ -792,11 +807,38 @@ __attribute__((noreturn, used)) void lxm_idle_rt_main(void)
 }
 
 /* From _start: sp points at argc, then argv, NULL, the environment. */
-__attribute__((noreturn, used)) void lxm_idle_rt_start(long *sp)
+__attribute__((noreturn)) void __stack_chk_fail(void)
+{
+    static const char msg[] = "lxm-monitor-idle: stack smashing detected\n";
+    sys6(SYS_write, STDERR_FILENO, (long)msg, sizeof(msg) - 1, 0, 0, 0);
+    sys6(SYS_kill, sys6(SYS_getpid, 0, 0, 0, 0, 0, 0), SIGABRT, 0, 0, 0, 0);
+    exit(127);
+}
+
+/* %fs to the thread block, the canary from the kernel's 16 random bytes
+ * (AT_RANDOM in the aux vector after the environment), its low byte zero
+ * as glibc's is (a string overflow cannot write it). Unprotected itself,
+ * as is its caller: frames made from here on check the canary. */
+__attribute__((no_stack_protector)) static void set_tcb(char **envp)
+{
+    rt.tcb.self = &rt.tcb;
+    sys6(SYS_arch_prctl, ARCH_SET_FS, (long)&rt.tcb, 0, 0, 0, 0);
+    while (*envp)
+        envp++;
+    for (unsigned long *av = (unsigned long *)(envp + 1); av[0] != AT_NULL; av += 2)
+        if (av[0] == AT_RANDOM) {
+            uintptr_t c;
+            memcpy(&c, (void *)av[1], sizeof(c));
+            rt.tcb.canary = c & ~(uintptr_t)0xff;
+        }
+}
+
+__attribute__((noreturn, used, no_stack_protector)) void lxm_idle_rt_start(long *sp)
 {
     int argc = (int)sp[0];
     char **argv = (char **)(sp + 1);
     char **envp = argv + argc + 1;
+    set_tcb(envp);
     mprotect((void *)(((uintptr_t)rt.guard + PAGE - 1) & ~(uintptr_t)(PAGE - 1)), PAGE, PROT_NONE);
     if (copy_args(argc, argv, envp))
         __asm__ volatile("mov %0, %%rsp\n\t"
