@@ -16,12 +16,13 @@
  * stack at the top of the address space, the vDSO below it. The stack
  * the monitor runs on is a static array here, next to the rest of the
  * image; the arguments and the environment are copied beside it (and
- * /proc/PID/cmdline and environ pointed at the copies, PR_SET_MM), then
+ * /proc/PID/cmdline and environ pointed at the copies, PR_SET_MM_MAP), then
  * the kernel's stack and the vDSO are unmapped (time is read with
  * clock_gettime(2) itself: the monitor reads it a few times per event).
  * What is left is one run of pages under 2 MiB: one page table.
- * Where a step cannot be done (no CAP_SYS_RESOURCE, no /proc, a larger
- * environment than fits) the monitor runs as it is, only larger.
+ * Where a step cannot be done (a kernel without checkpoint/restore, no
+ * /proc, a larger environment than fits) the monitor runs on the kernel's
+ * stack, only larger.
  *
  * Other architectures build the idle monitor with glibc (Makefile.am). */
 #include <errno.h>
@@ -55,13 +56,6 @@
 #define COPY_MAX (16 * 1024)
 #define ARENA_SIZE (64 * 1024)
 
-/* What the runtime keeps, in one block laid out so that the pages the
- * monitor always writes are few and next to each other: the stack grows
- * down from the page that holds the runtime's variables and the start of
- * the arena (the copies of the arguments and the environment, then what
- * the monitor allocates). A page
- * costs only once written: a stack page once the deepest path has run
- * (a log line over a 4 KiB console read: two or three). */
 /* The thread block as glibc lays it out, for the stack protector that a
  * distribution's CFLAGS may turn on (-fstack-protector-strong reads its
  * canary at %fs:0x28); %fs points here before any protected code runs. */
@@ -72,6 +66,13 @@ struct tcb {
 };
 _Static_assert(offsetof(struct tcb, canary) == 0x28, "the canary is at %fs:0x28");
 
+/* What the runtime keeps, in one block laid out so that the pages the
+ * monitor always writes are few and next to each other: the stack grows
+ * down from the page that holds the runtime's variables and the start of
+ * the arena (the copies of the arguments and the environment, then what
+ * the monitor allocates). A page costs only once written: a stack page
+ * once the deepest path has run (a log line over a 4 KiB console read:
+ * two or three). */
 static struct {
     char guard[2 * PAGE]; /* the page inside it PROT_NONE: an overflow faults */
     char stack[STACK_SIZE];
@@ -242,6 +243,18 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     return SYS(SYS_recvmsg, fd, msg, flags, 0, 0, 0);
 }
 
+/* CMSG_NXTHDR, which glibc's headers inline only when optimizing. */
+struct cmsghdr *__cmsg_nxthdr(struct msghdr *msg, struct cmsghdr *cm)
+{
+    unsigned char *end = (unsigned char *)msg->msg_control + msg->msg_controllen;
+    if (cm->cmsg_len < sizeof(*cm))
+        return NULL;
+    cm = (struct cmsghdr *)((unsigned char *)cm + CMSG_ALIGN(cm->cmsg_len));
+    if ((unsigned char *)(cm + 1) > end || (unsigned char *)cm + CMSG_ALIGN(cm->cmsg_len) > end)
+        return NULL;
+    return cm;
+}
+
 unsigned sleep(unsigned s)
 {
     struct timespec ts = {.tv_sec = s};
@@ -317,7 +330,9 @@ int strncmp(const char *a, const char *b, size_t n)
 
 int strcmp(const char *a, const char *b)
 {
-    return strncmp(a, b, SIZE_MAX);
+    for (; *a && *a == *b; a++, b++)
+        ;
+    return (unsigned char)*a - (unsigned char)*b;
 }
 
 char *strchr(const char *s, int c)
@@ -806,7 +821,7 @@ __attribute__((noreturn, used)) void lxm_idle_rt_main(void)
     exit(main(rt.argc, rt.argv));
 }
 
-/* From _start: sp points at argc, then argv, NULL, the environment. */
+/* A protected frame found its canary overwritten. */
 __attribute__((noreturn)) void __stack_chk_fail(void)
 {
     static const char msg[] = "lxm-monitor-idle: stack smashing detected\n";
@@ -833,6 +848,7 @@ __attribute__((no_stack_protector)) static void set_tcb(char **envp)
         }
 }
 
+/* From _start: sp points at argc, then argv, NULL, the environment. */
 __attribute__((noreturn, used, no_stack_protector)) void lxm_idle_rt_start(long *sp)
 {
     int argc = (int)sp[0];
