@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -32,6 +33,7 @@
 #include "runtime/passwd.h"
 #include "security/seccomp-cache.h"
 #include "util/cleanup.h"
+#include "util/clone-vm.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -225,6 +227,43 @@ static void enter_container(struct attach_ctx *a)
     run_command(a, slave);
 }
 
+/* The command's own stack while it shares our memory (clone-vm.h): it
+ * needs a few KiB (error messages, execvp's path); untouched pages cost
+ * nothing. */
+#define COMMAND_STACK_SIZE (256 * 1024)
+
+static int command_main(void *arg)
+{
+    enter_container(arg);
+}
+
+/* The command shares our memory until its exec (no copy of our page
+ * tables, no copy-on-write faults): we wait meanwhile. Where that cannot
+ * be done (another architecture), a fork. environ is ours again after
+ * (exec_command sets the command's). */
+static pid_t spawn_command(struct attach_ctx *a, struct clone_args *args)
+{
+    void *stack = mmap(NULL, COMMAND_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack != MAP_FAILED) {
+        char **env = environ;
+        struct clone_args vm = *args;
+        vm.flags |= CLONE_VM | CLONE_VFORK;
+        pid_t pid = lxm_clone3_vm(&vm, stack, COMMAND_STACK_SIZE, command_main, a);
+        int e = errno;
+        environ = env;
+        munmap(stack, COMMAND_STACK_SIZE);
+        if (pid >= 0 || e != ENOSYS) {
+            errno = e;
+            return pid;
+        }
+    }
+    pid_t pid = (pid_t)syscall(SYS_clone3, args, sizeof(*args));
+    if (pid == 0)
+        enter_container(a);
+    return pid;
+}
+
 /* Create the command in init's pid namespace (the CLI sets where its
  * children go: setns CLONE_NEWPID changes nothing of its own, and it is
  * set back at once) and, with clone3, in the container's cgroup2
@@ -242,9 +281,7 @@ static pid_t clone_command(struct attach_ctx *a, struct lxm_error *err)
         .exit_signal = SIGCHLD,
         .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0,
     };
-    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-    if (pid == 0)
-        enter_container(a);
+    pid_t pid = spawn_command(a, &args);
     int e = errno;
     if (setns(self, CLONE_NEWPID) < 0 && pid > 0) {
         /* Cannot happen (our own namespace); never leave a command behind
