@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "config/container.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
@@ -98,7 +99,12 @@ static int run(struct lxm_ctx *ctx, enum run_kind kind, const char *cmd, int arg
     a.opts.env = env;
     _cleanup_container_ struct lxm_container *c = NULL;
     r = lxm_cmd_container(ctx, cmd, name, 0, &c, err);
-    return r < 0 ? r : lxm_runtime_attach(c, &a.opts, err);
+    if (r < 0)
+        return r;
+    /* Not there: perhaps the storage pool is not mounted yet (main.c). */
+    if (!lxm_container_exists(c) && (r = lxm_cmd_storage_ready(ctx, err)) < 0)
+        return r;
+    return lxm_runtime_attach(c, &a.opts, err);
 }
 
 int cmd_attach(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
