@@ -80,6 +80,42 @@ t_is "init's environment has container=lxm" \
 t_like "/dev/console is the monitor's pty" "$(lxm attach "$C" -- ls -l /dev/console 2>&1)" '^c'
 t_is "inherited fds: only stdio in attach" "$(lxm attach "$C" -- ls /proc/self/fd 2>&1 | tr '\n' ' ')" "0 1 2 3 "
 
+# The attached command as the host sees it: in the container's cgroup in
+# every hierarchy (cgroup2 by clone3, each v1 one by its own write to
+# tasks), in init's namespaces, with init's bounding set, seccomp mode and
+# no_new_privs.
+"$LXM_BIN" --root "$T_ROOT" attach "$C" -- sleep 60 </dev/null >/dev/null 2>&1 &
+apid=$!
+attached() { pgrep -P "$apid" -x sleep; }
+if t_wait 10 attached; then
+    spid=$(attached)
+    t_is "attached command: in the container's cgroup in every hierarchy" \
+        "$(grep -vc "/lxm/$(t_id "$C")\$" "/proc/$spid/cgroup")" 0
+    t_is "attached command: in as many hierarchies as init" \
+        "$(wc -l <"/proc/$spid/cgroup")" "$(wc -l <"/proc/$ipid/cgroup")"
+    diff_ns=
+    for ns in mnt pid uts ipc net cgroup user; do
+        [ "$(readlink /proc/$spid/ns/$ns)" = "$(readlink /proc/$ipid/ns/$ns)" ] || diff_ns="$diff_ns $ns"
+    done
+    t_is "attached command: init's namespaces" "$diff_ns" ""
+    sec() { grep -E '^(CapBnd|Seccomp|NoNewPrivs):' "/proc/$1/status"; }
+    t_is "attached command: init's bounding set, seccomp mode, no_new_privs" "$(sec "$spid")" "$(sec "$ipid")"
+    # SIGTERM to the CLI reaches the command; the CLI reaps it and exits.
+    done_() { [ ! -e "/proc/$spid" ] && ! grep -q '^State:[[:space:]]*[RSD]' "/proc/$apid/status" 2>/dev/null; }
+    kill "$apid"
+    if t_wait 10 done_; then
+        t_report ok "attached command: SIGTERM to the CLI ends both"
+        wait "$apid"
+        t_is "attached command: the CLI's status is the command's (143)" "$?" 143
+    else
+        t_report fail "attached command: SIGTERM to the CLI ends both"
+        kill -KILL "$apid" "$spid" 2>/dev/null
+    fi
+else
+    t_report fail "attached command: sleep never showed up under lxm attach ($apid)"
+    kill "$apid" 2>/dev/null
+fi
+
 # --- attach: exit codes, stdin, environment, pty ------------------------------
 lxm attach "$C" -- true
 t_is "attach exit code 0" "$?" 0
