@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "config/container.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
@@ -99,12 +98,18 @@ static int run(struct lxm_ctx *ctx, enum run_kind kind, const char *cmd, int arg
     a.opts.env = env;
     _cleanup_container_ struct lxm_container *c = NULL;
     r = lxm_cmd_container(ctx, cmd, name, 0, &c, err);
-    if (r < 0)
-        return r;
-    /* Not there: perhaps the storage pool is not mounted yet (main.c). */
-    if (!lxm_container_exists(c) && (r = lxm_cmd_storage_ready(ctx, err)) < 0)
-        return r;
-    return lxm_runtime_attach(c, &a.opts, err);
+    if (r == -ENOENT) {
+        /* Perhaps the storage pool is not mounted yet (main.c). */
+        struct lxm_error pool = {0};
+        int p = lxm_cmd_storage_ready(ctx, &pool);
+        if (p < 0) {
+            *err = pool;
+            return p;
+        }
+        lxm_error_clear(err);
+        r = lxm_cmd_container(ctx, cmd, name, 0, &c, err);
+    }
+    return r < 0 ? r : lxm_runtime_attach(c, &a.opts, err);
 }
 
 int cmd_attach(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
