@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,6 +12,12 @@
 pid_t lxm_clone3_vm(struct clone_args *args, void *stack, size_t size, int (*fn)(void *),
                     void *arg)
 {
+    /* With other threads, glibc's set*id() in the child would wait for
+     * them to switch too, and the stopped caller's thread never would. */
+    if (!__libc_single_threaded) {
+        errno = ENOSYS;
+        return -1;
+    }
     uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
     args->stack = (uint64_t)(uintptr_t)stack;
     args->stack_size = top - (uintptr_t)stack;

@@ -4,7 +4,8 @@
  * on either side and no teardown of a copied address space at its exec:
  * about 0.15 ms less than a fork of lxm here. glibc has no clone3
  * wrapper that takes a function, so the entry is a few lines of assembly
- * (x86-64); elsewhere the call fails with ENOSYS and the caller forks.
+ * (x86-64); elsewhere, and in a process that has ever had a second
+ * thread, the call fails with ENOSYS and the caller forks.
  *
  * The child runs fn(arg) and must exec or _exit; while it runs, the
  * caller is stopped (CLONE_VFORK), so the child may use the caller's
