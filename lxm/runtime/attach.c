@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -275,6 +276,15 @@ static pid_t clone_command(struct attach_ctx *a, struct lxm_error *err)
         return lxm_error_errno(err, errno, "attach: open /proc/self/ns/pid");
     if (setns(a->pidfd, CLONE_NEWPID) < 0)
         return lxm_error_errno(err, errno, "attach: enter the pid namespace");
+    /* Until its exec nothing in the container may take hold of the
+     * command (ptrace, /proc/PID/mem): between its setns() into the
+     * container's user namespace and its switch to the container's root
+     * it passes the credential checks, and it shares our memory. A
+     * non-dumpable mm needs CAP_SYS_PTRACE over the host's user namespace
+     * too. The flag belongs to the mm, so it is ours from here on (we only
+     * wait and relay now); the command's exec gets a new one. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return lxm_error_errno(err, errno, "attach: prctl(PR_SET_DUMPABLE)");
     int cgfd = a->entry.v2_dir;
     struct clone_args args = {
         .flags = cgfd >= 0 ? CLONE_INTO_CGROUP : 0,
