@@ -516,6 +516,11 @@ static const char *cgroup_parent(void)
     return p && *p ? p : LXM_CG_PARENT_DEFAULT;
 }
 
+const char *lxm_cg_parent(void)
+{
+    return cgroup_parent();
+}
+
 static void open_v2_fd(struct lxm_cgroup *cg)
 {
     if (cg->v2 >= 0 && cg->v2_fd < 0)

@@ -2,7 +2,8 @@
  * from the state file (no round trip to the monitor), reads what the
  * command needs (the user from the container's passwd, the config, the
  * seccomp program from the cache of seccomp-cache.c), opens the files of
- * the container's cgroups, and clones the command straight into init's pid
+ * the container's cgroups (the host's layout from the cache of
+ * cgroup-layout-cache.c), and clones the command straight into init's pid
  * namespace and the container's cgroup2 directory. The command joins the
  * other namespaces (one setns on init's pidfd) and then the v1 hierarchies
  * itself (cgroup-enter.h says why), takes a pty from the container's own
@@ -30,7 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup/cgroup-enter.h"
+#include "cgroup/cgroup-layout-cache.h"
 #include "runtime/passwd.h"
 #include "security/seccomp-cache.h"
 #include "util/cleanup.h"
@@ -339,7 +340,7 @@ static int find_init(struct attach_ctx *a, struct lxm_error *err)
         (a->pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime)) < 0)
         return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
     a->init = st.init_pid;
-    int r = lxm_cgroup_open(c->id, &a->cg, err);
+    int r = lxm_cgroup_open_entry(c->id, c->paths->run, &a->cg, &a->entry, err);
     if (r < 0 && r != -ENOENT)
         return lxm_error_prefix(err, "attach: cgroup");
     lxm_error_clear(err);
@@ -356,8 +357,6 @@ static int prepare(struct attach_ctx *a, struct lxm_error *err)
     int r = find_init(a, err);
     if (r < 0)
         return r;
-    if (a->cg && (r = lxm_cgroup_entry_open(a->cg, &a->entry, err)) < 0)
-        return lxm_error_prefix(err, "attach: cgroup");
     a->userns = in_other_userns(a->init);
     r = resolve_user(a, a->init, err);
     if (r < 0)
