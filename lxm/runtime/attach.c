@@ -241,7 +241,7 @@ static int command_main(void *arg)
 
 /* The command shares our memory until its exec (no copy of our page
  * tables, no copy-on-write faults): we wait meanwhile. Where that cannot
- * be done (another architecture), a fork. environ is ours again after
+ * be done (another architecture, a process that had threads), a fork. environ is ours again after
  * (exec_command sets the command's). */
 static pid_t spawn_command(struct attach_ctx *a, struct clone_args *args)
 {
@@ -272,11 +272,6 @@ static pid_t spawn_command(struct attach_ctx *a, struct clone_args *args)
  * directory. The pid or -errno. */
 static pid_t clone_command(struct attach_ctx *a, struct lxm_error *err)
 {
-    _cleanup_close_ int self = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-    if (self < 0)
-        return lxm_error_errno(err, errno, "attach: open /proc/self/ns/pid");
-    if (setns(a->pidfd, CLONE_NEWPID) < 0)
-        return lxm_error_errno(err, errno, "attach: enter the pid namespace");
     /* Until its exec nothing in the container may take hold of the
      * command (ptrace, /proc/PID/mem): between its setns() into the
      * container's user namespace and its switch to the container's root
@@ -286,6 +281,11 @@ static pid_t clone_command(struct attach_ctx *a, struct lxm_error *err)
      * wait and relay now); the command's exec gets a new one. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
         return lxm_error_errno(err, errno, "attach: prctl(PR_SET_DUMPABLE)");
+    _cleanup_close_ int self = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        return lxm_error_errno(err, errno, "attach: open /proc/self/ns/pid");
+    if (setns(a->pidfd, CLONE_NEWPID) < 0)
+        return lxm_error_errno(err, errno, "attach: enter the pid namespace");
     int cgfd = a->entry.v2_dir;
     struct clone_args args = {
         .flags = cgfd >= 0 ? CLONE_INTO_CGROUP : 0,
