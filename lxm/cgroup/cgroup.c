@@ -323,6 +323,19 @@ static int parse_mountinfo_line(const char *line, struct mi_entry *e)
     return 1;
 }
 
+/* Whether the line of length len has fstype cgroup or cgroup2: most
+ * lines do not, and cost no copy nor sscanf then. */
+static bool cgroup_line(const char *line, size_t len)
+{
+    const char *sep = memmem(line, len, " - ", 3);
+    if (!sep)
+        return false;
+    const char *fs = sep + 3;
+    size_t rest = len - (size_t)(fs - line);
+    return (rest > 7 && memcmp(fs, "cgroup ", 7) == 0) ||
+           (rest > 8 && memcmp(fs, "cgroup2 ", 8) == 0);
+}
+
 /* check_visible: skip mounts hidden under a later mount (a tmpfs over
  * /sys/fs/cgroup), by comparing the mount point's st_dev. */
 static int layout_from_mountinfo(const char *text, struct lxm_cg_layout *out, bool check_visible)
@@ -331,7 +344,10 @@ static int layout_from_mountinfo(const char *text, struct lxm_cg_layout *out, bo
     bool at_root[LXM_CG_MAX_HIER];
     out->n = 0;
     for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-        _cleanup_free_ char *line = strndup(p, strcspn(p, "\n"));
+        size_t len = strcspn(p, "\n");
+        if (!cgroup_line(p, len))
+            continue;
+        _cleanup_free_ char *line = strndup(p, len);
         _cleanup_free_ struct mi_entry *e = calloc(1, sizeof(*e));
         if (!line || !e)
             return -ENOMEM;
@@ -498,6 +514,11 @@ static const char *cgroup_parent(void)
      * --root that has a container called web1. */
     const char *p = getenv("LXM_CGROUP_PARENT");
     return p && *p ? p : LXM_CG_PARENT_DEFAULT;
+}
+
+const char *lxm_cg_parent(void)
+{
+    return cgroup_parent();
 }
 
 static void open_v2_fd(struct lxm_cgroup *cg)

@@ -98,6 +98,17 @@ static int run(struct lxm_ctx *ctx, enum run_kind kind, const char *cmd, int arg
     a.opts.env = env;
     _cleanup_container_ struct lxm_container *c = NULL;
     r = lxm_cmd_container(ctx, cmd, name, 0, &c, err);
+    if (r == -ENOENT) {
+        /* Perhaps the storage pool is not mounted yet (main.c). */
+        struct lxm_error pool = {0};
+        int p = lxm_cmd_storage_ready(ctx, &pool);
+        if (p < 0) {
+            *err = pool;
+            return p;
+        }
+        lxm_error_clear(err);
+        r = lxm_cmd_container(ctx, cmd, name, 0, &c, err);
+    }
     return r < 0 ? r : lxm_runtime_attach(c, &a.opts, err);
 }
 

@@ -204,6 +204,11 @@ static bool sweeps_leftovers(const struct lxm_command *cmd)
     return false;
 }
 
+static bool runs_in_container(const struct lxm_command *cmd)
+{
+    return cmd->fn == cmd_attach || cmd->fn == cmd_exec || cmd->fn == cmd_shell;
+}
+
 static const struct lxm_command *find_command(const char *name)
 {
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
@@ -472,8 +477,10 @@ int main(int argc, char **argv)
         goto fail;
     lxm_cmd_report_init(&ctx);
     /* After a reboot the storage pool is mounted again by whichever
-     * command comes first (`storage` does it itself, after its checks). */
-    if (needs_root && cmd->fn != cmd_storage && cmd->fn != cmd_monitor &&
+     * command comes first (`storage` does it itself, after its checks;
+     * attach, exec and shell only when the container is not found: a
+     * running one has its pool mounted, and they skip reading lxm.yaml). */
+    if (needs_root && cmd->fn != cmd_storage && cmd->fn != cmd_monitor && !runs_in_container(cmd) &&
         (r = lxm_cmd_storage_ready(&ctx, &err)) < 0) {
         lxm_paths_free(&ctx.paths);
         goto fail;

@@ -2,7 +2,8 @@
  * from the state file (no round trip to the monitor), reads what the
  * command needs (the user from the container's passwd, the config, the
  * seccomp program from the cache of seccomp-cache.c), opens the files of
- * the container's cgroups, and clones the command straight into init's pid
+ * the container's cgroups (the host's layout from the cache of
+ * cgroup-layout-cache.c), and clones the command straight into init's pid
  * namespace and the container's cgroup2 directory. The command joins the
  * other namespaces (one setns on init's pidfd) and then the v1 hierarchies
  * itself (cgroup-enter.h says why), takes a pty from the container's own
@@ -20,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,10 +31,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cgroup/cgroup-enter.h"
+#include "cgroup/cgroup-layout-cache.h"
 #include "runtime/passwd.h"
 #include "security/seccomp-cache.h"
 #include "util/cleanup.h"
+#include "util/clone-vm.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -225,12 +229,58 @@ static void enter_container(struct attach_ctx *a)
     run_command(a, slave);
 }
 
+/* The command's own stack while it shares our memory (clone-vm.h): it
+ * needs a few KiB (error messages, execvp's path); untouched pages cost
+ * nothing. */
+#define COMMAND_STACK_SIZE (256 * 1024)
+
+static int command_main(void *arg)
+{
+    enter_container(arg);
+}
+
+/* The command shares our memory until its exec (no copy of our page
+ * tables, no copy-on-write faults): we wait meanwhile. Where that cannot
+ * be done (another architecture, a process that had threads), a fork. environ is ours again after
+ * (exec_command sets the command's). */
+static pid_t spawn_command(struct attach_ctx *a, struct clone_args *args)
+{
+    void *stack = mmap(NULL, COMMAND_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack != MAP_FAILED) {
+        char **env = environ;
+        struct clone_args vm = *args;
+        vm.flags |= CLONE_VM | CLONE_VFORK;
+        pid_t pid = lxm_clone3_vm(&vm, stack, COMMAND_STACK_SIZE, command_main, a);
+        int e = errno;
+        environ = env;
+        munmap(stack, COMMAND_STACK_SIZE);
+        if (pid >= 0 || e != ENOSYS) {
+            errno = e;
+            return pid;
+        }
+    }
+    pid_t pid = (pid_t)syscall(SYS_clone3, args, sizeof(*args));
+    if (pid == 0)
+        enter_container(a);
+    return pid;
+}
+
 /* Create the command in init's pid namespace (the CLI sets where its
  * children go: setns CLONE_NEWPID changes nothing of its own, and it is
  * set back at once) and, with clone3, in the container's cgroup2
  * directory. The pid or -errno. */
 static pid_t clone_command(struct attach_ctx *a, struct lxm_error *err)
 {
+    /* Until its exec nothing in the container may take hold of the
+     * command (ptrace, /proc/PID/mem): between its setns() into the
+     * container's user namespace and its switch to the container's root
+     * it passes the credential checks, and it shares our memory. A
+     * non-dumpable mm needs CAP_SYS_PTRACE over the host's user namespace
+     * too. The flag belongs to the mm, so it is ours from here on (we only
+     * wait and relay now); the command's exec gets a new one. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return lxm_error_errno(err, errno, "attach: prctl(PR_SET_DUMPABLE)");
     _cleanup_close_ int self = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
     if (self < 0)
         return lxm_error_errno(err, errno, "attach: open /proc/self/ns/pid");
@@ -242,9 +292,7 @@ static pid_t clone_command(struct attach_ctx *a, struct lxm_error *err)
         .exit_signal = SIGCHLD,
         .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0,
     };
-    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-    if (pid == 0)
-        enter_container(a);
+    pid_t pid = spawn_command(a, &args);
     int e = errno;
     if (setns(self, CLONE_NEWPID) < 0 && pid > 0) {
         /* Cannot happen (our own namespace); never leave a command behind
@@ -292,7 +340,7 @@ static int find_init(struct attach_ctx *a, struct lxm_error *err)
         (a->pidfd = lxm_pidfd_verified(st.init_pid, st.init_starttime)) < 0)
         return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
     a->init = st.init_pid;
-    int r = lxm_cgroup_open(c->id, &a->cg, err);
+    int r = lxm_cgroup_open_entry(c->id, c->paths->run, &a->cg, &a->entry, err);
     if (r < 0 && r != -ENOENT)
         return lxm_error_prefix(err, "attach: cgroup");
     lxm_error_clear(err);
@@ -309,8 +357,6 @@ static int prepare(struct attach_ctx *a, struct lxm_error *err)
     int r = find_init(a, err);
     if (r < 0)
         return r;
-    if (a->cg && (r = lxm_cgroup_entry_open(a->cg, &a->entry, err)) < 0)
-        return lxm_error_prefix(err, "attach: cgroup");
     a->userns = in_other_userns(a->init);
     r = resolve_user(a, a->init, err);
     if (r < 0)

@@ -243,6 +243,12 @@ t_ok "containers are back" test -e "$CT/u1/config.yaml"
 DEV=$(findmnt -rn -o SOURCE -M "$STATE")
 t_is "mounted once" "$(findmnt -rn -M "$STATE" | wc -l)" 1
 t_is "the next command says nothing more" "$(lxm list 2>&1 >/dev/null)" ""
+# attach does not look at the pool for a running container, only when it
+# finds none.
+umount "$STATE"
+out=$(lxm attach u1 -- true 2>&1)
+t_like "attach after a reboot mounts the pool too" "$out" "mounted the storage pool $POOL on $STATE"
+t_like "... and finds the container, stopped" "$out" "container 'u1' is not running"
 
 # --- dir on btrfs: copies share data by reflink -----------------------------------------------
 sed -i 's/^  driver: btrfs$/  driver: dir/' "$CFG"

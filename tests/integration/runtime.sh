@@ -35,11 +35,13 @@ init_pid() { cut -d' ' -f2 "$T_ROOT/run/lxm/$1/state"; }
 monitor_pid() { cut -d' ' -f1 "$T_ROOT/run/lxm/$1/state"; }
 no_procs() { [ "$(procs_in "$1")" = 0 ]; }
 # What run/lxm holds besides the locks (run/lxm/.locks/NAME.lock: empty
-# files that are never removed, docs/locking.md) and the seccomp program
-# cache (run/lxm/.seccomp/KEY, kept across starts, docs/security.md), and
-# anything in those two that is not such a file.
+# files that are never removed, docs/locking.md), the seccomp program
+# cache (run/lxm/.seccomp/KEY, kept across starts, docs/security.md) and
+# attach's cgroup layout (run/lxm/.cgroup-layout, a file, docs/cgroups.md),
+# and anything in those that is not such a file.
 run_leftovers() {
-    ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx -e .locks -e .seccomp
+    ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx -e .locks -e .seccomp -e .cgroup-layout
+    [ ! -e "$T_ROOT/run/lxm/.cgroup-layout" ] || [ -f "$T_ROOT/run/lxm/.cgroup-layout" ] || echo .cgroup-layout
     find "$T_ROOT/run/lxm/.locks" -mindepth 1 \( -not -name '*.lock' -o -not -type f -o -not -empty \) 2>/dev/null
     find "$T_ROOT/run/lxm/.seccomp" -mindepth 1 -regextype posix-extended \( -not -regex '.*/[0-9a-f]{64}' -o -not -type f \) 2>/dev/null
 }
@@ -79,6 +81,57 @@ t_is "init's environment has container=lxm" \
     "$(tr '\0' '\n' </proc/$ipid/environ | grep '^container=')" container=lxm
 t_like "/dev/console is the monitor's pty" "$(lxm attach "$C" -- ls -l /dev/console 2>&1)" '^c'
 t_is "inherited fds: only stdio in attach" "$(lxm attach "$C" -- ls /proc/self/fd 2>&1 | tr '\n' ' ')" "0 1 2 3 "
+
+# The attached command as the host sees it: in the container's cgroup in
+# every hierarchy (cgroup2 by clone3, each v1 one by its own write to
+# tasks), in init's namespaces, with init's bounding set, seccomp mode and
+# no_new_privs.
+"$LXM_BIN" --root "$T_ROOT" attach "$C" -- sleep 60 </dev/null >/dev/null 2>&1 &
+apid=$!
+attached() { pgrep -P "$apid" -x sleep; }
+if t_wait 10 attached; then
+    spid=$(attached)
+    t_is "attached command: in the container's cgroup in every hierarchy" \
+        "$(grep -vc "/lxm/$(t_id "$C")\$" "/proc/$spid/cgroup")" 0
+    t_is "attached command: in as many hierarchies as init" \
+        "$(wc -l <"/proc/$spid/cgroup")" "$(wc -l <"/proc/$ipid/cgroup")"
+    diff_ns=
+    for ns in mnt pid uts ipc net cgroup user; do
+        [ "$(readlink /proc/$spid/ns/$ns)" = "$(readlink /proc/$ipid/ns/$ns)" ] || diff_ns="$diff_ns $ns"
+    done
+    t_is "attached command: init's namespaces" "$diff_ns" ""
+    sec() { grep -E '^(CapBnd|Seccomp|NoNewPrivs):' "/proc/$1/status"; }
+    t_is "attached command: init's bounding set, seccomp mode, no_new_privs" "$(sec "$spid")" "$(sec "$ipid")"
+    # SIGTERM to the CLI reaches the command; the CLI reaps it and exits.
+    done_() { [ ! -e "/proc/$spid" ] && ! grep -q '^State:[[:space:]]*[RSD]' "/proc/$apid/status" 2>/dev/null; }
+    kill "$apid"
+    if t_wait 10 done_; then
+        t_report ok "attached command: SIGTERM to the CLI ends both"
+        wait "$apid"
+        t_is "attached command: the CLI's status is the command's (143)" "$?" 143
+    else
+        t_report fail "attached command: SIGTERM to the CLI ends both"
+        kill -KILL "$apid" "$spid" 2>/dev/null
+    fi
+else
+    t_report fail "attached command: sleep never showed up under lxm attach ($apid)"
+    kill "$apid" 2>/dev/null
+fi
+
+# attach takes the host's cgroup layout from run/lxm/.cgroup-layout, and
+# only while it is whole and still the host's (docs/cgroups.md): here one
+# without the memory hierarchy, then one whose mount ids are not the
+# mounts' any more. Either way the command is in every hierarchy (the
+# guest sees "/" in each of its own) and the entry is written anew.
+LAYOUT=$T_ROOT/run/lxm/.cgroup-layout
+t_ok "attach keeps the host's cgroup layout" test -f "$LAYOUT"
+in_every() { lxm attach "$C" -- cat /proc/self/cgroup | grep -vc ':/$'; }
+sed -i '/\tmemory\t/d' "$LAYOUT"
+t_is "layout entry without a hierarchy: the command is in every one" "$(in_every)" 0
+t_like "... and the entry is whole again" "$(cat "$LAYOUT")" "	memory	"
+sed -i 's/^mount\t\([12]\)\t[0-9]*/mount\t\1\t999999/' "$LAYOUT"
+t_is "layout entry with other mount ids: the command is in every one" "$(in_every)" 0
+t_is "... and the entry has the mounts' ids again" "$(grep -c '	999999	' "$LAYOUT")" 0
 
 # --- attach: exit codes, stdin, environment, pty ------------------------------
 lxm attach "$C" -- true
