@@ -304,11 +304,16 @@ static int stage_mounts(struct monitor *m, struct lxm_error *err)
         return 0;
     if (!m->own_mntns) {
         m->host_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-        if (unshare(CLONE_NEWNS) < 0)
-            return lxm_error_errno(err, errno, "mounts: unshare mount namespace");
-        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-            return lxm_error_errno(err, errno, "mounts: make / rslave");
-        m->own_mntns = true;
+        const char *what = "unshare mount namespace";
+        if (unshare(CLONE_NEWNS) == 0) {
+            m->own_mntns = true;
+            what = mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0 ? NULL : "make / rslave";
+        }
+        if (what) {
+            int saved = errno;
+            unstage_mounts(m);
+            return lxm_error_errno(err, saved, "mounts: %s", what);
+        }
     }
     free(m->stage_dir);
     m->stage_dir = xasprintf("%s/mounts", m->c->run_dir);
@@ -324,13 +329,13 @@ static int stage_mounts(struct monitor *m, struct lxm_error *err)
 
 static void unstage_mounts(struct monitor *m)
 {
-    if (!m->stage_dir)
-        return;
-    (void)!chdir("/");
-    umount2(m->stage_dir, MNT_DETACH);
-    rmdir(m->stage_dir);
-    free(m->stage_dir);
-    m->stage_dir = NULL;
+    if (m->stage_dir) {
+        (void)!chdir("/");
+        umount2(m->stage_dir, MNT_DETACH);
+        rmdir(m->stage_dir);
+        free(m->stage_dir);
+        m->stage_dir = NULL;
+    }
     /* Back to the host's: our copy of its mount table (every host mount
      * once more) would cost the kernel memory for as long as we run. */
     if (m->own_mntns && m->host_mntns >= 0 && setns(m->host_mntns, CLONE_NEWNS) == 0)
