@@ -36,8 +36,9 @@ monitor_pid() { cut -d' ' -f1 "$T_ROOT/run/lxm/$1/state"; }
 no_procs() { [ "$(procs_in "$1")" = 0 ]; }
 # What run/lxm holds besides the locks (run/lxm/.locks/NAME.lock: empty
 # files that are never removed, docs/locking.md) and the seccomp program
-# cache (run/lxm/.seccomp/KEY, kept across starts, docs/security.md), and
-# anything in those two that is not such a file.
+# cache (run/lxm/.seccomp/KEY, kept across starts, docs/security.md) and
+# the masks' empty directory (run/lxm/.empty), and anything in those three
+# that is not such a file.
 run_leftovers() {
     ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx -e .locks -e .seccomp -e .empty
     # The masks' shared empty directory (rootfs-lock.c) stays, empty.
