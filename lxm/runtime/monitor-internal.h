@@ -68,6 +68,7 @@ struct monitor {
     char *apparmor_profile;
     struct lxm_userns userns;
     bool own_mntns;
+    int host_mntns;          /* the mount namespace we had before own_mntns, -1 */
     char *stage_dir;
     uint64_t starttime;      /* our own, recorded in the state file */
     int listen_fd;

@@ -294,20 +294,26 @@ static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_e
     return prepare_userns(m, pid, rootfd, err);
 }
 
-/* `mounts:` are staged in the monitor's own mount namespace (made once,
- * a slave of the host's) so that init's copy of it locks their flags;
- * the clone starts in the staging dir, where init finds them, and where
- * the locked rootfs is built (rootfs-lock.c). */
+/* `mounts:` are staged in the monitor's own mount namespace (a slave of
+ * the host's, for the boot only) so that init's copy of it locks their
+ * flags; the clone starts in the staging dir, where init finds them, and
+ * where the locked rootfs is built (rootfs-lock.c). */
 static int stage_mounts(struct monitor *m, struct lxm_error *err)
 {
     if (m->cfg->n_mounts == 0 && !lxm_mounts_locked(m->cfg))
         return 0;
     if (!m->own_mntns) {
-        if (unshare(CLONE_NEWNS) < 0)
-            return lxm_error_errno(err, errno, "mounts: unshare mount namespace");
-        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-            return lxm_error_errno(err, errno, "mounts: make / rslave");
-        m->own_mntns = true;
+        m->host_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        const char *what = "unshare mount namespace";
+        if (unshare(CLONE_NEWNS) == 0) {
+            m->own_mntns = true;
+            what = mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0 ? NULL : "make / rslave";
+        }
+        if (what) {
+            int saved = errno;
+            unstage_mounts(m);
+            return lxm_error_errno(err, saved, "mounts: %s", what);
+        }
     }
     free(m->stage_dir);
     m->stage_dir = xasprintf("%s/mounts", m->c->run_dir);
@@ -323,13 +329,20 @@ static int stage_mounts(struct monitor *m, struct lxm_error *err)
 
 static void unstage_mounts(struct monitor *m)
 {
-    if (!m->stage_dir)
-        return;
-    (void)!chdir("/");
-    umount2(m->stage_dir, MNT_DETACH);
-    rmdir(m->stage_dir);
-    free(m->stage_dir);
-    m->stage_dir = NULL;
+    if (m->stage_dir) {
+        (void)!chdir("/");
+        umount2(m->stage_dir, MNT_DETACH);
+        rmdir(m->stage_dir);
+        free(m->stage_dir);
+        m->stage_dir = NULL;
+    }
+    /* Back to the host's: our copy of its mount table (every host mount
+     * once more) would cost the kernel memory for as long as we run. */
+    if (m->own_mntns && m->host_mntns >= 0 && setns(m->host_mntns, CLONE_NEWNS) == 0)
+        m->own_mntns = false;
+    if (m->host_mntns >= 0)
+        close(m->host_mntns);
+    m->host_mntns = -1;
 }
 
 /* The rootfs with proc, sysfs and the masks, built where init's copy of
@@ -752,7 +765,8 @@ static void monitor_init(struct monitor *m, struct lxm_container *c)
                           .uffd = -1,
                           .idle_fd = -1,
                           .exe_fd = -1,
-                          .frozen_fd = -1};
+                          .frozen_fd = -1,
+                          .host_mntns = -1};
 }
 
 void lxm_monitor_main(struct lxm_container *c, int result_fd)

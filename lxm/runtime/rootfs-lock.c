@@ -18,6 +18,7 @@
  * mounts afterwards (/dev, the cgroup2 view, bind mounts) stays its own. */
 #include "runtime/runtime-internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -52,7 +53,7 @@ static void wait_pid(pid_t pid, int *status)
 
 struct helper_args {
     const struct lxm_config *cfg;
-    int pidfd, rootfd, stage, errfd;
+    int pidfd, rootfd, rundir, empty, errfd;
     uid_t uid; /* host ids of container root: the owner of what we create */
     gid_t gid;
 };
@@ -65,12 +66,39 @@ static int build(const struct helper_args *h, struct lxm_error *err)
 {
     setfsgid(h->gid);
     setfsuid(h->uid);
-    int r = lxm_rootfs_kernel_fs(h->rootfd, h->cfg, err);
+    int r = lxm_rootfs_kernel_fs(h->rootfd, h->cfg, h->empty, err);
     setfsuid(0);
     setfsgid(0);
     if (r == 0)
-        lxm_rootfs_boot_id(h->rootfd, h->stage);
+        lxm_rootfs_boot_id(h->rootfd, h->rundir);
     return r;
+}
+
+/* RUN/.empty, the one empty directory that masks every container's masked
+ * directories (a read-only bind of it, locked like the rest), made on first
+ * use; -1 (a tmpfs of its own per mask) unless it is an empty directory of
+ * root's that nobody can write. rundir is RUN/NAME. */
+static int open_empty_dir(int rundir)
+{
+    static const char name[] = "../.empty";
+    if (mkdirat(rundir, name, 0555) < 0 && errno != EEXIST)
+        return -1;
+    _cleanup_close_ int fd = openat(rundir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 0222) != 0)
+        return -1;
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    _cleanup_closedir_ DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
+    if (!d) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        return -1;
+    }
+    struct dirent *e;
+    bool is_empty = true;
+    while (is_empty && (e = readdir(d)))
+        is_empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    return is_empty ? TAKE_FD(fd) : -1;
 }
 
 /* In the helper, forked into init's pid namespace: join its network
@@ -125,10 +153,18 @@ int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *s
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return lxm_error_errno(err, errno, "pipe");
+    /* The boot id's file waits in RUN/NAME, not in the stage: a bind of
+     * it would keep the stage tmpfs alive as long as the container. */
+    _cleanup_close_ int rundir = openat(dir, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int empty = rundir < 0 ? -1 : open_empty_dir(rundir);
+    if (rundir < 0)
+        return lxm_error_errno(err, errno, "open %s/..", stage);
+    if (empty < 0)
+        lxm_debug("no shared empty directory for the masks: a tmpfs each");
     pid_t pid = fork_into_pidns(pidfd, err);
     if (pid == 0) {
         close(p[0]);
-        struct helper_args h = {cfg, pidfd, root, dir, p[1], uid, gid};
+        struct helper_args h = {cfg, pidfd, root, rundir, empty, p[1], uid, gid};
         helper(&h);
     }
     close(p[1]);

@@ -280,9 +280,20 @@ static int setup_user_mounts(int rootfd, const struct lxm_config *cfg, struct lx
     return 0;
 }
 
-static int mask_paths(int rootfd, char **paths, struct lxm_error *err)
+/* A masked directory gets a read-only bind of empty (an empty directory
+ * of the host's, the same for every container: a mount costs the kernel
+ * far less than a filesystem instance, see docs/benchmarks.md) or, with
+ * empty -1, an empty read-only tmpfs of its own. */
+static int mask_dir(int t, int empty, const char *path, struct lxm_error *err)
 {
     static const char *const ro_tmpfs[] = {"size=0", NULL};
+    if (empty < 0)
+        return mount_fs(t, "tmpfs", ro_tmpfs, ATTR_SAFE | MOUNT_ATTR_RDONLY, path, err);
+    return bind_mount(empty, "", t, ATTR_SAFE | MOUNT_ATTR_RDONLY, "an empty directory", path, err);
+}
+
+static int mask_paths(int rootfd, char **paths, int empty, struct lxm_error *err)
+{
     for (size_t i = 0; paths && paths[i]; i++) {
         _cleanup_close_ int t = lxm_open_in_root(rootfd, paths[i], O_PATH | O_NOFOLLOW, 0);
         if (t == -ENOENT)
@@ -293,7 +304,7 @@ static int mask_paths(int rootfd, char **paths, struct lxm_error *err)
         if (fstat(t, &st) < 0)
             return lxm_error_errno(err, errno, "mask %s", paths[i]);
         int r = S_ISDIR(st.st_mode)
-                    ? mount_fs(t, "tmpfs", ro_tmpfs, ATTR_SAFE | MOUNT_ATTR_RDONLY, paths[i], err)
+                    ? mask_dir(t, empty, paths[i], err)
                     : bind_mount(AT_FDCWD, "/dev/null", t, 0, "/dev/null", paths[i], err);
         if (r < 0)
             return r;
@@ -319,13 +330,14 @@ static int readonly_paths(int rootfd, char **paths, struct lxm_error *err)
 
 /* --- the whole sequence ---------------------------------------------------------------- */
 
-int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, struct lxm_error *err)
+int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, int empty,
+                         struct lxm_error *err)
 {
     int r = mount_at(rootfd, "/proc", "proc", NULL, ATTR_SAFE, err);
     if (r == 0)
         r = mount_at(rootfd, "/sys", "sysfs", NULL, ATTR_SAFE | MOUNT_ATTR_RDONLY, err);
     if (r == 0)
-        r = mask_paths(rootfd, cfg->policy.masked_paths, err);
+        r = mask_paths(rootfd, cfg->policy.masked_paths, empty, err);
     if (r == 0)
         r = readonly_paths(rootfd, cfg->policy.readonly_paths, err);
     return r;
@@ -343,7 +355,7 @@ static void setup_cgroup_fs(int rootfd)
 /* A boot id of this boot bound over /proc/sys/kernel/random/boot_id, so
  * journald and `journalctl -b` / `--list-boots` tell the container's boots
  * apart instead of sharing the host's. The file lives in tmpdir (the
- * container's /dev, or the monitor's stage) only until it is bound. Best
+ * container's /dev, or its run dir on the host) only until it is bound. Best
  * effort: a guest without it still boots. */
 void lxm_rootfs_boot_id(int rootfd, int tmpdir)
 {
@@ -363,6 +375,7 @@ void lxm_rootfs_boot_id(int rootfd, int tmpdir)
         lxm_open_in_root(rootfd, "/proc/sys/kernel/random/boot_id", O_PATH, 0);
     if (target < 0)
         return;
+    unlinkat(tmpdir, name, 0); /* left by a start that died half-way */
     _cleanup_close_ int fd =
         openat(tmpdir, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0444);
     struct lxm_error e = {0};
@@ -449,7 +462,7 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
     const char *at = access("/mnt", F_OK) == 0 ? "/mnt" : "/tmp";
     if (move_mount(rootfd, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return lxm_error_errno(err, errno, "mount rootfs %s on %s", rootfs, at);
-    int r = b->locked ? 0 : lxm_rootfs_kernel_fs(rootfd, b->cfg, err);
+    int r = b->locked ? 0 : lxm_rootfs_kernel_fs(rootfd, b->cfg, -1, err);
     if (r < 0)
         return r;
     setup_cgroup_fs(rootfd);

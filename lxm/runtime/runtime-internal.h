@@ -94,10 +94,13 @@ void lxm_child_main(struct lxm_boot *b) __attribute__((noreturn));
  * touches only its own instance); its master is sent over sync_fd. */
 int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err);
 /* /proc, a read-only /sys, then the policy's masked and read-only paths,
- * below rootfd. */
-int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, struct lxm_error *err);
+ * below rootfd. A masked directory gets a read-only bind of empty (an
+ * empty directory; -1: a read-only tmpfs of its own). */
+int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, int empty,
+                         struct lxm_error *err);
 /* A boot id of its own bound over /proc/sys/kernel/random/boot_id (the
- * file is made in tmpdir and unlinked once bound); best effort. Locked
+ * file is made in tmpdir, on a filesystem that is there anyway: the
+ * container's /dev or the host's, and unlinked once bound); best effort. Locked
  * too when mounts are: systemd unmounts what it can below /proc before it
  * tries a proc of its own for a service (ProtectProc=), and gives up if
  * it took anything away. */
