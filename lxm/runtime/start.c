@@ -300,6 +300,11 @@ static int stop_running(struct lxm_container *c, const struct lxm_runtime_info *
         int r = lxm_monitor_stop(c, monfd, timeout_ms, kill);
         if (r == 0)
             return 0;
+        if (r == -EPIPE)
+            return lxm_error_set(err, EPIPE,
+                                 "container '%s': its monitor (pid %d) hung up on the stop "
+                                 "request and is still alive (see %s/lxm.log)",
+                                 c->name, (int)st.monitor_pid, c->log_dir);
         if (monfd >= 0 && !lxm_pidfd_exited(monfd))
             return lxm_error_set(err, ETIMEDOUT,
                                  "container '%s': its monitor (pid %d) is alive but has not "

@@ -200,6 +200,31 @@ bool lxm_pidfd_exited(int pidfd)
     return poll(&p, 1, 0) > 0;
 }
 
+/* A monitor hangs up on a client without an answer when it dies (it keeps
+ * its clients across its execs and says "stopped" before it exits; only a
+ * flood of connections makes it drop a waiting one). Its files close in
+ * the middle of its exit, before the kernel marks it exited, and the rest
+ * (its mount namespace, the console's pty) can take a while on a loaded
+ * host: whoever reads "it died" from a hang-up waits for its pidfd first,
+ * bounded, or it calls a dying monitor alive and leaves the container to
+ * a monitor that is gone. */
+#define MONITOR_EXIT_WAIT_MS 5000
+
+bool lxm_monitor_wait_exit(int monfd)
+{
+    if (monfd < 0)
+        return true;
+    int64_t deadline = lxm_now_ms() + MONITOR_EXIT_WAIT_MS;
+    struct pollfd p = {.fd = monfd, .events = POLLIN};
+    for (;;) {
+        int64_t left = deadline - lxm_now_ms();
+        int r = poll(&p, 1, left > 0 ? (int)left : 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r > 0;
+    }
+}
+
 /* RUNNING or FROZEN if the recorded init lives; false otherwise. */
 static bool init_from_state(struct lxm_container *c, const struct lxm_state_file *st,
                             struct lxm_runtime_info *out)
@@ -312,7 +337,10 @@ int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, str
         r = query_monitor(c, monfd, out);
         if (r == 0)
             return 0;
-        if (monfd >= 0 && !lxm_pidfd_exited(monfd)) {
+        /* Not there or hung up: it is on its way out (a silence is not). */
+        bool hung_up = r == -ECONNRESET || r == -ECONNREFUSED || r == -ENOENT;
+        bool gone = hung_up ? lxm_monitor_wait_exit(monfd) : lxm_pidfd_exited(monfd);
+        if (monfd >= 0 && !gone) {
             query_busy_monitor(c, &st, out);
             return 0;
         }
@@ -339,7 +367,7 @@ void lxm_runtime_say_killing(const struct lxm_container *c, int64_t timeout_ms)
 /* Stop through the monitor (monfd: its pidfd, -1 if unknown): 0 once it
  * says "stopped", -ECONNRESET if it died on the way, -ETIMEDOUT if it is
  * still at it after the grace period. */
-int lxm_monitor_stop(struct lxm_container *c, int monfd, int64_t timeout_ms, bool kill)
+static int stop_request(struct lxm_container *c, int monfd, int64_t timeout_ms, bool kill)
 {
     _cleanup_close_ int fd = lxm_monitor_connect(c);
     if (fd < 0)
@@ -359,4 +387,12 @@ int lxm_monitor_stop(struct lxm_container *c, int monfd, int64_t timeout_ms, boo
         else if (strcmp(line, "stopped") == 0)
             return 0;
     }
+}
+
+int lxm_monitor_stop(struct lxm_container *c, int monfd, int64_t timeout_ms, bool kill)
+{
+    int r = stop_request(c, monfd, timeout_ms, kill);
+    if (r == -ECONNRESET && !lxm_monitor_wait_exit(monfd))
+        return -EPIPE;
+    return r;
 }
