@@ -303,9 +303,15 @@ static int stop_running(struct lxm_container *c, const struct lxm_runtime_info *
     if (info->monitor_alive) {
         struct lxm_state_file st;
         _cleanup_close_ int monfd = lxm_state_read(c, &st) == 0 ? lxm_state_monitor_pidfd(&st) : -1;
-        int r = lxm_monitor_stop(c, monfd, timeout_ms, kill);
+        int r = lxm_monitor_stop(c, monfd, st.monitor_pid, timeout_ms, kill);
         if (r == 0)
             return 0;
+        if (r == -EBUSY)
+            return lxm_error_set(err, EBUSY,
+                                 "container '%s': its monitor (pid %d) is stopped (SIGSTOP or a "
+                                 "debugger) and has not taken the stop request; it takes it when "
+                                 "it runs again ('kill -CONT %d')",
+                                 c->name, (int)st.monitor_pid, (int)st.monitor_pid);
         if (r == -EPIPE)
             return lxm_error_set(err, EPIPE,
                                  "container '%s': its monitor (pid %d) hung up on the stop "

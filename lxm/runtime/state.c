@@ -367,7 +367,20 @@ void lxm_runtime_say_killing(const struct lxm_container *c, int64_t timeout_ms)
 /* Stop through the monitor (monfd: its pidfd, -1 if unknown): 0 once it
  * says "stopped", -ECONNRESET if it died on the way, -ETIMEDOUT if it is
  * still at it after the grace period. */
-static int stop_request(struct lxm_container *c, int monfd, int64_t timeout_ms, bool kill)
+/* How often a stop that waits looks at the monitor, and how long one that
+ * is stopped (SIGSTOP, a debugger) is waited for before the stop says so:
+ * it is not working on the request, and it may never be continued. */
+#define STOP_CHECK_MS 500
+#define STOP_STOPPED_MS QUERY_WAIT_MS
+
+static bool is_stopped(pid_t pid)
+{
+    char state = 0;
+    return pid > 0 && proc_starttime_state(pid, &state) > 0 && (state == 'T' || state == 't');
+}
+
+static int stop_request(struct lxm_container *c, int monfd, pid_t monpid, int64_t timeout_ms,
+                        bool kill)
 {
     _cleanup_close_ int fd = lxm_monitor_connect(c);
     if (fd < 0)
@@ -376,12 +389,24 @@ static int stop_request(struct lxm_container *c, int monfd, int64_t timeout_ms, 
     int n = snprintf(req, sizeof(req), "stop %" PRId64 " %d\n", timeout_ms, kill ? 1 : 0);
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
         return -ECONNRESET;
-    int64_t deadline = lxm_now_ms() + (kill ? 0 : timeout_ms) + STOP_GRACE_MS;
+    int64_t deadline = lxm_now_ms() + (kill ? 0 : timeout_ms) + STOP_GRACE_MS, stopped = -1;
     for (;;) {
-        int64_t left = deadline - lxm_now_ms();
-        int r = lxm_read_line_within(fd, monfd, left > 0 ? left : 0, line, sizeof(line));
+        int64_t now = lxm_now_ms(), left = deadline - now;
+        if (left <= 0)
+            return -ETIMEDOUT;
+        int r = lxm_read_line_within(fd, monfd, left < STOP_CHECK_MS ? left : STOP_CHECK_MS, line,
+                                     sizeof(line));
+        if (r == -ETIMEDOUT) {
+            if (!is_stopped(monpid))
+                stopped = -1;
+            else if (stopped < 0)
+                stopped = now;
+            else if (now - stopped >= STOP_STOPPED_MS)
+                return -EBUSY;
+            continue;
+        }
         if (r < 0)
-            return r == -ETIMEDOUT ? r : -ECONNRESET;
+            return -ECONNRESET;
         if (strcmp(line, "kill") == 0 && !kill)
             lxm_runtime_say_killing(c, timeout_ms);
         else if (strcmp(line, "stopped") == 0)
@@ -389,9 +414,10 @@ static int stop_request(struct lxm_container *c, int monfd, int64_t timeout_ms, 
     }
 }
 
-int lxm_monitor_stop(struct lxm_container *c, int monfd, int64_t timeout_ms, bool kill)
+int lxm_monitor_stop(struct lxm_container *c, int monfd, pid_t monpid, int64_t timeout_ms,
+                     bool kill)
 {
-    int r = stop_request(c, monfd, timeout_ms, kill);
+    int r = stop_request(c, monfd, monfd >= 0 ? monpid : 0, timeout_ms, kill);
     if (r == -ECONNRESET && !lxm_monitor_wait_exit(monfd))
         return -EPIPE;
     return r;
