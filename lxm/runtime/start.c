@@ -114,12 +114,13 @@ static void unlock_if(struct lxm_container *c, bool took)
 }
 
 /* The v1 freezer keeps frozen tasks alive through SIGKILL, and a frozen
- * init cannot act on its halt signal: thaw before either. */
+ * init cannot act on its halt signal: thaw before either, the groups its
+ * guest froze below it included (a nested container). */
 static void thaw(const struct lxm_container *c)
 {
     struct lxm_cgroup *cg = NULL;
     if (lxm_cgroup_open(c->id, &cg, NULL) == 0) {
-        lxm_cgroup_freeze(cg, false, NULL);
+        lxm_cgroup_thaw_all(cg);
         lxm_cgroup_free(cg);
     }
 }

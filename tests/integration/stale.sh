@@ -105,35 +105,4 @@ t_is "garbage state: RUNNING" "$(state_of "$C")" RUNNING
 t_like "garbage state: replaced by the new monitor's" "$(cat "$(state_file "$C")")" '^[0-9]+ [0-9]+ '
 t_ok "garbage state: stop" lxm stop "$C"
 
-# --- 6. a process that outlives SIGKILL: reported, the record kept, tried again -------
-# A process frozen in a v1 freezer group below the container's own (its
-# thaw does not reach it) does not die: the stop that reaps the crashed
-# container says so and keeps its state file, and once the process can
-# die the next stop cleans up.
-FRZ=$(awk '$0 ~ / - cgroup / && $NF ~ /(^|,)freezer(,|$)/ {print $5; exit}' /proc/self/mountinfo)
-if [ -z "$FRZ" ]; then
-    t_skip "crash 4: a process that outlives SIGKILL" "no v1 freezer on this host"
-else
-    t_ok "crash 4: start, kill -9 monitor and init" crash
-    sub=$FRZ/lxm/$(t_id "$C")/stuck
-    sleep 600 &
-    stuck=$!
-    t_on_exit "echo THAWED >'$sub/freezer.state'; kill -9 $stuck"
-    mkdir "$sub" && echo "$stuck" >"$sub/cgroup.procs" && echo FROZEN >"$sub/freezer.state"
-    t_ok "crash 4: a process frozen in a group of its own below $C's" \
-        t_wait 5 grep -qx FROZEN "$sub/freezer.state"
-    out=$(lxm stop "$C" 2>&1)
-    t_is "crash 4: lxm stop fails" "$?" 1
-    t_like "crash 4: ... naming the pid and the command that tries again" "$out" \
-        "pid $stuck survives SIGKILL.*'lxm stop $C' tries again"
-    t_like "crash 4: the state file and the cgroups are kept" "$(host_state "$C")" \
-        '^state=[0-9]+:[0-9]+:.* cgroups=[1-9]'
-    t_is "crash 4: lxm list says STOPPED" "$(state_of "$C")" STOPPED
-    echo THAWED >"$sub/freezer.state"
-    t_ok "crash 4: thawed, it dies" t_wait 10 gone "$stuck"
-    t_ok "crash 4: lxm stop now cleans up" lxm stop "$C"
-    t_is "crash 4: no state file, no cgroup" "$(host_state "$C")" \
-        "state= cgroups=0 chains=$([ -n "$NFT" ] && echo 0 || echo -)"
-fi
-
 t_done
