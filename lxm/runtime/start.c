@@ -302,7 +302,7 @@ static int stop_running(struct lxm_container *c, const struct lxm_runtime_info *
                         int64_t timeout_ms, bool kill, struct lxm_error *err)
 {
     if (info->monitor_alive) {
-        struct lxm_state_file st;
+        struct lxm_state_file st = {0};
         _cleanup_close_ int monfd = lxm_state_read(c, &st) == 0 ? lxm_state_monitor_pidfd(&st) : -1;
         int r = lxm_monitor_stop(c, monfd, st.monitor_pid, timeout_ms, kill);
         if (r == 0)

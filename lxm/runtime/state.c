@@ -364,9 +364,6 @@ void lxm_runtime_say_killing(const struct lxm_container *c, int64_t timeout_ms)
                  timeout_ms / 1000);
 }
 
-/* Stop through the monitor (monfd: its pidfd, -1 if unknown): 0 once it
- * says "stopped", -ECONNRESET if it died on the way, -ETIMEDOUT if it is
- * still at it after the grace period. */
 /* How often a stop that waits looks at the monitor, and how long one that
  * is stopped (SIGSTOP, a debugger) is waited for before the stop says so:
  * it is not working on the request, and it may never be continued. */
@@ -379,6 +376,11 @@ static bool is_stopped(pid_t pid)
     return pid > 0 && proc_starttime_state(pid, &state) > 0 && (state == 'T' || state == 't');
 }
 
+/* One stop request (monfd: the monitor's pidfd, -1 if unknown; monpid: its
+ * pid, 0 if unknown): 0 once it says "stopped", -ECONNRESET if it hung up or
+ * was not there, -EBUSY if it stays stopped, -ETIMEDOUT if it is still at it
+ * after the grace period. Lines are read in slices of STOP_CHECK_MS; the
+ * monitor's are a few bytes in one write each, never split across two. */
 static int stop_request(struct lxm_container *c, int monfd, pid_t monpid, int64_t timeout_ms,
                         bool kill)
 {
@@ -414,6 +416,8 @@ static int stop_request(struct lxm_container *c, int monfd, pid_t monpid, int64_
     }
 }
 
+/* As stop_request; a hang-up is told apart: the monitor has exited by the
+ * end of the wait (-ECONNRESET) or lives on (-EPIPE). */
 int lxm_monitor_stop(struct lxm_container *c, int monfd, pid_t monpid, int64_t timeout_ms,
                      bool kill)
 {
