@@ -911,8 +911,7 @@ static int rmdir_tree(const char *dir, int depth)
 static int kill_everything(struct lxm_cgroup *cg, struct lxm_error *err)
 {
     /* v1 freezer: a frozen task does not die until thawed. */
-    if (cg->role[LXM_CG_FREEZER] >= 0 && lxm_cgroup_is_frozen(cg) != 0)
-        (void)lxm_cgroup_freeze(cg, false, NULL);
+    lxm_cgroup_thaw_all(cg);
     for (int i = 0; i < cg->n; i++)
         if (access(cg->h[i].dir, F_OK) == 0)
             cg->h[i].ops->kill_all(&cg->h[i]);
@@ -994,6 +993,34 @@ int lxm_cgroup_freeze(struct lxm_cgroup *cg, bool frozen, struct lxm_error *err)
                              "freezer)",
                              frozen ? "freeze" : "unfreeze");
     return h->ops->freeze(h, frozen, err);
+}
+
+/* THAWED into dir and then into every group below it: a v1 group frozen
+ * by itself stays frozen when its parent thaws. */
+static void v1_thaw_tree(const char *dir, int depth)
+{
+    _cleanup_free_ char *st = NULL;
+    if (lxm_cg_read(dir, "freezer.state", &st) < 0)
+        return;
+    if (strncmp(st, "THAWED", 6) != 0)
+        (void)lxm_cg_write(dir, "freezer.state", "THAWED", NULL);
+    _cleanup_closedir_ DIR *d = depth < 64 ? opendir(dir) : NULL;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        _cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+        if (sub)
+            v1_thaw_tree(sub, depth + 1);
+    }
+}
+
+void lxm_cgroup_thaw_all(struct lxm_cgroup *cg)
+{
+    struct lxm_cg_hier *h = role_hier(cg, LXM_CG_FREEZER);
+    if (h && h->ops->version == 1)
+        v1_thaw_tree(h->dir, 0);
+    else if (h)
+        (void)h->ops->freeze(h, false, NULL);
 }
 
 int lxm_cgroup_is_frozen(struct lxm_cgroup *cg)

@@ -51,6 +51,11 @@ int lxm_cgroup_apply_limits(struct lxm_cgroup *cg, const struct lxm_limits *limi
 int lxm_cgroup_stats(struct lxm_cgroup *cg, struct lxm_cgroup_stats *st, struct lxm_error *err);
 int lxm_cgroup_freeze(struct lxm_cgroup *cg, bool frozen, struct lxm_error *err);
 int lxm_cgroup_is_frozen(struct lxm_cgroup *cg);   /* 1, 0, or -errno */
+/* Before a kill: thaw the container and every group below it that its
+ * guest froze (v1 freezer tasks outlive SIGKILL, and a pid namespace's
+ * init cannot finish exiting while one of its processes is frozen). v2
+ * frozen tasks die of SIGKILL: there only the container's own group. */
+void lxm_cgroup_thaw_all(struct lxm_cgroup *cg);
 /* The same for the container called name, without opening its cgroup:
  * one read of its freezer file (-ENOENT when there is none). For a
  * command that asks about many containers; the host's layout is read

@@ -358,8 +358,10 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     struct lxm_runtime_info ri = { 0 };
     describe(c, obj, &ri, true, -1, err);
     bool active = is_active(ri.state);
-    struct lxm_ready_info rd;
-    lxm_ready_query(c, &rd, NULL);
+    struct lxm_ready_info rd = { .boot_ms = -1 };
+    /* A monitor that did not answer the state request is not asked again. */
+    if (!ri.monitor_busy)
+        lxm_ready_query(c, &rd, NULL);
     /* A container whose monitor died reports RUNNING from its init: ready. */
     lxm_obj_bool(obj, "ready", ri.state == LXM_STATE_RUNNING || (rd.known && rd.ready));
     lxm_obj_str(obj, "status", rd.known && rd.status[0] ? rd.status : NULL);

@@ -531,11 +531,13 @@ enum lxm_state monitor_state(struct monitor *m)
     return m->ready.ready ? LXM_STATE_RUNNING : LXM_STATE_STARTING;
 }
 
-/* The v1 freezer keeps a frozen task alive through SIGKILL: thaw first. */
+/* The v1 freezer keeps a frozen task alive through SIGKILL: thaw first
+ * (what the guest froze below its group too: init cannot finish exiting
+ * while a process of its namespace is frozen). */
 static void kill_init(struct monitor *m)
 {
     if (m->cg)
-        lxm_cgroup_freeze(m->cg, false, NULL);
+        lxm_cgroup_thaw_all(m->cg);
     pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
 }
 

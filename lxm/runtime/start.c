@@ -30,11 +30,15 @@
 /* The monitor is gone and so is init: undo what it would have undone. A
  * child it had released but not seen exec init (it died during a boot,
  * after the start command was told the start failed) is killed with
- * everything else in the cgroup, and we say so. */
-static void cleanup_stale(struct lxm_container *c, const struct lxm_state_file *st)
+ * everything else in the cgroup, and we say so. A cgroup that cannot be
+ * emptied (a process that outlives SIGKILL) keeps the state file, so the
+ * next command that reaps the container tries again, and is the error. */
+static int cleanup_stale(struct lxm_container *c, const struct lxm_state_file *st,
+                         struct lxm_error *err)
 {
     struct lxm_cgroup *cg = NULL;
     struct lxm_error e = {0};
+    int r = 0;
     if (st && st->boot_pid > 0) {
         _cleanup_close_ int boot = lxm_pidfd_verified(st->boot_pid, st->boot_starttime);
         if (boot >= 0)
@@ -42,16 +46,20 @@ static void cleanup_stale(struct lxm_container *c, const struct lxm_state_file *
                      "(pid %d)",
                      c->name, (int)st->boot_pid);
     }
+    struct lxm_error d = {0};
     if (lxm_cgroup_open(c->id, &cg, &e) == 0) {
-        if (lxm_cgroup_destroy(cg, &e) < 0)
-            lxm_warn("%s: %s", c->name, e.msg);
+        r = lxm_cgroup_destroy(cg, &d);
         lxm_cgroup_free(cg);
     }
     if (!c->config)
         lxm_runtime_load_config(c, &e);
     if (c->config)
         lxm_network_cleanup_by_name(c->paths, c->config);
+    if (r < 0)
+        return lxm_error_set(err, -r, "%s: %s; its state is kept ('lxm stop %s' tries again)",
+                             c->name, d.msg, c->name);
     lxm_state_remove(c);
+    return 0;
 }
 
 /* With c locked: what a dead monitor and init left is removed, and only
@@ -64,9 +72,8 @@ static int reap_locked(struct lxm_container *c, struct lxm_error *err)
         return r;
     struct lxm_state_file st;
     if (lxm_state_read(c, &st) == 0)
-        cleanup_stale(c, &st);
-    else
-        lxm_state_remove(c); /* unreadable: nothing in it to go by */
+        return cleanup_stale(c, &st, err);
+    lxm_state_remove(c); /* unreadable: nothing in it to go by */
     return 0;
 }
 
@@ -107,12 +114,13 @@ static void unlock_if(struct lxm_container *c, bool took)
 }
 
 /* The v1 freezer keeps frozen tasks alive through SIGKILL, and a frozen
- * init cannot act on its halt signal: thaw before either. */
+ * init cannot act on its halt signal: thaw before either, the groups its
+ * guest froze below it included (a nested container). */
 static void thaw(const struct lxm_container *c)
 {
     struct lxm_cgroup *cg = NULL;
     if (lxm_cgroup_open(c->id, &cg, NULL) == 0) {
-        lxm_cgroup_freeze(cg, false, NULL);
+        lxm_cgroup_thaw_all(cg);
         lxm_cgroup_free(cg);
     }
 }
@@ -285,8 +293,7 @@ static int stop_orphan(struct lxm_container *c, int64_t timeout_ms, bool kill,
             }
         }
     }
-    cleanup_stale(c, have ? &st : NULL);
-    return 0;
+    return cleanup_stale(c, have ? &st : NULL, err);
 }
 
 /* A live monitor is asked and waited for; only a dead one's container is
@@ -295,11 +302,22 @@ static int stop_running(struct lxm_container *c, const struct lxm_runtime_info *
                         int64_t timeout_ms, bool kill, struct lxm_error *err)
 {
     if (info->monitor_alive) {
-        struct lxm_state_file st;
+        struct lxm_state_file st = {0};
         _cleanup_close_ int monfd = lxm_state_read(c, &st) == 0 ? lxm_state_monitor_pidfd(&st) : -1;
-        int r = lxm_monitor_stop(c, monfd, timeout_ms, kill);
+        int r = lxm_monitor_stop(c, monfd, st.monitor_pid, timeout_ms, kill);
         if (r == 0)
             return 0;
+        if (r == -EBUSY)
+            return lxm_error_set(err, EBUSY,
+                                 "container '%s': its monitor (pid %d) is stopped (SIGSTOP or a "
+                                 "debugger) and has not taken the stop request; it takes it when "
+                                 "it runs again ('kill -CONT %d')",
+                                 c->name, (int)st.monitor_pid, (int)st.monitor_pid);
+        if (r == -EPIPE)
+            return lxm_error_set(err, EPIPE,
+                                 "container '%s': its monitor (pid %d) hung up on the stop "
+                                 "request and is still alive (see %s/lxm.log)",
+                                 c->name, (int)st.monitor_pid, c->log_dir);
         if (monfd >= 0 && !lxm_pidfd_exited(monfd))
             return lxm_error_set(err, ETIMEDOUT,
                                  "container '%s': its monitor (pid %d) is alive but has not "

@@ -200,6 +200,31 @@ bool lxm_pidfd_exited(int pidfd)
     return poll(&p, 1, 0) > 0;
 }
 
+/* A monitor hangs up on a client without an answer when it dies (it keeps
+ * its clients across its execs and says "stopped" before it exits; only a
+ * flood of connections makes it drop a waiting one). Its files close in
+ * the middle of its exit, before the kernel marks it exited, and the rest
+ * (its mount namespace, the console's pty) can take a while on a loaded
+ * host: whoever reads "it died" from a hang-up waits for its pidfd first,
+ * bounded, or it calls a dying monitor alive and leaves the container to
+ * a monitor that is gone. */
+#define MONITOR_EXIT_WAIT_MS 5000
+
+bool lxm_monitor_wait_exit(int monfd)
+{
+    if (monfd < 0)
+        return true;
+    int64_t deadline = lxm_now_ms() + MONITOR_EXIT_WAIT_MS;
+    struct pollfd p = {.fd = monfd, .events = POLLIN};
+    for (;;) {
+        int64_t left = deadline - lxm_now_ms();
+        int r = poll(&p, 1, left > 0 ? (int)left : 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r > 0;
+    }
+}
+
 /* RUNNING or FROZEN if the recorded init lives; false otherwise. */
 static bool init_from_state(struct lxm_container *c, const struct lxm_state_file *st,
                             struct lxm_runtime_info *out)
@@ -312,7 +337,10 @@ int lxm_runtime_query(struct lxm_container *c, struct lxm_runtime_info *out, str
         r = query_monitor(c, monfd, out);
         if (r == 0)
             return 0;
-        if (monfd >= 0 && !lxm_pidfd_exited(monfd)) {
+        /* Not there or hung up: it is on its way out (a silence is not). */
+        bool hung_up = r == -ECONNRESET || r == -ECONNREFUSED || r == -ENOENT;
+        bool gone = hung_up ? lxm_monitor_wait_exit(monfd) : lxm_pidfd_exited(monfd);
+        if (monfd >= 0 && !gone) {
             query_busy_monitor(c, &st, out);
             return 0;
         }
@@ -336,10 +364,25 @@ void lxm_runtime_say_killing(const struct lxm_container *c, int64_t timeout_ms)
                  timeout_ms / 1000);
 }
 
-/* Stop through the monitor (monfd: its pidfd, -1 if unknown): 0 once it
- * says "stopped", -ECONNRESET if it died on the way, -ETIMEDOUT if it is
- * still at it after the grace period. */
-int lxm_monitor_stop(struct lxm_container *c, int monfd, int64_t timeout_ms, bool kill)
+/* How often a stop that waits looks at the monitor, and how long one that
+ * is stopped (SIGSTOP, a debugger) is waited for before the stop says so:
+ * it is not working on the request, and it may never be continued. */
+#define STOP_CHECK_MS 500
+#define STOP_STOPPED_MS QUERY_WAIT_MS
+
+static bool is_stopped(pid_t pid)
+{
+    char state = 0;
+    return pid > 0 && proc_starttime_state(pid, &state) > 0 && (state == 'T' || state == 't');
+}
+
+/* One stop request (monfd: the monitor's pidfd, -1 if unknown; monpid: its
+ * pid, 0 if unknown): 0 once it says "stopped", -ECONNRESET if it hung up or
+ * was not there, -EBUSY if it stays stopped, -ETIMEDOUT if it is still at it
+ * after the grace period. Lines are read in slices of STOP_CHECK_MS; the
+ * monitor's are a few bytes in one write each, never split across two. */
+static int stop_request(struct lxm_container *c, int monfd, pid_t monpid, int64_t timeout_ms,
+                        bool kill)
 {
     _cleanup_close_ int fd = lxm_monitor_connect(c);
     if (fd < 0)
@@ -348,15 +391,38 @@ int lxm_monitor_stop(struct lxm_container *c, int monfd, int64_t timeout_ms, boo
     int n = snprintf(req, sizeof(req), "stop %" PRId64 " %d\n", timeout_ms, kill ? 1 : 0);
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
         return -ECONNRESET;
-    int64_t deadline = lxm_now_ms() + (kill ? 0 : timeout_ms) + STOP_GRACE_MS;
+    int64_t deadline = lxm_now_ms() + (kill ? 0 : timeout_ms) + STOP_GRACE_MS, stopped = -1;
     for (;;) {
-        int64_t left = deadline - lxm_now_ms();
-        int r = lxm_read_line_within(fd, monfd, left > 0 ? left : 0, line, sizeof(line));
+        int64_t now = lxm_now_ms(), left = deadline - now;
+        if (left <= 0)
+            return -ETIMEDOUT;
+        int r = lxm_read_line_within(fd, monfd, left < STOP_CHECK_MS ? left : STOP_CHECK_MS, line,
+                                     sizeof(line));
+        if (r == -ETIMEDOUT) {
+            if (!is_stopped(monpid))
+                stopped = -1;
+            else if (stopped < 0)
+                stopped = now;
+            else if (now - stopped >= STOP_STOPPED_MS)
+                return -EBUSY;
+            continue;
+        }
         if (r < 0)
-            return r == -ETIMEDOUT ? r : -ECONNRESET;
+            return -ECONNRESET;
         if (strcmp(line, "kill") == 0 && !kill)
             lxm_runtime_say_killing(c, timeout_ms);
         else if (strcmp(line, "stopped") == 0)
             return 0;
     }
+}
+
+/* As stop_request; a hang-up is told apart: the monitor has exited by the
+ * end of the wait (-ECONNRESET) or lives on (-EPIPE). */
+int lxm_monitor_stop(struct lxm_container *c, int monfd, pid_t monpid, int64_t timeout_ms,
+                     bool kill)
+{
+    int r = stop_request(c, monfd, monfd >= 0 ? monpid : 0, timeout_ms, kill);
+    if (r == -ECONNRESET && !lxm_monitor_wait_exit(monfd))
+        return -EPIPE;
+    return r;
 }

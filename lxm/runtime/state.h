@@ -69,9 +69,16 @@ int lxm_monitor_connect(const struct lxm_container *c);
 int lxm_runtime_load_config(struct lxm_container *c, struct lxm_error *err);
 int lxm_halt_signal(const struct lxm_config *cfg);
 
-/* Ask the live monitor (monfd: its pidfd, -1 if unknown) to stop c: 0 once
- * it says "stopped", -ECONNRESET if it died on the way, -ETIMEDOUT if it is
- * still at it after the grace period. */
-int lxm_monitor_stop(struct lxm_container *c, int monfd, int64_t timeout_ms, bool kill);
+/* Wait (bounded, a few seconds) for a monitor that hung up on a client to
+ * finish exiting; true once it has (or monfd < 0: nothing to wait for). */
+bool lxm_monitor_wait_exit(int monfd);
+/* Ask the live monitor (monfd: its pidfd, -1 if unknown; monpid: its pid)
+ * to stop c: 0 once it says "stopped", -ECONNRESET if it died on the way
+ * (it has exited by then), -EPIPE if it hung up but still lives after the
+ * wait, -EBUSY if it is stopped (SIGSTOP, a debugger) for a few seconds
+ * (the request stays in its socket), -ETIMEDOUT if it is still at it after
+ * the grace period. */
+int lxm_monitor_stop(struct lxm_container *c, int monfd, pid_t monpid, int64_t timeout_ms,
+                     bool kill);
 /* "init did not shut down within N s: killing it" (timeout_ms > 0). */
 void lxm_runtime_say_killing(const struct lxm_container *c, int64_t timeout_ms);

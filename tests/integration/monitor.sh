@@ -68,7 +68,7 @@ t_ok "the marker reached console.log" t_wait 10 grep -q ring-marker-42 \
 timeout 3 "$LXM_BIN" --root "$T_ROOT" console "$C" </dev/null >"$T_ROOT/console.out" 2>/dev/null
 t_ok "a new console client sees the recent output" grep -q ring-marker-42 "$T_ROOT/console.out"
 
-# --- 2. a monitor that is slow (stopped) is not dead ----------------------------
+# --- 2. a monitor that is slow (stopped) is not dead; stop and info are bounded --
 kill -STOP "$mon"
 t_on_exit "kill -CONT $mon"
 out=$(timeout 20 "$LXM_BIN" --root "$T_ROOT" list 2>&1)
@@ -78,7 +78,26 @@ t_is "stopped monitor: not called gone" "$(grep -c 'is gone' <<<"$out")" 0
 out=$(timeout 20 "$LXM_BIN" --root "$T_ROOT" start "$C" 2>&1)
 t_like "stopped monitor: start says already running" "$? $out" "^1 .*already running"
 t_is "stopped monitor: its state file is still there" "$(monitor_pid "$C")" "$mon"
+# A stop does not wait out its grace period (the timeout + 30 s) on a
+# monitor that is not running: it says so, and how to let it go on; the
+# request waits in the monitor's socket.
+t0=$SECONDS
+out=$(timeout 60 "$LXM_BIN" --root "$T_ROOT" stop -t 5 "$C" 2>&1)
+t_is "stopped monitor: stop fails" "$?" 1
+t_like "stopped monitor: ... saying the monitor is stopped and how to continue it" "$out" \
+    "monitor \(pid $mon\) is stopped .*'kill -CONT $mon'"
+t_ok "stopped monitor: ... within 15 s, not after its grace period" test $((SECONDS - t0)) -le 15
+t_like "stopped monitor: still RUNNING" "$(timeout 20 "$LXM_BIN" --root "$T_ROOT" list 2>&1)" "$C +RUNNING"
+t0=$SECONDS
+out=$(timeout 20 "$LXM_BIN" --root "$T_ROOT" info "$C" 2>&1)
+t_like "stopped monitor: info says RUNNING" "$out" "state: +RUNNING"
+t_like "stopped monitor: info says it did not answer" "$out" "monitor of '$C' is alive but did not answer"
+t_ok "stopped monitor: info asks it once (3 s), not once per question" test $((SECONDS - t0)) -le 5
 kill -CONT "$mon"
+t_ok "continued: the monitor takes the stop that waited for it" t_wait 20 is_state "$C" STOPPED
+t_ok "continued: its monitor exits" t_wait 10 not_running "$mon"
+t_ok "start $C again" lxm start "$C"
+mon=$(monitor_pid "$C")
 out=$(lxm list 2>&1)
 t_is "resumed monitor: list without a warning" "$(grep -c warning <<<"$out")" 0
 
