@@ -379,7 +379,6 @@ static int await_exec(struct monitor *m, int sync_w, int err_r, int pidfd, struc
         monitor_take_console(m, master);
     char msg[LXM_ERROR_MAX];
     read_child_error(err_r, msg, sizeof(msg));
-    unstage_mounts(m);
     siginfo_t si = {0};
     if (!msg[0] && waitid(P_PIDFD, pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
         snprintf(msg, sizeof(msg), "init exited at once (%s %d)",
@@ -603,6 +602,7 @@ static bool boot_again(struct monitor *m)
         lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
         return false;
     }
+    unstage_mounts(m);
     monitor_trim_memory(m);
     return true;
 }
@@ -801,6 +801,10 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     const char *verdict = m.ready.ready ? "ok ready\n" : "ok\n";
     lxm_write_all(result_fd, verdict, strlen(verdict));
     close(result_fd);
+    /* Init has its own copy of the tree by now: the stage goes once the
+     * start command has its answer (its umount and rmdir cost it up to a
+     * millisecond). */
+    unstage_mounts(&m);
     monitor_trim_memory(&m);
     /* A guest ready once init runs: idle at once, not at the first event. */
     if (monitor_may_idle(&m))
