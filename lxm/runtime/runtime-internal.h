@@ -93,9 +93,16 @@ void lxm_child_main(struct lxm_boot *b) __attribute__((noreturn));
  * comes from the container's own devpts (a remount by the guest then
  * touches only its own instance); its master is sent over sync_fd. */
 int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err);
+/* Contexts of fsopen("proc") and fsopen("sysfs") made for another process's
+ * namespaces (rootfs-lock.c); each is closed by the call it is given to. */
+struct lxm_kernel_fs {
+    int proc, sysfs;
+};
 /* /proc, a read-only /sys, then the policy's masked and read-only paths,
- * below rootfd. */
-int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, struct lxm_error *err);
+ * below rootfd; proc and sysfs from fs when not NULL (new ones for the
+ * caller's namespaces otherwise). */
+int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, const struct lxm_kernel_fs *fs,
+                         struct lxm_error *err);
 /* A boot id of its own bound over /proc/sys/kernel/random/boot_id (the
  * file is made in tmpdir and unlinked once bound); best effort. Locked
  * too when mounts are: systemd unmounts what it can below /proc before it
@@ -112,9 +119,11 @@ void lxm_rootfs_boot_id(int rootfd, int tmpdir);
 bool lxm_mounts_locked(const struct lxm_config *cfg);
 #define LXM_STAGE_ROOT "root"
 /* Attach rootfd at STAGE/root (in the monitor's own mount namespace) and
- * mount the kernel filesystems and masks on it from a helper in the pid
- * and network namespaces of init (pidfd), host credentials; a directory
- * it has to make is owned by uid:gid (container root on the host). */
+ * mount the kernel filesystems and masks on it, with host credentials,
+ * proc and sysfs for the pid and network namespaces of init (pidfd): made
+ * by the caller where the kernel lets proc take a pid namespace, else
+ * from a helper forked into them; a directory it has to make is owned by
+ * uid:gid (container root on the host). */
 int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *stage, int rootfd,
                           uid_t uid, gid_t gid, struct lxm_error *err);
 
