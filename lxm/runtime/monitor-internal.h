@@ -69,6 +69,7 @@ struct monitor {
     struct lxm_userns userns;
     bool own_mntns;
     char *stage_dir;
+    int rootfd;              /* the first boot's rootfs, made during the setup; -1 */
     uint64_t starttime;      /* our own, recorded in the state file */
     int listen_fd;
     int master_fd;

@@ -49,8 +49,9 @@ struct lxm_userns {
  * config asks for, recorded in containers/NAME/idmap.state. */
 int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *cfg,
                        struct lxm_userns *u, struct lxm_error *err);
-/* The detached rootfs mount init attaches (idmapped with init's user
- * ns when the layout is idmapped); it goes to init over sync_fd. */
+/* The detached rootfs mount init attaches (idmapped when the layout is:
+ * with the user ns of pid, or with one of the same map made for it when
+ * pid is 0, so that it can be built before init exists). */
 int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns *u, pid_t pid,
                          struct lxm_error *err);
 /* The ids on disk of a stopped c's rootfs: *shifted (with *map) when
@@ -118,6 +119,8 @@ void lxm_rootfs_boot_id(int rootfd, int tmpdir);
  * user namespace, holds proc, sysfs and the masks locked. */
 bool lxm_mounts_locked(const struct lxm_config *cfg);
 #define LXM_STAGE_ROOT "root"
+/* Below the run dir (no container name starts with a dot). */
+#define LXM_STAGE_DIR ".stage"
 /* Attach rootfd at STAGE/root (in the monitor's own mount namespace) and
  * mount the kernel filesystems and masks on it, with host credentials,
  * proc and sysfs for the pid and network namespaces of init (pidfd): made

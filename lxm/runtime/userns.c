@@ -183,7 +183,12 @@ int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns 
                          struct lxm_error *err)
 {
     _cleanup_close_ int userns = -1;
-    if (u->enabled && u->method == LXM_IDMAP_METHOD_IDMAPPED) {
+    if (u->enabled && u->method == LXM_IDMAP_METHOD_IDMAPPED && pid <= 0) {
+        /* The same map gives the same owners through any user ns. */
+        userns = lxm_idmap_userns_open(&u->map, err);
+        if (userns < 0)
+            return lxm_error_prefix(err, "rootfs of %s: user namespace", c->name);
+    } else if (u->enabled && u->method == LXM_IDMAP_METHOD_IDMAPPED) {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
         userns = open(path, O_RDONLY | O_CLOEXEC);

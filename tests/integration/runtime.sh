@@ -39,7 +39,11 @@ no_procs() { [ "$(procs_in "$1")" = 0 ]; }
 # cache (run/lxm/.seccomp/KEY, kept across starts, docs/security.md), and
 # anything in those two that is not such a file.
 run_leftovers() {
-    ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx -e .locks -e .seccomp
+    ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx -e .locks -e .seccomp -e .stage
+    # The monitors' stage point: an empty directory (each mounts its stage
+    # on it in a mount namespace of its own).
+    find "$T_ROOT/run/lxm/.stage" -mindepth 1 2>/dev/null
+    [ ! -e "$T_ROOT/run/lxm/.stage" ] || [ -d "$T_ROOT/run/lxm/.stage" ] || echo ".stage is not a directory"
     find "$T_ROOT/run/lxm/.locks" -mindepth 1 \( -not -name '*.lock' -o -not -type f -o -not -empty \) 2>/dev/null
     find "$T_ROOT/run/lxm/.seccomp" -mindepth 1 -regextype posix-extended \( -not -regex '.*/[0-9a-f]{64}' -o -not -type f \) 2>/dev/null
 }
