@@ -70,6 +70,7 @@ struct monitor {
     bool own_mntns;
     char *stage_dir;
     int rootfd;              /* the first boot's rootfs, made during the setup; -1 */
+    struct lxm_userns_helper userns_helper; /* its user ns's, reaped after the answer */
     uint64_t starttime;      /* our own, recorded in the state file */
     int listen_fd;
     int master_fd;

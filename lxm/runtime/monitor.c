@@ -226,7 +226,7 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
      * failure is left to the boot, which tries again and says why. */
     struct lxm_error e = {0};
     if (r == 0)
-        m->rootfd = lxm_userns_rootfs_fd(m->c, &m->userns, 0, &e);
+        m->rootfd = lxm_userns_rootfs_fd_early(m->c, &m->userns, &m->userns_helper, &e);
     pthread_join(tid, NULL);
     if (r == 0 && job.r < 0) {
         *err = job.err;
@@ -516,6 +516,7 @@ static void teardown_boot(struct monitor *m)
         close(m->rootfd);
         m->rootfd = -1;
     }
+    lxm_idmap_userns_reap(&m->userns_helper);
 }
 
 /* The host side goes only while the state file still names us: should a
@@ -863,9 +864,11 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     lxm_write_all(result_fd, verdict, strlen(verdict));
     close(result_fd);
     /* Init has its own copy of the tree by now: the stage goes once the
-     * start command has its answer (its umount and rmdir cost it up to a
-     * millisecond). */
+     * start command has its answer (an umount), and the helper of the
+     * rootfs's user ns is reaped (waiting for it to exit can take a
+     * scheduler tick on a busy host). */
     unstage_mounts(&m);
+    lxm_idmap_userns_reap(&m.userns_helper);
     monitor_trim_memory(&m);
     /* A guest ready once init runs: idle at once, not at the first event. */
     if (monitor_may_idle(&m))

@@ -49,11 +49,14 @@ struct lxm_userns {
  * config asks for, recorded in containers/NAME/idmap.state. */
 int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *cfg,
                        struct lxm_userns *u, struct lxm_error *err);
-/* The detached rootfs mount init attaches (idmapped when the layout is:
- * with the user ns of pid, or with one of the same map made for it when
- * pid is 0, so that it can be built before init exists). */
+/* The detached rootfs mount init attaches (idmapped with the user ns of
+ * pid when the layout is idmapped); it goes to init over sync_fd. */
 int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns *u, pid_t pid,
                          struct lxm_error *err);
+/* The same before init exists: idmapped with a throwaway user ns of the
+ * same map, whose helper *h is for lxm_idmap_userns_reap later. */
+int lxm_userns_rootfs_fd_early(const struct lxm_container *c, const struct lxm_userns *u,
+                               struct lxm_userns_helper *h, struct lxm_error *err);
 /* The ids on disk of a stopped c's rootfs: *shifted (with *map) when
  * they are host ids (the shifted layout), else the container's own. */
 int lxm_userns_disk_map(const struct lxm_container *c, struct lxm_idmap *map, bool *shifted,
