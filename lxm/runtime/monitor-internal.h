@@ -70,6 +70,8 @@ struct monitor {
     bool own_mntns;
     int host_mntns;          /* the mount namespace we had before own_mntns, -1 */
     char *stage_dir;
+    int rootfd;              /* the first boot's rootfs, made during the setup; -1 */
+    struct lxm_userns_helper userns_helper; /* its user ns's, reaped after the answer */
     uint64_t starttime;      /* our own, recorded in the state file */
     int listen_fd;
     int master_fd;

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,18 +160,11 @@ int monitor_boot_policy(struct monitor *m, struct lxm_error *err)
     return 0;
 }
 
-static int monitor_setup(struct monitor *m, struct lxm_error *err)
+/* The container's cgroup, its device list and the OOM watch: m->cg and
+ * the oom fields are this step's alone until it is done. */
+static int setup_cgroup(struct monitor *m, struct lxm_error *err)
 {
-    int r = open_listen_socket(m, err);
-    if (r < 0 || (r = monitor_boot_policy(m, err)) < 0)
-        return r;
-    m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    m->boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    if (m->timer_fd < 0 || m->boot_timer_fd < 0)
-        return lxm_error_errno(err, errno, "timerfd");
-    if ((r = monitor_ready_setup(m, err)) < 0)
-        return r;
-    r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
+    int r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
     if (r < 0)
         return lxm_error_prefix(err, "cgroup");
     /* Before init exists: it must never see a device outside the list. */
@@ -179,6 +173,66 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
         return lxm_error_prefix(err, "devices");
     watch_oom(m);
     return 0;
+}
+
+struct cgroup_job {
+    struct monitor *m;
+    struct lxm_error err;
+    int r;
+};
+
+static void *cgroup_job_run(void *arg)
+{
+    struct cgroup_job *j = arg;
+    j->r = setup_cgroup(j->m, &j->err);
+    return NULL;
+}
+
+/* The rest of the setup, beside the cgroup's. */
+static int setup_rest(struct monitor *m, struct lxm_error *err)
+{
+    int r = open_listen_socket(m, err);
+    if (r < 0 || (r = monitor_boot_policy(m, err)) < 0)
+        return r;
+    m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    m->boot_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (m->timer_fd < 0 || m->boot_timer_fd < 0)
+        return lxm_error_errno(err, errno, "timerfd");
+    return monitor_ready_setup(m, err);
+}
+
+/* Ten cgroup directories on a hybrid host are a millisecond of the
+ * kernel's time; the socket, the policy files and the notify socket are
+ * most of another. Neither needs the other: the cgroup is made by a
+ * thread meanwhile (the second CPU), and the monitor is one thread again
+ * before anything else (a clone, setns) happens. */
+static int monitor_setup(struct monitor *m, struct lxm_error *err)
+{
+    struct cgroup_job job = {.m = m};
+    pthread_t tid;
+    pthread_attr_t attr;
+    /* Its stack stays cached after the join: a small one. */
+    bool started = pthread_attr_init(&attr) == 0 &&
+                   pthread_attr_setstacksize(&attr, 256 * 1024) == 0 &&
+                   pthread_create(&tid, &attr, cgroup_job_run, &job) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started) {
+        int r = setup_cgroup(m, err);
+        return r < 0 ? r : setup_rest(m, err);
+    }
+    int r = setup_rest(m, err);
+    /* The rootfs does not need init, only the id map: it is made now,
+     * while the cgroup is, not between init's clone and its release. A
+     * failure is left to the boot, which tries again and says why. */
+    struct lxm_error e = {0};
+    if (r == 0)
+        m->rootfd = lxm_userns_rootfs_fd_early(m->c, &m->userns, &m->userns_helper, &e);
+    pthread_join(tid, NULL);
+    if (r == 0 && job.r < 0) {
+        *err = job.err;
+        r = job.r;
+    }
+    return r;
 }
 
 /* --- boot ---------------------------------------------------------------------- */
@@ -265,7 +319,8 @@ static int prepare_userns(struct monitor *m, pid_t pid, int *rootfd, struct lxm_
     int r;
     if (m->userns.enabled && (r = lxm_idmap_write(pid, &m->userns.map, err)) < 0)
         return lxm_error_prefix(err, "user namespace");
-    *rootfd = lxm_userns_rootfs_fd(m->c, &m->userns, pid, err);
+    *rootfd = m->rootfd >= 0 ? TAKE_FD(m->rootfd)
+                             : lxm_userns_rootfs_fd(m->c, &m->userns, pid, err);
     if (*rootfd < 0)
         return *rootfd;
     if (!m->userns.enabled || !m->cg)
@@ -295,9 +350,9 @@ static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_e
 }
 
 /* `mounts:` are staged in the monitor's own mount namespace (a slave of
- * the host's, for the boot only) so that init's copy of it locks their
- * flags; the clone starts in the staging dir, where init finds them, and
- * where the locked rootfs is built (rootfs-lock.c). */
+ * the host's, for the boot only) so that init's copy of it locks their flags;
+ * the clone starts in the staging dir, where init finds them, and where
+ * the locked rootfs is built (rootfs-lock.c). */
 static int stage_mounts(struct monitor *m, struct lxm_error *err)
 {
     if (m->cfg->n_mounts == 0 && !lxm_mounts_locked(m->cfg))
@@ -315,8 +370,10 @@ static int stage_mounts(struct monitor *m, struct lxm_error *err)
             return lxm_error_errno(err, saved, "mounts: %s", what);
         }
     }
+    /* One directory for every monitor: each mounts its stage on it in a
+     * mount namespace of its own, so it is made once, never at a start. */
     free(m->stage_dir);
-    m->stage_dir = xasprintf("%s/mounts", m->c->run_dir);
+    m->stage_dir = xasprintf("%s/" LXM_STAGE_DIR, m->c->paths->run);
     if (!m->stage_dir)
         return lxm_error_set(err, ENOMEM, "out of memory");
     int r = lxm_userns_stage_mounts(m->cfg, &m->userns, m->stage_dir, err);
@@ -332,7 +389,6 @@ static void unstage_mounts(struct monitor *m)
     if (m->stage_dir) {
         (void)!chdir("/");
         umount2(m->stage_dir, MNT_DETACH);
-        rmdir(m->stage_dir);
         free(m->stage_dir);
         m->stage_dir = NULL;
     }
@@ -353,7 +409,8 @@ static int build_locked(struct monitor *m, int pidfd, int rootfd, struct lxm_err
     gid_t gid;
     if (!lxm_idmap_host_root(&m->userns.map, &uid, &gid))
         return lxm_error_set(err, EINVAL, "rootfs of %s: the id map has no root", m->c->name);
-    return lxm_rootfs_lock_build(m->cfg, pidfd, m->stage_dir, rootfd, uid, gid, err);
+    return lxm_rootfs_lock_build(m->cfg, pidfd, m->stage_dir, m->c->run_dir, rootfd, uid, gid,
+                                 err);
 }
 
 /* Release the waiting child: record it first (a command that finds us
@@ -392,7 +449,6 @@ static int await_exec(struct monitor *m, int sync_w, int err_r, int pidfd, struc
         monitor_take_console(m, master);
     char msg[LXM_ERROR_MAX];
     read_child_error(err_r, msg, sizeof(msg));
-    unstage_mounts(m);
     siginfo_t si = {0};
     if (!msg[0] && waitid(P_PIDFD, pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
         snprintf(msg, sizeof(msg), "init exited at once (%s %d)",
@@ -470,6 +526,11 @@ static void teardown_boot(struct monitor *m)
         close(m->pidfd);
         m->pidfd = -1;
     }
+    if (m->rootfd >= 0) {
+        close(m->rootfd);
+        m->rootfd = -1;
+    }
+    lxm_idmap_userns_reap(&m->userns_helper);
 }
 
 /* The host side goes only while the state file still names us: should a
@@ -531,13 +592,11 @@ enum lxm_state monitor_state(struct monitor *m)
     return m->ready.ready ? LXM_STATE_RUNNING : LXM_STATE_STARTING;
 }
 
-/* The v1 freezer keeps a frozen task alive through SIGKILL: thaw first
- * (what the guest froze below its group too: init cannot finish exiting
- * while a process of its namespace is frozen). */
+/* The v1 freezer keeps a frozen task alive through SIGKILL: thaw first. */
 static void kill_init(struct monitor *m)
 {
     if (m->cg)
-        lxm_cgroup_thaw_all(m->cg);
+        lxm_cgroup_freeze(m->cg, false, NULL);
     pidfd_send_signal(m->pidfd, SIGKILL, NULL, 0);
 }
 
@@ -618,6 +677,7 @@ static bool boot_again(struct monitor *m)
         lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
         return false;
     }
+    unstage_mounts(m);
     monitor_trim_memory(m);
     return true;
 }
@@ -764,6 +824,7 @@ static void monitor_init(struct monitor *m, struct lxm_container *c)
                           .boot_timer_fd = -1,
                           .oom_fd = -1,
                           .pidfd = -1,
+                          .rootfd = -1,
                           .uffd = -1,
                           .idle_fd = -1,
                           .exe_fd = -1,
@@ -817,6 +878,12 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     const char *verdict = m.ready.ready ? "ok ready\n" : "ok\n";
     lxm_write_all(result_fd, verdict, strlen(verdict));
     close(result_fd);
+    /* Init has its own copy of the tree by now: the stage goes once the
+     * start command has its answer (an umount), and the helper of the
+     * rootfs's user ns is reaped (waiting for it to exit can take a
+     * scheduler tick on a busy host). */
+    unstage_mounts(&m);
+    lxm_idmap_userns_reap(&m.userns_helper);
     monitor_trim_memory(&m);
     /* A guest ready once init runs: idle at once, not at the first event. */
     if (monitor_may_idle(&m))

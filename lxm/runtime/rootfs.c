@@ -61,11 +61,12 @@ static int attach_mount(int mfd, int target, const char *what, const char *where
     return 0;
 }
 
-/* A new filesystem instance; opts is "key=value" or "flag", NULL-ended. */
-static int mount_fs(int target, const char *type, const char *const *opts, unsigned attrs,
-                    const char *where, struct lxm_error *err)
+/* A new filesystem instance from fs, a context of fsopen(type) (closed
+ * here); opts is "key=value" or "flag", NULL-ended. */
+static int mount_fs_from(int fs_fd, int target, const char *type, const char *const *opts,
+                         unsigned attrs, const char *where, struct lxm_error *err)
 {
-    _cleanup_close_ int fs = fsopen(type, FSOPEN_CLOEXEC);
+    _cleanup_close_ int fs = fs_fd;
     if (fs < 0)
         return lxm_error_errno(err, errno, "mount %s on %s", type, where);
     for (size_t i = 0; opts && opts[i]; i++) {
@@ -89,6 +90,12 @@ static int mount_fs(int target, const char *type, const char *const *opts, unsig
     return attach_mount(mfd, target, type, where, err);
 }
 
+static int mount_fs(int target, const char *type, const char *const *opts, unsigned attrs,
+                    const char *where, struct lxm_error *err)
+{
+    return mount_fs_from(fsopen(type, FSOPEN_CLOEXEC), target, type, opts, attrs, where, err);
+}
+
 /* Bind src (dirfd-relative, "" = dirfd itself) onto target with attrs. */
 static int bind_mount(int srcdir, const char *src, int target, unsigned attrs, const char *what,
                       const char *where, struct lxm_error *err)
@@ -106,13 +113,22 @@ static int bind_mount(int srcdir, const char *src, int target, unsigned attrs, c
     return attach_mount(mfd, target, what, where, err);
 }
 
-static int mount_at(int rootfd, const char *path, const char *type, const char *const *opts,
-                    unsigned attrs, struct lxm_error *err)
+/* fs_fd: a context of fsopen(type) to use (closed here), or -1 for a new one. */
+static int mount_at_from(int fs_fd, int rootfd, const char *path, const char *type,
+                         const char *const *opts, unsigned attrs, struct lxm_error *err)
 {
+    _cleanup_close_ int fs = fs_fd;
     _cleanup_close_ int t = lxm_mkdir_in_root(rootfd, path);
     if (t < 0)
         return lxm_error_errno(err, -t, "mount %s on %s", type, path);
-    return mount_fs(t, type, opts, attrs, path, err);
+    return mount_fs_from(fs >= 0 ? TAKE_FD(fs) : fsopen(type, FSOPEN_CLOEXEC), t, type, opts,
+                         attrs, path, err);
+}
+
+static int mount_at(int rootfd, const char *path, const char *type, const char *const *opts,
+                    unsigned attrs, struct lxm_error *err)
+{
+    return mount_at_from(-1, rootfd, path, type, opts, attrs, err);
 }
 
 /* --- /dev ---------------------------------------------------------------------- */
@@ -330,12 +346,14 @@ static int readonly_paths(int rootfd, char **paths, struct lxm_error *err)
 
 /* --- the whole sequence ---------------------------------------------------------------- */
 
-int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, int empty,
-                         struct lxm_error *err)
+int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, const struct lxm_kernel_fs *fs,
+                         int empty, struct lxm_error *err)
 {
-    int r = mount_at(rootfd, "/proc", "proc", NULL, ATTR_SAFE, err);
+    _cleanup_close_ int sysfs = fs ? fs->sysfs : -1;
+    int r = mount_at_from(fs ? fs->proc : -1, rootfd, "/proc", "proc", NULL, ATTR_SAFE, err);
     if (r == 0)
-        r = mount_at(rootfd, "/sys", "sysfs", NULL, ATTR_SAFE | MOUNT_ATTR_RDONLY, err);
+        r = mount_at_from(TAKE_FD(sysfs), rootfd, "/sys", "sysfs", NULL,
+                          ATTR_SAFE | MOUNT_ATTR_RDONLY, err);
     if (r == 0)
         r = mask_paths(rootfd, cfg->policy.masked_paths, empty, err);
     if (r == 0)
@@ -462,7 +480,7 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
     const char *at = access("/mnt", F_OK) == 0 ? "/mnt" : "/tmp";
     if (move_mount(rootfd, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return lxm_error_errno(err, errno, "mount rootfs %s on %s", rootfs, at);
-    int r = b->locked ? 0 : lxm_rootfs_kernel_fs(rootfd, b->cfg, -1, err);
+    int r = b->locked ? 0 : lxm_rootfs_kernel_fs(rootfd, b->cfg, NULL, -1, err);
     if (r < 0)
         return r;
     setup_cgroup_fs(rootfd);

@@ -49,10 +49,14 @@ struct lxm_userns {
  * config asks for, recorded in containers/NAME/idmap.state. */
 int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *cfg,
                        struct lxm_userns *u, struct lxm_error *err);
-/* The detached rootfs mount init attaches (idmapped with init's user
- * ns when the layout is idmapped); it goes to init over sync_fd. */
+/* The detached rootfs mount init attaches (idmapped with the user ns of
+ * pid when the layout is idmapped); it goes to init over sync_fd. */
 int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns *u, pid_t pid,
                          struct lxm_error *err);
+/* The same before init exists: idmapped with a throwaway user ns of the
+ * same map, whose helper *h is for lxm_idmap_userns_reap later. */
+int lxm_userns_rootfs_fd_early(const struct lxm_container *c, const struct lxm_userns *u,
+                               struct lxm_userns_helper *h, struct lxm_error *err);
 /* The ids on disk of a stopped c's rootfs: *shifted (with *map) when
  * they are host ids (the shifted layout), else the container's own. */
 int lxm_userns_disk_map(const struct lxm_container *c, struct lxm_idmap *map, bool *shifted,
@@ -93,11 +97,17 @@ void lxm_child_main(struct lxm_boot *b) __attribute__((noreturn));
  * comes from the container's own devpts (a remount by the guest then
  * touches only its own instance); its master is sent over sync_fd. */
 int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err);
+/* Contexts of fsopen("proc") and fsopen("sysfs") made for another process's
+ * namespaces (rootfs-lock.c); each is closed by the call it is given to. */
+struct lxm_kernel_fs {
+    int proc, sysfs;
+};
 /* /proc, a read-only /sys, then the policy's masked and read-only paths,
- * below rootfd. A masked directory gets a read-only bind of empty (an
- * empty directory; -1: a read-only tmpfs of its own). */
-int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, int empty,
-                         struct lxm_error *err);
+ * below rootfd; proc and sysfs from fs when not NULL (new ones for the
+ * caller's namespaces otherwise). A masked directory gets a read-only bind
+ * of empty (an empty directory; -1: a read-only tmpfs of its own). */
+int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, const struct lxm_kernel_fs *fs,
+                         int empty, struct lxm_error *err);
 /* A boot id of its own bound over /proc/sys/kernel/random/boot_id (the
  * file is made in tmpdir, on a filesystem that is there anyway: the
  * container's /dev or the host's, and unlinked once bound); best effort. Locked
@@ -114,12 +124,18 @@ void lxm_rootfs_boot_id(int rootfd, int tmpdir);
  * user namespace, holds proc, sysfs and the masks locked. */
 bool lxm_mounts_locked(const struct lxm_config *cfg);
 #define LXM_STAGE_ROOT "root"
+/* Below the run dir (no container name starts with a dot). */
+#define LXM_STAGE_DIR ".stage"
 /* Attach rootfd at STAGE/root (in the monitor's own mount namespace) and
- * mount the kernel filesystems and masks on it from a helper in the pid
- * and network namespaces of init (pidfd), host credentials; a directory
- * it has to make is owned by uid:gid (container root on the host). */
-int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *stage, int rootfd,
-                          uid_t uid, gid_t gid, struct lxm_error *err);
+ * mount the kernel filesystems and masks on it, with host credentials,
+ * proc and sysfs for the pid and network namespaces of init (pidfd): made
+ * by the caller where the kernel lets proc take a pid namespace, else
+ * from a helper forked into them; a directory it has to make is owned by
+ * uid:gid (container root on the host). The boot id's file is made in
+ * run_dir (RUN/NAME); the masks bind RUN/.empty. */
+int lxm_rootfs_lock_build(const struct lxm_config *cfg, int pidfd, const char *stage,
+                          const char *run_dir, int rootfd, uid_t uid, gid_t gid,
+                          struct lxm_error *err);
 
 /* Environment for init and attached processes (container=lxm, PATH...). */
 char **lxm_container_env(const struct lxm_config *cfg, const char *term, const char *home,

@@ -861,8 +861,10 @@ static int userns_helper(void *arg)
     return 0;
 }
 
-int lxm_idmap_userns_open(const struct lxm_idmap *map, struct lxm_error *err)
+int lxm_idmap_userns_open_nowait(const struct lxm_idmap *map, struct lxm_userns_helper *h,
+                                 struct lxm_error *err)
 {
+    *h = (struct lxm_userns_helper){0};
     int hold[2];
     if (pipe2(hold, O_CLOEXEC) < 0)
         return lxm_error_errno(err, errno, "pipe");
@@ -896,8 +898,24 @@ int lxm_idmap_userns_open(const struct lxm_idmap *map, struct lxm_error *err)
     /* Closing the last write end lets the helper return; its stack is ours
      * to free only once it is reaped. */
     close(hold[1]);
-    reap(pid);
+    *h = (struct lxm_userns_helper){.pid = pid, .stack = TAKE_PTR(stack)};
     return r < 0 ? r : fd;
+}
+
+void lxm_idmap_userns_reap(struct lxm_userns_helper *h)
+{
+    if (h->pid > 0)
+        reap(h->pid);
+    free(h->stack);
+    *h = (struct lxm_userns_helper){0};
+}
+
+int lxm_idmap_userns_open(const struct lxm_idmap *map, struct lxm_error *err)
+{
+    struct lxm_userns_helper h;
+    int fd = lxm_idmap_userns_open_nowait(map, &h, err);
+    lxm_idmap_userns_reap(&h);
+    return fd;
 }
 
 int lxm_idmap_mount_open(int userns_fd, const char *source, unsigned flags, struct lxm_error *err)

@@ -124,6 +124,16 @@ int lxm_idmap_become_root(struct lxm_error *err);
  * child is cloned into a new user ns, its maps written, its
  * /proc/PID/ns/user opened, and the child reaped. Returns the fd. */
 int lxm_idmap_userns_open(const struct lxm_idmap *map, struct lxm_error *err);
+/* The same, without waiting for the helper to exit (on a busy host that
+ * wait is a scheduler tick, milliseconds): it exits on its own, and *h is
+ * for lxm_idmap_userns_reap later (its stack is ours until then). */
+struct lxm_userns_helper {
+    pid_t pid; /* 0: none */
+    char *stack;
+};
+int lxm_idmap_userns_open_nowait(const struct lxm_idmap *map, struct lxm_userns_helper *h,
+                                 struct lxm_error *err);
+void lxm_idmap_userns_reap(struct lxm_userns_helper *h);
 
 enum {
     LXM_IDMAP_MOUNT_RECURSIVE = 1 << 0, /* clone submounts too (AT_RECURSIVE) */

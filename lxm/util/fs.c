@@ -80,6 +80,25 @@ int read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
+/* Put tmp in the place of path, atomically for readers of path. Not with
+ * rename(2) when path exists: ext4 (where /run is not a tmpfs) then starts
+ * writeback of tmp's data (auto_da_alloc), and the next replacement, whose
+ * rename frees this inode, waits for that I/O to finish: 2-3 ms per start
+ * here. Exchanged, the old inode is unlinked with its data never written. */
+static int swap_in(const char *tmp, const char *path)
+{
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+        unlink(tmp); /* the old content now */
+        return 0;
+    }
+    /* Nothing to exchange with (ENOENT), or a filesystem without it. */
+    if (rename(tmp, path) == 0)
+        return 0;
+    int r = -errno;
+    unlink(tmp);
+    return r;
+}
+
 /* Write a temporary file and rename it over path; durable also fsyncs the
  * file and its directory before and after the rename. */
 static int replace_file(const char *path, const char *data, size_t len, mode_t mode, bool durable)
@@ -97,14 +116,14 @@ static int replace_file(const char *path, const char *data, size_t len, mode_t m
         r = -errno;
     if (r == 0 && durable && fsync(fd) < 0)
         r = -errno;
+    if (r == 0 && !durable)
+        return swap_in(tmp, path);
     if (r == 0 && rename(tmp, path) < 0)
         r = -errno;
     if (r < 0) {
         unlink(tmp);
         return r;
     }
-    if (!durable)
-        return 0;
     _cleanup_close_ int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0)
         (void)fsync(dfd);

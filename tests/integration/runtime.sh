@@ -37,14 +37,17 @@ no_procs() { [ "$(procs_in "$1")" = 0 ]; }
 # What run/lxm holds besides the locks (run/lxm/.locks/NAME.lock: empty
 # files that are never removed, docs/locking.md), the seccomp program
 # cache (run/lxm/.seccomp/KEY, kept across starts, docs/security.md),
-# attach's cgroup layout (run/lxm/.cgroup-layout, a file, docs/cgroups.md)
-# and the masks' empty directory (run/lxm/.empty), and anything in those
-# that is not such a file.
+# attach's cgroup layout (run/lxm/.cgroup-layout, a file, docs/cgroups.md),
+# the masks' empty directory (run/lxm/.empty) and the monitors' stage
+# point (run/lxm/.stage), and anything in those that is not such a file.
 run_leftovers() {
-    ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx -e .locks -e .seccomp -e .cgroup-layout -e .empty
+    ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx -e .locks -e .seccomp -e .cgroup-layout -e .empty -e .stage
     [ ! -e "$T_ROOT/run/lxm/.cgroup-layout" ] || [ -f "$T_ROOT/run/lxm/.cgroup-layout" ] || echo .cgroup-layout
-    # The masks' shared empty directory (rootfs-lock.c) stays, empty.
-    find "$T_ROOT/run/lxm/.empty" -mindepth 1 2>/dev/null
+    # The masks' shared empty directory (rootfs-lock.c) stays, empty; so
+    # does the monitors' stage point (each mounts its stage on it in a
+    # mount namespace of its own).
+    find "$T_ROOT/run/lxm/.empty" "$T_ROOT/run/lxm/.stage" -mindepth 1 2>/dev/null
+    [ ! -e "$T_ROOT/run/lxm/.stage" ] || [ -d "$T_ROOT/run/lxm/.stage" ] || echo ".stage is not a directory"
     find "$T_ROOT/run/lxm/.locks" -mindepth 1 \( -not -name '*.lock' -o -not -type f -o -not -empty \) 2>/dev/null
     find "$T_ROOT/run/lxm/.seccomp" -mindepth 1 -regextype posix-extended \( -not -regex '.*/[0-9a-f]{64}' -o -not -type f \) 2>/dev/null
 }
