@@ -507,18 +507,13 @@ int lxm_cgroup_new_in(const struct lxm_cg_layout *l, const char *parent, const c
     return 0;
 }
 
-static const char *cgroup_parent(void)
+const char *lxm_cg_parent(void)
 {
     /* Lets a test suite (or a second lxm installation) keep its containers
      * apart from the host's: "lxm/web1" would otherwise be shared by every
      * --root that has a container called web1. */
     const char *p = getenv("LXM_CGROUP_PARENT");
     return p && *p ? p : LXM_CG_PARENT_DEFAULT;
-}
-
-const char *lxm_cg_parent(void)
-{
-    return cgroup_parent();
 }
 
 static void open_v2_fd(struct lxm_cgroup *cg)
@@ -552,7 +547,7 @@ int lxm_cgroup_open(const char *name, struct lxm_cgroup **out, struct lxm_error 
     int r = lxm_cg_layout_detect(&l, err);
     if (r < 0)
         return r;
-    r = lxm_cgroup_open_in(&l, cgroup_parent(), name, out, err);
+    r = lxm_cgroup_open_in(&l, lxm_cg_parent(), name, out, err);
     lxm_cg_layout_clear(&l);
     return r;
 }
@@ -571,7 +566,7 @@ static void peek_find_freezer(void)
 {
     struct lxm_cg_layout l = {.n = 0};
     struct lxm_cgroup *cg = NULL;
-    peek.parent = cgroup_parent();
+    peek.parent = lxm_cg_parent();
     if (lxm_cg_layout_detect(&l, NULL) == 0 &&
         lxm_cgroup_new_in(&l, peek.parent, "peek", &cg, NULL) == 0 &&
         cg->role[LXM_CG_FREEZER] >= 0) {
@@ -878,7 +873,7 @@ int lxm_cgroup_create(const char *name, const struct lxm_limits *limits, struct 
     int r = lxm_cg_layout_detect(&l, err);
     if (r < 0)
         return r;
-    r = lxm_cgroup_create_in(&l, cgroup_parent(), name, limits, out, err);
+    r = lxm_cgroup_create_in(&l, lxm_cg_parent(), name, limits, out, err);
     lxm_cg_layout_clear(&l);
     return r;
 }

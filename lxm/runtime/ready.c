@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -124,9 +123,7 @@ static void wait_exit_event(struct lxm_container *c, int64_t ms)
         sleep_ms(ms < WAIT_STEP_MS ? ms : WAIT_STEP_MS);
         return;
     }
-    struct pollfd p = {.fd = pidfd, .events = POLLIN};
-    while (poll(&p, 1, (int)ms) < 0 && errno == EINTR)
-        ;
+    (void)lxm_pidfd_wait(pidfd, ms);
 }
 
 static void format_secs(int64_t ms, char *buf, size_t size)

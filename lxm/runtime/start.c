@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,11 +175,8 @@ static void wait_monitor_exit(struct lxm_container *c)
     if (lxm_state_read(c, &st) < 0)
         return;
     _cleanup_close_ int monfd = lxm_state_monitor_pidfd(&st);
-    if (monfd >= 0) {
-        struct pollfd p = {.fd = monfd, .events = POLLIN};
-        while (poll(&p, 1, 10000) < 0 && errno == EINTR)
-            ;
-    }
+    if (monfd >= 0)
+        (void)lxm_pidfd_wait(monfd, 10000);
 }
 
 /* The monitor logs a missing AppArmor at every start, but its stderr is the
@@ -259,18 +255,6 @@ out:
 
 /* --- stop --------------------------------------------------------------------- */
 
-/* Wait up to ms (-1 = forever) for the process behind pidfd to exit. */
-static bool pidfd_wait(int pidfd, int64_t ms)
-{
-    struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-    for (;;) {
-        int r = poll(&pfd, 1, ms > INT32_MAX ? INT32_MAX : (int)ms);
-        if (r < 0 && errno == EINTR)
-            continue;
-        return r > 0;
-    }
-}
-
 static int stop_orphan(struct lxm_container *c, int64_t timeout_ms, bool kill,
                        struct lxm_error *err)
 {
@@ -284,12 +268,12 @@ static int stop_orphan(struct lxm_container *c, int64_t timeout_ms, bool kill,
             thaw(c);
             if (!kill)
                 pidfd_send_signal(pidfd, lxm_halt_signal(c->config), NULL, 0);
-            if (kill || !pidfd_wait(pidfd, timeout_ms)) {
+            if (kill || !lxm_pidfd_wait(pidfd, timeout_ms)) {
                 if (!kill)
                     lxm_runtime_say_killing(c, timeout_ms);
                 thaw(c);
                 pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-                pidfd_wait(pidfd, -1);
+                lxm_pidfd_wait(pidfd, -1);
             }
         }
     }

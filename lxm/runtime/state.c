@@ -124,8 +124,7 @@ int lxm_pidfd_verified(pid_t pid, uint64_t starttime)
         return -errno;
     /* The pidfd pins the process: checking after opening closes the race.
      * A zombie (readable pidfd) is no longer that process either. */
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (proc_starttime(pid) != starttime || poll(&p, 1, 0) > 0)
+    if (proc_starttime(pid) != starttime || lxm_pidfd_exited(fd))
         return -ESRCH;
     return TAKE_FD(fd);
 }
@@ -194,10 +193,26 @@ int lxm_state_monitor_pidfd(const struct lxm_state_file *st)
     return lxm_pidfd_verified(st->monitor_pid, st->monitor_starttime);
 }
 
+bool lxm_pidfd_wait(int pidfd, int64_t ms)
+{
+    int64_t deadline = ms < 0 ? -1 : lxm_now_ms() + ms;
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    for (;;) {
+        int timeout = -1;
+        if (deadline >= 0) {
+            int64_t left = deadline - lxm_now_ms();
+            timeout = left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+        }
+        int r = poll(&p, 1, timeout);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r > 0;
+    }
+}
+
 bool lxm_pidfd_exited(int pidfd)
 {
-    struct pollfd p = {.fd = pidfd, .events = POLLIN};
-    return poll(&p, 1, 0) > 0;
+    return lxm_pidfd_wait(pidfd, 0);
 }
 
 /* A monitor hangs up on a client without an answer when it dies (it keeps
@@ -212,17 +227,7 @@ bool lxm_pidfd_exited(int pidfd)
 
 bool lxm_monitor_wait_exit(int monfd)
 {
-    if (monfd < 0)
-        return true;
-    int64_t deadline = lxm_now_ms() + MONITOR_EXIT_WAIT_MS;
-    struct pollfd p = {.fd = monfd, .events = POLLIN};
-    for (;;) {
-        int64_t left = deadline - lxm_now_ms();
-        int r = poll(&p, 1, left > 0 ? (int)left : 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        return r > 0;
-    }
+    return monfd < 0 || lxm_pidfd_wait(monfd, MONITOR_EXIT_WAIT_MS);
 }
 
 /* RUNNING or FROZEN if the recorded init lives; false otherwise. */

@@ -52,6 +52,9 @@ bool lxm_state_is_mine(const struct lxm_container *c);
 int lxm_pidfd_verified(pid_t pid, uint64_t starttime);
 /* pidfd of the monitor st names, if it is still that one; -ESRCH. */
 int lxm_state_monitor_pidfd(const struct lxm_state_file *st);
+/* Wait up to ms (-1: for ever) for the process behind pidfd to exit;
+ * whether it has. */
+bool lxm_pidfd_wait(int pidfd, int64_t ms);
 /* Has the process behind pidfd exited (without waiting)? */
 bool lxm_pidfd_exited(int pidfd);
 
