@@ -107,6 +107,24 @@ t_setup() {
     trap 'exit 130' INT TERM
 }
 
+# The mount points of every cgroup hierarchy (v1 controllers and cgroup2).
+t_cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
+
+# Put this test's containers below a cgroup parent of its own ($1, e.g.
+# lxmt-NAME-$$) instead of "lxm", so they never share lxm/NAME with a real
+# container; whatever a failed run leaves below that parent (and nothing
+# else) is removed at exit.
+t_cgroup_parent() {
+    export LXM_CGROUP_PARENT=$1
+    t_on_exit "t_cgroup_parent_rm '$1'"
+}
+t_cgroup_parent_rm() {
+    local m
+    for m in $(t_cg_mounts); do
+        [ -d "$m/$1" ] && find "$m/$1" -depth -type d -exec rmdir {} +
+    done
+}
+
 # Use storage driver $1 (dir, overlay, btrfs) for this test's containers.
 # Suites that read or write a stopped container's files on disk
 # (containers/NAME/rootfs) use dir, where that tree is the whole rootfs;

@@ -11,10 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 t_setup debian-boot
 export LXM_CACHE_DIR=${LXM_CACHE_DIR:-/var/cache/lxm-test}
-# Our own parent cgroup: never shares lxm/NAME with a real container.
-export LXM_CGROUP_PARENT=lxmt-dboot-$$
-cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
-t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
+t_cgroup_parent lxmt-dboot-$$
 
 D=db$$          # no network
 E=de$$          # eth0 on a bridge of our own

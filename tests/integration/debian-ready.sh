@@ -10,9 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 t_setup debian-ready
 export LXM_CACHE_DIR=${LXM_CACHE_DIR:-/var/cache/lxm-test}
-export LXM_CGROUP_PARENT=lxmt-dready-$$
-cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
-t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
+t_cgroup_parent lxmt-dready-$$
 LOGS=$T_ROOT/var/log/lxm
 
 if ! command -v mmdebstrap >/dev/null && ! command -v debootstrap >/dev/null &&

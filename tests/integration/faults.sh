@@ -21,7 +21,7 @@ t_setup faults
 command -v strace >/dev/null || { echo "1..0 # SKIP strace is not installed"; exit 0; }
 command -v jq >/dev/null || { echo "1..0 # SKIP jq is needed to read lxm's JSON output"; exit 0; }
 
-export LXM_CGROUP_PARENT=lxmt-faults-$$
+t_cgroup_parent lxmt-faults-$$
 POINTS=${FAULT_POINTS:-8}
 SYSCALLS=openat,mkdir,mkdirat,rename,renameat2,unlink,unlinkat,rmdir,fsync,write,clone,clone3,umount2,mount,connect,kill,pidfd_send_signal
 CT=$T_ROOT/var/lib/lxm/containers
@@ -29,8 +29,6 @@ WORK=$(mktemp -d /tmp/lxm-it-faults-work.XXXXXX)
 t_on_exit "rm -rf '$WORK'"
 # A command that hangs after a kill must not hang the suite.
 lxm() { timeout -k 5 60 "$LXM_BIN" --root "$T_ROOT" "$@"; }
-cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
-t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
 t_on_exit 'for p in $(monitors_of_root); do kill -9 "${p%%:*}"; done'
 
 # --- what is on the host -------------------------------------------------------
@@ -38,14 +36,14 @@ t_on_exit 'for p in $(monitors_of_root); do kill -9 "${p%%:*}"; done'
 cg_procs() {
     local id m
     id=$(t_id "$1")
-    for m in $(cg_mounts); do
+    for m in $(t_cg_mounts); do
         [ -d "$m/$LXM_CGROUP_PARENT/$id" ] && find "$m/$LXM_CGROUP_PARENT/$id" -name cgroup.procs -exec cat {} + 2>/dev/null
     done | sort -u | tr '\n' ' '
 }
 # Container names that have a cgroup directory below our parent.
 cg_names() {
     local m
-    for m in $(cg_mounts); do
+    for m in $(t_cg_mounts); do
         [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'
     done | sort -u | sed 's/-[0-9a-f]\{8\}$//'
 }
@@ -80,7 +78,7 @@ staged_on_disk() {
 scrub() {
     local p m
     for p in $(cg_procs "$1"); do kill -9 "$p" 2>/dev/null; done
-    for m in $(cg_mounts); do
+    for m in $(t_cg_mounts); do
         [ -d "$m/$LXM_CGROUP_PARENT/$(t_id "$1")" ] &&
             t_wait 5 find "$m/$LXM_CGROUP_PARENT/$(t_id "$1")" -depth -type d -exec rmdir {} +
     done

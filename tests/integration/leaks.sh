@@ -22,19 +22,17 @@ if [ -z "${LXM_LEAKS_IN_NS:-}" ]; then
 fi
 . "$(dirname "$0")/../lib.sh"
 t_setup leaks
-export LXM_CGROUP_PARENT=lxmt-leaks-$$-$RANDOM
+t_cgroup_parent lxmt-leaks-$$-$RANDOM
 CYCLES=${LEAK_CYCLES:-200}
 C=lk1
 
-cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
-t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
 ip link set lo up
 
 # One line per kind of thing, so a difference names what leaked.
 counts() {
     local m v1=0 v2=0 n procs
     echo "mounts $(wc -l </proc/self/mountinfo)"
-    for m in $(cg_mounts); do
+    for m in $(t_cg_mounts); do
         n=0
         [ -d "$m/$LXM_CGROUP_PARENT" ] && n=$(find "$m/$LXM_CGROUP_PARENT" -type d | wc -l)
         if findmnt -n -o FSTYPE "$m" | grep -qx cgroup2; then v2=$((v2 + n)); else v1=$((v1 + n)); fi
@@ -42,7 +40,7 @@ counts() {
     echo "cgroup-dirs-v1 $v1"
     echo "cgroup-dirs-unified $v2"
     # A cgroup made outside our parent would escape the counts above.
-    echo "cgroup-dirs-named-$C $(find $(cg_mounts) -maxdepth 4 -type d -name "$(t_id "$C")*" 2>/dev/null | wc -l)"
+    echo "cgroup-dirs-named-$C $(find $(t_cg_mounts) -maxdepth 4 -type d -name "$(t_id "$C")*" 2>/dev/null | wc -l)"
     echo "links $(ip -o link show | wc -l)"
     echo "addresses $(ip -o addr show | wc -l)"
     echo "nft-rule-lines $(nft list ruleset 2>/dev/null | wc -l)"

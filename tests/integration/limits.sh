@@ -14,8 +14,7 @@ t_storage dir # these checks read and write containers/NAME/rootfs on disk
 BUILD_DIR=$(cd "$(dirname "$LXM_BIN")/.." && pwd)
 export DRV=$BUILD_DIR/tests/unit/test-cgroup
 [ -x "$DRV" ] || { echo "Bail out! $DRV not built (make check TESTS=)"; exit 1; }
-# Our own parent cgroup: never shares lxm/NAME with a real container.
-export LXM_CGROUP_PARENT=lxmt-limits-$$
+t_cgroup_parent lxmt-limits-$$
 drv() { "$DRV" drive "$@"; }
 
 PROGS=$T_ROOT/progs
@@ -25,9 +24,6 @@ for p in memhog forkbomb spin; do
         { echo "Bail out! cannot build $p.c statically (glibc static libs?)"; exit 1; }
 done
 
-cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
-# Whatever a failed run leaves is removed: our own parent only.
-t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
 for n in c1 c2 c3 c4 v2c v2m; do t_on_exit "$DRV drive destroy $n"; done
 
 role() { drv layout | awk -v r="$1" '$1 == "role" && $2 == r {print $3}'; }
@@ -165,7 +161,7 @@ else
     # Destroy kills everything (frozen or not) and removes every directory.
     t_ok "destroy c1" drv destroy c1
     t_fail "sleeper gone" grep -q '^State:[^Z]*$' "/proc/$sleeper/status"
-    left=$(for m in $(cg_mounts); do [ -e "$m/$LXM_CGROUP_PARENT/c1" ] && echo "$m"; done)
+    left=$(for m in $(t_cg_mounts); do [ -e "$m/$LXM_CGROUP_PARENT/c1" ] && echo "$m"; done)
     t_is "no c1 directory in any hierarchy" "$left" ""
     out=$(drv stats c1 2>&1); rc=$?
     t_like "open after destroy: not found" "$out" "no cgroup c1"
@@ -399,7 +395,7 @@ elif [ $runtime = yes ]; then
     fi
     # (a zombie waiting for a PID 1 that does not reap counts as gone)
     t_fail "m1's init is gone" grep -q '^State:[^Z]*$' "/proc/$init1/status"
-    left=$(for m in $(cg_mounts); do [ -e "$m/$LXM_CGROUP_PARENT/$(t_id m1)" ] && echo "$m"; done)
+    left=$(for m in $(t_cg_mounts); do [ -e "$m/$LXM_CGROUP_PARENT/$(t_id m1)" ] && echo "$m"; done)
     t_is "m1's cgroups removed in every hierarchy" "$left" ""
 
     # pids: a fork bomb stops at 50 with EAGAIN, the container stays usable.
@@ -468,6 +464,6 @@ elif [ $runtime = yes ]; then
     fi
 fi
 
-left=$(for m in $(cg_mounts); do [ -e "$m/$LXM_CGROUP_PARENT" ] && echo "$m"; done)
+left=$(for m in $(t_cg_mounts); do [ -e "$m/$LXM_CGROUP_PARENT" ] && echo "$m"; done)
 t_is "nothing left in any hierarchy" "$left" ""
 t_done

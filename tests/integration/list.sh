@@ -13,9 +13,7 @@ t_setup list
 t_storage dir # notify-init is copied into containers/NAME/rootfs
 command -v jq >/dev/null || { echo "1..0 # SKIP jq is needed to read lxm's JSON output"; exit 0; }
 command -v strace >/dev/null || { echo "1..0 # SKIP strace is needed to see whom list asks"; exit 0; }
-export LXM_CGROUP_PARENT=lxmt-list-$$
-cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
-t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
+t_cgroup_parent lxmt-list-$$
 
 A=ls$$a B=ls$$b S=ls$$s
 state_file() { echo "$T_ROOT/run/lxm/$1/state"; }

@@ -17,9 +17,7 @@ t_setup nesting
 # docker's overlay2) is refused on top of an overlayfs rootfs.
 t_storage dir
 export LXM_CACHE_DIR=${LXM_CACHE_DIR:-/var/cache/lxm-test}
-export LXM_CGROUP_PARENT=lxmt-nest-$$
-cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
-t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
+t_cgroup_parent lxmt-nest-$$
 
 # The image with podman and docker.io lives in a cache directory of its own
 # (the package downloads are shared): suites that look for "the" Debian

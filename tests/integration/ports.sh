@@ -12,9 +12,7 @@ t_setup ports
 # A cgroup parent of our own: the leftover check below loses a crashed
 # container's run dir on purpose, and nothing then knows its cgroups
 # (lxm delete does not look for them); removed at exit like the rest.
-export LXM_CGROUP_PARENT=lxmt-ports-$$
-cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
-t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
+t_cgroup_parent lxmt-ports-$$
 
 command -v jq >/dev/null || { echo "1..0 # SKIP jq is needed to read lxm's JSON output"; exit 0; }
 command -v nft >/dev/null || { echo "1..0 # SKIP nft is needed to read the ruleset"; exit 0; }

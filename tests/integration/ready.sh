@@ -11,9 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 t_setup ready
 t_storage dir # the notify-init binary is copied into containers/NAME/rootfs
-export LXM_CGROUP_PARENT=lxmt-ready-$$
-cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
-t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
+t_cgroup_parent lxmt-ready-$$
 CT=$T_ROOT/var/lib/lxm/containers
 LOGS=$T_ROOT/var/log/lxm
 

@@ -15,15 +15,13 @@
 t_setup stop-frozen
 FRZ=$(awk '$0 ~ / - cgroup / && $NF ~ /(^|,)freezer(,|$)/ {print $5; exit}' /proc/self/mountinfo)
 [ -n "$FRZ" ] || { echo "1..0 # SKIP no v1 freezer on this host"; exit 0; }
-export LXM_CGROUP_PARENT=lxmt-sf-$$
-cg_mounts() { awk '$0 ~ / - cgroup2? / {print $5}' /proc/self/mountinfo; }
-t_on_exit 'for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -depth -type d -exec rmdir {} + ; done'
+t_cgroup_parent lxmt-sf-$$
 
 C=sf$$a
 fgroup() { echo "$FRZ/$LXM_CGROUP_PARENT/$(t_id "$C")"; }
 cgroups_of() {
     local m n=0
-    for m in $(cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT/$(t_id "$C")" ] && n=$((n + 1)); done
+    for m in $(t_cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT/$(t_id "$C")" ] && n=$((n + 1)); done
     echo $n
 }
 state_file() { echo "$T_ROOT/run/lxm/$C/state"; }
