@@ -61,12 +61,13 @@ static int attach_mount(int mfd, int target, const char *what, const char *where
     return 0;
 }
 
-/* A new filesystem instance from fs, a context of fsopen(type) (closed
- * here); opts is "key=value" or "flag", NULL-ended. */
-static int mount_fs_from(int fs_fd, int target, const char *type, const char *const *opts,
-                         unsigned attrs, const char *where, struct lxm_error *err)
+/* A new filesystem instance of type on target: fs_fd is a context of
+ * fsopen(type) to use (closed here; the monitor opens some before the clone),
+ * or -1 for a new one; opts is "key=value" or "flag", NULL-ended. */
+static int mount_fs(int fs_fd, int target, const char *type, const char *const *opts,
+                    unsigned attrs, const char *where, struct lxm_error *err)
 {
-    _cleanup_close_ int fs = fs_fd;
+    _cleanup_close_ int fs = fs_fd >= 0 ? fs_fd : fsopen(type, FSOPEN_CLOEXEC);
     if (fs < 0)
         return lxm_error_errno(err, errno, "mount %s on %s", type, where);
     for (size_t i = 0; opts && opts[i]; i++) {
@@ -90,12 +91,6 @@ static int mount_fs_from(int fs_fd, int target, const char *type, const char *co
     return attach_mount(mfd, target, type, where, err);
 }
 
-static int mount_fs(int target, const char *type, const char *const *opts, unsigned attrs,
-                    const char *where, struct lxm_error *err)
-{
-    return mount_fs_from(fsopen(type, FSOPEN_CLOEXEC), target, type, opts, attrs, where, err);
-}
-
 /* Bind src (dirfd-relative, "" = dirfd itself) onto target with attrs. */
 static int bind_mount(int srcdir, const char *src, int target, unsigned attrs, const char *what,
                       const char *where, struct lxm_error *err)
@@ -113,22 +108,15 @@ static int bind_mount(int srcdir, const char *src, int target, unsigned attrs, c
     return attach_mount(mfd, target, what, where, err);
 }
 
-/* fs_fd: a context of fsopen(type) to use (closed here), or -1 for a new one. */
-static int mount_at_from(int fs_fd, int rootfd, const char *path, const char *type,
-                         const char *const *opts, unsigned attrs, struct lxm_error *err)
+/* mount_fs on path inside the root, made if missing. */
+static int mount_at(int fs_fd, int rootfd, const char *path, const char *type,
+                    const char *const *opts, unsigned attrs, struct lxm_error *err)
 {
     _cleanup_close_ int fs = fs_fd;
     _cleanup_close_ int t = lxm_mkdir_in_root(rootfd, path);
     if (t < 0)
         return lxm_error_errno(err, -t, "mount %s on %s", type, path);
-    return mount_fs_from(fs >= 0 ? TAKE_FD(fs) : fsopen(type, FSOPEN_CLOEXEC), t, type, opts,
-                         attrs, path, err);
-}
-
-static int mount_at(int rootfd, const char *path, const char *type, const char *const *opts,
-                    unsigned attrs, struct lxm_error *err)
-{
-    return mount_at_from(-1, rootfd, path, type, opts, attrs, err);
+    return mount_fs(TAKE_FD(fs), t, type, opts, attrs, path, err);
 }
 
 /* --- /dev ---------------------------------------------------------------------- */
@@ -199,7 +187,7 @@ static int setup_dev_mounts(int devfd, struct lxm_error *err)
             openat(devfd, m[i].dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (t < 0)
             return lxm_error_errno(err, errno, "open %s", where);
-        int r = mount_fs(t, m[i].type, m[i].opts, m[i].attrs, where, err);
+        int r = mount_fs(-1, t, m[i].type, m[i].opts, m[i].attrs, where, err);
         if (r < 0)
             return r;
     }
@@ -235,7 +223,8 @@ static int setup_console(int devfd, int sock, struct lxm_error *err)
 static int setup_dev(int rootfd, const struct lxm_boot *b, struct lxm_error *err)
 {
     static const char *const dev_opts[] = {"mode=755", "size=65536k", NULL};
-    int r = mount_at(rootfd, "/dev", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+    int r =
+        mount_at(-1, rootfd, "/dev", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
     if (r < 0)
         return r;
     /* Our own fresh tmpfs from here on: plain fd-relative calls are safe. */
@@ -304,7 +293,7 @@ static int mask_dir(int t, int empty, const char *path, struct lxm_error *err)
 {
     static const char *const ro_tmpfs[] = {"size=0", NULL};
     if (empty < 0)
-        return mount_fs(t, "tmpfs", ro_tmpfs, ATTR_SAFE | MOUNT_ATTR_RDONLY, path, err);
+        return mount_fs(-1, t, "tmpfs", ro_tmpfs, ATTR_SAFE | MOUNT_ATTR_RDONLY, path, err);
     return bind_mount(empty, "", t, ATTR_SAFE | MOUNT_ATTR_RDONLY, "an empty directory", path, err);
 }
 
@@ -350,10 +339,10 @@ int lxm_rootfs_kernel_fs(int rootfd, const struct lxm_config *cfg, const struct 
                          int empty, struct lxm_error *err)
 {
     _cleanup_close_ int sysfs = fs ? fs->sysfs : -1;
-    int r = mount_at_from(fs ? fs->proc : -1, rootfd, "/proc", "proc", NULL, ATTR_SAFE, err);
+    int r = mount_at(fs ? fs->proc : -1, rootfd, "/proc", "proc", NULL, ATTR_SAFE, err);
     if (r == 0)
-        r = mount_at_from(TAKE_FD(sysfs), rootfd, "/sys", "sysfs", NULL,
-                          ATTR_SAFE | MOUNT_ATTR_RDONLY, err);
+        r = mount_at(TAKE_FD(sysfs), rootfd, "/sys", "sysfs", NULL, ATTR_SAFE | MOUNT_ATTR_RDONLY,
+                     err);
     if (r == 0)
         r = mask_paths(rootfd, cfg->policy.masked_paths, empty, err);
     if (r == 0)
@@ -366,7 +355,7 @@ static void setup_cgroup_fs(int rootfd)
 {
     struct lxm_error e = {0};
     _cleanup_close_ int cg = lxm_open_in_root(rootfd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
-    if (cg < 0 || mount_fs(cg, "cgroup2", NULL, ATTR_SAFE, "/sys/fs/cgroup", &e) < 0)
+    if (cg < 0 || mount_fs(-1, cg, "cgroup2", NULL, ATTR_SAFE, "/sys/fs/cgroup", &e) < 0)
         lxm_debug("no cgroup2 in the container: %s", cg < 0 ? strerror(-cg) : e.msg);
 }
 
@@ -418,7 +407,7 @@ static void setup_boot_id(int rootfd)
 static int setup_run(int rootfd, int notify_fd, struct lxm_error *err)
 {
     static const char *const run_opts[] = {"mode=755", "size=20%", "nr_inodes=800k", NULL};
-    int r = mount_at(rootfd, "/run", "tmpfs", run_opts, ATTR_NOSUID_NODEV, err);
+    int r = mount_at(-1, rootfd, "/run", "tmpfs", run_opts, ATTR_NOSUID_NODEV, err);
     if (r < 0 || notify_fd < 0)
         return r;
     _cleanup_close_ int t = touch_in_root(rootfd, LXM_NOTIFY_SOCKET);
