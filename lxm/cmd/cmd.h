@@ -58,9 +58,6 @@ int lxm_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
                const struct option *longopts, struct lxm_error *err);
 void lxm_print_command_help(const char *cmd);
 
-/* Convenience: `cmd` expects exactly one positional NAME at optind. */
-int lxm_arg_name(const char *cmd, int argc, char **argv, const char **name, struct lxm_error *err);
-
 /* The container a command of one container works on: a usage error
  * "<cmd>: missing container name" when name is NULL (no NAME was given),
  * else lxm_container_open (it must exist; "container 'x' not found"), with
@@ -70,6 +67,10 @@ int lxm_arg_name(const char *cmd, int argc, char **argv, const char **name, stru
 enum { LXM_CMD_NEW = 1u << 0, LXM_CMD_LOCKED = 1u << 1 };
 int lxm_cmd_container(struct lxm_ctx *ctx, const char *cmd, const char *name, unsigned flags,
                       struct lxm_container **out, struct lxm_error *err);
+/* The same for a command whose only operand is NAME, at optind after its
+ * options: "<cmd>: unexpected argument 'x'" (a usage error) for any more. */
+int lxm_cmd_container_arg(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
+                          unsigned flags, struct lxm_container **out, struct lxm_error *err);
 
 /* Run $VISUAL, else $EDITOR, else vi on file (the variable is shell text
  * and may carry arguments, like git's); 0 when it exits 0. */

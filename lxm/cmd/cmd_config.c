@@ -375,15 +375,13 @@ static int config_edit(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_er
     int r = parse_no_options(argc, argv, err);
     if (r != 0)
         return r > 0 ? 0 : r;
-    const char *name;
     _cleanup_container_ struct lxm_container *c = NULL;
     _cleanup_free_ char *old = NULL, *tmp = NULL, *edited = NULL;
-    if ((r = lxm_arg_name("config", argc, argv, &name, err)) < 0 ||
-        (r = lxm_cmd_container(ctx, "config", name, 0, &c, err)) < 0)
+    if ((r = lxm_cmd_container_arg(ctx, "config", argc, argv, 0, &c, err)) < 0)
         return r;
     if ((r = lxm_yaml_read_file(c->config_file, &old, NULL, err)) < 0)
         return r;
-    if ((r = edit_temp_copy(name, old, &tmp, err)) < 0)
+    if ((r = edit_temp_copy(c->name, old, &tmp, err)) < 0)
         return r;
     r = lxm_run_editor(tmp, err);
     if (r == 0)

@@ -228,11 +228,9 @@ int cmd_delete(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
             return -LXM_EUSAGE;
         force = true;
     }
-    const char *name;
     _cleanup_container_ struct lxm_container *c = NULL;
-    int r;
-    if ((r = lxm_arg_name("delete", argc, argv, &name, err)) < 0 ||
-        (r = lxm_cmd_container(ctx, "delete", name, LXM_CMD_NEW, &c, err)) < 0)
+    int r = lxm_cmd_container_arg(ctx, "delete", argc, argv, LXM_CMD_NEW, &c, err);
+    if (r < 0)
         return r;
     return lxm_lifecycle_delete(c, force, err);
 }

@@ -342,12 +342,8 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
             return 0;
         return -LXM_EUSAGE;
     }
-    const char *name;
-    int r = lxm_arg_name("info", argc, argv, &name, err);
-    if (r < 0)
-        return r;
     _cleanup_container_ struct lxm_container *c = NULL;
-    r = lxm_container_new(&ctx->paths, name, &c, err);
+    int r = lxm_cmd_container_arg(ctx, "info", argc, argv, 0, &c, err);
     if (r < 0)
         return r;
     r = lxm_container_load_config(c, err);

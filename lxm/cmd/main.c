@@ -303,16 +303,6 @@ int lxm_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
     return opt;
 }
 
-int lxm_arg_name(const char *cmd, int argc, char **argv, const char **name, struct lxm_error *err)
-{
-    if (optind >= argc)
-        return lxm_usage_error(err, cmd, "missing container name");
-    if (optind + 1 < argc)
-        return lxm_usage_error(err, cmd, "unexpected argument '%s'", argv[optind + 1]);
-    *name = argv[optind];
-    return 0;
-}
-
 int lxm_cmd_container(struct lxm_ctx *ctx, const char *cmd, const char *name, unsigned flags,
                       struct lxm_container **out, struct lxm_error *err)
 {
@@ -323,6 +313,14 @@ int lxm_cmd_container(struct lxm_ctx *ctx, const char *cmd, const char *name, un
     if (flags & LXM_CMD_LOCKED)
         return lxm_container_open_locked(&ctx->paths, name, out, err);
     return lxm_container_open(&ctx->paths, name, out, err);
+}
+
+int lxm_cmd_container_arg(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
+                          unsigned flags, struct lxm_container **out, struct lxm_error *err)
+{
+    if (optind + 1 < argc)
+        return lxm_usage_error(err, cmd, "unexpected argument '%s'", argv[optind + 1]);
+    return lxm_cmd_container(ctx, cmd, optind < argc ? argv[optind] : NULL, flags, out, err);
 }
 
 int lxm_not_implemented(const char *cmd, struct lxm_error *err)

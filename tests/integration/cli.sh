@@ -20,6 +20,14 @@ t_is "unknown flag exits 2" "$rc" 2
 t_like "unknown flag is named" "$out" "^lxm: error: list: unknown option '--bogus'"
 out=$(lxm info 2>&1); rc=$?
 t_is "missing argument exits 2" "$rc" 2
+# Every command of one container refuses a second operand the same way,
+# before it looks for the container (start and stop take several names).
+for cmd in info delete log console freeze unfreeze restart wait "config show" "config edit"; do
+    out=$(lxm $cmd nosuch extra 2>&1); rc=$?
+    t_is "$cmd NAME extra: exits 2" "$rc" 2
+    t_is "$cmd NAME extra: one line naming it" "$out" \
+        "lxm: error: ${cmd%% *}: unexpected argument 'extra' (see 'lxm ${cmd%% *} --help')"
+done
 out=$(lxm --format xml list 2>&1); rc=$?
 t_is "bad --format exits 2" "$rc" 2
 out=$("$LXM_BIN" 2>&1); rc=$?
