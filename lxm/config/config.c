@@ -157,10 +157,11 @@ static void join_names(char *buf, size_t len, const char *lead, const char *cons
     }
 }
 
-static void keys_allowed(const struct table *t, char *buf, size_t len)
+static const char *keys_allowed(const struct table *t, char *buf, size_t len)
 {
     join_names(buf, len, "use ", (const char *const *)&t->keys[0].name, t->n_keys,
                sizeof(struct key));
+    return buf;
 }
 
 static size_t choices_count(const char *const *choices)
@@ -171,7 +172,9 @@ static size_t choices_count(const char *const *choices)
     return n;
 }
 
-static void default_allowed(const struct key *k, char *buf)
+/* What to write instead, for the error about a bad value of k (after the
+ * key's check, when it said nothing itself); buf is returned. */
+static const char *default_allowed(const struct key *k, char *buf)
 {
     buf[0] = '\0';
     if (k->allowed)
@@ -185,6 +188,7 @@ static void default_allowed(const struct key *k, char *buf)
         snprintf(buf, LXM_ALLOWED_MAX, "use an integer >= %lld", (long long)k->min);
     else if (k->type == KT_INT)
         snprintf(buf, LXM_ALLOWED_MAX, "use %lld..%lld", (long long)k->min, (long long)k->max);
+    return buf;
 }
 
 static int value_error(struct walk *w, const struct lxm_ynode *at, const char *path,
@@ -283,9 +287,9 @@ static int read_scalar(struct walk *w, const struct key *k, void *base, const ch
                        const struct lxm_ynode *v)
 {
     char allowed[LXM_ALLOWED_MAX];
-    default_allowed(k, allowed);
+    allowed[0] = '\0'; /* a key's check may say what to use */
     if (v->type != LXM_YAML_SCALAR)
-        return kind_error(w, v, path, "a single value", allowed);
+        return kind_error(w, v, path, "a single value", default_allowed(k, allowed));
     void *f = FIELD(base, k->off, void);
     const char *s = v->value, *what = NULL;
     int idx = 0;
@@ -315,7 +319,7 @@ static int read_scalar(struct walk *w, const struct key *k, void *base, const ch
     default: return lxm_walk_error(w, v, path, "internal error: not a scalar key");
     }
     if (what)
-        return value_error(w, v, path, s, what, allowed);
+        return value_error(w, v, path, s, what, allowed[0] ? allowed : default_allowed(k, allowed));
     if (k->set_off)
         *FIELD(base, k->set_off, bool) = true;
     return 0;
@@ -332,12 +336,13 @@ static int read_strv(struct walk *w, const struct key *k, void *base, const char
         return lxm_error_set(w->err, ENOMEM, "out of memory");
     for (size_t i = 0; i < v->n; i++) {
         const struct lxm_ynode *item = v->items[i];
-        default_allowed(k, allowed);
         if (item->type != LXM_YAML_SCALAR)
             return kind_error(w, item, path, "a single value in the list", "use [a, b]");
+        allowed[0] = '\0';
         const char *what = k->check ? k->check(item->value, allowed) : NULL;
         if (what)
-            return value_error(w, item, path, item->value, what, allowed);
+            return value_error(w, item, path, item->value, what,
+                               allowed[0] ? allowed : default_allowed(k, allowed));
         if (strv_push(&list, item->value) < 0)
             return lxm_error_set(w->err, ENOMEM, "out of memory");
     }
@@ -427,10 +432,11 @@ static int read_named(struct walk *w, const struct key *k, void *base, const cha
         _cleanup_free_ char *epath = child_path(path, kn->value);
         if (!epath)
             return lxm_error_set(w->err, ENOMEM, "out of memory");
-        default_allowed(k, allowed);
+        allowed[0] = '\0';
         const char *what = k->check ? k->check(kn->value, allowed) : NULL;
         if (what)
-            return value_error(w, kn, epath, kn->value, what, allowed);
+            return value_error(w, kn, epath, kn->value, what,
+                               allowed[0] ? allowed : default_allowed(k, allowed));
         void *elem = NULL;
         int n = *FIELD(base, k->n_off, int);
         for (int j = 0; j < n && !elem; j++) {
@@ -549,10 +555,11 @@ static const struct key *find_key(const struct table *t, const char *name)
 static int walk_map(struct walk *w, const struct table *t, void *base, const char *prefix,
                     const struct lxm_ynode *node)
 {
+    /* The keys to use, only for an error: a map that reads well is the
+     * common case, and this is the walk's most expensive string. */
     char allowed[LXM_ERROR_MAX / 4];
-    keys_allowed(t, allowed, sizeof(allowed));
     if (node->type != LXM_YAML_MAP)
-        return kind_error(w, node, prefix, "a map", allowed);
+        return kind_error(w, node, prefix, "a map", keys_allowed(t, allowed, sizeof(allowed)));
     for (size_t i = 0; i < node->n; i++) {
         int r = check_map_key(w, node, i, prefix);
         if (r < 0)
@@ -563,7 +570,8 @@ static int walk_map(struct walk *w, const struct table *t, void *base, const cha
             return lxm_error_set(w->err, ENOMEM, "out of memory");
         const struct key *k = find_key(t, kn->value);
         if (!k)
-            return lxm_walk_error(w, kn, path, "unknown key (%s)", allowed);
+            return lxm_walk_error(w, kn, path, "unknown key (%s)",
+                                  keys_allowed(t, allowed, sizeof(allowed)));
         if ((r = read_value(w, k, base, path, node->items[2 * i + 1])) < 0)
             return r;
     }

@@ -114,21 +114,41 @@ int lxm_yaml_check_text(const char *file, const char *text, size_t len, struct l
                          line, col);
 }
 
-/* Up to LXM_YAML_MAX + 1 bytes: one more than allowed tells "too big"
- * for files whose size stat does not know (pipes, /proc). */
-static int read_bounded(int fd, char *buf, size_t *n)
+/* The whole of fd into *out (NUL-terminated, *n bytes), expecting size
+ * bytes (fstat's; 0 where it does not know: pipes, /proc). The buffer grows
+ * if the file does while it is read, up to LXM_YAML_MAX + 1 bytes: one more
+ * than allowed tells "too big" without reading further. */
+static int read_whole(int fd, size_t size, char **out, size_t *n)
 {
-    *n = 0;
-    while (*n < LXM_YAML_MAX + 1) {
-        ssize_t r = read(fd, buf + *n, LXM_YAML_MAX + 1 - *n);
+    size_t cap = size ? size + 1 : 4096; /* + 1: read to the end, no realloc */
+    if (cap > LXM_YAML_MAX + 1)
+        cap = LXM_YAML_MAX + 1;
+    _cleanup_free_ char *buf = malloc(cap + 1);
+    if (!buf)
+        return -ENOMEM;
+    size_t len = 0;
+    for (;;) {
+        if (len == cap) {
+            if (cap > LXM_YAML_MAX)
+                break;
+            cap = cap > (LXM_YAML_MAX + 1) / 2 ? LXM_YAML_MAX + 1 : cap * 2;
+            char *grown = realloc(buf, cap + 1);
+            if (!grown)
+                return -ENOMEM;
+            buf = grown;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return -errno;
         if (r == 0)
             break;
-        *n += (size_t)r;
+        len += (size_t)r;
     }
+    buf[len] = '\0';
+    *n = len;
+    *out = TAKE_PTR(buf);
     return 0;
 }
 
@@ -142,15 +162,13 @@ int lxm_yaml_read_file(const char *file, char **text, size_t *len, struct lxm_er
         return lxm_error_errno(err, errno, "read %s", file);
     if (S_ISREG(st.st_mode) && st.st_size > LXM_YAML_MAX)
         return too_big(file, (unsigned long long)st.st_size, err);
-    /* The file may grow while read: room for the limit, one more, a NUL. */
-    _cleanup_free_ char *buf = malloc(LXM_YAML_MAX + 2);
-    if (!buf)
+    _cleanup_free_ char *buf = NULL;
+    size_t n = 0;
+    int r = read_whole(fd, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, &buf, &n);
+    if (r == -ENOMEM)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    size_t n;
-    int r = read_bounded(fd, buf, &n);
     if (r < 0)
         return lxm_error_errno(err, -r, "read %s", file);
-    buf[n] = '\0';
     if ((r = lxm_yaml_check_text(file, buf, n, err)) < 0)
         return r;
     if (len)

@@ -32,8 +32,9 @@ struct lxm_ynode {
 int lxm_yaml_check_text(const char *file, const char *text, size_t len, struct lxm_error *err);
 
 /* Read a YAML file whole into *text (NUL-terminated, *len bytes; len may
- * be NULL) after lxm_yaml_check_text. A file over the limit is refused
- * from its size, without reading it. -errno; err says "read FILE: ..." for
+ * be NULL) after lxm_yaml_check_text, in a buffer of the file's size (a
+ * pipe's or a /proc file's grows as it is read). A file over the limit is
+ * refused from its size, without reading it. -errno; err says "read FILE: ..." for
  * I/O errors (-ENOENT included: callers that allow a missing file test r). */
 int lxm_yaml_read_file(const char *file, char **text, size_t *len, struct lxm_error *err);
 

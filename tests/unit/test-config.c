@@ -4,10 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -764,6 +766,107 @@ static void test_hostile_files(void)
     rm_rf(dir);
 }
 
+/* A pipe holding n bytes of "a" (a child writes them), as a path. */
+static char *pipe_of(size_t n, pid_t *child)
+{
+    int p[2];
+    if (pipe2(p, 0) < 0)
+        return NULL;
+    *child = fork();
+    if (*child == 0) {
+        close(p[0]);
+        static char chunk[65536];
+        memset(chunk, 'a', sizeof(chunk));
+        while (n > 0) {
+            size_t k = n < sizeof(chunk) ? n : sizeof(chunk);
+            ssize_t w = write(p[1], chunk, k);
+            if (w <= 0)
+                _exit(w < 0 && errno == EPIPE ? 0 : 1);
+            n -= (size_t)w;
+        }
+        _exit(0);
+    }
+    close(p[1]);
+    return xasprintf("/proc/self/fd/%d", p[0]);
+}
+
+static void test_read_file(void)
+{
+    struct lxm_error err = {0};
+    char dir[] = "/tmp/lxm-test-read.XXXXXX";
+    ok(mkdtemp(dir) != NULL, "temp dir");
+    _cleanup_free_ char *file = xasprintf("%s/config.yaml", dir);
+    static const char doc[] = "name: c1\nprofiles: [default]\n";
+    write_file_atomic(file, doc, sizeof(doc) - 1, 0644);
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    is_int(lxm_yaml_read_file(file, &text, &len, &err), 0, "read a small file");
+    ok(text && len == sizeof(doc) - 1 && !strcmp(text, doc), "its text, NUL-terminated");
+    ok(text && malloc_usable_size(text) < 4096,
+       "in a buffer of its size, not of the 1 MiB limit (%zu bytes)",
+       text ? malloc_usable_size(text) : 0);
+    text = (free(text), NULL);
+
+    write_file_atomic(file, "", 0, 0644);
+    ok(lxm_yaml_read_file(file, &text, &len, &err) == 0 && text && len == 0 && !*text,
+       "an empty file is an empty text");
+    text = (free(text), NULL);
+
+    /* fstat knows no size of a pipe: the buffer grows while it is read. */
+    pid_t child;
+    _cleanup_free_ char *p = pipe_of(10000, &child);
+    ok(p && lxm_yaml_read_file(p, &text, &len, &err) == 0, "read a pipe of 10000 bytes");
+    ok(text && len == 10000 && strspn(text, "a") == 10000 && !text[10000], "all of it: %zu", len);
+    waitpid(child, NULL, 0);
+    text = (free(text), NULL);
+
+    /* A pipe over the limit is refused at one byte more than the limit. */
+    p = (free(p), pipe_of(LXM_YAML_MAX + 100, &child));
+    signal(SIGPIPE, SIG_IGN);
+    ok(p && lxm_yaml_read_file(p, &text, &len, &err) == -EFBIG && !text,
+       "a pipe over the limit is refused");
+    _cleanup_free_ char *want =
+        xasprintf("%s: %d bytes, over the 1 MiB limit for a YAML file (is it really one?)", p,
+                  LXM_YAML_MAX + 1);
+    is_str(err.msg, want, "the error names it and the limit");
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    signal(SIGPIPE, SIG_DFL);
+
+    ok(lxm_yaml_read_file("/nonexistent/x.yaml", &text, &len, &err) == -ENOENT &&
+           !strcmp(err.msg, "read /nonexistent/x.yaml: No such file or directory"),
+       "a missing file: %s", err.msg);
+    rm_rf(dir);
+}
+
+/* The "(use ...)" part of a message is only made for an error now: the
+ * key's own check says it, else the key's default, as before. */
+static void test_allowed_on_error(void)
+{
+    config_error("name: x\ncreated: \"\"\n", FILE_NAME ":2:10: created: \"\" is empty",
+                 "a check that says nothing: no (use ...)");
+    config_error("name: x\nhostname: -web\n",
+                 FILE_NAME ":2:11: hostname: \"-web\" is not a valid hostname (use dot-separated "
+                           "labels of a-z, A-Z, 0-9 and '-', at most 63 each)",
+                 "a check's own (use ...)");
+    config_error("name: x\nlimits: {pids: [1]}\n",
+                 FILE_NAME ":2:16: limits.pids: expected a single value, found a list (use "
+                           "1..4194304)",
+                 "a scalar key's default (use ...)");
+    config_error("name: x\nprofiles: [default, \"a b\"]\n",
+                 FILE_NAME ":2:21: profiles: \"a b\" is not a valid name (use 1-63 of letters, "
+                           "digits, '.', '_' and '-')",
+                 "a list item's check");
+    config_error("name: x\nnetwork:\n  \"a/b\": {type: none}\n",
+                 FILE_NAME ":3:3: network.a/b: \"a/b\" is not a valid interface name (use 1-15 "
+                           "characters, no '/', ':' or spaces)",
+                 "a map key's check");
+    config_error("name: x\nsignals: {halt: SIGFOO}\n",
+                 FILE_NAME ":2:17: signals.halt: \"SIGFOO\" is not a signal (use a name like "
+                           "SIGRTMIN+3, SIGPWR, SIGINT, or a number)",
+                 "a key's .allowed");
+}
+
 static void test_ports(void)
 {
     struct lxm_error err = {0};
@@ -875,6 +978,8 @@ int main(void)
     test_set_unset();
     test_save();
     test_hostile_files();
+    test_read_file();
+    test_allowed_on_error();
     test_ports();
     test_global_once();
     return done();
