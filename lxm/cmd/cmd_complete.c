@@ -3,7 +3,8 @@
  * help' leaves it out); it needs no root and changes nothing. Completion
  * scripts take the commands and their flags from 'lxm help' and
  * 'lxm COMMAND --help', so a new command completes without edits here.
- *   containers | templates | profiles | images | snapshots NAME */
+ *   containers | templates | profiles | images | remotes | snapshots NAME
+ *   | paths NAME DIR (DIR's names inside NAME, see lxm_file_list) */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include "cmd/cmd.h"
 #include "config/config.h"
 #include "image/image_store.h"
+#include "image/remote.h"
+#include "runtime/file.h"
 #include "storage/snapshot.h"
 #include "image/template.h"
 #include "util/cleanup.h"
@@ -85,6 +88,30 @@ static int complete_snapshots(struct lxm_ctx *ctx, const char *name, struct lxm_
     return 0;
 }
 
+static int complete_remotes(struct lxm_ctx *ctx, struct lxm_error *err)
+{
+    struct lxm_remote *list = NULL;
+    size_t n = 0;
+    int r = lxm_remotes_load(&ctx->paths, &list, &n, err);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        printf("%s\n", list[i].name);
+    lxm_remotes_free(list, n);
+    return 0;
+}
+
+static int complete_paths(struct lxm_ctx *ctx, const char *name, const char *dir,
+                          struct lxm_error *err)
+{
+    _cleanup_container_ struct lxm_container *c = NULL;
+    _cleanup_strv_free_ char **names = NULL;
+    int r = lxm_cmd_container(ctx, "__complete", name, 0, &c, err);
+    if (r == 0)
+        r = lxm_file_list(c, *dir ? dir : "/", &names, err);
+    return r < 0 ? r : print_strv(names);
+}
+
 int cmd_complete(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     const char *kind = argc > 1 ? argv[1] : "";
@@ -96,8 +123,13 @@ int cmd_complete(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *e
         return complete_profiles(ctx, err);
     if (strcmp(kind, "images") == 0 && argc == 2)
         return complete_images(ctx, err);
+    if (strcmp(kind, "remotes") == 0 && argc == 2)
+        return complete_remotes(ctx, err);
     if (strcmp(kind, "snapshots") == 0 && argc == 3)
         return complete_snapshots(ctx, argv[2], err);
+    if (strcmp(kind, "paths") == 0 && argc == 4)
+        return complete_paths(ctx, argv[2], argv[3], err);
     return lxm_usage_error(err, NULL,
-                           "__complete: want containers, templates, profiles, images or snapshots NAME");
+                           "__complete: want containers, templates, profiles, images, "
+                           "remotes, snapshots NAME or paths NAME DIR");
 }

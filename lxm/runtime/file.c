@@ -27,6 +27,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/inroot.h"
+#include "util/strv.h"
 
 #define MAX_DEPTH 256
 #define MAX_LINKS 40
@@ -717,4 +718,55 @@ int lxm_file_store(struct lxm_container *c, const struct lxm_file_copy *copy, in
         return lxm_error_errno(err, errno, "edit: rewind the copy");
     ret = write_atomic(dir, base, in_fd, &o, copy->mode, copy->path, err);
     return ret < 0 ? lxm_error_prefix(err, "edit %s", c->name) : 0;
+}
+
+/* ---- list (shell completion) ------------------------------------------------------------ */
+
+struct list {
+    char **names;
+    size_t n;
+    struct lxm_error *err;
+};
+
+static int list_entry(void *walk, int dir, const char *name, int dst, const char *what, int depth)
+{
+    (void)dst, (void)what, (void)depth;
+    struct list *l = walk;
+    if (l->n >= LXM_FILE_LIST_MAX)
+        return 0;
+    struct stat st;
+    bool is_dir = fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    if (strv_consume(&l->names, xasprintf("%s%s", name, is_dir ? "/" : "")) < 0)
+        return lxm_error_set(l->err, ENOMEM, "out of memory");
+    l->n++;
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int lxm_file_list(struct lxm_container *c, const char *dir, char ***names, struct lxm_error *err)
+{
+    /* A TAB must not wait for a start or a stop that holds the lock. */
+    if (lxm_container_trylock(c) < 0)
+        return lxm_error_set(err, EBUSY, "container '%s' is busy", c->name);
+    _cleanup_froot_ struct froot r = {0};
+    int ret = froot_open(c, false, &r, err);
+    if (ret < 0)
+        return ret;
+    _cleanup_close_ int d = lxm_open_in_root(r.fd, dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK, 0);
+    if (d < 0)
+        return lxm_error_errno(err, -d, "%s:%s", c->name, dir);
+    struct list l = {.err = err};
+    ret = each_entry(d, -1, dir, 0, err, list_entry, &l);
+    if (ret < 0) {
+        strv_free(l.names);
+        return ret;
+    }
+    if (l.n > 1)
+        qsort(l.names, l.n, sizeof(*l.names), cmp_names);
+    *names = l.names;
+    return 0;
 }

@@ -52,3 +52,11 @@ int lxm_file_fetch(struct lxm_container *c, const char *path, int out_fd, struct
 int lxm_file_store(struct lxm_container *c, const struct lxm_file_copy *copy, int in_fd,
                    struct lxm_error *err);
 void lxm_file_copy_clear(struct lxm_file_copy *copy);
+
+/* The names in directory DIR inside (symlinks along it followed inside),
+ * sorted, a directory's with a '/' after it; at most LXM_FILE_LIST_MAX.
+ * For shell completion: it makes no process in the container, and a
+ * container whose lock another command holds is -EBUSY at once. *names is
+ * NULL for an empty directory. */
+#define LXM_FILE_LIST_MAX 4096
+int lxm_file_list(struct lxm_container *c, const char *dir, char ***names, struct lxm_error *err);

@@ -20,6 +20,27 @@ comp() {
         printf "%s\n" "${COMPREPLY[@]}" | sort -u | paste -sd" "' "$COMPLETION" "$LXM_BIN" "$@"
 }
 
+# bcomp LINE: the same for a line as bash splits it on TAB: at blanks and
+# around each ':' (in COMP_WORDBREAKS), with COMP_LINE and COMP_POINT; bash
+# then replaces only what follows the last ':' of the word.
+bcomp() {
+    LXM_ROOT=$T_ROOT bash -c '
+        source "$0" || exit 1
+        set -f
+        COMP_LINE=$1 COMP_POINT=${#1} COMP_WORDS=()
+        for t in $1; do
+            while [[ $t == *:* ]]; do
+                [ -n "${t%%:*}" ] && COMP_WORDS+=("${t%%:*}")
+                COMP_WORDS+=(":") t=${t#*:}
+            done
+            [ -n "$t" ] && COMP_WORDS+=("$t")
+        done
+        [[ $1 == *" " ]] && COMP_WORDS+=("")
+        COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+        _lxm_complete
+        printf "%s\n" "${COMPREPLY[@]}" | sort -u | paste -sd" "' "$COMPLETION" "$1"
+}
+
 t_ok "completion script parses" bash -n "$COMPLETION"
 t_ok "create c1 (busybox)" lxm create c1 -t busybox
 t_ok "create web (busybox)" lxm create web -t busybox
@@ -53,6 +74,43 @@ t_is "images by fingerprint prefix" "$(comp image info "${fp:0:4}")" "${fp:0:12}
 t_is "profile show: profiles" "$(comp profile show my)" "myprof"
 t_is "create NAME: a new name, no container offered" "$(comp create '')" ""
 t_is "copy SRC: containers" "$(comp copy '')" "c1 web"
+
+# file NAME:PATH: containers with a ':', then paths inside, read through
+# lxm (stopped c1: its storage; running web: through its init's root).
+t_is "file pull NAME:PATH: containers with a ':'" "$(comp file pull '')" "c1: web:"
+t_is "file push SRC NAME:PATH" "$(comp file push /etc/hostname w)" "web:"
+t_is "file edit NAME:PATH" "$(comp file edit c)" "c1:"
+t_like "c1:<TAB>: the names of its /" "$(bcomp "$LXM_BIN file pull c1:")" "^bin/ .*etc/ .*sbin/"
+t_is "c1:/et<TAB>: a directory, after the ':'" "$(bcomp "$LXM_BIN file pull c1:/et")" "/etc/"
+t_is "c1:/etc/hostn<TAB>" "$(bcomp "$LXM_BIN file pull c1:/etc/hostn")" "/etc/hostname"
+t_is "c1:etc/hostn<TAB>: relative to its /" "$(bcomp "$LXM_BIN file edit c1:etc/hostn")" "etc/hostname"
+t_is "a word 'c1 :/et' is no NAME:PATH" "$(bcomp "$LXM_BIN file pull c1 :/et")" ""
+t_is "no such directory: nothing" "$(bcomp "$LXM_BIN file pull c1:/nonexistent/x")" ""
+t_is "no such container: nothing" "$(bcomp "$LXM_BIN file pull nosuch:/")" ""
+t_is "symlinks stay inside: c1:/bin/../../../et" "$(bcomp "$LXM_BIN file pull c1:/bin/../../../et")" \
+    "/bin/../../../etc/"
+if lxm start web >/dev/null 2>&1; then
+    t_is "a running container: its /proc, through its init" \
+        "$(bcomp "$LXM_BIN file pull web:/proc/1/cmdl")" "/proc/1/cmdline"
+    t_ok "stop web" lxm stop -k web
+else
+    t_skip "a running container's paths" "web does not start here"
+fi
+# A TAB must not wait for another command: c1's lock held here, nothing
+# at once.
+exec {lockfd}>"$T_ROOT/run/lxm/.locks/c1.lock"
+t_ok "hold c1's lock" flock -n -x "$lockfd"
+out=$(timeout 5 bash -c "$(declare -f bcomp); COMPLETION='$COMPLETION' T_ROOT='$T_ROOT' \
+    bcomp '$LXM_BIN file pull c1:/et'"); rc=$?
+t_is "a locked container offers no paths, at once" "$rc:$out" "0:"
+exec {lockfd}>&-
+t_is "and its paths again once it is free" "$(bcomp "$LXM_BIN file pull c1:/et")" "/etc/"
+
+# Image servers: REMOTE: for image list/copy, names for remote remove.
+t_is "image copy REMOTE:ALIAS: servers with a ':'" "$(comp image copy '')" "images:"
+t_is "image list REMOTE:" "$(comp image list im)" "images:"
+t_is "remote remove NAME: servers" "$(comp remote remove '')" "images"
+t_is "remote add NAME: a new name" "$(comp remote add '')" ""
 
 # Flags and subcommands come from 'lxm COMMAND --help'.
 t_like "start -: its flags" "$(comp start c1 -)" "(^| )--foreground( |$)"
@@ -92,6 +150,7 @@ if "$T_SRC/scripts/install-deps" zsh >/dev/null 2>&1 && command -v zsh >/dev/nul
     t_is "zsh: restore NAME SNAP" "$(zcomp restore c1 '')" "snap-a snap-b"
     t_is "zsh: create -t" "$(zcomp create x -t '')" "$templates"
     t_is "zsh: config subcommands" "$(zcomp config '')" "edit set show unset"
+    t_is "zsh: file pull NAME:PATH" "$(zcomp file pull c1:/etc/hostn)" "c1:/etc/hostname"
     t_like "zsh: commands" "$(zcomp '')" "(^| )snapshot( |$)"
     # End to end: an interactive zsh on a pty (zsh/zpty), compinit with
     # completion/zsh in fpath, TAB after "lxm start w": the line becomes
