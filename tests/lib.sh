@@ -149,6 +149,30 @@ t_id() {
     printf '%s-%08x' "$1" "$h"
 }
 
+# The host's view of container NAME (after pivot_root its /proc/PID/root
+# no longer names its rootfs; its cgroup does, below LXM_CGROUP_PARENT or
+# lxm): t_pids_in, the PIDs in its cgroup, one a line; t_init_pids, only
+# its inits (pid 1 of a pid namespace); t_cgroups_of, how many cgroup
+# directories it has (v1 hierarchies and cgroup2).
+t_pids_in() {
+    local p id
+    id=$(t_id "$1")
+    for p in /proc/[0-9]*; do
+        grep -q "/${LXM_CGROUP_PARENT:-lxm}/$id\$" "$p/cgroup" 2>/dev/null && echo "${p#/proc/}"
+    done
+}
+t_init_pids() {
+    local p
+    for p in $(t_pids_in "$1"); do
+        grep -Eq '^NSpid:.*[[:space:]]1$' "/proc/$p/status" 2>/dev/null && echo "$p"
+    done
+}
+t_cgroups_of() {
+    local dir
+    dir=${LXM_CGROUP_PARENT:-lxm}/$(t_id "$1")
+    ls -d /sys/fs/cgroup/*/"$dir" /sys/fs/cgroup/"$dir" 2>/dev/null | wc -l
+}
+
 # The cache file of the debian template's default build (bookworm,
 # systemd) as lxm names it, when it is there: the cache also holds other
 # package sets (sysvinit, OpenRC, extra packages), so never pick by ls.

@@ -67,27 +67,9 @@ reap() {
 }
 out_of() { cat "$LOGS/$1"; }
 
-# The host-side view of a container (see runtime.sh).
-in_container() { grep -q "/lxm/$2\$" "$1/cgroup" 2>/dev/null; }
-inits_in() {
-    local p n=0 id
-    id=$(t_id "$1")
-    for p in /proc/[0-9]*; do
-        in_container "$p" "$id" && grep -Eq '^NSpid:.*[[:space:]]1$' "$p/status" 2>/dev/null && n=$((n + 1))
-    done
-    echo $n
-}
-init_pids() {
-    local p id
-    id=$(t_id "$1")
-    for p in /proc/[0-9]*; do
-        in_container "$p" "$id" && grep -Eq '^NSpid:.*[[:space:]]1$' "$p/status" 2>/dev/null && echo "${p#/proc/}"
-    done
-}
 state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $2 }'; }
 is_state() { [ "$(state_of "$1")" = "$2" ]; }
 pid_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $3 }'; }
-cgroups_of() { ls -d /sys/fs/cgroup/*/lxm/"$(t_id "$1")" /sys/fs/cgroup/lxm/"$(t_id "$1")" 2>/dev/null | wc -l; }
 # The container's own part of its rootfs is there: the whole tree (dir,
 # btrfs) or the overlay's upper layer with the identity create wrote.
 has_rootfs() {
@@ -99,17 +81,17 @@ mk() { lxm create "$1" -t busybox -c network.eth0.type=none "${@:2}"; }
 # list is truthful: RUNNING with the pid of the one init the host sees.
 check_running() {
     local c=$1 what=$2
-    t_is "$what: one init in $c's cgroup" "$(inits_in "$c")" 1
+    t_is "$what: one init in $c's cgroup" "$(t_init_pids "$c" | wc -l)" 1
     t_is "$what: list says RUNNING" "$(state_of "$c")" RUNNING
-    t_is "$what: list's PID is that init" "$(pid_of "$c")" "$(init_pids "$c" | head -1)"
+    t_is "$what: list's PID is that init" "$(pid_of "$c")" "$(t_init_pids "$c" | head -1)"
     t_ok "$what: the rootfs is there" has_rootfs "$c"
     t_ok "$what: attach works" lxm attach "$c" -- true
 }
 check_stopped() {
     local c=$1 what=$2
-    t_is "$what: no init in $c's cgroup" "$(inits_in "$c")" 0
+    t_is "$what: no init in $c's cgroup" "$(t_init_pids "$c" | wc -l)" 0
     t_is "$what: list says STOPPED" "$(state_of "$c")" STOPPED
-    t_is "$what: no cgroup left" "$(cgroups_of "$c")" 0
+    t_is "$what: no cgroup left" "$(t_cgroups_of "$c")" 0
 }
 t_unlike() { if printf '%s' "$2" | grep -Eq -- "$3"; then t_report fail "$1" "got: '$2'"; else t_report ok "$1"; fi; }
 no_busy() { t_is "$1: no \"busy\" error" "$(grep -ci busy "$LOGS/$2")" 0; }
@@ -122,7 +104,7 @@ kill_leftovers() {
     for c in "$C" "$D" "$D"x "$E" "$F" "$G"; do
         f=/sys/fs/cgroup/freezer/lxm/$(t_id "$c")/freezer.state
         [ -e "$f" ] && echo THAWED >"$f"
-        for p in $(init_pids "$c"); do kill -9 "$p"; done
+        for p in $(t_init_pids "$c"); do kill -9 "$p"; done
     done
 }
 t_on_exit kill_leftovers
@@ -172,8 +154,8 @@ reap delete
 t_is "start succeeded" "$RC_start" 0
 t_is "delete -f succeeded" "$RC_delete" 0
 no_busy "delete -f" delete
-t_is "no init left of $E" "$(inits_in "$E")" 0
-t_is "no cgroup left of $E" "$(cgroups_of "$E")" 0
+t_is "no init left of $E" "$(t_init_pids "$E" | wc -l)" 0
+t_is "no cgroup left of $E" "$(t_cgroups_of "$E")" 0
 t_is "$E is gone from list" "$(state_of "$E")" ""
 t_ok "$E's directory is gone" test ! -e "$T_ROOT/var/lib/lxm/containers/$E"
 
@@ -318,8 +300,8 @@ if lxm freeze "$F" 2>/dev/null && lxm unfreeze "$F" 2>/dev/null; then
     t_ok "start, freeze" sh -c "'$LXM_BIN' --root '$T_ROOT' start $F && '$LXM_BIN' --root '$T_ROOT' freeze $F"
     t_ok "delete -f of a frozen container ends within 30 s" \
         timeout 30 "$LXM_BIN" --root "$T_ROOT" delete -f "$F"
-    t_is "no init left" "$(inits_in "$F")" 0
-    t_is "no cgroup left" "$(cgroups_of "$F")" 0
+    t_is "no init left" "$(t_init_pids "$F" | wc -l)" 0
+    t_is "no cgroup left" "$(t_cgroups_of "$F")" 0
 else
     t_skip "freeze during stop" "the cgroup freezer is not available here"
 fi

@@ -12,15 +12,7 @@ K=mo$$b   # monitor killed during the boot
 L=mo$$c   # reboot loop
 PY=/usr/bin/python3
 
-in_container() { grep -q "/lxm/$2\$" "$1/cgroup" 2>/dev/null; }
-pids_in() {
-    local p id
-    id=$(t_id "$1")
-    for p in /proc/[0-9]*; do in_container "$p" "$id" && echo "${p#/proc/}"; done
-}
-procs_in() { pids_in "$1" | wc -l; }
-no_procs() { [ "$(procs_in "$1")" = 0 ]; }
-cgroups_of() { ls -d /sys/fs/cgroup/*/lxm/"$(t_id "$1")" /sys/fs/cgroup/lxm/"$(t_id "$1")" 2>/dev/null | wc -l; }
+no_procs() { [ -z "$(t_pids_in "$1")" ]; }
 state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $2 }'; }
 is_state() { [ "$(state_of "$1")" = "$2" ]; }
 monitor_pid() { cut -d' ' -f1 "$T_ROOT/run/lxm/$1/state"; }
@@ -28,7 +20,7 @@ monitor_pid() { cut -d' ' -f1 "$T_ROOT/run/lxm/$1/state"; }
 not_running() { ! grep -Eq '^State:[[:space:]]+[^Z]' "/proc/$1/status" 2>/dev/null; }
 mk() { lxm create "$1" -t busybox -c network.eth0.type=none; }
 # Anything left in a container's cgroup by a failed (pre-fix) run.
-kill_leftovers() { local p; for p in $(pids_in "$1"); do kill -9 "$p" 2>/dev/null; done; }
+kill_leftovers() { local p; for p in $(t_pids_in "$1"); do kill -9 "$p" 2>/dev/null; done; }
 t_on_exit "kill_leftovers $C; kill_leftovers $K; kill_leftovers $L"
 
 # --- 1. a console client that stops reading ----------------------------------
@@ -205,7 +197,7 @@ t_like "killed before recording init: says it killed the unfinished init" "$out"
     'monitor died while booting it: killing the unfinished init \(pid [0-9]+\)'
 t_ok "killed before recording init: nothing left in its cgroup" t_wait 10 no_procs "$K"
 t_is "killed before recording init: STOPPED" "$(state_of "$K")" STOPPED
-t_is "killed before recording init: no cgroup left" "$(cgroups_of "$K")" 0
+t_is "killed before recording init: no cgroup left" "$(t_cgroups_of "$K")" 0
 t_ok "killed before recording init: the next start works" lxm start "$K"
 t_is "killed before recording init: RUNNING" "$(state_of "$K")" RUNNING
 t_ok "stop $K" lxm stop -k "$K"
@@ -223,7 +215,7 @@ t_ok "lxm.log says it backs off" grep -q "$L: 3 fast reboots in a row: booting a
 t_ok "lxm.log says why it stopped" grep -q "$L: reboot loop: 8 reboots in a row" "$LLOG"
 t_is "eight boots, not hundreds" "$(grep -c '(reboot)' "$LLOG")" 8
 t_ok "reboot loop: nothing left in its cgroup" t_wait 10 no_procs "$L"
-t_is "reboot loop: no cgroup left" "$(cgroups_of "$L")" 0
+t_is "reboot loop: no cgroup left" "$(t_cgroups_of "$L")" 0
 t_is "reboot loop: no run dir left" "$(ls -A "$T_ROOT/run/lxm/$L" 2>/dev/null)" ""
 
 # A stop while the monitor waits to boot again.

@@ -10,30 +10,11 @@ C=rt$$a
 S=rt$$b
 M=rt$$c
 
-# Processes on the host in this container's cgroup (after pivot_root a
-# container's /proc/PID/root no longer names its rootfs).
-in_container() { grep -q "/lxm/$2\$" "$1/cgroup" 2>/dev/null; }
-procs_in() {
-    local p n=0 id
-    id=$(t_id "$1")
-    for p in /proc/[0-9]*; do in_container "$p" "$id" && n=$((n + 1)); done
-    echo $n
-}
-# Inits (pid 1 of a namespace) of this container.
-inits_in() {
-    local p n=0 id
-    id=$(t_id "$1")
-    for p in /proc/[0-9]*; do
-        in_container "$p" "$id" && grep -Eq '^NSpid:.*[[:space:]]1$' "$p/status" 2>/dev/null && n=$((n + 1))
-    done
-    echo $n
-}
-cgroups_of() { ls -d /sys/fs/cgroup/*/lxm/"$(t_id "$1")" /sys/fs/cgroup/lxm/"$(t_id "$1")" 2>/dev/null | wc -l; }
 mounts_under_root() { findmnt -rn -o TARGET | grep -c "^$T_ROOT/" || true; }
 state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $2 }'; }
 init_pid() { cut -d' ' -f2 "$T_ROOT/run/lxm/$1/state"; }
 monitor_pid() { cut -d' ' -f1 "$T_ROOT/run/lxm/$1/state"; }
-no_procs() { [ "$(procs_in "$1")" = 0 ]; }
+no_procs() { [ -z "$(t_pids_in "$1")" ]; }
 # What run/lxm holds besides the locks (run/lxm/.locks/NAME.lock: empty
 # files that are never removed, docs/locking.md), the seccomp program
 # cache (run/lxm/.seccomp/KEY, kept across starts, docs/security.md),
@@ -66,7 +47,7 @@ t_is "attach ps: only the container's processes" \
     "$(printf '%s\n' "$ps_out" | grep -Ec 'lxm|bash|process_api')" 0
 t_like "attach ps: a handful of processes, not the host's" \
     "$(printf '%s\n' "$ps_out" | wc -l)" '^[2-9]$'
-t_is "the host sees one init in the container's cgroup" "$(inits_in "$C")" 1
+t_is "the host sees one init in the container's cgroup" "$(t_init_pids "$C" | wc -l)" 1
 # In every hierarchy, v1 ones included (the monitor attaches there beside
 # its other work and must have finished before the release).
 t_is "init is in the container's cgroup in every hierarchy" \
@@ -186,7 +167,7 @@ old=$(init_pid "$C")
 lxm attach "$C" -- reboot
 t_ok "reboot inside: init comes back" t_wait 20 eval '[ -f "$T_ROOT/run/lxm/$C/state" ] && [ "$(init_pid "$C")" != "$old" ]'
 t_is "reboot inside: still RUNNING" "$(state_of "$C")" RUNNING
-t_is "reboot inside: one init" "$(inits_in "$C")" 1
+t_is "reboot inside: one init" "$(t_init_pids "$C" | wc -l)" 1
 t_is "reboot inside: the new init is in every hierarchy" \
     "$(grep -vc "/lxm/$(t_id "$C")\$" "/proc/$(init_pid "$C")/cgroup")" 0
 
@@ -198,7 +179,7 @@ t_is "restart: RUNNING with a new init" "$(state_of "$C") $([ "$(init_pid "$C")"
 t_ok "stop $C" lxm stop "$C"
 t_is "stop: STOPPED" "$(state_of "$C")" STOPPED
 t_ok "stop: no process left" t_wait 10 no_procs "$C"
-t_is "stop: no cgroup left" "$(cgroups_of "$C")" 0
+t_is "stop: no cgroup left" "$(t_cgroups_of "$C")" 0
 t_is "stop: no mount left" "$(mounts_under_root)" 0
 t_is "stop: no runtime state left" "$(run_leftovers)" ""
 out=$(lxm attach "$C" -- true 2>&1)
@@ -216,7 +197,7 @@ wait $p1; r1=$?
 wait $p2; r2=$?
 t_is "concurrent starts: one succeeds, one fails" "$((r1 + r2))" 1
 t_like "concurrent starts: the other says already running" "$(cat "$T_ROOT/s1" "$T_ROOT/s2")" 'already running'
-t_is "concurrent starts: exactly one init" "$(inits_in "$C")" 1
+t_is "concurrent starts: exactly one init" "$(t_init_pids "$C" | wc -l)" 1
 
 # --- monitor killed -------------------------------------------------------------
 mon=$(monitor_pid "$C")
@@ -231,7 +212,7 @@ t_is "monitor killed: attach still works" "$(lxm attach "$C" -- hostname 2>&1 | 
 t_ok "monitor killed: stop works" lxm stop "$C" -t 10
 t_is "monitor killed: STOPPED after stop" "$(state_of "$C")" STOPPED
 t_ok "monitor killed: init is gone" t_wait 10 no_procs "$C"
-t_is "monitor killed: no cgroup left" "$(cgroups_of "$C")" 0
+t_is "monitor killed: no cgroup left" "$(t_cgroups_of "$C")" 0
 
 # --- init that ignores the halt signal -----------------------------------------
 t_ok "create $S" mk "$S"
@@ -260,9 +241,9 @@ rc=$?
 # Warnings (e.g. no AppArmor in this kernel) may come first: check the error line.
 t_like "missing init: exit 1 with the child's reason" "$rc $(grep -v '^lxm: warning:' <<<"$out")" '^1 lxm: error: .*init /sbin/no-such-init not found in rootfs'
 t_is "missing init: STOPPED" "$(state_of "$M")" STOPPED
-t_is "missing init: no cgroup left" "$(cgroups_of "$M")" 0
+t_is "missing init: no cgroup left" "$(t_cgroups_of "$M")" 0
 t_is "missing init: no mount left" "$(mounts_under_root)" 0
-t_is "missing init: no process left" "$(procs_in "$M")" 0
+t_is "missing init: no process left" "$(t_pids_in "$M" | wc -l)" 0
 t_is "missing init: no runtime state left" "$(run_leftovers)" ""
 t_fail "stop: usage error for a bad timeout" lxm stop "$C" -t soon
 
@@ -271,7 +252,7 @@ for n in "$C" "$S" "$M"; do
     t_ok "delete $n" lxm delete "$n"
 done
 t_is "delete: no container left" "$(ls -A "$T_ROOT/var/lib/lxm/containers" 2>/dev/null)" ""
-t_is "nothing left: cgroups" "$(($(cgroups_of "$C") + $(cgroups_of "$S") + $(cgroups_of "$M")))" 0
+t_is "nothing left: cgroups" "$(($(t_cgroups_of "$C") + $(t_cgroups_of "$S") + $(t_cgroups_of "$M")))" 0
 t_is "nothing left: mounts" "$(mounts_under_root)" 0
 
 t_done
