@@ -28,25 +28,13 @@
 #include "confine.h"
 
 /* Set once in LLVMFuzzerInitialize, only read afterwards. */
-static char scratch[4096], outside[4200], input[4200];
+static char input[4200];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n < 0)
-        die("readlink /proc/self/exe");
-    exe[n] = '\0';
-    *strrchr(exe, '/') = '\0';
-    snprintf(scratch, sizeof(scratch), "%s/unpack-scratch", exe);
-    snprintf(outside, sizeof(outside), "%s/outside", scratch);
+    fuzz_scratch("unpack-scratch");
     snprintf(input, sizeof(input), "%s/input", scratch);
-    rm_rf(scratch);
-    if (mkdir_p(outside, 0755) < 0)
-        die(outside);
-    if (geteuid() == 0)
-        confine(exe);
     return 0;
 }
 

@@ -26,26 +26,14 @@
 #define FUZZ_NAME "fuzz-tar"
 #include "confine.h"
 
-/* libFuzzer gives the target no context pointer: the scratch paths are
- * set once in LLVMFuzzerInitialize and only read afterwards. */
-static char scratch[4096], outside[4200], input[4200];
+/* Set once in LLVMFuzzerInitialize, only read afterwards. */
+static char input[4200];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n < 0)
-        die("readlink /proc/self/exe");
-    exe[n] = '\0';
-    *strrchr(exe, '/') = '\0';
-    snprintf(scratch, sizeof(scratch), "%s/tar-scratch", exe);
-    snprintf(outside, sizeof(outside), "%s/outside", scratch);
+    (void)argc, (void)argv;
+    fuzz_scratch("tar-scratch");
     snprintf(input, sizeof(input), "%s/input.tar", scratch);
-    rm_rf(scratch);
-    if (mkdir_p(outside, 0755) < 0)
-        die(outside);
-    if (geteuid() == 0)
-        confine(exe);
     return 0;
 }
 
