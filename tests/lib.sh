@@ -8,6 +8,7 @@
 #   t_is "desc" "$got" "$want"
 #   t_like "desc" "$got" REGEX
 #   t_skip "desc" "reason"
+#   t_error "desc" RC REGEX CMD...  # exit RC, one line on stderr matching REGEX
 #   t_done
 #
 # Cleanup stops and deletes, by name, only the containers under this
@@ -61,6 +62,21 @@ want: /$3/"; fi
 t_skip() {
     T_N=$((T_N + 1))
     echo "ok $T_N - $1 # SKIP $2"
+}
+
+# t_error DESC WANT_RC REGEX CMD...: CMD fails with exit WANT_RC and
+# exactly one line on stderr, which matches REGEX (how lxm must answer bad
+# input).
+t_error() {
+    local desc=$1 want_rc=$2 want=$3 out rc
+    shift 3
+    out=$("$@" 2>&1 >/dev/null); rc=$?
+    t_is "$desc: exit $want_rc" "$rc" "$want_rc"
+    if [ "$(printf '%s\n' "$out" | wc -l)" = 1 ]; then
+        t_like "$desc: message" "$out" "$want"
+    else
+        t_report fail "$desc: one line" "$out"
+    fi
 }
 
 # Register a command to run at cleanup (before containers are removed).

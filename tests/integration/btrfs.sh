@@ -43,15 +43,6 @@ pool_cleanup() {
 }
 t_on_exit pool_cleanup
 
-one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ]; }
-# expect_error DESC WANT_RC WANT_MESSAGE_REGEX CMD...
-expect_error() {
-    local desc=$1 want_rc=$2 want=$3 out rc
-    shift 3
-    out=$("$@" 2>&1 >/dev/null); rc=$?
-    t_is "$desc: exit $want_rc" "$rc" "$want_rc"
-    if one_line "$out"; then t_like "$desc: message" "$out" "$want"; else t_report fail "$desc: one line" "$out"; fi
-}
 # What a refused init must leave as it was: lxm's files, lxm.yaml, the
 # mounts and loop devices that name our root.
 host_state() {
@@ -107,24 +98,24 @@ fixture() {
 
 # --- bad input changes nothing -------------------------------------------------------------
 before=$(host_state)
-expect_error "init --size lots" 1 "^lxm: error: storage init: --size lots: not a size" \
+t_error "init --size lots" 1 "^lxm: error: storage init: --size lots: not a size" \
     lxm storage init --driver btrfs --size lots
-expect_error "init --size too small" 1 "--size 1MiB is too small .*256MiB" lxm storage init --driver btrfs --size 1MiB
-expect_error "init --driver zfs" 1 "--driver zfs: only btrfs" lxm storage init --driver zfs --size 1GiB
-expect_error "init without --size" 2 "init needs --size" lxm storage init --driver btrfs
+t_error "init --size too small" 1 "--size 1MiB is too small .*256MiB" lxm storage init --driver btrfs --size 1MiB
+t_error "init --driver zfs" 1 "--driver zfs: only btrfs" lxm storage init --driver zfs --size 1GiB
+t_error "init without --size" 2 "init needs --size" lxm storage init --driver btrfs
 mkdir -p "$T_ROOT/tmp" && echo precious >"$T_ROOT/tmp/exists.img"
-expect_error "init on a pool path that exists" 1 "exists\.img already exists" \
+t_error "init on a pool path that exists" 1 "exists\.img already exists" \
     lxm storage init --driver btrfs --size 1GiB --pool "$T_ROOT/tmp/exists.img"
 t_is "the existing file is untouched" "$(cat "$T_ROOT/tmp/exists.img")" precious
-expect_error "init with the pool inside the state dir" 1 "must live elsewhere" \
+t_error "init with the pool inside the state dir" 1 "must live elsewhere" \
     lxm storage init --driver btrfs --size 1GiB --pool "$STATE/p.img"
-expect_error "init with a relative pool path" 1 "use an absolute path" \
+t_error "init with a relative pool path" 1 "use an absolute path" \
     lxm storage init --driver btrfs --size 1GiB --pool p.img
 t_is "refused inits changed nothing (files, lxm.yaml, mounts, loop devices)" "$(host_state)" "$before"
 
 # Anything in the state dir would be hidden by the pool: refused.
 mkdir -p "$STATE/containers/c9" && echo x >"$STATE/containers/c9/config.yaml"
-expect_error "init over a state dir that holds something" 1 "holds .*/containers/c9/config\.yaml, which the pool would hide" \
+t_error "init over a state dir that holds something" 1 "holds .*/containers/c9/config\.yaml, which the pool would hide" \
     lxm storage init --driver btrfs --size 1GiB
 t_ok "no pool file left" test ! -e "$POOL"
 t_ok "no mount left" sh -c "! findmnt -rn -M '$STATE'"
@@ -156,7 +147,7 @@ t_is "storage info: driver, pool, mounted, device" \
     "$(jq -r '[.driver, .pool, .mounted, .device] | join(" ")' <<<"$info")" "btrfs $POOL true $DEV"
 t_is "storage info: size" "$(jq -r .size <<<"$info")" 1073741824
 t_like "storage info: table" "$(lxm storage info)" "driver: +btrfs"
-expect_error "a second init" 1 "already configured \($POOL" lxm storage init --driver btrfs --size 1GiB
+t_error "a second init" 1 "already configured \($POOL" lxm storage init --driver btrfs --size 1GiB
 
 # --- containers are subvolumes ---------------------------------------------------------------
 t_ok "create u1 (unprivileged)" lxm create u1 -t busybox -c network.eth0.type=none

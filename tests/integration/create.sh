@@ -14,20 +14,6 @@ CT=$T_ROOT/var/lib/lxm/containers
 # The image cache follows --root here, never the shared test cache.
 export LXM_CACHE_DIR=$T_ROOT/var/cache/lxm
 
-one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ]; }
-# expect_error DESC WANT_RC WANT_MESSAGE_REGEX CMD...: fails with that exit
-# code and exactly one line on stderr matching the regex.
-expect_error() {
-    local desc=$1 want_rc=$2 want=$3 out rc
-    shift 3
-    out=$("$@" 2>&1 >/dev/null); rc=$?
-    t_is "$desc: exit $want_rc" "$rc" "$want_rc"
-    if one_line "$out"; then
-        t_like "$desc: message" "$out" "$want"
-    else
-        t_report fail "$desc: one line" "$out"
-    fi
-}
 # Everything below containers/, run/ and log/ (to show nothing was made).
 # Everything lxm keeps, but the lock files: run/lxm/.locks/NAME.lock are
 # empty files that are never removed (docs/locking.md); a create locks the
@@ -71,43 +57,43 @@ t_is "rcS succeeds without eth0 and sets the hostname" "$out" c1
 before=$(state)
 long=$(printf 'a%.0s' {1..64})
 for bad in '../x' 'A' "$long" ''; do
-    expect_error "invalid name '${bad:0:10}'" 1 "^lxm: error: invalid container name" \
+    t_error "invalid name '${bad:0:10}'" 1 "^lxm: error: invalid container name" \
         lxm create -t busybox -- "$bad"
 done
-expect_error "unknown template" 1 "^lxm: error: template 'nosuch' not found \(see 'lxm template list'\)$" \
+t_error "unknown template" 1 "^lxm: error: template 'nosuch' not found \(see 'lxm template list'\)$" \
     lxm create c2 -t nosuch
-expect_error "bad -c key" 1 "^lxm: error: -c nosuch\.key=1: .*nosuch" \
+t_error "bad -c key" 1 "^lxm: error: -c nosuch\.key=1: .*nosuch" \
     lxm create c2 -t busybox -c nosuch.key=1
-expect_error "bad -c value" 1 "^lxm: error: -c limits\.memory=lots: .*lots" \
+t_error "bad -c value" 1 "^lxm: error: -c limits\.memory=lots: .*lots" \
     lxm create c2 -t busybox -c limits.memory=lots
-expect_error "release for a template without releases" 1 \
+t_error "release for a template without releases" 1 \
     "^lxm: error: template 'busybox' has no releases \(drop -r x\)$" lxm create c2 -t busybox -r x
-expect_error "unknown release" 1 \
+t_error "unknown release" 1 \
     "^lxm: error: template 'debian' has no release 'hamm' \(releases: bullseye, bookworm, trixie, sid\)$" \
     lxm create c2 -t debian -r hamm
-expect_error "unknown profile" 1 "^lxm: error: .*profile 'nosuch'" lxm create c2 -t busybox -p nosuch
-expect_error "--include on busybox" 1 \
+t_error "unknown profile" 1 "^lxm: error: .*profile 'nosuch'" lxm create c2 -t busybox -p nosuch
+t_error "--include on busybox" 1 \
     "^lxm: error: --include: template 'busybox' does not install packages$" \
     lxm create c2 -t busybox --include vim
 sum=$(sha256sum "$CT/c1/config.yaml")
-expect_error "existing name" 1 "^lxm: error: container 'c1' already exists$" lxm create c1 -t busybox
+t_error "existing name" 1 "^lxm: error: container 'c1' already exists$" lxm create c1 -t busybox
 t_is "existing container untouched" "$(sha256sum "$CT/c1/config.yaml")" "$sum"
-expect_error "missing NAME" 2 "^lxm: error: create: missing container name" lxm create -t busybox
-expect_error "unknown flag" 2 "^lxm: error: create: unknown option '--bogus'" lxm create c2 -t busybox --bogus
-expect_error "missing template" 2 "^lxm: error: create: missing template" lxm create c2
-expect_error "missing --from file" 1 "^lxm: error: --from $OUT/nosuch.tar: No such file" \
+t_error "missing NAME" 2 "^lxm: error: create: missing container name" lxm create -t busybox
+t_error "unknown flag" 2 "^lxm: error: create: unknown option '--bogus'" lxm create c2 -t busybox --bogus
+t_error "missing template" 2 "^lxm: error: create: missing template" lxm create c2
+t_error "missing --from file" 1 "^lxm: error: --from $OUT/nosuch.tar: No such file" \
     lxm create c2 --from "$OUT/nosuch.tar"
-expect_error "bad --include package name" 2 "^lxm: error: create: --include: 'b@d' is not a package name" \
+t_error "bad --include package name" 2 "^lxm: error: create: --include: 'b@d' is not a package name" \
     lxm create c2 -t debian --include 'ok,b@d'
-expect_error "-c name" 1 "^lxm: error: -c name=other: " lxm create c2 -t busybox -c name=other
-expect_error "--from a file that is not a tarball" 1 "^lxm: error: .*/etc/hostname" \
+t_error "-c name" 1 "^lxm: error: -c name=other: " lxm create c2 -t busybox -c name=other
+t_error "--from a file that is not a tarball" 1 "^lxm: error: .*/etc/hostname" \
     lxm -q create c2 --from "$CT/c1/rootfs/etc/hostname"
 t_is "bad input wrote nothing" "$(state)" "$before"
 
 # A create that died half-way (no config.yaml) is named as such, and delete
 # removes it.
 mkdir -p "$CT/half/rootfs"
-expect_error "half-created container" 1 "^lxm: error: container 'half' is half-created" \
+t_error "half-created container" 1 "^lxm: error: container 'half' is half-created" \
     lxm create half -t busybox
 t_ok "delete removes a half-created container" lxm delete half
 t_ok "half-created container gone" test ! -e "$CT/half"
@@ -131,13 +117,13 @@ t_ok "delete c1" lxm delete c1
 t_ok "delete removed the container" test ! -e "$CT/c1"
 t_ok "delete did not follow rootfs/etc/evil" test -e "$OUT/keep"
 t_ok "delete removed run and log dirs" test ! -e "$T_ROOT/run/lxm/c1" -a ! -e "$T_ROOT/var/log/lxm/c1"
-expect_error "delete of an unknown container" 1 "^lxm: error: container 'c1' not found$" lxm delete c1
-expect_error "delete without NAME" 2 "^lxm: error: delete: missing container name" lxm delete
+t_error "delete of an unknown container" 1 "^lxm: error: container 'c1' not found$" lxm delete c1
+t_error "delete without NAME" 2 "^lxm: error: delete: missing container name" lxm delete
 
 # --- launch, and delete of a running container ------------------------------------------
 t_ok "launch l1 (no network)" lxm launch l1 -t busybox -c network.eth0.type=none
 t_like "launch: l1 is running" "$(lxm list --format csv 2>&1)" 'l1,RUNNING'
-expect_error "delete of a running container refused" 1 \
+t_error "delete of a running container refused" 1 \
     "^lxm: error: container 'l1' is RUNNING \(stop it first, or use 'lxm delete -f'\)$" lxm delete l1
 t_ok "running container untouched" test -e "$CT/l1/config.yaml" -a -x "$CT/l1/rootfs/bin/busybox"
 t_ok "delete -f stops and removes it" lxm delete -f l1
@@ -200,12 +186,12 @@ tar -cPf "$H/absolute.tar" "$H/dots/x"
 (cd "$H/dots" && ln -f x hl && tar -cf "$H/hardlink.tar" x hl)
 sed_path=${H#/}
 before=$(state)
-expect_error "symlink-then-file tarball refused" 1 "refusing entry 'a/pwned'" \
+t_error "symlink-then-file tarball refused" 1 "refusing entry 'a/pwned'" \
     lxm -q create evil1 --from "$H/symlink.tar"
 t_ok "nothing written through the symlink" test ! -e "$OUT/target/pwned"
-expect_error "'..' tarball refused" 1 "refusing entry '\.\./dots/x'" \
+t_error "'..' tarball refused" 1 "refusing entry '\.\./dots/x'" \
     lxm -q create evil2 --from "$H/dotdot.tar"
-expect_error "absolute-path tarball refused" 1 "refusing entry '/?$sed_path/dots/x'" \
+t_error "absolute-path tarball refused" 1 "refusing entry '/?$sed_path/dots/x'" \
     lxm -q create evil3 --from "$H/absolute.tar"
 # Hard links whose target is a host file, directly or through a planted
 # symlink: linking to it would let the container rewrite the host file.
@@ -222,9 +208,9 @@ with tarfile.open(h + "/hardlink-symlink.tar", "w", format=tarfile.PAX_FORMAT) a
     link(tf, "a", tarfile.SYMTYPE, target)
     link(tf, "h", tarfile.LNKTYPE, "a/victim")
 PY
-    expect_error "hard link to an absolute host path refused" 1 "refusing entry 'h'" \
+    t_error "hard link to an absolute host path refused" 1 "refusing entry 'h'" \
         lxm -q create evil4 --from "$H/hardlink-abs.tar"
-    expect_error "hard link through a planted symlink refused" 1 "refusing entry 'h' \(hard link through a symlink\)" \
+    t_error "hard link through a planted symlink refused" 1 "refusing entry 'h' \(hard link through a symlink\)" \
         lxm -q create evil5 --from "$H/hardlink-symlink.tar"
     t_is "host file not linked" "$(stat -c %h "$OUT/target/victim")" 1
 else
@@ -247,7 +233,7 @@ else
     t_skip "copy: file capability (xattr) kept" "setcap not available"
 fi
 t_is "copy: device node kept" "$(stat -c '%F %t:%T' "$CT/dst/rootfs/data/null" 2>/dev/null)" "character special file 1:3"
-expect_error "copy onto an existing container" 1 "^lxm: error: container 'src' already exists$" \
+t_error "copy onto an existing container" 1 "^lxm: error: container 'src' already exists$" \
     lxm copy dst src
 
 # --- image cache: a corrupt entry is detected, removed, and rebuilt ------------------------------
@@ -275,7 +261,7 @@ printf 'name: badsum\nsource: {type: tarball, path: local.tar.gz, sha256: %s}\np
     "$(printf '0%.0s' {1..64})" >"$TD/badsum.yaml"
 t_ok "tarball template with a matching sha256" lxm -q create lt -t localtar
 t_ok "tarball template extracted" test -L "$CT/lt/rootfs/sbin/init"
-expect_error "tarball template with a wrong sha256" 1 "local\.tar\.gz: sha256 is $sum, template 'badsum' expects 0{64}$" \
+t_error "tarball template with a wrong sha256" 1 "local\.tar\.gz: sha256 is $sum, template 'badsum' expects 0{64}$" \
     lxm -q create bs -t badsum
 t_ok "wrong sha256 left no container" test ! -e "$CT/bs"
 key=$(printf 'variant=minbase\npackages=aa,zz,' | sha256sum | cut -c1-12)

@@ -12,19 +12,6 @@ WORK=$(mktemp -d /tmp/lxm-it-snapshot-work.XXXXXX)
 t_on_exit "rm -rf '$OUT' '$WORK'"
 CT=$T_ROOT/var/lib/lxm/containers
 
-one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ]; }
-# expect_error DESC WANT_RC WANT_MESSAGE_REGEX CMD...
-expect_error() {
-    local desc=$1 want_rc=$2 want=$3 out rc
-    shift 3
-    out=$("$@" 2>&1 >/dev/null); rc=$?
-    t_is "$desc: exit $want_rc" "$rc" "$want_rc"
-    if one_line "$out"; then
-        t_like "$desc: message" "$out" "$want"
-    else
-        t_report fail "$desc: one line" "$out"
-    fi
-}
 # Everything lxm keeps on disk, to show a failure changed nothing.
 state() { (cd "$T_ROOT" && find var/lib/lxm run var/log 2>/dev/null | sort); }
 # Every file below $1 with type, mode, owner, links, size, mtime (ns), symlink
@@ -121,24 +108,24 @@ t_ok "restore: the snapshot is still there" test -d "$CT/s1/snapshots/before/roo
 
 # --- bad input ------------------------------------------------------------------------------
 before=$(state)
-expect_error "snapshot of an unknown container" 1 "^lxm: error: container 'nosuch' not found$" lxm snapshot nosuch
-expect_error "bad snapshot name" 1 "^lxm: error: invalid snapshot name 'Bad_Name'" lxm snapshot s1 Bad_Name
-expect_error "snapshot name with a slash" 1 "^lxm: error: invalid snapshot name '\.\./x'" lxm snapshot s1 ../x
-expect_error "existing snapshot name" 1 "^lxm: error: snapshot 'before' of container 's1' already exists$" \
+t_error "snapshot of an unknown container" 1 "^lxm: error: container 'nosuch' not found$" lxm snapshot nosuch
+t_error "bad snapshot name" 1 "^lxm: error: invalid snapshot name 'Bad_Name'" lxm snapshot s1 Bad_Name
+t_error "snapshot name with a slash" 1 "^lxm: error: invalid snapshot name '\.\./x'" lxm snapshot s1 ../x
+t_error "existing snapshot name" 1 "^lxm: error: snapshot 'before' of container 's1' already exists$" \
     lxm snapshot s1 before
-expect_error "restore of an unknown snapshot" 1 "^lxm: error: snapshot 'nosuch' of container 's1' not found" \
+t_error "restore of an unknown snapshot" 1 "^lxm: error: snapshot 'nosuch' of container 's1' not found" \
     lxm restore s1 nosuch
-expect_error "restore of an unknown container" 1 "^lxm: error: container 'nosuch' not found$" lxm restore nosuch snap0
-expect_error "restore with a bad snapshot name" 1 "^lxm: error: invalid snapshot name" lxm restore s1 'a/b'
-expect_error "snapshot without a name" 2 "^lxm: error: snapshot: missing container name" lxm snapshot
-expect_error "snapshot with too many arguments" 2 "unexpected argument 'c'" lxm snapshot s1 b c
-expect_error "restore without a snapshot" 2 "^lxm: error: restore: missing snapshot name" lxm restore s1
-expect_error "snapshot --delete without a snapshot" 2 "missing snapshot name" lxm snapshot --delete s1
-expect_error "export without a file" 2 "^lxm: error: export: missing output file" lxm export s1
-expect_error "export to an unknown archive type" 2 "unknown archive type" lxm export s1 "$WORK/s1.zip"
-expect_error "export of an unknown container" 1 "^lxm: error: container 'nosuch' not found$" \
+t_error "restore of an unknown container" 1 "^lxm: error: container 'nosuch' not found$" lxm restore nosuch snap0
+t_error "restore with a bad snapshot name" 1 "^lxm: error: invalid snapshot name" lxm restore s1 'a/b'
+t_error "snapshot without a name" 2 "^lxm: error: snapshot: missing container name" lxm snapshot
+t_error "snapshot with too many arguments" 2 "unexpected argument 'c'" lxm snapshot s1 b c
+t_error "restore without a snapshot" 2 "^lxm: error: restore: missing snapshot name" lxm restore s1
+t_error "snapshot --delete without a snapshot" 2 "missing snapshot name" lxm snapshot --delete s1
+t_error "export without a file" 2 "^lxm: error: export: missing output file" lxm export s1
+t_error "export to an unknown archive type" 2 "unknown archive type" lxm export s1 "$WORK/s1.zip"
+t_error "export of an unknown container" 1 "^lxm: error: container 'nosuch' not found$" \
     lxm export nosuch "$WORK/nosuch.tar"
-expect_error "import without a file" 2 "^lxm: error: import: missing archive file" lxm import
+t_error "import without a file" 2 "^lxm: error: import: missing archive file" lxm import
 t_is "bad input changed nothing" "$(state)" "$before"
 
 # --- a running container ------------------------------------------------------------------
@@ -147,9 +134,9 @@ if lxm start s1 >/dev/null 2>&1; then
     t_is "the container runs again after the snapshot (thawed)" "$(lxm list --format csv 2>/dev/null | awk -F, '$1 == "s1" {print $2}')" RUNNING
     t_ok "the live snapshot has the tree" test -x "$CT/s1/snapshots/live/rootfs/bin/busybox"
     before=$(state)
-    expect_error "restore of a running container" 1 "^lxm: error: container 's1' is RUNNING \(stop it first" \
+    t_error "restore of a running container" 1 "^lxm: error: container 's1' is RUNNING \(stop it first" \
         lxm restore s1 before
-    expect_error "export of a running container" 1 "^lxm: error: container 's1' is RUNNING \(stop it first" \
+    t_error "export of a running container" 1 "^lxm: error: container 's1' is RUNNING \(stop it first" \
         lxm export s1 "$WORK/running.tar"
     t_is "refusals changed nothing" "$(state)" "$before"
     t_ok "no export file left" test ! -e "$WORK/running.tar"
@@ -250,30 +237,30 @@ with tarfile.open(h + "/bad-name.tar", "w", format=tarfile.PAX_FORMAT) as tf:
 PY
 echo "not an archive" >"$WORK/text.tar"
 before=$(state)
-expect_error "import: '..' entry refused" 1 "refusing entry 'rootfs/\.\./\.\./\.\./evil'" lxm -q import "$H/dotdot.tar" evil1
-expect_error "import: absolute entry refused" 1 "refusing entry '/?${OUT#/}/evil'" lxm -q import "$H/absolute.tar" evil2
-expect_error "import: entry through a symlink refused" 1 "refusing entry 'rootfs/link/evil'" \
+t_error "import: '..' entry refused" 1 "refusing entry 'rootfs/\.\./\.\./\.\./evil'" lxm -q import "$H/dotdot.tar" evil1
+t_error "import: absolute entry refused" 1 "refusing entry '/?${OUT#/}/evil'" lxm -q import "$H/absolute.tar" evil2
+t_error "import: entry through a symlink refused" 1 "refusing entry 'rootfs/link/evil'" \
     lxm -q import "$H/symlink.tar" evil3
-expect_error "import: hard link to a host path refused" 1 "refusing entry 'rootfs/h'" lxm -q import "$H/hardlink.tar" evil4
-expect_error "import: config.yaml as a symlink refused" 1 "not an lxm export: unexpected 'config\.yaml'" \
+t_error "import: hard link to a host path refused" 1 "refusing entry 'rootfs/h'" lxm -q import "$H/hardlink.tar" evil4
+t_error "import: config.yaml as a symlink refused" 1 "not an lxm export: unexpected 'config\.yaml'" \
     lxm -q import "$H/config-symlink.tar" evil5
-expect_error "import: a rootfs tarball is not an export" 1 "not an lxm export: no config\.yaml.*--from" \
+t_error "import: a rootfs tarball is not an export" 1 "not an lxm export: no config\.yaml.*--from" \
     lxm -q import "$H/rootfs-only.tar" evil6
-expect_error "import: unexpected top-level entry" 1 "not an lxm export: unexpected 'extra-file'" \
+t_error "import: unexpected top-level entry" 1 "not an lxm export: unexpected 'extra-file'" \
     lxm -q import "$H/extra.tar" evil7
-expect_error "import: invalid config.yaml" 1 "bad-config\.tar:config\.yaml:3:[0-9]+: .*lots" \
+t_error "import: invalid config.yaml" 1 "bad-config\.tar:config\.yaml:3:[0-9]+: .*lots" \
     lxm -q import "$H/bad-config.tar"
-expect_error "import: config.yaml without a name" 1 "no-name\.tar:config\.yaml:1:1: name: missing" lxm -q import "$H/no-name.tar"
-expect_error "import: invalid name in config.yaml" 1 "bad-name\.tar:config\.yaml:1:[0-9]+: name: .*Bad_Name.* not a valid container name" \
+t_error "import: config.yaml without a name" 1 "no-name\.tar:config\.yaml:1:1: name: missing" lxm -q import "$H/no-name.tar"
+t_error "import: invalid name in config.yaml" 1 "bad-name\.tar:config\.yaml:1:[0-9]+: name: .*Bad_Name.* not a valid container name" \
     lxm -q import "$H/bad-name.tar"
-expect_error "import of a non-archive" 1 "text\.tar: not a tarball lxm can read" lxm -q import "$WORK/text.tar" t1
-expect_error "import of a missing file" 1 "^lxm: error: import .*nosuch\.tar: No such file or directory$" \
+t_error "import of a non-archive" 1 "text\.tar: not a tarball lxm can read" lxm -q import "$WORK/text.tar" t1
+t_error "import of a missing file" 1 "^lxm: error: import .*nosuch\.tar: No such file or directory$" \
     lxm -q import "$WORK/nosuch.tar" t2
-expect_error "import with an invalid name" 1 "^lxm: error: invalid container name 'Bad_Name'" \
+t_error "import with an invalid name" 1 "^lxm: error: invalid container name 'Bad_Name'" \
     lxm -q import "$WORK/s1.tar" Bad_Name
-expect_error "import onto an existing name" 1 "^lxm: error: container 's1' already exists$" \
+t_error "import onto an existing name" 1 "^lxm: error: container 's1' already exists$" \
     lxm -q import "$WORK/s1.tar" s1
-expect_error "import onto the archive's existing name" 1 "^lxm: error: container 's1' already exists$" \
+t_error "import onto the archive's existing name" 1 "^lxm: error: container 's1' already exists$" \
     lxm -q import "$WORK/s1.tar"
 t_is "refused imports left nothing (no container, no hidden staging dir)" "$(state)" "$before"
 t_is "nothing written outside" "$(ls -A "$OUT")" ""

@@ -17,15 +17,6 @@ CT=$T_ROOT/var/lib/lxm/containers
 IMAGES=$T_ROOT/var/lib/lxm/images
 NONET=(-c network.eth0.type=none)
 
-one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ]; }
-# expect_error DESC WANT_RC WANT_MESSAGE_REGEX CMD...
-expect_error() {
-    local desc=$1 want_rc=$2 want=$3 out rc
-    shift 3
-    out=$("$@" 2>&1 >/dev/null); rc=$?
-    t_is "$desc: exit $want_rc" "$rc" "$want_rc"
-    if one_line "$out"; then t_like "$desc: message" "$out" "$want"; else t_report fail "$desc: one line" "$out"; fi
-}
 state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { print $2 }'; }
 image_of() { sed -n 's/^image: //p' "$CT/$1/config.yaml"; }
 # A read-only merged view of a stopped overlay container (its upper layer
@@ -158,22 +149,22 @@ lxm stop -k u3 >/dev/null 2>&1
 
 # --- images: delete refused while used, prune frees only unused ------------------------------------
 FP=$(image_of u1)
-expect_error "image delete while used" 1 "image ${FP:0:12} is used by p1, u1, u1/before, u1/live, u2" lxm image delete "${FP:0:12}"
+t_error "image delete while used" 1 "image ${FP:0:12} is used by p1, u1, u1/before, u1/live, u2" lxm image delete "${FP:0:12}"
 t_ok "the used image is still there" test -d "$IMAGES/$FP/rootfs"
 t_ok "image export" lxm -q image export "${FP:0:12}" "$WORK/bb.tar.zst"
 t_ok "image import --alias" lxm -q image import "$WORK/bb.tar.zst" --alias spare
 t_like "the alias names it" "$(lxm image list --format csv)" ',spare,'
 t_ok "create --image ALIAS" lxm -q create i1 --image spare "${NONET[@]}"
 t_ok "image alias add" lxm image alias add spare spare2
-expect_error "alias taken by another image" 1 "alias 'spare2' already names image" lxm image alias add "${FP:0:12}" spare2
+t_error "alias taken by another image" 1 "alias 'spare2' already names image" lxm image alias add "${FP:0:12}" spare2
 t_ok "image alias remove" lxm image alias remove spare2
 t_ok "delete i1" lxm delete i1
 out=$(lxm image prune 2>&1)
 t_like "prune removes the unused image and says how much it freed" "$out" '^removed 1 unused image, freed [0-9.]+[KM]iB$'
 t_ok "prune kept the used image" test -d "$IMAGES/$FP/rootfs"
 t_is "prune again: nothing to do" "$(lxm image prune)" "removed 0 unused images, freed 0B"
-expect_error "create --image unknown" 1 "image 'nosuch' not found" lxm create x1 --image nosuch
-expect_error "create --image with -t" 2 "--image: not with -t" lxm create x1 --image spare -t busybox
+t_error "create --image unknown" 1 "image 'nosuch' not found" lxm create x1 --image nosuch
+t_error "create --image with -t" 2 "--image: not with -t" lxm create x1 --image spare -t busybox
 
 # --- kill -9 at the last step leaves nothing half-made -------------------------------------------------
 if command -v strace >/dev/null; then
