@@ -49,6 +49,21 @@ static int parse_args(const char *cmd, int argc, char **argv, const char *shorto
     return 0;
 }
 
+/* NAME and one more operand (what, for "missing WHAT"), no options. */
+static int name_and_one(const char *cmd, const char *what, int argc, char **argv, const char **pos,
+                        struct lxm_error *err)
+{
+    size_t n;
+    unsigned flags = 0;
+    int r = parse_args(cmd, argc, argv, "", NULL, &flags, pos, &n, err);
+    if (r != 0)
+        return r;
+    if (n < 2)
+        return n == 0 ? lxm_usage_error(err, cmd, "missing container name")
+                      : lxm_usage_error(err, cmd, "missing %s", what);
+    return 0;
+}
+
 static int print_snapshots(struct lxm_ctx *ctx, struct lxm_container *c, struct lxm_error *err)
 {
     struct lxm_snapshot *list = NULL;
@@ -114,14 +129,9 @@ int cmd_snapshot(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *e
 int cmd_restore(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     const char *pos[MAX_POSITIONAL];
-    size_t n;
-    unsigned flags = 0;
-    int r = parse_args("restore", argc, argv, "", NULL, &flags, pos, &n, err);
+    int r = name_and_one("restore", "snapshot name", argc, argv, pos, err);
     if (r != 0)
         return r == 'h' ? 0 : r;
-    if (n < 2)
-        return lxm_usage_error(err, "restore", "%s",
-                               n == 0 ? "missing container name" : "missing snapshot name");
     _cleanup_container_ struct lxm_container *c = NULL;
     r = lxm_cmd_container(ctx, "restore", pos[0], 0, &c, err);
     if (r < 0)
@@ -132,14 +142,9 @@ int cmd_restore(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
 int cmd_export(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     const char *pos[MAX_POSITIONAL];
-    size_t n;
-    unsigned flags = 0;
-    int r = parse_args("export", argc, argv, "", NULL, &flags, pos, &n, err);
+    int r = name_and_one("export", "output file", argc, argv, pos, err);
     if (r != 0)
         return r == 'h' ? 0 : r;
-    if (n < 2)
-        return lxm_usage_error(err, "export", "%s",
-                               n == 0 ? "missing container name" : "missing output file");
     enum lxm_export_compression comp;
     if (lxm_export_compression_for(pos[1], &comp, err) < 0)
         return lxm_usage_error(err, "export", "%s", err->msg);
