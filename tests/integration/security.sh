@@ -191,7 +191,7 @@ run_mask_probes "attached" attach_probe
 # namespace, because of the locked masks (the mount itself fails).
 for how in -mpf -Urmpf; do
     t_like "default: unshare $how --mount-proc is refused (the proc mount)" \
-        "$(lxm attach sec1 -- unshare $how --mount-proc true 2>&1; echo "exit $?")" \
+        "$( (lxm attach sec1 -- unshare $how --mount-proc true 2>&1; echo "exit $?") | tr '\n' ' ')" \
         "mount (proc|/proc).*Operation not permitted.*exit [1-9]"
 done
 
