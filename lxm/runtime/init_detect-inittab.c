@@ -79,16 +79,19 @@ static void adapt_line(struct adapt *a, const char *line)
         return;
     }
     const char *process = e.process;
-    if (strcmp(e.action, "powerwait") == 0)
-        process = HALT, a->powerwait = true;
-    else if (strcmp(e.action, "ctrlaltdel") == 0)
-        process = REBOOT, a->ctrlaltdel = true;
-    else if (strcmp(e.action, "respawn") == 0 && getty_on(e.process, false)) {
+    if (strcmp(e.action, "powerwait") == 0) {
+        process = HALT;
+        a->powerwait = true;
+    } else if (strcmp(e.action, "ctrlaltdel") == 0) {
+        process = REBOOT;
+        a->ctrlaltdel = true;
+    } else if (strcmp(e.action, "respawn") == 0 && getty_on(e.process, false)) {
         if (a->console) {
             fprintf(a->out, "#%s\n", line);
             return;
         }
-        process = CONSOLE_GETTY, a->console = true;
+        process = CONSOLE_GETTY;
+        a->console = true;
     }
     fprintf(a->out, "%s:%s:%s:%s\n", e.id, e.runlevels, e.action, process);
 }
