@@ -1,7 +1,7 @@
-/* init_detect: read where a rootfs's init really is. The tree is untrusted:
- * the path is resolved with openat2(RESOLVE_IN_ROOT), so an absolute or
- * ../ symlink in it stays inside, and only the name of what it resolves to
- * is read (nothing is opened for reading or executed). */
+/* init_detect: which init a rootfs boots. The tree is untrusted: the path
+ * is resolved with openat2(RESOLVE_IN_ROOT), so an absolute or ../ symlink
+ * in it stays inside; the name of what it resolves to is read, and, when
+ * that says nothing, the bytes of that regular file (never run). */
 #include "runtime/init_detect.h"
 
 #include <ctype.h>
@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,14 +19,97 @@
 #include "util/cleanup.h"
 #include "util/inroot.h"
 
-int lxm_init_detect_halt(const char *rootfs, const char *init, int *halt)
+const char *lxm_init_kind_name(enum lxm_init_kind kind)
 {
+    switch (kind) {
+    case LXM_INIT_SYSTEMD: return "systemd";
+    case LXM_INIT_SYSVINIT: return "sysvinit";
+    case LXM_INIT_SYSVINIT_OPENRC: return "openrc";
+    case LXM_INIT_OPENRC: return "openrc-init";
+    case LXM_INIT_BUSYBOX: return "busybox";
+    case LXM_INIT_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+/* What each init does on a signal from outside (SIGRTMIN is no constant):
+ * systemd halts on SIGRTMIN+3 and reboots on SIGINT; sysvinit runs
+ * inittab's powerwait entry on SIGPWR (a halt once lxm_inittab_adapt()
+ * made it one) and its ctrlaltdel entry on SIGINT; openrc-init halts on
+ * SIGPWR and reboots on SIGINT; busybox init powers off on SIGUSR2 and
+ * reboots on SIGTERM, whatever its inittab says. */
+static void signals_of(struct lxm_init_info *i)
+{
+    switch (i->kind) {
+    case LXM_INIT_SYSTEMD: i->halt = SIGRTMIN + 3, i->reboot = SIGINT; break;
+    case LXM_INIT_SYSVINIT:
+    case LXM_INIT_SYSVINIT_OPENRC:
+    case LXM_INIT_OPENRC: i->halt = SIGPWR, i->reboot = SIGINT; break;
+    case LXM_INIT_BUSYBOX: i->halt = SIGUSR2, i->reboot = SIGTERM; break;
+    case LXM_INIT_UNKNOWN: i->halt = i->reboot = 0; break;
+    }
+}
+
+/* What a binary says of itself, in its first 16 MiB. */
+static const struct {
+    const char *text;
+    enum lxm_init_kind kind;
+} markers[] = {
+    { "INIT_VERSION=sysvinit", LXM_INIT_SYSVINIT },
+    { "OpenRC init version", LXM_INIT_OPENRC },
+    { "BusyBox v", LXM_INIT_BUSYBOX },
+};
+#define MARKER_OVERLAP 31 /* longer than every marker */
+
+static enum lxm_init_kind kind_of_content(int fd)
+{
+    char buf[65536 + MARKER_OVERLAP];
+    size_t keep = 0, total = 0;
+    while (total < (16u << 20)) {
+        ssize_t n = read(fd, buf + keep, sizeof(buf) - keep);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        size_t len = keep + (size_t)n;
+        total += (size_t)n;
+        for (size_t i = 0; i < sizeof(markers) / sizeof(markers[0]); i++)
+            if (memmem(buf, len, markers[i].text, strlen(markers[i].text)))
+                return markers[i].kind;
+        keep = len < MARKER_OVERLAP ? len : MARKER_OVERLAP;
+        memmove(buf, buf + len - keep, keep);
+    }
+    return LXM_INIT_UNKNOWN;
+}
+
+static enum lxm_init_kind kind_of_name(const char *base)
+{
+    if (strcmp(base, "systemd") == 0)
+        return LXM_INIT_SYSTEMD;
+    if (strcmp(base, "busybox") == 0)
+        return LXM_INIT_BUSYBOX;
+    if (strcmp(base, "openrc-init") == 0)
+        return LXM_INIT_OPENRC;
+    return LXM_INIT_UNKNOWN;
+}
+
+static bool is_file_in(int rootfd, const char *path)
+{
+    _cleanup_close_ int fd = lxm_open_in_root(rootfd, path, O_PATH, 0);
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int lxm_init_detect(const char *rootfs, const char *init, struct lxm_init_info *out)
+{
+    *out = (struct lxm_init_info){ 0 };
     if (!rootfs || !init)
         return 0;
     _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return 0;
-    _cleanup_close_ int fd = lxm_open_in_root(rootfd, init, O_PATH, 0);
+    /* O_NONBLOCK: a FIFO planted as init cannot hang the open. */
+    _cleanup_close_ int fd = lxm_open_in_root(rootfd, init, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return 0;
@@ -36,12 +120,15 @@ int lxm_init_detect_halt(const char *rootfs, const char *init, int *halt)
         return 0;
     target[n] = '\0';
     const char *base = strrchr(target, '/');
-    base = base ? base + 1 : target;
-    if (strcmp(base, "systemd") == 0) {
-        *halt = SIGRTMIN + 3;
-        return 1;
-    }
-    return 0;
+    enum lxm_init_kind kind = kind_of_name(base ? base + 1 : target);
+    if (kind == LXM_INIT_UNKNOWN)
+        kind = kind_of_content(fd);
+    if (kind == LXM_INIT_SYSVINIT &&
+        (is_file_in(rootfd, "/sbin/openrc") || is_file_in(rootfd, "/usr/sbin/openrc")))
+        kind = LXM_INIT_SYSVINIT_OPENRC;
+    out->kind = kind;
+    signals_of(out);
+    return kind != LXM_INIT_UNKNOWN;
 }
 
 /* ---- systemd's version --------------------------------------------------------- */

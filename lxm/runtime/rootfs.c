@@ -394,8 +394,17 @@ void lxm_rootfs_boot_id(int rootfd, int tmpdir)
         unlinkat(tmpdir, name, 0);
 }
 
-static void setup_boot_id(int rootfd)
+/* Not for an unconfined container: a bind over a file of /proc makes that
+ * proc not "fully visible" to a user namespace made inside (the bind is
+ * locked there), and the kernel then refuses it any proc of its own
+ * (`unshare -Urmpf --mount-proc`), which an unconfined container is
+ * expected to allow. Its guest shares the host's boot id instead. */
+static void setup_boot_id(int rootfd, const struct lxm_config *cfg)
 {
+    if (lxm_security_is_unconfined(&cfg->policy)) {
+        lxm_debug("unconfined: no boot id of its own (the host's)");
+        return;
+    }
     _cleanup_close_ int devfd = lxm_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY, 0);
     if (devfd >= 0)
         lxm_rootfs_boot_id(rootfd, devfd);
@@ -479,7 +488,7 @@ int lxm_rootfs_setup(const struct lxm_boot *b, struct lxm_error *err)
     if (r == 0 && b->cfg->security.nesting)
         r = lxm_nesting_mounts(rootfd, b->c->id, err);
     if (r == 0 && !b->locked)
-        setup_boot_id(rootfd);
+        setup_boot_id(rootfd, b->cfg);
     if (r == 0)
         r = setup_run(rootfd, notify, err);
     if (r == 0)

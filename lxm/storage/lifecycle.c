@@ -251,6 +251,7 @@ struct plan {
     const char *release;
     struct lxm_config *cfg;
     char **settings;            /* -c KEY=VALUE but template.* */
+    enum lxm_init_kind init;    /* what detect_init found (a foreign tree) */
 };
 
 static void plan_free(struct plan *p)
@@ -332,11 +333,28 @@ int lxm_lifecycle_create_dry_run(const struct lxm_paths *paths, const struct lxm
     return r;
 }
 
+/* A sysvinit's inittab in the new volume, adapted as the templates adapt
+ * theirs: so that SIGPWR halts and SIGINT reboots. */
+static int adapt_inittab(const char *image_rootfs, const char *vol, struct lxm_error *err)
+{
+    const struct lxm_storage_ops *ops;
+    int r = lxm_storage_of(vol, &ops, err);
+    if (r < 0)
+        return r;
+    struct lxm_storage_mount how = { .userns_fd = -1 };
+    _cleanup_close_ int fd = ops->mount(image_rootfs, vol, &how, err);
+    if (fd < 0)
+        return fd;
+    r = lxm_inittab_adapt(fd, err);
+    return r < 0 ? r : 0;
+}
+
 /* Fill the staging volume and move it into place. */
 static int build_container(const struct lxm_paths *paths, struct lxm_container *c,
-                           const struct lxm_image *img, struct lxm_config *cfg, const char *staging,
-                           struct lxm_error *err)
+                           const struct plan *p, const char *staging, struct lxm_error *err)
 {
+    const struct lxm_image *img = p->img;
+    struct lxm_config *cfg = p->cfg;
     const struct lxm_storage_ops *ops;
     int r = lxm_storage_for(paths, &ops, err);
     if (r < 0)
@@ -349,6 +367,8 @@ static int build_container(const struct lxm_paths *paths, struct lxm_container *
     r = ops->create(img->rootfs, staging, err);
     if (r == 0)
         r = lxm_lifecycle_set_identity(img->rootfs, staging, c->name, err);
+    if (r == 0 && (p->init == LXM_INIT_SYSVINIT || p->init == LXM_INIT_SYSVINIT_OPENRC))
+        r = adapt_inittab(img->rootfs, staging, err);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "create %s: interrupted", c->name);
     if (r == 0)
@@ -360,25 +380,38 @@ static int build_container(const struct lxm_paths *paths, struct lxm_container *
     return r;
 }
 
-static bool sets_halt(char *const *settings)
+/* -c signals.KEY=... or -c signals=... among the settings. */
+static bool sets_signal(char *const *settings, const char *key)
 {
+    size_t n = strlen(key);
     for (size_t i = 0; settings && settings[i]; i++)
-        if (!strncmp(settings[i], "signals.halt=", 13) || !strncmp(settings[i], "signals=", 8))
+        if ((!strncmp(settings[i], key, n) && settings[i][n] == '=') ||
+            !strncmp(settings[i], "signals=", 8))
             return true;
     return false;
 }
 
 /* A tarball or an imported image boots whatever init it holds, which the
- * tarball template can only guess (SIGPWR): a systemd there ignores it and
- * would be killed after the stop timeout. Its own halt signal, when known,
- * unless -c chose one. */
+ * tarball template can only guess (SIGPWR halts, SIGINT reboots): a
+ * systemd ignores that SIGPWR, a stock sysvinit runs its inittab's
+ * powerwait entry (Debian's: a script that is not there), busybox init
+ * ignores it, and each was killed after the stop timeout. The signals of
+ * the init the tree holds, as the template path sets them for the same
+ * init, unless -c chose them; a sysvinit's inittab gets the setup
+ * (init_detect-inittab.c) when the volume is made. */
 static void detect_init(const struct lxm_create_opts *o, struct plan *p)
 {
-    if ((p->t && p->t->source_type != LXM_SOURCE_TARBALL) || sets_halt(o->settings))
+    if (p->t && p->t->source_type != LXM_SOURCE_TARBALL)
         return;
-    int halt;
-    if (lxm_init_detect_halt(p->img->rootfs, p->cfg->init, &halt) > 0)
-        p->cfg->halt_signal = halt;
+    struct lxm_init_info init;
+    if (lxm_init_detect(p->img->rootfs, p->cfg->init, &init) == 0)
+        return;
+    lxm_debug("%s: %s is %s", o->name, p->cfg->init, lxm_init_kind_name(init.kind));
+    p->init = init.kind;
+    if (!sets_signal(o->settings, "signals.halt"))
+        p->cfg->halt_signal = init.halt;
+    if (!sets_signal(o->settings, "signals.reboot"))
+        p->cfg->reboot_signal = init.reboot;
 }
 
 static int create_locked(const struct lxm_paths *paths, const struct lxm_create_opts *o,
@@ -406,7 +439,7 @@ static int create_locked(const struct lxm_paths *paths, const struct lxm_create_
     _cleanup_free_ char *staging = staging_dir(paths, "create", c->name);
     if (!staging)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    r = build_container(paths, c, p->img, p->cfg, staging, err);
+    r = build_container(paths, c, p, staging, err);
     if (r < 0) {
         struct lxm_error ignored = { 0 };
         if (lxm_lifecycle_remove_dir(staging, &ignored) < 0)

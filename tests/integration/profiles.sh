@@ -4,7 +4,8 @@
 # real containers (seccomp, capability bounding set, eth0 seen from
 # inside); the one warning line for what a merged config leaves out; the
 # next-start note of config set; and init detection for --from tarballs:
-# a rootfs whose /sbin/init resolves to systemd stops on SIGRTMIN+3, fast.
+# a rootfs whose /sbin/init resolves to systemd stops on SIGRTMIN+3, fast;
+# one whose init is busybox gets busybox's signals.
 . "$(dirname "$0")/../lib.sh"
 t_setup profiles
 
@@ -191,6 +192,25 @@ else
         lxm -q create esc --from "$T_ROOT/esc.tar" "${NONET[@]}"
     t_like "the link is resolved inside the rootfs: the template's SIGPWR" \
         "$(grep -A2 '^signals' "$CT/esc/config.yaml")" "halt: SIGPWR"
+    # busybox init (Alpine's way: /sbin/init -> /bin/busybox) powers off on
+    # SIGUSR2 and reboots on SIGTERM whatever its inittab says; this one's
+    # ctrlaltdel (SIGINT, the tarball template's reboot guess) powers off.
+    mkrootfs "$T_ROOT/bb" /bin/busybox
+    printf '%s\n' '::once:/bin/busybox sleep 100000' '::ctrlaltdel:/bin/busybox poweroff' >"$T_ROOT/bb/etc/inittab"
+    tar -C "$T_ROOT/bb" -cf "$T_ROOT/bb.tar" .
+    t_ok "create bb --from a tarball with /sbin/init -> /bin/busybox" \
+        lxm -q create bb --from "$T_ROOT/bb.tar" "${NONET[@]}"
+    t_like "busybox detected: halt SIGUSR2, reboot SIGTERM" "$(grep -A2 '^signals' "$CT/bb/config.yaml" | tr -d '\n')" \
+        "halt: SIGUSR2 *reboot: SIGTERM"
+    if lxm start bb >/dev/null 2>&1; then
+        t0=$(date +%s%N)
+        out=$(lxm stop bb -t 20 2>&1); rc=$?
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        t_is "stop bb: exit 0, no SIGKILL" "$rc $(grep -c SIGKILL <<<"$out")" "0 0"
+        t_ok "stop bb: busybox's own poweroff (${ms} ms, the timeout was 20 s)" test "$ms" -lt 10000
+    else
+        t_report fail "start bb"
+    fi
 fi
 
 # A real Debian rootfs tarball (the test image cache), when there is one.

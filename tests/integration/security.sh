@@ -186,6 +186,14 @@ run_mask_probes() { # WHERE RUNNER...
     done <<<"$MASK_PROBES"
 }
 run_mask_probes "attached" attach_probe
+# The same with unshare(1) itself (busybox's here): a fresh proc for a pid
+# namespace of its own is refused, with or without a nested user
+# namespace, because of the locked masks (the mount itself fails).
+for how in -mpf -Urmpf; do
+    t_like "default: unshare $how --mount-proc is refused (the proc mount)" \
+        "$( (lxm attach sec1 -- unshare $how --mount-proc true 2>&1; echo "exit $?") | tr '\n' ' ')" \
+        "mount (proc|/proc).*Operation not permitted.*exit [1-9]"
+done
 
 # What the masks and the boot id cost the kernel (docs/benchmarks.md): a
 # masked directory is a bind of the one shared, empty RUN/.empty (not a
@@ -238,6 +246,14 @@ fi
 # a fresh proc and sysfs go through and /proc can be unmounted.
 if lxm create sec4 -t busybox -p default -p unconfined -c network.eth0.type=none >/dev/null 2>&1 &&
     lxm start sec4 >/dev/null 2>&1 && copy_probe sec4; then
+    # First (the umount probe below takes /proc away): a fresh proc with
+    # unshare(1), also from a nested user namespace, which needs /proc
+    # fully visible: nothing (no boot id) bound over its files.
+    t_ok "unconfined: unshare -m -p -f --mount-proc" lxm attach sec4 -- unshare -m -p -f --mount-proc true
+    t_ok "unconfined: unshare -Urmpf --mount-proc (a nested user namespace)" \
+        lxm attach sec4 -- unshare -Urmpf --mount-proc true
+    t_is "unconfined: /proc with nothing mounted over its files (no boot id bind)" \
+        "$(lxm attach sec4 -- awk '$5 ~ /^\/proc(\/|$)/ { print $5 }' /proc/self/mountinfo)" "/proc"
     for f in fresh_proc fresh_sysfs fsmount_proc; do
         t_is "$f goes through in an unconfined container" \
             "$(lxm attach sec4 -- /lxm-probe "$f" 2>/dev/null | head -1)" ALLOWED
