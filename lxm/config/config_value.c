@@ -396,8 +396,8 @@ const char *lxm_check_gateway(const char *s, char *allowed)
 
 const char *lxm_check_host_addr(const char *s, char *allowed)
 {
-    ALLOW("use an address of the host, e.g. 127.0.0.1, 0.0.0.0 (every IPv4 address), "
-          ":: (every IPv6 address) or 2001:db8::1, or leave it out for every address of both");
+    ALLOW("use an address of the host, e.g. 127.0.0.1, or 0.0.0.0 or \"::\" for every IPv4 or "
+          "IPv6 one, or leave it out for all");
     struct in_addr in;
     struct in6_addr in6;
     if (inet_pton(AF_INET, s, &in) == 1) {
@@ -411,7 +411,7 @@ const char *lxm_check_host_addr(const char *s, char *allowed)
     if (IN6_IS_ADDR_MULTICAST(&in6))
         return "is a multicast address";
     if (IN6_IS_ADDR_LINKLOCAL(&in6))
-        return "is a link-local address (it needs an interface; use another address of the host)";
+        return "is a link-local address, which needs an interface";
     if (IN6_IS_ADDR_V4MAPPED(&in6))
         return "is an IPv4-mapped address (write the IPv4 address)";
     if (IN6_IS_ADDR_LOOPBACK(&in6))
