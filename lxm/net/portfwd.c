@@ -9,8 +9,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "util/lazy-nft.h"
-
 #include "lxm/net/link.h"
 #include "lxm/net/nat.h"
 #include "lxm/net/netlink.h"
@@ -72,52 +70,12 @@ void lxm_portfwd_format(const struct lxm_portfwd *f, char *buf, size_t len)
              (unsigned)f->host_port, o, t, c, (unsigned)f->target_port);
 }
 
-static void nftp(struct nft_ctx **c)
-{
-    if (*c)
-        nft_ctx_free(*c);
-}
-
-static struct nft_ctx *new_ctx(struct lxm_error *err)
-{
-    struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (!ctx) {
-        lxm_error_set(err, ENOMEM, "port forwards: cannot create nftables context");
-        return NULL;
-    }
-    nft_ctx_buffer_output(ctx);
-    nft_ctx_buffer_error(ctx);
-    return ctx;
-}
-
-/* Run a script in ctx; *missing (may be NULL) is set when nft said the
- * table is not there, which is then no error. */
-static int run_in(struct nft_ctx *ctx, const char *script, char **output, bool *missing,
-                  struct lxm_error *err)
-{
-    if (nft_run_cmd_from_buffer(ctx, script) != 0) {
-        const char *e = nft_ctx_get_error_buffer(ctx);
-        if (missing && e && strstr(e, "No such file or directory")) {
-            *missing = true;
-            return 0;
-        }
-        char line[256] = "";
-        if (e)
-            sscanf(e, "%255[^\n]", line);
-        return lxm_error_set(err, EIO, "port forwards: nftables: %s", line[0] ? line : "failed");
-    }
-    if (output) {
-        const char *o = nft_ctx_get_output_buffer(ctx);
-        if (!(*output = strdup(o ? o : "")))
-            return lxm_error_set(err, ENOMEM, "out of memory");
-    }
-    return 0;
-}
+#define WHAT "port forwards"
 
 static int run(const char *script, char **output, bool *missing, struct lxm_error *err)
 {
-    __attribute__((cleanup(nftp))) struct nft_ctx *ctx = new_ctx(err);
-    return ctx ? run_in(ctx, script, output, missing, err) : -ENOMEM;
+    __attribute__((cleanup(lxm_nft_ctx_free))) struct nft_ctx *ctx = lxm_nft_ctx(WHAT, err);
+    return ctx ? lxm_nft_run_in(ctx, script, output, missing, err, WHAT) : -ENOMEM;
 }
 
 static int lock_table(struct lxm_error *err)
@@ -157,8 +115,8 @@ static bool parse_record(const char *s, bool v6, struct lxm_portfwd *f)
     char proto[8], l[INET6_ADDRSTRLEN], t[INET6_ADDRSTRLEN];
     unsigned hp, tp;
     memset(f, 0, sizeof(*f));
-    if (sscanf(s, "%7s %45s %u %45s %u", proto, l, &hp, t, &tp) != 5 || !hp || hp > 65535 ||
-        !tp || tp > 65535)
+    if (sscanf(s, "%7s %45s %u %45s %u", proto, l, &hp, t, &tp) != 5 || !hp || hp > 65535 || !tp ||
+        tp > 65535)
         return false;
     f->proto = strcmp(proto, "udp") == 0 ? LXM_PORTFWD_UDP : LXM_PORTFWD_TCP;
     f->host_port = (uint16_t)hp;
@@ -254,7 +212,7 @@ static int parse_table(struct table_state *s, int v6, char *out, struct lxm_erro
 static int read_state(struct table_state *s, struct lxm_error *err)
 {
     memset(s, 0, sizeof(*s));
-    __attribute__((cleanup(nftp))) struct nft_ctx *ctx = NULL;
+    __attribute__((cleanup(lxm_nft_ctx_free))) struct nft_ctx *ctx = NULL;
     for (int v6 = 0; v6 < 2; v6++) {
         int r = nft_exists(v6, NULL, &s->exists[v6], err);
         if (r < 0) {
@@ -263,13 +221,13 @@ static int read_state(struct table_state *s, struct lxm_error *err)
         }
         if (!s->exists[v6])
             continue;
-        if (!ctx && !(ctx = new_ctx(err)))
+        if (!ctx && !(ctx = lxm_nft_ctx(WHAT, err)))
             r = -ENOMEM;
         _cleanup_free_ char *out = NULL;
         bool missing = false;
         char cmd[64];
         snprintf(cmd, sizeof(cmd), "list table %s\n", table_of(v6));
-        if (r == 0 && (r = run_in(ctx, cmd, &out, &missing, err)) == 0 && !missing)
+        if (r == 0 && (r = lxm_nft_run_in(ctx, cmd, &out, &missing, err, WHAT)) == 0 && !missing)
             r = parse_table(s, v6, out, err);
         s->exists[v6] &= !missing; /* removed meanwhile (a check without the lock) */
         if (r < 0) {
@@ -582,8 +540,8 @@ static bool sock_clash(const struct lxm_portfwd *f, bool v6, const uint8_t a[16]
 static bool host_listens(const struct lxm_portfwd *f, bool v6, char *shown)
 {
     bool tcp = f->proto == LXM_PORTFWD_TCP;
-    const char *file = tcp ? (v6 ? "/proc/net/tcp6" : "/proc/net/tcp")
-                           : (v6 ? "/proc/net/udp6" : "/proc/net/udp");
+    const char *file =
+        tcp ? (v6 ? "/proc/net/tcp6" : "/proc/net/tcp") : (v6 ? "/proc/net/udp6" : "/proc/net/udp");
     _cleanup_fclose_ FILE *fp = fopen(file, "re");
     char line[256], hex[40];
     unsigned p, st;

@@ -229,8 +229,12 @@ static void test_traps_nft(void)
 
 static void test_portfwd_format(void)
 {
-    struct lxm_portfwd f = {.proto = LXM_PORTFWD_TCP, .family = AF_INET, .listen = 0,
-                            .target = 0x0a4d0005, .host_port = 8080, .target_port = 80};
+    struct lxm_portfwd f = {.proto = LXM_PORTFWD_TCP,
+                            .family = AF_INET,
+                            .listen = 0,
+                            .target = 0x0a4d0005,
+                            .host_port = 8080,
+                            .target_port = 80};
     char s[128], a[INET6_ADDRSTRLEN];
     lxm_portfwd_format(&f, s, sizeof(s));
     is_str(s, "tcp 0.0.0.0:8080 -> 10.77.0.5:80", "IPv4 forward shown");
