@@ -8,8 +8,9 @@
 # and refused as `address:`); `address: "::"` forwards IPv6 only, an IPv4
 # address IPv4 only; conflicts are per family (forwards and host sockets);
 # nothing is left in either table (ip, ip6 lxm_port-forwards) after a live
-# removal, stop, a crash, or delete. Only this test's bridge, veth pair and
-# namespace carry traffic.
+# removal, stop, a crash, or delete; on a bridge lxm does not manage a
+# forward is IPv4 only and an IPv6 address: fails the start, changing
+# nothing. Only this test's bridges, veth pair and namespace carry traffic.
 . "$(dirname "$0")/../lib.sh"
 t_setup ports6
 # A cgroup parent of our own (as ports.sh): removed at exit.
@@ -212,6 +213,29 @@ t_is "a host process on [$BR6]:$P4: both families refused" "$?" 1
 t_like "... saying so" "$out" "host port tcp/$P4 is in use on the host \(a process has \[$BR6\]:$P4\)"
 t_ok "... IPv4 only is fine" lxm config set "$A" "ports=[{host: $P4, container: 80, address: 127.0.0.1}]"
 kill "$HL"
+
+# --- a bridge lxm does not manage: no IPv6 target known ------------------------------
+# lxm knows the container's IPv6 address only on its own bridge: elsewhere
+# a forward is IPv4 only, and an IPv6 address: is refused at start.
+C=p6c$$ XB=lxp6x$(($$ % 100000))
+ip link add "$XB" type bridge && t_on_exit "ip link del $XB"
+ip link set "$XB" up
+t_ok "create $C on $XB (static IPv4)" lxm create "$C" -t busybox \
+    -c "network.eth0.bridge=$XB" -c network.eth0.ipv4=192.0.2.5/24
+t_ok "$C: an IPv6 address: is valid config" lxm config set "$C" "ports=[{host: $P2, container: 80, address: \"fd00::1\"}]"
+out=$(lxm start "$C" 2>&1)
+t_is "$C: start refused" "$?" 1
+t_like "... saying why" "$out" "ports\[0\]\.address: fd00::1 is IPv6, but lxm knows no IPv6 address of the container"
+t_is "... in one line" "$(printf '%s\n' "$out" | wc -l)" 1
+t_is "... $C stays stopped" "$(lxm list --format json | jq -r --arg n "$C" '.[] | select(.name==$n) | .state')" STOPPED
+t_is "... no veth of $C left" "$(ip -o link show type veth | grep -c "v${C:0:8}")" 0
+t_is "... no chains" "$(($(chains_of "$C" ip) + $(chains_of "$C" ip6)))" 0
+t_ok "$C: no address: IPv4 only here" lxm config set "$C" "ports=[{host: $P2, container: 80}]"
+t_ok "start $C" lxm start "$C"
+t_is "... chains in ip" "$(chains_of "$C" ip)" 4
+t_is "... none in ip6" "$(chains_of "$C" ip6)" 0
+t_ok "delete -f $C" lxm delete -f "$C"
+t_is "... its chains gone" "$(chains_of "$C" ip)" 0
 
 # --- stop, crash, delete: nothing left in either table -------------------------------
 t_ok "both families again (live)" lxm config set "$A" "ports=[{host: $P1, container: 80}]"
