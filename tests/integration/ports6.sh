@@ -37,7 +37,8 @@ for a in $(seq 200 254); do
 done
 [ -n "$NET" ] || { echo "1..0 # SKIP no free 10.2xx.y.0/24 on this host"; exit 0; }
 # The outside: a ULA /64 of this test's own on a veth pair into a netns.
-OUT6=fd$(printf '%02x:%04x:%04x' $((RANDOM % 256)) $RANDOM $$)
+# Groups without leading zeros (and never 0): as python and ip print them.
+OUT6=fd$(printf '%02x:%x:%x' $((RANDOM % 256)) $((RANDOM + 1)) $(($$ % 65535 + 1)))
 ip -6 route show table all | grep -q "^${OUT6}::" && { echo "1..0 # SKIP $OUT6::/64 is in use"; exit 0; }
 NS=lxmt-p6o-$$ VH=p6h$$ VN=p6n$$
 printf 'network:\n  bridge: %s\n  ipv4: %s.1/24\n  dns:\n    upstream: []\n' "$BR" "$NET" \
