@@ -168,7 +168,7 @@ static bool touches_limits(char *const *keys)
  * it (provenance, autostart, the stop timeout read at each stop). */
 static bool applies_now(const char *key)
 {
-    static const char *const now[] = {"limits", "autostart", "stop_timeout", "template",
+    static const char *const now[] = {"limits", "ports", "autostart", "stop_timeout", "template",
                                       "release", "arch", "created"};
     for (size_t i = 0; i < ARRAY_SIZE(now); i++)
         if (key_under(key, now[i]))

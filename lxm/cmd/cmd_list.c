@@ -311,7 +311,7 @@ static void add_forwards(struct lxm_ctx *ctx, struct lxm_value *obj, const char 
     if (ctx->format == LXM_OUT_TABLE) { /* one readable line each */
         _cleanup_strv_free_ char **lines = calloc(1, sizeof(char *));
         for (int i = 0; lines && i < n; i++) {
-            char s[80];
+            char s[128];
             lxm_portfwd_format(&e[i].f, s, sizeof(s));
             (void)strv_push(&lines, s);
         }
@@ -320,9 +320,9 @@ static void add_forwards(struct lxm_ctx *ctx, struct lxm_value *obj, const char 
     }
     struct lxm_value *arr = lxm_obj_array(obj, "forwards");
     for (int i = 0; i < n; i++) {
-        char l[16], t[16];
-        lxm_ipv4_format(e[i].f.listen, l);
-        lxm_ipv4_format(e[i].f.target, t);
+        char l[INET6_ADDRSTRLEN], t[INET6_ADDRSTRLEN];
+        lxm_portfwd_addr(&e[i].f, false, l);
+        lxm_portfwd_addr(&e[i].f, true, t);
         struct lxm_value *v = lxm_value_object();
         lxm_obj_str(v, "proto", lxm_portfwd_proto_name(e[i].f.proto));
         lxm_obj_str(v, "address", l);

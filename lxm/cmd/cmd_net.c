@@ -88,9 +88,9 @@ static void add_forwards(struct lxm_value *o, const struct lxm_bridge_cfg *b,
         const struct lxm_portfwd_entry *e = &fw->e[i];
         if (strcmp(e->bridge, b->name) != 0)
             continue;
-        char l[16], t[16];
-        lxm_ipv4_format(e->f.listen, l);
-        lxm_ipv4_format(e->f.target, t);
+        char l[INET6_ADDRSTRLEN], t[INET6_ADDRSTRLEN];
+        lxm_portfwd_addr(&e->f, false, l);
+        lxm_portfwd_addr(&e->f, true, t);
         struct lxm_value *v = lxm_value_object();
         lxm_obj_str(v, "container", e->label);
         lxm_obj_str(v, "proto", lxm_portfwd_proto_name(e->f.proto));
@@ -188,7 +188,7 @@ static void print_status_table(const struct lxm_bridge_cfg *b, const struct lxm_
         k += strcmp(fw->e[i].bridge, b->name) == 0;
     printf("forwards: %d\n", k);
     for (int i = 0; i < fw->n; i++) {
-        char s[80];
+        char s[128];
         lxm_portfwd_format(&fw->e[i].f, s, sizeof(s));
         if (strcmp(fw->e[i].bridge, b->name) == 0)
             printf("  %-44s %s\n", s, fw->e[i].label);

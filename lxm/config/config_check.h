@@ -23,7 +23,7 @@ const char *lxm_check_ipv4_conf(const char *s, char *allowed); /* dhcp | CIDR */
 const char *lxm_check_cidr(const char *s, char *allowed);
 const char *lxm_check_ipv6_prefix(const char *s, char *allowed); /* none | ADDR/64 */
 const char *lxm_check_gateway(const char *s, char *allowed); /* auto | address */
-const char *lxm_check_host_ipv4(const char *s, char *allowed);  /* a unicast IPv4 address */
+const char *lxm_check_host_addr(const char *s, char *allowed);  /* a unicast IPv4/IPv6 address, not ::1 */
 const char *lxm_check_dns_server(const char *s, char *allowed); /* IPv4|IPv6[#PORT] */
 const char *lxm_check_cpuset(const char *s, char *allowed);
 const char *lxm_check_idmap(const char *s, char *allowed);   /* auto | "0 100000 65536" */

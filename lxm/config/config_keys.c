@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "config/config_table.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,7 @@ static const struct key port_keys[] = {
     K("container", KT_INT, O(struct lxm_port, container), .min = 1, .max = 65535, .none = 0,
       .allowed = PORT_ALLOWED),
     K("proto", KT_ENUM, O(struct lxm_port, proto), .choices = port_protos),
-    K("address", KT_STR, O(struct lxm_port, address), .check = lxm_check_host_ipv4),
+    K("address", KT_STR, O(struct lxm_port, address), .check = lxm_check_host_addr),
 };
 static const struct table port_table =
     TABLE(port_keys, .elem_size = sizeof(struct lxm_port), .check = port_check);
@@ -383,13 +384,30 @@ static int file_check(struct walk *w, const struct lxm_ynode *at, const char *pa
 
 /* ---- checks across elements ----------------------------------------- */
 
+/* The families an entry forwards: 1 IPv4, 2 IPv6, 3 both (no address). */
+static int port_families(const struct lxm_port *p)
+{
+    return !p->address ? 3 : strchr(p->address, ':') ? 2 : 1;
+}
+
+/* Every address of its family (or of both). */
+static bool port_any(const struct lxm_port *p)
+{
+    struct in6_addr a6;
+    return !p->address || !strcmp(p->address, "0.0.0.0") ||
+           (inet_pton(AF_INET6, p->address, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6));
+}
+
 static bool same_listen(const struct lxm_port *a, const struct lxm_port *b)
 {
-    if (a->proto != b->proto || a->host != b->host)
+    if (a->proto != b->proto || a->host != b->host || !(port_families(a) & port_families(b)))
         return false;
-    bool all_a = !a->address || !strcmp(a->address, "0.0.0.0");
-    bool all_b = !b->address || !strcmp(b->address, "0.0.0.0");
-    return all_a || all_b || !strcmp(a->address, b->address);
+    if (port_any(a) || port_any(b))
+        return true;
+    unsigned char x[16], y[16];
+    int fam = port_families(a) == 2 ? AF_INET6 : AF_INET;
+    return inet_pton(fam, a->address, x) == 1 && inet_pton(fam, b->address, y) == 1 &&
+           !memcmp(x, y, fam == AF_INET6 ? 16 : 4);
 }
 
 /* The node of ports[i] in a document (NULL when not found). */

@@ -394,15 +394,29 @@ const char *lxm_check_gateway(const char *s, char *allowed)
     return "is not an IPv4 address";
 }
 
-const char *lxm_check_host_ipv4(const char *s, char *allowed)
+const char *lxm_check_host_addr(const char *s, char *allowed)
 {
-    ALLOW("use an IPv4 address of the host, e.g. 127.0.0.1, or leave it out for all");
+    ALLOW("use an address of the host, e.g. 127.0.0.1, or 0.0.0.0 or \"::\" for every IPv4 or "
+          "IPv6 one, or leave it out for all");
     struct in_addr in;
-    if (inet_pton(AF_INET, s, &in) != 1)
-        return "is not an IPv4 address";
-    uint32_t a = ntohl(in.s_addr);
-    if ((a >> 28) == 0xe || a == 0xffffffffu)
-        return "is a multicast or broadcast address";
+    struct in6_addr in6;
+    if (inet_pton(AF_INET, s, &in) == 1) {
+        uint32_t a = ntohl(in.s_addr);
+        if ((a >> 28) == 0xe || a == 0xffffffffu)
+            return "is a multicast or broadcast address";
+        return NULL;
+    }
+    if (inet_pton(AF_INET6, s, &in6) != 1)
+        return "is not an IPv4 or IPv6 address";
+    if (IN6_IS_ADDR_MULTICAST(&in6))
+        return "is a multicast address";
+    if (IN6_IS_ADDR_LINKLOCAL(&in6))
+        return "is a link-local address, which needs an interface";
+    if (IN6_IS_ADDR_V4MAPPED(&in6))
+        return "is an IPv4-mapped address (write the IPv4 address)";
+    if (IN6_IS_ADDR_LOOPBACK(&in6))
+        return "is the IPv6 loopback: the kernel does not route connections from ::1 to a "
+               "container (IPv6 has no route_localnet); use 127.0.0.1";
     return NULL;
 }
 

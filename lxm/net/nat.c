@@ -27,22 +27,34 @@ void lxm_nat_table_name(const char *bridge, char out[32])
             out[i] = '_';
 }
 
-static void nftp(struct nft_ctx **c)
+void lxm_nft_ctx_free(struct nft_ctx **c)
 {
     if (*c)
         nft_ctx_free(*c);
+    *c = NULL;
 }
 
-/* Run an nft script; on failure err gets what nft said (first line). */
-static int run_nft(const char *script, char **output, struct lxm_error *err, const char *what)
+struct nft_ctx *lxm_nft_ctx(const char *what, struct lxm_error *err)
 {
-    __attribute__((cleanup(nftp))) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (!ctx)
-        return lxm_error_set(err, ENOMEM, "%s: cannot create nftables context", what);
+    struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!ctx) {
+        lxm_error_set(err, ENOMEM, "%s: cannot create nftables context", what);
+        return NULL;
+    }
     nft_ctx_buffer_output(ctx);
     nft_ctx_buffer_error(ctx);
+    return ctx;
+}
+
+int lxm_nft_run_in(struct nft_ctx *ctx, const char *script, char **output, bool *missing,
+                   struct lxm_error *err, const char *what)
+{
     if (nft_run_cmd_from_buffer(ctx, script) != 0) {
         const char *e = nft_ctx_get_error_buffer(ctx);
+        if (missing && e && strstr(e, "No such file or directory")) {
+            *missing = true;
+            return 0;
+        }
         char line[256] = "";
         if (e)
             sscanf(e, "%255[^\n]", line);
@@ -55,6 +67,13 @@ static int run_nft(const char *script, char **output, struct lxm_error *err, con
             return lxm_error_set(err, ENOMEM, "%s: out of memory", what);
     }
     return 0;
+}
+
+/* Run an nft script in a context of its own. */
+static int run_nft(const char *script, char **output, struct lxm_error *err, const char *what)
+{
+    __attribute__((cleanup(lxm_nft_ctx_free))) struct nft_ctx *ctx = lxm_nft_ctx(what, err);
+    return ctx ? lxm_nft_run_in(ctx, script, output, NULL, err, what) : -ENOMEM;
 }
 
 /* What differs between the two families: the nft family, which is also

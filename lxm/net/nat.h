@@ -26,7 +26,17 @@ int lxm_nft_table_present(int family, const char *name, bool *out, struct lxm_er
 int lxm_nft_exists(int family, const char *table, const char *chain, bool *out,
                    struct lxm_error *err);
 /* Run an nft script through libnftables; *output (may be NULL) gets what
- * it printed. On failure err holds nft's first error line. */
+ * it printed. On failure err holds nft's first error line ("WHAT:
+ * nftables: ..."). */
 int lxm_nft_run(const char *script, char **output, struct lxm_error *err, const char *what);
+/* The same in a context kept for several scripts (libnftables costs tens
+ * of ms per new context): lxm_nft_ctx (NULL with err set on failure), then
+ * lxm_nft_run_in; *missing (may be NULL) set, and no error, when nft said
+ * a table or chain is not there. */
+struct nft_ctx;
+struct nft_ctx *lxm_nft_ctx(const char *what, struct lxm_error *err);
+void lxm_nft_ctx_free(struct nft_ctx **c); /* for __attribute__((cleanup)) */
+int lxm_nft_run_in(struct nft_ctx *ctx, const char *script, char **output, bool *missing,
+                   struct lxm_error *err, const char *what);
 /* net.ipv4.ip_forward = 1 in the caller's netns. */
 int lxm_ip_forward_enable(struct lxm_error *err);

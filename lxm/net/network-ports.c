@@ -2,6 +2,7 @@
  * put in place through lxm/net/portfwd.c (see network-ports.h). */
 #include "net/network-ports.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@ struct lxm_ports {
     char *label;
     char bridge[16];
     struct lxm_cidr subnet;
+    struct lxm_cidr6 subnet6; /* prefix 0: no IPv6 target */
+    struct in6_addr target6;  /* the interface's SLAAC address in it */
     struct lxm_portfwd *f;
     int n;
     /* DHCP on the managed bridge: the address dnsmasq keeps for ifname */
@@ -141,6 +144,61 @@ static int pick_dynamic(const struct plan_ctx *x, const struct lxm_cidr *baddr, 
                          x->b->name);
 }
 
+/* The IPv6 target: on the managed bridge with IPv6, the SLAAC (EUI-64)
+ * address the guest forms from its MAC in the /64 (the one dnsmasq's AAAA
+ * record names). Elsewhere lxm knows no IPv6 address: none. */
+static int plan_target6(const struct plan_ctx *x, struct lxm_ports *p, struct lxm_error *err)
+{
+    bool on6 = false;
+    if (strcmp(p->bridge, x->b->name) != 0)
+        return 0;
+    int r = lxm_bridge_address6(x->b, &p->subnet6, &on6, err);
+    if (r < 0 || !on6) {
+        p->subnet6.prefix = 0;
+        return r;
+    }
+    uint8_t mac[LXM_MAC_LEN];
+    lxm_network_mac(x->cfg->name, x->nif, mac);
+    p->target6 = lxm_ipv6_eui64(&p->subnet6, mac);
+    return 0;
+}
+
+/* The forwards of one ports: entry: the IPv4 one, the IPv6 one, or both
+ * (no address: every address of the host, either family). */
+static int plan_port(struct lxm_ports *p, const struct lxm_port *c, int i, uint32_t target,
+                     struct lxm_error *err)
+{
+    struct lxm_portfwd f = {
+        .proto = c->proto == LXM_PROTO_UDP ? LXM_PORTFWD_UDP : LXM_PORTFWD_TCP,
+        .family = AF_INET,
+        .host_port = (uint16_t)c->host,
+        .target_port = (uint16_t)c->container,
+        .target = target,
+    };
+    bool v6 = c->address && strchr(c->address, ':');
+    if (!v6) {
+        int r = c->address ? lxm_ipv4_parse(c->address, &f.listen, err) : 0;
+        if (r < 0)
+            return lxm_error_prefix(err, "ports[%d].address", i);
+        p->f[p->n++] = f;
+        if (c->address || p->subnet6.prefix == 0)
+            return 0;
+    } else if (p->subnet6.prefix == 0) {
+        return lxm_error_set(err, EINVAL,
+                             "ports[%d].address: %s is IPv6, but lxm knows no IPv6 address of "
+                             "the container (only on its own bridge, with IPv6 on)",
+                             i, c->address);
+    }
+    f.family = AF_INET6;
+    f.listen = f.target = 0;
+    f.target6 = p->target6;
+    if (v6 && inet_pton(AF_INET6, c->address, &f.listen6) != 1)
+        return lxm_error_set(err, EINVAL, "ports[%d].address: '%s' is not an IPv6 address", i,
+                             c->address);
+    p->f[p->n++] = f;
+    return 0;
+}
+
 /* Where the forwards go: p->bridge, p->subnet and the target address. */
 static int plan_target(const struct plan_ctx *x, struct lxm_ports *p, uint32_t *target,
                        struct lxm_error *err)
@@ -149,9 +207,11 @@ static int plan_target(const struct plan_ctx *x, struct lxm_ports *p, uint32_t *
     const char *bridge = nif->bridge ? nif->bridge : x->b->name;
     bool managed = !strcmp(bridge, x->b->name);
     snprintf(p->bridge, sizeof(p->bridge), "%s", bridge);
+    int r = plan_target6(x, p, err);
+    if (r < 0)
+        return r;
     if (nif->ipv4 && strcmp(nif->ipv4, "dhcp") != 0) {
-        int r = lxm_cidr_parse(nif->ipv4, false, &p->subnet, err);
-        if (r < 0)
+        if ((r = lxm_cidr_parse(nif->ipv4, false, &p->subnet, err)) < 0)
             return lxm_error_prefix(err, "network.%s", nif->name);
         *target = p->subnet.addr;
         return 0;
@@ -166,8 +226,7 @@ static int plan_target(const struct plan_ctx *x, struct lxm_ports *p, uint32_t *
                              "ports: network.%s has no address to forward to (DHCP is off on "
                              "%s): give it a static ipv4",
                              nif->name, bridge);
-    int r = lxm_bridge_address(x->b, &p->subnet, err);
-    if (r < 0)
+    if ((r = lxm_bridge_address(x->b, &p->subnet, err)) < 0)
         return r;
     uint8_t mac[LXM_MAC_LEN];
     lxm_network_mac(x->cfg->name, nif, mac);
@@ -195,23 +254,16 @@ int lxm_ports_plan(const struct lxm_paths *paths, const struct lxm_config *cfg,
                              "one, e.g. network.eth0.type=veth)");
     _cleanup_(portsp) struct lxm_ports *p = calloc(1, sizeof(*p));
     if (!p || !(p->key = lxm_ports_key(paths, cfg->name)) || !(p->label = strdup(cfg->name)) ||
-        !(p->f = calloc((size_t)cfg->n_ports, sizeof(*p->f))))
+        !(p->f = calloc(2 * (size_t)cfg->n_ports, sizeof(*p->f))))
         return lxm_error_set(err, ENOMEM, "out of memory");
     p->paths = paths;
     uint32_t target = 0;
     int r = plan_target(&x, p, &target, err);
     if (r < 0)
         return r;
-    for (int i = 0; i < cfg->n_ports; i++) {
-        const struct lxm_port *c = &cfg->ports[i];
-        struct lxm_portfwd *f = &p->f[p->n++];
-        f->proto = c->proto == LXM_PROTO_UDP ? LXM_PORTFWD_UDP : LXM_PORTFWD_TCP;
-        f->host_port = (uint16_t)c->host;
-        f->target_port = (uint16_t)c->container;
-        f->target = target;
-        if (c->address && (r = lxm_ipv4_parse(c->address, &f->listen, err)) < 0)
-            return lxm_error_prefix(err, "ports[%d].address", i);
-    }
+    for (int i = 0; i < cfg->n_ports; i++)
+        if ((r = plan_port(p, &cfg->ports[i], i, target, err)) < 0)
+            return r;
     *reserve = p->reserve;
     *ifname = p->reserve ? p->ifname : NULL;
     *out = TAKE_PTR(p);
@@ -266,14 +318,14 @@ static void reap_stale(const struct lxm_ports *p)
 
 int lxm_ports_check(const struct lxm_ports *p, struct lxm_error *err)
 {
-    struct lxm_portfwd_owner o = {p->key, p->label, p->bridge, p->subnet};
+    struct lxm_portfwd_owner o = {p->key, p->label, p->bridge, p->subnet, p->subnet6};
     reap_stale(p);
     return lxm_portfwd_check(&o, p->f, p->n, err);
 }
 
 int lxm_ports_apply(const struct lxm_ports *p, struct lxm_error *err)
 {
-    struct lxm_portfwd_owner o = {p->key, p->label, p->bridge, p->subnet};
+    struct lxm_portfwd_owner o = {p->key, p->label, p->bridge, p->subnet, p->subnet6};
     return lxm_portfwd_set(&o, p->f, p->n, err);
 }
 

@@ -9,15 +9,15 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "util/lazy-nft.h"
-
 #include "lxm/net/link.h"
 #include "lxm/net/nat.h"
 #include "lxm/net/netlink.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-#define T "ip " LXM_PORTFWD_TABLE
+/* The table of each family: "ip lxm_port-forwards", "ip6 lxm_port-forwards". */
+#define T4 "ip " LXM_PORTFWD_TABLE
+#define T6 "ip6 " LXM_PORTFWD_TABLE
 /* Serialises every lxm process (of any root) that edits the table. */
 #define LOCK_FILE "/run/lxm-ports.lock"
 #define MAX_GUARDS 64
@@ -27,61 +27,55 @@ struct guard {
     char saved[4]; /* route_localnet before lxm set it */
 };
 
+/* Index 0: the ip table, 1: the ip6 one. */
 struct table_state {
     struct lxm_portfwd_entry *e;
     int n;
     struct guard g[MAX_GUARDS];
     int n_guards;
-    bool exists;
-    bool other_chains; /* chains that are not an owner's p-/o-/s-/f- or a guard */
+    bool exists[2];
+    bool other_chains[2]; /* chains that are not an owner's p-/o-/s-/f- or a guard */
 };
+
+static bool is6(const struct lxm_portfwd *f)
+{
+    return f->family == AF_INET6;
+}
+
+static const char *table_of(int v6)
+{
+    return v6 ? T6 : T4;
+}
 
 const char *lxm_portfwd_proto_name(int proto)
 {
     return proto == LXM_PORTFWD_UDP ? "udp" : "tcp";
 }
 
+void lxm_portfwd_addr(const struct lxm_portfwd *f, bool target, char out[INET6_ADDRSTRLEN])
+{
+    if (is6(f))
+        lxm_ipv6_format(target ? &f->target6 : &f->listen6, out);
+    else
+        lxm_ipv4_format(target ? f->target : f->listen, out);
+}
+
 void lxm_portfwd_format(const struct lxm_portfwd *f, char *buf, size_t len)
 {
-    char l[16], t[16];
-    lxm_ipv4_format(f->listen, l);
-    lxm_ipv4_format(f->target, t);
-    snprintf(buf, len, "%s %s:%u -> %s:%u", lxm_portfwd_proto_name(f->proto), l,
-             (unsigned)f->host_port, t, (unsigned)f->target_port);
+    char l[INET6_ADDRSTRLEN], t[INET6_ADDRSTRLEN];
+    lxm_portfwd_addr(f, false, l);
+    lxm_portfwd_addr(f, true, t);
+    const char *o = is6(f) ? "[" : "", *c = is6(f) ? "]" : "";
+    snprintf(buf, len, "%s %s%s%s:%u -> %s%s%s:%u", lxm_portfwd_proto_name(f->proto), o, l, c,
+             (unsigned)f->host_port, o, t, c, (unsigned)f->target_port);
 }
 
-static void nftp(struct nft_ctx **c)
-{
-    if (*c)
-        nft_ctx_free(*c);
-}
+#define WHAT "port forwards"
 
-/* Run a script; *missing (may be NULL) is set when nft said the table is
- * not there, which is then no error. */
 static int run(const char *script, char **output, bool *missing, struct lxm_error *err)
 {
-    __attribute__((cleanup(nftp))) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (!ctx)
-        return lxm_error_set(err, ENOMEM, "port forwards: cannot create nftables context");
-    nft_ctx_buffer_output(ctx);
-    nft_ctx_buffer_error(ctx);
-    if (nft_run_cmd_from_buffer(ctx, script) != 0) {
-        const char *e = nft_ctx_get_error_buffer(ctx);
-        if (missing && e && strstr(e, "No such file or directory")) {
-            *missing = true;
-            return 0;
-        }
-        char line[256] = "";
-        if (e)
-            sscanf(e, "%255[^\n]", line);
-        return lxm_error_set(err, EIO, "port forwards: nftables: %s", line[0] ? line : "failed");
-    }
-    if (output) {
-        const char *o = nft_ctx_get_output_buffer(ctx);
-        if (!(*output = strdup(o ? o : "")))
-            return lxm_error_set(err, ENOMEM, "out of memory");
-    }
-    return 0;
+    __attribute__((cleanup(lxm_nft_ctx_free))) struct nft_ctx *ctx = lxm_nft_ctx(WHAT, err);
+    return ctx ? lxm_nft_run_in(ctx, script, output, missing, err, WHAT) : -ENOMEM;
 }
 
 static int lock_table(struct lxm_error *err)
@@ -114,17 +108,24 @@ static bool comment_of(const char *line, char *out, size_t len)
     return true;
 }
 
-/* A rule's record: "PROTO LISTEN HPORT TARGET TPORT". */
-static bool parse_record(const char *s, struct lxm_portfwd *f)
+/* A rule's record: "PROTO LISTEN HPORT TARGET TPORT", addresses of the
+ * table's family (v6). */
+static bool parse_record(const char *s, bool v6, struct lxm_portfwd *f)
 {
-    char proto[8], l[16], t[16];
+    char proto[8], l[INET6_ADDRSTRLEN], t[INET6_ADDRSTRLEN];
     unsigned hp, tp;
-    if (sscanf(s, "%7s %15s %u %15s %u", proto, l, &hp, t, &tp) != 5 || !hp || hp > 65535 || !tp ||
+    memset(f, 0, sizeof(*f));
+    if (sscanf(s, "%7s %45s %u %45s %u", proto, l, &hp, t, &tp) != 5 || !hp || hp > 65535 || !tp ||
         tp > 65535)
         return false;
     f->proto = strcmp(proto, "udp") == 0 ? LXM_PORTFWD_UDP : LXM_PORTFWD_TCP;
     f->host_port = (uint16_t)hp;
     f->target_port = (uint16_t)tp;
+    if (v6) {
+        f->family = AF_INET6;
+        return inet_pton(AF_INET6, l, &f->listen6) == 1 && inet_pton(AF_INET6, t, &f->target6) == 1;
+    }
+    f->family = AF_INET;
     return lxm_ipv4_parse(l, &f->listen, NULL) == 0 && lxm_ipv4_parse(t, &f->target, NULL) == 0;
 }
 
@@ -145,6 +146,7 @@ static int push_entry(struct table_state *s, const char *key, const char *label,
 }
 
 struct parse_pos {
+    int v6; /* in the ip6 table */
     char chain[128];
     char label[64];
     char bridge[16];
@@ -152,19 +154,19 @@ struct parse_pos {
 
 static int parse_line(struct table_state *s, struct parse_pos *p, const char *line)
 {
-    char text[160];
+    char text[192];
     if (sscanf(line, "chain %127s {", p->chain) == 1) {
         p->label[0] = p->bridge[0] = '\0';
         bool ours = !strncmp(p->chain, "p-", 2) || !strncmp(p->chain, "o-", 2) ||
                     !strncmp(p->chain, "s-", 2) || !strncmp(p->chain, "f-", 2) ||
-                    !strncmp(p->chain, "g-", 2);
-        s->other_chains |= !ours;
+                    (!p->v6 && !strncmp(p->chain, "g-", 2));
+        s->other_chains[p->v6] |= !ours;
         return 0;
     }
     if (!comment_of(line, text, sizeof(text)))
         return 0;
     if (!strncmp(line, "comment \"", 9)) { /* the chain's own comment */
-        if (!strncmp(p->chain, "g-", 2) && s->n_guards < MAX_GUARDS) {
+        if (!p->v6 && !strncmp(p->chain, "g-", 2) && s->n_guards < MAX_GUARDS) {
             struct guard *g = &s->g[s->n_guards++];
             snprintf(g->bridge, sizeof(g->bridge), "%s", p->chain + 2);
             if (sscanf(text, "route_localnet %3s", g->saved) != 1)
@@ -175,7 +177,7 @@ static int parse_line(struct table_state *s, struct parse_pos *p, const char *li
         return 0;
     }
     struct lxm_portfwd f;
-    if (strncmp(p->chain, "p-", 2) != 0 || !parse_record(text, &f))
+    if (strncmp(p->chain, "p-", 2) != 0 || !parse_record(text, p->v6, &f))
         return 0;
     return push_entry(s, p->chain + 2, p->label, p->bridge, &f);
 }
@@ -186,17 +188,13 @@ static void state_free(struct table_state *s)
     s->e = NULL;
 }
 
-static int read_state(struct table_state *s, struct lxm_error *err)
+static int nft_exists(int v6, const char *chain, bool *out, struct lxm_error *err);
+
+static int parse_table(struct table_state *s, int v6, char *out, struct lxm_error *err)
 {
-    memset(s, 0, sizeof(*s));
-    _cleanup_free_ char *out = NULL;
-    bool missing = false;
-    int r = run("list table " T "\n", &out, &missing, err);
-    if (r < 0 || missing)
-        return r;
-    s->exists = true;
     struct parse_pos p;
     memset(&p, 0, sizeof(p));
+    p.v6 = v6;
     char *save = NULL;
     for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         line += strspn(line, " \t");
@@ -208,18 +206,45 @@ static int read_state(struct table_state *s, struct lxm_error *err)
     return 0;
 }
 
-static int nft_exists(const char *chain, bool *out, struct lxm_error *err);
+/* Both tables (those that are there: asked over nfnetlink first, which is
+ * cheap), each listed on its own (nft builds its cache for one list
+ * command of a batch only) in one libnftables context. */
+static int read_state(struct table_state *s, struct lxm_error *err)
+{
+    memset(s, 0, sizeof(*s));
+    __attribute__((cleanup(lxm_nft_ctx_free))) struct nft_ctx *ctx = NULL;
+    for (int v6 = 0; v6 < 2; v6++) {
+        int r = nft_exists(v6, NULL, &s->exists[v6], err);
+        if (r < 0) {
+            state_free(s);
+            return r;
+        }
+        if (!s->exists[v6])
+            continue;
+        if (!ctx && !(ctx = lxm_nft_ctx(WHAT, err)))
+            r = -ENOMEM;
+        _cleanup_free_ char *out = NULL;
+        bool missing = false;
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "list table %s\n", table_of(v6));
+        if (r == 0 && (r = lxm_nft_run_in(ctx, cmd, &out, &missing, err, WHAT)) == 0 && !missing)
+            r = parse_table(s, v6, out, err);
+        s->exists[v6] &= !missing; /* removed meanwhile (a check without the lock) */
+        if (r < 0) {
+            state_free(s);
+            return r;
+        }
+    }
+    return 0;
+}
 
 int lxm_portfwd_list(const char *key, struct lxm_portfwd_entry **out, int *n, struct lxm_error *err)
 {
     *out = NULL;
     *n = 0;
-    bool there;
-    int r = nft_exists(NULL, &there, err);
-    if (r < 0 || !there)
-        return r;
     struct table_state s;
-    if ((r = read_state(&s, err)) < 0)
+    int r = read_state(&s, err);
+    if (r < 0)
         return r;
     int k = 0;
     for (int i = 0; i < s.n; i++)
@@ -234,13 +259,17 @@ int lxm_portfwd_list(const char *key, struct lxm_portfwd_entry **out, int *n, st
 
 static bool needs_localnet(const struct lxm_portfwd *f)
 {
-    return f->listen == 0 || (f->listen >> 24) == 127;
+    return !is6(f) && (f->listen == 0 || (f->listen >> 24) == 127);
 }
 
 static bool same_listen(const struct lxm_portfwd *a, const struct lxm_portfwd *b)
 {
-    return a->proto == b->proto && a->host_port == b->host_port &&
-           (!a->listen || !b->listen || a->listen == b->listen);
+    if (a->proto != b->proto || a->host_port != b->host_port || is6(a) != is6(b))
+        return false;
+    if (!is6(a))
+        return !a->listen || !b->listen || a->listen == b->listen;
+    return IN6_IS_ADDR_UNSPECIFIED(&a->listen6) || IN6_IS_ADDR_UNSPECIFIED(&b->listen6) ||
+           IN6_ARE_ADDR_EQUAL(&a->listen6, &b->listen6);
 }
 
 static int check_conflicts(const struct table_state *s, const struct lxm_portfwd_owner *o,
@@ -251,58 +280,110 @@ static int check_conflicts(const struct table_state *s, const struct lxm_portfwd
             const struct lxm_portfwd_entry *e = &s->e[j];
             if (!strcmp(e->key, o->key) || !same_listen(&f[i], &e->f))
                 continue;
-            char a[16];
-            lxm_ipv4_format(e->f.listen, a);
+            char a[INET6_ADDRSTRLEN];
+            lxm_portfwd_addr(&e->f, false, a);
+            bool v6 = is6(&e->f);
             return lxm_error_set(err, EADDRINUSE,
                                  "host port %s/%u is already forwarded to container '%s' "
-                                 "(%s:%u, chain p-%s)",
+                                 "(%s%s%s:%u, chain p-%s)",
                                  lxm_portfwd_proto_name(f[i].proto), (unsigned)f[i].host_port,
-                                 e->label[0] ? e->label : e->key, a, (unsigned)e->f.host_port,
-                                 e->key);
+                                 e->label[0] ? e->label : e->key, v6 ? "[" : "", a, v6 ? "]" : "",
+                                 (unsigned)e->f.host_port, e->key);
         }
     return 0;
 }
 
-static void drop_chains(FILE *f, const char *key)
+static void drop_chains(FILE *f, int v6, const char *key)
 {
     static const char kinds[] = "posf";
+    const char *t = table_of(v6);
     for (const char *k = kinds; *k; k++)
-        fprintf(f, "add chain " T " %c-%s\ndelete chain " T " %c-%s\n", *k, key, *k, key);
+        fprintf(f, "add chain %1$s %2$c-%3$s\ndelete chain %1$s %2$c-%3$s\n", t, *k, key);
+}
+
+/* The address keyword of the family's matches: "ip", "ip6". */
+static const char *kw(int v6)
+{
+    return v6 ? "ip6" : "ip";
 }
 
 static void write_match(FILE *f, const char *chain, const struct lxm_portfwd *fw)
 {
-    char l[16], t[16];
-    lxm_ipv4_format(fw->listen, l);
-    lxm_ipv4_format(fw->target, t);
-    fprintf(f, "add rule " T " %s ", chain);
-    if (fw->listen)
-        fprintf(f, "ip daddr %s ", l);
+    char l[INET6_ADDRSTRLEN], t[INET6_ADDRSTRLEN];
+    bool v6 = is6(fw);
+    lxm_portfwd_addr(fw, false, l);
+    lxm_portfwd_addr(fw, true, t);
+    fprintf(f, "add rule %s %s ", table_of(v6), chain);
+    if (v6 ? !IN6_IS_ADDR_UNSPECIFIED(&fw->listen6) : fw->listen != 0)
+        fprintf(f, "%s daddr %s ", kw(v6), l);
+    else if (v6) /* ::1 cannot be forwarded: left to the host (refused at once) */
+        fputs("fib daddr type local ip6 daddr != ::1 ", f);
     else
         fputs("fib daddr type local ", f);
-    fprintf(f, "%s dport %u dnat to %s:%u", lxm_portfwd_proto_name(fw->proto),
-            (unsigned)fw->host_port, t, (unsigned)fw->target_port);
+    fprintf(f, "%s dport %u dnat to %s%s%s:%u", lxm_portfwd_proto_name(fw->proto),
+            (unsigned)fw->host_port, v6 ? "[" : "", t, v6 ? "]" : "", (unsigned)fw->target_port);
 }
 
-static void write_owner(FILE *f, const struct lxm_portfwd_owner *o, const struct lxm_portfwd *fw,
-                        int n)
+static bool same_target(const struct lxm_portfwd *a, const struct lxm_portfwd *b)
 {
+    return is6(a) == is6(b) &&
+           (is6(a) ? IN6_ARE_ADDR_EQUAL(&a->target6, &b->target6) : a->target == b->target);
+}
+
+/* Masquerade and forward accept of one target: from the bridge's subnet
+ * (hairpin) and, IPv4 only, the host's loopback. */
+static void write_target(FILE *f, const struct lxm_portfwd_owner *o, const struct lxm_portfwd *fw)
+{
+    char net[LXM_CIDR6_LEN], t[INET6_ADDRSTRLEN];
+    bool v6 = is6(fw);
+    lxm_portfwd_addr(fw, true, t);
+    const char *tb = table_of(v6), *k = kw(v6);
+    if (v6) {
+        struct lxm_cidr6 sub = lxm_cidr6_network(&o->subnet6);
+        lxm_cidr6_format(&sub, net);
+        fprintf(f,
+                "add rule %1$s s-%2$s oifname \"%3$s\" ip6 daddr %4$s ct status dnat ip6 saddr "
+                "%5$s masquerade\n",
+                tb, o->key, o->bridge, t, net);
+    } else {
+        struct lxm_cidr sub = {lxm_cidr_network(&o->subnet), o->subnet.prefix};
+        lxm_cidr_format(&sub, net);
+        fprintf(f,
+                "add rule %1$s s-%2$s oifname \"%3$s\" ip daddr %4$s ct status dnat ip saddr { "
+                "127.0.0.0/8%5$s%6$s } masquerade\n",
+                tb, o->key, o->bridge, t, o->subnet.prefix ? ", " : "",
+                o->subnet.prefix ? net : "");
+    }
+    fprintf(f, "add rule %s f-%s oifname \"%s\" %s daddr %s ct status dnat accept\n", tb, o->key,
+            o->bridge, k, t);
+}
+
+/* The owner's chains in the table of one family, with its forwards of
+ * that family (none: nothing written). */
+static void write_owner(FILE *f, int v6, const struct lxm_portfwd_owner *o,
+                        const struct lxm_portfwd *fw, int n)
+{
+    bool any = false;
+    for (int i = 0; i < n; i++)
+        any |= is6(&fw[i]) == v6;
+    if (!any)
+        return;
     fprintf(f,
-            "add chain " T " p-%1$s { comment \"%2$s %3$s\"; type nat hook prerouting priority "
+            "add chain %1$s p-%2$s { comment \"%3$s %4$s\"; type nat hook prerouting priority "
             "dstnat; policy accept; }\n"
-            "add chain " T " o-%1$s { type nat hook output priority -100; policy accept; }\n"
-            "add chain " T " s-%1$s { type nat hook postrouting priority srcnat; policy accept; }\n"
-            "add chain " T " f-%1$s { type filter hook forward priority filter; policy accept; }\n",
-            o->key, o->label, o->bridge);
-    char p[112], out[112], net[24];
+            "add chain %1$s o-%2$s { type nat hook output priority -100; policy accept; }\n"
+            "add chain %1$s s-%2$s { type nat hook postrouting priority srcnat; policy accept; }\n"
+            "add chain %1$s f-%2$s { type filter hook forward priority filter; policy accept; }\n",
+            table_of(v6), o->key, o->label, o->bridge);
+    char p[112], out[112];
     snprintf(p, sizeof(p), "p-%s", o->key);
     snprintf(out, sizeof(out), "o-%s", o->key);
-    struct lxm_cidr sub = {lxm_cidr_network(&o->subnet), o->subnet.prefix};
-    lxm_cidr_format(&sub, net);
     for (int i = 0; i < n; i++) {
-        char l[16], t[16];
-        lxm_ipv4_format(fw[i].listen, l);
-        lxm_ipv4_format(fw[i].target, t);
+        if (is6(&fw[i]) != v6)
+            continue;
+        char l[INET6_ADDRSTRLEN], t[INET6_ADDRSTRLEN];
+        lxm_portfwd_addr(&fw[i], false, l);
+        lxm_portfwd_addr(&fw[i], true, t);
         write_match(f, p, &fw[i]);
         fprintf(f, " comment \"%s %s %u %s %u\"\n", lxm_portfwd_proto_name(fw[i].proto), l,
                 (unsigned)fw[i].host_port, t, (unsigned)fw[i].target_port);
@@ -311,15 +392,9 @@ static void write_owner(FILE *f, const struct lxm_portfwd_owner *o, const struct
         /* Once per target: the same rules serve every port of it. */
         bool seen = false;
         for (int j = 0; j < i && !seen; j++)
-            seen = fw[j].target == fw[i].target;
-        if (seen)
-            continue;
-        fprintf(f,
-                "add rule " T " s-%s oifname \"%s\" ip daddr %s ct status dnat ip saddr { "
-                "127.0.0.0/8%s%s } masquerade\n"
-                "add rule " T " f-%s oifname \"%s\" ip daddr %s ct status dnat accept\n",
-                o->key, o->bridge, t, o->subnet.prefix ? ", " : "", o->subnet.prefix ? net : "",
-                o->key, o->bridge, t);
+            seen = same_target(&fw[j], &fw[i]);
+        if (!seen)
+            write_target(f, o, &fw[i]);
     }
 }
 
@@ -366,16 +441,21 @@ static void write_guards(FILE *f, const void *data)
             continue; /* the bridge is gone */
         cur[strcspn(cur, "\n")] = '\0';
         fprintf(f,
-                "add chain " T " g-%1$s { comment \"route_localnet %2$.3s\"; type filter hook "
+                "add chain " T4 " g-%1$s { comment \"route_localnet %2$.3s\"; type filter hook "
                 "prerouting priority raw; policy accept; }\n"
-                "add rule " T " g-%1$s iifname \"%1$s\" ip daddr 127.0.0.0/8 drop\n",
+                "add rule " T4 " g-%1$s iifname \"%1$s\" ip daddr 127.0.0.0/8 drop\n",
                 br, cur);
     }
     for (int g = 0; g < s->n_guards; g++)
         if (!bridge_needs_localnet(s, s->g[g].bridge))
-            fprintf(f, "delete chain " T " g-%s\n", s->g[g].bridge);
-    if (s->n == 0 && !s->other_chains)
-        fputs("delete table " T "\n", f);
+            fprintf(f, "delete chain " T4 " g-%s\n", s->g[g].bridge);
+    for (int v6 = 0; v6 < 2; v6++) {
+        bool used = s->other_chains[v6];
+        for (int i = 0; i < s->n && !used; i++)
+            used = is6(&s->e[i].f) == v6;
+        if (s->exists[v6] && !used)
+            fprintf(f, "delete table %s\n", table_of(v6));
+    }
 }
 
 /* Guards and route_localnet exactly for the bridges whose forwards
@@ -385,7 +465,7 @@ static int reconcile_guards(struct lxm_error *err)
 {
     struct table_state s;
     int r = read_state(&s, err);
-    if (r < 0 || !s.exists)
+    if (r < 0 || (!s.exists[0] && !s.exists[1]))
         return r;
     _cleanup_free_ char *script = fill_string(write_guards, &s, NULL);
     if (!script) {
@@ -408,35 +488,71 @@ static int reconcile_guards(struct lxm_error *err)
     return 0;
 }
 
-/* A socket of the host on port: bound to addr (host order, 0 = any). */
-static bool host_listens(const char *file, bool v6, bool tcp, unsigned port, uint32_t listen,
-                         uint32_t *bound)
+/* A socket's local address from /proc/net/{tcp,udp}{,6} into a (16
+ * bytes; IPv4 in the first 4), in network order: /proc prints each 32-bit
+ * word of the address as a native u32. */
+static bool sock_addr(const char *hex, bool v6, uint8_t a[16])
 {
-    _cleanup_fclose_ FILE *f = fopen(file, "re");
-    char line[256], a[40];
+    size_t words = v6 ? 4 : 1;
+    if (strlen(hex) != words * 8)
+        return false;
+    for (size_t i = 0; i < words; i++) {
+        char w[9];
+        unsigned x;
+        memcpy(w, hex + i * 8, 8);
+        w[8] = '\0';
+        if (sscanf(w, "%8x", &x) != 1)
+            return false;
+        uint32_t u = x;
+        memcpy(a + i * 4, &u, 4);
+    }
+    return true;
+}
+
+/* Would forward f take the traffic of a host socket bound to a (v6: an
+ * IPv6 socket)? For an IPv4 forward: IPv4 sockets and the IPv6 ones that
+ * take IPv4 (:: and ::ffff:A.B.C.D); for an IPv6 one: IPv6 sockets but
+ * those on ::1 (never forwarded) and the mapped ones. */
+static bool sock_clash(const struct lxm_portfwd *f, bool v6, const uint8_t a[16], char *shown)
+{
+    struct in6_addr s6;
+    memcpy(&s6, a, 16);
+    if (is6(f)) {
+        if (!v6 || IN6_IS_ADDR_LOOPBACK(&s6) || IN6_IS_ADDR_V4MAPPED(&s6))
+            return false;
+        lxm_ipv6_format(&s6, shown + 1);
+        shown[0] = '[';
+        strcat(shown, "]");
+        return IN6_IS_ADDR_UNSPECIFIED(&f->listen6) || IN6_IS_ADDR_UNSPECIFIED(&s6) ||
+               IN6_ARE_ADDR_EQUAL(&f->listen6, &s6);
+    }
+    uint32_t addr;
+    if (v6 && !IN6_IS_ADDR_UNSPECIFIED(&s6) && !IN6_IS_ADDR_V4MAPPED(&s6))
+        return false;
+    memcpy(&addr, v6 ? a + 12 : a, 4);
+    addr = ntohl(addr);
+    lxm_ipv4_format(addr, shown);
+    return !f->listen || !addr || addr == f->listen;
+}
+
+/* A socket of the host on f's port that f would take the traffic of;
+ * its address into shown ("0.0.0.0", "[::]"). */
+static bool host_listens(const struct lxm_portfwd *f, bool v6, char *shown)
+{
+    bool tcp = f->proto == LXM_PORTFWD_TCP;
+    const char *file =
+        tcp ? (v6 ? "/proc/net/tcp6" : "/proc/net/tcp") : (v6 ? "/proc/net/udp6" : "/proc/net/udp");
+    _cleanup_fclose_ FILE *fp = fopen(file, "re");
+    char line[256], hex[40];
     unsigned p, st;
-    while (f && fgets(line, sizeof(line), f)) {
-        if (sscanf(line, " %*u: %39[0-9A-Fa-f]:%x %*39[0-9A-Fa-f]:%*x %x", a, &p, &st) != 3 ||
-            p != port || st != (tcp ? 0x0A : 0x07)) /* LISTEN, or an unconnected UDP socket */
+    uint8_t a[16];
+    while (fp && fgets(line, sizeof(line), fp)) {
+        if (sscanf(line, " %*u: %39[0-9A-Fa-f]:%x %*39[0-9A-Fa-f]:%*x %x", hex, &p, &st) != 3 ||
+            p != f->host_port || st != (tcp ? 0x0A : 0x07)) /* LISTEN, or unconnected UDP */
             continue;
-        uint32_t addr = 0;
-        if (v6) { /* only :: and ::ffff:A.B.C.D take IPv4 */
-            if (strlen(a) != 32)
-                continue;
-            bool any = strspn(a, "0") == 32;
-            bool mapped = !strncmp(a, "0000000000000000FFFF0000", 24);
-            if (!any && !mapped)
-                continue;
-            if (mapped)
-                sscanf(a + 24, "%8x", &addr);
-        } else if (sscanf(a, "%8x", &addr) != 1) {
-            continue;
-        }
-        addr = ntohl(addr); /* /proc prints the network-order word as a native u32 */
-        if (!listen || !addr || addr == listen) {
-            *bound = addr;
+        memset(a, 0, sizeof(a));
+        if (sock_addr(hex, v6, a) && sock_clash(f, v6, a, shown))
             return true;
-        }
     }
     return false;
 }
@@ -450,16 +566,10 @@ static int check_host_sockets(const struct table_state *s, const struct lxm_port
         bool had = false; /* ports the owner forwards already are not re-checked */
         for (int j = 0; j < s->n && !had; j++)
             had = !strcmp(s->e[j].key, o->key) && s->e[j].f.proto == f[i].proto &&
-                  s->e[j].f.host_port == f[i].host_port;
-        bool tcp = f[i].proto == LXM_PORTFWD_TCP;
-        uint32_t bound = 0;
-        if (had || !(host_listens(tcp ? "/proc/net/tcp" : "/proc/net/udp", false, tcp,
-                                  f[i].host_port, f[i].listen, &bound) ||
-                     host_listens(tcp ? "/proc/net/tcp6" : "/proc/net/udp6", true, tcp,
-                                  f[i].host_port, f[i].listen, &bound)))
+                  s->e[j].f.host_port == f[i].host_port && is6(&s->e[j].f) == is6(&f[i]);
+        char a[INET6_ADDRSTRLEN + 2] = "";
+        if (had || !(host_listens(&f[i], false, a) || host_listens(&f[i], true, a)))
             continue;
-        char a[16];
-        lxm_ipv4_format(bound, a);
         return lxm_error_set(err, EADDRINUSE,
                              "host port %s/%u is in use on the host (a process has %s:%u)",
                              lxm_portfwd_proto_name(f[i].proto), (unsigned)f[i].host_port, a,
@@ -488,11 +598,16 @@ static int check_owner(const struct lxm_portfwd_owner *o, struct lxm_error *err)
     return 0;
 }
 
-/* fw against the forwards in the table and the host's sockets; *exists
- * (may be NULL): is the table there? */
+/* fw against the forwards in the tables and the host's sockets; exists
+ * (may be NULL): which tables are there (ip, ip6). */
 static int check_fw(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *fw, int n,
-                    bool *exists, struct lxm_error *err)
+                    bool exists[2], struct lxm_error *err)
 {
+    for (int i = 0; i < n; i++)
+        if (is6(&fw[i]) && o->subnet6.prefix == 0)
+            return lxm_error_set(err, EINVAL,
+                                 "port forwards: an IPv6 forward but no IPv6 subnet on bridge %s",
+                                 o->bridge);
     struct table_state s;
     int r = read_state(&s, err);
     if (r < 0)
@@ -501,7 +616,7 @@ static int check_fw(const struct lxm_portfwd_owner *o, const struct lxm_portfwd 
     if (r == 0)
         r = check_host_sockets(&s, o, fw, n, err);
     if (exists)
-        *exists = s.exists;
+        memcpy(exists, s.exists, sizeof(s.exists));
     state_free(&s);
     return r;
 }
@@ -519,6 +634,8 @@ static int apply(fill_fn fill, const void *data, struct lxm_error *err)
     _cleanup_free_ char *script = fill_string(fill, data, NULL);
     if (!script)
         return lxm_error_set(err, ENOMEM, "out of memory");
+    if (!*script)
+        return 0;
     int r = run(script, NULL, NULL, err);
     return r < 0 ? r : reconcile_guards(err);
 }
@@ -527,15 +644,26 @@ struct owner_fw {
     const struct lxm_portfwd_owner *o;
     const struct lxm_portfwd *fw;
     int n;
+    const bool *exists; /* [2]: ip, ip6 */
+    const char *key;    /* clear: drop these chains only */
 };
 
+/* In each table that is there or gets forwards: the owner's chains
+ * dropped and written again (both families in one transaction). */
 static void write_set(FILE *f, const void *data)
 {
     const struct owner_fw *s = data;
-    fputs("add table " T "\n", f);
-    drop_chains(f, s->o->key);
-    if (s->n > 0)
-        write_owner(f, s->o, s->fw, s->n);
+    for (int v6 = 0; v6 < 2; v6++) {
+        bool some = false;
+        for (int i = 0; i < s->n && !some; i++)
+            some = is6(&s->fw[i]) == v6;
+        if (!some && !s->exists[v6])
+            continue;
+        fprintf(f, "add table %s\n", table_of(v6));
+        drop_chains(f, v6, s->o ? s->o->key : s->key);
+        if (some)
+            write_owner(f, v6, s->o, s->fw, s->n);
+    }
 }
 
 int lxm_portfwd_set(const struct lxm_portfwd_owner *o, const struct lxm_portfwd *fw, int n,
@@ -547,16 +675,10 @@ int lxm_portfwd_set(const struct lxm_portfwd_owner *o, const struct lxm_portfwd 
     _cleanup_close_ int lock = lock_table(err);
     if (lock < 0)
         return lock;
-    bool exists = false;
-    r = check_fw(o, fw, n, &exists, err);
-    if (r < 0 || (!exists && n == 0))
+    bool exists[2] = {false, false};
+    if ((r = check_fw(o, fw, n, exists, err)) < 0)
         return r;
-    return apply(write_set, &(struct owner_fw){o, fw, n}, err);
-}
-
-static void write_clear(FILE *f, const void *key)
-{
-    drop_chains(f, key);
+    return apply(write_set, &(struct owner_fw){o, fw, n, exists, NULL}, err);
 }
 
 int lxm_portfwd_clear(const char *key, struct lxm_error *err)
@@ -576,19 +698,21 @@ int lxm_portfwd_clear(const char *key, struct lxm_error *err)
     state_free(&s);
     if (r < 0 || !mine)
         return r;
-    return apply(write_clear, key, err);
+    return apply(write_set, &(struct owner_fw){NULL, NULL, 0, s.exists, key}, err);
 }
 
 /* A GETTABLE/GETCHAIN over nfnetlink: cheap enough for every container
  * stop (libnftables is loaded only when there is something to do). */
-static int nft_exists(const char *chain, bool *out, struct lxm_error *err)
+static int nft_exists(int v6, const char *chain, bool *out, struct lxm_error *err)
 {
-    return lxm_nft_exists(AF_INET /* == NFPROTO_IPV4 */, LXM_PORTFWD_TABLE, chain, out, err);
+    /* AF_INET == NFPROTO_IPV4, AF_INET6 == NFPROTO_IPV6 */
+    return lxm_nft_exists(v6 ? AF_INET6 : AF_INET, LXM_PORTFWD_TABLE, chain, out, err);
 }
 
 int lxm_portfwd_present(const char *key, bool *out, struct lxm_error *err)
 {
     char chain[112];
     snprintf(chain, sizeof(chain), "p-%s", key);
-    return nft_exists(chain, out, err);
+    int r = nft_exists(0, chain, out, err);
+    return r < 0 || *out ? r : nft_exists(1, chain, out, err);
 }

@@ -5,7 +5,10 @@
 # mounts made in the test's namespace (and their mount points), cgroup
 # directories below our own parent (every v1 hierarchy and the unified
 # one), network links, addresses and nft rules, files under the test's
-# root, open fds of this shell, and processes.
+# root, open fds of this shell, and processes. A second container
+# with a port forward (both families: the bridge has IPv6) goes through
+# LEAK_PORT_CYCLES (default 20) of the cycles too: its nft chains and
+# tables (ip and ip6 lxm_port-forwards) must be gone after each stop.
 #
 # Other tests may run on this host at the same time, so the test re-runs
 # itself in new mount, pid and network namespaces: every mount, link and
@@ -32,7 +35,8 @@ INHERITED_MOUNTS=$(awk '{print $1}' /proc/self/mountinfo)
 t_setup leaks
 t_cgroup_parent lxmt-leaks-$$-$RANDOM
 CYCLES=${LEAK_CYCLES:-200}
-C=lk1
+PCYCLES=${LEAK_PORT_CYCLES:-20}
+C=lk1 PC=lk2
 
 ip link set lo up
 
@@ -73,8 +77,12 @@ state_of() { lxm list --format csv 2>/dev/null | awk -F, -v n="$1" '$1 == n { pr
 t_ok "create $C (busybox, eth0 on our bridge)" lxm create "$C" -t busybox
 # Warm-up: the bridge, its dnsmasq, nft table and log dirs exist before the
 # baseline, as they stay after the cycles.
+t_ok "create $PC with a port forward" lxm create "$PC" -t busybox -c 'ports=[{host: 8080, container: 80}]'
 t_ok "warm-up start" lxm start "$C"
 t_ok "warm-up stop" lxm stop -k "$C"
+t_ok "warm-up start of $PC" lxm start "$PC"
+t_like "... its forwards in ip and ip6" "$(nft list ruleset 2>/dev/null | grep -c "chain p-$(t_id "$PC") ")" '^2$'
+t_ok "warm-up stop of $PC" lxm stop -k "$PC"
 before=$(counts)
 printf '%s\n' "$before" | sed 's/^/# before: /'
 mounts_before=$(new_mounts | sort)
@@ -89,9 +97,12 @@ for ((i = 1; i <= CYCLES; i++)); do
     else
         out=$(lxm stop -k "$C" 2>&1)
     fi || { fails=$((fails + 1)); firstfail=${firstfail:-"stop #$i: $out"}; }
+    ((i > PCYCLES)) && continue
+    out=$(lxm start "$PC" 2>&1) || { fails=$((fails + 1)); firstfail=${firstfail:-"start $PC #$i: $out"}; }
+    out=$(lxm stop -k "$PC" 2>&1) || { fails=$((fails + 1)); firstfail=${firstfail:-"stop $PC #$i: $out"}; }
 done
 ms=$((($(date +%s%N) - t0) / 1000000))
-echo "# $CYCLES cycles in $ms ms: $((ms / (CYCLES > 0 ? CYCLES : 1))) ms per start/stop cycle"
+echo "# $CYCLES cycles (and $PCYCLES of $PC) in $ms ms: $((ms / (CYCLES > 0 ? CYCLES : 1))) ms per start/stop cycle, $PC's included"
 t_is "$CYCLES start/stop cycles without a failure" "$fails${firstfail:+: $firstfail}" 0
 t_is "$C is STOPPED after the cycles" "$(state_of "$C")" STOPPED
 
@@ -103,4 +114,5 @@ done <<<"$before"
 t_is "no leak: the same mount points" "$(new_mounts | sort)" "$mounts_before"
 
 t_ok "delete $C" lxm delete "$C"
+t_ok "delete $PC" lxm delete "$PC"
 t_done

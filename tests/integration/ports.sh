@@ -43,6 +43,7 @@ pick_port() {
     for p in $(seq $((20000 + ($$ * 13 + $1 * 101) % 20000)) 45000); do
         ss -Hltnu | grep -q ":$p " && continue
         nft list table ip "$TABLE" 2>/dev/null | grep -q "dport $p " && continue
+        nft list table ip6 "$TABLE" 2>/dev/null | grep -q "dport $p " && continue
         echo "$p"
         return 0
     done
@@ -65,7 +66,15 @@ monitor_of() { # the lxm-monitor of container $1 of this root: its init's parent
 has_ip() { [ -n "$(ipv4_of "$1")" ]; }
 state_of() { lxm list --format json | jq -r --arg n "$1" '.[] | select(.name==$n) | .state'; }
 is_stopped() { [ "$(state_of "$1")" = STOPPED ]; }
-chains_of() { nft list table ip "$TABLE" 2>/dev/null | grep -c "chain [posf]-$(t_id "$1") "; }
+# Chains of $1 in both tables (ip, and ip6 when the bridge has IPv6:
+# tests/integration/ports6.sh checks those in detail).
+chains_of() {
+    local t n=0
+    for t in ip ip6; do
+        n=$((n + $(nft list table "$t" "$TABLE" 2>/dev/null | grep -c "chain [posf]-$(t_id "$1") ")))
+    done
+    echo "$n"
+}
 localnet() { cat "/proc/sys/net/ipv4/conf/$BR/route_localnet" 2>/dev/null; }
 get() { timeout 5 "$BB" wget -q -O - "http://$1/" 2>&1; } # from the host
 get_in() { lxm attach "$1" -- timeout 5 wget -q -O - "http://$2/" 2>&1; }
@@ -99,7 +108,7 @@ bad_set() { # desc value regex
 bad_set "port 0" '[{host: 0, container: 80}]' 'ports\[0\]\.host: "0" is out of range \(use a port number 1-65535\)'
 bad_set "port 65536" '[{host: 80, container: 65536}]' 'ports\[0\]\.container: "65536" is out of range'
 bad_set "proto sctp" '[{host: 80, container: 80, proto: sctp}]' 'ports\[0\]\.proto: "sctp" is not a valid choice \(use tcp or udp\)'
-bad_set "address 1.2.3" '[{host: 80, container: 80, address: 1.2.3}]' 'ports\[0\]\.address: "1\.2\.3" is not an IPv4 address'
+bad_set "address 1.2.3" '[{host: 80, container: 80, address: 1.2.3}]' 'ports\[0\]\.address: "1\.2\.3" is not an IPv4 or IPv6 address'
 bad_set "container port missing" '[{host: 80}]' 'ports\[0\]\.container: missing'
 bad_set "host port twice" '[{host: 81, container: 80}, {host: 81, container: 90}]' 'ports\[1\]: host port tcp/81 is forwarded twice'
 printf '%s\nports:\n  - {host: %s, container: 80, proto: tcpx}\n' "$before" "$P1" >"$CFG"
@@ -114,7 +123,10 @@ t_ok "set ports on stopped $A" lxm config set "$A" \
     "ports=[{host: $P1, container: 80}, {host: $P2, container: 53, proto: udp}]"
 t_ok "start $A" lxm start "$A"
 t_ok "start $B" lxm start "$B"
-t_is "4 chains for $A (prerouting, output, postrouting, forward)" "$(chains_of "$A")" 4
+# prerouting, output, postrouting, forward: in ip, and in ip6 with IPv6.
+NCH=4
+[ -n "$(lxm net status --format json | jq -r '.ipv6 // empty')" ] && NCH=8
+t_is "$NCH chains for $A (prerouting, output, postrouting, forward; per family)" "$(chains_of "$A")" "$NCH"
 t_is "route_localnet on $BR while it has forwards" "$(localnet)" 1
 t_ok "$A has its address" t_wait 20 has_ip "$A"
 t_ok "$B has its address" t_wait 20 has_ip "$B"
@@ -152,9 +164,11 @@ fi
 t_like "lxm info lists the forwards" "$(lxm info "$A" --format json | jq -c .forwards)" \
     "\"proto\":\"tcp\",\"address\":\"0.0.0.0\",\"host\":$P1,\"target\":\"$AIP\",\"target_port\":80.*\"proto\":\"udp\""
 t_like "lxm info (table)" "$(lxm info "$A")" "forwards: +tcp 0\.0\.0\.0:$P1 -> $AIP:80"
+both="tcp/$P1 udp/$P2"
+[ "$NCH" = 8 ] && both="$both $both" # and over IPv6
 t_is "lxm net status lists them" \
     "$(lxm net status --format json | jq -r --arg n "$A" '[.forwards[] | select(.container==$n) | "\(.proto)/\(.host)"] | join(" ")')" \
-    "tcp/$P1 udp/$P2"
+    "$both"
 t_like "lxm net status (table)" "$(lxm net status)" "tcp 0\.0\.0\.0:$P1 -> $AIP:80 +$A"
 
 # --- live changes ----------------------------------------------------------------
@@ -162,7 +176,7 @@ t_ok "config set: add $P3 on 127.0.0.1 live" lxm config set "$A" \
     "ports=[{host: $P1, container: 80}, {host: $P3, container: 80, address: 127.0.0.1}]"
 t_is "live add: host -> 127.0.0.1:$P3" "$(get "127.0.0.1:$P3")" "hello-$A"
 t_like "live add: not on the bridge address" "$(get "$GW:$P3")" "refused|can't connect"
-t_fail "live remove: udp $P2 gone from nftables" sh -c "nft list table ip $TABLE | grep -q 'dport $P2 '"
+t_fail "live remove: udp $P2 gone from nftables" sh -c "nft list ruleset | grep -q 'dport $P2 '"
 [ -n "$PY" ] && t_like "live remove: udp $P2 no longer answered" "$(udp 127.0.0.1 "$P2")" "timed out|refused|Error"
 
 # --- conflicts ---------------------------------------------------------------------
@@ -194,7 +208,7 @@ s.bind(('127.0.0.1', $P4)); s.listen(); time.sleep(60)" &
     out=$(lxm config set "$A" "ports=[{host: $P1, container: 80}, {host: $P4, container: 80}]" 2>&1)
     t_is "a port a host process listens on: refused" "$?" 1
     t_like "... saying so" "$out" "host port tcp/$P4 is in use on the host \(a process has 127\.0\.0\.1:$P4\)"
-    t_is "... $A's forwards unchanged" "$(lxm info "$A" --format json | jq -r '[.forwards[].host] | join(" ")')" "$P1 $P3"
+    t_is "... $A's forwards unchanged" "$(lxm info "$A" --format json | jq -r '[.forwards[] | select(.address | test(":") | not) | .host] | join(" ")')" "$P1 $P3"
     kill "$HL"
 fi
 t_ok "unset ports of stopped $B" lxm config unset "$B" ports
@@ -212,7 +226,7 @@ t_is "stop: route_localnet put back" "$(localnet)" 0
 t_fail "stop: no guard chain for $BR" nft list chain ip "$TABLE" "g-$BR"
 
 t_ok "start $A again" lxm start "$A"
-t_is "restart: chains back" "$(chains_of "$A")" 4
+t_is "restart: chains back" "$(chains_of "$A")" "$NCH"
 t_wait 20 has_ip "$A"
 t_is "restart: same address (kept by dnsmasq)" "$(ipv4_of "$A")" "$AIP"
 mon=$(monitor_of "$A")
@@ -221,13 +235,13 @@ gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>
 if [ -n "$mon" ] && [ -n "$init" ]; then
     kill -9 "$mon" "$init"
     t_ok "crash: monitor and init of $A killed" t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"
-    t_is "crash: $A's chains are still there (no lxm command has looked)" "$(chains_of "$A")" 4
+    t_is "crash: $A's chains are still there (no lxm command has looked)" "$(chains_of "$A")" "$NCH"
     # No `lxm list` in between: the start of another container taking the
     # port finds the leftover itself.
     t_ok "crash: $B may take $A's port now" lxm config set "$B" "ports=[{host: $P1, container: 80}]"
     t_ok "crash: start $B with $A's old port" lxm start "$B"
     t_is "crash: $A's leftover chains removed" "$(chains_of "$A")" 0
-    t_is "crash: $B has its chains" "$(chains_of "$B")" 4
+    t_is "crash: $B has its chains" "$(chains_of "$B")" "$NCH"
     t_is "crash: lxm sees $A stopped" "$(state_of "$A")" STOPPED
     t_ok "stop $B" lxm stop "$B"
     t_is "stop $B: its chains gone" "$(chains_of "$B")" 0
@@ -237,7 +251,7 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
     mon=$(monitor_of "$A")
     kill -9 "$mon" "$init"
     t_ok "crash 2: lxm list sees $A stopped" t_wait 10 is_stopped "$A"
-    t_is "crash 2: lxm list changed nothing (its chains are still there)" "$(chains_of "$A")" 4
+    t_is "crash 2: lxm list changed nothing (its chains are still there)" "$(chains_of "$A")" "$NCH"
     t_ok "crash 2: lxm stop cleans up after the crashed $A" lxm stop "$A"
     t_is "crash 2: the stop removed its chains" "$(chains_of "$A")" 0
     t_is "crash 2: route_localnet put back" "$(localnet)" 0

@@ -915,9 +915,39 @@ static void test_ports(void)
                  FILE_NAME ":3:37: ports[0].proto: \"sctp\" is not a valid choice (use tcp or udp)",
                  "proto sctp");
     config_error("name: x\nports:\n  - {host: 80, container: 8, address: 1.2.3}\n",
-                 FILE_NAME ":3:39: ports[0].address: \"1.2.3\" is not an IPv4 address (use an "
-                           "IPv4 address of the host, e.g. 127.0.0.1, or leave it out for all)",
+                 FILE_NAME ":3:39: ports[0].address: \"1.2.3\" is not an IPv4 or IPv6 address (use "
+                           "an address of the host, e.g. 127.0.0.1, or 0.0.0.0 or \"::\" for "
+                           "every IPv4 or IPv6 one, or leave it out for all)",
                  "address not an address");
+    config_error("name: x\nports:\n  - {host: 80, container: 8, address: \"::1\"}\n",
+                 FILE_NAME ":3:39: ports[0].address: \"::1\" is the IPv6 loopback: the kernel does "
+                           "not route connections from ::1 to a container (IPv6 has no "
+                           "route_localnet); use 127.0.0.1 (use an address of the host, e.g. "
+                           "127.0.0.1, or 0.0.0.0 or \"::\" for every IPv4 or IPv6 one, or leave it "
+                           "out for all)",
+                 "address ::1");
+    config_error("name: x\nports:\n  - {host: 80, container: 8, address: \"fe80::1\"}\n",
+                 FILE_NAME ":3:39: ports[0].address: \"fe80::1\" is a link-local address, which "
+                           "needs an interface (use an address of the host, e.g. 127.0.0.1, or "
+                           "0.0.0.0 or \"::\" for every IPv4 or IPv6 one, or leave it out for all)",
+                 "address link-local");
+    config_error("name: x\nports:\n  - {host: 80, container: 8}\n"
+                 "  - {host: 80, container: 9, address: \"::\"}\n",
+                 FILE_NAME ":4:5: ports[1]: host port tcp/80 is forwarded twice (also by ports[0])",
+                 "no address and :: twice");
+    config_error("name: x\nports:\n  - {host: 80, container: 8, address: \"fd00::1\"}\n"
+                 "  - {host: 80, container: 9, address: \"fd00:0::1\"}\n",
+                 FILE_NAME ":4:5: ports[1]: host port tcp/80 is forwarded twice (also by ports[0])",
+                 "one IPv6 address twice, written two ways");
+    is_int(lxm_config_parse(FILE_NAME,
+                            "name: x\nports:\n  - {host: 80, container: 8, address: 0.0.0.0}\n"
+                            "  - {host: 80, container: 9, address: \"::\"}\n"
+                            "  - {host: 81, container: 9, address: \"fd00::1\"}\n"
+                            "  - {host: 81, container: 9, address: \"fd00::2\"}\n",
+                            &c, &err),
+           0, "ports: one host port for IPv4 and IPv6 apart, two IPv6 addresses apart (%s)",
+           err.msg);
+    lxm_config_free(c);
     config_error("name: x\nports:\n  - {host: 80, container: 8}\n"
                  "  - {host: 80, container: 9, address: 127.0.0.1}\n",
                  FILE_NAME ":4:5: ports[1]: host port tcp/80 is forwarded twice (also by ports[0])",

@@ -1,6 +1,8 @@
 /* Unit tests of the pure parts of net/: CIDR parsing and arithmetic,
  * interface names, MAC addresses, nft table names, which resolv.conf
- * dnsmasq is given, IPv6 prefixes and EUI-64, the nftables trap reader. */
+ * dnsmasq is given, IPv6 prefixes and EUI-64, the nftables trap reader,
+ * how a port forward of either family is shown. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "lxm/net/ipv6.h"
 #include "lxm/net/link.h"
 #include "lxm/net/nat.h"
+#include "lxm/net/portfwd.h"
 #include "lxm/net/traps.h"
 #include "tap.h"
 #include "util/strv.h"
@@ -224,6 +227,28 @@ static void test_traps_nft(void)
     strv_free(v);
 }
 
+static void test_portfwd_format(void)
+{
+    struct lxm_portfwd f = {.proto = LXM_PORTFWD_TCP,
+                            .family = AF_INET,
+                            .listen = 0,
+                            .target = 0x0a4d0005,
+                            .host_port = 8080,
+                            .target_port = 80};
+    char s[128], a[INET6_ADDRSTRLEN];
+    lxm_portfwd_format(&f, s, sizeof(s));
+    is_str(s, "tcp 0.0.0.0:8080 -> 10.77.0.5:80", "IPv4 forward shown");
+    f.family = AF_INET6;
+    f.proto = LXM_PORTFWD_UDP;
+    inet_pton(AF_INET6, "fd00:1::216:3eff:fe00:5", &f.target6);
+    lxm_portfwd_format(&f, s, sizeof(s));
+    is_str(s, "udp [::]:8080 -> [fd00:1::216:3eff:fe00:5]:80", "IPv6 forward shown in brackets");
+    lxm_portfwd_addr(&f, false, a);
+    is_str(a, "::", "IPv6 listen address alone");
+    lxm_portfwd_addr(&f, true, a);
+    is_str(a, "fd00:1::216:3eff:fe00:5", "IPv6 target alone");
+}
+
 int main(void)
 {
     test_cidr();
@@ -231,5 +256,6 @@ int main(void)
     test_resolv_file();
     test_ipv6();
     test_traps_nft();
+    test_portfwd_format();
     return done();
 }
