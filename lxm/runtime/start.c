@@ -124,6 +124,26 @@ static void thaw(const struct lxm_container *c)
     }
 }
 
+/* A state file left after its container stopped: the monitor kept its
+ * record because the cgroup could not be removed (monitor.c teardown). */
+static bool state_kept(struct lxm_container *c)
+{
+    struct lxm_state_file st;
+    return lxm_state_read(c, &st) != -ENOENT;
+}
+
+/* After a stop the monitor answered: a record it kept is reaped once it
+ * has exited (the cgroup tried again); its error is the stop's. */
+static int reap_kept(struct lxm_container *c, struct lxm_error *err)
+{
+    struct lxm_state_file st;
+    if (lxm_state_read(c, &st) == -ENOENT)
+        return 0;
+    _cleanup_close_ int monfd = lxm_state_monitor_pidfd(&st);
+    (void)lxm_monitor_wait_exit(monfd);
+    return reap_locked(c, err);
+}
+
 /* --- start ------------------------------------------------------------------ */
 
 /* Remove the run dir (the lock file lives elsewhere); called with the lock
@@ -246,8 +266,9 @@ int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts 
                      c->name, c->name);
     }
 out:
-    /* A failed start leaves nothing behind; a running container keeps its dir. */
-    if (r < 0 && !is_running(info.state))
+    /* A failed start leaves nothing behind; a running container keeps its
+     * dir, and so does one whose cgroup could not be removed (its record). */
+    if (r < 0 && !is_running(info.state) && !state_kept(c))
         remove_run_dir(c);
     unlock_if(c, took);
     return r;
@@ -335,6 +356,8 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
          * freeze by hand, and a frozen init outlives SIGKILL. */
         thaw(c);
         r = stop_running(c, &info, timeout_ms, kill, err);
+        if (r == 0)
+            r = reap_kept(c, err);
         if (r == 0)
             remove_run_dir(c);
     }
