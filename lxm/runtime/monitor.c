@@ -63,7 +63,8 @@ static int record_state(struct monitor *m, pid_t boot_pid)
         .monitor_starttime = m->starttime,
         .boot_pid = boot_pid,
         .boot_starttime = boot_pid > 0 ? proc_starttime(boot_pid) : 0,
-        .flags = (m->ready.ready ? LXM_STATE_F_READY : 0) | (m->stopping ? LXM_STATE_F_STOPPING : 0),
+        .flags = (m->ready.ready ? LXM_STATE_F_READY : 0) |
+                 (m->stopping || m->ready.stopping ? LXM_STATE_F_STOPPING : 0),
     };
     return lxm_state_write(m->c, &st);
 }
@@ -589,7 +590,8 @@ static void remove_run_dir_if_idle(struct monitor *m)
 
 enum lxm_state monitor_state(struct monitor *m)
 {
-    if (m->stopping)
+    /* A stop request, or the guest's own shutdown (STOPPING=1). */
+    if (m->stopping || m->ready.stopping)
         return LXM_STATE_STOPPING;
     if (m->pidfd < 0)
         return LXM_STATE_STARTING; /* between boots (a delayed reboot) */
@@ -928,6 +930,10 @@ void lxm_runtime_monitor_resume(struct lxm_container *c, int memfd)
     if (m.stop_pending) {
         m.stop_pending = false;
         monitor_begin_stop(&m, m.stop_ms, m.stop_kill);
+    } else if (m.ready.stopping) {
+        /* The idle one heard it: on record now. */
+        lxm_info("%s: the guest is shutting down (STOPPING=1)", c->name);
+        monitor_record_state(&m);
     }
     lxm_debug("%s: full monitor again", c->name);
     serve(&m);
