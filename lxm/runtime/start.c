@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/start-lost.h"
 #include "util/child_pipe.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -332,6 +333,30 @@ static int stop_running(struct lxm_container *c, const struct lxm_runtime_info *
     return stop_orphan(c, timeout_ms, kill, err);
 }
 
+/* Not running by its record, but its cgroups may be left (start-lost.h):
+ * what runs in them is killed (it has no monitor to ask), an empty set
+ * is removed; "not running" unless something was killed. */
+static int stop_lost(struct lxm_container *c, struct lxm_error *err)
+{
+    pid_t killed = 0;
+    struct lxm_error e = {0};
+    int r = lxm_runtime_drop_cgroup(c, true, &killed, err);
+    if (r < 0)
+        return r;
+    if (killed == 0)
+        return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
+    lxm_warn("%s: it ran without a monitor or a state file (pid %d in its cgroups): killed "
+             "what ran there",
+             c->name, (int)killed);
+    /* Its veth and port forwards went with its network namespace or are
+     * its own to remove, as after a crash. */
+    if (!c->config)
+        lxm_runtime_load_config(c, &e);
+    if (c->config)
+        lxm_network_cleanup_by_name(c->paths, c->config);
+    return 0;
+}
+
 int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, struct lxm_error *err)
 {
     bool took;
@@ -346,7 +371,7 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
         if (r == 0)
             remove_run_dir(c);
     } else if (r == 0 && !is_running(info.state)) {
-        r = lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
+        r = stop_lost(c, err);
     } else if (r == 0) {
         if (!kill && timeout_ms > 0)
             lxm_report_notice(c->paths->report, LXM_NOTICE_WAIT,
