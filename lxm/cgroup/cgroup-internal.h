@@ -101,8 +101,6 @@ int lxm_cg_layout_detect(struct lxm_cg_layout *out, struct lxm_error *err);
 int lxm_cg_layout_add(struct lxm_cg_layout *l, int version, const char *path, const char *opts);
 void lxm_cg_layout_clear(struct lxm_cg_layout *l);
 
-/* The parent of every container's cgroup: $LXM_CGROUP_PARENT or "lxm". */
-const char *lxm_cg_parent(void);
 
 /* The object for PARENT/NAME on layout l, without touching the host. */
 int lxm_cgroup_new_in(const struct lxm_cg_layout *l, const char *parent, const char *name,
@@ -113,6 +111,9 @@ int lxm_cgroup_create_in(const struct lxm_cg_layout *l, const char *parent, cons
                          struct lxm_error *err);
 int lxm_cgroup_open_in(const struct lxm_cg_layout *l, const char *parent, const char *name,
                        struct lxm_cgroup **out, struct lxm_error *err);
+/* lxm_cgroup_list against an explicit layout and parent (cgroup-list.c). */
+int lxm_cgroup_list_in(const struct lxm_cg_layout *l, const char *parent, char ***names,
+                       struct lxm_error *err);
 
 /* --- file helpers shared by the backends ---------------------------------- */
 

@@ -90,6 +90,14 @@ int64_t lxm_cgroup_oom_kills(struct lxm_cgroup *cg);
 int lxm_cgroup_memory_events_fd(struct lxm_cgroup *cg, short *events, struct lxm_error *err);
 void lxm_cgroup_memory_events_ack(struct lxm_cgroup *cg, int fd);
 
+/* The parent of every container's cgroup: $LXM_CGROUP_PARENT or "lxm". */
+const char *lxm_cg_parent(void);
+/* The names of the cgroups below the parent (a container's id each), in
+ * any hierarchy, sorted, each once (*names NULL when there is none). What
+ * is left of a container whose state file was lost is found by them
+ * (runtime/start-lost.h). */
+int lxm_cgroup_list(char ***names, struct lxm_error *err);
+
 /* The host's cgroup layout for people ("memory pids ... on v1, cpuset on
  * cgroup2 at /sys/fs/cgroup/unified"; caller frees) and the roles no
  * hierarchy serves ("" when every one is served). For `lxm doctor`. */

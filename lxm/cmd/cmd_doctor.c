@@ -40,6 +40,8 @@ static struct lxm_value *leftover_value(const struct report *rp, size_t i)
     lxm_obj_str(o, "kind", lxm_leftover_kind_name(l->kind));
     lxm_obj_str(o, "path", l->path);
     lxm_obj_str(o, "owner", l->owner ? l->owner : "a deleted container");
+    if (l->fix)
+        lxm_obj_str(o, "fix", l->fix);
     if (rp->removed)
         lxm_obj_bool(o, "removed", rp->removed[i]);
     if (rp->fix_errors && rp->fix_errors[i])
@@ -64,7 +66,7 @@ static struct lxm_value *rows(const struct report *rp)
         lxm_obj_str(o, "check", "leftover");
         lxm_obj_str(o, "status", gone ? "FIXED" : "WARN");
         lxm_obj_str(o, "detail", detail);
-        lxm_obj_str(o, "fix", gone ? NULL : "lxm doctor --fix");
+        lxm_obj_str(o, "fix", gone ? NULL : l->fix ? l->fix : "lxm doctor --fix");
         lxm_array_push(a, o);
     }
     return a;

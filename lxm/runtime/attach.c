@@ -38,6 +38,7 @@
 #include "util/clone-vm.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/sched.h"
 #include "util/strv.h"
 
 #define ATTACH_NS                                                                                  \
@@ -214,6 +215,9 @@ static void enter_container(struct attach_ctx *a)
         lxm_error_prefix(&err, "attach: user namespace");
         fail_child(a->error_fd, &err);
     }
+    /* A real-time caller (chrt): the command runs with the normal
+     * policy, which the v1 cpu controller lets into the container. */
+    (void)lxm_sched_normal();
     if (lxm_cgroup_entry_join_v1(&a->entry, &err) < 0) {
         lxm_error_prefix(&err, "attach: cgroup");
         fail_child(a->error_fd, &err);

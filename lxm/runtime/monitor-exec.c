@@ -43,7 +43,8 @@ extern char **environ;
 
 bool monitor_may_idle(struct monitor *m)
 {
-    if (m->idle_failed || !m->ready.ready || m->stopping || m->pidfd < 0 || m->reboot_pending ||
+    if (m->idle_failed || !m->ready.ready || m->stopping || m->ready.stopping || m->pidfd < 0 ||
+        m->reboot_pending ||
         m->oom_recheck_at > 0 || m->ready.watch_fd >= 0 || m->stage_dir)
         return false;
     for (int i = 0; i < MAX_CLIENTS; i++)

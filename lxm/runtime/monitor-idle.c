@@ -4,7 +4,7 @@
  * ring, console clients), answers state/ready/wait-ready requests and
  * hears the guest's notify messages, with the code of monitor-io.c and
  * monitor-notify.c. Anything more (init exited: a reboot or the teardown;
- * a stop request; an OOM event) is the full monitor's: this one execs the
+ * a stop request; an OOM event; the guest's STOPPING=1) is the full monitor's: this one execs the
  * lxm binary it came from again (an fd of it), with the same state
  * (monitor-handover.c). A process that only waits costs what it maps and
  * dirties: a few pages here against the lxm binary's libraries, heap and
@@ -49,7 +49,7 @@ void lxm_lazy_unload(void) {}
 /* The requests monitor-io.c hands on. */
 enum lxm_state monitor_state(struct monitor *m)
 {
-    if (m->stop_pending)
+    if (m->stop_pending || m->ready.stopping)
         return LXM_STATE_STOPPING;
     if (is_frozen(m->frozen_fd))
         return LXM_STATE_FROZEN;
@@ -115,8 +115,9 @@ static void run_loop(struct monitor *m)
         if (pfd[PFD_NOTIFY].revents & POLLIN)
             monitor_notify_read(m);
         /* Init's exit and an OOM event stay pending for the full monitor
-         * (a pidfd and the event fds are level-triggered). */
-        if (m->stop_pending || (pfd[PFD_INIT].revents & POLLIN) ||
+         * (a pidfd and the event fds are level-triggered); the guest's
+         * STOPPING=1 goes on record there (the state file). */
+        if (m->stop_pending || m->ready.stopping || (pfd[PFD_INIT].revents & POLLIN) ||
             (pfd[PFD_OOM].revents & (m->oom_events | POLLERR)))
             go_full(m);
     }

@@ -52,6 +52,7 @@ struct monitor_ready {
     bool notified;           /* READY=1 seen this boot */
     bool leased;             /* every DHCP interface has its lease */
     bool ready;
+    bool stopping;           /* STOPPING=1 seen this boot: the guest shuts down */
     int64_t begin_ms;        /* monotonic ms the boot began (start or reboot) */
     int64_t boot_ms;         /* begin to ready, -1 until ready */
     int64_t notified_ms;     /* begin to READY=1, -1 */

@@ -1,7 +1,8 @@
-/* monitor-notify.c: the guest's notify messages (READY=1, STATUS=...)
- * on run/NAME/notify, read by the monitor in both of its forms (the full
- * one of monitor.c and the idle one of monitor-idle.c): what a guest says
- * after it is ready (a new STATUS=) must still be heard. */
+/* monitor-notify.c: the guest's notify messages (READY=1, STOPPING=1,
+ * STATUS=...) on run/NAME/notify, read by the monitor in both of its forms
+ * (the full one of monitor.c and the idle one of monitor-idle.c): what a
+ * guest says after it is ready (a new STATUS=, the STOPPING=1 of its own
+ * shutdown) must still be heard. */
 #include "runtime/monitor-internal.h"
 
 #include <errno.h>
@@ -35,6 +36,8 @@ static void parse_notify(struct monitor *m, char *buf, size_t len)
         if (n == 7 && memcmp(p, "READY=1", 7) == 0 && !m->ready.notified) {
             m->ready.notified = true;
             m->ready.notified_ms = lxm_now_ms() - m->ready.begin_ms;
+        } else if (n == 10 && memcmp(p, "STOPPING=1", 10) == 0) {
+            m->ready.stopping = true;
         } else if (n >= 7 && memcmp(p, "STATUS=", 7) == 0)
             set_status(&m->ready, p + 7, n - 7);
         p += n + 1;

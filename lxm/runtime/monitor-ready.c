@@ -105,7 +105,8 @@ static void close_watch(struct monitor *m)
 static void check_ready(struct monitor *m)
 {
     struct monitor_ready *r = &m->ready;
-    if (r->ready || m->pidfd < 0 || m->stopping || (r->want_notify && !r->notified) || !r->leased)
+    if (r->ready || m->pidfd < 0 || m->stopping || r->stopping || (r->want_notify && !r->notified) ||
+        !r->leased)
         return;
     r->ready = true;
     r->boot_ms = lxm_now_ms() - r->begin_ms;
@@ -136,7 +137,7 @@ static void check_lease(struct monitor *m)
 void monitor_ready_boot(struct monitor *m)
 {
     struct monitor_ready *r = &m->ready;
-    r->notified = r->ready = r->leased = false;
+    r->notified = r->ready = r->leased = r->stopping = false;
     r->boot_ms = r->notified_ms = r->leased_ms = -1;
     r->status[0] = '\0';
     r->want_notify = wants_notify(m);
@@ -156,7 +157,7 @@ void monitor_ready_reset(struct monitor *m)
 {
     struct monitor_ready *r = &m->ready;
     close_watch(m);
-    r->notified = r->ready = r->leased = false;
+    r->notified = r->ready = r->leased = r->stopping = false;
     r->boot_ms = -1;
     r->begin_ms = lxm_now_ms();
 }
@@ -169,8 +170,14 @@ void monitor_ready_pollfds(struct monitor *m, struct pollfd *pfd)
 
 void monitor_ready_events(struct monitor *m, const struct pollfd *pfd)
 {
+    bool was_stopping = m->ready.stopping;
     if (pfd[0].fd >= 0 && (pfd[0].revents & POLLIN))
         monitor_notify_read(m);
+    /* The guest shuts down by itself: STOPPING until init is gone. */
+    if (!was_stopping && m->ready.stopping) {
+        lxm_info("%s: the guest is shutting down (STOPPING=1)", m->c->name);
+        monitor_record_state(m);
+    }
     if (pfd[1].fd >= 0 && pfd[1].fd == m->ready.watch_fd && pfd[1].revents) {
         char buf[8192];
         while (recv(m->ready.watch_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)

@@ -37,6 +37,7 @@
 #include "util/log.h"
 #include "util/owner.h"
 #include "util/proctitle.h"
+#include "util/sched.h"
 
 /* lxm.log is rotated like console.log. */
 #define MONITOR_LOG_MAX (1024 * 1024)
@@ -62,7 +63,8 @@ static int record_state(struct monitor *m, pid_t boot_pid)
         .monitor_starttime = m->starttime,
         .boot_pid = boot_pid,
         .boot_starttime = boot_pid > 0 ? proc_starttime(boot_pid) : 0,
-        .flags = (m->ready.ready ? LXM_STATE_F_READY : 0) | (m->stopping ? LXM_STATE_F_STOPPING : 0),
+        .flags = (m->ready.ready ? LXM_STATE_F_READY : 0) |
+                 (m->stopping || m->ready.stopping ? LXM_STATE_F_STOPPING : 0),
     };
     return lxm_state_write(m->c, &st);
 }
@@ -535,11 +537,14 @@ static void teardown_boot(struct monitor *m)
 
 /* The host side goes only while the state file still names us: should a
  * newer instance of the container ever run (whatever went wrong for that to
- * happen), its cgroup, state, socket and run dir are not ours to remove. */
+ * happen), its cgroup, state, socket and run dir are not ours to remove.
+ * A cgroup that cannot be removed keeps the state file, as a stale
+ * container's reap does (start.c): the next stop, delete or doctor --fix
+ * finds the container stale and tries again. */
 static bool teardown(struct monitor *m)
 {
     struct lxm_error e = {0};
-    bool mine = lxm_state_is_mine(m->c);
+    bool mine = lxm_state_is_mine(m->c), kept = false;
     teardown_boot(m);
     unstage_mounts(m);
     monitor_ready_free(m);
@@ -552,12 +557,15 @@ static bool teardown(struct monitor *m)
                  "alone",
                  m->c->name);
     if (m->cg) {
-        if (mine && lxm_cgroup_destroy(m->cg, &e) < 0)
-            lxm_warn("%s: %s", m->c->name, e.msg);
+        if (mine && lxm_cgroup_destroy(m->cg, &e) < 0) {
+            lxm_warn("%s: %s; its state is kept ('lxm stop %s' tries again)", m->c->name, e.msg,
+                     m->c->name);
+            kept = true;
+        }
         lxm_cgroup_free(m->cg);
         m->cg = NULL;
     }
-    if (mine)
+    if (mine && !kept)
         lxm_state_remove(m->c);
     return mine;
 }
@@ -582,7 +590,8 @@ static void remove_run_dir_if_idle(struct monitor *m)
 
 enum lxm_state monitor_state(struct monitor *m)
 {
-    if (m->stopping)
+    /* A stop request, or the guest's own shutdown (STOPPING=1). */
+    if (m->stopping || m->ready.stopping)
         return LXM_STATE_STOPPING;
     if (m->pidfd < 0)
         return LXM_STATE_STARTING; /* between boots (a delayed reboot) */
@@ -854,6 +863,11 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     lxm_log_set_timestamps(true);
     if (lxm_log_get_level() < LXM_LOG_NORMAL)
         lxm_log_set_level(LXM_LOG_NORMAL);
+    /* Started from a real-time process (chrt): the container is not. */
+    if (lxm_sched_normal() > 0)
+        lxm_info("%s: started by a real-time process: the monitor and the container run with "
+                 "the normal policy (SCHED_OTHER)",
+                 c->name);
     prctl(PR_SET_CHILD_SUBREAPER, 0);
     monitor_io_init(&m);
     monitor_ready_init(&m);
@@ -916,6 +930,10 @@ void lxm_runtime_monitor_resume(struct lxm_container *c, int memfd)
     if (m.stop_pending) {
         m.stop_pending = false;
         monitor_begin_stop(&m, m.stop_ms, m.stop_kill);
+    } else if (m.ready.stopping) {
+        /* The idle one heard it: on record now. */
+        lxm_info("%s: the guest is shutting down (STOPPING=1)", c->name);
+        monitor_record_state(&m);
     }
     lxm_debug("%s: full monitor again", c->name);
     serve(&m);

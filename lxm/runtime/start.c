@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/start-lost.h"
 #include "util/child_pipe.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -122,6 +123,26 @@ static void thaw(const struct lxm_container *c)
         lxm_cgroup_thaw_all(cg);
         lxm_cgroup_free(cg);
     }
+}
+
+/* A state file left after its container stopped: the monitor kept its
+ * record because the cgroup could not be removed (monitor.c teardown). */
+static bool state_kept(struct lxm_container *c)
+{
+    struct lxm_state_file st;
+    return lxm_state_read(c, &st) != -ENOENT;
+}
+
+/* After a stop the monitor answered: a record it kept is reaped once it
+ * has exited (the cgroup tried again); its error is the stop's. */
+static int reap_kept(struct lxm_container *c, struct lxm_error *err)
+{
+    struct lxm_state_file st;
+    if (lxm_state_read(c, &st) == -ENOENT)
+        return 0;
+    _cleanup_close_ int monfd = lxm_state_monitor_pidfd(&st);
+    (void)lxm_monitor_wait_exit(monfd);
+    return reap_locked(c, err);
 }
 
 /* --- start ------------------------------------------------------------------ */
@@ -246,8 +267,9 @@ int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts 
                      c->name, c->name);
     }
 out:
-    /* A failed start leaves nothing behind; a running container keeps its dir. */
-    if (r < 0 && !is_running(info.state))
+    /* A failed start leaves nothing behind; a running container keeps its
+     * dir, and so does one whose cgroup could not be removed (its record). */
+    if (r < 0 && !is_running(info.state) && !state_kept(c))
         remove_run_dir(c);
     unlock_if(c, took);
     return r;
@@ -311,6 +333,30 @@ static int stop_running(struct lxm_container *c, const struct lxm_runtime_info *
     return stop_orphan(c, timeout_ms, kill, err);
 }
 
+/* Not running by its record, but its cgroups may be left (start-lost.h):
+ * what runs in them is killed (it has no monitor to ask), an empty set
+ * is removed; "not running" unless something was killed. */
+static int stop_lost(struct lxm_container *c, struct lxm_error *err)
+{
+    pid_t killed = 0;
+    struct lxm_error e = {0};
+    int r = lxm_runtime_drop_cgroup(c, true, &killed, err);
+    if (r < 0)
+        return r;
+    if (killed == 0)
+        return lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
+    lxm_warn("%s: it ran without a monitor or a state file (pid %d in its cgroups): killed "
+             "what ran there",
+             c->name, (int)killed);
+    /* Its veth and port forwards went with its network namespace or are
+     * its own to remove, as after a crash. */
+    if (!c->config)
+        lxm_runtime_load_config(c, &e);
+    if (c->config)
+        lxm_network_cleanup_by_name(c->paths, c->config);
+    return 0;
+}
+
 int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, struct lxm_error *err)
 {
     bool took;
@@ -325,7 +371,7 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
         if (r == 0)
             remove_run_dir(c);
     } else if (r == 0 && !is_running(info.state)) {
-        r = lxm_error_set(err, EINVAL, "container '%s' is not running", c->name);
+        r = stop_lost(c, err);
     } else if (r == 0) {
         if (!kill && timeout_ms > 0)
             lxm_report_notice(c->paths->report, LXM_NOTICE_WAIT,
@@ -335,6 +381,8 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
          * freeze by hand, and a frozen init outlives SIGKILL. */
         thaw(c);
         r = stop_running(c, &info, timeout_ms, kill, err);
+        if (r == 0)
+            r = reap_kept(c, err);
         if (r == 0)
             remove_run_dir(c);
     }

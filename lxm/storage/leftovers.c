@@ -12,11 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "config/config.h"
 #include "storage/lifecycle.h"
 #include "lxm/net/dnsmasq.h"
 #include "net/network.h"
 #include "net/network-ports.h"
+#include "runtime/start-lost.h"
 #include "util/strv.h"
 #include "storage/snapshot.h"
 #include "util/fs.h"
@@ -40,6 +42,7 @@ const char *lxm_leftover_kind_name(enum lxm_leftover_kind kind)
     case LXM_LEFTOVER_RECORD: return "staging-record";
     case LXM_LEFTOVER_DNS: return "dns-entry";
     case LXM_LEFTOVER_FORWARDS: return "port-forwards";
+    case LXM_LEFTOVER_CGROUPS: return "cgroups";
     }
     return "?";
 }
@@ -186,6 +189,44 @@ static void scan_forwards(struct found *f, const struct lxm_paths *p)
     }
 }
 
+/* Cgroups of containers that do not run (runtime/start-lost.h). A
+ * process in one is said, never killed here: the container runs without
+ * lxm knowing it. */
+static void scan_cgroups(struct found *f, const struct lxm_paths *p)
+{
+    struct lxm_lost_cgroup *v = NULL;
+    size_t n = 0;
+    struct lxm_error e = {0};
+    if (lxm_lost_cgroups_find(p, &v, &n, &e) < 0) {
+        lxm_debug("leftovers: %s", e.msg);
+        return;
+    }
+    for (size_t i = 0; i < n && f->error == 0; i++) {
+        add(f, LXM_LEFTOVER_CGROUPS, xasprintf("%s/%s", lxm_cg_parent(), v[i].id),
+            NULL);
+        if (f->error)
+            break;
+        struct lxm_leftover *l = &f->v[f->n - 1];
+        const char *what = v[i].stale ? "crashed, its state kept" : "not running, no state file";
+        if (v[i].deleted)
+            l->owner = xasprintf("deleted container %s%s", v[i].name,
+                                 v[i].pid > 0 ? ": a process still runs in it" : "");
+        else if (v[i].pid > 0)
+            l->owner = xasprintf("container %s, %s: pid %d still runs in it without a monitor",
+                                 v[i].name, what, (int)v[i].pid);
+        else
+            l->owner = xasprintf("container %s, %s", v[i].name, what);
+        /* Not doctor's to kill: the person who runs it says so. */
+        if (v[i].pid > 0)
+            l->fix = v[i].deleted ? xasprintf("kill %d (and what else runs in it)", (int)v[i].pid)
+                                  : xasprintf("lxm stop %s", v[i].name);
+        l->key = strdup(v[i].name);
+        if (!l->key || !l->owner || (v[i].pid > 0 && !l->fix))
+            f->error = -ENOMEM;
+    }
+    lxm_lost_cgroups_free(v, n);
+}
+
 static char *staging_dir(const struct lxm_paths *p)
 {
     _cleanup_free_ char *copy = strdup(p->containers);
@@ -225,14 +266,16 @@ static void scan_records(struct found *f, const struct lxm_paths *p)
     }
 }
 
-int lxm_leftovers_find(const struct lxm_paths *paths, struct lxm_leftover **out, size_t *n,
-                       struct lxm_error *err)
+static int find(const struct lxm_paths *paths, bool cgroups, struct lxm_leftover **out, size_t *n,
+                struct lxm_error *err)
 {
     struct found f = {0};
     scan_containers(&f, paths);
     scan_records(&f, paths);
     scan_net(&f, paths);
     scan_forwards(&f, paths);
+    if (cgroups)
+        scan_cgroups(&f, paths);
     if (f.error < 0) {
         lxm_leftovers_free(f.v, f.n);
         return lxm_error_errno(err, -f.error, "leftovers");
@@ -240,6 +283,12 @@ int lxm_leftovers_find(const struct lxm_paths *paths, struct lxm_leftover **out,
     *out = f.v;
     *n = f.n;
     return 0;
+}
+
+int lxm_leftovers_find(const struct lxm_paths *paths, struct lxm_leftover **out, size_t *n,
+                       struct lxm_error *err)
+{
+    return find(paths, true, out, n, err);
 }
 
 int lxm_leftover_remove(const struct lxm_paths *paths, const struct lxm_leftover *l,
@@ -265,6 +314,7 @@ int lxm_leftover_remove(const struct lxm_paths *paths, const struct lxm_leftover
         return lxm_dnsmasq_remove_host(dir, l->bridge, l->key, err);
     }
     case LXM_LEFTOVER_FORWARDS: return lxm_ports_remove_stale(paths, l->key, err);
+    case LXM_LEFTOVER_CGROUPS: return lxm_lost_cgroup_remove(paths, l->key, false, err);
     }
     if (r < 0)
         return lxm_error_errno(err, -r, "remove %s", l->path);
@@ -278,6 +328,7 @@ void lxm_leftovers_free(struct lxm_leftover *v, size_t n)
         free(v[i].owner);
         free(v[i].bridge);
         free(v[i].key);
+        free(v[i].fix);
     }
     free(v);
 }
@@ -288,7 +339,7 @@ int lxm_leftovers_sweep(const struct lxm_paths *paths)
     size_t n = 0;
     int removed = 0;
     struct lxm_error e = {0};
-    if (lxm_leftovers_find(paths, &v, &n, &e) < 0) {
+    if (find(paths, false, &v, &n, &e) < 0) {
         lxm_debug("leftovers: %s", e.msg);
         return 0;
     }

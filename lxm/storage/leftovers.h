@@ -8,7 +8,11 @@
  * leftover; one whose owner runs is left alone. So are the dnsmasq entries
  * of a container that no longer exists, and the port forwards (nftables
  * chains) of one that does not run. Every state-changing command sweeps
- * them first (lxm_leftovers_sweep); `lxm doctor` lists them. */
+ * them first (lxm_leftovers_sweep); `lxm doctor` lists them. The cgroups
+ * of a container that does not run (its record lost, or kept because they
+ * could not be removed: runtime/start-lost.h) are a leftover that only
+ * `lxm doctor` looks for: the sweep would read every hierarchy at each
+ * start. */
 #pragma once
 
 #include <stddef.h>
@@ -28,6 +32,7 @@ enum lxm_leftover_kind {
     LXM_LEFTOVER_RECORD,       /* a staging record whose owner is gone */
     LXM_LEFTOVER_DNS,          /* dnsmasq entries of a deleted container */
     LXM_LEFTOVER_FORWARDS,     /* port forwards of a container not running */
+    LXM_LEFTOVER_CGROUPS,      /* cgroups of a container not running (doctor only) */
 };
 
 struct lxm_leftover {
@@ -35,20 +40,23 @@ struct lxm_leftover {
     char *path;
     char *owner;               /* "pid 123" (gone) or NULL */
     char *bridge;              /* LXM_LEFTOVER_DNS: the bridge; path is the entry */
-    char *key;                 /* LXM_LEFTOVER_DNS, _FORWARDS: the container name */
+    char *key;                 /* LXM_LEFTOVER_DNS, _FORWARDS, _CGROUPS: the container name */
+    char *fix;                 /* what removes it when lxm_leftover_remove will not; NULL */
 };
 
 /* One word for a kind ("import-staging", "temp-file", ...). */
 const char *lxm_leftover_kind_name(enum lxm_leftover_kind kind);
 
-/* Every leftover under paths, in a stable order. */
+/* Every leftover under paths, in a stable order, the cgroups of a
+ * container that does not run included. */
 int lxm_leftovers_find(const struct lxm_paths *paths, struct lxm_leftover **out, size_t *n,
                        struct lxm_error *err);
 int lxm_leftover_remove(const struct lxm_paths *paths, const struct lxm_leftover *l,
                         struct lxm_error *err);
 void lxm_leftovers_free(struct lxm_leftover *v, size_t n);
 
-/* Find and remove, quietly (debug lines only); the number removed. */
+/* Find and remove, quietly (debug lines only); the number removed. The
+ * cgroups of containers that do not run are not looked for. */
 int lxm_leftovers_sweep(const struct lxm_paths *paths);
 
 /* A record in <lib>/staging/ for a temp file outside lxm's tree: every

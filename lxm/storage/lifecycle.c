@@ -15,6 +15,7 @@
 #include "image/image_io.h"
 #include "runtime/init_detect.h"
 #include "runtime/runtime.h"
+#include "runtime/start-lost.h"
 #include "storage/storage.h"
 #include "image/template.h"
 #include "util/arch.h"
@@ -540,6 +541,10 @@ int lxm_lifecycle_delete(struct lxm_container *c, bool force, struct lxm_error *
         r = lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
     if (r == 0 && lxm_container_exists(c))
         r = lxm_lifecycle_ensure_stopped(c, force, "delete", err);
+    /* Stopped: cgroups left by a lost record go too (start-lost.h); what
+     * still runs in them only with -f. */
+    if (r == 0)
+        r = lxm_runtime_drop_cgroup(c, force, NULL, err);
     if (r < 0)
         return r;
     sigset_t old;

@@ -74,4 +74,38 @@ t_ok "lxm wait web2" lxm wait web2 --timeout 60
 t_is "running once lxm wait returns" "$(sysstate web2)" running
 t_ok "stop web2" lxm stop web2
 
+# --- STOPPING=1: the guest's own shutdown shows as STOPPING until it is down ----------------------------
+# Newer systemd sends STOPPING=1 to its supervisor when it begins to shut down; Debian 12's systemd
+# 252 does not (it sends only STATUS= lines), so init's message is sent for it, from inside the guest:
+# systemd-notify --pid=1 gives the datagram init's credentials (root of the guest may, in its own
+# pid namespace), which is what the monitor checks.
+say_stopping() { lxm attach "$1" -- env NOTIFY_SOCKET=/run/host/notify systemd-notify --pid=1 STOPPING=1; }
+is_state() { [ "$(state_of "$1")" = "$2" ]; }
+t_ok "launch web3 without eth0" lxm launch web3 -t debian -c network.eth0.type=none
+t_is "web3 RUNNING" "$(state_of web3)" RUNNING
+t_ok "init says STOPPING=1" say_stopping web3
+t_ok "list: web3 STOPPING" t_wait 10 is_state web3 STOPPING
+t_is "info: STOPPING" "$(info web3 state)" STOPPING
+t_like "lxm.log says so" "$(grep 'STOPPING=1' "$LOGS/web3/lxm.log")" 'the guest is shutting down \(STOPPING=1\)'
+t_ok "poweroff inside" lxm attach web3 -- systemctl poweroff
+seen=""
+for ((i = 0; i < 600; i++)); do
+    s=$(state_of web3)
+    case " $seen " in *" $s "*) ;; *) seen="$seen $s" ;; esac
+    [ "$s" = STOPPED ] && break
+    sleep 0.1
+done
+t_is "from STOPPING=1 to the end: STOPPING, then STOPPED (never RUNNING)" "${seen# }" "STOPPING STOPPED"
+t_ok "start web3 again" lxm start web3
+t_is "a new boot: RUNNING" "$(state_of web3)" RUNNING
+# A reboot after STOPPING=1 (newer systemd sends it for a reboot too): the next boot is not STOPPING.
+p0=$(info web3 pid)
+stopping_reboot() { say_stopping web3 && lxm attach web3 -- systemctl reboot; }
+t_ok "STOPPING=1, then systemctl reboot inside" stopping_reboot
+new_boot3() { p=$(info web3 pid); [ "$p" != "$p0" ] && [ "$p" != null ]; }
+t_ok "a new init runs" t_wait 60 new_boot3
+t_ok "lxm wait web3 after the reboot" lxm wait web3 --timeout 60
+t_is "after the reboot: RUNNING" "$(state_of web3)" RUNNING
+t_ok "stop web3" lxm stop web3
+
 t_done

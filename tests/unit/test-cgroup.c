@@ -22,6 +22,7 @@
 #include "cgroup/cgroup-internal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 #include "tap.h"
 
 static void put_file(const char *dir, const char *file, const char *content)
@@ -424,6 +425,51 @@ static void test_roles(const char *root)
     is_int(lxm_cgroup_open_in(&l, "lxm", "../x", &cg, &err), -EINVAL, "bad name: %s", err.msg);
 }
 
+/* The cgroups below the parent, by name (what a lost record left is found
+ * by): pure cgroup2, and v1 hierarchies where a container may have some
+ * directories and not others. */
+static void test_list(const char *root)
+{
+    _cleanup_free_ char *v2 = xasprintf("%s/list-v2", root), *mem = xasprintf("%s/list-mem", root),
+                        *pids = xasprintf("%s/list-pids", root);
+    const char *dirs[] = {v2, mem, pids};
+    for (size_t i = 0; i < 3; i++)
+        mkdir(dirs[i], 0755);
+    struct lxm_cg_layout l = {.n = 0};
+    struct lxm_error err;
+    char **names = NULL;
+    lxm_cg_layout_add(&l, 2, v2, NULL);
+    is_int(lxm_cgroup_list_in(&l, "lxm", &names, &err), 0, "v2: no parent yet");
+    ok(names == NULL, "v2: no parent, no names");
+    const char *made[] = {"lxm", "lxm/b-1", "lxm/a-2", "lxm/a-2/init.scope"};
+    for (size_t i = 0; i < 4; i++) {
+        _cleanup_free_ char *d = xasprintf("%s/%s", v2, made[i]);
+        mkdir(d, 0755);
+    }
+    put_file(v2, "lxm/cgroup.procs", "");
+    is_int(lxm_cgroup_list_in(&l, "lxm", &names, &err), 0, "v2: list");
+    ok(names && strv_length(names) == 2 && strcmp(names[0], "a-2") == 0 &&
+           strcmp(names[1], "b-1") == 0,
+       "v2: the containers' directories, sorted, files and subgroups left out");
+    strv_free(names);
+    lxm_cg_layout_clear(&l);
+    /* v1: c-3 only in pids (a teardown that stopped half-way), a-2 in both. */
+    lxm_cg_layout_add(&l, 1, mem, "memory");
+    lxm_cg_layout_add(&l, 1, pids, "pids");
+    const char *v1made[] = {"list-mem/lxm", "list-mem/lxm/a-2", "list-pids/lxm", "list-pids/lxm/a-2",
+                            "list-pids/lxm/c-3"};
+    for (size_t i = 0; i < 5; i++) {
+        _cleanup_free_ char *d = xasprintf("%s/%s", root, v1made[i]);
+        mkdir(d, 0755);
+    }
+    is_int(lxm_cgroup_list_in(&l, "lxm", &names, &err), 0, "v1: list");
+    ok(names && strv_length(names) == 2 && strcmp(names[0], "a-2") == 0 &&
+           strcmp(names[1], "c-3") == 0,
+       "v1: each name once, from any hierarchy");
+    strv_free(names);
+    lxm_cg_layout_clear(&l);
+}
+
 /* --- driver for tests/integration/limits.sh --------------------------------- */
 
 static int parse_limit(struct lxm_limits *l, const char *kv)
@@ -571,6 +617,7 @@ int main(int argc, char **argv)
     test_v2_stats(v2);
     test_v1_limits(v1);
     test_roles(hy);
+    test_list(tmpl);
     rm_rf(tmpl);
     return done();
 }
