@@ -486,8 +486,10 @@ int main(int argc, char **argv)
         goto fail;
     }
 
+    /* create makes and reads no port forwards: it leaves stale ones to the
+     * next command that does. */
     if (needs_root && sweeps_leftovers(cmd))
-        lxm_leftovers_sweep(&ctx.paths);
+        lxm_leftovers_sweep(&ctx.paths, cmd->fn == cmd_create ? LXM_SWEEP_NO_FORWARDS : 0);
 
     optind = 0; /* full getopt reset for the handler */
     r = cmd->fn(&ctx, argc, argv, &err);

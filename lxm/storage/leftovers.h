@@ -48,8 +48,14 @@ int lxm_leftover_remove(const struct lxm_paths *paths, const struct lxm_leftover
                         struct lxm_error *err);
 void lxm_leftovers_free(struct lxm_leftover *v, size_t n);
 
-/* Find and remove, quietly (debug lines only); the number removed. */
-int lxm_leftovers_sweep(const struct lxm_paths *paths);
+/* Find and remove, quietly (debug lines only); the number removed. A
+ * sweep skips the container directories it found clean before and that
+ * have not changed since (see leftovers.c); LXM_SWEEP_NO_FORWARDS leaves
+ * the port forwards alone (reading them loads libnftables), for commands
+ * that neither make nor read any (create). */
+#define LXM_SWEEP_NO_FORWARDS 1u
+#define LXM_SWEEP_QUICK 2u /* internal */
+int lxm_leftovers_sweep(const struct lxm_paths *paths, unsigned flags);
 
 /* A record in <lib>/staging/ for a temp file outside lxm's tree: every
  * file whose path starts with prefix belongs to this process. Freeing the

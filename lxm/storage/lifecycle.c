@@ -341,14 +341,6 @@ int lxm_lifecycle_create_dry_run(const struct lxm_paths *paths, const struct lxm
     return r;
 }
 
-static int sync_dir(const char *dir, struct lxm_error *err)
-{
-    _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) < 0)
-        return lxm_error_errno(err, errno, "sync %s", dir);
-    return 0;
-}
-
 /* Fill the staging volume and move it into place. */
 static int build_container(const struct lxm_paths *paths, struct lxm_container *c,
                            const struct lxm_image *img, struct lxm_config *cfg, const char *staging,
@@ -375,13 +367,13 @@ static int build_container(const struct lxm_paths *paths, struct lxm_container *
      * container with empty files, nor one that create said it made and
      * that is gone (see storage-sync.c). */
     if (r == 0)
-        r = lxm_storage_sync(ops, staging, err);
+        r = lxm_storage_sync(staging, err);
     if (r == 0 && renameat2(AT_FDCWD, staging, AT_FDCWD, c->dir, RENAME_NOREPLACE) < 0)
         r = errno == EEXIST || errno == ENOTEMPTY
                 ? lxm_error_set(err, EEXIST, "container '%s' already exists", c->name)
                 : lxm_error_errno(err, errno, "rename %s to %s", staging, c->dir);
     if (r == 0)
-        r = sync_dir(paths->containers, err);
+        r = lxm_storage_sync_dir(paths->containers, err);
     return r;
 }
 

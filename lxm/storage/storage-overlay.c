@@ -277,13 +277,6 @@ static int ovl_fresh_root(const char *image, const char *vol, const char *const 
     return 0;
 }
 
-/* Everything in the volume, file by file: a fresh one is a few small
- * files. (An image-less one holds a whole tree: one syncfs.) */
-static int ovl_sync(const char *vol, struct lxm_error *err)
-{
-    return ovl_owns(vol) ? lxm_storage_sync_tree(vol, err) : lxm_storage_sync(NULL, vol, err);
-}
-
 static int ovl_clone(const char *image, const char *src, const char *dst, struct lxm_error *err)
 {
     (void)image;
@@ -423,5 +416,4 @@ const struct lxm_storage_ops lxm_storage_overlay = {
     .mount = ovl_mount,
     .usage = ovl_usage,
     .fresh_root = ovl_fresh_root,
-    .sync = ovl_sync,
 };

@@ -75,10 +75,6 @@ struct lxm_storage_ops {
      * -ENOTSUP (err untouched) when this volume needs a mount for it. */
     int (*fresh_root)(const char *image, const char *vol, const char *const *dirs, int *view,
                       int *root, struct lxm_error *err);
-    /* Optional: make everything in vol (a volume just made, and the files
-     * its caller put beside the rootfs) durable on disk. NULL: syncfs of
-     * vol's filesystem (lxm_storage_sync). */
-    int (*sync)(const char *vol, struct lxm_error *err);
 };
 
 /* The backend for a name from lxm.yaml's storage.driver: "auto" and NULL
@@ -110,13 +106,11 @@ int lxm_storage_tree_usage(const char *path, uint64_t *bytes, struct lxm_error *
  * renames through `path.old`), then remove what was at path. */
 int lxm_storage_swap_in(const char *fresh, const char *path, struct lxm_error *err);
 
-/* Make a volume just made durable (with what its caller wrote in it):
- * the backend's sync, else one syncfs of its filesystem. */
-int lxm_storage_sync(const struct lxm_storage_ops *ops, const char *vol, struct lxm_error *err);
-/* fsync every file and directory of a small tree (children before their
- * directory, writeback of all files started first so that one journal
- * commit can carry them). */
-int lxm_storage_sync_tree(const char *path, struct lxm_error *err);
+/* Make a volume just made durable, with what its caller wrote in it: one
+ * syncfs of its filesystem (storage-sync.c). */
+int lxm_storage_sync(const char *vol, struct lxm_error *err);
+/* fsync a directory: its entries (a rename into it) durable. */
+int lxm_storage_sync_dir(const char *dir, struct lxm_error *err);
 
 /* The state directory (parent of containers/ and images/), NULL on ENOMEM. */
 char *lxm_storage_state_dir(const struct lxm_paths *paths);

@@ -188,11 +188,11 @@ if command -v strace >/dev/null; then
     t_ok "killed snapshot: no snapshot k3" sh -c "! '$LXM_BIN' --root '$T_ROOT' snapshot --list u1 | grep -q '^k3 '"
     killed image import "$WORK/bb.tar.zst" --alias k4
     t_ok "killed import: no image k4" sh -c "! '$LXM_BIN' --root '$T_ROOT' image list | grep -q 'k4'"
-    # Mid-way too: create at its first fsync (the identity and config
-    # written, nothing in place), copy at the mount that writes the
-    # identity, and half-way through unpacking an image (import).
+    # Mid-way too: create at its syncfs (the identity and config written,
+    # nothing in place), copy at the mount that writes the identity, and
+    # half-way through unpacking an image (import).
     killed_at() { local at=$1; shift; strace -f -o /dev/null -e inject="$at:signal=KILL" "$LXM_BIN" --root "$T_ROOT" "$@" >/dev/null 2>&1; }
-    killed_at fsync create k5 -t busybox "${NONET[@]}"
+    killed_at syncfs create k5 -t busybox "${NONET[@]}"
     t_ok "create killed mid-way: no container k5" test ! -e "$CT/k5"
     killed_at fsmount copy u1 k6
     t_ok "copy killed mid-way: no container k6" test ! -e "$CT/k6"
