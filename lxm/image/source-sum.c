@@ -3,14 +3,15 @@
  *
  * A create names its image by a recipe that includes its source's sum;
  * hashing the 2 MB busybox took a third of a warm busybox create's CPU.
- * The sum is kept in RUN/.source-sums/HASH-OF-PATH with the file's device,
+ * The sum is kept in CACHE/source-sums/HASH-OF-PATH (CACHE is /var/cache/lxm)
+ * with the file's device,
  * inode, size, mtime and ctime, and used while all of them are unchanged.
  * Any write to the file or replacement of it changes its ctime (which no
  * user can set) or its inode. A change within the same clock tick as the
  * hashing could go unseen, so a sum is only recorded for a file whose
  * ctime is older than SETTLED_NS at the time of hashing, and unchanged
- * across it (git's "racy clean" rule, in short). The run dir is a tmpfs:
- * a reboot forgets every sum, which is harmless. */
+ * across it (git's "racy clean" rule, in short). A record that is torn,
+ * stale or gone only costs a hash. */
 #include "image/source-sum.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@
 #include "util/hash.h"
 #include "util/sha256.h"
 
-#define SUMS_DIR ".source-sums"
+#define SUMS_DIR "source-sums"
 #define SETTLED_NS (2 * 1000000000LL)
 
 static long long ns_of(const struct timespec *t)
@@ -48,7 +49,7 @@ static char *identity(const struct stat *st, const char *file)
 static char *record_path(const struct lxm_paths *paths, const char *file)
 {
     uint32_t h = lxm_fnv1a(LXM_FNV1A_INIT, file);
-    return paths->run ? xasprintf("%s/" SUMS_DIR "/%08x", paths->run, h) : NULL;
+    return paths->cache ? xasprintf("%s/" SUMS_DIR "/%08x", paths->cache, h) : NULL;
 }
 
 /* The remembered sum, if the record describes the file as it is now. */
@@ -72,7 +73,7 @@ static bool recall(const char *rec, const char *id, char sum[65])
 static void remember(const struct lxm_paths *paths, const char *rec, const char *id,
                      const char *sum)
 {
-    _cleanup_free_ char *dir = xasprintf("%s/" SUMS_DIR, paths->run);
+    _cleanup_free_ char *dir = xasprintf("%s/" SUMS_DIR, paths->cache);
     _cleanup_free_ char *text = xasprintf("%s\n%s\n", id, sum);
     if (!dir || !text || mkdir_p(dir, 0700) < 0)
         return;

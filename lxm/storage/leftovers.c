@@ -127,7 +127,8 @@ static size_t scan_dir(struct found *f, const char *dir, const char *marker, boo
  * clock tick as the last change would not change them. A reboot empties
  * the run dir (and every owner is then gone): the first sweep looks at
  * all. `lxm doctor` always looks at all. The file is a hint, written in
- * place under a lock: a torn or stale line only costs a look. */
+ * place under a lock once the command succeeded: a torn or stale line only
+ * costs a look. */
 #define CLEAN_FILE ".leftovers-clean"
 #define SETTLED_NS (2 * 1000000000LL)
 
@@ -207,6 +208,8 @@ static void clean_load(struct clean_list *cl, const struct lxm_paths *p)
     cl->old = cl->cursor = buf;
 }
 
+static struct clean_list pending;
+
 static void clean_save(struct clean_list *cl, const struct lxm_paths *p)
 {
     const char *next = cl->next ? cl->next : "";
@@ -281,8 +284,14 @@ static void scan_containers(struct found *f, const struct lxm_paths *p, bool qui
     clean_load(&cl, p);
     for (size_t i = 0; names && names[i]; i++)
         scan_container(f, p, dirfd(d), names[i], &cl);
-    if (quick && f->error == 0)
-        clean_save(&cl, p);
+    /* Noted once the command has succeeded (lxm_leftovers_sweep_done):
+     * bad input changes nothing, not even this. */
+    free(pending.old);
+    free(pending.next);
+    if (quick && f->error == 0) {
+        pending = cl;
+        return;
+    }
     free(cl.old);
     free(cl.next);
 }
@@ -471,6 +480,16 @@ int lxm_leftovers_sweep(const struct lxm_paths *paths, unsigned flags)
     }
     lxm_leftovers_free(v, n);
     return removed;
+}
+
+void lxm_leftovers_sweep_done(const struct lxm_paths *paths)
+{
+    if (!pending.quick)
+        return;
+    clean_save(&pending, paths);
+    free(pending.old);
+    free(pending.next);
+    pending = (struct clean_list){0};
 }
 
 /* ---- staging records ---------------------------------------------------------------- */

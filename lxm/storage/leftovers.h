@@ -56,6 +56,9 @@ void lxm_leftovers_free(struct lxm_leftover *v, size_t n);
 #define LXM_SWEEP_NO_FORWARDS 1u
 #define LXM_SWEEP_QUICK 2u /* internal */
 int lxm_leftovers_sweep(const struct lxm_paths *paths, unsigned flags);
+/* After the command that swept has succeeded: note the container
+ * directories the sweep found clean, for the next sweep to skip. */
+void lxm_leftovers_sweep_done(const struct lxm_paths *paths);
 
 /* A record in <lib>/staging/ for a temp file outside lxm's tree: every
  * file whose path starts with prefix belongs to this process. Freeing the
