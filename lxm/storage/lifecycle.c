@@ -362,18 +362,18 @@ static int build_container(const struct lxm_paths *paths, struct lxm_container *
         r = lxm_error_set(err, EINTR, "create %s: interrupted", c->name);
     if (r == 0)
         r = lxm_config_save_staged(cfg, cfgfile, err);
-    /* Durable before it takes its name, and its name after: a crash
-     * leaves the whole container or a leftover staging dir, never a
-     * container with empty files, nor one that create said it made and
+    /* Its data on disk before it takes its name, all of it after: a
+     * crash leaves the whole container or a leftover staging dir, never
+     * a container with empty files, nor one that create said it made and
      * that is gone (see storage-sync.c). */
     if (r == 0)
-        r = lxm_storage_sync(staging, err);
+        r = lxm_storage_write_out(ops, staging, err);
     if (r == 0 && renameat2(AT_FDCWD, staging, AT_FDCWD, c->dir, RENAME_NOREPLACE) < 0)
         r = errno == EEXIST || errno == ENOTEMPTY
                 ? lxm_error_set(err, EEXIST, "container '%s' already exists", c->name)
                 : lxm_error_errno(err, errno, "rename %s to %s", staging, c->dir);
     if (r == 0)
-        r = lxm_storage_sync_dir(paths->containers, err);
+        r = lxm_storage_sync(c->dir, err);
     return r;
 }
 

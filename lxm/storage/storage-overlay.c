@@ -416,4 +416,5 @@ const struct lxm_storage_ops lxm_storage_overlay = {
     .mount = ovl_mount,
     .usage = ovl_usage,
     .fresh_root = ovl_fresh_root,
+    .few_files = true,
 };

@@ -75,6 +75,9 @@ struct lxm_storage_ops {
      * -ENOTSUP (err untouched) when this volume needs a mount for it. */
     int (*fresh_root)(const char *image, const char *vol, const char *const *dirs, int *view,
                       int *root, struct lxm_error *err);
+    /* A volume create makes holds a few files (written out one by one,
+     * not by a syncfs of the whole filesystem). */
+    bool few_files;
 };
 
 /* The backend for a name from lxm.yaml's storage.driver: "auto" and NULL
@@ -106,11 +109,13 @@ int lxm_storage_tree_usage(const char *path, uint64_t *bytes, struct lxm_error *
  * renames through `path.old`), then remove what was at path. */
 int lxm_storage_swap_in(const char *fresh, const char *path, struct lxm_error *err);
 
-/* Make a volume just made durable, with what its caller wrote in it: one
- * syncfs of its filesystem (storage-sync.c). */
-int lxm_storage_sync(const char *vol, struct lxm_error *err);
-/* fsync a directory: its entries (a rename into it) durable. */
-int lxm_storage_sync_dir(const char *dir, struct lxm_error *err);
+/* Write out the data of a volume just made, with what its caller wrote in
+ * it, without committing (see storage-sync.c): file by file where the
+ * backend's volumes are a few files, else one syncfs. */
+int lxm_storage_write_out(const struct lxm_storage_ops *ops, const char *vol,
+                          struct lxm_error *err);
+/* One syncfs of the filesystem that holds path. */
+int lxm_storage_sync(const char *path, struct lxm_error *err);
 
 /* The state directory (parent of containers/ and images/), NULL on ENOMEM. */
 char *lxm_storage_state_dir(const struct lxm_paths *paths);
