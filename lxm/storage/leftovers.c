@@ -104,9 +104,8 @@ static size_t scan_dir(struct found *f, const char *dir, const char *marker, boo
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
             (dot_only && de->d_name[0] != '.'))
             continue;
-        const char *m = at_start ? (strncmp(de->d_name, marker, strlen(marker)) == 0 ? de->d_name : NULL)
-                                 : strstr(de->d_name, marker);
-        if (m)
+        if (at_start ? strncmp(de->d_name, marker, strlen(marker)) == 0
+                     : strstr(de->d_name, marker) != NULL)
             tagged++;
         const char *tag = dead_tag(de->d_name, marker, at_start);
         if (tag)
@@ -288,6 +287,7 @@ static void scan_containers(struct found *f, const struct lxm_paths *p, bool qui
      * bad input changes nothing, not even this. */
     free(pending.old);
     free(pending.next);
+    pending = (struct clean_list){0};
     if (quick && f->error == 0) {
         pending = cl;
         return;
