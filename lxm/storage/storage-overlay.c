@@ -236,10 +236,12 @@ static int ovl_create(const char *image, const char *vol, struct lxm_error *err)
  * upper tree while it is not mounted), and what the rootfs holds is the
  * image's. No mount, so no unmount either, which syncs the whole upper
  * filesystem (overlayfs's sync_fs). Each of dirs is made in the upper
- * layer with its owner and mode in the image, as a copy-up would make it
- * (not its times nor xattrs: overlayfs takes neither from the upper
- * directory of a merged one). One that is not a directory in the image (a
- * symlink to follow) is left to a mount: -ENOTSUP. */
+ * layer with its owner and mode in the image, as a copy-up would make it;
+ * not its times (the files written in it next change them anyway) nor its
+ * overlay xattrs: the first mount's lookup records the merged directory's
+ * origin, and the upper root's uuid and "impure" mark, as a copy-up did.
+ * One that is not a directory in the image (a symlink to follow) is left
+ * to a mount: -ENOTSUP. */
 static int ovl_fresh_root(const char *image, const char *vol, const char *const *dirs, int *view,
                           int *root, struct lxm_error *err)
 {
