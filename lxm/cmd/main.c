@@ -484,11 +484,16 @@ int main(int argc, char **argv)
         goto fail;
     }
 
-    if (needs_root && sweeps_leftovers(cmd))
-        lxm_leftovers_sweep(&ctx.paths);
+    /* create makes and reads no port forwards: it leaves stale ones to the
+     * next command that does. */
+    bool swept = needs_root && sweeps_leftovers(cmd);
+    if (swept)
+        lxm_leftovers_sweep(&ctx.paths, cmd->fn == cmd_create ? LXM_SWEEP_NO_FORWARDS : 0);
 
     optind = 0; /* full getopt reset for the handler */
     r = cmd->fn(&ctx, argc, argv, &err);
+    if (swept && r >= 0)
+        lxm_leftovers_sweep_done(&ctx.paths);
     lxm_paths_free(&ctx.paths);
     if (r >= 0) {
         /* What a command printed is its result: failing to write it out

@@ -1008,7 +1008,8 @@ int lxm_profile_to_json(const struct lxm_profile *p, char **out, struct lxm_erro
     return emit_to_string(&lxm_profile_table, p, true, out, err);
 }
 
-int lxm_config_save(const struct lxm_config *c, const char *file, struct lxm_error *err)
+static int config_save(const struct lxm_config *c, const char *file, bool durable,
+                       struct lxm_error *err)
 {
     _cleanup_free_ char *text = NULL;
     int r = lxm_config_to_yaml(c, &text, err);
@@ -1019,10 +1020,21 @@ int lxm_config_save(const struct lxm_config *c, const char *file, struct lxm_err
     if ((r = lxm_config_parse(file, text, &check, err)) < 0)
         return lxm_error_prefix(err, "refusing to save an invalid config");
     lxm_config_free(check);
-    r = write_file_atomic(file, text, strlen(text), 0644);
+    r = durable ? write_file_atomic(file, text, strlen(text), 0644)
+                : write_file_replace(file, text, strlen(text), 0644);
     if (r < 0)
         return lxm_error_errno(err, -r, "write %s", file);
     return 0;
+}
+
+int lxm_config_save(const struct lxm_config *c, const char *file, struct lxm_error *err)
+{
+    return config_save(c, file, true, err);
+}
+
+int lxm_config_save_staged(const struct lxm_config *c, const char *file, struct lxm_error *err)
+{
+    return config_save(c, file, false, err);
 }
 
 /* ---- set / unset ---------------------------------------------------- */

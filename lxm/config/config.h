@@ -260,6 +260,9 @@ int lxm_profile_to_json(const struct lxm_profile *p, char **out, struct lxm_erro
  * atomically. */
 int lxm_config_to_yaml(const struct lxm_config *c, char **out, struct lxm_error *err);
 int lxm_config_save(const struct lxm_config *c, const char *file, struct lxm_error *err);
+/* lxm_config_save without the fsyncs, for a file in a staging directory
+ * that its caller makes durable as a whole before renaming it into place. */
+int lxm_config_save_staged(const struct lxm_config *c, const char *file, struct lxm_error *err);
 /* The same keys as one JSON object (sizes in bytes). */
 int lxm_config_to_json(const struct lxm_config *c, char **out, struct lxm_error *err);
 

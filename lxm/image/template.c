@@ -1,4 +1,5 @@
 #include "image/template.h"
+#include "image/source-sum.h"
 
 #include <dirent.h>
 #include <elf.h>
@@ -117,6 +118,11 @@ int lxm_rootfs_set_identity(const char *rootfs, const char *name, struct lxm_err
 
 int lxm_rootfs_set_identity_at(int rootfd, const char *name, struct lxm_error *err)
 {
+    return lxm_rootfs_set_identity_in(rootfd, rootfd, name, err);
+}
+
+int lxm_rootfs_set_identity_in(int viewfd, int rootfd, const char *name, struct lxm_error *err)
+{
     _cleanup_free_ char *hostname = xasprintf("%s\n", name);
     _cleanup_free_ char *hosts = xasprintf("127.0.0.1\tlocalhost\n"
                                            "127.0.1.1\t%s\n"
@@ -128,7 +134,7 @@ int lxm_rootfs_set_identity_at(int rootfd, const char *name, struct lxm_error *e
     int r = write_in_root(rootfd, "etc/hostname", hostname, 0644, err);
     if (r == 0)
         r = write_in_root(rootfd, "etc/hosts", hosts, 0644, err);
-    if (r < 0 || !is_file_in_root(rootfd, "etc/machine-id"))
+    if (r < 0 || !is_file_in_root(viewfd, "etc/machine-id"))
         return r;
     /* Each container is its own machine (journald, dbus, DHCP DUIDs). */
     uint8_t id[16];
@@ -1155,7 +1161,7 @@ static int hash_source(const struct lxm_paths *paths, const struct lxm_template 
             return r;
         hash_str(c, "source-id", sum);
     } else if (file) {
-        int r = sha256_file(file, sum);
+        int r = lxm_source_sum(paths, file, sum);
         if (r < 0)
             return lxm_error_errno(err, -r, "read %s", file);
         hash_str(c, "source-sha256", sum);

@@ -66,6 +66,9 @@ int lxm_template_dry_run(const struct lxm_paths *paths, const struct lxm_templat
 
 /* lxm_rootfs_set_identity on an open rootfs directory (or mount) fd. */
 int lxm_rootfs_set_identity_at(int rootfd, const char *name, struct lxm_error *err);
+/* The same with the tree looked at (does it have /etc/machine-id?) apart
+ * from the one written to: an overlay's image and its fresh upper layer. */
+int lxm_rootfs_set_identity_in(int viewfd, int rootfd, const char *name, struct lxm_error *err);
 
 /* Give a rootfs its identity: /etc/hostname and /etc/hosts for name, and
  * a fresh /etc/machine-id when the tree has that file. Writes go through

@@ -6,10 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
@@ -22,6 +25,7 @@
 #include "util/strv.h"
 #include "storage/snapshot.h"
 #include "util/fs.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/owner.h"
 
@@ -91,42 +95,208 @@ static const char *dead_tag(const char *name, const char *marker, bool at_start)
     return tag;
 }
 
-/* Entries of dir whose name holds a dead owner's tag after marker. */
-static void scan_dir(struct found *f, const char *dir, const char *marker, bool at_start,
-                     bool dot_only, enum lxm_leftover_kind kind)
+/* Entries of dir whose name holds a dead owner's tag after marker; the
+ * number of entries with a tag there at all (their owners dead or not). */
+static size_t scan_dir(struct found *f, const char *dir, const char *marker, bool at_start,
+                       bool dot_only, enum lxm_leftover_kind kind)
 {
     _cleanup_closedir_ DIR *d = opendir(dir);
     struct dirent *de;
+    size_t tagged = 0;
     while (d && (de = readdir(d))) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
             (dot_only && de->d_name[0] != '.'))
             continue;
+        if (at_start ? strncmp(de->d_name, marker, strlen(marker)) == 0
+                     : strstr(de->d_name, marker) != NULL)
+            tagged++;
         const char *tag = dead_tag(de->d_name, marker, at_start);
         if (tag)
             add(f, kind, xasprintf("%s/%s", dir, de->d_name), tag);
     }
+    return tagged;
 }
 
-static void scan_containers(struct found *f, const struct lxm_paths *p)
+/* ---- container directories known clean -------------------------------------------- */
+
+/* A sweep looks into every container's directory (temp files) and its
+ * snapshots/ (partial snapshots): two directory reads per container, most
+ * of a create's or start's system time with 200 containers. What it found
+ * clean it notes in RUN/.leftovers-clean ("NAME DIR-MTIME SNAPS-MTIME",
+ * nanoseconds, 0 for no snapshots/): while both mtimes are unchanged no
+ * entry came or went, so the next sweep skips it. Only a directory whose
+ * mtimes are older than SETTLED_NS is noted: a temp file made in the same
+ * clock tick as the last change would not change them. A reboot empties
+ * the run dir (and every owner is then gone): the first sweep looks at
+ * all. `lxm doctor` always looks at all. The file is a hint, written in
+ * place under a lock once the command succeeded: a torn or stale line only
+ * costs a look. */
+#define CLEAN_FILE ".leftovers-clean"
+#define SETTLED_NS (2 * 1000000000LL)
+
+struct clean_list {
+    char *old;                  /* the file as read */
+    char *cursor;               /* in old: where the next line may be */
+    char *next;                 /* what this sweep found clean */
+    size_t next_len, next_cap;
+    long long now;              /* ns, CLOCK_REALTIME (mtimes' clock) */
+    bool quick;                 /* skip what old names (a sweep, not doctor) */
+};
+
+static long long mtime_ns(int dfd, const char *path)
 {
-    scan_dir(f, p->containers, LXM_IMPORT_STAGING, true, true, LXM_LEFTOVER_IMPORT);
-    static const char *const lifecycle[] = {".create-", ".copy-", ".delete-"};
-    for (size_t i = 0; i < ARRAY_SIZE(lifecycle); i++)
-        scan_dir(f, p->containers, lifecycle[i], true, true, LXM_LEFTOVER_CONTAINER);
+    struct stat st;
+    if (fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+static bool clean_known(struct clean_list *cl, const char *line)
+{
+    size_t n = strlen(line);
+    /* Mostly in the order of the last sweep's readdir: the next line first. */
+    if (cl->cursor && strncmp(cl->cursor, line, n) == 0) {
+        cl->cursor += n;
+        return true;
+    }
+    for (const char *p = cl->old; p && (p = strstr(p, line)); p += n)
+        if (p == cl->old || p[-1] == '\n') {
+            cl->cursor = (char *)p + n;
+            return true;
+        }
+    return false;
+}
+
+static void clean_note(struct clean_list *cl, const char *line)
+{
+    size_t n = strlen(line);
+    if (cl->next_len + n + 1 > cl->next_cap) {
+        size_t cap = (cl->next_len + n + 1) * 2;
+        char *p = realloc(cl->next, cap);
+        if (!p)
+            return;
+        cl->next = p;
+        cl->next_cap = cap;
+    }
+    memcpy(cl->next + cl->next_len, line, n);
+    cl->next_len += n;
+    cl->next[cl->next_len] = '\0';
+}
+
+static char *clean_file(const struct lxm_paths *p)
+{
+    return p->run ? xasprintf("%s/" CLEAN_FILE, p->run) : NULL;
+}
+
+static void clean_load(struct clean_list *cl, const struct lxm_paths *p)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    cl->now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    _cleanup_free_ char *file = cl->quick ? clean_file(p) : NULL;
+    _cleanup_close_ int fd = file ? open(file, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0 || flock(fd, LOCK_SH) < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 24))
+        return;
+    char *buf = malloc((size_t)st.st_size + 1);
+    ssize_t n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+    if (n < 0) {
+        free(buf);
+        return;
+    }
+    buf[n] = '\0';
+    cl->old = cl->cursor = buf;
+}
+
+static struct clean_list pending;
+
+static void clean_save(struct clean_list *cl, const struct lxm_paths *p)
+{
+    const char *next = cl->next ? cl->next : "";
+    if (cl->old && strcmp(cl->old, next) == 0)
+        return;
+    _cleanup_free_ char *file = clean_file(p);
+    _cleanup_close_ int fd = file ? open(file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    if (fd < 0 || flock(fd, LOCK_EX) < 0)
+        return;
+    if (ftruncate(fd, 0) == 0 && *next)
+        (void)lxm_write_all(fd, next, strlen(next));
+}
+
+/* One container's directory and its snapshots/, unless known clean. */
+static void scan_container(struct found *f, const struct lxm_paths *p, int cfd, const char *name,
+                           struct clean_list *cl)
+{
+    char line[NAME_MAX + 64];
+    long long dm = mtime_ns(cfd, name), sm = 0;
+    /* Without snapshots/ then, and the directory unchanged since: still
+     * without (making it changes the directory): one stat. */
+    snprintf(line, sizeof(line), "%s %lld 0\n", name, dm);
+    if (cl->quick && dm && clean_known(cl, line)) {
+        clean_note(cl, line);
+        return;
+    }
+    _cleanup_free_ char *snaps_rel = xasprintf("%s/snapshots", name);
+    sm = snaps_rel ? mtime_ns(cfd, snaps_rel) : 0;
+    snprintf(line, sizeof(line), "%s %lld %lld\n", name, dm, sm);
+    if (cl->quick && dm && sm && clean_known(cl, line)) {
+        clean_note(cl, line);
+        return;
+    }
+    _cleanup_free_ char *dir = xasprintf("%s/%s", p->containers, name);
+    _cleanup_free_ char *snaps = xasprintf("%s/%s/snapshots", p->containers, name);
+    if (!dir || !snaps) {
+        f->error = -ENOMEM;
+        return;
+    }
+    size_t tagged = scan_dir(f, dir, ".tmp.", false, false, LXM_LEFTOVER_TEMP_FILE);
+    tagged += sm ? scan_dir(f, snaps, LXM_SNAPSHOT_PARTIAL, false, true, LXM_LEFTOVER_SNAPSHOT) : 0;
+    if (tagged == 0 && dm && dm < cl->now - SETTLED_NS && sm < cl->now - SETTLED_NS)
+        clean_note(cl, line);
+}
+
+static void scan_containers(struct found *f, const struct lxm_paths *p, bool quick)
+{
+    static const char *const staged[] = {LXM_IMPORT_STAGING, ".create-", ".copy-", ".delete-"};
+    static const enum lxm_leftover_kind kinds[] = {LXM_LEFTOVER_IMPORT, LXM_LEFTOVER_CONTAINER,
+                                                   LXM_LEFTOVER_CONTAINER, LXM_LEFTOVER_CONTAINER};
     _cleanup_closedir_ DIR *d = opendir(p->containers);
+    if (!d)
+        return;
+    _cleanup_strv_free_ char **hidden = NULL, **names = NULL;
     struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
+    /* One read of containers/; then the staged kinds in their order. */
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        _cleanup_free_ char *dir = xasprintf("%s/%s", p->containers, de->d_name);
-        _cleanup_free_ char *snaps = xasprintf("%s/%s/snapshots", p->containers, de->d_name);
-        if (!dir || !snaps) {
+        if (strv_push(de->d_name[0] == '.' ? &hidden : &names, de->d_name) < 0) {
             f->error = -ENOMEM;
             return;
         }
-        scan_dir(f, dir, ".tmp.", false, false, LXM_LEFTOVER_TEMP_FILE);
-        scan_dir(f, snaps, LXM_SNAPSHOT_PARTIAL, false, true, LXM_LEFTOVER_SNAPSHOT);
     }
+    for (size_t k = 0; k < ARRAY_SIZE(staged); k++)
+        for (size_t i = 0; hidden && hidden[i]; i++) {
+            const char *tag = dead_tag(hidden[i], staged[k], true);
+            if (tag)
+                add(f, kinds[k], xasprintf("%s/%s", p->containers, hidden[i]), tag);
+        }
+    struct clean_list cl = {.quick = quick};
+    clean_load(&cl, p);
+    for (size_t i = 0; names && names[i]; i++)
+        scan_container(f, p, dirfd(d), names[i], &cl);
+    /* Noted once the command has succeeded (lxm_leftovers_sweep_done):
+     * bad input changes nothing, not even this. */
+    free(pending.old);
+    free(pending.next);
+    pending = (struct clean_list){0};
+    if (quick && f->error == 0) {
+        pending = cl;
+        return;
+    }
+    free(cl.old);
+    free(cl.next);
 }
 
 /* run/net/BRIDGE/{,hosts,dhcp-hosts}: temp files, and entries of
@@ -266,15 +436,16 @@ static void scan_records(struct found *f, const struct lxm_paths *p)
     }
 }
 
-static int find(const struct lxm_paths *paths, bool cgroups, struct lxm_leftover **out, size_t *n,
-                struct lxm_error *err)
+static int find(const struct lxm_paths *paths, unsigned sweep, struct lxm_leftover **out,
+                size_t *n, struct lxm_error *err)
 {
     struct found f = {0};
-    scan_containers(&f, paths);
+    scan_containers(&f, paths, sweep & LXM_SWEEP_QUICK);
     scan_records(&f, paths);
     scan_net(&f, paths);
-    scan_forwards(&f, paths);
-    if (cgroups)
+    if (!(sweep & LXM_SWEEP_NO_FORWARDS))
+        scan_forwards(&f, paths);
+    if (!(sweep & LXM_SWEEP_QUICK))
         scan_cgroups(&f, paths);
     if (f.error < 0) {
         lxm_leftovers_free(f.v, f.n);
@@ -288,7 +459,7 @@ static int find(const struct lxm_paths *paths, bool cgroups, struct lxm_leftover
 int lxm_leftovers_find(const struct lxm_paths *paths, struct lxm_leftover **out, size_t *n,
                        struct lxm_error *err)
 {
-    return find(paths, true, out, n, err);
+    return find(paths, 0, out, n, err);
 }
 
 int lxm_leftover_remove(const struct lxm_paths *paths, const struct lxm_leftover *l,
@@ -333,13 +504,13 @@ void lxm_leftovers_free(struct lxm_leftover *v, size_t n)
     free(v);
 }
 
-int lxm_leftovers_sweep(const struct lxm_paths *paths)
+int lxm_leftovers_sweep(const struct lxm_paths *paths, unsigned flags)
 {
     struct lxm_leftover *v = NULL;
     size_t n = 0;
     int removed = 0;
     struct lxm_error e = {0};
-    if (find(paths, false, &v, &n, &e) < 0) {
+    if (find(paths, flags | LXM_SWEEP_QUICK, &v, &n, &e) < 0) {
         lxm_debug("leftovers: %s", e.msg);
         return 0;
     }
@@ -354,6 +525,16 @@ int lxm_leftovers_sweep(const struct lxm_paths *paths)
     }
     lxm_leftovers_free(v, n);
     return removed;
+}
+
+void lxm_leftovers_sweep_done(const struct lxm_paths *paths)
+{
+    if (!pending.quick)
+        return;
+    clean_save(&pending, paths);
+    free(pending.old);
+    free(pending.next);
+    pending = (struct clean_list){0};
 }
 
 /* ---- staging records ---------------------------------------------------------------- */

@@ -55,9 +55,19 @@ int lxm_leftover_remove(const struct lxm_paths *paths, const struct lxm_leftover
                         struct lxm_error *err);
 void lxm_leftovers_free(struct lxm_leftover *v, size_t n);
 
-/* Find and remove, quietly (debug lines only); the number removed. The
- * cgroups of containers that do not run are not looked for. */
-int lxm_leftovers_sweep(const struct lxm_paths *paths);
+/* Find and remove, quietly (debug lines only); the number removed. A
+ * sweep skips the container directories it found clean before and that
+ * have not changed since (see leftovers.c), and does not look for the
+ * cgroups of containers that do not run (only lxm_leftovers_find does);
+ * LXM_SWEEP_NO_FORWARDS leaves the port forwards alone (reading them
+ * loads libnftables), for commands that neither make nor read any
+ * (create). */
+#define LXM_SWEEP_NO_FORWARDS 1u
+#define LXM_SWEEP_QUICK 2u /* internal */
+int lxm_leftovers_sweep(const struct lxm_paths *paths, unsigned flags);
+/* After the command that swept has succeeded: note the container
+ * directories the sweep found clean, for the next sweep to skip. */
+void lxm_leftovers_sweep_done(const struct lxm_paths *paths);
 
 /* A record in <lib>/staging/ for a temp file outside lxm's tree: every
  * file whose path starts with prefix belongs to this process. Freeing the

@@ -140,12 +140,21 @@ int lxm_lifecycle_template_image(const struct lxm_paths *paths, const struct lxm
 /* ---- identity ------------------------------------------------------------------------------ */
 
 int lxm_lifecycle_set_identity(const char *image_rootfs, const char *vol, const char *name,
-                               struct lxm_error *err)
+                               bool fresh, struct lxm_error *err)
 {
     const struct lxm_storage_ops *ops;
     int r = lxm_storage_of(vol, &ops, err);
     if (r < 0)
         return r;
+    if (fresh && ops->fresh_root) {
+        static const char *const dirs[] = { "etc", NULL };
+        _cleanup_close_ int view = -1, root = -1;
+        r = ops->fresh_root(image_rootfs, vol, dirs, &view, &root, err);
+        if (r == 0)
+            return lxm_rootfs_set_identity_in(view, root, name, err);
+        if (r != -ENOTSUP)
+            return r;
+    }
     struct lxm_storage_mount how = { .userns_fd = -1 };
     _cleanup_close_ int fd = ops->mount(image_rootfs, vol, &how, err);
     if (fd < 0)
@@ -367,17 +376,25 @@ static int build_container(const struct lxm_paths *paths, struct lxm_container *
         return lxm_error_errno(err, errno, "create %s", staging);
     r = ops->create(img->rootfs, staging, err);
     if (r == 0)
-        r = lxm_lifecycle_set_identity(img->rootfs, staging, c->name, err);
+        r = lxm_lifecycle_set_identity(img->rootfs, staging, c->name, true, err);
     if (r == 0 && (p->init == LXM_INIT_SYSVINIT || p->init == LXM_INIT_SYSVINIT_OPENRC))
         r = adapt_inittab(img->rootfs, staging, err);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "create %s: interrupted", c->name);
     if (r == 0)
-        r = lxm_config_save(cfg, cfgfile, err);
+        r = lxm_config_save_staged(cfg, cfgfile, err);
+    /* Its data on disk before it takes its name, all of it after: a
+     * crash leaves the whole container or a leftover staging dir, never
+     * a container with empty files, nor one that create said it made and
+     * that is gone (see storage-sync.c). */
+    if (r == 0)
+        r = lxm_storage_write_out(ops, staging, err);
     if (r == 0 && renameat2(AT_FDCWD, staging, AT_FDCWD, c->dir, RENAME_NOREPLACE) < 0)
         r = errno == EEXIST || errno == ENOTEMPTY
                 ? lxm_error_set(err, EEXIST, "container '%s' already exists", c->name)
                 : lxm_error_errno(err, errno, "rename %s to %s", staging, c->dir);
+    if (r == 0)
+        r = lxm_storage_sync(c->dir, err);
     return r;
 }
 
@@ -608,7 +625,7 @@ static int build_copy(struct lxm_container *src, struct lxm_container *dst, cons
     if (r == 0)
         r = copy_layout(src, staging, err);
     if (r == 0)
-        r = lxm_lifecycle_set_identity(image, staging, dst->name, err);
+        r = lxm_lifecycle_set_identity(image, staging, dst->name, false, err);
     if (r == 0 && lxm_signals_pending())
         r = lxm_error_set(err, EINTR, "copy %s: interrupted", src->name);
     if (r == 0)

@@ -67,8 +67,10 @@ int lxm_lifecycle_template_image(const struct lxm_paths *paths, const struct lxm
  * them. */
 int lxm_lifecycle_remove_dir(const char *dir, struct lxm_error *err);
 
-/* Write a rootfs's identity (hostname, hosts, machine-id) through its
- * backend's mount of vol. */
+/* Write the identity (hostname, hosts, machine-id) into the rootfs of vol
+ * through its backend's mount of vol; fresh (a volume create has just
+ * made, nothing in it yet): straight into it where the backend can (an
+ * overlay's upper layer), without a mount. */
 int lxm_lifecycle_set_identity(const char *image_rootfs, const char *vol, const char *name,
-                               struct lxm_error *err);
+                               bool fresh, struct lxm_error *err);
 

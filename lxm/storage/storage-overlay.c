@@ -231,6 +231,54 @@ static int ovl_create(const char *image, const char *vol, struct lxm_error *err)
     return r < 0 ? r : make_work(vol, err);
 }
 
+/* A volume ovl_create has just made holds only empty layers: files go
+ * straight into the upper layer, offline (overlayfs allows changes to the
+ * upper tree while it is not mounted), and what the rootfs holds is the
+ * image's. No mount, so no unmount either, which syncs the whole upper
+ * filesystem (overlayfs's sync_fs). Each of dirs is made in the upper
+ * layer with its owner and mode in the image, as a copy-up would make it;
+ * not its times (the files written in it next change them anyway) nor its
+ * overlay xattrs: the first mount's lookup records the merged directory's
+ * origin, and the upper root's uuid and "impure" mark, as a copy-up did.
+ * One that is not a directory in the image (a symlink to follow) is left
+ * to a mount: -ENOTSUP. */
+static int ovl_fresh_root(const char *image, const char *vol, const char *const *dirs, int *view,
+                          int *root, struct lxm_error *err)
+{
+    *view = *root = -1;
+    if (!image)
+        return -ENOTSUP;
+    _cleanup_free_ char *upath = lxm_storage_path(vol, "upper");
+    if (!upath)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    _cleanup_close_ int lower = open(image, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (lower < 0)
+        return lxm_error_errno(err, errno, "open %s", image);
+    _cleanup_close_ int upper = open(upath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (upper < 0)
+        return lxm_error_errno(err, errno, "open %s", upath);
+    for (size_t i = 0; dirs && dirs[i]; i++) {
+        struct stat st;
+        if (strchr(dirs[i], '/'))
+            return -ENOTSUP;
+        if (fstatat(lower, dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno == ENOENT)
+                continue; /* made by the writer, as in a mounted overlay */
+            return lxm_error_errno(err, errno, "stat %s/%s", image, dirs[i]);
+        }
+        if (!S_ISDIR(st.st_mode))
+            return -ENOTSUP;
+        if (mkdirat(upper, dirs[i], 0700) < 0 && errno != EEXIST)
+            return lxm_error_errno(err, errno, "create %s/%s", upath, dirs[i]);
+        if (fchownat(upper, dirs[i], st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+            fchmodat(upper, dirs[i], st.st_mode & 07777, 0) < 0)
+            return lxm_error_errno(err, errno, "set the owner of %s/%s", upath, dirs[i]);
+    }
+    *view = TAKE_FD(lower);
+    *root = TAKE_FD(upper);
+    return 0;
+}
+
 static int ovl_clone(const char *image, const char *src, const char *dst, struct lxm_error *err)
 {
     (void)image;
@@ -369,4 +417,6 @@ const struct lxm_storage_ops lxm_storage_overlay = {
     .destroy = ovl_destroy,
     .mount = ovl_mount,
     .usage = ovl_usage,
+    .fresh_root = ovl_fresh_root,
+    .few_files = true,
 };

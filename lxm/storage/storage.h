@@ -68,6 +68,16 @@ struct lxm_storage_ops {
     /* Bytes vol's rootfs uses of its own, the image excluded (du-like:
      * allocated blocks, hard links counted once). */
     int (*usage)(const char *vol, uint64_t *bytes, struct lxm_error *err);
+    /* Optional: write into a volume that create has just made, without a
+     * mount. *view is a directory fd on the rootfs as a start will see it
+     * (to look at what is there), *root one where new files go; each of
+     * dirs (one path component each) exists in *root as it is in *view.
+     * -ENOTSUP (err untouched) when this volume needs a mount for it. */
+    int (*fresh_root)(const char *image, const char *vol, const char *const *dirs, int *view,
+                      int *root, struct lxm_error *err);
+    /* A volume create makes holds a few files (written out one by one,
+     * not by a syncfs of the whole filesystem). */
+    bool few_files;
 };
 
 /* The backend for a name from lxm.yaml's storage.driver: "auto" and NULL
@@ -98,6 +108,14 @@ int lxm_storage_tree_usage(const char *path, uint64_t *bytes, struct lxm_error *
 /* Swap the existing path `fresh` into `path` (RENAME_EXCHANGE, or two
  * renames through `path.old`), then remove what was at path. */
 int lxm_storage_swap_in(const char *fresh, const char *path, struct lxm_error *err);
+
+/* Write out the data of a volume just made, with what its caller wrote in
+ * it, without committing (see storage-sync.c): file by file where the
+ * backend's volumes are a few files, else one syncfs. */
+int lxm_storage_write_out(const struct lxm_storage_ops *ops, const char *vol,
+                          struct lxm_error *err);
+/* One syncfs of the filesystem that holds path. */
+int lxm_storage_sync(const char *path, struct lxm_error *err);
 
 /* The state directory (parent of containers/ and images/), NULL on ENOMEM. */
 char *lxm_storage_state_dir(const struct lxm_paths *paths);

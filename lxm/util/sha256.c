@@ -184,7 +184,13 @@ int sha256_file(const char *path, char hex[65])
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    const size_t bufsize = 1 << 20;
+    return sha256_fd(fd, hex);
+}
+
+int sha256_fd(int fd, char hex[65])
+{
+    /* Large enough for few reads, small enough not to fault in much. */
+    const size_t bufsize = 128 << 10;
     _cleanup_free_ uint8_t *buf = malloc(bufsize);
     if (!buf)
         return -ENOMEM;

@@ -20,3 +20,5 @@ void sha256_final_hex(struct sha256_ctx *c, char hex[65]);
 
 /* Hash a whole file; 0 or -errno. */
 int sha256_file(const char *path, char hex[65]);
+/* Hash what is left to read of fd; 0 or -errno. */
+int sha256_fd(int fd, char hex[65]);

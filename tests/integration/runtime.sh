@@ -20,10 +20,14 @@ no_procs() { [ -z "$(t_pids_in "$1")" ]; }
 # cache (run/lxm/.seccomp/KEY, kept across starts, docs/security.md),
 # attach's cgroup layout (run/lxm/.cgroup-layout, a file, docs/cgroups.md),
 # the masks' empty directory (run/lxm/.empty) and the monitors' stage
-# point (run/lxm/.stage), and anything in those that is not such a file.
+# point (run/lxm/.stage), the sweep's list of container directories it
+# found clean (run/lxm/.leftovers-clean, a file, docs/storage.md), and
+# anything in those that is not such a file.
 run_leftovers() {
-    ls -A "$T_ROOT/run/lxm" 2>/dev/null | grep -vx -e .locks -e .seccomp -e .cgroup-layout -e .empty -e .stage
+    ls -A "$T_ROOT/run/lxm" 2>/dev/null |
+        grep -vx -e .locks -e .seccomp -e .cgroup-layout -e .empty -e .stage -e .leftovers-clean
     [ ! -e "$T_ROOT/run/lxm/.cgroup-layout" ] || [ -f "$T_ROOT/run/lxm/.cgroup-layout" ] || echo .cgroup-layout
+    [ ! -e "$T_ROOT/run/lxm/.leftovers-clean" ] || [ -f "$T_ROOT/run/lxm/.leftovers-clean" ] || echo .leftovers-clean
     # The masks' shared empty directory (rootfs-lock.c) stays, empty; so
     # does the monitors' stage point (each mounts its stage on it in a
     # mount namespace of its own).

@@ -68,6 +68,10 @@ t_like "info: the storage driver, the image and what u1 owns" "$(lxm info u1 --f
     "\"storage\":\\{\"driver\":\"overlay\",\"image\":\"$(image_of u1)\",\"own_bytes\":[0-9]+\\}"
 IMG=$IMAGES/$(image_of u1)/rootfs
 img_before=$(tree_sum "$IMG")
+# Written straight into the new upper layer (no mount): /etc made as a
+# copy-up would make it, with the image's mode and owner.
+t_is "u1's identity is in its upper layer, its /etc as the image's" \
+    "$(stat -c %a:%u:%g "$CT/u1/upper/etc") $(cat "$CT/u1/upper/etc/hostname")" "$(stat -c %a:%u:%g "$IMG/etc") u1"
 
 # --- writes stay in the container ------------------------------------------------------------------
 for c in u1 p1; do
@@ -179,11 +183,20 @@ if command -v strace >/dev/null; then
     t_ok "killed snapshot: no snapshot k3" sh -c "! '$LXM_BIN' --root '$T_ROOT' snapshot --list u1 | grep -q '^k3 '"
     killed image import "$WORK/bb.tar.zst" --alias k4
     t_ok "killed import: no image k4" sh -c "! '$LXM_BIN' --root '$T_ROOT' image list | grep -q 'k4'"
-    # Mid-way too: at the mount that writes the identity (create, copy),
-    # and half-way through unpacking an image (import).
+    # Mid-way too: create as it writes out its files (the identity and
+    # config written, nothing in place), copy at the mount that writes the
+    # identity, and half-way through unpacking an image (import).
     killed_at() { local at=$1; shift; strace -f -o /dev/null -e inject="$at:signal=KILL" "$LXM_BIN" --root "$T_ROOT" "$@" >/dev/null 2>&1; }
-    killed_at fsmount create k5 -t busybox "${NONET[@]}"
+    killed_at sync_file_range create k5 -t busybox "${NONET[@]}"
     t_ok "create killed mid-way: no container k5" test ! -e "$CT/k5"
+    # On disk when create returns: its files written out before the
+    # rename, then a syncfs (the rename was not synced before).
+    strace -o "$WORK/create.trace" -e trace=sync_file_range,renameat2,syncfs "$LXM_BIN" --root "$T_ROOT" \
+        create k8 -t busybox "${NONET[@]}" >/dev/null 2>&1
+    t_is "create: data written out, renamed into place, then synced" "$(awk '
+        /^sync_file_range\(/ { print "write" } /^renameat2\(.*\/k8", RENAME_NOREPLACE/ { print "rename" }
+        /^syncfs\(/ { print "syncfs" }' "$WORK/create.trace" | uniq | tr '\n' ' ')" "write rename syncfs "
+    lxm delete k8 >/dev/null 2>&1
     killed_at fsmount copy u1 k6
     t_ok "copy killed mid-way: no container k6" test ! -e "$CT/k6"
     killed_at symlink:when=100 image import "$WORK/bb.tar.zst" --alias k7
@@ -193,6 +206,16 @@ if command -v strace >/dev/null; then
     t_ok "the next snapshot works" lxm snapshot u1 k3
     t_ok "the next import works" lxm -q image import "$WORK/bb.tar.zst" --alias k4
     t_is "what the killed commands left was swept" "$(hidden)" ""
+    # A sweep skips a container directory it found clean while its mtime
+    # is unchanged (noted once older than 2 s); a temp file left there
+    # later, its owner dead, still goes.
+    sleep 2.1
+    lxm snapshot --list u1 >/dev/null
+    t_is "the sweep noted u1's directory clean" "$(grep -c '^u1 [0-9]* [0-9]*$' "$T_ROOT/run/lxm/.leftovers-clean")" 1
+    dead=$(sh -c 'echo $$')
+    touch "$CT/u1/config.yaml.tmp.$dead-1.AbCdEf"
+    lxm snapshot --list u1 >/dev/null
+    t_ok "a dead owner's temp file in a directory noted clean is swept" test ! -e "$CT/u1/config.yaml.tmp.$dead-1.AbCdEf"
 else
     t_skip "kill -9 during create/copy/snapshot/import" "strace not installed"
 fi
