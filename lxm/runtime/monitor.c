@@ -226,7 +226,8 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
      * failure is left to the boot, which tries again and says why. */
     struct lxm_error e = {0};
     if (r == 0)
-        m->rootfd = lxm_userns_rootfs_fd_early(m->c, &m->userns, &m->userns_helper, &e);
+        m->rootfd =
+            lxm_userns_rootfs_fd_early(m->c, &m->userns, &m->userns_helper, m->layers, &e);
     pthread_join(tid, NULL);
     if (r == 0 && job.r < 0) {
         *err = job.err;
@@ -277,10 +278,13 @@ static pid_t clone_child(struct monitor *m, const struct lxm_cgroup_entry *entry
     /* The child is created in the cgroup2 directory and joins each v1
      * hierarchy itself, first thing (cgroup-enter.h: no global lock); it
      * unshares its cgroup namespace later, so that the namespace's root is
-     * the container's cgroup on v1 controllers too. With locked mounts the
+     * the container's cgroup on v1 controllers too. It makes its network,
+     * IPC and UTS namespaces itself next (owned by its user namespace all
+     * the same), while we write its id map: a network namespace is the
+     * costliest part of a clone (wait_child_ns). With locked mounts the
      * mount namespace is unshared by the child too (rootfs-lock.c). */
     struct clone_args args = {
-        .flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_PIDFD |
+        .flags = CLONE_NEWPID | CLONE_PIDFD |
                  (locked ? 0 : CLONE_NEWNS) | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0) |
                  (m->userns.enabled ? CLONE_NEWUSER : 0),
         .pidfd = (uint64_t)(uintptr_t)pidfd,
@@ -336,17 +340,37 @@ static int prepare_userns(struct monitor *m, pid_t pid, int *rootfd, struct lxm_
     return 0;
 }
 
-/* Host-side steps between clone and release; the child is waiting (it
- * has joined its cgroups by then or is joining them, see clone_child). */
-static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_error *err)
+/* The child says once it has its own network, IPC and UTS namespaces
+ * (child.c); EOF means it failed, and err_r has its reason. */
+static int wait_child_ns(int sync_w, int err_r, struct lxm_error *err)
 {
-    int r;
+    char c;
+    ssize_t n;
+    while ((n = read(sync_w, &c, 1)) < 0 && errno == EINTR)
+        ;
+    if (n == 1)
+        return 0;
+    char msg[LXM_ERROR_MAX];
+    read_child_error(err_r, msg, sizeof(msg));
+    return lxm_error_set(err, EIO, "%s", msg[0] ? msg : "init died before it had its namespaces");
+}
+
+/* Host-side steps between clone and release; the child is waiting (it
+ * has joined its cgroups by then or is joining them, see clone_child).
+ * Its id map first: the child makes its namespaces meanwhile, which the
+ * network and the locked mounts need. */
+static int prepare_child(struct monitor *m, pid_t pid, int sync_w, int err_r, int *rootfd,
+                         struct lxm_error *err)
+{
+    int r = prepare_userns(m, pid, rootfd, err);
+    if (r < 0 || (r = wait_child_ns(sync_w, err_r, err)) < 0)
+        return r;
     if (m->net) {
         r = lxm_network_attach(m->net, pid, err);
         if (r < 0)
             return lxm_error_prefix(err, "network");
     }
-    return prepare_userns(m, pid, rootfd, err);
+    return 0;
 }
 
 /* `mounts:` are staged in the monitor's own mount namespace (a slave of
@@ -486,7 +510,7 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     if (pid < 0)
         return lxm_error_errno(err, saved, "clone3");
     _cleanup_close_ int rootfd = -1;
-    r = prepare_child(m, pid, &rootfd, err);
+    r = prepare_child(m, pid, sync_w, err_r, &rootfd, err);
     if (r == 0 && lxm_mounts_locked(m->cfg))
         r = build_locked(m, pidfd, rootfd, err);
     if (r == 0)
@@ -515,6 +539,19 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
 
 /* --- teardown --------------------------------------------------------------------- */
 
+/* What the first boot's rootfs was made with, once init has its own
+ * copy: the throwaway user ns's helper and the layer mounts (each close
+ * is an RCU grace period, which the start command does not wait for). */
+static void release_early_rootfs(struct monitor *m)
+{
+    lxm_idmap_userns_reap(&m->userns_helper);
+    for (size_t i = 0; i < ARRAY_SIZE(m->layers); i++)
+        if (m->layers[i] >= 0) {
+            close(m->layers[i]);
+            m->layers[i] = -1;
+        }
+}
+
 static void teardown_boot(struct monitor *m)
 {
     if (m->net) {
@@ -530,7 +567,7 @@ static void teardown_boot(struct monitor *m)
         close(m->rootfd);
         m->rootfd = -1;
     }
-    lxm_idmap_userns_reap(&m->userns_helper);
+    release_early_rootfs(m);
 }
 
 /* The host side goes only while the state file still names us: should a
@@ -829,7 +866,8 @@ static void monitor_init(struct monitor *m, struct lxm_container *c)
                           .idle_fd = -1,
                           .exe_fd = -1,
                           .frozen_fd = -1,
-                          .host_mntns = -1};
+                          .host_mntns = -1,
+                          .layers = {-1, -1}};
 }
 
 void lxm_monitor_main(struct lxm_container *c, int result_fd)
@@ -879,11 +917,12 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     lxm_write_all(result_fd, verdict, strlen(verdict));
     close(result_fd);
     /* Init has its own copy of the tree by now: the stage goes once the
-     * start command has its answer (an umount), and the helper of the
+     * start command has its answer (an umount), the helper of the
      * rootfs's user ns is reaped (waiting for it to exit can take a
-     * scheduler tick on a busy host). */
+     * scheduler tick on a busy host) and the rootfs's layer mounts are
+     * closed (RCU grace periods). */
     unstage_mounts(&m);
-    lxm_idmap_userns_reap(&m.userns_helper);
+    release_early_rootfs(&m);
     monitor_trim_memory(&m);
     /* A guest ready once init runs: idle at once, not at the first event. */
     if (monitor_may_idle(&m))
