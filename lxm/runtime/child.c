@@ -117,16 +117,9 @@ static void reset_signals(void)
 
 static int child_run(struct lxm_boot *b, struct lxm_error *err)
 {
-    /* Ours from the clone on, while the monitor works on the host side
-     * (the id map): the namespaces the clone left to us (clone_child in
-     * monitor.c), then lo; the monitor waits for the word before it
-     * attaches the network or builds the locked mounts. */
-    if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
-        return lxm_error_errno(err, errno, "unshare network, IPC and UTS namespaces");
+    /* Ours from the clone on, while the monitor works on the host side. */
     if (lxm_link_lo_up(err) < 0)
         return lxm_error_prefix(err, "network");
-    if (lxm_write_all(b->sync_fd, "n", 1) < 0)
-        return lxm_error_errno(err, errno, "tell the monitor");
     char go;
     ssize_t n;
     while ((n = read(b->sync_fd, &go, 1)) < 0 && errno == EINTR)

@@ -278,13 +278,10 @@ static pid_t clone_child(struct monitor *m, const struct lxm_cgroup_entry *entry
     /* The child is created in the cgroup2 directory and joins each v1
      * hierarchy itself, first thing (cgroup-enter.h: no global lock); it
      * unshares its cgroup namespace later, so that the namespace's root is
-     * the container's cgroup on v1 controllers too. It makes its network,
-     * IPC and UTS namespaces itself next (owned by its user namespace all
-     * the same), while we write its id map: a network namespace is the
-     * costliest part of a clone (wait_child_ns). With locked mounts the
+     * the container's cgroup on v1 controllers too. With locked mounts the
      * mount namespace is unshared by the child too (rootfs-lock.c). */
     struct clone_args args = {
-        .flags = CLONE_NEWPID | CLONE_PIDFD |
+        .flags = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_PIDFD |
                  (locked ? 0 : CLONE_NEWNS) | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0) |
                  (m->userns.enabled ? CLONE_NEWUSER : 0),
         .pidfd = (uint64_t)(uintptr_t)pidfd,
@@ -340,37 +337,17 @@ static int prepare_userns(struct monitor *m, pid_t pid, int *rootfd, struct lxm_
     return 0;
 }
 
-/* The child says once it has its own network, IPC and UTS namespaces
- * (child.c); EOF means it failed, and err_r has its reason. */
-static int wait_child_ns(int sync_w, int err_r, struct lxm_error *err)
-{
-    char c;
-    ssize_t n;
-    while ((n = read(sync_w, &c, 1)) < 0 && errno == EINTR)
-        ;
-    if (n == 1)
-        return 0;
-    char msg[LXM_ERROR_MAX];
-    read_child_error(err_r, msg, sizeof(msg));
-    return lxm_error_set(err, EIO, "%s", msg[0] ? msg : "init died before it had its namespaces");
-}
-
 /* Host-side steps between clone and release; the child is waiting (it
- * has joined its cgroups by then or is joining them, see clone_child).
- * Its id map first: the child makes its namespaces meanwhile, which the
- * network and the locked mounts need. */
-static int prepare_child(struct monitor *m, pid_t pid, int sync_w, int err_r, int *rootfd,
-                         struct lxm_error *err)
+ * has joined its cgroups by then or is joining them, see clone_child). */
+static int prepare_child(struct monitor *m, pid_t pid, int *rootfd, struct lxm_error *err)
 {
-    int r = prepare_userns(m, pid, rootfd, err);
-    if (r < 0 || (r = wait_child_ns(sync_w, err_r, err)) < 0)
-        return r;
+    int r;
     if (m->net) {
         r = lxm_network_attach(m->net, pid, err);
         if (r < 0)
             return lxm_error_prefix(err, "network");
     }
-    return 0;
+    return prepare_userns(m, pid, rootfd, err);
 }
 
 /* `mounts:` are staged in the monitor's own mount namespace (a slave of
@@ -510,7 +487,7 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     if (pid < 0)
         return lxm_error_errno(err, saved, "clone3");
     _cleanup_close_ int rootfd = -1;
-    r = prepare_child(m, pid, sync_w, err_r, &rootfd, err);
+    r = prepare_child(m, pid, &rootfd, err);
     if (r == 0 && lxm_mounts_locked(m->cfg))
         r = build_locked(m, pidfd, rootfd, err);
     if (r == 0)
