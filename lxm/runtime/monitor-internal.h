@@ -73,6 +73,7 @@ struct monitor {
     char *stage_dir;
     int rootfd;              /* the first boot's rootfs, made during the setup; -1 */
     struct lxm_userns_helper userns_helper; /* its user ns's, reaped after the answer */
+    int layers[2];           /* the mounts it was made from, closed after the answer; -1 */
     uint64_t starttime;      /* our own, recorded in the state file */
     int listen_fd;
     int master_fd;

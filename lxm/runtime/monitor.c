@@ -228,7 +228,8 @@ static int monitor_setup(struct monitor *m, struct lxm_error *err)
      * failure is left to the boot, which tries again and says why. */
     struct lxm_error e = {0};
     if (r == 0)
-        m->rootfd = lxm_userns_rootfs_fd_early(m->c, &m->userns, &m->userns_helper, &e);
+        m->rootfd =
+            lxm_userns_rootfs_fd_early(m->c, &m->userns, &m->userns_helper, m->layers, &e);
     pthread_join(tid, NULL);
     if (r == 0 && job.r < 0) {
         *err = job.err;
@@ -517,6 +518,19 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
 
 /* --- teardown --------------------------------------------------------------------- */
 
+/* What the first boot's rootfs was made with, once init has its own
+ * copy: the throwaway user ns's helper and the layer mounts (each close
+ * is an RCU grace period, which the start command does not wait for). */
+static void release_early_rootfs(struct monitor *m)
+{
+    lxm_idmap_userns_reap(&m->userns_helper);
+    for (size_t i = 0; i < ARRAY_SIZE(m->layers); i++)
+        if (m->layers[i] >= 0) {
+            close(m->layers[i]);
+            m->layers[i] = -1;
+        }
+}
+
 static void teardown_boot(struct monitor *m)
 {
     if (m->net) {
@@ -532,7 +546,7 @@ static void teardown_boot(struct monitor *m)
         close(m->rootfd);
         m->rootfd = -1;
     }
-    lxm_idmap_userns_reap(&m->userns_helper);
+    release_early_rootfs(m);
 }
 
 /* The host side goes only while the state file still names us: should a
@@ -838,7 +852,8 @@ static void monitor_init(struct monitor *m, struct lxm_container *c)
                           .idle_fd = -1,
                           .exe_fd = -1,
                           .frozen_fd = -1,
-                          .host_mntns = -1};
+                          .host_mntns = -1,
+                          .layers = {-1, -1}};
 }
 
 void lxm_monitor_main(struct lxm_container *c, int result_fd)
@@ -893,11 +908,12 @@ void lxm_monitor_main(struct lxm_container *c, int result_fd)
     lxm_write_all(result_fd, verdict, strlen(verdict));
     close(result_fd);
     /* Init has its own copy of the tree by now: the stage goes once the
-     * start command has its answer (an umount), and the helper of the
+     * start command has its answer (an umount), the helper of the
      * rootfs's user ns is reaped (waiting for it to exit can take a
-     * scheduler tick on a busy host). */
+     * scheduler tick on a busy host) and the rootfs's layer mounts are
+     * closed (RCU grace periods). */
     unstage_mounts(&m);
-    lxm_idmap_userns_reap(&m.userns_helper);
+    release_early_rootfs(&m);
     monitor_trim_memory(&m);
     /* A guest ready once init runs: idle at once, not at the first event. */
     if (monitor_may_idle(&m))

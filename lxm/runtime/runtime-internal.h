@@ -54,9 +54,12 @@ int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *c
 int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns *u, pid_t pid,
                          struct lxm_error *err);
 /* The same before init exists: idmapped with a throwaway user ns of the
- * same map, whose helper *h is for lxm_idmap_userns_reap later. */
+ * same map, whose helper *h is for lxm_idmap_userns_reap later; the
+ * mounts the rootfs was made from (struct lxm_storage_mount's layers, -1
+ * for none) are the caller's to close, later too. */
 int lxm_userns_rootfs_fd_early(const struct lxm_container *c, const struct lxm_userns *u,
-                               struct lxm_userns_helper *h, struct lxm_error *err);
+                               struct lxm_userns_helper *h, int layers[2],
+                               struct lxm_error *err);
 /* The ids on disk of a stopped c's rootfs: *shifted (with *map) when
  * they are host ids (the shifted layout), else the container's own. */
 int lxm_userns_disk_map(const struct lxm_container *c, struct lxm_idmap *map, bool *shifted,

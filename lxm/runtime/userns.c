@@ -180,9 +180,9 @@ static int open_mount(int userns, const char *source, unsigned flags, struct lxm
 }
 
 static int rootfs_fd_in(const struct lxm_container *c, const struct lxm_userns *u, int userns,
-                        struct lxm_error *err)
+                        int *layers, struct lxm_error *err)
 {
-    struct lxm_storage_mount how = { .userns_fd = userns };
+    struct lxm_storage_mount how = { .userns_fd = userns, .layers = layers };
     if (userns >= 0 && !lxm_idmap_host_root(&u->map, &how.root_uid, &how.root_gid))
         return lxm_error_set(err, EINVAL, "rootfs of %s: the id map has no root", c->name);
     int fd = u->storage->mount(u->image[0] ? u->image : NULL, c->dir, &how, err);
@@ -205,18 +205,18 @@ int lxm_userns_rootfs_fd(const struct lxm_container *c, const struct lxm_userns 
         if (userns < 0)
             return lxm_error_errno(err, errno, "open %s", path);
     }
-    return rootfs_fd_in(c, u, userns, err);
+    return rootfs_fd_in(c, u, userns, NULL, err);
 }
 
 int lxm_userns_rootfs_fd_early(const struct lxm_container *c, const struct lxm_userns *u,
-                               struct lxm_userns_helper *h, struct lxm_error *err)
+                               struct lxm_userns_helper *h, int layers[2], struct lxm_error *err)
 {
     *h = (struct lxm_userns_helper){0};
     _cleanup_close_ int userns = -1;
     /* The same map gives the same owners through any user ns. */
     if (idmapped(u) && (userns = lxm_idmap_userns_open_nowait(&u->map, h, err)) < 0)
         return lxm_error_prefix(err, "rootfs of %s: user namespace", c->name);
-    return rootfs_fd_in(c, u, userns, err);
+    return rootfs_fd_in(c, u, userns, layers, err);
 }
 
 static int stage_one(int dirfd, int idx, int mfd, const char *source, struct lxm_error *err)

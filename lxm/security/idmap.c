@@ -851,7 +851,11 @@ int lxm_idmap_become_root(struct lxm_error *err)
 /* The helper lives in the new user ns only to be pointed at: it waits for
  * the pipe to close. It shares our memory (CLONE_VM: a fork costs
  * milliseconds here, for nothing) and runs with every signal blocked, so
- * it never runs a handler of ours nor touches our errno. */
+ * it never runs a handler of ours nor touches our errno. Its pipe's fds
+ * are in its own stack block, not in our stack frame: it may first run
+ * after we have returned and reused that frame (a busy host), and with fds
+ * read from there it waited forever on a pipe it held open itself, and
+ * its reaper (the monitor) and the start command with it. */
 static int userns_helper(void *arg)
 {
     const int *hold = arg;
@@ -877,8 +881,13 @@ int lxm_idmap_userns_open_nowait(const struct lxm_idmap *map, struct lxm_userns_
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
+    /* At the far end of its stack block (which grows down from the top),
+     * which lives until the helper is reaped. */
+    int *fds = (int *)(void *)stack;
+    fds[0] = hold[0];
+    fds[1] = hold[1];
     pid_t pid =
-        clone(userns_helper, stack + HELPER_STACK_SIZE, CLONE_NEWUSER | CLONE_VM | SIGCHLD, hold);
+        clone(userns_helper, stack + HELPER_STACK_SIZE, CLONE_NEWUSER | CLONE_VM | SIGCHLD, fds);
     int saved = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
     close(hold[0]);

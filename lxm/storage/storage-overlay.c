@@ -190,6 +190,10 @@ static int ovl_mount(const char *image, const char *vol, const struct lxm_storag
             r = lxm_error_errno(err, errno, "mount overlay for %s", vol);
     }
     restore_creds(&s);
+    if (r == 0 && how->layers) {
+        how->layers[0] = TAKE_FD(lmnt);
+        how->layers[1] = TAKE_FD(vmnt);
+    }
     return r < 0 ? r : mfd;
 }
 

@@ -28,6 +28,11 @@ struct lxm_storage_mount {
     uid_t root_uid;             /* host ids of the container's root, */
     gid_t root_gid;             /* when userns_fd >= 0 */
     bool readonly;
+    /* NULL, or 2 ints where a backend that makes mounts of its own to
+     * build the rootfs from (overlay's idmapped layers) hands them over,
+     * -1 for none, instead of closing them: closing a detached mount waits
+     * for an RCU grace period, which a start leaves for after its answer. */
+    int *layers;
 };
 
 struct lxm_storage_ops {
