@@ -99,7 +99,10 @@ else
 
     spawn_in c1 /dev/null sleep 1000
     sleeper=$SPAWNED
-    t_wait 5 grep -q . /proc/$sleeper/cgroup
+    # Until it has exec'd, the waiting subshell may still have a `sleep
+    # 0.02` of its loop in the group: two pids.
+    sleeping() { [ "$(tr '\0' ' ' <"/proc/$sleeper/cmdline" 2>/dev/null)" = "sleep 1000 " ]; }
+    t_ok "the spawned sleep 1000 runs" t_wait 5 sleeping
     t_is "attached in every hierarchy" \
         "$(awk -F: '{print $3}' /proc/$sleeper/cgroup | sort -u)" "/$LXM_CGROUP_PARENT/c1"
     t_is "stats: pids current" "$(stat_of c1 pids_current)" 1
