@@ -206,3 +206,15 @@ t_wait() {
     for ((i = 0; i < secs * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
     return 1
 }
+
+# t_ip6_settled NAME: the container's eth0 has a global IPv6 address that
+# is no longer tentative: duplicate address detection (about a second) is
+# over and the address answers. Readiness does not wait for it; a packet
+# sent before it is lost. Use with t_wait.
+t_ip6_settled() {
+    local a idx plen scope flags dev
+    while read -r a idx plen scope flags dev; do
+        [ "$dev" = eth0 ] && [ "$scope" = 00 ] && (((0x$flags & 0x40) == 0)) && return 0
+    done < <(lxm attach "$1" -- cat /proc/net/if_inet6)
+    return 1
+}

@@ -24,16 +24,6 @@ t_on_exit config
 
 ip6_of() { lxm list --format json | jq -r --arg n "$1" '.[] | select(.name == $n) | .ipv6[0] // empty' | sed 's|/.*||'; }
 has_ip6() { [ -n "$(ip6_of "$1")" ]; }
-# A global address on eth0 that is no longer tentative: duplicate address
-# detection (about a second) is over and the address answers. Readiness
-# does not wait for it; a ping sent before it is lost.
-ip6_settled() {
-    local a idx plen scope flags dev
-    while read -r a idx plen scope flags dev; do
-        [ "$dev" = eth0 ] && [ "$scope" = 00 ] && (((0x$flags & 0x40) == 0)) && return 0
-    done < <(lxm attach "$1" -- cat /proc/net/if_inet6)
-    return 1
-}
 prefix64() { python3 -c 'import ipaddress,sys; print(ipaddress.ip_interface(sys.argv[1]).network)' "$1"; }
 dnsmasq_args() {
     local p
@@ -62,8 +52,8 @@ t_ok "start $A" lxm start "$A"
 t_ok "start $B" lxm start "$B"
 t_ok "$A gets an IPv6 address (SLAAC, no guest config)" t_wait 20 has_ip6 "$A"
 t_ok "$B gets an IPv6 address" t_wait 20 has_ip6 "$B"
-t_ok "$A's address is settled (DAD over)" t_wait 20 ip6_settled "$A"
-t_ok "$B's address is settled" t_wait 20 ip6_settled "$B"
+t_ok "$A's address is settled (DAD over)" t_wait 20 t_ip6_settled "$A"
+t_ok "$B's address is settled" t_wait 20 t_ip6_settled "$B"
 IPA=$(ip6_of "$A") IPB=$(ip6_of "$B")
 t_is "$A's address is in the bridge's /64" "$(prefix64 "$IPA/64")" "$(prefix64 "$BR6")"
 t_like "lxm list has an IPV6 column" "$(lxm list | head -1)" "IPV4 +IPV6"
@@ -87,7 +77,7 @@ elif ! lxm create "$D" -t debian >/dev/null 2>&1; then
 else
     t_ok "Debian: start" lxm start "$D"
     t_ok "Debian: networkd takes the RA: an IPv6 address" t_wait 30 has_ip6 "$D"
-    t_ok "Debian: its address is settled" t_wait 20 ip6_settled "$D"
+    t_ok "Debian: its address is settled" t_wait 20 t_ip6_settled "$D"
     IPD=$(ip6_of "$D")
     t_is "Debian: its address is in the bridge's /64" "$(prefix64 "$IPD/64")" "$(prefix64 "$BR6")"
     t_like "Debian: the AAAA of its name is that address" "$(lxm attach "$A" -- nslookup -type=AAAA "$D" 2>&1)" "$IPD"

@@ -61,14 +61,6 @@ P1=$(pick_port 1) P2=$(pick_port 2) P3=$(pick_port 3) P4=$(pick_port 4)
 
 pid_of() { lxm info "$1" --format json | jq -r '.pid // empty'; }
 ip6_of() { lxm list --format json | jq -r --arg n "$1" '.[] | select(.name==$n) | .ipv6[0] // empty' | cut -d/ -f1; }
-# eth0's global address no longer tentative (DAD over): it answers.
-ip6_settled() {
-    local a idx plen scope flags dev
-    while read -r a idx plen scope flags dev; do
-        [ "$dev" = eth0 ] && [ "$scope" = 00 ] && (((0x$flags & 0x40) == 0)) && return 0
-    done < <(lxm attach "$1" -- cat /proc/net/if_inet6)
-    return 1
-}
 monitor_of() {
     local init mon
     init=$(pid_of "$1")
@@ -134,8 +126,8 @@ BR6=$(lxm net status --format json | jq -r '.ipv6 // empty' | cut -d/ -f1)
 [ -n "$BR6" ] || { t_report fail "the bridge has an IPv6 address"; t_done; exit; }
 t_is "4 chains for $A in ip" "$(chains_of "$A" ip)" 4
 t_is "4 chains for $A in ip6" "$(chains_of "$A" ip6)" 4
-t_ok "$A has its IPv6 address" t_wait 20 ip6_settled "$A"
-t_ok "$B has its IPv6 address" t_wait 20 ip6_settled "$B"
+t_ok "$A has its IPv6 address" t_wait 20 t_ip6_settled "$A"
+t_ok "$B has its IPv6 address" t_wait 20 t_ip6_settled "$B"
 A6=$(ip6_of "$A")
 t_like "the ip6 forward goes to $A's SLAAC address" "$(nft list chain ip6 "$TABLE" "p-$(t_id "$A")")" \
     "ip6 daddr != ::1 tcp dport $P1 dnat to \\[$A6\\]:80"
