@@ -218,3 +218,23 @@ t_ip6_settled() {
     done < <(lxm attach "$1" -- cat /proc/net/if_inet6)
     return 1
 }
+
+# t_pid NAME: the container's init pid as lxm info reports it (empty if none).
+t_pid() { lxm info "$1" --format json | jq -r '.pid // empty'; }
+
+# UDP for the port-forward suites (python3 -c): T_UDP_CLIENT ADDR PORT sends
+# "ping" and prints the answer, over the family of ADDR; T_UDP_SERVER 4|6
+# answers on port 53 of every address of that family, "pong from SENDER".
+T_UDP_CLIENT='import socket, sys
+fam, _, _, _, addr = socket.getaddrinfo(sys.argv[1], int(sys.argv[2]), type=socket.SOCK_DGRAM)[0]
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(b"ping", addr)
+print(s.recvfrom(200)[0].decode())'
+T_UDP_SERVER='import socket, sys
+six = sys.argv[1] == "6"
+s = socket.socket(socket.AF_INET6 if six else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("::" if six else "0.0.0.0", 53))
+while True:
+    d, a = s.recvfrom(200)
+    s.sendto(b"pong from " + a[0].encode(), a)'

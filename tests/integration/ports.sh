@@ -54,11 +54,10 @@ P1=$(pick_port 1) P2=$(pick_port 2) P3=$(pick_port 3)
 # The host's own address outside lxm's bridges, if it has one.
 HOSTIP=$(ip -4 -o addr show scope global | awk '$2 !~ /^(lx|veth|v)/ {print $4}' | cut -d/ -f1 | head -1)
 
-pid_of() { lxm info "$1" --format json | jq -r '.pid // empty'; }
 ipv4_of() { lxm list --format json | jq -r --arg n "$1" '.[] | select(.name==$n) | .ipv4[0] // empty' | cut -d/ -f1; }
 monitor_of() { # the lxm-monitor of container $1 of this root: its init's parent
     local init mon
-    init=$(pid_of "$1")
+    init=$(t_pid "$1")
     [ -n "$init" ] || return 0
     mon=$(ps -o ppid= -p "$init" | tr -d ' ')
     [ "$(cat "/proc/$mon/comm" 2>/dev/null)" = lxm-monitor ] && echo "$mon"
@@ -78,19 +77,8 @@ chains_of() {
 localnet() { cat "/proc/sys/net/ipv4/conf/$BR/route_localnet" 2>/dev/null; }
 get() { timeout 5 "$BB" wget -q -O - "http://$1/" 2>&1; } # from the host
 get_in() { lxm attach "$1" -- timeout 5 wget -q -O - "http://$2/" 2>&1; }
-UDP_CLIENT='import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(3)
-s.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
-print(s.recvfrom(200)[0].decode())'
-UDP_SERVER='import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 53))
-while True:
-    d, a = s.recvfrom(200)
-    s.sendto(b"pong from " + a[0].encode(), a)'
-udp() { timeout 5 "$PY" -c "$UDP_CLIENT" "$1" "$2" 2>&1; }                # from the host
-udp_in() { timeout 5 nsenter -t "$(pid_of "$1")" -n "$PY" -c "$UDP_CLIENT" "$2" "$3" 2>&1; } # in $1's netns
+udp() { timeout 5 "$PY" -c "$T_UDP_CLIENT" "$1" "$2" 2>&1; }                # from the host
+udp_in() { timeout 5 nsenter -t "$(t_pid "$1")" -n "$PY" -c "$T_UDP_CLIENT" "$2" "$3" 2>&1; } # in $1's netns
 
 t_ok "create $A" lxm create "$A" -t busybox
 t_ok "create $B" lxm create "$B" -t busybox
@@ -146,10 +134,10 @@ else
 fi
 
 if [ -n "$PY" ]; then
-    nsenter -t "$(pid_of "$A")" -n "$PY" -c "$UDP_SERVER" &
+    nsenter -t "$(t_pid "$A")" -n "$PY" -c "$T_UDP_SERVER" 4 &
     USRV=$!
     t_on_exit "kill $USRV"
-    t_ok "udp echo server listens in $A" t_wait 20 sh -c "nsenter -t $(pid_of "$A") -n ss -Hlnu | grep -q ':53 '"
+    t_ok "udp echo server listens in $A" t_wait 20 sh -c "nsenter -t $(t_pid "$A") -n ss -Hlnu | grep -q ':53 '"
     t_is "udp: host -> 127.0.0.1:$P2" "$(udp 127.0.0.1 "$P2")" "pong from $GW"
     t_is "udp: host -> bridge address $GW:$P2" "$(udp "$GW" "$P2")" "pong from $GW"
     t_is "udp: $B -> bridge address $GW:$P2 (hairpin, masqueraded)" "$(udp_in "$B" "$GW" "$P2")" "pong from $GW"
@@ -230,7 +218,7 @@ t_is "restart: chains back" "$(chains_of "$A")" "$NCH"
 t_wait 20 has_ip "$A"
 t_is "restart: same address (kept by dnsmasq)" "$(ipv4_of "$A")" "$AIP"
 mon=$(monitor_of "$A")
-init=$(pid_of "$A")
+init=$(t_pid "$A")
 gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 if [ -n "$mon" ] && [ -n "$init" ]; then
     kill -9 "$mon" "$init"
@@ -247,7 +235,7 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
     t_is "stop $B: its chains gone" "$(chains_of "$B")" 0
     t_is "stop $B: route_localnet put back" "$(localnet)" 0
     t_ok "start $A once more" lxm start "$A"
-    init=$(pid_of "$A")
+    init=$(t_pid "$A")
     mon=$(monitor_of "$A")
     kill -9 "$mon" "$init"
     t_ok "crash 2: lxm list sees $A stopped" t_wait 10 is_stopped "$A"
@@ -258,7 +246,7 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
     # Forwards whose container has no state at all (its run dir lost):
     # found by doctor, removed by --fix.
     t_ok "start $A for the leftover check" lxm start "$A"
-    init=$(pid_of "$A")
+    init=$(t_pid "$A")
     mon=$(monitor_of "$A")
     kill -9 "$mon" "$init"
     t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"

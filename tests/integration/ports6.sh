@@ -59,11 +59,10 @@ P1=$(pick_port 1) P2=$(pick_port 2) P3=$(pick_port 3) P4=$(pick_port 4)
 [ "$P3" = "$P1" ] || [ "$P3" = "$P2" ] && P3=$((P2 + 1))
 [ "$P4" = "$P1" ] || [ "$P4" = "$P2" ] || [ "$P4" = "$P3" ] && P4=$((P3 + 1))
 
-pid_of() { lxm info "$1" --format json | jq -r '.pid // empty'; }
 ip6_of() { lxm list --format json | jq -r --arg n "$1" '.[] | select(.name==$n) | .ipv6[0] // empty' | cut -d/ -f1; }
 monitor_of() {
     local init mon
-    init=$(pid_of "$1")
+    init=$(t_pid "$1")
     [ -n "$init" ] || return 0
     mon=$(ps -o ppid= -p "$init" | tr -d ' ')
     [ "$(cat "/proc/$mon/comm" 2>/dev/null)" = lxm-monitor ] && echo "$mon"
@@ -74,20 +73,9 @@ localnet() { cat "/proc/sys/net/ipv4/conf/$BR/route_localnet" 2>/dev/null; }
 get() { timeout 5 "$BB" wget -q -O - "http://$1/" 2>&1; }                  # from the host
 get_out() { timeout 5 ip netns exec "$NS" "$BB" wget -q -O - "http://$1/" 2>&1; } # from outside
 get_in() { lxm attach "$1" -- timeout 5 wget -q -O - "http://$2/" 2>&1; }  # from container $1
-UDP_CLIENT='import socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.settimeout(3)
-s.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
-print(s.recvfrom(200)[0].decode())'
-UDP_SERVER='import socket
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.bind(("::", 53))
-while True:
-    d, a = s.recvfrom(200)
-    s.sendto(b"pong from " + a[0].encode(), a)'
-udp() { timeout 5 "$PY" -c "$UDP_CLIENT" "$1" "$2" 2>&1; }
-udp_out() { timeout 5 ip netns exec "$NS" "$PY" -c "$UDP_CLIENT" "$1" "$2" 2>&1; }
-udp_in() { timeout 5 nsenter -t "$(pid_of "$1")" -n "$PY" -c "$UDP_CLIENT" "$2" "$3" 2>&1; }
+udp() { timeout 5 "$PY" -c "$T_UDP_CLIENT" "$1" "$2" 2>&1; }
+udp_out() { timeout 5 ip netns exec "$NS" "$PY" -c "$T_UDP_CLIENT" "$1" "$2" 2>&1; }
+udp_in() { timeout 5 nsenter -t "$(t_pid "$1")" -n "$PY" -c "$T_UDP_CLIENT" "$2" "$3" 2>&1; }
 
 t_ok "create $A" lxm create "$A" -t busybox
 t_ok "create $B" lxm create "$B" -t busybox
@@ -151,10 +139,10 @@ t_is "tcp: $B -> [$BR6]:$P1 (hairpin)" "$(get_in "$B" "[$BR6]:$P1")" "hello-$A"
 t_is "tcp: outside -> host's veth address [$OUT6::1]:$P1" "$(get_out "[$OUT6::1]:$P1")" "hello-$A"
 t_is "tcp: outside -> bridge [$BR6]:$P1" "$(get_out "[$BR6]:$P1")" "hello-$A"
 
-nsenter -t "$(pid_of "$A")" -n "$PY" -c "$UDP_SERVER" &
+nsenter -t "$(t_pid "$A")" -n "$PY" -c "$T_UDP_SERVER" 6 &
 USRV=$!
 t_on_exit "kill $USRV"
-t_ok "udp echo server listens in $A" t_wait 20 sh -c "nsenter -t $(pid_of "$A") -n ss -Hlnu | grep -q ':53 '"
+t_ok "udp echo server listens in $A" t_wait 20 sh -c "nsenter -t $(t_pid "$A") -n ss -Hlnu | grep -q ':53 '"
 t_is "udp: host -> [$BR6]:$P2" "$(udp "$BR6" "$P2")" "pong from $BR6"
 t_is "udp: $B -> [$BR6]:$P2 (hairpin, masqueraded)" "$(udp_in "$B" "$BR6" "$P2")" "pong from $BR6"
 t_is "udp: outside -> [$OUT6::1]:$P2 (source kept)" "$(udp_out "$OUT6::1" "$P2")" "pong from $OUT6::2"
@@ -240,7 +228,7 @@ t_is "stop: route_localnet put back" "$(localnet)" 0
 t_ok "start $A again" lxm start "$A"
 t_is "restart: ip6 chains back" "$(chains_of "$A" ip6)" 4
 mon=$(monitor_of "$A")
-init=$(pid_of "$A")
+init=$(t_pid "$A")
 if [ -n "$mon" ] && [ -n "$init" ]; then
     kill -9 "$mon" "$init"
     t_ok "crash: monitor and init of $A killed" t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"
