@@ -17,8 +17,11 @@ struct lxm_paths;
 int lxm_parse_size(const char *s, int64_t *out);         /* "512MiB", "1GB", "4096" */
 int lxm_parse_duration_ms(const char *s, int64_t *out);  /* "500ms", "30s", "2m" */
 int lxm_parse_signal(const char *s, int *out);           /* "SIGRTMIN+3", "SIGPWR", "15" */
-/* Container names: [a-z0-9][a-z0-9-]{0,62}. 0 or -EINVAL with a message. */
+/* Container names: [a-z0-9][a-z0-9-]{0,62}, not ending in '-' (the name is
+ * the hostname). 0 or -EINVAL with a message. */
 int lxm_validate_name(const char *name, struct lxm_error *err);
+/* Snapshot names: the same, but a '-' may end them. */
+bool lxm_snapshot_name_ok(const char *name);
 
 struct lxm_kv {                 /* one environment variable */
     char *key;

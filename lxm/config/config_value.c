@@ -18,7 +18,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-#define NAME_RULE "use 1-63 of a-z, 0-9 and '-', starting with a letter or digit"
+#define NAME_RULE "use 1-63 of a-z, 0-9 and '-', starting and ending with a letter or digit"
 
 int lxm_parse_int64(const char *s, int64_t *out)
 {
@@ -180,10 +180,12 @@ void lxm_format_signal(int sig, char *buf, size_t len)
         snprintf(buf, len, "%d", sig);
 }
 
-static bool name_ok(const char *name)
+/* A container's name is also its hostname and DNS name, so it cannot end
+ * in '-' (a hostname label cannot); a snapshot's name may. */
+static bool name_ok(const char *name, bool hostname)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > 63)
+    if (n == 0 || n > 63 || (hostname && name[n - 1] == '-'))
         return false;
     for (size_t i = 0; i < n; i++) {
         char ch = name[i];
@@ -195,7 +197,7 @@ static bool name_ok(const char *name)
 
 int lxm_validate_name(const char *name, struct lxm_error *err)
 {
-    if (!name || !name_ok(name))
+    if (!name || !name_ok(name, true))
         return lxm_error_set(err, EINVAL, "invalid container name '%s' (" NAME_RULE ")",
                              name ? name : "");
     return 0;
@@ -206,7 +208,12 @@ int lxm_validate_name(const char *name, struct lxm_error *err)
 const char *lxm_check_name(const char *s, char *allowed)
 {
     ALLOW(NAME_RULE);
-    return name_ok(s) ? NULL : "is not a valid container name";
+    return name_ok(s, true) ? NULL : "is not a valid container name";
+}
+
+bool lxm_snapshot_name_ok(const char *name)
+{
+    return name && name_ok(name, false);
 }
 
 static bool chars_ok(const char *s, const char *extra, size_t max)

@@ -52,7 +52,7 @@ static int container_image(struct lxm_container *c, char **image, struct lxm_err
 
 int lxm_snapshot_validate_name(const char *snap, struct lxm_error *err)
 {
-    if (lxm_validate_name(snap, NULL) < 0)
+    if (!lxm_snapshot_name_ok(snap))
         return lxm_error_set(err, EINVAL,
                              "invalid snapshot name '%s' (use 1-63 of a-z, 0-9 and '-', "
                              "starting with a letter or digit)",
@@ -403,7 +403,7 @@ int lxm_snapshot_list(const struct lxm_container *c, struct lxm_snapshot **out, 
     size_t count = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || lxm_validate_name(de->d_name, NULL) < 0)
+        if (de->d_name[0] == '.' || !lxm_snapshot_name_ok(de->d_name))
             continue;
         struct lxm_snapshot *grown = realloc(list, (count + 1) * sizeof(*list));
         char *name = grown ? strdup(de->d_name) : NULL;

@@ -153,13 +153,14 @@ static void test_names(void)
     n64[64] = '\0';
     is_int(lxm_validate_name("../x", &err), -EINVAL, "../x refused");
     is_str(err.msg,
-           "invalid container name '../x' (use 1-63 of a-z, 0-9 and '-', starting with a "
-           "letter or digit)",
+           "invalid container name '../x' (use 1-63 of a-z, 0-9 and '-', starting and ending "
+           "with a letter or digit)",
            "name error message");
     ok(lxm_validate_name("A", NULL) < 0, "A refused");
     ok(lxm_validate_name(n64, NULL) < 0, "64 chars refused");
     ok(lxm_validate_name("", NULL) < 0, "empty refused");
     ok(lxm_validate_name("-x", NULL) < 0, "leading '-' refused");
+    ok(lxm_validate_name("x-", NULL) < 0, "trailing '-' refused (not a hostname)");
     ok(lxm_validate_name("a/b", NULL) < 0, "slash refused");
     ok(lxm_validate_name(n63, NULL) == 0, "63 chars accepted");
     ok(lxm_validate_name("web-1", NULL) == 0, "web-1 accepted");
@@ -265,7 +266,7 @@ static void test_config_errors(void)
                  "missing name");
     config_error("name: ../x\n",
                  FILE_NAME ":1:7: name: \"../x\" is not a valid container name (use 1-63 of a-z, "
-                           "0-9 and '-', starting with a letter or digit)",
+                           "0-9 and '-', starting and ending with a letter or digit)",
                  "bad name in the file");
     config_error("name: x\nlimits:\n  cpu_weight: 0\n",
                  FILE_NAME ":3:15: limits.cpu_weight: \"0\" is out of range (use 1..10000)",

@@ -48,6 +48,7 @@ static void test_names(void)
     ok(lxm_snapshot_validate_name("snap0", &err) == 0, "snap0 is a snapshot name");
     ok(lxm_snapshot_validate_name("before-upgrade", &err) == 0,
        "before-upgrade is a snapshot name");
+    ok(lxm_snapshot_validate_name("pre-", &err) == 0, "pre- is a snapshot name (not a hostname)");
     const char *bad[] = {"", "Snap", "a/b", "..", ".hidden", "-x", "a_b"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         lxm_error_clear(&err);
