@@ -777,6 +777,22 @@ static void drop_dev_nodes(const char *rootfs)
     }
 }
 
+/* mmdebstrap's sync-in of the package cache gives /var/cache/apt/archives
+ * the mode of that cache directory (0700), so apt's sandbox user _apt
+ * could not reach archives/partial/ and every apt-get install in the
+ * container warned "Download is performed unsandboxed as root". Debian
+ * ships it 0755; put that back (trees made before this, in the cache, too). */
+static void fix_apt_archives(const char *rootfs)
+{
+    _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    _cleanup_close_ int fd = rootfd < 0 ? -1
+                                        : lxm_open_in_root(rootfd, "var/cache/apt/archives",
+                                                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0700)
+        (void)fchmod(fd, 0755);
+}
+
 /* The template's packages and the create's, each once. */
 static int merged_packages(const struct lxm_template *t, const struct lxm_provision_opts *opts,
                            char ***out)
@@ -842,12 +858,16 @@ static int source_debootstrap(const struct lxm_paths *paths, const struct lxm_te
         return r;
     if (r == 1) {
         lxm_debug("image cache hit: %s", cached);
-        return lxm_image_extract(cached, rootfs, opts->progress, err);
+        r = lxm_image_extract(cached, rootfs, opts->progress, err);
+        if (r == 0)
+            fix_apt_archives(rootfs);
+        return r;
     }
     r = run_bootstrap(paths, t, opts->release, packages, rootfs, opts->progress, err);
     if (r < 0)
         return r;
     drop_dev_nodes(rootfs);
+    fix_apt_archives(rootfs);
     struct lxm_error cache_err = { 0 };
     if (lxm_image_cache_store(paths->images, name, rootfs, opts->progress, &cache_err) < 0)
         lxm_warn("image cache: %s (the container is fine; the next create bootstraps again)",

@@ -38,6 +38,10 @@ echo "# web1 boot_ms $(jq -r .boot_ms <<<"$json"), status '$(jq -r .status <<<"$
 t_like "lxm.log: READY=1 and the lease" "$(last_ready web1)" 'READY=1 at [0-9]+ ms, DHCP lease at [0-9]+ ms'
 t_like "eth0 holds its lease" "$(lxm attach web1 -- ip -4 addr show eth0)" 'inet [0-9.]+/'
 t_like "the default route is there" "$(lxm attach web1 -- ip route show default)" '^default via '
+# apt downloads as _apt into archives/partial/: the bootstrap's package
+# cache must not leave /var/cache/apt/archives 0700 (apt then warns
+# "Download is performed unsandboxed as root" on every install).
+t_ok "_apt reaches /var/cache/apt/archives/partial" lxm attach web1 -u _apt -- test -w /var/cache/apt/archives/partial
 # What apt-get needs next: a name resolves through resolved -> dnsmasq.
 t_like "resolved has eth0's DNS server" "$(lxm attach web1 -- resolvectl dns eth0)" '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+'
 t_like "a name resolves at once (IPv4 or, with the bridge's IPv6, AAAA)" "$(lxm attach web1 -- getent hosts web1.lxm)" '^[0-9a-f.:]+ +web1\.lxm'
