@@ -6,6 +6,7 @@
  *   shell            the user's login shell, always on a pty */
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -109,7 +110,13 @@ static int run(struct lxm_ctx *ctx, enum run_kind kind, const char *cmd, int arg
         lxm_error_clear(err);
         r = lxm_cmd_container(ctx, cmd, name, 0, &c, err);
     }
-    return r < 0 ? r : lxm_runtime_attach(c, &a.opts, err);
+    if (r < 0)
+        return r;
+    r = lxm_runtime_attach(c, &a.opts, err);
+    /* The command could not be exec'd: why, and the shell's 127 or 126. */
+    if (r > 0 && err->msg[0])
+        fprintf(stderr, "lxm: error: %s\n", err->msg);
+    return r;
 }
 
 int cmd_attach(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)

@@ -72,7 +72,8 @@ static const struct lxm_command commands[] = {
       "  -u, --user USER[:GROUP]  run as this user (names from the container's passwd/group)\n"
       "      --env K=V         set an environment variable (repeatable)\n"
       "      --cwd DIR         working directory inside the container (default: the user's home)\n"
-      "The exit status is the command's (128+N when killed by signal N).\n" },
+      "The exit status is the command's (128+N when killed by signal N; 127 when it is not\n"
+      "found, 126 when it cannot be executed).\n" },
     { "shell", cmd_shell, "NAME [-u USER[:GROUP]] [--env K=V]...",
       "open the user's login shell inside a running container, on a pty",
       "  -u, --user USER[:GROUP]  whose shell and home (the container's /etc/passwd; default root)\n"

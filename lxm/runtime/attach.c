@@ -75,11 +75,24 @@ static int exit_code(int status)
     return 1;
 }
 
+/* Exit statuses of a command that could not be run, as a shell has them:
+ * not found, found but not executable. The error pipe says why; any other
+ * failure before the exec exits EXIT_SETUP. */
+#define EXIT_NOT_FOUND 127
+#define EXIT_NOT_EXECUTABLE 126
+#define EXIT_SETUP 125
+
+static void fail_child_with(int error_fd, struct lxm_error *err, int status) __attribute__((noreturn));
+static void fail_child_with(int error_fd, struct lxm_error *err, int status)
+{
+    (void)!lxm_write_all(error_fd, err->msg, strlen(err->msg));
+    _exit(status);
+}
+
 static void fail_child(int error_fd, struct lxm_error *err) __attribute__((noreturn));
 static void fail_child(int error_fd, struct lxm_error *err)
 {
-    (void)!lxm_write_all(error_fd, err->msg, strlen(err->msg));
-    _exit(126);
+    fail_child_with(error_fd, err, EXIT_SETUP);
 }
 
 /* HOME, USER, LOGNAME and SHELL of the user, then the caller's --env. */
@@ -125,8 +138,9 @@ static void exec_command(const struct attach_ctx *a, char **env)
     environ = env;
     if (a->opts->argv && a->opts->argv[0]) {
         execvp(a->opts->argv[0], a->opts->argv);
-        lxm_error_errno(&err, errno, "attach: exec %s", a->opts->argv[0]);
-        fail_child(a->error_fd, &err);
+        int e = errno;
+        lxm_error_errno(&err, e, "attach: exec %s", a->opts->argv[0]);
+        fail_child_with(a->error_fd, &err, e == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
     }
     /* A login shell: argv[0] is "-" and the shell's name. */
     const char *base = strrchr(a->user.shell, '/');
@@ -406,7 +420,8 @@ static int wait_command(pid_t pid, int sfd, bool same_pgrp)
 }
 
 /* What the command wrote on its error pipe before dying, as the error;
- * otherwise r. */
+ * otherwise r, its exit status. A command that could not be exec'd keeps
+ * its shell-like status (127, 126) with the message in err. */
 static int command_error(int fd, struct lxm_error *err, int r)
 {
     char msg[LXM_ERROR_MAX];
@@ -414,7 +429,8 @@ static int command_error(int fd, struct lxm_error *err, int r)
     if (n <= 0)
         return r;
     msg[n] = '\0';
-    return lxm_error_set(err, EIO, "%s", msg);
+    int e = lxm_error_set(err, EIO, "%s", msg);
+    return r == EXIT_NOT_FOUND || r == EXIT_NOT_EXECUTABLE ? r : e;
 }
 
 static int run_attach(struct attach_ctx *a, struct lxm_error *err)

@@ -86,7 +86,9 @@ struct lxm_attach_opts {
     bool stdin_tty;
 };
 
-/* Run a command inside; returns its exit status (128+N on signal N). */
+/* Run a command inside; returns its exit status (128+N on signal N). A
+ * command that could not be exec'd returns 127 (not found) or 126 (not
+ * executable), as a shell does, with err saying why. */
 int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *opts, struct lxm_error *err);
 
 /* lxm console: connect to the console pty the monitor of a running c

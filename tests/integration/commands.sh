@@ -52,6 +52,16 @@ out=$(lxm exec "$C" 2>&1); rc=$?
 t_like "exec without a command: usage error" "$rc $out" "^2 lxm: error: exec: missing command"
 out=$(lxm exec nosuch$$ -- true 2>&1); rc=$?
 t_like "exec in a missing container" "$rc $out" "^1 .*container 'nosuch$$' not found"
+# A command that cannot be run exits as a shell's does (127 not found, 126
+# not executable), so a script tells it from the command's own failure.
+t_error "exec of a missing command" 127 "^lxm: error: attach: exec nosuchcmd: No such file or directory$" \
+    lxm exec "$C" -- nosuchcmd
+t_error "exec of a file that is not executable" 126 "^lxm: error: attach: exec /etc/passwd: Permission denied$" \
+    lxm exec "$C" -- /etc/passwd
+out=$(lxm attach "$C" -- /nonexistent/cmd 2>&1); rc=$?
+t_like "attach of a missing command: 127" "$rc $out" "^127 lxm: error: attach: exec /nonexistent/cmd: No such file"
+out=$(lxm exec "$C" --cwd /nonexistent -- true 2>&1); rc=$?
+t_like "exec --cwd missing: exit 1 (not the command's)" "$rc $out" "^1 lxm: error: attach: chdir /nonexistent"
 
 # --- users from the container's own passwd and group ------------------------------------
 t_is "-u NAME" "$(lxm exec "$C" -u daemon -- id -u)" 1
