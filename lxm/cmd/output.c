@@ -350,7 +350,10 @@ static void print_rows(FILE *f, enum lxm_output_format fmt, const struct lxm_val
             if (fmt == LXM_OUT_CSV) {
                 if (c)
                     fputc(',', f);
-                csv_field(f, (v && v->type == V_NULL) || !v ? "" : buf);
+                /* Nothing (null, no items) is an empty field, not the table's "-". */
+                bool empty = !v || v->type == V_NULL ||
+                             ((v->type == V_ARRAY || v->type == V_OBJECT) && v->n == 0);
+                csv_field(f, empty ? "" : buf);
             } else {
                 fprintf(f, "%-*s%s", c + 1 < nc ? (int)width[c] : 0, buf, c + 1 < nc ? "  " : "");
             }

@@ -224,6 +224,8 @@ t_like "list -c ipv6: a column (empty without an address)" "$(lxm list -c name,i
 out=$(lxm list -c name,bogus 2>&1); rc=$?
 t_like "list -c unknown column: usage error naming the columns" "$rc $out" "^2 .*unknown column 'bogus' \(name, state"
 t_like "list -c csv keeps raw numbers" "$(lxm list -c name,memory --format csv | grep "^$C,")" "^$C,[0-9]+$"
+# No address is an empty CSV field, as no pid is (not the table's "-").
+t_is "list csv: no address, an empty field" "$(lxm list -c name,ipv4,ipv6,profiles --format csv | grep "^$C,")" "$C,,,default"
 t_is "list without -c: the default columns" "$(lxm list | head -1 | tr -s ' ')" "NAME STATE IPV4 IPV6 PID TEMPLATE AUTOSTART"
 # Many rows are gathered by several threads (cmd_list.c): every row once,
 # in name order, each with its own state, pid and fields.
