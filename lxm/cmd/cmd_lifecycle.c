@@ -178,6 +178,7 @@ struct stop_args {
     bool kill;
     bool all;
     int64_t ready_timeout_ms;   /* restart: -1 = --no-wait */
+    const char *cmd;            /* stop or restart, for usage errors */
 };
 
 static int stop_opt(int opt, const char *arg, void *data, struct lxm_error *err)
@@ -191,7 +192,7 @@ static int stop_opt(int opt, const char *arg, void *data, struct lxm_error *err)
         char *end;
         double secs = strtod(arg, &end);
         if (end == arg || *end || secs < 0 || secs > 86400)
-            return lxm_usage_error(err, "stop", "-t %s: not a number of seconds", arg);
+            return lxm_usage_error(err, s->cmd, "-t %s: not a number of seconds", arg);
         s->timeout_ms = (int64_t)(secs * 1000);
     } else if (opt == LXM_OPT_NO_WAIT) {
         s->ready_timeout_ms = -1;
@@ -210,6 +211,7 @@ static void stop_defaults(struct stop_args *s)
     s->kill = false;
     s->all = false;
     s->ready_timeout_ms = LXM_READY_TIMEOUT_MS;
+    s->cmd = "stop";
 }
 
 static int stop_one(struct lxm_container *c, void *data, struct lxm_error *err)
@@ -247,6 +249,7 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
 {
     struct stop_args s;
     stop_defaults(&s);
+    s.cmd = "restart";
     const char *name;
     static const struct option longopts[] = {{"timeout", required_argument, NULL, 't'},
                                              {"no-wait", no_argument, NULL, LXM_OPT_NO_WAIT},

@@ -28,6 +28,11 @@ for cmd in info delete log console freeze unfreeze restart wait "config show" "c
     t_is "$cmd NAME extra: one line naming it" "$out" \
         "lxm: error: ${cmd%% *}: unexpected argument 'extra' (see 'lxm ${cmd%% *} --help')"
 done
+# A bad -t is named by the command it was given to.
+for cmd in stop restart; do
+    t_error "$cmd -t x" 2 "^lxm: error: $cmd: -t x: not a number of seconds \(see 'lxm $cmd --help'\)$" \
+        lxm $cmd nosuch -t x
+done
 out=$(lxm --format xml list 2>&1); rc=$?
 t_is "bad --format exits 2" "$rc" 2
 out=$("$LXM_BIN" 2>&1); rc=$?
