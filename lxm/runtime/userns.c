@@ -95,12 +95,12 @@ static int resolve_map(const struct lxm_container *c, const struct lxm_config *c
     const struct lxm_global *g;
     int r = lxm_paths_global(c->paths, &g, err);
     if (r < 0)
-        return r;
+        return r; /* lxm.yaml's FILE:LINE:COL says where */
     struct lxm_subid_files files = {0};
     r = lxm_idmap_parse_default_range(g->idmap_range, &files, err);
-    if (r < 0)
-        return r;
-    return lxm_idmap_resolve(cfg->security.idmap, &files, map, err);
+    if (r == 0)
+        r = lxm_idmap_resolve(cfg->security.idmap, &files, map, err);
+    return r < 0 ? lxm_error_prefix(err, "security.idmap") : 0;
 }
 
 /* A rootfs that is not a plain tree (overlay: an image plus an upper
@@ -139,7 +139,7 @@ int lxm_userns_prepare(const struct lxm_container *c, const struct lxm_config *c
     if (u->enabled) {
         int r = resolve_map(c, cfg, &u->map, err);
         if (r < 0)
-            return lxm_error_prefix(err, "security.idmap");
+            return r;
     }
     int r = find_storage(c, cfg, u, err);
     if (r < 0)
