@@ -376,7 +376,8 @@ static int build_container(const struct lxm_paths *paths, struct lxm_container *
         return lxm_error_errno(err, errno, "create %s", staging);
     r = ops->create(img->rootfs, staging, err);
     if (r == 0)
-        r = lxm_lifecycle_set_identity(img->rootfs, staging, c->name, true, err);
+        r = lxm_lifecycle_set_identity(img->rootfs, staging, cfg->hostname ? cfg->hostname : c->name,
+                                       true, err);
     if (r == 0 && (p->init == LXM_INIT_SYSVINIT || p->init == LXM_INIT_SYSVINIT_OPENRC))
         r = adapt_inittab(img->rootfs, staging, err);
     if (r == 0 && lxm_signals_pending())

@@ -44,6 +44,11 @@ t_is "rootfs: every applet is linked" "$(busybox --list-full | grep -vx bin/busy
 t_is "rootfs: /etc/hostname" "$(cat "$R/etc/hostname")" c1
 t_like "rootfs: /etc/hosts names the container" "$(cat "$R/etc/hosts")" '127\.0\.1\.1[[:space:]]+c1'
 t_is "rootfs: /tmp is 1777" "$(stat -c %a "$R/tmp")" 1777
+# -c hostname=: the guest's init sets its hostname from /etc/hostname.
+t_ok "create c1h -c hostname=web" lxm create c1h -t busybox -c hostname=web
+t_is "-c hostname=: /etc/hostname" "$(cat "$CT/c1h/rootfs/etc/hostname")" web
+t_like "-c hostname=: /etc/hosts names it" "$(cat "$CT/c1h/rootfs/etc/hosts")" '127\.0\.1\.1[[:space:]]+web$'
+t_ok "delete c1h" lxm delete c1h
 t_ok "rootfs: rcS is executable" test -x "$R/etc/init.d/rcS"
 t_like "rootfs: inittab runs rcS and a console getty" "$(cat "$R/etc/inittab")" '::sysinit:/etc/init.d/rcS'
 t_like "rootfs: root in passwd" "$(cat "$R/etc/passwd")" '^root:x:0:0:'
