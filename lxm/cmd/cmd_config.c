@@ -164,14 +164,17 @@ static bool touches_limits(char *const *keys)
     return false;
 }
 
-/* Keys a running container takes at once (limits) or that do not act on
- * it (provenance, autostart, the stop timeout read at each stop). */
+/* Keys a running container takes at once (limits, ports) or that do not
+ * act on it (provenance, autostart and its order and delay, the stop
+ * timeout read at each stop). */
+static const char *const live_keys[] = {"limits", "ports", "autostart", "autostart_order",
+                                        "autostart_delay", "stop_timeout", "template",
+                                        "release", "arch", "created"};
+
 static bool applies_now(const char *key)
 {
-    static const char *const now[] = {"limits", "ports", "autostart", "stop_timeout", "template",
-                                      "release", "arch", "created"};
-    for (size_t i = 0; i < ARRAY_SIZE(now); i++)
-        if (key_under(key, now[i]))
+    for (size_t i = 0; i < ARRAY_SIZE(live_keys); i++)
+        if (key_under(key, live_keys[i]))
             return true;
     return false;
 }
@@ -343,15 +346,13 @@ static int commit_edit(struct lxm_ctx *ctx, struct lxm_container *c, const char 
 /* text as YAML without the keys a running container takes at once. */
 static char *without_live_keys(const char *text)
 {
-    static const char *const now[] = {"limits", "autostart", "stop_timeout", "template",
-                                      "release", "arch", "created"};
     _cleanup_config_ struct lxm_config *cfg = NULL;
     struct lxm_error ignored = {0};
     char *out = NULL;
     if (lxm_config_parse("config.yaml", text, &cfg, &ignored) < 0)
         return NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(now); i++)
-        (void)lxm_config_unset(cfg, now[i], &ignored);
+    for (size_t i = 0; i < ARRAY_SIZE(live_keys); i++)
+        (void)lxm_config_unset(cfg, live_keys[i], &ignored);
     return lxm_config_to_yaml(cfg, &out, &ignored) < 0 ? NULL : out;
 }
 

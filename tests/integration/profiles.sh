@@ -139,6 +139,11 @@ if lxm start nonet >/dev/null 2>&1; then
         "0 lxm: nonet is RUNNING: changes other than limits take effect at its next start ('lxm restart nonet')"
     out=$(EDITOR="sed -i 's/pids: 600/pids: 700/'" lxm config edit nonet 2>&1); rc=$?
     t_is "config edit of a limit only: no note" "$rc $out" "0 "
+    # Read by lxm autostart / stop --all, never by the running container.
+    out=$(lxm config set nonet autostart_order=3 autostart_delay=2s 2>&1); rc=$?
+    t_is "config set of autostart_order, autostart_delay: no note" "$rc $out" "0 "
+    out=$(EDITOR="sed -i 's/^autostart_order: .*/autostart_order: 4/'" lxm config edit nonet 2>&1); rc=$?
+    t_is "config edit of autostart_order only: no note" "$rc $out" "0 "
     lxm stop -k nonet >/dev/null 2>&1
 else
     t_report fail "start nonet"
