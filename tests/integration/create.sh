@@ -135,6 +135,20 @@ t_ok "running container untouched" test -e "$CT/l1/config.yaml" -a -x "$CT/l1/ro
 t_ok "delete -f stops and removes it" lxm delete -f l1
 t_ok "delete -f left nothing" test ! -e "$CT/l1" -a ! -e "$T_ROOT/run/lxm/l1"
 
+# --- delete of several names: like stop, each in turn, the others go on ---------------------
+for n in d1 d2 d3; do lxm create "$n" -t busybox -c network.eth0.type=none >/dev/null 2>&1; done
+t_ok "start d2" lxm start d2
+out=$(lxm delete d1 nosuch d2 d3 2>&1); rc=$?
+t_is "delete d1 nosuch d2 d3 (d2 running): exit 1" "$rc" 1
+t_is "each failure on its line, naming its container" "$(printf '%s\n' "$out" | grep -v '^lxm: warning: ')" \
+    "lxm: error: container 'nosuch' not found
+lxm: error: container 'd2' is RUNNING (stop it first, or use 'lxm delete -f')"
+t_ok "d1 and d3 deleted after the failures" test ! -e "$CT/d1" -a ! -e "$CT/d3"
+t_is "d2 untouched, still running" "$(lxm list --format csv | grep '^d2,' | cut -d, -f2)" RUNNING
+for n in d4 d5; do lxm create "$n" -t busybox -c network.eth0.type=none >/dev/null 2>&1; done
+t_ok "delete d4 -f d2 d5 (options between names): exit 0" lxm delete d4 -f d2 d5
+t_ok "all three gone" test ! -e "$CT/d2" -a ! -e "$CT/d4" -a ! -e "$CT/d5" -a ! -e "$T_ROOT/run/lxm/d2"
+
 # --- --from: a good tarball, metadata kept ------------------------------------------------
 t_ok "create src -t busybox" lxm create src -t busybox
 S=$CT/src/rootfs
