@@ -149,7 +149,9 @@ t_is "udp: outside -> [$OUT6::1]:$P2 (source kept)" "$(udp_out "$OUT6::1" "$P2")
 
 t_like "lxm info lists the IPv6 forward" "$(lxm info "$A" --format json | jq -c .forwards)" \
     "\"proto\":\"tcp\",\"address\":\"::\",\"host\":$P1,\"target\":\"$A6\",\"target_port\":80"
-t_like "lxm info (table)" "$(lxm info "$A")" "tcp \\[::\\]:$P1 -> \\[$A6\\]:80"
+t_like "lxm info (table): one line, the forwards of both families apart by ', '" \
+    "$(lxm info "$A" | grep '^forwards:')" \
+    "^forwards: +tcp 0\\.0\\.0\\.0:$P1 -> [0-9.]+:80, udp 0\\.0\\.0\\.0:$P2 -> [0-9.]+:53, tcp \\[::\\]:$P1 -> \\[$A6\\]:80, udp \\[::\\]:$P2 -> \\[$A6\\]:53$"
 t_is "lxm net status lists both families" \
     "$(lxm net status --format json | jq -r --arg n "$A" '[.forwards[] | select(.container==$n) | "\(.proto)/\(.address)/\(.host)"] | join(" ")')" \
     "tcp/0.0.0.0/$P1 udp/0.0.0.0/$P2 tcp/::/$P1 udp/::/$P2"
