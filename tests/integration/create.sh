@@ -255,6 +255,24 @@ fi
 t_is "copy: device node kept" "$(stat -c '%F %t:%T' "$CT/dst/rootfs/data/null" 2>/dev/null)" "character special file 1:3"
 t_error "copy onto an existing container" 1 "^lxm: error: container 'src' already exists$" \
     lxm copy dst src
+# Durable like a create (storage-sync.c): the copy's data is written out
+# before the rename that gives it its name, and that rename is committed
+# (a syncfs of its filesystem) before copy returns.
+if command -v strace >/dev/null; then
+    TR=$T_ROOT/copy.strace
+    strace -f -qq -o "$TR" -e trace=rename,renameat,renameat2,syncfs,sync_file_range,fdatasync \
+        "$LXM_BIN" --root "$T_ROOT" copy src dst2 >/dev/null 2>&1
+    t_ok "copy src dst2 (under strace)" test -f "$CT/dst2/config.yaml"
+    named=$(grep -n "rename.*\"$CT/dst2\"" "$TR" | tail -1 | cut -d: -f1)
+    t_like "copy: one rename gives dst2 its name" "$named" '^[0-9]+$'
+    t_ok "copy: its data written out before that rename" \
+        sh -c "head -n '$((${named:-1} - 1))' '$TR' | grep -Eq '(syncfs|sync_file_range|fdatasync)\('"
+    t_ok "copy: the rename committed after it (syncfs)" \
+        sh -c "tail -n '+$((${named:-0} + 1))' '$TR' | grep -q 'syncfs('"
+    lxm delete dst2 >/dev/null 2>&1
+else
+    t_skip "copy: synced around its rename" "strace is not installed"
+fi
 
 # --- image cache: a corrupt entry is detected, removed, and rebuilt ------------------------------
 # A debootstrap template whose mirror is a closed port on loopback, and a cache entry made
