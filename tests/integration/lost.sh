@@ -65,7 +65,9 @@ l=$(leftover_of "$C" "$json")
 t_like "doctor lists them (kind cgroups)" "$l" '"kind":"cgroups"'
 t_is "doctor says whose and why" "$(jq -r .owner <<<"$l")" "container $C, not running, no state file"
 t_like "doctor's table: a leftover line" "$(lxm doctor)" "leftover +WARN +cgroups $LXM_CGROUP_PARENT/$(t_id "$C") \(left by container $C, not running, no state file\) +lxm doctor --fix"
-t_ok "lxm start sweeps nothing of it (doctor only)" test "$(cgroups_of "$C")" -gt 0
+t_ok "start $D (its leftover sweep runs)" lxm start "$D"
+t_ok "stop $D" lxm stop -k "$D"
+t_ok "that sweep removed nothing of $C's (doctor only)" test "$(cgroups_of "$C")" -gt 0
 out=$(lxm doctor --fix --format json)
 t_is "doctor --fix removes them" "$(leftover_of "$C" "$out" | jq -c '[.removed, .error]')" '[true,null]'
 t_is "no cgroup of $C left" "$(cgroups_of "$C")" 0
