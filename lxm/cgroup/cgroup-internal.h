@@ -121,10 +121,12 @@ int lxm_cg_for_each_pid(const char *dir, void (*fn)(pid_t, void *), void *data);
 
 /* --- directories made only when a limit needs them (cgroup-lazy.c) ------- */
 
-/* A v1 hierarchy that serves only cpu (quota, weight) and cpuset: nothing
- * is read there, so a container has a directory in it only while a limit
- * of those is set (or was set while it ran); else its processes live in
- * PARENT/ there. cpu co-mounted with cpuacct is not one (usage is read). */
+/* A v1 hierarchy that serves only cpu (quota, weight) and cpuset, or no
+ * role at all (name=systemd, net_cls, ...): nothing is read there, so a
+ * container has a directory in it only while a limit of those is set (or
+ * was set while it ran); else its processes live in PARENT/ there. cpu
+ * co-mounted with cpuacct is not one (usage is read there). Each
+ * directory costs the kernel 5-16 KiB (docs/benchmarks.md). */
 bool lxm_cg_lazy(const struct lxm_cg_hier *h);
 bool lxm_cg_has_lazy(const struct lxm_cgroup *cg);
 /* PARENT's directory in h (h->dir without the name); caller frees. */

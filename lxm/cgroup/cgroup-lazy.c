@@ -1,8 +1,10 @@
 /* cgroup-lazy: the v1 hierarchies where a container gets a directory only
- * when one of its limits needs it (cgroup-internal.h says which). Until
- * then its processes live in the shared parent there (PARENT/, like
- * lxm/); a live `config set` that sets such a limit makes the directory
- * and moves every process of the container into it.
+ * when one of its limits needs it (cgroup-internal.h says which), or
+ * never (name=systemd, controllers lxm does not use). Until then its
+ * processes live in the shared parent there (PARENT/, like lxm/): out of
+ * the cgroup of whoever started it, as before; a live `config set` that
+ * sets such a limit makes the directory and moves every process of the
+ * container into it.
  *
  * The move must miss nobody: a process forking meanwhile, or one joining
  * the container (an attach, a rebooted init) that opened the parent's
@@ -29,7 +31,7 @@
 bool lxm_cg_lazy(const struct lxm_cg_hier *h)
 {
     const unsigned lazy = LXM_CG_ROLE(LXM_CG_CPU) | LXM_CG_ROLE(LXM_CG_CPUSET);
-    return h->ops->version == 1 && h->roles && !(h->roles & ~lazy);
+    return h->ops->version == 1 && !(h->roles & ~lazy);
 }
 
 bool lxm_cg_has_lazy(const struct lxm_cgroup *cg)
