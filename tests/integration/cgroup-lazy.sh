@@ -20,7 +20,7 @@ P=$LXM_CGROUP_PARENT
 # v1 hierarchies as "MOUNT CONTROLLERS" lines; lazy ones: only cpu and/or
 # cpuset, or none lxm knows.
 v1_mounts() {
-    awk '$0 ~ / - cgroup cgroup / { n = split($NF, o, ","); c = "";
+    awk '$0 ~ / - cgroup cgroup / && $4 == "/" && !seen[$3]++ { n = split($NF, o, ","); c = "";
         for (i = 1; i <= n; i++) if (o[i] !~ /^(rw|ro|clone_children|noprefix|xattr|cpuset_v2_mode|release_agent=.*)$/) c = c (c ? "," : "") o[i];
         print $5, c }' /proc/self/mountinfo
 }
