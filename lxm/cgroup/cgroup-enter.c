@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,11 +48,34 @@ static int open_v2(const char *dir, int *out, struct lxm_error *err)
     return *out >= 0 ? 0 : lxm_error_errno(err, errno, "open %s", leaf);
 }
 
+/* The tasks file of h for a process of the container: its own
+ * directory's, or PARENT's in a lazy hierarchy where it has none. */
+static int open_tasks(struct lxm_cgroup *cg, const struct lxm_cg_hier *h)
+{
+    _cleanup_free_ char *tasks = xasprintf("%s/tasks", h->dir);
+    if (!tasks)
+        return -ENOMEM;
+    int fd = open(tasks, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0 || errno != ENOENT || access(h->dir, F_OK) == 0)
+        return fd >= 0 ? fd : -errno;
+    _cleanup_free_ char *top = lxm_cg_lazy(h) ? lxm_cg_top(cg, h) : NULL;
+    _cleanup_free_ char *top_tasks = top ? xasprintf("%s/tasks", top) : NULL;
+    fd = top_tasks ? open(top_tasks, O_WRONLY | O_CLOEXEC) : -1;
+    return fd >= 0 ? fd : -ENOENT;
+}
+
 static int entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e, bool v2,
                       struct lxm_error *err)
 {
     memset(e, 0, sizeof(*e));
     e->v2_dir = -1;
+    e->lock_fd = -1;
+    if (lxm_cg_has_lazy(cg)) {
+        e->lock_fd = lxm_cg_lazy_lock(cg, LOCK_SH);
+        if (e->lock_fd < 0 && e->lock_fd != -ENOENT)
+            return lxm_error_errno(err, -e->lock_fd, "lock the cgroup of %s", cg->name);
+        e->lock_fd = e->lock_fd < 0 ? -1 : e->lock_fd;
+    }
     for (int i = 0; i < cg->n; i++) {
         const char *dir = cg->h[i].dir;
         if (cg->h[i].ops->version == 2) {
@@ -62,12 +86,11 @@ static int entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e, bool v2
             }
             continue;
         }
-        _cleanup_free_ char *tasks = xasprintf("%s/tasks", dir);
-        int fd = tasks ? open(tasks, O_WRONLY | O_CLOEXEC) : -1;
-        if (fd < 0 && tasks && errno == ENOENT && access(dir, F_OK) < 0)
+        int fd = open_tasks(cg, &cg->h[i]);
+        if (fd == -ENOENT)
             continue; /* not in this hierarchy */
         if (fd < 0) {
-            int r = lxm_error_errno(err, tasks ? errno : ENOMEM, "open %s/tasks", dir);
+            int r = lxm_error_errno(err, -fd, "open %s/tasks", dir);
             lxm_cgroup_entry_close(e);
             return r;
         }
@@ -95,6 +118,10 @@ int lxm_cgroup_entry_join_v1(const struct lxm_cgroup_entry *e, struct lxm_error 
         if (w != 1)
             return lxm_error_errno(err, w < 0 ? errno : EIO, "join %s", e->v1_dir[i]);
     }
+    /* The lock belongs to the open file, shared with the opener: released
+     * for both. */
+    if (e->lock_fd >= 0)
+        (void)flock(e->lock_fd, LOCK_UN);
     return 0;
 }
 
@@ -105,6 +132,9 @@ void lxm_cgroup_entry_close(struct lxm_cgroup_entry *e)
             close(e->v1_tasks[i]);
     if (e->v2_dir >= 0)
         close(e->v2_dir);
+    if (e->lock_fd >= 0)
+        close(e->lock_fd);
     e->n_v1 = 0;
     e->v2_dir = -1;
+    e->lock_fd = -1;
 }

@@ -18,6 +18,10 @@ struct lxm_cgroup_entry {
     int v1_tasks[16]; /* open for writing, one per v1 hierarchy */
     const char *v1_dir[16];
     int n_v1;
+    /* A shared flock() while the tasks files chosen stay right (-1: none,
+     * or released): a hierarchy where the container has no directory yet
+     * is joined at the parent's (cgroup-lazy.c). */
+    int lock_fd;
 };
 
 /* Open what the new process needs; the cgroup2 directory is a leaf below
@@ -29,6 +33,7 @@ int lxm_cgroup_entry_open(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e, str
  * (lxm_cgroup_v2_fd). */
 int lxm_cgroup_entry_open_v1(struct lxm_cgroup *cg, struct lxm_cgroup_entry *e,
                              struct lxm_error *err);
-/* In the new process (single-threaded): join every v1 hierarchy. */
+/* In the new process (single-threaded): join every v1 hierarchy, then
+ * drop the lock (for the process that opened e too). */
 int lxm_cgroup_entry_join_v1(const struct lxm_cgroup_entry *e, struct lxm_error *err);
 void lxm_cgroup_entry_close(struct lxm_cgroup_entry *e);

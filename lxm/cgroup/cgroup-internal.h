@@ -115,6 +115,31 @@ int lxm_cgroup_open_in(const struct lxm_cg_layout *l, const char *parent, const 
 int lxm_cgroup_list_in(const struct lxm_cg_layout *l, const char *parent, char ***names,
                        struct lxm_error *err);
 
+/* Walk dir and its descendants, calling fn on every pid in cgroup.procs;
+ * how many pids were seen, or -errno for dir itself (0 when it is gone). */
+int lxm_cg_for_each_pid(const char *dir, void (*fn)(pid_t, void *), void *data);
+
+/* --- directories made only when a limit needs them (cgroup-lazy.c) ------- */
+
+/* A v1 hierarchy that serves only cpu (quota, weight) and cpuset, or no
+ * role at all (name=systemd, net_cls, ...): nothing is read there, so a
+ * container has a directory in it only while a limit of those is set (or
+ * was set while it ran); else its processes live in PARENT/ there. cpu
+ * co-mounted with cpuacct is not one (usage is read there). Each
+ * directory costs the kernel 5-16 KiB (docs/benchmarks.md). */
+bool lxm_cg_lazy(const struct lxm_cg_hier *h);
+bool lxm_cg_has_lazy(const struct lxm_cgroup *cg);
+/* PARENT's directory in h (h->dir without the name); caller frees. */
+char *lxm_cg_top(const struct lxm_cgroup *cg, const struct lxm_cg_hier *h);
+/* flock(op) on the container's anchor directory (a hierarchy every process
+ * of it is in): a joiner holds LOCK_SH from choosing its tasks files until
+ * it has joined; lxm_cg_lazy_make holds LOCK_EX. fd or -errno. */
+int lxm_cg_lazy_lock(const struct lxm_cgroup *cg, int op);
+/* Make the container's directory in lazy hierarchy h of a running
+ * container and move every process of it there (frozen meanwhile). On
+ * failure the directory is gone and the processes are back. */
+int lxm_cg_lazy_make(struct lxm_cgroup *cg, const struct lxm_cg_hier *h, struct lxm_error *err);
+
 /* --- file helpers shared by the backends ---------------------------------- */
 
 /* Write a value to dir/file; the error names the value and the path. */

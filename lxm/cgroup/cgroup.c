@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -659,6 +660,11 @@ static int for_each_pid(const char *dir, void (*fn)(pid_t, void *), void *data, 
     return n;
 }
 
+int lxm_cg_for_each_pid(const char *dir, void (*fn)(pid_t, void *), void *data)
+{
+    return for_each_pid(dir, fn, data, 0);
+}
+
 static void note_pid(pid_t pid, void *data)
 {
     pid_t *first = data;
@@ -688,11 +694,19 @@ int lxm_cgroup_attach(struct lxm_cgroup *cg, pid_t pid, struct lxm_error *err)
 {
     char buf[32];
     snprintf(buf, sizeof(buf), "%d", (int)pid);
+    /* No lazy directory may appear between the choice and the write. */
+    _cleanup_close_ int lock = lxm_cg_has_lazy(cg) ? lxm_cg_lazy_lock(cg, LOCK_SH) : -1;
     for (int i = 0; i < cg->n; i++) {
         struct lxm_cg_hier *h = &cg->h[i];
-        if (access(h->dir, F_OK) < 0)
-            continue;
-        int r = lxm_cg_write(h->dir, "cgroup.procs", buf, err);
+        _cleanup_free_ char *top = NULL;
+        const char *dir = h->dir;
+        if (access(dir, F_OK) < 0) {
+            /* A lazy hierarchy without the container's own: the parent. */
+            if (!lxm_cg_lazy(h) || !(top = lxm_cg_top(cg, h)) || access(top, F_OK) < 0)
+                continue;
+            dir = top;
+        }
+        int r = lxm_cg_write(dir, "cgroup.procs", buf, err);
         if (r == -EBUSY && h->ops->version == 2) {
             /* The guest has enabled controllers in its root (its systemd
              * does): no process may live there any more, so join a leaf. */
@@ -773,14 +787,37 @@ static int check_limits(struct lxm_cgroup *cg, const struct lxm_limits *l, struc
     return 0;
 }
 
-static int apply_limits(struct lxm_cgroup *cg, const struct lxm_limits *l, bool reset,
+/* Whether l sets a limit that lazy hierarchy h carries. */
+static bool lazy_wanted(const struct lxm_cg_hier *h, const struct lxm_limits *l)
+{
+    for (int role = 0; role < LXM_CG_NROLES; role++)
+        if ((h->roles & LXM_CG_ROLE(role)) && limit_set(l, role))
+            return true;
+    return false;
+}
+
+/* live: the container runs; a lazy hierarchy's directory that a limit now
+ * needs is made and its processes moved in (cgroup-lazy.c). A directory
+ * made now has the kernel's defaults: only what is set is written. */
+static int apply_limits(struct lxm_cgroup *cg, const struct lxm_limits *l, bool reset, bool live,
                         struct lxm_error *err)
 {
     int r = check_limits(cg, l, err);
     for (int i = 0; i < cg->n && r >= 0; i++) {
         struct lxm_cg_hier *h = &cg->h[i];
-        if (h->roles)
-            r = h->ops->set_limits(h, h->roles, l, reset, err);
+        bool fresh = false;
+        if (!h->roles)
+            continue;
+        if (lxm_cg_lazy(h) && access(h->dir, F_OK) < 0) {
+            if (!lazy_wanted(h, l))
+                continue;
+            if (!live)
+                return lxm_error_errno(err, ENOENT, "cgroup %s", h->dir);
+            r = lxm_cg_lazy_make(cg, h, err);
+            fresh = true;
+        }
+        if (r >= 0)
+            r = h->ops->set_limits(h, h->roles, l, reset && !fresh, err);
     }
     return r;
 }
@@ -788,13 +825,13 @@ static int apply_limits(struct lxm_cgroup *cg, const struct lxm_limits *l, bool 
 int lxm_cgroup_set_limits(struct lxm_cgroup *cg, const struct lxm_limits *limits,
                           struct lxm_error *err)
 {
-    return apply_limits(cg, limits, false, err);
+    return apply_limits(cg, limits, false, true, err);
 }
 
 int lxm_cgroup_apply_limits(struct lxm_cgroup *cg, const struct lxm_limits *limits,
                             struct lxm_error *err)
 {
-    return apply_limits(cg, limits, true, err);
+    return apply_limits(cg, limits, true, true, err);
 }
 
 /* --- create / destroy ------------------------------------------------------ */
@@ -811,16 +848,19 @@ static int make_dir(const struct lxm_cg_hier *h, const char *parent, const char 
 }
 
 /* 1: every container directory is new (the kernel's defaults in all of
- * them), 0: one was left over. */
-static int create_dirs(struct lxm_cgroup *cg, struct lxm_error *err)
+ * them), 0: one was left over. A lazy hierarchy gets only PARENT/ unless
+ * a limit needs the container's own (or one was left over). */
+static int create_dirs(struct lxm_cgroup *cg, const struct lxm_limits *l, struct lxm_error *err)
 {
     int fresh = 1;
     for (int i = 0; i < cg->n; i++) {
         struct lxm_cg_hier *h = &cg->h[i];
-        _cleanup_free_ char *top = strndup(h->dir, strlen(h->dir) - strlen(cg->name) - 1);
+        _cleanup_free_ char *top = lxm_cg_top(cg, h);
         if (!top)
             return lxm_error_errno(err, ENOMEM, "cgroup");
         int r = make_dir(h, h->mount, top, err);
+        if (r >= 0 && lxm_cg_lazy(h) && !lazy_wanted(h, l) && access(h->dir, F_OK) < 0)
+            continue;
         if (r >= 0)
             r = make_dir(h, top, h->dir, err);
         if (r < 0)
@@ -846,11 +886,11 @@ int lxm_cgroup_create_in(const struct lxm_cg_layout *l, const char *parent, cons
                              "is the container still running?",
                              parent, name, (int)busy);
     }
-    r = create_dirs(cg, err);
+    r = create_dirs(cg, limits, err);
     /* New directories have the kernel's defaults: only what is set is
      * written; a left-over one is reset in full. */
     if (r >= 0)
-        r = apply_limits(cg, limits, r == 0, err);
+        r = apply_limits(cg, limits, r == 0, false, err);
     if (r >= 0) {
         open_v2_fd(cg);
         if (cg->v2 >= 0 && cg->v2_fd < 0)
@@ -945,7 +985,7 @@ int lxm_cgroup_destroy(struct lxm_cgroup *cg, struct lxm_error *err)
             lxm_error_errno(err, -r, "rmdir %s", h->dir);
         }
         /* The shared parent goes when the last container leaves. */
-        _cleanup_free_ char *top = strndup(h->dir, strlen(h->dir) - strlen(cg->name) - 1);
+        _cleanup_free_ char *top = lxm_cg_top(cg, h);
         if (top)
             (void)rmdir(top);
     }

@@ -478,7 +478,7 @@ int lxm_runtime_attach(struct lxm_container *c, const struct lxm_attach_opts *op
     if (!lxm_container_exists(c))
         return lxm_error_set(err, ENOENT, "container '%s' not found", c->name);
     struct attach_ctx a = {
-        .c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1, .entry = {.v2_dir = -1}};
+        .c = c, .opts = opts, .pidfd = -1, .sock = -1, .error_fd = -1, .entry = {.v2_dir = -1, .lock_fd = -1}};
     int r = prepare(&a, err);
     if (r == 0) {
         a.tty = opts->pty;

@@ -407,7 +407,7 @@ char *strerror(int e)
         {ECONNRESET, "Connection reset by peer"},
         {ETIMEDOUT, "Connection timed out"},
     };
-    static char other[32];
+    static char other[32] LXM_IDLE_DATA;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (names[i].no == e)
             return (char *)names[i].text;
@@ -417,7 +417,7 @@ char *strerror(int e)
 
 /* --- the environment ---------------------------------------------------------- */
 
-char **environ;
+char **environ LXM_IDLE_DATA;
 
 char *getenv(const char *name)
 {
@@ -630,7 +630,7 @@ int sscanf(const char *s, const char *fmt, ...)
 }
 
 /* stdio: the monitor writes its log lines with write(2) itself. */
-FILE *stderr;
+FILE *stderr LXM_IDLE_DATA;
 int fflush(FILE *f)
 {
     return 0;

@@ -8,3 +8,9 @@
 #pragma once
 
 #undef _FORTIFY_SOURCE
+
+/* A small variable the idle monitor writes, put in .data: with the link
+ * order of Makefile.am, .data and the start of .bss (struct monitor's
+ * fields, its id map last) then share one page, where a variable of .bss
+ * past the map would dirty a page of its own. */
+#define LXM_IDLE_DATA __attribute__((section(".data")))

@@ -26,9 +26,13 @@
 
 extern char **environ;
 
+#ifndef LXM_IDLE_DATA
+#define LXM_IDLE_DATA
+#endif
+
 /* What the full monitor would have made from a struct lxm_container. */
-static struct monitor_names names;
-static struct lxm_container container;
+static struct monitor_names names LXM_IDLE_DATA;
+static struct lxm_container container LXM_IDLE_DATA;
 
 /* The state file of the cgroup's freezer (lxm_cgroup_frozen_fd). */
 static bool is_frozen(int fd)

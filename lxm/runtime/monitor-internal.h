@@ -35,12 +35,15 @@ struct byte_queue {
  * container is (at once if it is). */
 enum client_kind { CLIENT_REQUEST, CLIENT_STOP, CLIENT_CONSOLE, CLIENT_WAIT };
 
+/* A request line's room, with its NUL (each slot's is in monitor-io.c,
+ * apart from struct monitor: see there). */
+#define CLIENT_LINE_MAX 128
+
 struct client {
     int fd;                 /* -1: free slot */
     enum client_kind kind;
     int64_t last_active;    /* monotonic ms of the connect or its last input */
-    size_t len;
-    char line[128];         /* the request line being read */
+    size_t len;             /* of the request line being read */
     struct byte_queue out;  /* what the client has not taken yet */
 };
 
@@ -67,7 +70,6 @@ struct monitor {
     struct lxm_network *net;
     struct lxm_seccomp *seccomp;
     char *apparmor_profile;
-    struct lxm_userns userns;
     bool own_mntns;
     int host_mntns;          /* the mount namespace we had before own_mntns, -1 */
     char *stage_dir;
@@ -112,6 +114,9 @@ struct monitor {
     bool stop_pending;       /* idle: a stop request for the full form */
     bool stop_kill;
     int64_t stop_ms;
+    /* Last: the idle monitor never touches its ~5 KiB (the id map), and
+     * a page of struct monitor costs it only once written. */
+    struct lxm_userns userns;
 };
 
 enum lxm_state monitor_state(struct monitor *m);
@@ -139,6 +144,10 @@ void monitor_take_console(struct monitor *m, int master);
 int monitor_log_rotate(const char *dir, const char *name);
 /* One line to every client waiting on a stop. */
 void monitor_notify_stop(struct monitor *m, const char *line);
+
+/* The request line of client slot (CLIENT_LINE_MAX bytes, one store per
+ * process), NULL without memory for it. */
+char *monitor_client_line(struct monitor *m, int slot);
 
 /* One line to every client waiting for readiness; they are dropped. */
 void monitor_notify_ready(struct monitor *m);

@@ -104,6 +104,28 @@ static const char *kind_name(enum client_kind k)
                                : "request";
 }
 
+/* The request line each client slot reads, apart from struct monitor and
+ * made at the first request: the idle monitor writes every slot at each
+ * hand-over, and 4 KiB of lines among them (or among its static data)
+ * would be a page or two more that it dirties for nothing. One monitor
+ * per process. NULL when there is no memory for it. */
+static char (*client_lines)[CLIENT_LINE_MAX];
+
+static char *line_of(const struct monitor *m, const struct client *cl);
+
+char *monitor_client_line(struct monitor *m, int slot)
+{
+    return slot >= 0 && slot < MAX_CLIENTS ? line_of(m, &m->clients[slot]) : NULL;
+}
+
+static char *line_of(const struct monitor *m, const struct client *cl)
+{
+    /* Uninitialised is fine: a line is read only up to its len. */
+    if (!client_lines && !(client_lines = malloc(sizeof(*client_lines) * MAX_CLIENTS)))
+        return NULL;
+    return client_lines[cl - m->clients];
+}
+
 static void drop_client(struct client *cl)
 {
     if (cl->fd >= 0)
@@ -233,22 +255,25 @@ static void handle_request(struct monitor *m, struct client *cl)
     char reply[256];
     int64_t ms;
     int kill;
-    if (strcmp(cl->line, "state") == 0) {
+    const char *line = line_of(m, cl);
+    if (!line) {
+        drop_client(cl);
+    } else if (strcmp(line, "state") == 0) {
         int n = snprintf(reply, sizeof(reply), "STATE %s %d %" PRId64 "\n",
                          lxm_state_name(monitor_state(m)), m->pidfd >= 0 ? (int)m->init_pid : 0,
                          m->started_at);
         (void)!send(cl->fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
         drop_client(cl);
-    } else if (sscanf(cl->line, "stop %" SCNd64 " %d", &ms, &kill) == 2) {
+    } else if (sscanf(line, "stop %" SCNd64 " %d", &ms, &kill) == 2) {
         cl->kind = CLIENT_STOP;
         monitor_begin_stop(m, ms, kill != 0);
-    } else if (strcmp(cl->line, "ready") == 0) {
+    } else if (strcmp(line, "ready") == 0) {
         reply_ready(m, cl);
-    } else if (strcmp(cl->line, "wait-ready") == 0) {
+    } else if (strcmp(line, "wait-ready") == 0) {
         cl->kind = CLIENT_WAIT;
         if (m->ready.ready)
             monitor_notify_ready(m);
-    } else if (strcmp(cl->line, "console") == 0) {
+    } else if (strcmp(line, "console") == 0) {
         /* The recent output first, so a new client sees where it is. */
         cl->kind = CLIENT_CONSOLE;
         if (bq_alloc(&cl->out, CLIENT_OUT_MAX) && bq_push(&cl->out, "ok\n", 3) &&
@@ -262,7 +287,12 @@ static void handle_request(struct monitor *m, struct client *cl)
 
 static void read_request(struct monitor *m, struct client *cl)
 {
-    ssize_t n = read(cl->fd, cl->line + cl->len, sizeof(cl->line) - 1 - cl->len);
+    char *line = line_of(m, cl);
+    if (!line) {
+        drop_client(cl);
+        return;
+    }
+    ssize_t n = read(cl->fd, line + cl->len, CLIENT_LINE_MAX - 1 - cl->len);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
@@ -270,12 +300,12 @@ static void read_request(struct monitor *m, struct client *cl)
         return;
     }
     cl->len += (size_t)n;
-    cl->line[cl->len] = '\0';
-    char *nl = strchr(cl->line, '\n');
+    line[cl->len] = '\0';
+    char *nl = strchr(line, '\n');
     if (nl) {
         *nl = '\0';
         handle_request(m, cl);
-    } else if (cl->len >= sizeof(cl->line) - 1) {
+    } else if (cl->len >= CLIENT_LINE_MAX - 1) {
         drop_client(cl);
     }
 }
@@ -487,7 +517,7 @@ struct saved_client {
     int kind;
     int64_t last_active;
     uint32_t len;
-    char line[sizeof(((struct client *)0)->line)];
+    char line[CLIENT_LINE_MAX];
 };
 
 int monitor_io_save(const struct monitor *m, int fd)
@@ -501,7 +531,8 @@ int monitor_io_save(const struct monitor *m, int fd)
                                   .kind = cl->kind,
                                   .last_active = cl->last_active,
                                   .len = (uint32_t)cl->len};
-        memcpy(sc.line, cl->line, sizeof(sc.line));
+        if (cl->fd >= 0 && cl->len > 0 && client_lines)
+            memcpy(sc.line, line_of(m, cl), sizeof(sc.line));
         r = lxm_write_all(fd, &sc, sizeof(sc));
         if (r == 0 && cl->fd >= 0)
             r = save_queue(&cl->out, fd);
@@ -523,12 +554,17 @@ int monitor_io_load(struct monitor *m, int fd)
             break;
         if (sc.fd < 0)
             continue;
-        if (sc.len >= sizeof(cl->line) || sc.kind < CLIENT_REQUEST || sc.kind > CLIENT_WAIT)
+        if (sc.len >= CLIENT_LINE_MAX || sc.kind < CLIENT_REQUEST || sc.kind > CLIENT_WAIT)
             return -EINVAL;
         *cl = (struct client){.fd = sc.fd, .kind = sc.kind, .last_active = sc.last_active,
                               .len = sc.len};
-        memcpy(cl->line, sc.line, sizeof(cl->line));
-        cl->line[cl->len] = '\0';
+        char *line = sc.len > 0 ? line_of(m, cl) : NULL;
+        if (sc.len > 0 && !line)
+            return -ENOMEM;
+        if (line) {
+            memcpy(line, sc.line, CLIENT_LINE_MAX);
+            line[cl->len] = '\0';
+        }
         r = load_queue(&cl->out, CLIENT_OUT_MAX, true, fd);
     }
     return r;

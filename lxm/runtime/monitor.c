@@ -499,7 +499,7 @@ static int monitor_boot(struct monitor *m, struct lxm_error *err)
     r = stage_mounts(m, err);
     if (r < 0)
         return r;
-    struct lxm_cgroup_entry entry = {.v2_dir = -1};
+    struct lxm_cgroup_entry entry = {.v2_dir = -1, .lock_fd = -1};
     if (m->cg && (r = lxm_cgroup_entry_open_v1(m->cg, &entry, err)) < 0)
         return lxm_error_prefix(err, "cgroup");
     int pidfd = -1;

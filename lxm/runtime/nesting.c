@@ -64,6 +64,14 @@ int lxm_nesting_delegate(struct lxm_cgroup *cg, uid_t uid, gid_t gid, struct lxm
     for (int i = 0; i < cg->n; i++) {
         if (!v1_delegated(&cg->h[i]))
             continue;
+        /* cpu or cpuset without a limit: no directory of its own yet
+         * (cgroup-lazy.c); the lxm inside needs one, and init (joining
+         * now) moves in with it. */
+        int r = access(cg->h[i].dir, F_OK) < 0 && lxm_cg_lazy(&cg->h[i])
+                    ? lxm_cg_lazy_make(cg, &cg->h[i], err)
+                    : 0;
+        if (r < 0)
+            return lxm_error_prefix(err, "nesting");
         for (size_t k = 0; k < ARRAY_SIZE(files); k++) {
             _cleanup_free_ char *path =
                 *files[k] ? xasprintf("%s/%s", cg->h[i].dir, files[k]) : strdup(cg->h[i].dir);

@@ -68,7 +68,7 @@ int main(void)
     a.clients[0] = (struct client){.fd = fd(), .kind = CLIENT_CONSOLE, .last_active = 5};
     a.clients[0].out = queue(CLIENT_OUT_MAX, CLIENT_OUT_MAX - 1, "pending output");
     a.clients[5] = (struct client){.fd = fd(), .kind = CLIENT_REQUEST, .len = 3};
-    memcpy(a.clients[5].line, "sta", 4);
+    memcpy(monitor_client_line(&a, 5), "sta", 4);
     a.clients[7] = (struct client){.fd = fd(), .kind = CLIENT_STOP};
     struct monitor_names names = {.name = "web1", .log_dir = "/var/log/lxm/web1", .root = "",
                                   .log_level = 2};
@@ -79,6 +79,8 @@ int main(void)
     ok(!cloexec(a.pidfd) && !cloexec(a.clients[7].fd) && !cloexec(a.idle_fd),
        "the fds it names are inherited too");
 
+    /* The lines' store is the process's: the load must put "sta" back. */
+    memcpy(monitor_client_line(&a, 5), "xyz", 4);
     empty(&b);
     struct monitor_names got;
     is_int(monitor_handover_load(&b, &got, memfd), 0, "load");
@@ -108,7 +110,7 @@ int main(void)
        "a console client in its slot");
     is_str(bytes_of(&b.clients[0].out), "pending output", "with what it has not read yet");
     ok(b.clients[5].kind == CLIENT_REQUEST && b.clients[5].len == 3, "a request half read");
-    is_str(b.clients[5].line, "sta", "its line so far");
+    is_str(monitor_client_line(&b, 5), "sta", "its line so far");
     ok(b.clients[7].kind == CLIENT_STOP && b.clients[7].out.buf == NULL,
        "a stop client, its empty queue not allocated");
     int used = 0;
