@@ -25,6 +25,10 @@ int lxm_nft_table_present(int family, const char *name, bool *out, struct lxm_er
 /* The same for a chain of a table (chain NULL: the table itself). */
 int lxm_nft_exists(int family, const char *table, const char *chain, bool *out,
                    struct lxm_error *err);
+/* The names of the chains of table family/name (an empty list when there
+ * is no such table, or no nf_tables), from one raw nfnetlink dump
+ * (nft-chains.c): cheap enough for every start, unlike libnftables. */
+int lxm_nft_chains(int family, const char *table, char ***out, struct lxm_error *err);
 /* Run an nft script through libnftables; *output (may be NULL) gets what
  * it printed. On failure err holds nft's first error line ("WHAT:
  * nftables: ..."). */

@@ -258,6 +258,20 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
     lxm doctor --fix >/dev/null 2>&1
     t_is "leftover: doctor --fix removed them" "$(chains_of "$A")" 0
     t_is "leftover: route_localnet put back" "$(localnet)" 0
+    # The same leftover once more: the sweep of any state-changing command
+    # (here a config change of another container, which plans no forward
+    # of A's port) removes it. The sweep looks at the chains' names over
+    # nfnetlink first and reads the tables only when one may be stale.
+    t_ok "start $A for the sweep check" lxm start "$A"
+    init=$(t_pid "$A")
+    mon=$(monitor_of "$A")
+    kill -9 "$mon" "$init"
+    t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"
+    rm -f "$T_ROOT/run/lxm/$A/state"
+    t_is "sweep: $A's chains still there" "$(chains_of "$A")" "$NCH"
+    t_ok "sweep: a config change of $B" lxm config unset "$B" ports
+    t_is "sweep: it removed $A's chains" "$(chains_of "$A")" 0
+    t_is "sweep: route_localnet put back" "$(localnet)" 0
 else
     t_skip "crash cleanup" "monitor or init of $A not found"
 fi
