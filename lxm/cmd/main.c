@@ -105,12 +105,13 @@ static const struct lxm_command commands[] = {
       "  -f, --force           stop the container first if it is running\n" },
     { "freeze", cmd_freeze, "NAME", "freeze every process of a container", NULL },
     { "unfreeze", cmd_unfreeze, "NAME", "thaw a frozen container", NULL },
-    { "config", cmd_config, "show NAME | set NAME KEY=VALUE... | unset NAME KEY | edit NAME",
+    { "config", cmd_config, "show NAME | set NAME KEY=VALUE... | set NAME KEY VALUE | unset NAME KEY | edit NAME",
       "read or change a container's config.yaml",
       "  show NAME [-e]        print config.yaml (with --format json|yaml: the parsed config)\n"
       "  -e, --effective       show: the config as it applies, profiles merged in\n"
       "  set NAME K=V...       change keys (all or nothing), e.g. limits.memory=512MiB;\n"
       "                        limits apply at once to a running container\n"
+      "  set NAME KEY VALUE    one key, LXD's way (KEY without '=')\n"
       "  unset NAME KEY...     remove keys, back to the profiles' or built-in defaults\n"
       "  edit NAME             open config.yaml in $VISUAL/$EDITOR; saved only if valid\n" },
     { "snapshot", cmd_snapshot, "NAME [SNAP] | --list NAME | --delete NAME SNAP", "snapshot a container",
