@@ -67,7 +67,9 @@ static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_r
     return 0;
 }
 
-static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active)
+/* lim: the limits as configured (profiles merged), for info; NULL in list. */
+static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active,
+                      const struct lxm_limits *lim)
 {
     struct lxm_cgroup_stats st = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
     struct lxm_cgroup *cg = NULL;
@@ -83,6 +85,10 @@ static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool activ
     lxm_obj_int_or_null(mem, "oom_kills", st.oom_kills);
     struct lxm_value *cpu = lxm_obj_object(obj, "cpu");
     lxm_obj_quantity(cpu, "usage_ns", st.cpu_usage_ns, LXM_UNIT_NS);
+    if (lim) {
+        lxm_obj_number(cpu, "limit", lim->cpu); /* CPUs of quota, null: none */
+        lxm_obj_str(cpu, "cpuset", lim->cpuset);
+    }
     struct lxm_value *pids = lxm_obj_object(obj, "pids");
     lxm_obj_int_or_null(pids, "current", st.pids_current);
     lxm_obj_int_or_null(pids, "limit", st.pids_limit);
@@ -178,7 +184,8 @@ static int parse_columns(const char *spec, const char **keys, const char **heade
     return 0;
 }
 
-static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active);
+static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active,
+                      const struct lxm_limits *lim);
 static void add_storage(struct lxm_value *obj, const struct lxm_container *c);
 static void add_extra(struct lxm_value *obj, struct lxm_container *c,
                       const struct lxm_runtime_info *ri);
@@ -199,7 +206,7 @@ static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigne
     if ((needs & NEED_EXTRA) && c->config)
         add_extra(row, c, &ri);
     if (needs & NEED_USAGE)
-        add_usage(row, c, is_active(ri.state));
+        add_usage(row, c, is_active(ri.state), NULL);
     if ((needs & NEED_STORAGE) && c->config)
         add_storage(row, c);
     return row;
@@ -363,7 +370,11 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     lxm_obj_str(obj, "status", rd.known && rd.status[0] ? rd.status : NULL);
     lxm_obj_int_or_null(obj, "boot_ms", rd.known ? rd.boot_ms : -1);
     add_extra(obj, c, &ri);
-    add_usage(obj, c, active);
+    /* The cpu limits as they apply: a profile's too (best effort). */
+    struct lxm_error ignored = {0};
+    static const struct lxm_limits unknown = {.cpu = -1};
+    bool merged = lxm_config_effective(&ctx->paths, c->config, &ignored) == 0;
+    add_usage(obj, c, active, merged ? &c->config->limits : &unknown);
     add_storage(obj, c);
     struct lxm_netif_stats *st = NULL;
     int n = 0;

@@ -119,4 +119,20 @@ t_ok "stop -k ends the orphan" lxm stop -k "$A"
 t_ok "init is gone" t_wait 10 eval '! kill -0 "$INIT" 2>/dev/null || grep -q "^State:.*Z" /proc/$INIT/status'
 t_is "stopped: list says STOPPED" "$(state_of "$A")" STOPPED
 
+# --- 8. info shows the cpu limits (limits.cpu, limits.cpuset) beside memory and pids -----------
+t_ok "set $B's cpu limits" lxm config set "$B" limits.cpu=0.5 limits.cpuset=0
+t_ok "start $B" lxm start "$B"
+j=$(lxm info "$B" --format json)
+t_is "info json: cpu.limit (CPUs) and cpu.cpuset" "$(jq -c '[.cpu.limit, .cpu.cpuset]' <<<"$j")" '[0.5,"0"]'
+t_is "info json: the other cpu and memory keys are still there" \
+    "$(jq -c '[(.cpu.usage_ns | type), (.memory | has("limit_bytes")), (.pids | has("limit"))]' <<<"$j")" '["number",true,true]'
+t_like "info yaml: cpu limit" "$(lxm info "$B" --format yaml)" "  limit: 0.5"
+t_like "info yaml: cpuset" "$(lxm info "$B" --format yaml)" "  cpuset: \"?0\"?"
+out=$(lxm info "$B")
+t_like "info table: cpu.limit" "$out" "cpu.limit: +0.5"
+t_like "info table: cpu.cpuset" "$out" "cpu.cpuset: +0"
+t_ok "stop $B" lxm stop -k "$B"
+t_ok "unset $B's cpu limits" lxm config unset "$B" limits.cpu limits.cpuset
+t_is "info json: no cpu limit is null" "$(lxm info "$B" --format json | jq -c '[.cpu.limit, .cpu.cpuset]')" '[null,null]'
+
 t_done
