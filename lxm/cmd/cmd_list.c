@@ -3,6 +3,7 @@
  * from the container's network namespace. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -263,22 +264,62 @@ static int list_rows(struct lxm_ctx *ctx, char **names, unsigned needs, struct l
     return 0;
 }
 
+/* list NAME...: like LXD's `lxc list web`, a word is a name prefix (web:
+ * web, web1, webserver); one with *, ? or [ is a shell pattern for the
+ * whole name (fnmatch). A name any of them matches is kept. */
+static bool name_matches(const char *name, char *const *filters)
+{
+    for (size_t i = 0; filters[i]; i++) {
+        const char *f = filters[i];
+        if (strpbrk(f, "*?[") ? fnmatch(f, name, 0) == 0 : strncmp(name, f, strlen(f)) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int keep_matching(char ***names, char *const *filters, struct lxm_error *err)
+{
+    _cleanup_strv_free_ char **kept = calloc(1, sizeof(char *));
+    if (!kept)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    for (size_t i = 0; (*names)[i]; i++)
+        if (name_matches((*names)[i], filters) && strv_push(&kept, (*names)[i]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    strv_free(*names);
+    *names = TAKE_PTR(kept);
+    return 0;
+}
+
 int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option opts[] = { { "columns", required_argument, NULL, 'c' }, { 0 } };
     const char *spec = LIST_DEFAULT_COLUMNS;
     bool picked = false;
-    int o;
-    while ((o = lxm_getopt("list", argc, argv, "c:", opts, err)) != -1) {
+    _cleanup_strv_free_ char **filters = NULL;
+    /* options may follow the names: `list web -c name,state` */
+    while (optind < argc) {
+        int before = optind;
+        int o = lxm_getopt("list", argc, argv, "c:", opts, err);
         if (o == 'h')
             return 0;
+        if (o == -1) {
+            /* "--" ended the options (optind 0 is getopt's first call) */
+            int dashes = optind - 1;
+            if (optind >= argc ||
+                (dashes >= (before > 0 ? before : 1) && !strcmp(argv[dashes], "--")))
+                break;
+            if (strv_push(&filters, argv[optind++]) < 0)
+                return lxm_error_set(err, ENOMEM, "out of memory");
+            continue;
+        }
         if (o != 'c')
             return -LXM_EUSAGE;
         spec = optarg;
         picked = true;
     }
-    if (optind < argc)
-        return lxm_usage_error(err, "list", "unexpected argument '%s'", argv[optind]);
+    for (; optind < argc; optind++) /* after "--": names only */
+        if (strv_push(&filters, argv[optind]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
     const char *keys[ARRAY_SIZE(list_columns) * 2 + 1], *headers[ARRAY_SIZE(list_columns) * 2 + 1];
     unsigned needs = 0;
     int r = parse_columns(spec, keys, headers, ARRAY_SIZE(keys), &needs, err);
@@ -288,6 +329,8 @@ int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     _cleanup_strv_free_ char **names = NULL;
     r = lxm_container_list_names(&ctx->paths, &names, err);
     if (r < 0)
+        return r;
+    if (filters && (r = keep_matching(&names, filters, err)) < 0)
         return r;
     /* CSV without -c keeps every field, in the order of the JSON. */
     bool table = ctx->format == LXM_OUT_TABLE || (ctx->format == LXM_OUT_CSV && picked);

@@ -95,7 +95,9 @@ static const struct lxm_command commands[] = {
       "  -f, --follow          keep printing lines as they come (Ctrl-C ends)\n"
       "      --console         the console log (what init and getty wrote)\n"
       "  -n, --lines N         only the last N lines (default: all)\n" },
-    { "list", cmd_list, "[-c COLUMN,...] [--format table|json|yaml|csv]", "list containers",
+    { "list", cmd_list, "[-c COLUMN,...] [--format table|json|yaml|csv] [NAME...]", "list containers",
+      "  NAME...               only these: a name prefix as in LXD (web: web, web1, webserver),\n"
+      "                        or a shell pattern for the whole name ('web-*', 'db?')\n"
       "  -c, --columns LIST    columns to show (default name,state,ipv4,pid,template,autostart):\n"
       "                        name state ipv4 ipv6 pid template release autostart profiles\n"
       "                        uptime memory memory_limit cpu processes disk storage\n"

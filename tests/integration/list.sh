@@ -135,4 +135,20 @@ t_ok "stop $B" lxm stop -k "$B"
 t_ok "unset $B's cpu limits" lxm config unset "$B" limits.cpu limits.cpuset
 t_is "info json: no cpu limit is null" "$(lxm info "$B" --format json | jq -c '[.cpu.limit, .cpu.cpuset]')" '[null,null]'
 
+# --- 9. list NAME...: names, prefixes (as LXD's `lxc list web`) and patterns -------------------
+names() { lxm "$@" | awk 'NR > 1 {print $1}' | tr '\n' ' '; }
+t_is "list $A: that one only" "$(names list "$A")" "$A "
+t_is "list $A $B: both" "$(names list "$A" "$B")" "$A $B "
+all=$(names list)
+t_like "all: $A and $B among them" "$all" "^$A $B "
+t_is "list ls$$: a prefix, every one it starts" "$(names list "ls$$")" "$all"
+t_is "list 'ls$$?': a pattern for the whole name" "$(names list "ls$$?")" "$all"
+t_is "list 'ls$$a?': a pattern is for the whole name, not a prefix" "$(names list "ls$$a?")" ""
+t_is "list -- $A: a name after --" "$(names list -- "$A")" "$A "
+t_is "list '*b': a pattern" "$(names list "*$$b")" "$B "
+t_is "list $B -c name,state: options after the names" "$(lxm list "$B" -c name,state | tail -n +2 | tr -s ' ')" "$B STOPPED"
+t_is "list --format json $A: one object" "$(lxm list --format json "$A" | jq -r '[.[].name] | join(",")')" "$A"
+t_is "list nosuch: the header alone, exit 0" "$(lxm list nosuch$$; echo "rc=$?")" "NAME  STATE  IPV4  IPV6  PID  TEMPLATE  AUTOSTART
+rc=0"
+
 t_done
