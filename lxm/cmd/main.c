@@ -36,7 +36,8 @@ static const struct lxm_command commands[] = {
       "                        or REMOTE:ALIAS of an image server (copied into the store once)\n" },
     { "launch", cmd_launch, "NAME -t TEMPLATE [create options] [--timeout SECONDS] [--no-wait]",
       "create and start a container, and wait until it is ready",
-      "  --timeout, --no-wait  as for start\n" },
+      "  --timeout, --no-wait  as for start\n"
+      "Prints 'Creating NAME' and 'Starting NAME' as it goes (not with --quiet).\n" },
     { "start", cmd_start, "NAME... [-F] [--timeout SECONDS] [--no-wait]",
       "boot containers and wait until each is ready",
       "  -F, --foreground      stay in the foreground attached to the console (one NAME, no wait)\n"
