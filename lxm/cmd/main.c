@@ -80,13 +80,14 @@ static const struct lxm_command commands[] = {
       "  -u, --user USER[:GROUP]  whose shell and home (the container's /etc/passwd; default root)\n"
       "      --env K=V         set an environment variable (repeatable)\n" },
     { "console", cmd_console, "NAME", "connect to the container's console (Ctrl-a q detaches)", NULL },
-    { "file", cmd_file, "push SRC NAME:PATH [-r] [--uid U] [--gid G] [--mode M] | pull NAME:PATH DST [-r] | edit NAME:PATH",
+    { "file", cmd_file, "push SRC NAME:PATH [-r] [-p] [--uid U] [--gid G] [--mode M] | pull NAME:PATH DST [-r] | edit NAME:PATH",
       "copy files into or out of a container, or edit one",
       "  push SRC... NAME:PATH  copy host files in (PATH ending in / or an existing\n"
       "                        directory: into it); owned by the container's root\n"
       "  pull NAME:PATH... DST  copy files out (DST a directory when several)\n"
       "  edit NAME:PATH        open a copy in $VISUAL/$EDITOR, write it back atomically\n"
       "  -r, --recursive       push/pull directories and what they hold\n"
+      "  -p, --create-dirs     push: make PATH's missing parent directories (root's, 0755)\n"
       "      --uid U --gid G   push: owner inside the container (names or ids of its\n"
       "                        passwd/group; default 0)\n"
       "      --mode M          push: octal mode (default: the source's)\n"
