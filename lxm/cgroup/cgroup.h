@@ -72,6 +72,8 @@ pid_t lxm_cgroup_any_pid(struct lxm_cgroup *cg);
 /* Kill what is left and remove every directory. */
 int lxm_cgroup_destroy(struct lxm_cgroup *cg, struct lxm_error *err);
 void lxm_cgroup_free(struct lxm_cgroup *cg);
+static inline void lxm_cgroup_freep(struct lxm_cgroup **cg) { lxm_cgroup_free(*cg); }
+#define _cleanup_cgroup_ __attribute__((cleanup(lxm_cgroup_freep)))
 
 /* The container's directory in the v1 hierarchy that carries `controller`
  * ("devices", "memory", ...), or NULL when that controller is not on v1. */

@@ -72,6 +72,30 @@ int lxm_cmd_container(struct lxm_ctx *ctx, const char *cmd, const char *name, un
 int lxm_cmd_container_arg(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
                           unsigned flags, struct lxm_container **out, struct lxm_error *err);
 
+/* Options and container names of a command whose options may come before,
+ * between or after its operands ("stop -k c1", "stop c1 c2 -t 5"):
+ * on_opt gets each option (optarg: arg) and returns 0 or <0 with err set.
+ * The two parsers return 0, 'h' after --help (printed), or <0 with err set
+ * (a usage error: -LXM_EUSAGE). */
+typedef int (*lxm_cmd_opt_fn)(int opt, const char *arg, void *data, struct lxm_error *err);
+/* One NAME (a usage error without one); "--" ends the options and what
+ * follows is *rest (NULL when nothing does), or a usage error when rest is
+ * NULL. */
+int lxm_cmd_parse_args(const char *cmd, int argc, char **argv, const char *shortopts,
+                       const struct option *longopts, lxm_cmd_opt_fn on_opt, void *data,
+                       const char **name, char ***rest, struct lxm_error *err);
+/* Any number of names (*names NULL when none was given). */
+int lxm_cmd_parse_names(const char *cmd, int argc, char **argv, const char *shortopts,
+                        const struct option *longopts, lxm_cmd_opt_fn on_opt, void *data,
+                        char ***names, struct lxm_error *err);
+/* Run fn on each named container (lxm_cmd_container with flags). One name:
+ * its error is the command's. Several: each failure is printed as it
+ * happens (the message names the container), the others still run, and
+ * the result is 1 if any failed. */
+typedef int (*lxm_cmd_each_fn)(struct lxm_container *c, void *data, struct lxm_error *err);
+int lxm_cmd_each_name(struct lxm_ctx *ctx, char **names, unsigned flags, lxm_cmd_each_fn fn,
+                      void *data, struct lxm_error *err);
+
 /* Run $VISUAL, else $EDITOR, else vi on file (the variable is shell text
  * and may carry arguments, like git's); 0 when it exits 0. */
 int lxm_run_editor(const char *file, struct lxm_error *err);

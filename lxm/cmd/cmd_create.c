@@ -225,23 +225,32 @@ int cmd_launch(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
 
 /* ---- delete ------------------------------------------------------------------------ */
 
+static int delete_opt(int opt, const char *arg, void *data, struct lxm_error *err)
+{
+    (void)arg, (void)err;
+    if (opt == 'f')
+        *(bool *)data = true;
+    return 0;
+}
+
+static int delete_one(struct lxm_container *c, void *data, struct lxm_error *err)
+{
+    return lxm_lifecycle_delete(c, *(bool *)data, err);
+}
+
+/* Like stop: each name in turn, the others still deleted after a failure. */
 int cmd_delete(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option longopts[] = { { "force", no_argument, NULL, 'f' }, { 0 } };
     bool force = false;
-    int opt;
-    while ((opt = lxm_getopt("delete", argc, argv, "f", longopts, err)) != -1) {
-        if (opt == 'h')
-            return 0;
-        if (opt == '?')
-            return -LXM_EUSAGE;
-        force = true;
-    }
-    _cleanup_container_ struct lxm_container *c = NULL;
-    int r = lxm_cmd_container_arg(ctx, "delete", argc, argv, LXM_CMD_NEW, &c, err);
-    if (r < 0)
-        return r;
-    return lxm_lifecycle_delete(c, force, err);
+    _cleanup_strv_free_ char **names = NULL;
+    int r = lxm_cmd_parse_names("delete", argc, argv, "f", longopts, delete_opt, &force, &names,
+                                err);
+    if (r != 0)
+        return r == 'h' ? 0 : r;
+    if (!names)
+        return lxm_usage_error(err, "delete", "missing container name");
+    return lxm_cmd_each_name(ctx, names, LXM_CMD_NEW, delete_one, &force, err);
 }
 
 /* ---- copy -------------------------------------------------------------------------- */

@@ -13,101 +13,6 @@
 #include "util/cleanup.h"
 #include "util/strv.h"
 
-typedef int (*opt_fn)(int opt, const char *arg, void *data, struct lxm_error *err);
-
-/* Options up to the next operand or the end, each given to on_opt: 0 with
- * optind at the operand (or argc), 'h' after --help, <0 on a bad option or
- * on_opt's error. Options may come before or after operands ("stop -k c1",
- * "stop c1 -k"). */
-static int next_operand(const char *cmd, int argc, char **argv, const char *shortopts,
-                        const struct option *longopts, opt_fn on_opt, void *data,
-                        struct lxm_error *err)
-{
-    for (;;) {
-        int opt = lxm_getopt(cmd, argc, argv, shortopts, longopts, err);
-        if (opt == 'h')
-            return 'h';
-        if (opt == '?')
-            return -LXM_EUSAGE;
-        if (opt == -1)
-            return 0;
-        int r = on_opt(opt, optarg, data, err);
-        if (r < 0)
-            return r;
-    }
-}
-
-/* Did the operand at optind come after "--"? */
-static bool after_dashdash(int argc, char **argv)
-{
-    return optind > 0 && optind <= argc && strcmp(argv[optind - 1], "--") == 0;
-}
-
-/* One NAME; "--" ends the options and the rest is *rest (attach's
- * command). */
-static int parse_args(const char *cmd, int argc, char **argv, const char *shortopts,
-                      const struct option *longopts, opt_fn on_opt, void *data,
-                      const char **name, char ***rest, struct lxm_error *err)
-{
-    *name = NULL;
-    int r;
-    while ((r = next_operand(cmd, argc, argv, shortopts, longopts, on_opt, data, err)) == 0 &&
-           !after_dashdash(argc, argv) && optind < argc && !*name)
-        *name = argv[optind++];
-    if (r != 0)
-        return r;
-    if (!*name)
-        return lxm_usage_error(err, cmd, "missing container name");
-    if (optind < argc && !rest)
-        return lxm_usage_error(err, cmd, "unexpected argument '%s'", argv[optind]);
-    if (rest)
-        *rest = optind < argc ? &argv[optind] : NULL;
-    return 0;
-}
-
-/* Like parse_args, for the commands that take several names ("stop c1 c2
- * -t 5"); *names is NULL when none was given. */
-static int parse_names(const char *cmd, int argc, char **argv, const char *shortopts,
-                       const struct option *longopts, opt_fn on_opt, void *data, char ***names,
-                       struct lxm_error *err)
-{
-    int r;
-    while ((r = next_operand(cmd, argc, argv, shortopts, longopts, on_opt, data, err)) == 0 &&
-           optind < argc) {
-        bool dashdash = after_dashdash(argc, argv);
-        do {
-            if (strv_push(names, argv[optind++]) < 0)
-                return lxm_error_set(err, ENOMEM, "out of memory");
-        } while (dashdash && optind < argc);
-    }
-    return r;
-}
-
-/* Run fn on each named container. One name: its error is the command's.
- * Several: each failure is printed as it happens, the others still run,
- * and the exit status is 1 if any failed. */
-static int each_name(struct lxm_ctx *ctx, char **names,
-                     int (*fn)(struct lxm_container *, void *, struct lxm_error *), void *data,
-                     struct lxm_error *err)
-{
-    int failed = 0;
-    for (size_t i = 0; names[i]; i++) {
-        struct lxm_error one = { 0 };
-        struct lxm_error *e = names[1] ? &one : err;
-        _cleanup_container_ struct lxm_container *c = NULL;
-        int r = lxm_cmd_container(ctx, NULL, names[i], 0, &c, e);
-        if (r == 0)
-            r = fn(c, data, e);
-        if (r < 0 && !names[1])
-            return r;
-        if (r < 0) {
-            fprintf(stderr, "lxm: error: %s\n", one.msg[0] ? one.msg : strerror(-r));
-            failed++;
-        }
-    }
-    return failed ? 1 : 0;
-}
-
 static int no_opts(int opt, const char *arg, void *data, struct lxm_error *err)
 {
     (void)opt, (void)arg, (void)data, (void)err;
@@ -163,14 +68,14 @@ int cmd_start(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     struct start_args a = {.opts = {.on_config = lxm_cmd_warn_confinement},
                            .ready_timeout_ms = LXM_READY_TIMEOUT_MS};
     _cleanup_strv_free_ char **names = NULL;
-    int r = parse_names("start", argc, argv, "F", longopts, start_opt, &a, &names, err);
+    int r = lxm_cmd_parse_names("start", argc, argv, "F", longopts, start_opt, &a, &names, err);
     if (r != 0)
         return r == 'h' ? 0 : r;
     if (!names)
         return lxm_usage_error(err, "start", "missing container name");
     if (a.opts.foreground && names[1])
         return lxm_usage_error(err, "start", "-F: one container at a time");
-    return each_name(ctx, names, start_one, &a, err);
+    return lxm_cmd_each_name(ctx, names, 0, start_one, &a, err);
 }
 
 struct stop_args {
@@ -231,7 +136,8 @@ int cmd_stop(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     struct stop_args s;
     stop_defaults(&s);
     _cleanup_strv_free_ char **names = NULL;
-    int r = parse_names("stop", argc, argv, "t:ka", stop_longopts, stop_opt, &s, &names, err);
+    int r = lxm_cmd_parse_names("stop", argc, argv, "t:ka", stop_longopts, stop_opt, &s, &names,
+                                err);
     if (r != 0)
         return r == 'h' ? 0 : r;
     if (s.all && names)
@@ -242,7 +148,7 @@ int cmd_stop(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
         return lxm_cmd_stop_all(ctx, s.timeout_ms, err);
     if (!names)
         return lxm_usage_error(err, "stop", "missing container name");
-    return each_name(ctx, names, stop_one, &s, err);
+    return lxm_cmd_each_name(ctx, names, 0, stop_one, &s, err);
 }
 
 int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
@@ -254,7 +160,8 @@ int cmd_restart(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *er
     static const struct option longopts[] = {{"timeout", required_argument, NULL, 't'},
                                              {"no-wait", no_argument, NULL, LXM_OPT_NO_WAIT},
                                              {0}};
-    int r = parse_args("restart", argc, argv, "t:", longopts, stop_opt, &s, &name, NULL, err);
+    int r = lxm_cmd_parse_args("restart", argc, argv, "t:", longopts, stop_opt, &s, &name, NULL,
+                               err);
     if (r != 0)
         return r == 'h' ? 0 : r;
     /* One lock over the stop and the start: no command gets in between. */
@@ -279,7 +186,7 @@ static int simple(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv,
                   struct lxm_container **c, struct lxm_error *err)
 {
     const char *name;
-    int r = parse_args(cmd, argc, argv, "", NULL, no_opts, NULL, &name, NULL, err);
+    int r = lxm_cmd_parse_args(cmd, argc, argv, "", NULL, no_opts, NULL, &name, NULL, err);
     if (r != 0)
         return r == 'h' ? 1 : r;
     return lxm_cmd_container(ctx, cmd, name, 0, c, err);

@@ -358,14 +358,21 @@ static void add_forwards(struct lxm_ctx *ctx, struct lxm_value *obj, const char 
         lxm_warn("%s: %s", name, err.msg);
         return;
     }
-    if (ctx->format == LXM_OUT_TABLE) { /* one readable line each */
-        _cleanup_strv_free_ char **lines = calloc(1, sizeof(char *));
-        for (int i = 0; lines && i < n; i++) {
+    if (ctx->format == LXM_OUT_TABLE) {
+        /* One line, like info's other lists, but each forward has spaces
+         * in it: ", " between them, or the comma of a list would not read
+         * apart from them ("tcp 0.0.0.0:80 -> 10.0.3.2:80, tcp [::]:80
+         * -> [fd42::2]:80"). */
+        _cleanup_free_ char *line = NULL;
+        size_t len = 0;
+        _cleanup_fclose_ FILE *f = open_memstream(&line, &len);
+        for (int i = 0; f && i < n; i++) {
             char s[128];
             lxm_portfwd_format(&e[i].f, s, sizeof(s));
-            (void)strv_push(&lines, s);
+            fprintf(f, "%s%s", i ? ", " : "", s);
         }
-        lxm_obj_strv(obj, "forwards", lines);
+        if (f && fflush(f) == 0)
+            lxm_obj_str(obj, "forwards", n ? line : "-");
         return;
     }
     struct lxm_value *arr = lxm_obj_array(obj, "forwards");

@@ -105,8 +105,10 @@ static const struct lxm_command commands[] = {
       "                        uptime memory memory_limit cpu processes disk storage\n"
       "Tables show sizes and times for people (MiB, s); JSON, YAML and CSV keep raw numbers.\n" },
     { "info", cmd_info, "NAME [--format table|json|yaml|csv]", "show a container's state and resource use", NULL },
-    { "delete", cmd_delete, "NAME [-f]", "remove a stopped container",
-      "  -f, --force           stop the container first if it is running\n" },
+    { "delete", cmd_delete, "NAME... [-f]", "remove stopped containers",
+      "  -f, --force           stop a container first if it is running\n"
+      "Several names are deleted in turn; a failure is reported and the others are\n"
+      "still deleted (exit 1 if any failed).\n" },
     { "freeze", cmd_freeze, "NAME", "freeze every process of a container", NULL },
     { "unfreeze", cmd_unfreeze, "NAME", "thaw a frozen container", NULL },
     { "config", cmd_config, "show NAME | set NAME KEY=VALUE... | set NAME KEY VALUE | unset NAME KEY | edit NAME",

@@ -716,3 +716,19 @@ int lxm_portfwd_present(const char *key, bool *out, struct lxm_error *err)
     int r = nft_exists(0, chain, out, err);
     return r < 0 || *out ? r : nft_exists(1, chain, out, err);
 }
+
+int lxm_portfwd_tables(const char *key, unsigned *out, struct lxm_error *err)
+{
+    char chain[112];
+    snprintf(chain, sizeof(chain), "p-%s", key);
+    *out = 0;
+    for (int v6 = 0; v6 < 2; v6++) {
+        bool in = false;
+        int r = nft_exists(v6, chain, &in, err);
+        if (r < 0)
+            return r;
+        if (in)
+            *out |= v6 ? LXM_PORTFWD_IN_IP6 : LXM_PORTFWD_IN_IP;
+    }
+    return 0;
+}

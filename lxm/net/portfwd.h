@@ -75,6 +75,11 @@ int lxm_portfwd_check(const struct lxm_portfwd_owner *o, const struct lxm_portfw
                       struct lxm_error *err);
 /* Whether key has forwards in place (over nfnetlink, without libnftables). */
 int lxm_portfwd_present(const char *key, bool *out, struct lxm_error *err);
+/* Which tables hold key's chains: LXM_PORTFWD_IN_IP and/or LXM_PORTFWD_IN_IP6
+ * in *out (a GETCHAIN over nfnetlink each). */
+#define LXM_PORTFWD_IN_IP 1u
+#define LXM_PORTFWD_IN_IP6 2u
+int lxm_portfwd_tables(const char *key, unsigned *out, struct lxm_error *err);
 /* Remove key's forwards; none is success (and cheap: no libnftables). */
 int lxm_portfwd_clear(const char *key, struct lxm_error *err);
 /* Every forward in the table (*out NULL when none); key limits it to one

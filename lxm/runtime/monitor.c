@@ -162,11 +162,33 @@ int monitor_boot_policy(struct monitor *m, struct lxm_error *err)
     return 0;
 }
 
+/* The container's cgroups still hold a process (lxm_cgroup_create: -EBUSY)
+ * though this monitor has just written its state file: an earlier run of
+ * it whose record was lost (runtime/start-lost.h), never killed here.
+ * True, with err saying what runs there, where, and what to do; false
+ * (err untouched) when no process is found there now. */
+static bool cgroup_of_lost_run(const struct lxm_container *c, struct lxm_error *err)
+{
+    _cleanup_cgroup_ struct lxm_cgroup *cg = NULL;
+    pid_t pid = lxm_cgroup_open(c->id, &cg, NULL) == 0 ? lxm_cgroup_any_pid(cg) : 0;
+    if (pid <= 0)
+        return false;
+    lxm_error_clear(err);
+    lxm_error_set(err, EBUSY,
+                  "pid %d of an earlier run of '%s' still runs in its cgroups (%s/%s), "
+                  "without a monitor or a state file: 'lxm stop %s' kills it "
+                  "('lxm doctor' lists such leftovers)",
+                  (int)pid, c->name, lxm_cg_parent(), c->id, c->name);
+    return true;
+}
+
 /* The container's cgroup, its device list and the OOM watch: m->cg and
  * the oom fields are this step's alone until it is done. */
 static int setup_cgroup(struct monitor *m, struct lxm_error *err)
 {
     int r = lxm_cgroup_create(m->c->id, &m->cfg->limits, &m->cg, err);
+    if (r == -EBUSY && cgroup_of_lost_run(m->c, err))
+        return r;
     if (r < 0)
         return lxm_error_prefix(err, "cgroup");
     /* Before init exists: it must never see a device outside the list. */

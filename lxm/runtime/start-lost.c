@@ -15,7 +15,7 @@
 int lxm_runtime_drop_cgroup(struct lxm_container *c, bool kill, pid_t *killed,
                             struct lxm_error *err)
 {
-    struct lxm_cgroup *cg = NULL;
+    _cleanup_cgroup_ struct lxm_cgroup *cg = NULL;
     struct lxm_error e = {0};
     if (killed)
         *killed = 0;
@@ -25,22 +25,17 @@ int lxm_runtime_drop_cgroup(struct lxm_container *c, bool kill, pid_t *killed,
     if (r < 0)
         return lxm_error_set(err, -r, "%s: %s", c->name, e.msg);
     pid_t pid = lxm_cgroup_any_pid(cg);
-    if (pid > 0 && !kill && !lxm_container_exists(c)) {
-        lxm_cgroup_free(cg);
+    if (pid > 0 && !kill && !lxm_container_exists(c))
         return lxm_error_set(err, EBUSY,
                              "pid %d runs in the cgroups of deleted container '%s': kill it "
                              "(and what else runs there), then 'lxm doctor --fix'",
                              (int)pid, c->name);
-    }
-    if (pid > 0 && !kill) {
-        lxm_cgroup_free(cg);
+    if (pid > 0 && !kill)
         return lxm_error_set(err, EBUSY,
                              "container '%s' is not running, but pid %d runs in its cgroups "
                              "without a monitor or a state file ('lxm stop %s' kills it)",
                              c->name, (int)pid, c->name);
-    }
     r = lxm_cgroup_destroy(cg, &e);
-    lxm_cgroup_free(cg);
     if (r < 0)
         return lxm_error_set(err, -r, "%s: remove its cgroups: %s", c->name, e.msg);
     if (killed)
@@ -91,13 +86,12 @@ static int look_at(const struct lxm_paths *p, const char *name, const char *id,
     if (lxm_state_read(c, &st) != -ENOENT &&
         (lxm_runtime_query(c, &info, NULL) < 0 || !info.stale || info.state != LXM_STATE_STOPPED))
         return 0; /* running, or on its way */
-    struct lxm_cgroup *cg = NULL;
+    _cleanup_cgroup_ struct lxm_cgroup *cg = NULL;
     if (lxm_cgroup_open(id, &cg, NULL) < 0)
         return 0; /* gone meanwhile */
     *l = (struct lxm_lost_cgroup){.name = strdup(name), .id = strdup(id),
                                   .deleted = !lxm_container_exists(c), .stale = info.stale,
                                   .pid = lxm_cgroup_any_pid(cg)};
-    lxm_cgroup_free(cg);
     if (!l->name || !l->id)
         return lxm_error_set(err, ENOMEM, "out of memory");
     return 1;

@@ -6,11 +6,12 @@
  * state file kept because its cgroup could not be removed) is the other
  * kind. Neither is looked for by every command (that would read every
  * hierarchy at each start): `lxm doctor` lists them and --fix removes them,
- * `lxm delete NAME` and `lxm stop NAME` remove those of NAME.
+ * `lxm delete NAME` and `lxm stop NAME` remove those of NAME, and
+ * `lxm start NAME` reuses an empty set (its limits reset in full).
  *
  * A process still in such a cgroup is a container that runs without a
  * monitor and without a record: it is never killed behind the user's back.
- * doctor --fix and delete refuse and say so; `lxm stop NAME` and
+ * doctor --fix, delete and start refuse and say so; `lxm stop NAME` and
  * `lxm delete -f NAME` kill it. */
 #pragma once
 

@@ -64,26 +64,32 @@ static int cleanup_stale(struct lxm_container *c, const struct lxm_state_file *s
 }
 
 /* With c locked: what a dead monitor and init left is removed, and only
- * then (a live container is never touched). */
-static int reap_locked(struct lxm_container *c, struct lxm_error *err)
+ * then (a live container is never touched). *info: c's state as the query
+ * found it, STOPPED once a stale record is reaped (its state file gone):
+ * a caller need not read the state file again. */
+static int reap_locked(struct lxm_container *c, struct lxm_runtime_info *info,
+                       struct lxm_error *err)
 {
-    struct lxm_runtime_info info;
-    int r = lxm_runtime_query(c, &info, err);
-    if (r < 0 || !info.stale)
+    int r = lxm_runtime_query(c, info, err);
+    if (r < 0 || !info->stale)
         return r;
     struct lxm_state_file st;
     if (lxm_state_read(c, &st) == 0)
-        return cleanup_stale(c, &st, err);
-    lxm_state_remove(c); /* unreadable: nothing in it to go by */
-    return 0;
+        r = cleanup_stale(c, &st, err);
+    else
+        lxm_state_remove(c); /* unreadable: nothing in it to go by */
+    if (r == 0)
+        *info = (struct lxm_runtime_info){.state = LXM_STATE_STOPPED};
+    return r;
 }
 
 int lxm_runtime_reap(struct lxm_container *c, struct lxm_error *err)
 {
     bool took = c->lock_fd < 0;
+    struct lxm_runtime_info info;
     int r = lxm_container_lock(c, err);
     if (r == 0)
-        r = reap_locked(c, err);
+        r = reap_locked(c, &info, err);
     if (took)
         lxm_container_unlock(c);
     return r;
@@ -143,7 +149,8 @@ static int reap_kept(struct lxm_container *c, struct lxm_error *err)
         return 0;
     _cleanup_close_ int monfd = lxm_state_monitor_pidfd(&st);
     (void)lxm_monitor_wait_exit(monfd);
-    return reap_locked(c, err);
+    struct lxm_runtime_info info;
+    return reap_locked(c, &info, err);
 }
 
 /* --- start ------------------------------------------------------------------ */
@@ -229,9 +236,7 @@ int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts 
     if (r < 0)
         return r;
     struct lxm_runtime_info info = {.state = LXM_STATE_STOPPED};
-    r = reap_locked(c, err);
-    if (r == 0)
-        r = lxm_runtime_query(c, &info, err);
+    r = reap_locked(c, &info, err);
     if (r < 0)
         goto out;
     if (is_running(info.state)) {
@@ -261,8 +266,7 @@ int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts 
         /* A monitor killed during the boot left its record: a child it
          * had released is killed now, under our lock, and said so; an init
          * it had recorded as running is adopted like any orphan. */
-        (void)reap_locked(c, NULL);
-        (void)lxm_runtime_query(c, &info, NULL);
+        (void)reap_locked(c, &info, NULL);
         if (is_running(info.state))
             lxm_warn("%s: its monitor died once init was running: it runs without one "
                      "(no console, no reboot; 'lxm stop %s' stops it)",
@@ -369,7 +373,7 @@ int lxm_runtime_stop(struct lxm_container *c, int64_t timeout_ms, bool kill, str
     r = lxm_runtime_query(c, &info, err);
     if (r == 0 && info.stale && !is_running(info.state)) {
         /* It crashed: what is left of it on the host is what stops. */
-        r = reap_locked(c, err);
+        r = reap_locked(c, &info, err);
         if (r == 0)
             remove_run_dir(c);
     } else if (r == 0 && !is_running(info.state)) {

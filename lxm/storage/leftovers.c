@@ -340,6 +340,21 @@ static void scan_net(struct found *f, const struct lxm_paths *p)
     }
 }
 
+/* "nftables: ip6 lxm_port-forwards p-KEY": the table of each family that
+ * holds the container's chains (all four are named by KEY); the ip one
+ * when that cannot be told. */
+static char *forwards_path(const char *key)
+{
+    const char *t = LXM_PORTFWD_TABLE;
+    unsigned in = 0;
+    struct lxm_error e = {0};
+    if (lxm_portfwd_tables(key, &in, &e) < 0)
+        lxm_debug("leftovers: %s", e.msg);
+    if (in == (LXM_PORTFWD_IN_IP | LXM_PORTFWD_IN_IP6))
+        return xasprintf("nftables: ip %s p-%s, ip6 %s p-%s", t, key, t, key);
+    return xasprintf("nftables: %s %s p-%s", in == LXM_PORTFWD_IN_IP6 ? "ip6" : "ip", t, key);
+}
+
 /* nftables chains of port forwards whose container does not run. */
 static void scan_forwards(struct found *f, const struct lxm_paths *p)
 {
@@ -351,8 +366,7 @@ static void scan_forwards(struct found *f, const struct lxm_paths *p)
     }
     for (char **n = names; n && *n; n++) {
         _cleanup_free_ char *key = lxm_ports_key(p, *n);
-        add(f, LXM_LEFTOVER_FORWARDS,
-            key ? xasprintf("nftables: ip %s p-%s", LXM_PORTFWD_TABLE, key) : NULL, NULL);
+        add(f, LXM_LEFTOVER_FORWARDS, key ? forwards_path(key) : NULL, NULL);
         if (f->error == 0 && (!(f->v[f->n - 1].key = strdup(*n)) ||
                               !(f->v[f->n - 1].owner = xasprintf("container %s, not running", *n))))
             f->error = -ENOMEM;

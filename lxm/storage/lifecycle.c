@@ -631,10 +631,17 @@ static int build_copy(struct lxm_container *src, struct lxm_container *dst, cons
         r = lxm_error_set(err, EINTR, "copy %s: interrupted", src->name);
     if (r == 0)
         r = copy_config(src->config, dst->name, cfgfile, err);
+    /* As a create's: its data on disk before it takes its name, and the
+     * rename on disk before copy says it is done (storage-sync.c). A
+     * copied tree may hold any number of files: one syncfs for it. */
+    if (r == 0)
+        r = lxm_storage_sync(staging, err);
     if (r == 0 && renameat2(AT_FDCWD, staging, AT_FDCWD, dst->dir, RENAME_NOREPLACE) < 0)
         r = errno == EEXIST || errno == ENOTEMPTY
                 ? lxm_error_set(err, EEXIST, "container '%s' already exists", dst->name)
                 : lxm_error_errno(err, errno, "rename %s to %s", staging, dst->dir);
+    if (r == 0)
+        r = lxm_storage_sync(dst->dir, err);
     return r;
 }
 

@@ -24,7 +24,10 @@
  * new file and directory (seven) was slower under load than this. The
  * syncfs also writes other processes' dirty data on the filesystem; the
  * overlay unmount that create did before did the same (overlayfs syncs its
- * upper filesystem when it goes), as does lxc-copy's. */
+ * upper filesystem when it goes), as does lxc-copy's.
+ *
+ * A copy (lifecycle.c) is made durable the same way: a syncfs before the
+ * rename that names it (its volume is a copied tree), one after. */
 #include "storage/storage.h"
 
 #include <dirent.h>

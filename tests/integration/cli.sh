@@ -21,8 +21,8 @@ t_like "unknown flag is named" "$out" "^lxm: error: list: unknown option '--bogu
 out=$(lxm info 2>&1); rc=$?
 t_is "missing argument exits 2" "$rc" 2
 # Every command of one container refuses a second operand the same way,
-# before it looks for the container (start and stop take several names).
-for cmd in info delete log console freeze unfreeze restart wait "config show" "config edit"; do
+# before it looks for the container (start, stop and delete take several names).
+for cmd in info log console freeze unfreeze restart wait "config show" "config edit"; do
     out=$(lxm $cmd nosuch extra 2>&1); rc=$?
     t_is "$cmd NAME extra: exits 2" "$rc" 2
     t_is "$cmd NAME extra: one line naming it" "$out" \

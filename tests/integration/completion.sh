@@ -63,6 +63,7 @@ templates=$(cd "$LXM_TEMPLATES_DIR" && ls *.yaml | sed 's/\.yaml$//' | sort | pa
 t_like "the tree ships busybox" "$templates" "(^| )busybox( |$)"
 t_is "start NAME: containers" "$(comp start '')" "c1 web"
 t_is "containers by prefix" "$(comp delete w)" "web"
+t_is "delete NAME...: containers after a first one too" "$(comp delete c1 -f '')" "c1 web"
 t_is "restore NAME SNAP: that container's snapshots" "$(comp restore c1 '')" "snap-a snap-b"
 t_is "snapshot --delete NAME SNAP" "$(comp snapshot --delete c1 snap-)" "snap-a snap-b"
 t_is "no snapshots of web" "$(comp restore web '')" ""

@@ -142,6 +142,20 @@ t_like "launch -q: l2 is running" "$(lxm list --format csv 2>&1)" 'l2,RUNNING'
 t_ok "delete -f l2" lxm delete -f l2
 t_is "launch with an unknown template: Creating, no Starting" "$(lxm launch src0$$ -t nosuch 2>/dev/null)" "Creating src0$$"
 
+# --- delete of several names: like stop, each in turn, the others go on ---------------------
+for n in d1 d2 d3; do lxm create "$n" -t busybox -c network.eth0.type=none >/dev/null 2>&1; done
+t_ok "start d2" lxm start d2
+out=$(lxm delete d1 nosuch d2 d3 2>&1); rc=$?
+t_is "delete d1 nosuch d2 d3 (d2 running): exit 1" "$rc" 1
+t_is "each failure on its line, naming its container" "$(printf '%s\n' "$out" | grep -v '^lxm: warning: ')" \
+    "lxm: error: container 'nosuch' not found
+lxm: error: container 'd2' is RUNNING (stop it first, or use 'lxm delete -f')"
+t_ok "d1 and d3 deleted after the failures" test ! -e "$CT/d1" -a ! -e "$CT/d3"
+t_is "d2 untouched, still running" "$(lxm list --format csv | grep '^d2,' | cut -d, -f2)" RUNNING
+for n in d4 d5; do lxm create "$n" -t busybox -c network.eth0.type=none >/dev/null 2>&1; done
+t_ok "delete d4 -f d2 d5 (options between names): exit 0" lxm delete d4 -f d2 d5
+t_ok "all three gone" test ! -e "$CT/d2" -a ! -e "$CT/d4" -a ! -e "$CT/d5" -a ! -e "$T_ROOT/run/lxm/d2"
+
 # --- --from: a good tarball, metadata kept ------------------------------------------------
 t_ok "create src -t busybox" lxm create src -t busybox
 S=$CT/src/rootfs
@@ -248,6 +262,24 @@ fi
 t_is "copy: device node kept" "$(stat -c '%F %t:%T' "$CT/dst/rootfs/data/null" 2>/dev/null)" "character special file 1:3"
 t_error "copy onto an existing container" 1 "^lxm: error: container 'src' already exists$" \
     lxm copy dst src
+# Durable like a create (storage-sync.c): the copy's data is written out
+# before the rename that gives it its name, and that rename is committed
+# (a syncfs of its filesystem) before copy returns.
+if command -v strace >/dev/null; then
+    TR=$T_ROOT/copy.strace
+    strace -f -qq -o "$TR" -e trace=rename,renameat,renameat2,syncfs,sync_file_range,fdatasync \
+        "$LXM_BIN" --root "$T_ROOT" copy src dst2 >/dev/null 2>&1
+    t_ok "copy src dst2 (under strace)" test -f "$CT/dst2/config.yaml"
+    named=$(grep -n "rename.*\"$CT/dst2\"" "$TR" | tail -1 | cut -d: -f1)
+    t_like "copy: one rename gives dst2 its name" "$named" '^[0-9]+$'
+    t_ok "copy: its data written out before that rename" \
+        sh -c "head -n '$((${named:-1} - 1))' '$TR' | grep -Eq '(syncfs|sync_file_range|fdatasync)\('"
+    t_ok "copy: the rename committed after it (syncfs)" \
+        sh -c "tail -n '+$((${named:-0} + 1))' '$TR' | grep -q 'syncfs('"
+    lxm delete dst2 >/dev/null 2>&1
+else
+    t_skip "copy: synced around its rename" "strace is not installed"
+fi
 
 # --- image cache: a corrupt entry is detected, removed, and rebuilt ------------------------------
 # A debootstrap template whose mirror is a closed port on loopback, and a cache entry made

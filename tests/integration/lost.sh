@@ -4,8 +4,8 @@
 #  * its state file lost (the run dir wiped without a reboot) while its
 #    cgroups remain: `lxm doctor` lists them (kind "cgroups"), --fix
 #    removes an empty set, `lxm delete` removes them; a process still in
-#    them is a container that runs without a monitor: doctor and delete say
-#    so and leave it, `lxm stop` and `lxm delete -f` kill it;
+#    them is a container that runs without a monitor: doctor, delete and
+#    start say so and leave it, `lxm stop` and `lxm delete -f` kill it;
 #  * a cgroup the monitor's teardown cannot remove (a mount on a directory
 #    in it) keeps the state file, after a poweroff inside and after
 #    `lxm stop`: a later stop or doctor --fix tries again;
@@ -65,7 +65,9 @@ l=$(leftover_of "$C" "$json")
 t_like "doctor lists them (kind cgroups)" "$l" '"kind":"cgroups"'
 t_is "doctor says whose and why" "$(jq -r .owner <<<"$l")" "container $C, not running, no state file"
 t_like "doctor's table: a leftover line" "$(lxm doctor)" "leftover +WARN +cgroups $LXM_CGROUP_PARENT/$(t_id "$C") \(left by container $C, not running, no state file\) +lxm doctor --fix"
-t_ok "lxm start sweeps nothing of it (doctor only)" test "$(cgroups_of "$C")" -gt 0
+t_ok "start $D (its leftover sweep runs)" lxm start "$D"
+t_ok "stop $D" lxm stop -k "$D"
+t_ok "that sweep removed nothing of $C's (doctor only)" test "$(cgroups_of "$C")" -gt 0
 out=$(lxm doctor --fix --format json)
 t_is "doctor --fix removes them" "$(leftover_of "$C" "$out" | jq -c '[.removed, .error]')" '[true,null]'
 t_is "no cgroup of $C left" "$(cgroups_of "$C")" 0
@@ -80,6 +82,13 @@ t_is "delete removed its cgroups" "$(cgroups_of "$D")" 0
 # --- 3. record lost, init still runs: said, never killed behind one's back ------------------------
 lose "$C" keep-init; t_is "lose $C's record, init left running" "$?" 0
 t_ok "its init runs" alive "$INIT"
+out=$(lxm start "$C" 2>&1); rc=$?
+t_is "start over them: refused (exit 1)" "$rc" 1
+t_like "start says what runs there, where, and what to do" "$out" \
+    "lxm: error: start $C: pid [0-9]+ of an earlier run of '$C' still runs in its cgroups \($LXM_CGROUP_PARENT/$(t_id "$C")\), without a monitor or a state file: 'lxm stop $C' kills it \('lxm doctor' lists such leftovers\)$"
+t_ok "init still runs after the refused start" alive "$INIT"
+t_like "list: still STOPPED" "$(lxm list --format csv | grep "^$C,")" "^$C,STOPPED,"
+t_ok "the refused start left no state file" test ! -e "$(state_file "$C")"
 l=$(leftover_of "$C" "$(lxm doctor --format json)")
 t_like "doctor: a process runs in it without a monitor" "$(jq -r .owner <<<"$l")" \
     "^container $C, not running, no state file: pid [0-9]+ still runs in it without a monitor$"

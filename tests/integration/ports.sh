@@ -244,7 +244,8 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
     t_is "crash 2: the stop removed its chains" "$(chains_of "$A")" 0
     t_is "crash 2: route_localnet put back" "$(localnet)" 0
     # Forwards whose container has no state at all (its run dir lost):
-    # found by doctor, removed by --fix.
+    # found by doctor (in the ip table, and the ip6 one where the bridge has
+    # IPv6), removed by --fix.
     t_ok "start $A for the leftover check" lxm start "$A"
     init=$(t_pid "$A")
     mon=$(monitor_of "$A")
@@ -253,7 +254,7 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
     rm -f "$T_ROOT/run/lxm/$A/state"
     t_like "leftover: lxm doctor lists $A's forwards" \
         "$(lxm doctor --format json | jq -c '.leftovers[]? | select(.kind=="port-forwards")')" \
-        "\"path\":\"nftables: ip $TABLE p-$(t_id "$A")\".*\"owner\":\"container $A, not running\""
+        "\"path\":\"nftables: ip $TABLE p-$(t_id "$A")(, ip6 $TABLE p-$(t_id "$A"))?\".*\"owner\":\"container $A, not running\""
     lxm doctor --fix >/dev/null 2>&1
     t_is "leftover: doctor --fix removed them" "$(chains_of "$A")" 0
     t_is "leftover: route_localnet put back" "$(localnet)" 0

@@ -149,7 +149,9 @@ t_is "udp: outside -> [$OUT6::1]:$P2 (source kept)" "$(udp_out "$OUT6::1" "$P2")
 
 t_like "lxm info lists the IPv6 forward" "$(lxm info "$A" --format json | jq -c .forwards)" \
     "\"proto\":\"tcp\",\"address\":\"::\",\"host\":$P1,\"target\":\"$A6\",\"target_port\":80"
-t_like "lxm info (table)" "$(lxm info "$A")" "tcp \\[::\\]:$P1 -> \\[$A6\\]:80"
+t_like "lxm info (table): one line, the forwards of both families apart by ', '" \
+    "$(lxm info "$A" | grep '^forwards:')" \
+    "^forwards: +tcp 0\\.0\\.0\\.0:$P1 -> [0-9.]+:80, udp 0\\.0\\.0\\.0:$P2 -> [0-9.]+:53, tcp \\[::\\]:$P1 -> \\[$A6\\]:80, udp \\[::\\]:$P2 -> \\[$A6\\]:53$"
 t_is "lxm net status lists both families" \
     "$(lxm net status --format json | jq -r --arg n "$A" '[.forwards[] | select(.container==$n) | "\(.proto)/\(.address)/\(.host)"] | join(" ")')" \
     "tcp/0.0.0.0/$P1 udp/0.0.0.0/$P2 tcp/::/$P1 udp/::/$P2"
@@ -239,6 +241,28 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
 else
     t_skip "crash cleanup" "monitor or init of $A not found"
 fi
+# IPv6-only forwards whose container has no state at all (its run dir
+# lost): doctor names the ip6 table, and its fix removes them.
+t_ok "IPv6 only again (stopped $A)" lxm config set "$A" "ports=[{host: $P1, container: 80, address: \"::\"}]"
+t_ok "start $A for the leftover check" lxm start "$A"
+mon=$(monitor_of "$A")
+init=$(t_pid "$A")
+if [ -n "$mon" ] && [ -n "$init" ]; then
+    kill -9 "$mon" "$init"
+    t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"
+    rm -f "$T_ROOT/run/lxm/$A/state"
+    t_is "leftover: chains in ip6 only" "$(chains_of "$A" ip) $(chains_of "$A" ip6)" "0 4"
+    l=$(lxm doctor --format json | jq -c '.leftovers[]? | select(.kind=="port-forwards")')
+    t_is "leftover: doctor names the ip6 table" "$(jq -r .path <<<"$l")" "nftables: ip6 $TABLE p-$(t_id "$A")"
+    t_like "leftover: its fix (doctor's table)" "$(lxm doctor | grep "port-forwards")" \
+        "nftables: ip6 $TABLE p-$(t_id "$A") \(left by container $A, not running\) +lxm doctor --fix$"
+    lxm doctor --fix >/dev/null 2>&1
+    t_is "leftover: doctor --fix removed them" "$(chains_of "$A" ip) $(chains_of "$A" ip6)" "0 0"
+    t_is "leftover: doctor lists nothing more" "$(lxm doctor --format json | jq -c '.leftovers[]? | select(.kind=="port-forwards")')" ""
+else
+    t_skip "leftover check" "monitor or init of $A not found"
+fi
+t_ok "both families again" lxm config set "$A" "ports=[{host: $P1, container: 80}]"
 t_ok "start $A for delete" lxm start "$A"
 t_ok "delete -f $A (running)" lxm delete -f "$A"
 t_is "delete: nothing of $A in ip" "$(chains_of "$A" ip)" 0
