@@ -87,7 +87,7 @@ static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool activ
     struct lxm_value *cpu = lxm_obj_object(obj, "cpu");
     lxm_obj_quantity(cpu, "usage_ns", st.cpu_usage_ns, LXM_UNIT_NS);
     if (lim) {
-        lxm_obj_number(cpu, "limit", lim->cpu); /* CPUs of quota, null: none */
+        lxm_obj_number(cpu, "limit_cpus", lim->cpu); /* of quota, null: none */
         lxm_obj_str(cpu, "cpuset", lim->cpuset);
     }
     struct lxm_value *pids = lxm_obj_object(obj, "pids");

@@ -123,17 +123,17 @@ t_is "stopped: list says STOPPED" "$(state_of "$A")" STOPPED
 t_ok "set $B's cpu limits" lxm config set "$B" limits.cpu=0.5 limits.cpuset=0
 t_ok "start $B" lxm start "$B"
 j=$(lxm info "$B" --format json)
-t_is "info json: cpu.limit (CPUs) and cpu.cpuset" "$(jq -c '[.cpu.limit, .cpu.cpuset]' <<<"$j")" '[0.5,"0"]'
+t_is "info json: cpu.limit_cpus and cpu.cpuset" "$(jq -c '[.cpu.limit_cpus, .cpu.cpuset]' <<<"$j")" '[0.5,"0"]'
 t_is "info json: the other cpu and memory keys are still there" \
     "$(jq -c '[(.cpu.usage_ns | type), (.memory | has("limit_bytes")), (.pids | has("limit"))]' <<<"$j")" '["number",true,true]'
-t_like "info yaml: cpu limit" "$(lxm info "$B" --format yaml)" "  limit: 0.5"
+t_like "info yaml: cpu limit" "$(lxm info "$B" --format yaml)" "  limit_cpus: 0.5"
 t_like "info yaml: cpuset" "$(lxm info "$B" --format yaml)" "  cpuset: \"?0\"?"
 out=$(lxm info "$B")
-t_like "info table: cpu.limit" "$out" "cpu.limit: +0.5"
+t_like "info table: cpu.limit_cpus" "$out" "cpu.limit_cpus: +0.5"
 t_like "info table: cpu.cpuset" "$out" "cpu.cpuset: +0"
 t_ok "stop $B" lxm stop -k "$B"
 t_ok "unset $B's cpu limits" lxm config unset "$B" limits.cpu limits.cpuset
-t_is "info json: no cpu limit is null" "$(lxm info "$B" --format json | jq -c '[.cpu.limit, .cpu.cpuset]')" '[null,null]'
+t_is "info json: no cpu limit is null" "$(lxm info "$B" --format json | jq -c '[.cpu.limit_cpus, .cpu.cpuset]')" '[null,null]'
 
 # --- 9. list NAME...: names, prefixes (as LXD's `lxc list web`) and patterns -------------------
 names() { lxm "$@" | awk 'NR > 1 {print $1}' | tr '\n' ' '; }
