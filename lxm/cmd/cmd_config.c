@@ -224,7 +224,15 @@ static int config_change(struct lxm_ctx *ctx, int argc, char **argv, bool set,
         return lxm_usage_error(err, "config", "%s: missing %s", verb, set ? "KEY=VALUE" : "KEY");
     const char *name = argv[optind];
     _cleanup_strv_free_ char **keys = NULL;
-    for (int i = optind + 1; i < argc; i++) {
+    /* LXD's form, one key: `set NAME KEY VALUE` (the key has no '='). */
+    bool pair = set && argc - optind == 3 && !strchr(argv[optind + 1], '=');
+    if (pair) {
+        if (!*argv[optind + 1])
+            return lxm_usage_error(err, "config", "set: empty KEY");
+        if (strv_push(&keys, argv[optind + 1]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    }
+    for (int i = optind + 1; !pair && i < argc; i++) {
         size_t klen = set ? strcspn(argv[i], "=") : strlen(argv[i]);
         if (klen == 0 || (set && argv[i][klen] != '='))
             return lxm_usage_error(err, "config", "%s: '%s' is not %s", verb, argv[i],
@@ -237,7 +245,7 @@ static int config_change(struct lxm_ctx *ctx, int argc, char **argv, bool set,
         (r = lxm_container_load_config(c, err)) < 0)
         return r;
     for (int i = 0; keys[i]; i++) {
-        const char *value = argv[optind + 1 + i] + strlen(keys[i]) + 1;
+        const char *value = pair ? argv[optind + 2] : argv[optind + 1 + i] + strlen(keys[i]) + 1;
         r = set ? lxm_config_set(c->config, keys[i], value, err)
                 : lxm_config_unset(c->config, keys[i], err);
         if (r < 0)

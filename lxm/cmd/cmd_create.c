@@ -167,6 +167,11 @@ static int do_create(struct lxm_ctx *ctx, const char *cmd, int argc, char **argv
     struct create_args a = { 0 };
     _cleanup_free_ char *fp = NULL;
     int r = parse_create_args(cmd, argc, argv, &a, err);
+    /* launch tells its two steps, as LXD does (stdout, --quiet silences). */
+    if (r == 0 && !a.dry_run && !ctx->quiet && strcmp(cmd, "launch") == 0) {
+        printf("Creating %s\n", a.name);
+        fflush(stdout);
+    }
     /* REMOTE:ALIAS: the store's copy, or one made now (before anything of
      * the container exists, so a failed download leaves nothing). */
     if (r == 0 && a.image && (r = create_check_new(ctx, a.name, err)) == 0 &&
@@ -207,6 +212,10 @@ int cmd_launch(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err
     if (r != 0)
         return r == 'h' || r == 'n' ? 0 : r;
     struct lxm_start_opts opts = { .foreground = false, .on_config = lxm_cmd_warn_confinement };
+    if (!ctx->quiet) {
+        printf("Starting %s\n", c->name);
+        fflush(stdout);
+    }
     r = lxm_start_ready(c, &opts, ready_timeout_ms, err);
     /* Started but not ready (or stopped before): the message says so. */
     if (r < 0 && r != -ETIMEDOUT && r != -ECHILD)

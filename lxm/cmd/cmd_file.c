@@ -23,10 +23,11 @@ static int parse_file_args(const char *cmd, int argc, char **argv, struct lxm_fi
                                              {"uid", required_argument, NULL, 'U'},
                                              {"gid", required_argument, NULL, 'G'},
                                              {"mode", required_argument, NULL, 'M'},
+                                             {"create-dirs", no_argument, NULL, 'p'},
                                              {0}};
     bool push = strcmp(cmd, "file push") == 0;
     for (;;) {
-        int opt = lxm_getopt("file", argc, argv, "r", longopts, err);
+        int opt = lxm_getopt("file", argc, argv, "rp", longopts, err);
         if (opt == 'h')
             return 'h';
         if (opt == '?')
@@ -41,7 +42,9 @@ static int parse_file_args(const char *cmd, int argc, char **argv, struct lxm_fi
         if (opt == 'r') {
             o->recursive = true;
         } else if (!push) {
-            return lxm_usage_error(err, "file", "%s: --uid, --gid and --mode are for push", cmd);
+            return lxm_usage_error(err, "file", "%s: -p, --uid, --gid and --mode are for push", cmd);
+        } else if (opt == 'p') {
+            o->create_dirs = true;
         } else if (opt == 'U') {
             o->uid = optarg;
         } else if (opt == 'G') {

@@ -3,6 +3,7 @@
  * from the container's network namespace. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -67,7 +68,9 @@ static int describe(struct lxm_container *c, struct lxm_value *obj, struct lxm_r
     return 0;
 }
 
-static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active)
+/* lim: the limits as configured (profiles merged), for info; NULL in list. */
+static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active,
+                      const struct lxm_limits *lim)
 {
     struct lxm_cgroup_stats st = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
     struct lxm_cgroup *cg = NULL;
@@ -83,6 +86,10 @@ static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool activ
     lxm_obj_int_or_null(mem, "oom_kills", st.oom_kills);
     struct lxm_value *cpu = lxm_obj_object(obj, "cpu");
     lxm_obj_quantity(cpu, "usage_ns", st.cpu_usage_ns, LXM_UNIT_NS);
+    if (lim) {
+        lxm_obj_number(cpu, "limit_cpus", lim->cpu); /* of quota, null: none */
+        lxm_obj_str(cpu, "cpuset", lim->cpuset);
+    }
     struct lxm_value *pids = lxm_obj_object(obj, "pids");
     lxm_obj_int_or_null(pids, "current", st.pids_current);
     lxm_obj_int_or_null(pids, "limit", st.pids_limit);
@@ -178,7 +185,8 @@ static int parse_columns(const char *spec, const char **keys, const char **heade
     return 0;
 }
 
-static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active);
+static void add_usage(struct lxm_value *obj, struct lxm_container *c, bool active,
+                      const struct lxm_limits *lim);
 static void add_storage(struct lxm_value *obj, const struct lxm_container *c);
 static void add_extra(struct lxm_value *obj, struct lxm_container *c,
                       const struct lxm_runtime_info *ri);
@@ -199,7 +207,7 @@ static struct lxm_value *list_row(struct lxm_ctx *ctx, const char *name, unsigne
     if ((needs & NEED_EXTRA) && c->config)
         add_extra(row, c, &ri);
     if (needs & NEED_USAGE)
-        add_usage(row, c, is_active(ri.state));
+        add_usage(row, c, is_active(ri.state), NULL);
     if ((needs & NEED_STORAGE) && c->config)
         add_storage(row, c);
     return row;
@@ -256,22 +264,62 @@ static int list_rows(struct lxm_ctx *ctx, char **names, unsigned needs, struct l
     return 0;
 }
 
+/* list NAME...: like LXD's `lxc list web`, a word is a name prefix (web:
+ * web, web1, webserver); one with *, ? or [ is a shell pattern for the
+ * whole name (fnmatch). A name any of them matches is kept. */
+static bool name_matches(const char *name, char *const *filters)
+{
+    for (size_t i = 0; filters[i]; i++) {
+        const char *f = filters[i];
+        if (strpbrk(f, "*?[") ? fnmatch(f, name, 0) == 0 : strncmp(name, f, strlen(f)) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int keep_matching(char ***names, char *const *filters, struct lxm_error *err)
+{
+    _cleanup_strv_free_ char **kept = calloc(1, sizeof(char *));
+    if (!kept)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    for (size_t i = 0; (*names)[i]; i++)
+        if (name_matches((*names)[i], filters) && strv_push(&kept, (*names)[i]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
+    strv_free(*names);
+    *names = TAKE_PTR(kept);
+    return 0;
+}
+
 int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option opts[] = { { "columns", required_argument, NULL, 'c' }, { 0 } };
     const char *spec = LIST_DEFAULT_COLUMNS;
     bool picked = false;
-    int o;
-    while ((o = lxm_getopt("list", argc, argv, "c:", opts, err)) != -1) {
+    _cleanup_strv_free_ char **filters = NULL;
+    /* options may follow the names: `list web -c name,state` */
+    while (optind < argc) {
+        int before = optind;
+        int o = lxm_getopt("list", argc, argv, "c:", opts, err);
         if (o == 'h')
             return 0;
+        if (o == -1) {
+            /* "--" ended the options (optind 0 is getopt's first call) */
+            int dashes = optind - 1;
+            if (optind >= argc ||
+                (dashes >= (before > 0 ? before : 1) && !strcmp(argv[dashes], "--")))
+                break;
+            if (strv_push(&filters, argv[optind++]) < 0)
+                return lxm_error_set(err, ENOMEM, "out of memory");
+            continue;
+        }
         if (o != 'c')
             return -LXM_EUSAGE;
         spec = optarg;
         picked = true;
     }
-    if (optind < argc)
-        return lxm_usage_error(err, "list", "unexpected argument '%s'", argv[optind]);
+    for (; optind < argc; optind++) /* after "--": names only */
+        if (strv_push(&filters, argv[optind]) < 0)
+            return lxm_error_set(err, ENOMEM, "out of memory");
     const char *keys[ARRAY_SIZE(list_columns) * 2 + 1], *headers[ARRAY_SIZE(list_columns) * 2 + 1];
     unsigned needs = 0;
     int r = parse_columns(spec, keys, headers, ARRAY_SIZE(keys), &needs, err);
@@ -281,6 +329,8 @@ int cmd_list(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     _cleanup_strv_free_ char **names = NULL;
     r = lxm_container_list_names(&ctx->paths, &names, err);
     if (r < 0)
+        return r;
+    if (filters && (r = keep_matching(&names, filters, err)) < 0)
         return r;
     /* CSV without -c keeps every field, in the order of the JSON. */
     bool table = ctx->format == LXM_OUT_TABLE || (ctx->format == LXM_OUT_CSV && picked);
@@ -370,7 +420,11 @@ int cmd_info(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
     lxm_obj_str(obj, "status", rd.known && rd.status[0] ? rd.status : NULL);
     lxm_obj_int_or_null(obj, "boot_ms", rd.known ? rd.boot_ms : -1);
     add_extra(obj, c, &ri);
-    add_usage(obj, c, active);
+    /* The cpu limits as they apply: a profile's too (best effort). */
+    struct lxm_error ignored = {0};
+    static const struct lxm_limits unknown = {.cpu = -1};
+    bool merged = lxm_config_effective(&ctx->paths, c->config, &ignored) == 0;
+    add_usage(obj, c, active, merged ? &c->config->limits : &unknown);
     add_storage(obj, c);
     struct lxm_netif_stats *st = NULL;
     int n = 0;

@@ -36,7 +36,8 @@ static const struct lxm_command commands[] = {
       "                        or REMOTE:ALIAS of an image server (copied into the store once)\n" },
     { "launch", cmd_launch, "NAME -t TEMPLATE [create options] [--timeout SECONDS] [--no-wait]",
       "create and start a container, and wait until it is ready",
-      "  --timeout, --no-wait  as for start\n" },
+      "  --timeout, --no-wait  as for start\n"
+      "Prints 'Creating NAME' and 'Starting NAME' as it goes (not with --quiet).\n" },
     { "start", cmd_start, "NAME... [-F] [--timeout SECONDS] [--no-wait]",
       "boot containers and wait until each is ready",
       "  -F, --foreground      stay in the foreground attached to the console (one NAME, no wait)\n"
@@ -79,13 +80,14 @@ static const struct lxm_command commands[] = {
       "  -u, --user USER[:GROUP]  whose shell and home (the container's /etc/passwd; default root)\n"
       "      --env K=V         set an environment variable (repeatable)\n" },
     { "console", cmd_console, "NAME", "connect to the container's console (Ctrl-a q detaches)", NULL },
-    { "file", cmd_file, "push SRC NAME:PATH [-r] [--uid U] [--gid G] [--mode M] | pull NAME:PATH DST [-r] | edit NAME:PATH",
+    { "file", cmd_file, "push SRC NAME:PATH [-r] [-p] [--uid U] [--gid G] [--mode M] | pull NAME:PATH DST [-r] | edit NAME:PATH",
       "copy files into or out of a container, or edit one",
       "  push SRC... NAME:PATH  copy host files in (PATH ending in / or an existing\n"
       "                        directory: into it); owned by the container's root\n"
       "  pull NAME:PATH... DST  copy files out (DST a directory when several)\n"
       "  edit NAME:PATH        open a copy in $VISUAL/$EDITOR, write it back atomically\n"
       "  -r, --recursive       push/pull directories and what they hold\n"
+      "  -p, --create-dirs     push: make PATH's missing parent directories (root's, 0755)\n"
       "      --uid U --gid G   push: owner inside the container (names or ids of its\n"
       "                        passwd/group; default 0)\n"
       "      --mode M          push: octal mode (default: the source's)\n"
@@ -95,7 +97,9 @@ static const struct lxm_command commands[] = {
       "  -f, --follow          keep printing lines as they come (Ctrl-C ends)\n"
       "      --console         the console log (what init and getty wrote)\n"
       "  -n, --lines N         only the last N lines (default: all)\n" },
-    { "list", cmd_list, "[-c COLUMN,...] [--format table|json|yaml|csv]", "list containers",
+    { "list", cmd_list, "[-c COLUMN,...] [--format table|json|yaml|csv] [NAME...]", "list containers",
+      "  NAME...               only these: a name prefix as in LXD (web: web, web1, webserver),\n"
+      "                        or a shell pattern for the whole name ('web-*', 'db?')\n"
       "  -c, --columns LIST    columns to show (default name,state,ipv4,pid,template,autostart):\n"
       "                        name state ipv4 ipv6 pid template release autostart profiles\n"
       "                        uptime memory memory_limit cpu processes disk storage\n"
@@ -107,12 +111,13 @@ static const struct lxm_command commands[] = {
       "still deleted (exit 1 if any failed).\n" },
     { "freeze", cmd_freeze, "NAME", "freeze every process of a container", NULL },
     { "unfreeze", cmd_unfreeze, "NAME", "thaw a frozen container", NULL },
-    { "config", cmd_config, "show NAME | set NAME KEY=VALUE... | unset NAME KEY | edit NAME",
+    { "config", cmd_config, "show NAME | set NAME KEY=VALUE... | set NAME KEY VALUE | unset NAME KEY | edit NAME",
       "read or change a container's config.yaml",
       "  show NAME [-e]        print config.yaml (with --format json|yaml: the parsed config)\n"
       "  -e, --effective       show: the config as it applies, profiles merged in\n"
       "  set NAME K=V...       change keys (all or nothing), e.g. limits.memory=512MiB;\n"
       "                        limits apply at once to a running container\n"
+      "  set NAME KEY VALUE    one key, LXD's way (KEY without '=')\n"
       "  unset NAME KEY...     remove keys, back to the profiles' or built-in defaults\n"
       "  edit NAME             open config.yaml in $VISUAL/$EDITOR; saved only if valid\n" },
     { "snapshot", cmd_snapshot, "NAME [SNAP] | --list NAME | --delete NAME SNAP", "snapshot a container",

@@ -7,12 +7,13 @@
 
 #include "util/strv.h"
 
-enum vtype { V_NULL, V_BOOL, V_INT, V_STR, V_ARRAY, V_OBJECT };
+enum vtype { V_NULL, V_BOOL, V_INT, V_NUM, V_STR, V_ARRAY, V_OBJECT };
 
 struct lxm_value {
     enum vtype type;
     bool b;
     int64_t i;
+    double d;                   /* V_NUM */
     char *s;
     char *key;                  /* when inside an object */
     enum lxm_unit unit;         /* of an integer, for tables */
@@ -75,6 +76,13 @@ void lxm_obj_quantity(struct lxm_value *obj, const char *key, int64_t i, enum lx
     struct lxm_value *v = vnew(i < 0 ? V_NULL : V_INT);
     v->i = i;
     v->unit = unit;
+    add(obj, key, v);
+}
+
+void lxm_obj_number(struct lxm_value *obj, const char *key, double d)
+{
+    struct lxm_value *v = vnew(d < 0 ? V_NULL : V_NUM);
+    v->d = d;
     add(obj, key, v);
 }
 
@@ -142,6 +150,7 @@ static void print_json(FILE *f, const struct lxm_value *v, int depth)
     case V_NULL: fputs("null", f); return;
     case V_BOOL: fputs(v->b ? "true" : "false", f); return;
     case V_INT: fprintf(f, "%" PRId64, v->i); return;
+    case V_NUM: fprintf(f, "%.6g", v->d); return;
     case V_STR: json_string(f, v->s); return;
     case V_ARRAY:
     case V_OBJECT: break;
@@ -185,6 +194,7 @@ static void yaml_scalar(FILE *f, const struct lxm_value *v)
     case V_NULL: fputs("null", f); break;
     case V_BOOL: fputs(v->b ? "true" : "false", f); break;
     case V_INT: fprintf(f, "%" PRId64, v->i); break;
+    case V_NUM: fprintf(f, "%.6g", v->d); break;
     case V_STR:
         if (yaml_needs_quotes(v->s))
             json_string(f, v->s); /* a JSON string is a valid YAML double-quoted scalar */
@@ -257,6 +267,7 @@ static void cell_text_as(const struct lxm_value *v, char *buf, size_t len, bool 
         else
             snprintf(buf, len, "%" PRId64, v->i);
         break;
+    case V_NUM: snprintf(buf, len, "%.6g", v->d); break;
     case V_STR: snprintf(buf, len, "%s", v->s); break;
     case V_ARRAY:
     case V_OBJECT:

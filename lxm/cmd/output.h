@@ -16,6 +16,7 @@ void lxm_obj_str(struct lxm_value *obj, const char *key, const char *s);   /* NU
 void lxm_obj_int(struct lxm_value *obj, const char *key, int64_t v);
 void lxm_obj_int_or_null(struct lxm_value *obj, const char *key, int64_t v); /* v < 0 -> null */
 void lxm_obj_bool(struct lxm_value *obj, const char *key, bool b);
+void lxm_obj_number(struct lxm_value *obj, const char *key, double d); /* d < 0 -> null */
 void lxm_obj_strv(struct lxm_value *obj, const char *key, char *const *v);
 /* A number with a unit: JSON/YAML/CSV keep the raw integer, tables show
  * it for people (1.5GiB, 2m05s) under the key without its unit suffix

@@ -428,6 +428,57 @@ static int push_entry(struct push *p, int src_dir, const char *src_name, int dir
     return write_atomic(dir, name, fd, &p->owner, mode, what, p->err);
 }
 
+/* push -p: the directories PATH needs (PATH itself when it ends in '/'),
+ * one component at a time: each is resolved in the root (a symlink the
+ * container made leads only inside it), made where missing with mkdirat
+ * (never through a symlink), and given root's owner and 0755. */
+static int push_parents(struct froot *r, const char *path, struct lxm_error *err)
+{
+    _cleanup_free_ char *p = strdup(path);
+    if (!p)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    size_t len = strlen(p);
+    bool into = len > 0 && p[len - 1] == '/';
+    char *slash = strrchr(p, '/');
+    if (!into) {
+        if (!slash)
+            return 0;
+        *slash = '\0';
+    }
+    struct owner root;
+    int ret = view_owner(r, 0, 0, &root, err);
+    if (ret < 0)
+        return ret;
+    _cleanup_close_ int cur = lxm_open_in_root(r->fd, "", O_PATH | O_DIRECTORY, 0);
+    if (cur < 0)
+        return lxm_error_errno(err, -cur, "open the root of '%s'", r->c->name);
+    for (char *s = p; *s;) {
+        char *end = s + strcspn(s, "/");
+        char saved = *end;
+        *end = '\0';
+        if (*s) {
+            int fd = lxm_open_in_root(r->fd, p, O_PATH | O_DIRECTORY, 0);
+            if (fd == -ENOENT) {
+                if (mkdirat(cur, s, 0755) < 0 && errno != EEXIST)
+                    return lxm_error_errno(err, errno, "mkdir %s in '%s'", p, r->c->name);
+                fd = lxm_open_in_root(r->fd, p, O_RDONLY | O_DIRECTORY, 0);
+                if (fd >= 0 && (fchown(fd, root.uid, root.gid) < 0 || fchmod(fd, 0755) < 0)) {
+                    int e = errno;
+                    close(fd);
+                    return lxm_error_errno(err, e, "set the owner and mode of %s", p);
+                }
+            }
+            if (fd < 0)
+                return lxm_error_errno(err, -fd, "%s in '%s'", p, r->c->name);
+            close(cur);
+            cur = fd;
+        }
+        *end = saved;
+        s = saved ? end + 1 : end;
+    }
+    return 0;
+}
+
 /* --uid/--gid: names or ids of the container's own passwd and group. */
 static int push_owner(struct froot *r, const struct lxm_file_opts *o, struct owner *out,
                       struct lxm_error *err)
@@ -467,6 +518,8 @@ int lxm_file_push(struct lxm_container *c, const char *src, const char *path,
         ret = push_owner(&r, o, &p.owner, err);
     _cleanup_close_ int dir = -1;
     _cleanup_free_ char *name = NULL;
+    if (ret == 0 && o->create_dirs)
+        ret = push_parents(&r, path, err);
     if (ret == 0)
         ret = push_target(&r, path, base, &dir, &name, err);
     if (ret == 0)

@@ -18,10 +18,13 @@ struct lxm_file_opts {
     const char *uid; /* push: owner, a name or id of the container's passwd; NULL = 0 */
     const char *gid; /* push: group (name or id); NULL = the owner's primary group */
     int mode;        /* push: permission bits of files; -1 = the source's */
+    bool create_dirs; /* push: make PATH's missing parent directories (root's, 0755) */
 };
 
 /* Copy host SRC to PATH inside: into PATH when it is a directory (or ends
- * in '/'), else as PATH (its parent must exist). A file replaces what is
+ * in '/'), else as PATH (its parent must exist, or with o->create_dirs is
+ * made, each missing directory in turn, inside the root like PATH itself,
+ * owned by the container's root, mode 0755: LXD's `file push -p`). A file replaces what is
  * at PATH atomically (written beside it, renamed over it; a symlink there
  * is replaced, not followed). Directories need o->recursive; inside them
  * symlinks are copied as symlinks and other special files refused. */

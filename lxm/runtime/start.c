@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/hostname.h"
 #include "runtime/start-lost.h"
 #include "util/child_pipe.h"
 #include "util/cleanup.h"
@@ -247,6 +248,7 @@ int lxm_runtime_start_tell(struct lxm_container *c, const struct lxm_start_opts 
         r = lxm_container_check_rootfs(c, err);
     if (r < 0)
         goto out;
+    lxm_hostname_sync(c); /* before init reads /etc/hostname */
     if (opts && opts->on_config)
         opts->on_config(c, c->config);
     else if (lxm_security_is_unconfined(&c->config->policy))

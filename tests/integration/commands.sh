@@ -140,6 +140,21 @@ t_ok "... is the container's /etc" lxm exec "$C" -- test -f "/etc/pushed-$$"
 t_ok "... not the host's" test ! -e "/etc/pushed-$$"
 out=$(lxm file push "$H/a.txt" "$C:/no/such/dir/x" 2>&1); rc=$?
 t_like "push into a missing directory: one line, exit 1" "$rc $out" "^1 lxm: error: push .*/no/such/dir"
+# -p / --create-dirs (LXD's): the missing parents, root's and 0755, inside the root.
+t_ok "push -p into missing directories" sh -c "umask 077; exec \"$LXM_BIN\" --root \"$T_ROOT\" file push -p \"$H/a.txt\" \"$C:/no/such/dir/x\""
+t_is "push -p: the file is there" "$(lxm exec "$C" -- cat /no/such/dir/x)" new
+t_is "push -p: each directory made root's, 0755 (whatever the umask)" \
+    "$(lxm exec "$C" -- stat -c '%u:%g %a' /no /no/such /no/such/dir | tr '\n' ' ')" "0:0 755 0:0 755 0:0 755 "
+t_ok "push --create-dirs to PATH/ (the directory itself)" lxm file push --create-dirs "$H/a.txt" "$C:/no/other/"
+t_is "push --create-dirs: into it" "$(lxm exec "$C" -- cat /no/other/a.txt)" new
+t_ok "push -p through a symlink to ../../../.." lxm file push -p "$H/a.txt" "$C:/tmp/esc/tmp/$esc-p/d/x"
+t_ok "... the directories are made inside the container" lxm exec "$C" -- test -f "/tmp/$esc-p/d/x"
+t_ok "... and not on the host" test ! -e "/tmp/$esc-p"
+lxm exec "$C" -- touch /tmp/plain
+out=$(lxm file push -p "$H/a.txt" "$C:/tmp/plain/sub/x" 2>&1); rc=$?
+t_like "push -p under a file: one line, exit 1" "$rc $out" "^1 lxm: error: push .*tmp/plain.*Not a directory"
+out=$(lxm file pull -p "$C:/tmp/b.txt" "$H/" 2>&1); rc=$?
+t_like "pull -p: usage error" "$rc $out" "^2 .*-p, --uid, --gid and --mode are for push"
 out=$(lxm file push "$H/a.txt" "$C" 2>&1); rc=$?
 t_like "push without NAME:PATH: usage error" "$rc $out" "^2 .*is not NAME:PATH"
 t_is "a failed push leaves no temp file" "$(lxm exec "$C" -- sh -c 'ls -a /tmp /root | grep -c "^\..*\.lxm-"')" 0
@@ -188,12 +203,17 @@ t_ok "push into a stopped container" lxm file push --uid daemon "$H/off.txt" "$C
 t_is "pull from a stopped container (through /tmp/up)" "$(lxm file pull "$C:/tmp/up/root/off.txt" -)" offline
 t_ok "edit in a stopped container" env EDITOR="sed -i s/offline/edited/" "$LXM_BIN" --root "$T_ROOT" file edit "$C:/root/off.txt"
 t_ok "push through ../../../.. in a stopped container" lxm file push "$H/a.txt" "$C:/tmp/esc/tmp/$esc-2"
+t_ok "push -p into a stopped container" lxm file push -p "$H/off.txt" "$C:/root/deep/er/off.txt"
 t_ok "... not on the host" test ! -e "/tmp/$esc-2"
 t_is "a stopped container is left with no mount" "$(findmnt -rn -o TARGET | grep -c "^$T_ROOT/" || true)" 0
 t_ok "start $C again" lxm start "$C"
 t_is "what was pushed while stopped: content and owner" "$(lxm exec "$C" -- sh -c 'cat /root/off.txt; stat -c %u /root/off.txt; test -f /tmp/'"$esc"'-2 && echo in')" "edited
 1
 in"
+t_is "push -p while stopped: the directories root's, 0755, the file there" \
+    "$(lxm exec "$C" -- sh -c 'stat -c "%u:%g %a" /root/deep /root/deep/er; cat /root/deep/er/off.txt')" "0:0 755
+0:0 755
+offline"
 
 # --- log ---------------------------------------------------------------------------------------------
 out=$(lxm log "$C")

@@ -78,6 +78,17 @@ out=$(lxm config set ../x limits.pids=1 2>&1); rc=$?
 t_like "set on an invalid name" "$out" "^lxm: error: invalid container name '../x'"
 
 t_ok "set two keys" lxm config set cfg1 limits.memory=1GiB network.eth0.mtu=1400
+# LXD's form: one KEY and its VALUE as two arguments
+t_ok "set KEY VALUE (LXD's form)" lxm config set cfg1 limits.pids 77
+t_like "set KEY VALUE saved" "$(lxm config show cfg1)" "^  pids: 77$"
+t_ok "set KEY VALUE: the value may hold '='" lxm config set cfg1 environment.FOO a=b
+t_like "set KEY VALUE with '=' in the value saved" "$(lxm config show cfg1)" "FOO: a=b"
+t_ok "unset it again" lxm config unset cfg1 environment
+out=$(lxm config set cfg1 limits.pids 1 2 2>&1); rc=$?
+t_is "set KEY VALUE EXTRA is a usage error" "$rc" 2
+out=$(lxm config set cfg1 limits.pids 0x 2>&1); rc=$?
+t_like "set KEY VALUE with a bad value names the key" "$out" "limits.pids"
+t_is "set KEY VALUE with a bad value exits 1" "$rc" 1
 out=$(lxm config show cfg1 --format yaml)
 t_like "memory saved" "$out" "memory: 1GiB"
 t_like "mtu saved" "$out" "mtu: 1400"

@@ -127,13 +127,20 @@ t_error "delete of an unknown container" 1 "^lxm: error: container 'c1' not foun
 t_error "delete without NAME" 2 "^lxm: error: delete: missing container name" lxm delete
 
 # --- launch, and delete of a running container ------------------------------------------
-t_ok "launch l1 (no network)" lxm launch l1 -t busybox -c network.eth0.type=none
+out=$(lxm launch l1 -t busybox -c network.eth0.type=none 2>/dev/null); rc=$?
+t_is "launch l1 (no network)" "$rc" 0
+t_is "launch says what it does on stdout, as LXD" "$out" "Creating l1
+Starting l1"
 t_like "launch: l1 is running" "$(lxm list --format csv 2>&1)" 'l1,RUNNING'
 t_error "delete of a running container refused" 1 \
     "^lxm: error: container 'l1' is RUNNING \(stop it first, or use 'lxm delete -f'\)$" lxm delete l1
 t_ok "running container untouched" test -e "$CT/l1/config.yaml" -a -x "$CT/l1/rootfs/bin/busybox"
 t_ok "delete -f stops and removes it" lxm delete -f l1
 t_ok "delete -f left nothing" test ! -e "$CT/l1" -a ! -e "$T_ROOT/run/lxm/l1"
+t_is "launch -q: nothing on stdout" "$(lxm -q launch l2 -t busybox -c network.eth0.type=none)" ""
+t_like "launch -q: l2 is running" "$(lxm list --format csv 2>&1)" 'l2,RUNNING'
+t_ok "delete -f l2" lxm delete -f l2
+t_is "launch with an unknown template: Creating, no Starting" "$(lxm launch src0$$ -t nosuch 2>/dev/null)" "Creating src0$$"
 
 # --- delete of several names: like stop, each in turn, the others go on ---------------------
 for n in d1 d2 d3; do lxm create "$n" -t busybox -c network.eth0.type=none >/dev/null 2>&1; done

@@ -119,4 +119,36 @@ t_ok "stop -k ends the orphan" lxm stop -k "$A"
 t_ok "init is gone" t_wait 10 eval '! kill -0 "$INIT" 2>/dev/null || grep -q "^State:.*Z" /proc/$INIT/status'
 t_is "stopped: list says STOPPED" "$(state_of "$A")" STOPPED
 
+# --- 8. info shows the cpu limits (limits.cpu, limits.cpuset) beside memory and pids -----------
+t_ok "set $B's cpu limits" lxm config set "$B" limits.cpu=0.5 limits.cpuset=0
+t_ok "start $B" lxm start "$B"
+j=$(lxm info "$B" --format json)
+t_is "info json: cpu.limit_cpus and cpu.cpuset" "$(jq -c '[.cpu.limit_cpus, .cpu.cpuset]' <<<"$j")" '[0.5,"0"]'
+t_is "info json: the other cpu and memory keys are still there" \
+    "$(jq -c '[(.cpu.usage_ns | type), (.memory | has("limit_bytes")), (.pids | has("limit"))]' <<<"$j")" '["number",true,true]'
+t_like "info yaml: cpu limit" "$(lxm info "$B" --format yaml)" "  limit_cpus: 0.5"
+t_like "info yaml: cpuset" "$(lxm info "$B" --format yaml)" "  cpuset: \"?0\"?"
+out=$(lxm info "$B")
+t_like "info table: cpu.limit_cpus" "$out" "cpu.limit_cpus: +0.5"
+t_like "info table: cpu.cpuset" "$out" "cpu.cpuset: +0"
+t_ok "stop $B" lxm stop -k "$B"
+t_ok "unset $B's cpu limits" lxm config unset "$B" limits.cpu limits.cpuset
+t_is "info json: no cpu limit is null" "$(lxm info "$B" --format json | jq -c '[.cpu.limit_cpus, .cpu.cpuset]')" '[null,null]'
+
+# --- 9. list NAME...: names, prefixes (as LXD's `lxc list web`) and patterns -------------------
+names() { lxm "$@" | awk 'NR > 1 {print $1}' | tr '\n' ' '; }
+t_is "list $A: that one only" "$(names list "$A")" "$A "
+t_is "list $A $B: both" "$(names list "$A" "$B")" "$A $B "
+all=$(names list)
+t_like "all: $A and $B among them" "$all" "^$A $B "
+t_is "list ls$$: a prefix, every one it starts" "$(names list "ls$$")" "$all"
+t_is "list 'ls$$?': a pattern for the whole name" "$(names list "ls$$?")" "$all"
+t_is "list 'ls$$a?': a pattern is for the whole name, not a prefix" "$(names list "ls$$a?")" ""
+t_is "list -- $A: a name after --" "$(names list -- "$A")" "$A "
+t_is "list '*b': a pattern" "$(names list "*$$b")" "$B "
+t_is "list $B -c name,state: options after the names" "$(lxm list "$B" -c name,state | tail -n +2 | tr -s ' ')" "$B STOPPED"
+t_is "list --format json $A: one object" "$(lxm list --format json "$A" | jq -r '[.[].name] | join(",")')" "$A"
+t_is "list nosuch: the header alone, exit 0" "$(lxm list nosuch$$; echo "rc=$?")" "NAME  STATE  IPV4  IPV6  PID  TEMPLATE  AUTOSTART
+rc=0"
+
 t_done
