@@ -76,29 +76,8 @@ static int write_in_root(int rootfd, const char *path, const char *data, mode_t 
     _cleanup_close_ int dfd = lxm_mkdir_in_root(rootfd, *dir ? dir : ".");
     if (dfd < 0)
         return lxm_error_errno(err, -dfd, "create directory /%s in the rootfs", dir);
-    char tmp[32];
-    uint32_t rnd = 0;
-    _cleanup_close_ int fd = -1;
-    for (int i = 0; i < 16 && fd < 0; i++) {
-        if (getrandom(&rnd, sizeof(rnd), 0) < 0)
-            rnd = (uint32_t)getpid() + (uint32_t)i;
-        snprintf(tmp, sizeof(tmp), ".lxm-%08x", rnd);
-        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && errno != EEXIST)
-            return lxm_error_errno(err, errno, "write /%s in the rootfs", path);
-    }
-    if (fd < 0)
-        return lxm_error_errno(err, EEXIST, "write /%s in the rootfs", path);
-    int r = lxm_write_all(fd, data, strlen(data));
-    if (r == 0 && fchmod(fd, mode) < 0)
-        r = -errno;
-    if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
-        r = -errno;
-    if (r < 0) {
-        unlinkat(dfd, tmp, 0);
-        return lxm_error_errno(err, -r, "write /%s in the rootfs", path);
-    }
-    return 0;
+    int r = lxm_replace_at(dfd, base, data, strlen(data), mode, (uid_t)-1, (gid_t)-1);
+    return r < 0 ? lxm_error_errno(err, -r, "write /%s in the rootfs", path) : 0;
 }
 
 static bool is_file_in_root(int rootfd, const char *path)

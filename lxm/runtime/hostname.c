@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,31 +50,9 @@ static int replace_file(int etc, const char *name, const char *data, struct lxm_
     if (fstat(etc, &dir) < 0)
         return lxm_error_errno(err, errno, "/etc");
     bool had = fstatat(etc, name, &old, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(old.st_mode);
-    char tmp[40];
-    uint32_t rnd = 0;
-    _cleanup_close_ int fd = -1;
-    for (int i = 0; i < 16 && fd < 0; i++) {
-        if (getrandom(&rnd, sizeof(rnd), 0) < 0)
-            rnd = (uint32_t)getpid() + (uint32_t)i;
-        snprintf(tmp, sizeof(tmp), ".%s.lxm-%08x", name, rnd);
-        fd = openat(etc, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && errno != EEXIST)
-            return lxm_error_errno(err, errno, "write /etc/%s", name);
-    }
-    if (fd < 0)
-        return lxm_error_errno(err, EEXIST, "write /etc/%s", name);
-    int r = lxm_write_all(fd, data, strlen(data));
-    if (r == 0 && fchown(fd, had ? old.st_uid : dir.st_uid, had ? old.st_gid : dir.st_gid) < 0)
-        r = -errno;
-    if (r == 0 && fchmod(fd, had ? old.st_mode & 07777 : 0644) < 0)
-        r = -errno;
-    if (r == 0 && renameat(etc, tmp, etc, name) < 0)
-        r = -errno;
-    if (r < 0) {
-        unlinkat(etc, tmp, 0);
-        return lxm_error_errno(err, -r, "write /etc/%s", name);
-    }
-    return 0;
+    int r = lxm_replace_at(etc, name, data, strlen(data), had ? old.st_mode & 07777 : 0644,
+                           had ? old.st_uid : dir.st_uid, had ? old.st_gid : dir.st_gid);
+    return r < 0 ? lxm_error_errno(err, -r, "write /etc/%s", name) : 0;
 }
 
 /* hosts with its first 127.0.1.1 line (Debian's line for the host's own

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,28 +125,6 @@ static int adapt_text(const char *orig, char **out, size_t *len)
     return fclose(a.out) == 0 && scan ? 0 : -ENOMEM;
 }
 
-/* Replace etc/inittab under etc (an fd of the tree's /etc) with text,
- * keeping its owner and mode. */
-static int replace(int etc, const struct stat *st, const char *text, size_t len)
-{
-    char tmp[32];
-    uint32_t rnd;
-    if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-        rnd = (uint32_t)getpid();
-    snprintf(tmp, sizeof(tmp), ".lxm-inittab-%08x", rnd);
-    _cleanup_close_ int fd = openat(etc, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    int r = lxm_write_all(fd, text, len);
-    if (r == 0 && (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, st->st_mode & 07777) < 0))
-        r = -errno;
-    if (r == 0 && renameat(etc, tmp, etc, "inittab") < 0)
-        r = -errno;
-    if (r < 0)
-        unlinkat(etc, tmp, 0);
-    return r;
-}
-
 int lxm_inittab_adapt(int rootfd, struct lxm_error *err)
 {
     _cleanup_close_ int etc = lxm_open_in_root(rootfd, "/etc", O_PATH | O_DIRECTORY, 0);
@@ -165,7 +142,7 @@ int lxm_inittab_adapt(int rootfd, struct lxm_error *err)
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (strcmp(text, adapted) == 0)
         return 0;
-    r = replace(etc, &st, adapted, len);
+    r = lxm_replace_at(etc, "inittab", adapted, len, st.st_mode & 07777, st.st_uid, st.st_gid);
     if (r < 0)
         return lxm_error_errno(err, -r, "write /etc/inittab in the rootfs");
     return 1;

@@ -3,13 +3,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/io.h"
 
 int lxm_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve)
 {
@@ -100,4 +103,34 @@ int lxm_read_in_root(int rootfd, const char *path, size_t max, char **out, size_
         *len = n;
     *out = TAKE_PTR(buf);
     return 0;
+}
+
+int lxm_replace_at(int dfd, const char *name, const char *data, size_t len, mode_t mode,
+                   uid_t uid, gid_t gid)
+{
+    _cleanup_free_ char *tmp = malloc(strlen(name) + 16);
+    if (!tmp)
+        return -ENOMEM;
+    _cleanup_close_ int fd = -1;
+    for (int i = 0; i < 16 && fd < 0; i++) {
+        uint32_t rnd;
+        if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+            rnd = (uint32_t)getpid() + (uint32_t)i;
+        sprintf(tmp, ".%s.lxm-%08x", name, rnd);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            return -errno;
+    }
+    if (fd < 0)
+        return -EEXIST;
+    int r = lxm_write_all(fd, data, len);
+    if (r == 0 && uid != (uid_t)-1 && fchown(fd, uid, gid) < 0)
+        r = -errno;
+    if (r == 0 && fchmod(fd, mode) < 0)
+        r = -errno;
+    if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
+        r = -errno;
+    if (r < 0)
+        unlinkat(dfd, tmp, 0);
+    return r;
 }

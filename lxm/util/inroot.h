@@ -26,3 +26,11 @@ int lxm_mkdir_in_root(int rootfd, const char *path);
  * planted there cannot hang us; anything but a regular file is -EINVAL,
  * more than max bytes -EFBIG). NUL-terminated; 0 or -errno. */
 int lxm_read_in_root(int rootfd, const char *path, size_t max, char **out, size_t *len);
+
+/* Replace dfd/name with data: a new file beside it (".NAME.lxm-XXXXXXXX",
+ * O_EXCL|O_NOFOLLOW, so nothing planted there is followed), owned by
+ * uid:gid (unchanged when uid is (uid_t)-1), mode, then renamed over name;
+ * readers see the old or the new file. The temp file is removed on
+ * failure. No fsync: callers sync the tree. 0 or -errno. */
+int lxm_replace_at(int dfd, const char *name, const char *data, size_t len, mode_t mode,
+                   uid_t uid, gid_t gid);
