@@ -220,6 +220,16 @@ t_is "restart: same address (kept by dnsmasq)" "$(ipv4_of "$A")" "$AIP"
 mon=$(monitor_of "$A")
 init=$(t_pid "$A")
 gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# Container $1 crashes (monitor and init killed) and its run dir loses the
+# state file: only its forwards' chains are left.
+lose_state() {
+    local init mon
+    init=$(t_pid "$1")
+    mon=$(monitor_of "$1")
+    kill -9 "$mon" "$init"
+    t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"
+    rm -f "$T_ROOT/run/lxm/$1/state"
+}
 if [ -n "$mon" ] && [ -n "$init" ]; then
     kill -9 "$mon" "$init"
     t_ok "crash: monitor and init of $A killed" t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"
@@ -247,11 +257,7 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
     # found by doctor (in the ip table, and the ip6 one where the bridge has
     # IPv6), removed by --fix.
     t_ok "start $A for the leftover check" lxm start "$A"
-    init=$(t_pid "$A")
-    mon=$(monitor_of "$A")
-    kill -9 "$mon" "$init"
-    t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"
-    rm -f "$T_ROOT/run/lxm/$A/state"
+    lose_state "$A"
     t_like "leftover: lxm doctor lists $A's forwards" \
         "$(lxm doctor --format json | jq -c '.leftovers[]? | select(.kind=="port-forwards")')" \
         "\"path\":\"nftables: ip $TABLE p-$(t_id "$A")(, ip6 $TABLE p-$(t_id "$A"))?\".*\"owner\":\"container $A, not running\""
@@ -263,11 +269,7 @@ if [ -n "$mon" ] && [ -n "$init" ]; then
     # of A's port) removes it. The sweep looks at the chains' names over
     # nfnetlink first and reads the tables only when one may be stale.
     t_ok "start $A for the sweep check" lxm start "$A"
-    init=$(t_pid "$A")
-    mon=$(monitor_of "$A")
-    kill -9 "$mon" "$init"
-    t_wait 10 sh -c "! kill -0 $mon 2>/dev/null && ! kill -0 $init 2>/dev/null"
-    rm -f "$T_ROOT/run/lxm/$A/state"
+    lose_state "$A"
     t_is "sweep: $A's chains still there" "$(chains_of "$A")" "$NCH"
     t_ok "sweep: a config change of $B" lxm config unset "$B" ports
     t_is "sweep: it removed $A's chains" "$(chains_of "$A")" 0
