@@ -863,6 +863,14 @@ static int create_dirs(struct lxm_cgroup *cg, const struct lxm_limits *l, struct
             continue;
         if (r >= 0)
             r = make_dir(h, top, h->dir, err);
+        if (r == -ENOENT) {
+            /* A delete of the last container pruned the parent between
+             * the two: once more. */
+            lxm_error_clear(err);
+            r = make_dir(h, h->mount, top, err);
+            if (r >= 0)
+                r = make_dir(h, top, h->dir, err);
+        }
         if (r < 0)
             return r;
         fresh &= r;
@@ -984,12 +992,26 @@ int lxm_cgroup_destroy(struct lxm_cgroup *cg, struct lxm_error *err)
             first = r;
             lxm_error_errno(err, -r, "rmdir %s", h->dir);
         }
-        /* The shared parent goes when the last container leaves. */
-        _cleanup_free_ char *top = lxm_cg_top(cg, h);
+    }
+    /* The shared parent stays, as systemd's machine.slice does: the next
+     * start needs it again (making and removing it cost a start ~20
+     * cgroup mkdir/rmdir). lxm_cgroup_prune_parent() removes it. */
+    return first;
+}
+
+void lxm_cgroup_prune_parent(void)
+{
+    struct lxm_cg_layout l = {.n = 0};
+    struct lxm_error e = {0};
+    if (lxm_cg_layout_detect(&l, &e) < 0)
+        return;
+    for (int i = 0; i < l.n; i++) {
+        _cleanup_free_ char *top = xasprintf("%s/%s", l.m[i].path, lxm_cg_parent());
+        /* EBUSY while it has a container's directory or process. */
         if (top)
             (void)rmdir(top);
     }
-    return first;
+    lxm_cg_layout_clear(&l);
 }
 
 /* --- stats, freezer, ownership, events -------------------------------------- */

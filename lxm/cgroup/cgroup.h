@@ -69,8 +69,12 @@ int lxm_cgroup_frozen_fd(struct lxm_cgroup *cg);
 int lxm_cgroup_chown(struct lxm_cgroup *cg, uid_t uid, gid_t gid, struct lxm_error *err);
 /* A process in the container's cgroups (any hierarchy), 0 if none. */
 pid_t lxm_cgroup_any_pid(struct lxm_cgroup *cg);
-/* Kill what is left and remove every directory. */
+/* Kill what is left and remove the container's directories (the shared
+ * parent stays: lxm_cgroup_prune_parent). */
 int lxm_cgroup_destroy(struct lxm_cgroup *cg, struct lxm_error *err);
+/* Remove the parent of the containers' cgroups (lxm_cg_parent()) in every
+ * hierarchy where it is empty: when a container is deleted. Best effort. */
+void lxm_cgroup_prune_parent(void);
 void lxm_cgroup_free(struct lxm_cgroup *cg);
 static inline void lxm_cgroup_freep(struct lxm_cgroup **cg) { lxm_cgroup_free(*cg); }
 #define _cleanup_cgroup_ __attribute__((cleanup(lxm_cgroup_freep)))

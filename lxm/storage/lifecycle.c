@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup/cgroup.h"
 #include "config/config.h"
 #include "image/image_import.h"
 #include "image/image_io.h"
@@ -569,6 +570,9 @@ int lxm_lifecycle_delete(struct lxm_container *c, bool force, struct lxm_error *
     lxm_signals_block(&old);
     r = remove_container(c, err);
     lxm_signals_restore(&old);
+    /* Stops keep the containers' cgroup parent; the last delete drops it. */
+    if (r == 0)
+        lxm_cgroup_prune_parent();
     return r;
 }
 

@@ -8,9 +8,10 @@
 #    makes the directory and moves every process of it in: ones forking
 #    all the time, ones an attach adds meanwhile, a frozen container (which
 #    stays frozen);
-#  * `config unset` puts the kernel's default back; stop and delete leave
-#    nothing in any hierarchy; a container created with the limit has the
-#    directory from its start.
+#  * `config unset` puts the kernel's default back; stop leaves only the
+#    shared parent (kept for the next start), delete nothing in any
+#    hierarchy; a container created with the limit has the directory from
+#    its start.
 . "$(dirname "$0")/../lib.sh"
 t_setup cgroup-lazy
 command -v jq >/dev/null || { echo "1..0 # SKIP jq is needed"; exit 0; }
@@ -164,10 +165,13 @@ if [ -n "$CPU" ]; then
     t_is "its init is in it" "$(cg_path "$(t_pid "$C")" "$CPU")" "/$P/$(t_id "$C")"
 fi
 
-for n in "$A" "$B" "$C"; do
-    lxm stop -k "$n" >/dev/null 2>&1
-    lxm delete -f "$n" >/dev/null 2>&1
-done
+for n in "$A" "$B" "$C"; do lxm stop -k "$n" >/dev/null 2>&1; done
+# Stops keep the shared parent (the next start needs it), nothing below it.
+below=$(for m in $(t_cg_mounts); do [ -d "$m/$P" ] && find "$m/$P" -mindepth 1 -type d; done)
+t_is "after stop: no container directory below the parent" "$below" ""
+kept=$(for m in $(t_cg_mounts); do [ -d "$m/$P" ] || echo "$m"; done)
+t_is "after stop: the parent is kept in every hierarchy" "$kept" ""
+for n in "$A" "$B" "$C"; do lxm delete -f "$n" >/dev/null 2>&1; done
 left=$(for m in $(t_cg_mounts); do [ -e "$m/$P" ] && echo "$m"; done)
 t_is "after delete: nothing left in any hierarchy, the parent neither" "$left" ""
 t_done

@@ -237,7 +237,12 @@ v2_view() {
     drv destroy v2c && echo "destroyed"
     kill -0 $p 2>/dev/null && echo "alive: $p" || echo "process: gone"
     kill -9 $p 2>/dev/null
-    [ -e "/sys/fs/cgroup/$LXM_CGROUP_PARENT" ] && echo "left: $LXM_CGROUP_PARENT" || echo "left: none"
+    [ -e "/sys/fs/cgroup/$LXM_CGROUP_PARENT/v2c" ] && echo "left: v2c" || echo "left: none"
+    # The parent stays for the next container until the last one is deleted.
+    [ -d "/sys/fs/cgroup/$LXM_CGROUP_PARENT" ] && echo "parent: kept"
+    drv create v2d && drv prune && [ -d "/sys/fs/cgroup/$LXM_CGROUP_PARENT/v2d" ] && echo "prune: spares v2d"
+    drv destroy v2d && drv prune
+    [ -e "/sys/fs/cgroup/$LXM_CGROUP_PARENT" ] && echo "pruned: no" || echo "pruned: yes"
 }
 if ! grep -qw cgroup2 /proc/filesystems; then
     t_skip "pure cgroup2 view" "the kernel has no cgroup2"
@@ -262,7 +267,8 @@ else
             t_like "v2 view: memory limit without a controller is refused" "$out" \
                 ';refused: error: limits: no memory controller on this host'
         fi
-        t_like "v2 view: destroy" "$out" ';destroyed;process: gone;left: none;$'
+        t_like "v2 view: destroy" "$out" ';destroyed;process: gone;left: none;parent: kept;'
+        t_like "v2 view: prune removes only an empty parent" "$out" ';prune: spares v2d;pruned: yes;$'
     fi
 fi
 
@@ -471,6 +477,10 @@ elif [ $runtime = yes ]; then
     fi
 fi
 
+# Stopped: only the shared parent is left (kept for the next start).
+left=$(for m in $(t_cg_mounts); do [ -d "$m/$LXM_CGROUP_PARENT" ] && find "$m/$LXM_CGROUP_PARENT" -mindepth 1 -type d; done)
+t_is "nothing left below the parent in any hierarchy" "$left" ""
+for n in $(lxm list --format csv -c name 2>/dev/null | tail -n +2); do lxm delete -f "$n" >/dev/null 2>&1; done
 left=$(for m in $(t_cg_mounts); do [ -e "$m/$LXM_CGROUP_PARENT" ] && echo "$m"; done)
-t_is "nothing left in any hierarchy" "$left" ""
+t_is "after the deletes: the parent neither, in any hierarchy" "$left" ""
 t_done

@@ -538,6 +538,10 @@ static int drive(int argc, char **argv)
 {
     if (argc >= 1 && strcmp(argv[0], "layout") == 0)
         return drive_layout();
+    if (argc >= 1 && strcmp(argv[0], "prune") == 0) {
+        lxm_cgroup_prune_parent();
+        return 0;
+    }
     if (argc < 2) {
         fprintf(stderr, "usage: test-cgroup drive CMD NAME [ARGS]\n");
         return 2;
