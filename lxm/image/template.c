@@ -20,6 +20,7 @@
 
 #include "image/image.h"
 #include "image/image_import.h"
+#include "runtime/passwd.h"
 #include "util/arch.h"
 #include "util/child_pipe.h"
 #include "util/cleanup.h"
@@ -759,8 +760,10 @@ static void drop_dev_nodes(const char *rootfs)
 /* mmdebstrap's sync-in of the package cache gives /var/cache/apt/archives
  * the mode of that cache directory (0700), so apt's sandbox user _apt
  * could not reach archives/partial/ and every apt-get install in the
- * container warned "Download is performed unsandboxed as root". Debian
- * ships it 0755; put that back (trees made before this, in the cache, too). */
+ * container warned "Download is performed unsandboxed as root"; and the
+ * cache's partial/ comes back owned by root. Debian ships archives 0755
+ * and partial _apt's; put that back (trees made before this, in the
+ * cache, too). */
 static void fix_apt_archives(const char *rootfs)
 {
     _cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -770,6 +773,15 @@ static void fix_apt_archives(const char *rootfs)
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 07777) == 0700)
         (void)fchmod(fd, 0755);
+    _cleanup_close_ int partial = fd < 0 ? -1
+                                         : openat(fd, "partial",
+                                                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct lxm_user apt = {0};
+    struct lxm_error e = {0};
+    if (partial >= 0 && fstat(partial, &st) == 0 && st.st_uid == 0 &&
+        lxm_user_resolve(rootfd, "_apt", &apt, &e) == 0 && apt.uid != 0)
+        (void)fchown(partial, apt.uid, 0);
+    lxm_user_clear(&apt);
 }
 
 /* The template's packages and the create's, each once. */
