@@ -210,11 +210,12 @@ else
     # The unit as installed, its lxm pointed at this build (verify checks
     # that ExecStart is an executable).
     sed "s|$sbin/lxm|$LXM_BIN|" "$unit" >"$T_ROOT/lxm.service"
-    out=$(systemd-analyze verify "$T_ROOT/lxm.service" 2>&1); rc=$?
+    # --man=no: the man pages are not installed here (make install is not run).
+    out=$(systemd-analyze verify --man=no "$T_ROOT/lxm.service" 2>&1); rc=$?
     t_is "systemd-analyze verify: clean" "$rc:$out" "0:"
     sed 's|^ExecStop=.*|ExecStop=/nonexistent/lxm stop --all|' "$T_ROOT/lxm.service" >"$T_ROOT/broken.service"
     t_fail "systemd-analyze verify rejects a missing ExecStop binary (the check can fail)" \
-        systemd-analyze verify "$T_ROOT/broken.service"
+        systemd-analyze verify --man=no "$T_ROOT/broken.service"
 fi
 
 t_done
