@@ -119,8 +119,7 @@ void lxm_nl_close(struct nl_sock *sk)
 #define DUMP_BUF (16 * 1024)
 
 /* The answer to a dump's NLMSG_ERROR. */
-static int dump_error(const struct nlmsghdr *h, const struct lxm_nl_dump *d,
-                      struct lxm_error *err)
+static int dump_error(const struct nlmsghdr *h, const struct lxm_nl_dump *d, struct lxm_error *err)
 {
     const struct nlmsgerr *e = NLMSG_DATA(h);
     for (const int *n = d->nothing; n && *n; n++)

@@ -255,8 +255,8 @@ static void test_portfwd_format(void)
     is_str(a, "fd00:1::216:3eff:fe00:5", "IPv6 target alone");
 }
 
-/* Messages of a crafted dump answer: nlmsghdr of type, with payload
- * error (an nlmsgerr for NLMSG_ERROR, an int otherwise). */
+/* One message of a crafted dump answer: a header of some type and an
+ * nlmsgerr (what an NLMSG_ERROR carries; mere payload for the others). */
 struct fake_msg {
     struct nlmsghdr h;
     struct nlmsgerr e;
@@ -302,11 +302,12 @@ static int dump_with(void (*answer)(int peer), const int *nothing, struct seen *
     setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     answer(sv[1]);
     const struct lxm_nl_dump d = {"list things", count_msg, s, nothing};
-    struct nlmsghdr req = {.nlmsg_len = sizeof(req), .nlmsg_type = 77,
-                           .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP};
+    struct nlmsghdr req = {
+        .nlmsg_len = sizeof(req), .nlmsg_type = 77, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP};
     int r = lxm_nl_dump(sv[0], &req, sizeof(req), &d, err);
     struct nlmsghdr got = {0};
-    if (recv(sv[1], &got, sizeof(got), MSG_DONTWAIT) != (ssize_t)sizeof(got) || got.nlmsg_type != 77)
+    if (recv(sv[1], &got, sizeof(got), MSG_DONTWAIT) != (ssize_t)sizeof(got) ||
+        got.nlmsg_type != 77)
         r = -1000; /* the request did not reach the peer */
     close(sv[0]);
     close(sv[1]);
@@ -315,8 +316,8 @@ static int dump_with(void (*answer)(int peer), const int *nothing, struct seen *
 
 static void answer_two_batches(int peer)
 {
-    struct fake_msg a[] = {fake(16, 1), fake(17, 2)}, b[] = {fake(18, 3), fake(NLMSG_DONE, 0),
-                                                             fake(19, 4)};
+    struct fake_msg a[] = {fake(16, 1), fake(17, 2)};
+    struct fake_msg b[] = {fake(18, 3), fake(NLMSG_DONE, 0), fake(19, 4)};
     queue(peer, a, 2);
     queue(peer, b, 3);
 }
