@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <linux/netlink.h>
 
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
@@ -106,4 +110,50 @@ int lxm_nl_open_pid(pid_t pid, struct nl_sock **out, struct lxm_error *err)
 void lxm_nl_close(struct nl_sock *sk)
 {
     nl_socket_free(sk);
+}
+
+/* Room for one batch of a dump: the kernel fills a batch of at most
+ * NLMSG_GOODSIZE (under 8 KiB) or the largest buffer this socket has read
+ * with; a longer one shows as MSG_TRUNC. On the stack: no allocation per
+ * container listed. */
+#define DUMP_BUF (16 * 1024)
+
+/* The answer to a dump's NLMSG_ERROR. */
+static int dump_error(const struct nlmsghdr *h, const struct lxm_nl_dump *d, struct lxm_error *err)
+{
+    const struct nlmsgerr *e = NLMSG_DATA(h);
+    for (const int *n = d->nothing; n && *n; n++)
+        if (e->error == -*n)
+            return 0;
+    return lxm_error_errno(err, e->error ? -e->error : EIO, "%s", d->what);
+}
+
+int lxm_nl_dump(int fd, const void *req, size_t len, const struct lxm_nl_dump *d,
+                struct lxm_error *err)
+{
+    if (send(fd, req, len, 0) != (ssize_t)len)
+        return lxm_error_errno(err, errno, "%s", d->what);
+    _Alignas(struct nlmsghdr) char buf[DUMP_BUF];
+    for (;;) {
+        struct iovec iov = {buf, sizeof(buf)};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+        ssize_t n = recvmsg(fd, &msg, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return lxm_error_errno(err, errno, "%s", d->what);
+        if (msg.msg_flags & MSG_TRUNC)
+            return lxm_error_set(err, EMSGSIZE, "%s: answer truncated", d->what);
+        size_t left = (size_t)n;
+        for (const struct nlmsghdr *h = (const struct nlmsghdr *)buf; NLMSG_OK(h, left);
+             h = NLMSG_NEXT(h, left)) {
+            if (h->nlmsg_type == NLMSG_DONE)
+                return 0;
+            if (h->nlmsg_type == NLMSG_ERROR)
+                return dump_error(h, d, err);
+            int r = d->each(h, d->data, err);
+            if (r < 0)
+                return r;
+        }
+    }
 }

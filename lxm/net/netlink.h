@@ -1,6 +1,7 @@
-/* netlink: rtnetlink sockets bound to a network namespace, and libnl error
- * codes turned into errno + message. Everything in net/ is container
- * agnostic: it takes interface names, netns fds and addresses. */
+/* netlink: rtnetlink sockets bound to a network namespace, libnl error
+ * codes turned into errno + message, and the one reader of a raw netlink
+ * dump. Everything in net/ is container agnostic: it takes interface
+ * names, netns fds and addresses. */
 #pragma once
 
 #include <sys/types.h>
@@ -8,6 +9,7 @@
 #include "util/err.h"
 
 struct nl_sock;
+struct nlmsghdr;
 
 /* A connected NETLINK_ROUTE socket living in the netns of netns_fd (-1 =
  * the caller's). The calling thread enters the netns only while the
@@ -31,3 +33,25 @@ int lxm_nl_error(struct lxm_error *err, int nlerr, const char *fmt, ...)
 
 /* Open /proc/PID/ns/net (O_CLOEXEC); the fd or -errno. */
 int lxm_netns_open_pid(pid_t pid, struct lxm_error *err);
+
+/* One dump on a raw netlink socket (lxm_nl_dump), for the few readers
+ * that keep libnl off their path. */
+struct lxm_nl_dump {
+    /* What the request does, the start of every message ("list addresses"). */
+    const char *what;
+    /* Each answer other than NLMSG_DONE and NLMSG_ERROR: 0 to go on, or
+     * -errno with err set to stop the dump. */
+    int (*each)(const struct nlmsghdr *h, void *data, struct lxm_error *err);
+    void *data;
+    /* Errors of an NLMSG_ERROR answer (positive errnos, 0-terminated; NULL
+     * for none) that mean there is nothing to list: the dump ends with 0. */
+    const int *nothing;
+};
+
+/* Send the dump request req (len bytes) on fd and hand every answer to
+ * d->each up to NLMSG_DONE. -errno with "WHAT: strerror" in err when the
+ * socket fails or the kernel answers with an error, "WHAT: answer
+ * truncated" when a batch does not fit the buffer (16 KiB, more than the
+ * kernel fills). */
+int lxm_nl_dump(int fd, const void *req, size_t len, const struct lxm_nl_dump *d,
+                struct lxm_error *err);

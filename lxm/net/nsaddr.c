@@ -21,12 +21,6 @@
 #include "util/cleanup.h"
 #include "util/strv.h"
 
-/* Room for one batch of a dump: the kernel fills a batch of at most
- * NLMSG_GOODSIZE (under 8 KiB) or the largest buffer this socket has
- * read with; a longer one would show as MSG_TRUNC. On the stack: no
- * allocation per container. */
-#define DUMP_BUF (16 * 1024)
-
 /* A NETLINK_ROUTE socket made in netns (the thread goes back to home_ns,
  * or to the netns it was in when home_ns is -1). */
 static int socket_in(int netns, int home_ns, struct lxm_error *err)
@@ -51,6 +45,11 @@ static int socket_in(int netns, int home_ns, struct lxm_error *err)
         return lxm_error_errno(err, saved, "netlink socket");
     return fd;
 }
+
+/* The addresses read so far, of each family. */
+struct addrs {
+    char ***v4, ***v6;
+};
 
 /* One RTM_NEWADDR into v4 or v6 if the lists show it. Its own address is
  * IFA_LOCAL, or IFA_ADDRESS when there is no IFA_LOCAL (IPv6; on a
@@ -91,32 +90,14 @@ static int take_addr(const struct nlmsghdr *h, char ***v4, char ***v6)
     return 0;
 }
 
-/* Read the dump's answers into v4 and v6 up to NLMSG_DONE. */
-static int read_dump(int fd, char *buf, char ***v4, char ***v6, struct lxm_error *err)
+/* One answer of the dump. */
+static int take_answer(const struct nlmsghdr *h, void *data, struct lxm_error *err)
 {
-    for (;;) {
-        struct iovec iov = {buf, DUMP_BUF};
-        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-        ssize_t n = recvmsg(fd, &msg, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return lxm_error_errno(err, errno, "list addresses");
-        if (msg.msg_flags & MSG_TRUNC)
-            return lxm_error_set(err, EMSGSIZE, "list addresses: answer truncated");
-        size_t left = (size_t)n;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-            if (h->nlmsg_type == NLMSG_DONE)
-                return 0;
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(h);
-                return lxm_error_errno(err, e->error ? -e->error : EIO, "list addresses");
-            }
-            if (h->nlmsg_type == RTM_NEWADDR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifaddrmsg)) &&
-                take_addr(h, v4, v6) < 0)
-                return lxm_error_set(err, ENOMEM, "list addresses: out of memory");
-        }
-    }
+    struct addrs *a = data;
+    if (h->nlmsg_type == RTM_NEWADDR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifaddrmsg)) &&
+        take_addr(h, a->v4, a->v6) < 0)
+        return lxm_error_set(err, ENOMEM, "list addresses: out of memory");
+    return 0;
 }
 
 int lxm_nsaddr_list(pid_t pid, int home_ns, char ***v4, char ***v6, struct lxm_error *err)
@@ -135,14 +116,13 @@ int lxm_nsaddr_list(pid_t pid, int home_ns, char ***v4, char ***v6, struct lxm_e
               .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1},
         .a = {.ifa_family = AF_UNSPEC},
     };
-    if (send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
-        return lxm_error_errno(err, errno, "list addresses");
-    char buf[DUMP_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
     _cleanup_strv_free_ char **a4 = calloc(1, sizeof(char *));
     _cleanup_strv_free_ char **a6 = calloc(1, sizeof(char *));
     if (!a4 || !a6)
         return lxm_error_set(err, ENOMEM, "list addresses: out of memory");
-    int r = read_dump(fd, buf, &a4, &a6, err);
+    struct addrs a = {&a4, &a6};
+    const struct lxm_nl_dump d = {"list addresses", take_answer, &a, NULL};
+    int r = lxm_nl_dump(fd, &req, sizeof(req), &d, err);
     if (r < 0)
         return r;
     *v4 = TAKE_PTR(a4);

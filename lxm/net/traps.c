@@ -395,26 +395,24 @@ static int push_hit(struct sock_hit **v, int *n, const struct inet_diag_msg *d, 
     return 0;
 }
 
-static int diag_recv(int fd, int proto, const struct bridge_addrs *b, struct sock_hit **v, int *n)
+/* What one dump collects: the bridge's DHCP/DNS sockets of one protocol. */
+struct diag_hits {
+    int proto;
+    const struct bridge_addrs *b;
+    struct sock_hit **v;
+    int *n;
+};
+
+/* One answer of the dump: a socket of the bridge's into the hits. */
+static int take_socket(const struct nlmsghdr *h, void *data, struct lxm_error *err)
 {
-    _Alignas(struct nlmsghdr) char buf[16384];
-    for (;;) {
-        ssize_t len = recv(fd, buf, sizeof(buf), 0);
-        if (len < 0 && errno == EINTR)
-            continue;
-        if (len <= 0)
-            return len < 0 ? -errno : 0;
-        for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, (size_t)len);
-             h = NLMSG_NEXT(h, len)) {
-            if (h->nlmsg_type == NLMSG_DONE)
-                return 0;
-            if (h->nlmsg_type == NLMSG_ERROR)
-                return -EIO;
-            const struct inet_diag_msg *d = NLMSG_DATA(h);
-            if (wanted(d, proto, b) && push_hit(v, n, d, proto) < 0)
-                return -ENOMEM;
-        }
-    }
+    struct diag_hits *hits = data;
+    const struct inet_diag_msg *d = NLMSG_DATA(h);
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*d)) || !wanted(d, hits->proto, hits->b))
+        return 0;
+    if (push_hit(hits->v, hits->n, d, hits->proto) < 0)
+        return lxm_error_set(err, ENOMEM, "out of memory");
+    return 0;
 }
 
 static int diag_dump(int family, int proto, const struct bridge_addrs *b, struct sock_hit **v,
@@ -434,9 +432,9 @@ static int diag_dump(int family, int proto, const struct bridge_addrs *b, struct
                 .sdiag_protocol = (uint8_t)proto,
                 .idiag_states = proto == IPPROTO_TCP ? 1u << 10 /* TCP_LISTEN */ : ~0u},
     };
-    if (send(fd, &m, sizeof(m), 0) < 0)
-        return -errno;
-    return diag_recv(fd, proto, b, v, n);
+    struct diag_hits hits = {proto, b, v, n};
+    const struct lxm_nl_dump d = {"list sockets", take_socket, &hits, NULL};
+    return lxm_nl_dump(fd, &m, sizeof(m), &d, NULL);
 }
 
 /* The process holding socket inode (pid 0 when not found). */

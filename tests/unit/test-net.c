@@ -1,20 +1,26 @@
 /* Unit tests of the pure parts of net/: CIDR parsing and arithmetic,
  * interface names, MAC addresses, nft table names, which resolv.conf
  * dnsmasq is given, IPv6 prefixes and EUI-64, the nftables trap reader,
- * how a port forward of either family is shown. */
+ * how a port forward of either family is shown, the raw netlink dump
+ * reader (fed crafted answers over a socketpair). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#include <linux/netlink.h>
 
 #include "lxm/net/addr.h"
 #include "lxm/net/dnsmasq.h"
 #include "lxm/net/ipv6.h"
 #include "lxm/net/link.h"
 #include "lxm/net/nat.h"
+#include "lxm/net/netlink.h"
 #include "lxm/net/portfwd.h"
 #include "lxm/net/traps.h"
 #include "tap.h"
@@ -249,6 +255,126 @@ static void test_portfwd_format(void)
     is_str(a, "fd00:1::216:3eff:fe00:5", "IPv6 target alone");
 }
 
+/* One message of a crafted dump answer: a header of some type and an
+ * nlmsgerr (what an NLMSG_ERROR carries; mere payload for the others). */
+struct fake_msg {
+    struct nlmsghdr h;
+    struct nlmsgerr e;
+};
+
+static struct fake_msg fake(int type, int error)
+{
+    struct fake_msg m = {.h = {.nlmsg_len = sizeof(m), .nlmsg_type = (uint16_t)type}};
+    m.e.error = error;
+    return m;
+}
+
+/* Queue one datagram of the messages in m on fd. */
+static void queue(int fd, const struct fake_msg *m, size_t n)
+{
+    if (send(fd, m, n * sizeof(*m), 0) != (ssize_t)(n * sizeof(*m)))
+        perror("queue fake answer");
+}
+
+struct seen {
+    int n, types[8], fail_at;
+};
+
+static int count_msg(const struct nlmsghdr *h, void *data, struct lxm_error *err)
+{
+    struct seen *s = data;
+    if (s->n < 8)
+        s->types[s->n] = h->nlmsg_type;
+    if (++s->n == s->fail_at)
+        return lxm_error_set(err, ENOMEM, "things: out of memory");
+    return 0;
+}
+
+/* Run one dump over a fresh socketpair whose peer has queued answers. */
+static int dump_with(void (*answer)(int peer), const int *nothing, struct seen *s,
+                     struct lxm_error *err)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    /* A reader that misses its end fails with EAGAIN rather than hangs. */
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    answer(sv[1]);
+    const struct lxm_nl_dump d = {"list things", count_msg, s, nothing};
+    struct nlmsghdr req = {
+        .nlmsg_len = sizeof(req), .nlmsg_type = 77, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP};
+    int r = lxm_nl_dump(sv[0], &req, sizeof(req), &d, err);
+    struct nlmsghdr got = {0};
+    if (recv(sv[1], &got, sizeof(got), MSG_DONTWAIT) != (ssize_t)sizeof(got) ||
+        got.nlmsg_type != 77)
+        r = -1000; /* the request did not reach the peer */
+    close(sv[0]);
+    close(sv[1]);
+    return r;
+}
+
+static void answer_two_batches(int peer)
+{
+    struct fake_msg a[] = {fake(16, 1), fake(17, 2)};
+    struct fake_msg b[] = {fake(18, 3), fake(NLMSG_DONE, 0), fake(19, 4)};
+    queue(peer, a, 2);
+    queue(peer, b, 3);
+}
+static void answer_eacces(int peer)
+{
+    struct fake_msg a[] = {fake(16, 1), fake(NLMSG_ERROR, -EACCES), fake(NLMSG_DONE, 0)};
+    queue(peer, a, 3);
+}
+static void answer_enoent(int peer)
+{
+    struct fake_msg a[] = {fake(NLMSG_ERROR, -ENOENT), fake(NLMSG_DONE, 0)};
+    queue(peer, a, 2);
+}
+static void answer_ack(int peer)
+{
+    struct fake_msg a[] = {fake(NLMSG_ERROR, 0)};
+    queue(peer, a, 1);
+}
+static void answer_too_big(int peer)
+{
+    static struct fake_msg a[1500]; /* 36 KiB: more than the reader's buffer */
+    for (size_t i = 0; i < 1500; i++)
+        a[i] = fake(16, 0);
+    a[1499] = fake(NLMSG_DONE, 0);
+    queue(peer, a, 1500);
+}
+
+static void test_nl_dump(void)
+{
+    struct lxm_error err = {0};
+    struct seen s = {0};
+    is_int(dump_with(answer_two_batches, NULL, &s, &err), 0, "dump read to NLMSG_DONE");
+    is_int(s.n, 3, "every message before NLMSG_DONE, over two batches, handed on");
+    ok(s.types[0] == 16 && s.types[1] == 17 && s.types[2] == 18, "in order");
+
+    s = (struct seen){0};
+    is_int(dump_with(answer_eacces, NULL, &s, &err), -EACCES, "NLMSG_ERROR is the kernel's errno");
+    is_str(err.msg, "list things: Permission denied", "message says what failed");
+    is_int(s.n, 1, "NLMSG_ERROR itself not handed on");
+
+    static const int nothing[] = {ENOENT, EPROTONOSUPPORT, 0};
+    s = (struct seen){0};
+    is_int(dump_with(answer_enoent, nothing, &s, &err), 0, "an error listed as nothing-to-list: 0");
+    is_int(dump_with(answer_enoent, NULL, &s, &err), -ENOENT, "the same error unlisted fails");
+
+    is_int(dump_with(answer_ack, nothing, &s, &err), -EIO, "an NLMSG_ERROR of 0 mid-dump is EIO");
+
+    s = (struct seen){0};
+    is_int(dump_with(answer_too_big, NULL, &s, &err), -EMSGSIZE, "a batch beyond the buffer fails");
+    is_str(err.msg, "list things: answer truncated", "message says truncated");
+
+    s = (struct seen){.fail_at = 2};
+    is_int(dump_with(answer_two_batches, NULL, &s, &err), -ENOMEM, "a failing callback stops it");
+    is_int(s.n, 2, "no message after the failing one");
+    is_str(err.msg, "things: out of memory", "the callback's message kept");
+}
+
 int main(void)
 {
     test_cidr();
@@ -257,5 +383,6 @@ int main(void)
     test_ipv6();
     test_traps_nft();
     test_portfwd_format();
+    test_nl_dump();
     return done();
 }
