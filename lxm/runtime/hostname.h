@@ -8,9 +8,10 @@
 #include "config/container.h"
 
 /* The name lxm last wrote into the guest's files, kept beside config.yaml
- * (containers/NAME/hostname.state); a container without the file (made,
- * imported or copied, or older than it) counts as holding its own name
- * (what create, copy and import write there unless told otherwise). */
+ * (containers/NAME/hostname.state; create records the one it writes); a
+ * container without the file (imported or copied, or older than it)
+ * counts as holding its own name (what copy and import write there unless
+ * told otherwise). */
 #define LXM_HOSTNAME_STATE "hostname.state"
 
 /* Before a start, c stopped and locked, c->config loaded: when the
@@ -22,3 +23,8 @@
  * Best effort: a failure is a warning (the start goes on, the kernel
  * hostname is still the configured one) and is tried again next start. */
 void lxm_hostname_sync(struct lxm_container *c);
+
+/* Record name as the one in the guest's files of the container whose
+ * directory is dir: containers/NAME, or create's staging dir, before it
+ * takes the name. */
+int lxm_hostname_record(const char *dir, const char *name, struct lxm_error *err);

@@ -5,11 +5,14 @@
 # /etc/hostname and the 127.0.1.1 line of /etc/hosts first, inside the
 # guest's root (a symlink there is replaced, never followed to the host).
 # While the key stays the same, a name the guest gave itself stays.
+# create records the name it wrote (containers/NAME/hostname.state).
 . "$(dirname "$0")/../lib.sh"
 t_setup hostname
 t_cgroup_parent lxmt-hostname-$$
 
 H=hn$$
+N=hn$$n   # create -c hostname=
+CT=$T_ROOT/var/lib/lxm/containers
 # busybox init runs the respawn entries (getty) once rcS, which sets the
 # hostname from /etc/hostname, is done.
 booted() { t_wait 10 lxm exec "$H" -- pidof getty; }
@@ -61,5 +64,10 @@ t_ok "config unset hostname" lxm config unset "$H" hostname
 t_ok "start" eval 'lxm start "$H" 2>/dev/null && booted'
 t_is "unset: the container's name again" "$(kernel_name)" "$H"
 t_is "/etc/hostname: the container's name" "$(in_guest /etc/hostname)" "$H"
+
+# --- create -c hostname= records the name it wrote: the first start has nothing to write -----
+t_ok "create $N -c hostname=made" lxm create "$N" -t busybox -c network.eth0.type=none -c hostname=made
+t_is "hostname.state says made before any start" "$(cat "$CT/$N/hostname.state" 2>&1)" made
+t_ok "delete $N" lxm delete "$N"
 
 t_done
