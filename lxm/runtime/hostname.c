@@ -136,6 +136,20 @@ int lxm_hostname_record(const char *dir, const char *name, struct lxm_error *err
     return r < 0 ? lxm_error_errno(err, -r, "write %s", path) : 0;
 }
 
+void lxm_hostname_reload(struct lxm_container *c)
+{
+    struct lxm_config *now = NULL;
+    struct lxm_error err = {0};
+    if (lxm_config_load(c->config_file, &now, &err) < 0) {
+        const char *had = c->config->hostname ? c->config->hostname : c->name;
+        lxm_warn("%s: reboot: the hostname stays %s: %s", c->name, had, err.msg);
+        return;
+    }
+    free(c->config->hostname);
+    c->config->hostname = TAKE_PTR(now->hostname);
+    lxm_config_free(now);
+}
+
 void lxm_hostname_sync(struct lxm_container *c)
 {
     const char *want = c->config->hostname ? c->config->hostname : c->name;
