@@ -171,29 +171,42 @@ static const char *const live_keys[] = {"limits", "ports", "autostart", "autosta
                                         "autostart_delay", "stop_timeout", "template",
                                         "release", "arch", "created"};
 
-static bool applies_now(const char *key)
+/* Keys the monitor reads again when the guest reboots (runtime/hostname.h). */
+static const char *const reboot_keys[] = {"hostname"};
+
+static bool key_among(const char *key, const char *const *tops, size_t n)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(live_keys); i++)
-        if (key_under(key, live_keys[i]))
+    for (size_t i = 0; i < n; i++)
+        if (key_under(key, tops[i]))
             return true;
     return false;
 }
 
-/* One line on stderr naming the keys a running c only gets at its next start. */
+static bool applies_now(const char *key)
+{
+    return key_among(key, live_keys, ARRAY_SIZE(live_keys));
+}
+
+/* One line on stderr naming the keys a running c only gets at its next
+ * start (or reboot, when a reboot takes each of them). */
 static void note_next_start(struct lxm_container *c, char *const *keys)
 {
     char list[256] = "";
+    bool at_reboot = true;
     for (size_t i = 0; keys && keys[i]; i++) {
         size_t n = strlen(list);
-        if (!applies_now(keys[i]))
-            snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", keys[i]);
+        if (applies_now(keys[i]))
+            continue;
+        snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", keys[i]);
+        at_reboot = at_reboot && key_among(keys[i], reboot_keys, ARRAY_SIZE(reboot_keys));
     }
     struct lxm_runtime_info info;
     struct lxm_error ignored = {0};
     if (!list[0] || lxm_runtime_query(c, &info, &ignored) < 0 || info.state == LXM_STATE_STOPPED)
         return;
-    lxm_info("%s is %s: %s take%s effect at its next start ('lxm restart %s')", c->name,
-             lxm_state_name(info.state), list, strchr(list, ',') ? "" : "s", c->name);
+    lxm_info("%s is %s: %s take%s effect at its next start%s ('lxm restart %s')", c->name,
+             lxm_state_name(info.state), list, strchr(list, ',') ? "" : "s",
+             at_reboot ? " or reboot" : "", c->name);
 }
 
 static int save_struct(struct lxm_container *c, const void *cfg, struct lxm_error *err)

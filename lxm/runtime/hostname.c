@@ -26,15 +26,15 @@
 
 #define HOSTS_MAX (4 << 20)
 
-static char *record_path(const struct lxm_container *c)
+static char *record_path(const char *dir)
 {
-    return xasprintf("%s/" LXM_HOSTNAME_STATE, c->dir);
+    return xasprintf("%s/" LXM_HOSTNAME_STATE, dir);
 }
 
 /* The recorded name; the container's own when there is no record. */
 static char *recorded_name(const struct lxm_container *c)
 {
-    _cleanup_free_ char *path = record_path(c);
+    _cleanup_free_ char *path = record_path(c->dir);
     char *text = NULL;
     if (!path || read_file(path, &text, NULL) < 0)
         return strdup(c->name);
@@ -123,14 +123,31 @@ static int sync_files(struct lxm_container *c, const char *name, struct lxm_erro
     if (rootfd < 0)
         return rootfd;
     r = write_identity(rootfd, name, err);
-    if (r < 0)
-        return r;
-    _cleanup_free_ char *path = record_path(c);
+    return r < 0 ? r : lxm_hostname_record(c->dir, name, err);
+}
+
+int lxm_hostname_record(const char *dir, const char *name, struct lxm_error *err)
+{
+    _cleanup_free_ char *path = record_path(dir);
     _cleanup_free_ char *text = xasprintf("%s\n", name);
     if (!path || !text)
         return lxm_error_set(err, ENOMEM, "out of memory");
-    r = write_file_atomic(path, text, strlen(text), 0644);
+    int r = write_file_atomic(path, text, strlen(text), 0644);
     return r < 0 ? lxm_error_errno(err, -r, "write %s", path) : 0;
+}
+
+void lxm_hostname_reload(struct lxm_container *c)
+{
+    struct lxm_config *now = NULL;
+    struct lxm_error err = {0};
+    if (lxm_config_load(c->config_file, &now, &err) < 0) {
+        const char *had = c->config->hostname ? c->config->hostname : c->name;
+        lxm_warn("%s: reboot: the hostname stays %s: %s", c->name, had, err.msg);
+        return;
+    }
+    free(c->config->hostname);
+    c->config->hostname = TAKE_PTR(now->hostname);
+    lxm_config_free(now);
 }
 
 void lxm_hostname_sync(struct lxm_container *c)

@@ -30,6 +30,7 @@
 #include "cgroup/cgroup-enter.h"
 #include "security/devices.h"
 #include "security/seccomp-cache.h"
+#include "runtime/hostname.h"
 #include "runtime/lxcfs.h"
 #include "runtime/nesting.h"
 #include "util/cleanup.h"
@@ -716,8 +717,12 @@ static bool boot_again(struct monitor *m)
     teardown_boot(m);
     m->reboot_pending = false;
     monitor_untrim(m);
-    /* A reboot reads lxm.yaml as it is now, like a start. */
+    /* A reboot reads lxm.yaml as it is now, like a start, and the
+     * hostname key (m->cfg is c->config), which goes into the guest's
+     * files before init reads them, as at a start. */
     lxm_paths_global_forget(m->c->paths);
+    lxm_hostname_reload(m->c);
+    lxm_hostname_sync(m->c);
     if ((m->need_boot_setup && monitor_boot_policy(m, &e) < 0) || monitor_boot(m, &e) < 0) {
         lxm_warn("%s: reboot failed: %s", m->c->name, e.msg);
         return false;

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "image/image_import.h"
 #include "image/image_io.h"
+#include "runtime/hostname.h"
 #include "runtime/init_detect.h"
 #include "runtime/runtime.h"
 #include "runtime/start-lost.h"
@@ -375,10 +376,12 @@ static int build_container(const struct lxm_paths *paths, struct lxm_container *
         return lxm_error_set(err, ENOMEM, "out of memory");
     if (mkdir(staging, 0700) < 0)
         return lxm_error_errno(err, errno, "create %s", staging);
+    const char *hostname = cfg->hostname ? cfg->hostname : c->name;
     r = ops->create(img->rootfs, staging, err);
     if (r == 0)
-        r = lxm_lifecycle_set_identity(img->rootfs, staging, cfg->hostname ? cfg->hostname : c->name,
-                                       true, err);
+        r = lxm_lifecycle_set_identity(img->rootfs, staging, hostname, true, err);
+    if (r == 0) /* the first start has nothing to write again */
+        r = lxm_hostname_record(staging, hostname, err);
     if (r == 0 && (p->init == LXM_INIT_SYSVINIT || p->init == LXM_INIT_SYSVINIT_OPENRC))
         r = adapt_inittab(img->rootfs, staging, err);
     if (r == 0 && lxm_signals_pending())

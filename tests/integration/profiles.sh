@@ -131,7 +131,7 @@ t_is "-p default: no duplicate" "$rc $(sed -n '/^profiles:/,/^[^ ]/p' "$CT/dup/c
 if lxm start nonet >/dev/null 2>&1; then
     out=$(lxm config set nonet hostname=renamed limits.pids=500 2>&1); rc=$?
     t_is "config set hostname on a running container: one note line" "$rc $out" \
-        "0 lxm: nonet is RUNNING: hostname takes effect at its next start ('lxm restart nonet')"
+        "0 lxm: nonet is RUNNING: hostname takes effect at its next start or reboot ('lxm restart nonet')"
     out=$(lxm config set nonet limits.pids=600 2>&1); rc=$?
     t_is "config set of a live key: no note" "$rc $out" "0 "
     out=$(EDITOR="sed -i 's/^hostname: .*/hostname: edited/'" lxm config edit nonet 2>&1); rc=$?
