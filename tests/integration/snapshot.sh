@@ -102,6 +102,7 @@ t_is "restore: the changed file is back" "$(cat "$R/etc/hostname")" s1
 t_is "restore: the whole tree as it was" "$(meta "$R")" "$orig"
 t_ok "restore: config.yaml from the snapshot" cmp "$CT/s1/config.yaml" "$CT/s1/snapshots/before/config.yaml"
 t_is "restore: no rootfs.new/rootfs.old left" "$(ls "$CT/s1")" "config.yaml
+hostname.state
 rootfs
 snapshots"
 t_ok "restore: the snapshot is still there" test -d "$CT/s1/snapshots/before/rootfs"
@@ -292,6 +293,7 @@ btrfs_section() {
     t_is "btrfs: the restored rootfs is a subvolume" "$(stat -c %i "$r")" 256
     # (idmap.state: b1 was started unprivileged, which records its rootfs layout)
     t_is "btrfs: no rootfs.new/rootfs.old left" "$(ls "$mnt/root/var/lib/lxm/containers/b1")" "config.yaml
+hostname.state
 idmap.state
 rootfs
 snapshots"

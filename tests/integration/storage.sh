@@ -131,7 +131,7 @@ rm "$U/data/hardlink"; echo changed >"$U/etc/hostname"
 t_ok "restore u1 before" lxm restore u1 before
 t_is "restore: the whole tree as it was" "$(meta "$(view u1)")" "$orig"
 unview u1
-t_is "restore: nothing left beside the upper layer" "$(ls "$CT/u1" | tr '\n' ' ')" "config.yaml idmap.state snapshots upper work "
+t_is "restore: nothing left beside the upper layer" "$(ls "$CT/u1" | tr '\n' ' ')" "config.yaml hostname.state idmap.state snapshots upper work "
 
 # --- export flattens; import rebuilds a whole container ---------------------------------------------
 t_ok "export u1" lxm -q export u1 "$WORK/u1.tar.zst"
