@@ -97,14 +97,14 @@ static const struct lxm_command commands[] = {
       "  -f, --follow          keep printing lines as they come (Ctrl-C ends)\n"
       "      --console         the console log (what init and getty wrote)\n"
       "  -n, --lines N         only the last N lines (default: all)\n" },
-    { "list", cmd_list, "[-c COLUMN,...] [--format table|json|yaml|csv] [NAME...]", "list containers",
+    { "list", cmd_list, "[-c COLUMN,...] [-f|--format table|json|yaml|csv] [NAME...]", "list containers",
       "  NAME...               only these: a name prefix as in LXD (web: web, web1, webserver),\n"
       "                        or a shell pattern for the whole name ('web-*', 'db?')\n"
       "  -c, --columns LIST    columns to show (default name,state,ipv4,pid,template,autostart):\n"
       "                        name state ipv4 ipv6 pid template release autostart profiles\n"
       "                        uptime memory memory_limit cpu processes disk storage\n"
       "Tables show sizes and times for people (MiB, s); JSON, YAML and CSV keep raw numbers.\n" },
-    { "info", cmd_info, "NAME [--format table|json|yaml|csv]", "show a container's state and resource use", NULL },
+    { "info", cmd_info, "NAME [-f|--format table|json|yaml|csv]", "show a container's state and resource use", NULL },
     { "delete", cmd_delete, "NAME... [-f]", "remove stopped containers",
       "  -f, --force           stop a container first if it is running\n"
       "Several names are deleted in turn; a failure is reported and the others are\n"
@@ -407,9 +407,11 @@ static int parse_global(struct lxm_ctx *ctx, int *argc, char ***argv, const char
 }
 
 /* Pull "--format F" / "--format=F" out of a command's arguments (before any
- * "--"), so that every command accepts it in either position. */
+ * "--"), so that every command accepts it in either position. list and info
+ * also take LXD's short "-f F" (elsewhere -f is --force, --follow or --fix). */
 static int extract_format(struct lxm_ctx *ctx, int *argc, char **argv, struct lxm_error *err)
 {
+    bool short_f = strcmp(argv[0], "list") == 0 || strcmp(argv[0], "info") == 0;
     int out = 0;
     bool passthrough = false;
     for (int i = 0; i < *argc; i++) {
@@ -419,9 +421,11 @@ static int extract_format(struct lxm_ctx *ctx, int *argc, char **argv, struct lx
             passthrough = true;
         if (!passthrough && strncmp(a, "--format=", 9) == 0)
             val = a + 9;
-        else if (!passthrough && strcmp(a, "--format") == 0) {
+        else if (!passthrough && short_f && strncmp(a, "-f", 2) == 0 && a[2])
+            val = a + 2;
+        else if (!passthrough && (strcmp(a, "--format") == 0 || (short_f && strcmp(a, "-f") == 0))) {
             if (i + 1 >= *argc)
-                return lxm_usage_error(err, argv[0], "option '--format' needs an argument");
+                return lxm_usage_error(err, argv[0], "option '%s' needs an argument", a);
             val = argv[++i];
         }
         if (val) {

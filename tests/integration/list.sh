@@ -36,6 +36,10 @@ t_is "the monitor recorded ready (flags 1)" "$(field "$A" 8)" 1
 t_is "list: RUNNING with init's pid" "$(row "$A")" "RUNNING $(field "$A" 2)"
 t_is "list did not ask the monitor" "$(asks)" 0
 t_is "info: RUNNING" "$(lxm info "$A" --format json | jq -r .state)" RUNNING
+# LXD's short -f for --format (lxc list -f csv), after the command only.
+t_is "list -f csv -c name,state" "$(lxm list -f csv -c name,state "$A" | tail -n1)" "$A,RUNNING"
+t_is "info -fjson" "$(lxm info "$A" -fjson | jq -r .state)" RUNNING
+t_like "list -f without a value: one usage line" "$(lxm list -f 2>&1)" "^lxm: error: list: option '-f' needs an argument"
 before=$(fingerprint "$A")
 lxm list >/dev/null 2>&1
 lxm list --format json >/dev/null 2>&1
