@@ -87,6 +87,27 @@ static int print_snapshots(struct lxm_ctx *ctx, struct lxm_container *c, struct 
 
 enum { SNAP_LIST = 1u << 0, SNAP_DELETE = 1u << 1 };
 
+/* `snapshot list b1` (Incus's subcommand style) reads "list" as the
+ * container: when no container has that name, say what lxm calls it. */
+static int unknown_container(const char *word, const char *other, int r, struct lxm_error *err)
+{
+    static const char *const forms[][2] = {
+        {"list", "lxm snapshot --list %s"},
+        {"delete", "lxm snapshot --delete %s SNAPSHOT"},
+        {"create", "lxm snapshot %s [SNAPSHOT]"},
+        {"restore", "lxm restore %s SNAPSHOT"},
+    };
+    for (size_t i = 0; r == -ENOENT && other && i < ARRAY_SIZE(forms); i++) {
+        if (strcmp(word, forms[i][0]) != 0)
+            continue;
+        char form[256];
+        snprintf(form, sizeof(form), forms[i][1], other);
+        return lxm_error_set(err, ENOENT, "container '%s' not found (for snapshot %s: %s)", word,
+                             word, form);
+    }
+    return r;
+}
+
 int cmd_snapshot(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *err)
 {
     static const struct option longopts[] = {
@@ -111,7 +132,7 @@ int cmd_snapshot(struct lxm_ctx *ctx, int argc, char **argv, struct lxm_error *e
     _cleanup_container_ struct lxm_container *c = NULL;
     r = lxm_cmd_container(ctx, "snapshot", pos[0], 0, &c, err);
     if (r < 0)
-        return r;
+        return unknown_container(pos[0], !flags && n > 1 ? pos[1] : NULL, r, err);
     if (flags & SNAP_LIST)
         return print_snapshots(ctx, c, err);
     if (flags & SNAP_DELETE)

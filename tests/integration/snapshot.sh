@@ -110,6 +110,11 @@ t_ok "restore: the snapshot is still there" test -d "$CT/s1/snapshots/before/roo
 # --- bad input ------------------------------------------------------------------------------
 before=$(state)
 t_error "snapshot of an unknown container" 1 "^lxm: error: container 'nosuch' not found$" lxm snapshot nosuch
+t_error "Incus's 'snapshot list NAME': what lxm calls it" 1 \
+    "^lxm: error: container 'list' not found \(for snapshot list: lxm snapshot --list s1\)$" lxm snapshot list s1
+t_error "... and 'snapshot delete NAME'" 1 \
+    "^lxm: error: container 'delete' not found \(for snapshot delete: lxm snapshot --delete s1 SNAPSHOT\)$" \
+    lxm snapshot delete s1
 t_error "bad snapshot name" 1 "^lxm: error: invalid snapshot name 'Bad_Name'" lxm snapshot s1 Bad_Name
 t_error "snapshot name with a slash" 1 "^lxm: error: invalid snapshot name '\.\./x'" lxm snapshot s1 ../x
 t_error "existing snapshot name" 1 "^lxm: error: snapshot 'before' of container 's1' already exists$" \
