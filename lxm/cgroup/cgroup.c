@@ -994,8 +994,9 @@ int lxm_cgroup_destroy(struct lxm_cgroup *cg, struct lxm_error *err)
         }
     }
     /* The shared parent stays, as systemd's machine.slice does: the next
-     * start needs it again (making and removing it cost a start ~20
-     * cgroup mkdir/rmdir). lxm_cgroup_prune_parent() removes it. */
+     * start needs it again (made at every start and removed at every stop,
+     * it was ~10 mkdir and ~10 rmdir per cycle; no gain in wall time was
+     * measured). lxm_cgroup_prune_parent() removes it. */
     return first;
 }
 
